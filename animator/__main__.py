@@ -1,0 +1,3 @@
+from animator.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""The `animator` command: render, stylize, validate, presets, info."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from animator import __version__
+from animator.errors import AnimatorError, PresetError
+from animator.preset import Preset, load_preset, parse_overrides, preset_from_dict
+
+BUNDLED = Path(__file__).resolve().parent.parent / "presets"
+console = Console(stderr=True)
+
+
+def resolve_preset_path(name: str) -> Path:
+    """A path as given, or the name of a bundled preset (`melt` for presets/melt.yaml)."""
+    path = Path(name)
+    if not path.exists() and path.suffix == "" and (BUNDLED / f"{name}.yaml").is_file():
+        return BUNDLED / f"{name}.yaml"
+    return path
+
+
+def load_all(names: list[str], sets: list[str], device: str | None) -> list[Preset]:
+    overrides = parse_overrides(sets + ([f"device={device}"] if device else []))
+    return [load_preset(resolve_preset_path(n), overrides) for n in names]
+
+
+class FpsColumn(ProgressColumn):
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:5.2f} fps" if speed else "  -.-- fps", style="progress.data.speed")
+
+
+def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool) -> None:
+    from animator.render.engine import render  # torch loads here, not for validate or --help
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=quiet) as bar:
+        for preset in presets:
+            task = bar.add_task(preset.name, total=preset.frame_count)
+            started = time.perf_counter()
+            outputs = render(preset, out_dir, fresh=fresh, progress=lambda done, total: bar.update(task, completed=done))
+            if not quiet:
+                written = ", ".join(str(p) for p in outputs)
+                bar.console.print(f"{preset.name}: {written} ({time.perf_counter() - started:.1f} s)")
+
+
+def cmd_render(args: argparse.Namespace) -> None:
+    run_render(load_all(args.presets, args.set, args.device), args.out, args.fresh, args.quiet)
+
+
+def cmd_stylize(args: argparse.Namespace) -> None:
+    if args.output.suffix.lower() != ".png":
+        raise PresetError(f"-o {args.output}: expected a .png file name")
+    builtin = args.style is not None and args.style.isdigit()
+    method = args.method or ("multistyle" if builtin else "arbitrary")
+    raw = {"name": args.output.stem, "input": str(args.content), "mode": "still", "size": args.size,
+           "method": {"name": method}, "outputs": [{"format": "png"}]}
+    if builtin:
+        raw["method"]["style"] = int(args.style)
+    elif args.style is not None:
+        raw["style"] = args.style
+    elif method == "arbitrary":
+        raise PresetError("animator stylize: --style IMAGE is needed with the arbitrary method (or --style N for multistyle)")
+    overrides = parse_overrides(args.set + ([f"device={args.device}"] if args.device else []))
+    preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
+    run_render([preset], args.output.parent, fresh=True, quiet=args.quiet)
+
+
+def cmd_validate(args: argparse.Namespace) -> None:
+    for preset in load_all(args.presets, args.set, None):
+        print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {preset.frame_count} frames)")
+
+
+def cmd_presets(args: argparse.Namespace) -> None:
+    table = Table("preset", "mode", "method", "frames", "description")
+    for path in sorted(BUNDLED.glob("*.yaml")):
+        p = load_preset(path)
+        table.add_row(path.stem, p.mode, p.method.name, str(p.frame_count), p.description)
+    Console().print(table)
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    import av
+    import numpy
+    import torch
+
+    from animator.device import select_device
+    from animator.nets import weights
+
+    table = Table("item", "value", show_header=False)
+    table.add_row("animator", __version__)
+    table.add_row("python", sys.version.split()[0])
+    for module in (torch, av, numpy):
+        table.add_row(module.__name__, module.__version__)
+    table.add_row("device (auto)", str(select_device("auto")))
+    table.add_row("cuda", torch.cuda.get_device_name() if torch.cuda.is_available() else "not available")
+    table.add_row("torch threads", str(torch.get_num_threads()))
+    for codec in ("libx264", "gif", "png", "aac"):
+        table.add_row(f"codec {codec}", "yes" if codec in av.codecs_available else "no")
+    for wf in weights.ALL:
+        try:
+            table.add_row(wf.name, f"{weights.locate(wf)}\nsha256 {wf.sha256}")
+        except AnimatorError as exc:
+            table.add_row(wf.name, f"[red]{exc}")
+    Console().print(table)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="animator", description="Style-transfer animation renderer.")
+    parser.add_argument("--version", action="version", version=f"animator {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--set", action="append", default=[], metavar="K=V", help="override a preset key, e.g. iterate.steps=60")
+        p.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the preset)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("render", help="render presets")
+    p.add_argument("presets", nargs="+", metavar="PRESET", help="a preset file, or the name of a bundled preset")
+    p.add_argument("--out", type=Path, default=Path("renders"), help="output folder (default: ./renders)")
+    p.add_argument("--fresh", action="store_true", help="start over instead of resuming")
+    common(p)
+    p.set_defaults(run=cmd_render)
+
+    p = sub.add_parser("stylize", help="stylize one image")
+    p.add_argument("content", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="output .png")
+    p.add_argument("--style", help="a style image (arbitrary) or a built-in style number 0-25 (multistyle)")
+    p.add_argument("--method", choices=["arbitrary", "multistyle"])
+    p.add_argument("--size", type=int, default=512, help="long side in pixels (default 512)")
+    common(p)
+    p.set_defaults(run=cmd_stylize)
+
+    p = sub.add_parser("validate", help="check presets without rendering")
+    p.add_argument("presets", nargs="+", metavar="PRESET")
+    p.add_argument("--set", action="append", default=[], metavar="K=V")
+    p.set_defaults(run=cmd_validate)
+
+    sub.add_parser("presets", help="list the bundled presets").set_defaults(run=cmd_presets)
+    sub.add_parser("info", help="versions, device, codecs and weight files").set_defaults(run=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except AnimatorError as exc:
+        console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted: run the same command again to resume")
+        return 130
+    return 0

@@ -1,0 +1,1 @@
+"""Decoding sources into Frames and encoding Frames into files."""

@@ -1,0 +1,51 @@
+"""The Frame that flows from sources to sinks, and the one place images change representation.
+
+Inside the engine an image is a float32 tensor 1x3xHxW, RGB in [0, 1], on the render device;
+at the media boundary it is an HxWx3 uint8 array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import cv2
+import numpy as np
+import torch
+
+MULTIPLE = 8  # H.264 with yuv420p needs even sides; the networks want multiples of 4
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int
+    time: Fraction  # seconds from the start of the render
+    image: np.ndarray  # HxWx3 uint8 RGB
+
+
+def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(width, height) with the long side near `long_side`, aspect kept, both multiples of 8."""
+    scale = long_side / max(width, height)
+    return (
+        max(MULTIPLE, round(width * scale / MULTIPLE) * MULTIPLE),
+        max(MULTIPLE, round(height * scale / MULTIPLE) * MULTIPLE),
+    )
+
+
+def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    shrinking = width * height < image.shape[0] * image.shape[1]
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+
+
+def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """HxWx3 uint8 -> 1x3xHxW float32 in [0, 1] on `device`."""
+    t = torch.from_numpy(np.ascontiguousarray(image)).to(device)
+    return t.permute(2, 0, 1).unsqueeze(0).float().div_(255)
+
+
+def to_image(tensor: torch.Tensor) -> np.ndarray:
+    """1x3xHxW float in [0, 1] -> HxWx3 uint8 (rounded, clamped) on the CPU."""
+    t = tensor.detach()[0].clamp(0, 1).mul(255).round_().to(torch.uint8)
+    return t.permute(1, 2, 0).contiguous().cpu().numpy()

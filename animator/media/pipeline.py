@@ -1,0 +1,78 @@
+"""Threads joined by bounded queues, so decode, stylize and encode overlap in constant memory."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def background(items: Iterable[T], maxsize: int = 8) -> Iterator[T]:
+    """Iterate `items` in a producer thread; re-raises its exception in the consumer."""
+    q: queue.Queue = queue.Queue(maxsize)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(item)
+        except BaseException as exc:  # handed to the consumer below
+            failure.append(exc)
+        finally:
+            q.put(_DONE)
+
+    thread = threading.Thread(target=produce, name="decode", daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not _DONE:
+            yield item
+        if failure:
+            raise failure[0]
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)
+
+
+class Worker:
+    """Calls `handle(item)` for each item put, in its own thread, behind a bounded queue.
+
+    The first exception is kept: later `put`s re-raise it, and `close` re-raises it after the
+    thread has stopped, so the caller sees the failure and can clean up.
+    """
+
+    def __init__(self, handle: Callable[[T], None], maxsize: int = 8, name: str = "encode"):
+        self._handle = handle
+        self._queue: queue.Queue = queue.Queue(maxsize)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not _DONE:
+            if self._error is None:
+                try:
+                    self._handle(item)
+                except BaseException as exc:
+                    self._error = exc
+
+    def put(self, item: T) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(item)
+
+    def close(self) -> None:
+        self._queue.put(_DONE)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

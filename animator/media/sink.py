@@ -1,0 +1,180 @@
+"""Sinks encode Frames into files: MP4 (H.264), GIF (global palette, loops forever), PNG.
+
+Every sink writes under a hidden temporary name and renames on success, so an interrupted or
+failed render never leaves a file that looks complete. `encoding` feeds all the sinks of a
+render from one background thread in one pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.filter
+import cv2
+import numpy as np
+
+from animator.media.frame import Frame, fit_size, resize
+from animator.media.pipeline import Worker
+
+
+def partial_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+def remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+class Sink:
+    """Base: sizes frames for this output and manages the temporary name."""
+
+    def __init__(self, path: Path, size: int | None = None):
+        self.path, self.size = path, size
+        self.partial = partial_path(path)
+        self.shape: tuple[int, int] | None = None  # (width, height) once the first frame arrives
+
+    def write(self, frame: Frame) -> None:
+        if self.shape is None:
+            height, width = frame.image.shape[:2]
+            self.shape = fit_size(width, height, self.size) if self.size else (width, height)
+            remove(self.partial)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.open(*self.shape)
+        self.encode(frame, resize(frame.image, *self.shape))
+
+    def finish(self) -> Path:
+        self.close()
+        remove(self.path)
+        self.partial.rename(self.path)
+        return self.path
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+        remove(self.partial)
+
+    def open(self, width: int, height: int) -> None: ...
+    def encode(self, frame: Frame, image: np.ndarray) -> None: ...
+    def close(self) -> None: ...
+
+
+class Mp4Sink(Sink):
+    def __init__(self, path: Path, fps: Fraction, crf: int = 18, size: int | None = None):
+        super().__init__(path, size)
+        self.fps, self.crf = fps, crf
+        self.container = None
+
+    def open(self, width: int, height: int) -> None:
+        self.container = av.open(str(self.partial), "w", format="mp4")
+        self.stream = self.container.add_stream("libx264", rate=self.fps)
+        self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
+        self.stream.time_base = 1 / self.fps
+        self.stream.options = {"crf": str(self.crf), "preset": "medium"}
+
+    def encode(self, frame: Frame, image: np.ndarray) -> None:
+        video_frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        video_frame.pts, video_frame.time_base = frame.index, 1 / self.fps
+        self.container.mux(self.stream.encode(video_frame))
+
+    def close(self) -> None:
+        if self.container is not None:
+            container, self.container = self.container, None
+            try:
+                container.mux(self.stream.encode(None))  # flush delayed frames
+            finally:
+                container.close()
+
+
+class GifSink(Sink):
+    """GIF through ffmpeg's palettegen/paletteuse, so colours do not band.
+
+    The palette is computed over the whole clip, so the filter graph holds the (small) GIF-sized
+    frames until the end; GIF outputs are meant to be previews at a reduced size.
+    """
+
+    def __init__(self, path: Path, fps: Fraction, size: int | None = None):
+        super().__init__(path, size)
+        self.fps = fps
+        self.container = None
+
+    def open(self, width: int, height: int) -> None:
+        self.container = av.open(str(self.partial), "w", format="gif", options={"loop": "0"})
+        self.stream = self.container.add_stream("gif", rate=self.fps)
+        self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "pal8"
+        self.graph = av.filter.Graph()
+        source = self.graph.add_buffer(width=width, height=height, format="rgb24", time_base=1 / self.fps)
+        split = self.graph.add("split")
+        palette = self.graph.add("palettegen", "stats_mode=full")
+        apply = self.graph.add("paletteuse", "dither=sierra2_4a")
+        out = self.graph.add("buffersink")
+        source.link_to(split)
+        split.link_to(palette, 0, 0)
+        split.link_to(apply, 1, 0)
+        palette.link_to(apply, 0, 1)
+        apply.link_to(out)
+        self.graph.configure()
+
+    def encode(self, frame: Frame, image: np.ndarray) -> None:
+        video_frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        video_frame.pts, video_frame.time_base = frame.index, 1 / self.fps
+        self.graph.push(video_frame)
+
+    def close(self) -> None:
+        if self.container is not None:
+            container, self.container = self.container, None
+            try:
+                self.graph.push(None)
+                while True:
+                    try:
+                        container.mux(self.stream.encode(self.graph.pull()))
+                    except (av.EOFError, BlockingIOError):
+                        break
+                container.mux(self.stream.encode(None))
+            finally:
+                container.close()
+
+
+class PngSink(Sink):
+    """One PNG for a single-frame render, else a folder of numbered PNGs."""
+
+    def __init__(self, path: Path, size: int | None = None):
+        super().__init__(path, size)
+
+    def open(self, width: int, height: int) -> None:
+        if self.path.suffix != ".png":
+            self.partial.mkdir(parents=True)
+
+    def encode(self, frame: Frame, image: np.ndarray) -> None:
+        target = self.partial if self.path.suffix == ".png" else self.partial / f"{frame.index:06d}.png"
+        ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        data.tofile(target)
+
+
+@contextlib.contextmanager
+def encoding(sinks: list[Sink], maxsize: int = 8) -> Iterator[Callable[[Frame], None]]:
+    """Yields `put(frame)`; on success finishes every sink, on any failure removes every partial."""
+
+    def write_all(frame: Frame) -> None:
+        for sink in sinks:
+            sink.write(frame)
+
+    worker = Worker(write_all, maxsize)
+    try:
+        yield worker.put
+        worker.close()
+        for sink in sinks:
+            sink.finish()
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            worker.close()
+        for sink in sinks:
+            sink.abort()
+        raise

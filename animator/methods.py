@@ -1,0 +1,77 @@
+"""The Method protocol every renderer calls, and the registry of methods.
+
+A method is a style transfer function f(style, content, init) -> image, split in two so that a
+fixed style is prepared once per render while a self-style loop prepares it every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import torch
+import torch.nn.functional as F
+
+from animator.nets import arbitrary, multistyle
+from animator.preset.schema import ArbitraryOptions, MethodOptions, MultistyleOptions
+
+Styles = Sequence[tuple[torch.Tensor, float]]  # (1x3xHxW image, weight) pairs
+
+
+class Method(Protocol):
+    def prepare_style(self, styles: Styles) -> Any:
+        """The method's own style target (a vector, Gram matrices, ...), from weighted images."""
+
+    def transfer(self, target: Any, content: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
+        """Stylize content (Bx3xHxW in [0, 1]) towards a prepared target; same shape out."""
+
+
+def stylize(method: Method, styles: Styles, content: torch.Tensor) -> torch.Tensor:
+    return method.transfer(method.prepare_style(styles), content)
+
+
+def center_square(image: torch.Tensor, side: int) -> torch.Tensor:
+    """The largest centred square, resized to side x side: how the style predictor sees a style."""
+    h, w = image.shape[-2:]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    square = image[..., top:top + s, left:left + s]
+    return F.interpolate(square, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+
+
+class ArbitraryMethod:
+    def __init__(self, options: ArbitraryOptions, device: torch.device):
+        self.options = options
+        self.predictor = arbitrary.load_predictor(device)
+        self.transformer = arbitrary.load_transformer(device)
+
+    @torch.inference_mode()
+    def prepare_style(self, styles: Styles) -> torch.Tensor:
+        batch = torch.cat([center_square(image, self.options.style_size) for image, _ in styles])
+        weights = torch.tensor([w for _, w in styles], device=batch.device, dtype=batch.dtype)
+        vectors = self.predictor(batch)
+        return (weights @ vectors / weights.sum()).unsqueeze(0)
+
+    @torch.inference_mode()
+    def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
+        return self.transformer(content, target)
+
+
+class MultistyleMethod:
+    def __init__(self, options: MultistyleOptions, device: torch.device):
+        self.net = multistyle.load_multistyle(device)
+        self.weights = torch.tensor(options.style, device=device).unsqueeze(0)
+
+    def prepare_style(self, styles: Styles) -> torch.Tensor:
+        return self.weights  # a fixed mix of the built-in styles: f(x, x) is g(x)
+
+    @torch.inference_mode()
+    def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(content, target)
+
+
+REGISTRY = {"arbitrary": ArbitraryMethod, "multistyle": MultistyleMethod}
+
+
+def build_method(options: MethodOptions, device: torch.device) -> Method:
+    return REGISTRY[options.name](options, device)

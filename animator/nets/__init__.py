@@ -1,0 +1,1 @@
+"""Torch networks and the weight files they are built from."""

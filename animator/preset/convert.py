@@ -1,0 +1,152 @@
+"""Turn raw YAML data into the frozen dataclasses of schema.py, checking every value once.
+
+The rules come from the type hints and field metadata, so adding a preset key is adding a field.
+Errors are `Invalid(key_path, message)`; load.py adds the file and line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+KeyPath = tuple[str | int, ...]
+
+
+class Invalid(Exception):
+    def __init__(self, path: KeyPath, message: str):
+        super().__init__(message)
+        self.path, self.message = path, message
+
+
+def dotted(path: KeyPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "(top level)"
+
+
+def shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def convert(kind: Any, raw: Any, path: KeyPath, base: Path, meta: typing.Mapping = {}) -> Any:
+    """Convert `raw` to `kind`; `base` is the folder relative paths are resolved against."""
+    if "parse" in meta:
+        try:
+            return meta["parse"](raw)
+        except ValueError as exc:
+            raise Invalid(path, f"expected {exc}, found {shown(raw)}") from None
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if dataclasses.is_dataclass(kind):
+        return _dataclass(kind, raw, path, base)
+    if origin in (typing.Union, types.UnionType):
+        return _union(args, raw, path, base, meta)
+    if origin is Literal:
+        if raw not in args:
+            raise Invalid(path, f"expected one of {', '.join(map(str, args))}, found {shown(raw)}")
+        return raw
+    if origin is tuple:
+        if not isinstance(raw, list):
+            raise Invalid(path, f"expected a list, found {shown(raw)}")
+        return tuple(convert(args[0], item, (*path, i), base) for i, item in enumerate(raw))
+    if kind is Path:
+        return _path(raw, path, base)
+    return _scalar(kind, raw, path, meta)
+
+
+def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
+    names = {int: "a whole number", float: "a number", str: "text", bool: "true or false"}
+    ok = isinstance(raw, kind) and (kind is bool or not isinstance(raw, bool))
+    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        raw, ok = float(raw), True
+    lo, hi = meta.get("min"), meta.get("max")
+    bounds = (f" >= {lo}" if hi is None else f" between {lo} and {hi}") if lo is not None else ""
+    if not ok:
+        raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
+    if (lo is not None and raw < lo) or (hi is not None and raw > hi):
+        raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
+    if "pattern" in meta and not re.fullmatch(meta["pattern"], raw):
+        raise Invalid(path, f"expected letters, digits, '.', '_' or '-' (a file name), found {shown(raw)}")
+    return raw
+
+
+def _path(raw: Any, path: KeyPath, base: Path) -> Path:
+    if not isinstance(raw, str) or not raw:
+        raise Invalid(path, f"expected a file path, found {shown(raw)}")
+    resolved = (base / Path(raw).expanduser()).resolve()
+    if not resolved.exists():
+        raise Invalid(path, f"file not found: {resolved}")
+    return resolved
+
+
+def _union(options: tuple, raw: Any, path: KeyPath, base: Path, meta: typing.Mapping) -> Any:
+    if raw is None and type(None) in options:
+        return None
+    options = tuple(o for o in options if o is not type(None))
+    tagged = [o for o in options if dataclasses.is_dataclass(o)]
+    if len(tagged) == len(options) > 1:  # pick the dataclass by its `name`
+        return _tagged(tagged, raw, path, base)
+    if len(options) == 1:
+        return convert(options[0], raw, path, base, meta)
+    return _style(options, raw, path, base)
+
+
+def _tagged(options: list, raw: Any, path: KeyPath, base: Path) -> Any:
+    names = {typing.get_args(typing.get_type_hints(o)["name"])[0]: o for o in options}
+    raw = {"name": raw} if isinstance(raw, str) else raw
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise Invalid((*path, "name"), f"expected one of {', '.join(names)}, found {shown(raw)}")
+    if raw["name"] not in names:
+        raise Invalid((*path, "name"), f"expected one of {', '.join(names)}, found {shown(raw['name'])}")
+    return _dataclass(names[raw["name"]], raw, path, base)
+
+
+def _style(options: tuple, raw: Any, path: KeyPath, base: Path) -> Any:
+    """`self`, one image path, or a list of paths / {image, weight} mappings."""
+    literal = next(o for o in options if typing.get_origin(o) is Literal)
+    images = next(o for o in options if typing.get_origin(o) is tuple)
+    if raw in typing.get_args(literal):
+        return raw
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise Invalid(path, f"expected self, an image path or a list of {{image, weight}}, found {shown(raw)}")
+    raw = [{"image": item} if isinstance(item, str) else item for item in raw]
+    return convert(images, raw, path, base)
+
+
+def _dataclass(cls: type, raw: Any, path: KeyPath, base: Path) -> Any:
+    if not isinstance(raw, dict):
+        raise Invalid(path, f"expected a mapping of keys, found {shown(raw)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    for key in raw:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else f"; expected one of {', '.join(fields)}"
+            raise Invalid((*path, key), f"unknown key{hint}")
+    values = {}
+    for name, f in fields.items():
+        if name in raw:
+            values[name] = convert(hints[name], raw[name], (*path, name), base, f.metadata)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise Invalid((*path, name), "required key is missing")
+    return cls(**values)
+
+
+def to_plain(value: Any) -> Any:
+    """The inverse direction, for fingerprints and `--print`: dataclasses -> plain data."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, (Path, Fraction)):
+        return str(value)
+    return value

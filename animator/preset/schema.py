@@ -1,0 +1,111 @@
+"""The typed, frozen form of a preset (format version 1). Defaults live here and nowhere else.
+
+Field metadata drives validation in `convert.py`: `min`/`max` bound numbers, `parse` turns a raw
+YAML value into the field's value (raising ValueError with what was expected), `doc` explains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+NUM_BUILTIN_STYLES = 26
+
+
+def parse_fps(value: object) -> Fraction:
+    """24, 12.5, "30000/1001" -> an exact Fraction."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("a frame rate such as 24, 12.5 or 30000/1001")
+    try:
+        fps = Fraction(str(value).strip()).limit_denominator(1001)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError("a frame rate such as 24, 12.5 or 30000/1001") from None
+    if not 0 < fps <= 240:
+        raise ValueError("a frame rate between 0 and 240")
+    return fps
+
+
+def parse_builtin_style(value: object) -> tuple[float, ...]:
+    """7 or {3: 0.5, 12: 0.5} -> 26 weights summing to 1."""
+    expected = f"a style index 0..{NUM_BUILTIN_STYLES - 1} or a mapping {{index: weight}}"
+    items = {value: 1.0} if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(items, dict) or not items:
+        raise ValueError(expected)
+    weights = [0.0] * NUM_BUILTIN_STYLES
+    for index, weight in items.items():
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < NUM_BUILTIN_STYLES:
+            raise ValueError(expected)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            raise ValueError(f"{expected} with non-negative weights")
+        weights[index] += float(weight)
+    total = sum(weights)
+    if total <= 0:
+        raise ValueError(f"{expected}, weights not all zero")
+    return tuple(w / total for w in weights)
+
+
+@dataclass(frozen=True)
+class StyleImage:
+    image: Path
+    weight: float = field(default=1.0, metadata={"min": 0})
+
+
+@dataclass(frozen=True)
+class ArbitraryOptions:
+    """Ghiasi et al.: any image is a style, through a 100-number style vector."""
+
+    name: Literal["arbitrary"] = "arbitrary"
+    style_size: int = field(default=256, metadata={"min": 64, "max": 1024, "doc": "side the style image is seen at"})
+
+
+@dataclass(frozen=True)
+class MultistyleOptions:
+    """Dumoulin et al.: 26 built-in styles and mixes of them; style images do not apply."""
+
+    name: Literal["multistyle"] = "multistyle"
+    style: tuple[float, ...] = field(
+        default=tuple(1.0 if i == 0 else 0.0 for i in range(NUM_BUILTIN_STYLES)),
+        metadata={"parse": parse_builtin_style, "doc": "index 0..25 or {index: weight}"},
+    )
+
+
+MethodOptions = ArbitraryOptions | MultistyleOptions
+METHODS: dict[str, type] = {"arbitrary": ArbitraryOptions, "multistyle": MultistyleOptions}
+
+
+@dataclass(frozen=True)
+class IterateConfig:
+    steps: int = field(default=120, metadata={"min": 0, "max": 100_000, "doc": "frames after the first"})
+    blend: float = field(default=1.0, metadata={"min": 0, "max": 1, "doc": "x[t+1] = (1-blend) x[t] + blend f(x[t])"})
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    format: Literal["mp4", "gif", "png"]
+    fps: Fraction = field(default=Fraction(24), metadata={"parse": parse_fps})
+    crf: int = field(default=18, metadata={"min": 0, "max": 51, "doc": "H.264 quality, lower is better"})
+    size: int | None = field(default=None, metadata={"min": 16, "max": 8192, "doc": "long side; default the render's"})
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str = field(metadata={"pattern": r"[A-Za-z0-9][A-Za-z0-9._-]*"})
+    input: Path
+    description: str = ""
+    mode: Literal["iterate", "still"] = "iterate"
+    style: Literal["self"] | tuple[StyleImage, ...] = "self"
+    size: int = field(default=384, metadata={"min": 32, "max": 8192})
+    seed: int = field(default=0, metadata={"min": 0})
+    device: str = "auto"
+    method: MethodOptions = field(default_factory=ArbitraryOptions)
+    iterate: IterateConfig = field(default_factory=IterateConfig)
+    outputs: tuple[OutputConfig, ...] = field(
+        default=(OutputConfig("mp4"), OutputConfig("gif", fps=Fraction(12), size=256)),
+    )
+    source: Path | None = field(default=None, metadata={"internal": True})  # the preset file
+
+    @property
+    def frame_count(self) -> int:
+        return self.iterate.steps + 1 if self.mode == "iterate" else 1

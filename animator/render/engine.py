@@ -1,0 +1,98 @@
+"""Wires one render together: source -> renderer -> sinks, with checkpoints for resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import torch
+
+from animator.device import select_device
+from animator.media.frame import Frame, fit_size, resize, to_image, to_tensor
+from animator.media.sink import GifSink, Mp4Sink, PngSink, Sink, encoding
+from animator.media.source import open_source, read_image
+from animator.methods import Method, Styles, build_method
+from animator.preset.schema import Preset
+from animator.render.iterate import iterate
+from animator.render.resume import Checkpoint
+
+Progress = Callable[[int, int], None]  # (frames done, frames in all)
+
+
+def output_paths(preset: Preset, out_dir: Path) -> list[Path]:
+    return [sink.path for sink in make_sinks(preset, out_dir)]
+
+
+def make_sinks(preset: Preset, out_dir: Path) -> list[Sink]:
+    sinks: list[Sink] = []
+    for output in preset.outputs:
+        base = out_dir / preset.name
+        if output.format == "mp4":
+            sinks.append(Mp4Sink(base.with_suffix(".mp4"), output.fps, output.crf, output.size))
+        elif output.format == "gif":
+            sinks.append(GifSink(base.with_suffix(".gif"), output.fps, output.size))
+        else:
+            single = preset.frame_count == 1
+            sinks.append(PngSink(base.with_suffix(".png") if single else out_dir / f"{preset.name}_frames", output.size))
+    return sinks
+
+
+def load_input(preset: Preset, device: torch.device) -> torch.Tensor:
+    image = open_source(preset.input).first()
+    width, height = fit_size(image.shape[1], image.shape[0], preset.size)
+    return to_tensor(resize(image, width, height), device)
+
+
+def load_styles(preset: Preset, device: torch.device) -> Styles | None:
+    if preset.style == "self":
+        return None
+    styles = []
+    for style in preset.style:
+        image = read_image(style.image)
+        styles.append((to_tensor(resize(image, *fit_size(image.shape[1], image.shape[0], preset.size)), device), style.weight))
+    return styles
+
+
+def frames_of(preset: Preset, method: Method, x0: torch.Tensor, styles: Styles | None,
+              resume: tuple[int, torch.Tensor] | None) -> Iterator[tuple[int, torch.Tensor]]:
+    """The renderer for the preset's mode, as (index, state) pairs from where a resume left off."""
+    if preset.mode == "still":
+        target = method.prepare_style(styles or [(x0, 1.0)])
+        yield 0, method.transfer(target, x0)
+        return
+    start, x = resume if resume else (0, x0)
+    if resume is None:
+        yield 0, x0
+    yield from iterate(method, x.to(x0.device), steps=preset.iterate.steps, blend=preset.iterate.blend,
+                       styles=styles, start=start)
+
+
+def render(preset: Preset, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None) -> list[Path]:
+    """Render one preset into out_dir; returns the written outputs. Resumes unless `fresh`."""
+    device = select_device(preset.device)
+    x0 = load_input(preset, device)  # bad input fails here, before anything is written
+    styles = load_styles(preset, device)
+    method = build_method(preset.method, device)
+    fps = preset.outputs[0].fps if preset.outputs else Fraction(24)
+    checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset)
+    if fresh:
+        checkpoint.clear()
+    resume = checkpoint.load()
+    sinks = make_sinks(preset, out_dir)
+    total, done = preset.frame_count, 0
+    with encoding(sinks) as put:
+        if resume is not None:
+            for frame in checkpoint.frames(resume[0], fps):
+                put(frame)
+            done = resume[0] + 1
+        if progress:
+            progress(done, total)
+        for index, state in frames_of(preset, method, x0, styles, resume):
+            frame = Frame(index, index / fps, to_image(state))
+            checkpoint.save(frame, state)
+            put(frame)
+            if progress:
+                progress(index + 1, total)
+    checkpoint.clear()
+    return [sink.path for sink in sinks]
