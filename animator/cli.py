@@ -40,17 +40,18 @@ class FpsColumn(ProgressColumn):
 
 
 def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool) -> None:
-    from animator.render.engine import render  # torch loads here, not for validate or --help
+    from animator.render.engine import Job  # torch loads here, not for validate or --help
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=quiet) as bar:
-        for preset in presets:
+    for preset in presets:
+        job = Job(preset)  # bad input fails here, before a progress bar or any output exists
+        started = time.perf_counter()
+        with Progress(*columns, console=console, disable=quiet, transient=True) as bar:
             task = bar.add_task(preset.name, total=preset.frame_count)
-            started = time.perf_counter()
-            outputs = render(preset, out_dir, fresh=fresh, progress=lambda done, total: bar.update(task, completed=done))
-            if not quiet:
-                written = ", ".join(str(p) for p in outputs)
-                bar.console.print(f"{preset.name}: {written} ({time.perf_counter() - started:.1f} s)")
+            outputs = job.run(out_dir, fresh=fresh, progress=lambda done, total: bar.update(task, completed=done))
+        if not quiet:
+            written = ", ".join(str(p) for p in outputs)
+            console.print(f"{preset.name}: {preset.frame_count} frames in {time.perf_counter() - started:.1f} s -> {written}")
 
 
 def cmd_render(args: argparse.Namespace) -> None:

