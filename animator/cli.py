@@ -94,7 +94,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     import numpy
     import torch
 
-    from animator.device import select_device
+    from animator.device import select_device, select_dtype
     from animator.nets import weights
 
     table = Table("item", "value", show_header=False)
@@ -102,7 +102,9 @@ def cmd_info(args: argparse.Namespace) -> None:
     table.add_row("python", sys.version.split()[0])
     for module in (torch, av, numpy):
         table.add_row(module.__name__, module.__version__)
-    table.add_row("device (auto)", str(select_device("auto")))
+    device = select_device("auto")
+    table.add_row("device (auto)", str(device))
+    table.add_row("precision (auto)", str(select_dtype("auto", device)).removeprefix("torch."))
     table.add_row("cuda", torch.cuda.get_device_name() if torch.cuda.is_available() else "not available")
     table.add_row("torch threads", str(torch.get_num_threads()))
     for codec in ("libx264", "gif", "png", "aac"):

@@ -27,8 +27,26 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
+def select_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """The feed-forward networks' compute type. `auto` takes bfloat16 where the hardware computes
+    it natively (CPUs with AMX, CUDA GPUs with bf16): about twice as fast, and within 43-49 dB
+    PSNR of float32 on the bundled networks. Everything outside the networks stays float32."""
+    if precision == "float32":
+        return torch.float32
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        fast = torch.cuda.is_bf16_supported()
+    else:
+        fast = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    return torch.bfloat16 if fast else torch.float32
+
+
 def configure_threads(threads: int | None = None) -> int:
-    """Use every core for torch's intra-op pool unless told otherwise (ANIMATOR_THREADS)."""
+    """Use every core for torch's intra-op pool unless told otherwise (ANIMATOR_THREADS), and
+    flush denormal floats to zero: the networks' activations decay into them, and on x86 CPUs
+    each one costs a slow microcode path (about 15% of a multistyle frame here)."""
     threads = threads or int(os.environ.get("ANIMATOR_THREADS", "0")) or os.cpu_count() or 1
     torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
     return threads

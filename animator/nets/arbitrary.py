@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from animator.nets.layers import ReflectConv, instance_normalize, pad_to_multiple, tensor, upsample2
+from animator.nets.layers import ReflectConv, activate, instance_normalize, pad_to_multiple, tensor, upsample2
 from animator.nets.weights import ARBITRARY_PREDICT, ARBITRARY_TRANSFORM, OnnxParams, locate
 
 STYLE_SIZE = 256  # the predictor was trained on 256x256 style images
@@ -89,11 +89,8 @@ class StyleNormConv(nn.Module):
         self.eps, self.activation = eps, activation
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        x = instance_normalize(self.conv(x), self.eps)
-        x = x * self.scale(style)[:, :, None, None] + self.shift(style)[:, :, None, None]
-        if self.activation == "relu":
-            return torch.relu(x)
-        return torch.sigmoid(x) if self.activation == "sigmoid" else x
+        x = instance_normalize(self.conv(x), self.eps, self.scale(style), self.shift(style))
+        return activate(x, self.activation)
 
 
 class StyleTransformer(nn.Module):

@@ -31,10 +31,19 @@ def upsample2(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, scale_factor=2, mode="nearest")
 
 
-def instance_normalize(x: torch.Tensor, eps: float) -> torch.Tensor:
-    """(x - mean) / sqrt(var + eps) per image and channel, with the biased variance."""
-    var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
-    return (x - mean) * torch.rsqrt(var + eps)
+def instance_normalize(x: torch.Tensor, eps: float, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """(x - mean) / sqrt(var + eps) per image and channel (biased variance), then * scale + shift,
+    with scale and shift (B, C) per image. group_norm with one group per channel is instance norm,
+    and on CPU runs several times faster than var_mean or instance_norm."""
+    if scale.shape[0] == 1:  # one style for the whole batch: group_norm applies it in the same pass
+        return F.group_norm(x, x.shape[1], scale[0], shift[0], eps)
+    return torch.addcmul(shift[:, :, None, None], F.group_norm(x, x.shape[1], eps=eps), scale[:, :, None, None])
+
+
+def activate(x: torch.Tensor, activation: str) -> torch.Tensor:
+    if activation == "relu":
+        return x.relu_()
+    return x.sigmoid_() if activation == "sigmoid" else x
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:

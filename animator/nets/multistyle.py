@@ -11,7 +11,7 @@ import functools
 import torch
 from torch import nn
 
-from animator.nets.layers import ReflectConv, instance_normalize, pad_to_multiple, tensor, upsample2
+from animator.nets.layers import ReflectConv, activate, instance_normalize, pad_to_multiple, tensor, upsample2
 from animator.nets.weights import MULTISTYLE, OnnxParams, locate
 
 NUM_STYLES = 26
@@ -29,11 +29,8 @@ class ConditionalConv(nn.Module):
         self.activation = activation
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        x = instance_normalize(self.conv(x), EPS)
-        x = x * (style @ self.gamma)[:, :, None, None] + (style @ self.beta)[:, :, None, None]
-        if self.activation == "relu":
-            return torch.relu(x)
-        return torch.sigmoid(x) if self.activation == "sigmoid" else x
+        x = instance_normalize(self.conv(x), EPS, style @ self.gamma, style @ self.beta)
+        return activate(x, self.activation)
 
 
 class MultistyleNet(nn.Module):

@@ -99,6 +99,7 @@ class Preset:
     size: int = field(default=384, metadata={"min": 32, "max": 8192})
     seed: int = field(default=0, metadata={"min": 0})
     device: str = "auto"
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"
     method: MethodOptions = field(default_factory=ArbitraryOptions)
     iterate: IterateConfig = field(default_factory=IterateConfig)
     outputs: tuple[OutputConfig, ...] = field(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from animator.device import select_device
+from animator.device import select_device, select_dtype
 from animator.media.frame import Frame, fit_size, resize, to_image, to_tensor
 from animator.media.sink import GifSink, Mp4Sink, PngSink, Sink, encoding
 from animator.media.source import open_source, read_image
@@ -76,13 +76,19 @@ class Job:
         self.device = select_device(preset.device)
         self.x0 = load_input(preset, self.device)
         self.styles = load_styles(preset, self.device)
-        self.method = build_method(preset.method, self.device)
+        self.dtype = select_dtype(preset.precision, self.device)
+        self.method = build_method(preset.method, self.device, self.dtype)
+
+    @property
+    def engine(self) -> str:
+        """Device type and compute type: with the preset, what decides the frames."""
+        return f"{self.device.type}/{str(self.dtype).removeprefix('torch.')}"
 
     def run(self, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None) -> list[Path]:
         """Render into out_dir and return the written outputs. Resumes unless `fresh`."""
         preset = self.preset
         fps = preset.outputs[0].fps if preset.outputs else Fraction(24)
-        checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset)
+        checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
         if fresh:
             checkpoint.clear()
         resume = checkpoint.load()

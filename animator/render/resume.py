@@ -25,16 +25,18 @@ from animator.preset.convert import to_plain
 from animator.preset.schema import Preset
 
 
-def fingerprint(preset: Preset) -> str:
+def fingerprint(preset: Preset, engine: str = "") -> str:
+    """What decides the frames: the preset less its cosmetic keys, the engine (device type and
+    compute type, as resolved on this machine) and the animator version."""
     plain = to_plain(preset)
-    for cosmetic in ("description", "outputs", "source", "device"):
+    for cosmetic in ("description", "outputs", "source", "device", "precision"):
         plain.pop(cosmetic, None)
-    return hashlib.sha256(json.dumps([plain, __version__], sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([plain, engine, __version__], sort_keys=True).encode()).hexdigest()
 
 
 class Checkpoint:
-    def __init__(self, folder: Path, preset: Preset):
-        self.folder, self.key = folder, fingerprint(preset)
+    def __init__(self, folder: Path, preset: Preset, engine: str = ""):
+        self.folder, self.key = folder, fingerprint(preset, engine)
         self.state_file = folder / "state.pt"
 
     def load(self) -> tuple[int, torch.Tensor] | None:

@@ -49,3 +49,13 @@ def test_fixed_style_pulls_towards_the_style(chelsea):
     grey = dict(iterate(method, x0, steps=6, blend=0.5, styles=[(brick, 1.0)]))[6]
     saturation = lambda x: (x.max(dim=1).values - x.min(dim=1).values).mean().item()  # noqa: E731
     assert saturation(grey) < 0.5 * saturation(x0)  # a grey brick style drains the ginger cat
+
+
+def test_bfloat16_networks_stay_close_to_float32(chelsea):
+    x0 = start(chelsea, 192)
+    for options in (ArbitraryOptions(), MultistyleOptions()):
+        exact = build_method(options, torch.device("cpu"), torch.float32)
+        fast = build_method(options, torch.device("cpu"), torch.bfloat16)
+        a = exact.transfer(exact.prepare_style([(x0, 1.0)]), x0)
+        b = fast.transfer(fast.prepare_style([(x0, 1.0)]), x0)
+        assert b.dtype == torch.float32 and psnr(to_image(a), to_image(b)) >= 40

@@ -57,15 +57,16 @@ def test_killed_render_resumes_with_identical_frames(tmp_path):
 
 def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
     from animator.preset import load_preset, parse_overrides
+    from animator.render.engine import Job
     from animator.render.resume import fingerprint
 
-    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["iterate.steps=3"]))
+    job = Job(load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["iterate.steps=3"])))
     work = tmp_path / ".melt.work"
     (work / "frames").mkdir(parents=True)
     black = np.zeros((104, 160, 3), np.uint8)
     for i in range(2):
         Image.fromarray(black).save(work / "frames" / f"{i:06d}.png")
-    torch.save({"fingerprint": fingerprint(preset), "index": 1, "state": torch.zeros(1, 3, 104, 160)}, work / "state.pt")
+    torch.save({"fingerprint": fingerprint(job.preset, job.engine), "index": 1, "state": torch.zeros(1, 3, 104, 160)}, work / "state.pt")
 
     assert render(tmp_path, "--set", "iterate.steps=3").wait() == 0
     frames = [read_image(p) for p in sorted((tmp_path / "melt_frames").iterdir())]
