@@ -26,10 +26,6 @@ class Method(Protocol):
         """Stylize content (Bx3xHxW in [0, 1]) towards a prepared target; same shape out."""
 
 
-def stylize(method: Method, styles: Styles, content: torch.Tensor) -> torch.Tensor:
-    return method.transfer(method.prepare_style(styles), content)
-
-
 def center_square(image: torch.Tensor, side: int) -> torch.Tensor:
     """The largest centred square, resized to side x side: how the style predictor sees a style."""
     h, w = image.shape[-2:]

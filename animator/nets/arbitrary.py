@@ -12,12 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from animator.nets.layers import ReflectConv, activate, instance_normalize, pad_to_multiple, tensor, upsample2
+from animator.nets.layers import PlainConv, ReflectConv, StyleNormConv, StylizationNetwork, linear, tensor
 from animator.nets.weights import ARBITRARY_PREDICT, ARBITRARY_TRANSFORM, OnnxParams, locate
-
-STYLE_SIZE = 256  # the predictor was trained on 256x256 style images
-CONTENT_SIZE = 384  # ... and the transformer on 384x384 content
-STYLE_DIM = 100
 
 
 class TFConv(nn.Module):
@@ -72,59 +68,27 @@ class StylePredictor(nn.Module):
         return self.bottleneck(pooled).flatten(1)
 
 
-class StyleNormConv(nn.Module):
-    """conv -> instance norm whose scale and shift are linear in the style vector -> activation."""
-
-    def __init__(self, params: OnnxParams, scope: str, eps: float, activation: str = "relu"):
-        super().__init__()
-        self.conv = ReflectConv(*params.conv(scope))
-        norm = "style_params/" + scope + "/StyleNorm"
-        scale_w, scale_b = params.conv(f"{norm}/Conv_1")
-        shift_w, shift_b = params.conv(f"{norm}/Conv")
-        self.scale = nn.Linear(STYLE_DIM, len(scale_b)).requires_grad_(False)
-        self.shift = nn.Linear(STYLE_DIM, len(shift_b)).requires_grad_(False)
-        for linear, w, b in ((self.scale, scale_w, scale_b), (self.shift, shift_w, shift_b)):
-            linear.weight.copy_(tensor(w[:, :, 0, 0]))
-            linear.bias.copy_(tensor(b))
-        self.eps, self.activation = eps, activation
-
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        x = instance_normalize(self.conv(x), self.eps, self.scale(style), self.shift(style))
-        return activate(x, self.activation)
+def _style_norm_conv(params: OnnxParams, scope: str, eps: float, activation: str = "relu") -> StyleNormConv:
+    norm = f"style_params/{scope}/StyleNorm"
+    scale_w, scale_b = params.conv(f"{norm}/Conv_1")  # 1x1 convolutions of the style vector
+    shift_w, shift_b = params.conv(f"{norm}/Conv")
+    return StyleNormConv(ReflectConv(*params.conv(scope)), linear(scale_w[:, :, 0, 0], scale_b),
+                         linear(shift_w[:, :, 0, 0], shift_b), eps, activation)
 
 
-class StyleTransformer(nn.Module):
-    """content (B,3,H,W) in [0,1] and style vector (B,100) -> stylized image, any H and W."""
-
-    def __init__(self, params: OnnxParams):
-        super().__init__()
-        eps = float(params.tensors["transformer/expand/conv1/conv/StyleNorm/batchnorm/add/y_dequant"].item())
-        self.contract = nn.ModuleList(
-            ReflectConv(*params.conv(f"transformer/contract/conv{i}"), stride=1 if i == 1 else 2) for i in (1, 2, 3)
-        )
-        self.residual = nn.ModuleList(
-            nn.ModuleList([
-                StyleNormConv(params, f"transformer/residual/residual{i}/conv1", eps),
-                StyleNormConv(params, f"transformer/residual/residual{i}/conv2", eps, activation="none"),
-            ])
-            for i in range(1, 6)
-        )
-        self.expand = nn.ModuleList([
-            StyleNormConv(params, "transformer/expand/conv1/conv", eps),
-            StyleNormConv(params, "transformer/expand/conv2/conv", eps),
-            StyleNormConv(params, "transformer/expand/conv3/conv", eps, activation="sigmoid"),
-        ])
-
-    def forward(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        style = style.to(content).expand(content.shape[0], STYLE_DIM)
-        x, (h, w) = pad_to_multiple(content, 4)
-        for conv in self.contract:
-            x = torch.relu(conv(x))
-        for first, second in self.residual:
-            x = x + second(first(x, style), style)
-        x = self.expand[0](upsample2(x), style)
-        x = self.expand[1](upsample2(x), style)
-        return self.expand[2](x, style)[..., :h, :w]
+def build_transformer(params: OnnxParams) -> StylizationNetwork:
+    """content (B,3,H,W) in [0,1] and style vector (B,100) -> stylized image."""
+    eps = float(params.tensors["transformer/expand/conv1/conv/StyleNorm/batchnorm/add/y_dequant"].item())
+    residual = "transformer/residual/residual{}/conv{}"
+    return StylizationNetwork(
+        contract=[PlainConv(ReflectConv(*params.conv(f"transformer/contract/conv{i}"), stride=1 if i == 1 else 2))
+                  for i in (1, 2, 3)],
+        residual=[(_style_norm_conv(params, residual.format(i, 1), eps),
+                   _style_norm_conv(params, residual.format(i, 2), eps, activation="none")) for i in range(1, 6)],
+        expand=[_style_norm_conv(params, "transformer/expand/conv1/conv", eps),
+                _style_norm_conv(params, "transformer/expand/conv2/conv", eps),
+                _style_norm_conv(params, "transformer/expand/conv3/conv", eps, activation="sigmoid")],
+    )
 
 
 @functools.cache
@@ -136,5 +100,5 @@ def load_predictor(device: torch.device | str = "cpu") -> StylePredictor:
     return StylePredictor(_params("predict")).to(device).eval()
 
 
-def load_transformer(device: torch.device | str = "cpu") -> StyleTransformer:
-    return StyleTransformer(_params("transform")).to(device).eval()
+def load_transformer(device: torch.device | str = "cpu") -> StylizationNetwork:
+    return build_transformer(_params("transform")).to(device).eval()

@@ -53,3 +53,62 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     if ph or pw:
         x = F.pad(x, (0, pw, 0, ph), mode="reflect")
     return x, (h, w)
+
+
+def linear(weight: np.ndarray, bias: np.ndarray | None = None) -> nn.Linear:
+    """A frozen nn.Linear from a (out, in) weight."""
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None).requires_grad_(False)
+    layer.weight.copy_(tensor(weight))
+    if bias is not None:
+        layer.bias.copy_(tensor(bias))
+    return layer
+
+
+class StyleNormConv(nn.Module):
+    """conv -> instance norm whose scale and shift are linear in the style -> activation.
+
+    The conditioning both Magenta networks use: a style vector (arbitrary) or a mix of built-in
+    style weights (multistyle) sets every norm layer's (scale, shift)."""
+
+    def __init__(self, conv: nn.Module, scale: nn.Linear, shift: nn.Linear, eps: float, activation: str = "relu"):
+        super().__init__()
+        self.conv, self.scale, self.shift = conv, scale, shift
+        self.eps, self.activation = eps, activation
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        x = instance_normalize(self.conv(x), self.eps, self.scale(style), self.shift(style))
+        return activate(x, self.activation)
+
+
+class PlainConv(nn.Module):
+    """conv -> relu, with the (unused) style argument of its neighbours."""
+
+    def __init__(self, conv: nn.Module):
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).relu_()
+
+
+class StylizationNetwork(nn.Module):
+    """The image transformation network both Magenta models share: three convolutions down to a
+    quarter of the size, residual blocks, two nearest-neighbour upsamplings with convolutions.
+    Every layer takes (x, style). Input (B,3,H,W) in [0, 1], any H and W; style (B, D) or (D,)."""
+
+    def __init__(self, contract: list[nn.Module], residual: list[tuple[nn.Module, nn.Module]], expand: list[nn.Module]):
+        super().__init__()
+        self.contract = nn.ModuleList(contract)
+        self.residual = nn.ModuleList(nn.ModuleList(pair) for pair in residual)
+        self.expand = nn.ModuleList(expand)
+
+    def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        style = style.to(image).expand(image.shape[0], -1)
+        x, (h, w) = pad_to_multiple(image, 4)
+        for layer in self.contract:
+            x = layer(x, style)
+        for first, second in self.residual:
+            x = x + second(first(x, style), style)
+        x = self.expand[0](upsample2(x), style)
+        x = self.expand[1](upsample2(x), style)
+        return self.expand[2](x, style)[..., :h, :w]

@@ -9,58 +9,27 @@ from __future__ import annotations
 import functools
 
 import torch
-from torch import nn
 
-from animator.nets.layers import ReflectConv, activate, instance_normalize, pad_to_multiple, tensor, upsample2
+from animator.nets.layers import ReflectConv, StyleNormConv, StylizationNetwork, linear
 from animator.nets.weights import MULTISTYLE, OnnxParams, locate
 
 NUM_STYLES = 26
 EPS = 1e-5
 
 
-class ConditionalConv(nn.Module):
-    """conv -> conditional instance norm -> activation (relu, none or sigmoid)."""
-
-    def __init__(self, params: OnnxParams, name: str, stride: int = 1, activation: str = "relu"):
-        super().__init__()
-        self.conv = ReflectConv(params.tensors[f"{name}.w"], stride=stride)
-        self.gamma = nn.Parameter(tensor(params.tensors[f"{name}.norm.gamma"]), requires_grad=False)
-        self.beta = nn.Parameter(tensor(params.tensors[f"{name}.norm.beta"]), requires_grad=False)
-        self.activation = activation
-
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        x = instance_normalize(self.conv(x), EPS, style @ self.gamma, style @ self.beta)
-        return activate(x, self.activation)
+def _layer(params: OnnxParams, name: str, stride: int = 1, activation: str = "relu") -> StyleNormConv:
+    conv = ReflectConv(params.tensors[f"{name}.w"], stride=stride)
+    scale, shift = (linear(params.tensors[f"{name}.norm.{p}"].T) for p in ("gamma", "beta"))  # style weights @ table
+    return StyleNormConv(conv, scale, shift, EPS, activation)
 
 
-class MultistyleNet(nn.Module):
-    """image (B,3,H,W) in [0,1] and style weights (B,26) or (26,) -> stylized image, any H and W."""
-
-    def __init__(self, params: OnnxParams):
-        super().__init__()
-        self.contract = nn.ModuleList(
-            [ConditionalConv(params, "contract.0"), ConditionalConv(params, "contract.1", stride=2),
-             ConditionalConv(params, "contract.2", stride=2)]
-        )
-        self.residual = nn.ModuleList(
-            nn.ModuleList([ConditionalConv(params, f"res.{i}.0"), ConditionalConv(params, f"res.{i}.1", activation="none")])
-            for i in range(6)
-        )
-        self.expand = nn.ModuleList(
-            [ConditionalConv(params, "expand.0"), ConditionalConv(params, "expand.1"),
-             ConditionalConv(params, "expand.2", activation="sigmoid")]
-        )
-
-    def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        style = style.to(image).expand(image.shape[0], NUM_STYLES)
-        x, (h, w) = pad_to_multiple(image, 4)
-        for layer in self.contract:
-            x = layer(x, style)
-        for first, second in self.residual:
-            x = x + second(first(x, style), style)
-        x = self.expand[0](upsample2(x), style)
-        x = self.expand[1](upsample2(x), style)
-        return self.expand[2](x, style)[..., :h, :w]
+def build(params: OnnxParams) -> StylizationNetwork:
+    """image (B,3,H,W) in [0,1] and style weights (B,26) or (26,) -> stylized image."""
+    return StylizationNetwork(
+        contract=[_layer(params, "contract.0"), _layer(params, "contract.1", 2), _layer(params, "contract.2", 2)],
+        residual=[(_layer(params, f"res.{i}.0"), _layer(params, f"res.{i}.1", activation="none")) for i in range(6)],
+        expand=[_layer(params, "expand.0"), _layer(params, "expand.1"), _layer(params, "expand.2", activation="sigmoid")],
+    )
 
 
 @functools.cache
@@ -68,5 +37,5 @@ def _params() -> OnnxParams:
     return OnnxParams(locate(MULTISTYLE))
 
 
-def load_multistyle(device: torch.device | str = "cpu") -> MultistyleNet:
-    return MultistyleNet(_params()).to(device).eval()
+def load_multistyle(device: torch.device | str = "cpu") -> StylizationNetwork:
+    return build(_params()).to(device).eval()

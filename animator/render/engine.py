@@ -20,10 +20,6 @@ from animator.render.resume import Checkpoint
 Progress = Callable[[int, int], None]  # (frames done, frames in all)
 
 
-def output_paths(preset: Preset, out_dir: Path) -> list[Path]:
-    return [sink.path for sink in make_sinks(preset, out_dir)]
-
-
 def make_sinks(preset: Preset, out_dir: Path) -> list[Sink]:
     sinks: list[Sink] = []
     for output in preset.outputs:
