@@ -109,12 +109,12 @@ def cmd_info(args: argparse.Namespace) -> None:
     table.add_row("torch threads", str(torch.get_num_threads()))
     for codec in ("libx264", "gif", "png", "aac"):
         table.add_row(f"codec {codec}", "yes" if codec in av.codecs_available else "no")
-    for wf in weights.ALL:
-        try:
-            table.add_row(wf.name, f"{weights.locate(wf)}\nsha256 {wf.sha256}")
-        except AnimatorError as exc:
-            table.add_row(wf.name, f"[red]{exc}")
     Console().print(table)
+    for wf in weights.ALL:  # full paths and hashes, unwrapped, so they can be copied
+        try:
+            print(f"{wf.name}  sha256 {wf.sha256}  {weights.locate(wf)}")
+        except AnimatorError as exc:
+            print(f"{wf.name}  {exc}")
 
 
 def build_parser() -> argparse.ArgumentParser:

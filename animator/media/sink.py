@@ -18,6 +18,7 @@ import av.filter
 import cv2
 import numpy as np
 
+from animator.errors import MediaError
 from animator.media.frame import Frame, fit_size, resize
 from animator.media.pipeline import Worker
 
@@ -45,9 +46,12 @@ class Sink:
         if self.shape is None:
             height, width = frame.image.shape[:2]
             self.shape = fit_size(width, height, self.size) if self.size else (width, height)
-            remove(self.partial)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.open(*self.shape)
+            try:
+                remove(self.partial)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.open(*self.shape)
+            except (OSError, av.FFmpegError) as exc:
+                raise MediaError(f"{self.path}: cannot write ({getattr(exc, 'strerror', None) or exc})") from None
         self.encode(frame, resize(frame.image, *self.shape))
 
     def finish(self) -> Path:
@@ -59,7 +63,8 @@ class Sink:
     def abort(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
-        remove(self.partial)
+        with contextlib.suppress(OSError):
+            remove(self.partial)
 
     def open(self, width: int, height: int) -> None: ...
     def encode(self, frame: Frame, image: np.ndarray) -> None: ...

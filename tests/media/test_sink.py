@@ -75,3 +75,14 @@ def test_an_encoder_error_reaches_the_caller_and_cleans_up(tmp_path):
             for frame in [*frames, odd]:
                 put(frame)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_output_is_a_media_error(tmp_path):
+    from animator.errors import MediaError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the output folder should be")
+    with pytest.raises(MediaError, match=r"a.mp4: cannot write"):
+        with encoding([Mp4Sink(blocker / "a.mp4", Fraction(24))]) as put:
+            for frame in moving_square(2):
+                put(frame)

@@ -75,3 +75,18 @@ def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
     assert render(tmp_path, "--set", "iterate.steps=3", "--fresh").wait() == 0
     frames = [read_image(p) for p in sorted((tmp_path / "melt_frames").iterdir())]
     assert len(frames) == 4 and frames[0].mean() > 50  # the photo again
+
+
+def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path):
+    victim = render(tmp_path)
+    work = tmp_path / ".melt.work"
+    deadline = time.monotonic() + 120
+    while finished_index(work) < 5 and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGINT)
+    assert victim.wait() == 130
+    assert "resume" in victim.stderr.read()
+    assert finished_index(work) >= 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".melt.work"]  # no partial outputs left
+    assert render(tmp_path).wait() == 0
+    assert len(list((tmp_path / "melt_frames").iterdir())) == 41
