@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from animator.device import select_device, select_dtype
@@ -34,20 +35,15 @@ def make_sinks(preset: Preset, out_dir: Path) -> list[Sink]:
     return sinks
 
 
-def load_input(preset: Preset, device: torch.device) -> torch.Tensor:
-    image = open_source(preset.input).first()
-    width, height = fit_size(image.shape[1], image.shape[0], preset.size)
-    return to_tensor(resize(image, width, height), device)
+def fitted(image: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
+    """An 8-bit image at the render size (long side `size`, sides multiples of 8) on the device."""
+    return to_tensor(resize(image, *fit_size(image.shape[1], image.shape[0], size)), device)
 
 
 def load_styles(preset: Preset, device: torch.device) -> Styles | None:
     if preset.style == "self":
         return None
-    styles = []
-    for style in preset.style:
-        image = read_image(style.image)
-        styles.append((to_tensor(resize(image, *fit_size(image.shape[1], image.shape[0], preset.size)), device), style.weight))
-    return styles
+    return [(fitted(read_image(style.image), preset.size, device), style.weight) for style in preset.style]
 
 
 def frames_of(preset: Preset, method: Method, x0: torch.Tensor, styles: Styles | None,
@@ -70,7 +66,7 @@ class Job:
     def __init__(self, preset: Preset):
         self.preset = preset
         self.device = select_device(preset.device)
-        self.x0 = load_input(preset, self.device)
+        self.x0 = fitted(open_source(preset.input).first(), preset.size, self.device)
         self.styles = load_styles(preset, self.device)
         self.dtype = select_dtype(preset.precision, self.device)
         self.method = build_method(preset.method, self.device, self.dtype)
@@ -104,6 +100,3 @@ class Job:
         checkpoint.clear()
         return [sink.path for sink in sinks]
 
-
-def render(preset: Preset, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None) -> list[Path]:
-    return Job(preset).run(out_dir, fresh=fresh, progress=progress)
