@@ -117,11 +117,15 @@ class GifSink(Sink):
         self.graph = av.filter.Graph()
         source = self.graph.add_buffer(width=width, height=height, format="rgb24", time_base=1 / self.fps)
         split = self.graph.add("split")
+        # Counting colours at 6 bits a channel makes palettegen ~4x faster on busy frames (the
+        # histogram of full 24-bit colour is huge) for ~0.1 dB of the GIF's PSNR.
+        six_bits = self.graph.add("lutrgb", ":".join(f"{c}=bitand(val\\,252)" for c in "rgb"))
         palette = self.graph.add("palettegen", "stats_mode=full")
         apply = self.graph.add("paletteuse", "dither=sierra2_4a")
         out = self.graph.add("buffersink")
         source.link_to(split)
-        split.link_to(palette, 0, 0)
+        split.link_to(six_bits, 0, 0)
+        six_bits.link_to(palette)
         split.link_to(apply, 1, 0)
         palette.link_to(apply, 0, 1)
         apply.link_to(out)
@@ -164,16 +168,23 @@ class PngSink(Sink):
 
 
 @contextlib.contextmanager
-def encoding(sinks: list[Sink], maxsize: int = 8) -> Iterator[Callable[[Frame], None]]:
-    """Yields `put(frame)`; on success finishes every sink, on any failure removes every partial."""
+def encoding(sinks: list[Sink], written: Callable[[Frame, object], None] | None = None,
+             maxsize: int = 8) -> Iterator[Callable[..., None]]:
+    """Yields `put(frame, extra=None)`. The encoder thread writes each frame to every sink, then
+    calls `written(frame, extra)` for frames that carry an `extra` (the render's checkpoint, so
+    it never runs ahead of the outputs). On success finishes every sink; on any failure removes
+    every partial file."""
 
-    def write_all(frame: Frame) -> None:
+    def write_all(item: tuple[Frame, object]) -> None:
+        frame, extra = item
         for sink in sinks:
             sink.write(frame)
+        if written is not None and extra is not None:
+            written(frame, extra)
 
     worker = Worker(write_all, maxsize)
     try:
-        yield worker.put
+        yield lambda frame, extra=None: worker.put((frame, extra))
         worker.close()
         for sink in sinks:
             sink.finish()

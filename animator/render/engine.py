@@ -85,16 +85,14 @@ class Job:
             checkpoint.clear()
         resume = checkpoint.load()
         sinks = make_sinks(preset, out_dir)
-        with encoding(sinks) as put:
+        with encoding(sinks, written=checkpoint.save) as put:
             if resume is not None:
                 for frame in checkpoint.frames(resume[0], fps):
                     put(frame)
             if progress:
                 progress(resume[0] + 1 if resume else 0, preset.frame_count)
             for index, state in frames_of(preset, self.method, self.x0, self.styles, resume):
-                frame = Frame(index, index / fps, to_image(state))
-                checkpoint.save(frame, state)
-                put(frame)
+                put(Frame(index, index / fps, to_image(state)), state)
                 if progress:
                     progress(index + 1, preset.frame_count)
         checkpoint.clear()
