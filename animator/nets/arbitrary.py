@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from animator.nets.layers import PlainConv, ReflectConv, StyleNormConv, StylizationNetwork, linear, tensor
+from animator.nets.layers import PlainConv, ReflectConv, StyleNormConv, StylizationNetwork, channels_last, linear, tensor
 from animator.nets.weights import ARBITRARY_PREDICT, ARBITRARY_TRANSFORM, OnnxParams, locate
 
 
@@ -64,7 +64,7 @@ class StylePredictor(nn.Module):
         self.bottleneck = TFConv(params, "mobilenet_conv/Conv", relu6=False)
 
     def forward(self, style: torch.Tensor) -> torch.Tensor:
-        pooled = self.features(style).mean(dim=(2, 3), keepdim=True)
+        pooled = self.features(style.contiguous(memory_format=torch.channels_last)).mean(dim=(2, 3), keepdim=True)
         return self.bottleneck(pooled).flatten(1)
 
 
@@ -97,8 +97,8 @@ def _params(which: str) -> OnnxParams:
 
 
 def load_predictor(device: torch.device | str = "cpu") -> StylePredictor:
-    return StylePredictor(_params("predict")).to(device).eval()
+    return channels_last(StylePredictor(_params("predict")), device)
 
 
 def load_transformer(device: torch.device | str = "cpu") -> StylizationNetwork:
-    return build_transformer(_params("transform")).to(device).eval()
+    return channels_last(build_transformer(_params("transform")), device)

@@ -35,6 +35,8 @@ def instance_normalize(x: torch.Tensor, eps: float, scale: torch.Tensor, shift: 
     """(x - mean) / sqrt(var + eps) per image and channel (biased variance), then * scale + shift,
     with scale and shift (B, C) per image. group_norm with one group per channel is instance norm,
     and on CPU runs several times faster than var_mean or instance_norm."""
+    if x.shape[1] <= 8:  # channels-last group_norm is slow with few channels; the copy is cheap
+        x = x.contiguous()
     if scale.shape[0] == 1:  # one style for the whole batch: group_norm applies it in the same pass
         return F.group_norm(x, x.shape[1], scale[0], shift[0], eps)
     return torch.addcmul(shift[:, :, None, None], F.group_norm(x, x.shape[1], eps=eps), scale[:, :, None, None])
@@ -44,6 +46,12 @@ def activate(x: torch.Tensor, activation: str) -> torch.Tensor:
     if activation == "relu":
         return x.relu_()
     return x.sigmoid_() if activation == "sigmoid" else x
+
+
+def channels_last(module: nn.Module, device: torch.device | str) -> nn.Module:
+    """The networks run channels-last (NHWC): oneDNN's convolutions then skip a layout reorder
+    per layer, about 1.3x faster in float32 and 2x in bfloat16 on CPU; cuDNN prefers it too."""
+    return module.to(device, memory_format=torch.channels_last).eval()
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -105,6 +113,7 @@ class StylizationNetwork(nn.Module):
     def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         style = style.to(image).expand(image.shape[0], -1)
         x, (h, w) = pad_to_multiple(image, 4)
+        x = x.contiguous(memory_format=torch.channels_last)
         for layer in self.contract:
             x = layer(x, style)
         for first, second in self.residual:

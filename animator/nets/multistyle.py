@@ -10,7 +10,7 @@ import functools
 
 import torch
 
-from animator.nets.layers import ReflectConv, StyleNormConv, StylizationNetwork, linear
+from animator.nets.layers import ReflectConv, StyleNormConv, StylizationNetwork, channels_last, linear
 from animator.nets.weights import MULTISTYLE, OnnxParams, locate
 
 NUM_STYLES = 26
@@ -38,4 +38,4 @@ def _params() -> OnnxParams:
 
 
 def load_multistyle(device: torch.device | str = "cpu") -> StylizationNetwork:
-    return build(_params()).to(device).eval()
+    return channels_last(build(_params()), device)
