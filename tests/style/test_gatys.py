@@ -1,0 +1,80 @@
+"""The optimization method on real pictures, small and with few steps."""
+
+import torch
+
+from animator.media.frame import fit_size, resize, to_image, to_tensor
+from animator.methods import build_method
+from animator.metrics import psnr
+from animator.preset.schema import GatysOptions, GramTransform, StillConfig
+from animator.render.iterate import iterate
+from animator.style.gatys import still_objective
+
+CPU = torch.device("cpu")
+
+
+def start(image, size):
+    return to_tensor(resize(image, *fit_size(image.shape[1], image.shape[0], size)))
+
+
+def run(options, style, content, **kwargs):
+    method = build_method(options, CPU)
+    return method.transfer(method.prepare_style([(style, 1.0)]), content, **kwargs)
+
+
+def test_style_and_content_the_same_picture_is_a_fixed_point(chelsea):
+    x = start(chelsea, 96)
+    for optimizer in ("lbfgs", "adam"):
+        out = run(GatysOptions(steps=10, optimizer=optimizer), x, x)
+        assert psnr(to_image(out), to_image(x)) >= 40
+
+
+def test_from_noise_the_picture_comes_back(chelsea):
+    # style = content = x from noise: the picture re-emerges, though deep features do not pin every pixel
+    x = start(chelsea, 64)
+    scores = [psnr(to_image(run(GatysOptions(steps=n, init="noise"), x, x)), to_image(x)) for n in (2, 15, 40)]
+    assert scores[0] < scores[1] < scores[2] and scores[2] > scores[0] + 1
+
+
+def test_style_moves_the_picture_towards_the_style(chelsea):
+    from animator.media.source import read_image
+    from tests.conftest import SAMPLES
+
+    x, brick = start(chelsea, 64), start(read_image(SAMPLES / "brick.png"), 64)
+    out = run(GatysOptions(steps=30, style_weight=10.0), brick, x)
+    saturation = lambda t: (t.max(1).values - t.min(1).values).mean().item()  # noqa: E731
+    assert saturation(out) < 0.7 * saturation(x) and psnr(to_image(out), to_image(x)) < 30
+
+
+def test_eigen_randomized_targets_drift_while_plain_gatys_stays(chelsea):
+    x = start(chelsea, 64)
+    first = to_image(x)
+    plain = build_method(GatysOptions(steps=6), CPU)
+    still = dict(iterate(plain, x, steps=10, blend=1.0))
+    assert psnr(to_image(still[10]), first) >= 35
+    melt = build_method(GatysOptions(steps=6, gram_transform=GramTransform(name="eigen-randomize", redraw="frame")), CPU)
+    frames = dict(iterate(melt, x, steps=20, blend=1.0, seed=3))
+    assert psnr(to_image(frames[1]), first) - psnr(to_image(frames[20]), first) >= 5
+
+
+def test_synthetic_targets_and_objectives_render(chelsea):
+    x = start(chelsea, 48)
+    for transform in ("eigen-replace", "random", "sparse", "single"):
+        for redraw in ("never", "step"):
+            out = run(GatysOptions(steps=3, gram_transform=GramTransform(name=transform, redraw=redraw)), x, x,
+                      rng=torch.Generator().manual_seed(0))
+            assert out.shape == x.shape and torch.isfinite(out).all() and not torch.equal(out, x)
+    for representation in ("spatial", "local"):
+        out = run(GatysOptions(steps=3, representation=representation, window=1, style_weight=100.0), x.flip(-1), x)
+        assert not torch.equal(out, x)
+    texture = run(still_objective(GatysOptions(steps=5), StillConfig("texture")), x, x, rng=torch.Generator().manual_seed(0))
+    assert psnr(to_image(texture), to_image(x)) < 15  # a texture, not the picture
+    coarse = run(GatysOptions(steps=3, scales=(24,), original_colors=True), x.flip(-1), x)
+    assert coarse.shape == x.shape
+
+
+def test_zero_targets_and_seeds_are_deterministic(chelsea):
+    x = start(chelsea, 48)
+    options = GatysOptions(steps=3, gram_transform=GramTransform(name="single", layers=("relu3_1",), zero_others=True))
+    a = run(options, x, x, rng=torch.Generator().manual_seed(1))
+    b = run(options, x, x, rng=torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
