@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/feedforward.py
+	$(BIN)/python bench/gatys.py
 
 clean:
 	rm -rf renders bench/results

@@ -69,8 +69,8 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raw["method"]["style"] = int(args.style)
     elif args.style is not None:
         raw["style"] = args.style
-    elif method == "arbitrary":
-        raise PresetError("animator stylize: --style IMAGE is needed with the arbitrary method (or --style N for multistyle)")
+    elif method != "multistyle":
+        raise PresetError(f"animator stylize: --style IMAGE is needed with the {method} method (or --style N for multistyle)")
     overrides = parse_overrides(args.set + ([f"device={args.device}"] if args.device else []))
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
     run_render([preset], args.output.parent, fresh=True, quiet=args.quiet)
@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("content", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True, help="output .png")
     p.add_argument("--style", help="a style image (arbitrary) or a built-in style number 0-25 (multistyle)")
-    p.add_argument("--method", choices=["arbitrary", "multistyle"])
+    p.add_argument("--method", choices=["arbitrary", "multistyle", "gatys"])
     p.add_argument("--size", type=int, default=512, help="long side in pixels (default 512)")
     common(p)
     p.set_defaults(run=cmd_stylize)

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from animator.media.source import read_image
+from animator.preset import load_preset
 from tests.conftest import PRESETS, SAMPLES, decode_video, ffmpeg_probe
 
 
@@ -19,17 +20,22 @@ def animator(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "animator", *map(str, args)], cwd=cwd, capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_bundled_presets_render_to_mp4_and_gif(tmp_path, preset):
-    steps = 5
-    result = animator("render", preset, "--out", tmp_path, "--set", "size=128", "--set", f"iterate.steps={steps}",
-                      "--set", "outputs.0.fps=30000/1001", "--quiet", cwd=tmp_path)
+@pytest.mark.parametrize("path", sorted(PRESETS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_bundled_presets_render(tmp_path, path):
+    preset, steps, name = load_preset(path), 3, path.stem
+    sets = ["size=64"] + (["method.steps=2"] if preset.method.name == "gatys" else [])
+    if preset.mode == "iterate":
+        sets += [f"iterate.steps={steps}", "outputs.0.fps=30000/1001"]
+    result = animator("render", path, "--out", tmp_path, *(a for s in sets for a in ("--set", s)), "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    name = preset.stem
+    if preset.mode == "still":
+        assert read_image(tmp_path / f"{name}.png").shape[:2] in ((64, 64), (40, 64), (48, 64), (56, 64), (64, 56))
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.png"]
+        return
     facts, frames = decode_video(tmp_path / f"{name}.mp4")
     assert facts["codec"] == "h264" and facts["pix_fmt"] == "yuv420p"
     assert facts["rate"] == Fraction(30000, 1001) and len(frames) == steps + 1
-    assert max(facts["size"]) == 128 and all(side % 8 == 0 for side in facts["size"])
+    assert max(facts["size"]) == 64 and all(side % 8 == 0 for side in facts["size"])
     probe = ffmpeg_probe(tmp_path / f"{name}.mp4")
     assert (probe["codec"], probe["pix_fmt"], probe["frames"]) == ("h264", "yuv420p", steps + 1)
     gif = Image.open(tmp_path / f"{name}.gif")

@@ -107,7 +107,7 @@ class VGG19Features(nn.Module):
             if name.startswith("conv"):
                 x = self.convs[name](x)
             elif name.startswith("relu"):
-                x = F.relu(x)
+                x = F.relu(x, inplace=name.replace("relu", "conv") not in layers)  # returned features stay as they were
             else:
                 x = self.pool(x, 2, 2)
             if name in layers:

@@ -119,8 +119,9 @@ def _dataclass(cls: type, raw: Any, path: KeyPath, base: Path) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     required = [n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-    if not isinstance(raw, dict) and len(required) == 1 and raw is not None:
-        raw = {required[0]: raw}  # a bare value stands for the one required key: `style: cat.png`
+    main_key = required[0] if len(required) == 1 else ("name" if "name" in fields else None)
+    if not isinstance(raw, dict) and main_key and raw is not None:
+        raw = {main_key: raw}  # a bare value stands for the main key: `style: cat.png`, `gram_transform: sparse`
     if not isinstance(raw, dict):
         raise Invalid(path, f"expected a mapping of keys, found {shown(raw)}")
     for key in raw:

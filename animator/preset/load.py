@@ -166,9 +166,9 @@ def _check_gatys(preset: Preset, method, error) -> None:
     if method.style_layer_weights and len(method.style_layer_weights) != len(method.style_layers):
         raise error(("method", "style_layer_weights"),
                     f"expected one weight per style layer ({len(method.style_layers)}), found {len(method.style_layer_weights)}")
-    if method.representation == "spatial" and max(preset.size, *method.scales) > SPATIAL_MAX_SIZE:
+    if method.representation == "spatial" and max((preset.size, *method.scales)) > SPATIAL_MAX_SIZE:
         raise error(("size",), f"a spatial style needs size <= {SPATIAL_MAX_SIZE} (its autocorrelation is 4x the "
-                               f"feature map), found {max(preset.size, *method.scales)}")
+                               f"feature map), found {max((preset.size, *method.scales))}")
     if method.representation == "local" and preset.style != "self" and len(preset.style) > 1:
         raise error(("style",), "a local style matches pixel by pixel: expected one style image")
     if any(scale >= preset.size for scale in method.scales):

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 def gram(features: torch.Tensor) -> torch.Tensor:
     b, c, h, w = features.shape
-    flat = features.reshape(b, c, h * w)
-    return flat @ flat.transpose(1, 2) / (h * w)
+    pixels = features.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a free view of channels-last features
+    return pixels.transpose(1, 2) @ pixels / (h * w)
 
 
 def autocorrelation(features: torch.Tensor) -> torch.Tensor:

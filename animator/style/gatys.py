@@ -56,8 +56,9 @@ class StyleSet:
 
 class GatysMethod:
     def __init__(self, options: GatysOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
-        # Optimization stays float32 whatever `precision` says: gradients need the mantissa.
-        self.options, self.device, self.seed = options, device, seed
+        # The image being optimized, the targets and the losses stay float32; in bfloat16 only
+        # the network's own arithmetic runs (autocast), about 3x faster on CPUs with AMX.
+        self.options, self.device, self.dtype, self.seed = options, device, dtype, seed
         layers = set(options.style_layers if options.style_weight else ()) | set(options.content_layers if options.content_weight else ())
         self.vgg = load_vgg19(device, weights=options.weights, pooling=options.pooling, last=max(layers, key=LAYERS.index))
         self.init_image = to_tensor(read_image(options.init), device) if isinstance(options.init, Path) else None
@@ -75,11 +76,16 @@ class GatysMethod:
             scaled = at_size(content, size) if size != full else content
             x = resized(x, *scaled.shape[-2:])
             objective, redraw = self._objective(target, scaled, full, rng)
-            x = optimize(x, lambda image: objective(self.vgg(image, objective.layers), image), steps=options.steps,
+            x = optimize(x, lambda image: objective(self.features(image, objective.layers), image), steps=options.steps,
                          optimizer=options.optimizer, lr=options.lr, before_step=redraw)
         if options.original_colors:
             x = keep_colors(x, content)
         return x.clamp(0, 1)
+
+    def features(self, image: torch.Tensor, layers: frozenset[str]) -> dict[str, torch.Tensor]:
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+            features = self.vgg(image, layers)
+        return {layer: f.float() for layer, f in features.items()}
 
     def _start(self, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None, rng: torch.Generator) -> torch.Tensor:
         choice = self.options.init
@@ -97,7 +103,7 @@ class GatysMethod:
         options, terms = self.options, []
         if options.content_weight:
             with torch.no_grad():
-                features = self.vgg(content, frozenset(options.content_layers))
+                features = self.features(content, frozenset(options.content_layers))
             terms += [Term("content", layer, options.content_weight * CONTENT_SCALE, features[layer])
                       for layer in options.content_layers]
         redraw = None
@@ -121,7 +127,7 @@ class GatysMethod:
                 # Gram targets keep the style's own framing; spatial and local ones match pixel for pixel.
                 image = resized(image, *shape) if kind != "gram" else at_size(image, round(max(image.shape[-2:]) * scale))
                 with torch.no_grad():
-                    features = self.vgg(image, layers)
+                    features = self.features(image, layers)
                 for layer in layers:
                     rep = represent(kind, features[layer], self.options.window)
                     blend[layer] = rep if kind == "local" else blend.get(layer, 0) + rep * (weight / total)

@@ -45,3 +45,10 @@ def test_average_pooling():
     a = vgg.load_vgg19(pooling="max", last="pool1")(x, {"pool1"})["pool1"]
     b = vgg.load_vgg19(pooling="avg", last="pool1")(x, {"pool1"})["pool1"]
     assert a.shape == b.shape == (1, 64, 8, 8) and (a >= b - 1e-4).all() and not torch.allclose(a, b)
+
+
+def test_returned_features_are_not_changed_by_later_layers():
+    net = vgg.load_vgg19(last="relu1_2")
+    x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(2)) - 0.5
+    out = net(x, {"conv1_1", "relu1_1", "conv1_2"})
+    assert (out["conv1_1"] < 0).any() and torch.equal(out["relu1_1"], out["conv1_1"].relu())

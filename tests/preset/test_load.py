@@ -66,6 +66,13 @@ def test_style_images_with_weights(tmp_path):
         ("style: nowhere.png\n", r"p.yaml:3: style\[0\].image: file not found: .*nowhere.png"),
         ("size: 20\n", r"size: expected a whole number between 32 and 8192, found 20"),
         ("name2: x\n", r"name2: unknown key \(did you mean name\?\)"),
+        ("method: {name: gatys, style_layers: [relu9_1]}\n", r"method.style_layers\[0\]: expected a VGG19 layer"),
+        ("method: {name: gatys, style_weight: -1}\n", r"method.style_weight: expected a number >= 0, found -1"),
+        ("method: {name: gatys, gram_transform: {name: swirl}}\n", r"method.gram_transform.name: expected one of none,"),
+        ("size: 1024\nmethod: {name: gatys, representation: spatial}\n", r"size: a spatial style needs size <= 512"),
+        ("method: {name: gatys, representation: local, gram_transform: sparse}\n", r"gram_transform: transforms Gram"),
+        ("method: {name: gatys, gram_transform: {name: single, layers: [relu4_2]}}\n", r"layers: expected style layers"),
+        ("still: {objective: texture}\n", r"still.objective: texture needs method gatys, found arbitrary"),
     ],
 )
 def test_mistakes_name_file_line_key_and_expectation(tmp_path, extra, expected):

@@ -16,16 +16,17 @@ def start(image, size):
     return to_tensor(resize(image, *fit_size(image.shape[1], image.shape[0], size)))
 
 
-def run(options, style, content, **kwargs):
-    method = build_method(options, CPU)
+def run(options, style, content, dtype=torch.float32, **kwargs):
+    method = build_method(options, CPU, dtype)
     return method.transfer(method.prepare_style([(style, 1.0)]), content, **kwargs)
 
 
 def test_style_and_content_the_same_picture_is_a_fixed_point(chelsea):
     x = start(chelsea, 96)
     for optimizer in ("lbfgs", "adam"):
-        out = run(GatysOptions(steps=10, optimizer=optimizer), x, x)
-        assert psnr(to_image(out), to_image(x)) >= 40
+        for dtype in (torch.float32, torch.bfloat16):
+            out = run(GatysOptions(steps=10, optimizer=optimizer), x, x, dtype)
+            assert psnr(to_image(out), to_image(x)) >= 40
 
 
 def test_from_noise_the_picture_comes_back(chelsea):
