@@ -1,8 +1,9 @@
-"""The `animator` command: render, stylize, validate, presets, info."""
+"""The `animator` command: render, stylize, validate, metrics, presets, info."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -47,11 +48,12 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool) -
         job = Job(preset)  # bad input fails here, before a progress bar or any output exists
         started = time.perf_counter()
         with Progress(*columns, console=console, disable=quiet, transient=True) as bar:
-            task = bar.add_task(preset.name, total=preset.frame_count)
-            outputs = job.run(out_dir, fresh=fresh, progress=lambda done, total: bar.update(task, completed=done))
+            task = bar.add_task(preset.name, total=job.frame_count)
+            outputs = job.run(out_dir, fresh=fresh, progress=lambda done, total: bar.update(task, completed=done, total=total))
         if not quiet:
             written = ", ".join(str(p) for p in outputs)
-            console.print(f"{preset.name}: {preset.frame_count} frames in {time.perf_counter() - started:.1f} s -> {written}")
+            frames = int(bar.tasks[task].completed)
+            console.print(f"{preset.name}: {frames} frames in {time.perf_counter() - started:.1f} s -> {written}")
 
 
 def cmd_render(args: argparse.Namespace) -> None:
@@ -78,15 +80,34 @@ def cmd_stylize(args: argparse.Namespace) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> None:
     for preset in load_all(args.presets, args.set, None):
-        print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {preset.frame_count} frames)")
+        print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {preset.frame_count or 'source'} frames)")
 
 
 def cmd_presets(args: argparse.Namespace) -> None:
     table = Table("preset", "mode", "method", "frames", "description")
     for path in sorted(BUNDLED.glob("*.yaml")):
         p = load_preset(path)
-        table.add_row(path.stem, p.mode, p.method.name, str(p.frame_count), p.description)
+        table.add_row(path.stem, p.mode, p.method.name, str(p.frame_count or "source"), p.description)
     Console().print(table)
+
+
+def cmd_metrics(args: argparse.Namespace) -> None:
+    import json
+
+    from animator.media.source import VideoSource
+    from animator.metrics import warping_error
+
+    output = VideoSource(args.output)
+    source = VideoSource(args.source, args.start)
+    try:
+        figures = warping_error((f.image for f in output), (f.image for f in source), args.flow)
+    except ValueError as exc:
+        raise AnimatorError(f"{args.output}: {exc}") from None
+    if args.json:
+        print(json.dumps({"output": str(args.output), "source": str(args.source), **figures}))
+    else:
+        print(f"{args.output}: warping error {figures['warping_error']:.6f}, flicker {figures['flicker']:.3f} /255 "
+              f"over {figures['frames']} frames")
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -148,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="K=V")
     p.set_defaults(run=cmd_validate)
 
+    p = sub.add_parser("metrics", help="temporal consistency of a rendered video against its source")
+    p.add_argument("output", type=Path)
+    p.add_argument("--source", type=Path, required=True)
+    p.add_argument("--start", type=float, default=0.0, help="where in the source the render starts (seconds)")
+    p.add_argument("--flow", choices=["dis", "farneback"], default="dis")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_metrics)
+
     sub.add_parser("presets", help="list the bundled presets").set_defaults(run=cmd_presets)
     sub.add_parser("info", help="versions, device, codecs and weight files").set_defaults(run=cmd_info)
     return parser
@@ -155,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         args.run(args)
     except AnimatorError as exc:

@@ -7,6 +7,7 @@ fixed style is prepared once per render while a self-style loop prepares it ever
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
@@ -14,9 +15,25 @@ import torch.nn.functional as F
 
 from animator.nets import arbitrary, multistyle
 from animator.preset.schema import ArbitraryOptions, MethodOptions, MultistyleOptions
-from animator.style.gatys import GatysMethod
 
 Styles = Sequence[tuple[torch.Tensor, float]]  # (1x3xHxW image, weight) pairs
+
+
+@dataclass(frozen=True)
+class Temporal:
+    """What the previous output says about this frame, for temporal consistency in video."""
+
+    previous: torch.Tensor  # the previous output warped onto this frame by optical flow
+    mask: torch.Tensor  # (1,1,H,W): 1 where the flow is trustworthy, 0 occluded
+    weight: float
+
+
+def keep_previous(stylized: torch.Tensor, temporal: Temporal | None) -> torch.Tensor:
+    """The feed-forward networks' consistency: where the flow holds, blend the warped previous
+    output back in by `weight`; elsewhere (occlusions, new content) keep the fresh stylization."""
+    if temporal is None:
+        return stylized
+    return torch.lerp(stylized, temporal.previous, temporal.weight * temporal.mask)
 
 
 class Method(Protocol):
@@ -24,10 +41,11 @@ class Method(Protocol):
         """The method's own style target (a vector, Gram matrices, ...), from weighted images."""
 
     def transfer(self, target: Any, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None) -> torch.Tensor:
+                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
         """Stylize content (Bx3xHxW in [0, 1]) towards a prepared target; same shape out. `init` is
         where an optimizing method starts (the previous frame in a loop); `rng` draws this frame's
-        random numbers. The feed-forward networks use neither."""
+        random numbers (the feed-forward networks use neither); `temporal`, in video, asks for
+        consistency with the previous output."""
 
 
 def center_square(image: torch.Tensor, side: int) -> torch.Tensor:
@@ -55,8 +73,8 @@ class ArbitraryMethod:
 
     @torch.inference_mode()
     def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None) -> torch.Tensor:
-        return self.transformer(content.to(self.dtype), target.to(self.dtype)).float()
+                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
+        return keep_previous(self.transformer(content.to(self.dtype), target.to(self.dtype)).float(), temporal)
 
 
 class MultistyleMethod:
@@ -70,9 +88,11 @@ class MultistyleMethod:
 
     @torch.inference_mode()
     def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None) -> torch.Tensor:
-        return self.net(content.to(self.dtype), target.to(self.dtype)).float()
+                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
+        return keep_previous(self.net(content.to(self.dtype), target.to(self.dtype)).float(), temporal)
 
+
+from animator.style.gatys import GatysMethod  # noqa: E402  (it uses Temporal from above)
 
 REGISTRY = {"arbitrary": ArbitraryMethod, "multistyle": MultistyleMethod, "gatys": GatysMethod}
 

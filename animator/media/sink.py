@@ -8,8 +8,10 @@ render from one background thread in one pass.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +23,8 @@ import numpy as np
 from animator.errors import MediaError
 from animator.media.frame import Frame, fit_size, resize
 from animator.media.pipeline import Worker
+
+log = logging.getLogger("animator")
 
 
 def partial_path(path: Path) -> Path:
@@ -71,10 +75,22 @@ class Sink:
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class AudioSpan:
+    """The audio of a source file between start and start + duration seconds (None: to the end)."""
+
+    path: Path
+    start: float = 0.0
+    duration: float | None = None
+
+
+MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}  # remuxed; anything else becomes AAC
+
+
 class Mp4Sink(Sink):
-    def __init__(self, path: Path, fps: Fraction, crf: int = 18, size: int | None = None):
+    def __init__(self, path: Path, fps: Fraction, crf: int = 18, size: int | None = None, audio: AudioSpan | None = None):
         super().__init__(path, size)
-        self.fps, self.crf = fps, crf
+        self.fps, self.crf, self.audio = fps, crf, audio
         self.container = None
 
     def open(self, width: int, height: int) -> None:
@@ -83,6 +99,7 @@ class Mp4Sink(Sink):
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
         self.stream.time_base = 1 / self.fps
         self.stream.options = {"crf": str(self.crf), "preset": "medium"}
+        self.audio_copy = AudioCopy(self.audio, self.container) if self.audio else None
 
     def encode(self, frame: Frame, image: np.ndarray) -> None:
         video_frame = av.VideoFrame.from_ndarray(image, format="rgb24")
@@ -94,8 +111,76 @@ class Mp4Sink(Sink):
             container, self.container = self.container, None
             try:
                 container.mux(self.stream.encode(None))  # flush delayed frames
+                if self.audio_copy is not None:
+                    self.audio_copy.copy()
             finally:
                 container.close()
+
+
+class AudioCopy:
+    """Carries a source's audio for the rendered span into an output container: packets are
+    remuxed when the codec fits MP4, otherwise decoded and re-encoded to AAC. A broken audio
+    stream is dropped with a warning; the video still renders."""
+
+    def __init__(self, span: AudioSpan, container):
+        self.span, self.output, self.stream = span, container, None
+        try:
+            self.source = av.open(str(span.path))
+            source_stream = self.source.streams.audio[0]
+            next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
+            self.source.seek(0)
+            self.remux = source_stream.codec_context.codec.canonical_name in MP4_AUDIO
+            if self.remux:
+                self.stream = container.add_stream_from_template(source_stream)
+            else:
+                self.stream = container.add_stream("aac", rate=source_stream.codec_context.sample_rate)
+                self.stream.layout = source_stream.codec_context.layout
+        except (av.FFmpegError, StopIteration, IndexError) as exc:
+            log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)
+            self.stream = None
+
+    def copy(self) -> None:
+        if self.stream is None:
+            return
+        source_stream = self.source.streams.audio[0]
+        start, end = self.span.start, None if self.span.duration is None else self.span.start + self.span.duration
+        try:
+            if start:
+                self.source.seek(int(start / source_stream.time_base), stream=source_stream)
+            if self.remux:
+                self._remux(source_stream, start, end)
+            else:
+                self._reencode(source_stream, start, end)
+        except av.FFmpegError as exc:
+            log.warning("%s: audio cut short, the stream is damaged (%s)", self.span.path, exc)
+        finally:
+            self.source.close()
+
+    def _remux(self, source_stream, start: float, end: float | None) -> None:
+        offset = int(start / source_stream.time_base)
+        for packet in self.source.demux(source_stream):
+            if packet.dts is None:  # the demuxer's empty flush packet
+                continue
+            time = float(packet.pts * source_stream.time_base)
+            if time < start - 1e-3:
+                continue
+            if end is not None and time >= end:
+                break
+            packet.pts -= offset
+            packet.dts -= offset
+            packet.stream = self.stream
+            self.output.mux(packet)
+
+    def _reencode(self, source_stream, start: float, end: float | None) -> None:
+        for frame in self.source.decode(source_stream):
+            time = frame.time
+            if time is None or time < start - 1e-3:
+                continue
+            if end is not None and time >= end:
+                break
+            frame.pts = None
+            self.output.mux(self.stream.encode(frame))
+        self.output.mux(self.stream.encode(None))
 
 
 class GifSink(Sink):

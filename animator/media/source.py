@@ -34,9 +34,11 @@ def read_image(path: Path) -> np.ndarray:
 
 
 class ImageSource:
+    frame_count, has_audio = 1, False
+
     def __init__(self, path: Path):
         self.path = path
-        self.fps: Fraction | None = None
+        self.fps = FOLDER_FPS
         self._image = read_image(path)
 
     def first(self) -> np.ndarray:
@@ -47,9 +49,12 @@ class ImageSource:
 
 
 class ImageFolderSource:
+    has_audio = False
+
     def __init__(self, path: Path, fps: Fraction = FOLDER_FPS):
         self.path, self.fps = path, fps
         self.files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        self.frame_count = len(self.files)
         if not self.files:
             raise MediaError(f"{path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
 
@@ -62,47 +67,65 @@ class ImageFolderSource:
 
 
 class VideoSource:
-    """Frames of the first video stream, upright (rotation metadata applied), at the source rate."""
+    """Frames of the first video stream within [start, start + duration), upright (rotation
+    metadata applied), indexed from 0 at the source's frame rate."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, start: float = 0.0, duration: float | None = None):
+        self.path, self.start, self.duration = path, start, duration
         try:
             with av.open(str(path)) as container:
                 if not container.streams.video:
                     raise MediaError(f"{path}: has no video stream")
                 stream = container.streams.video[0]
                 self.fps = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
-                self.frame_count = stream.frames or None
+                seconds = float(stream.duration * stream.time_base) if stream.duration else (
+                    container.duration / 1e6 if container.duration else None)
+                self.has_audio = bool(container.streams.audio)
         except av.FFmpegError as exc:
             raise MediaError(f"{path}: not a readable video ({exc.strerror or exc})") from None
+        if seconds is not None and start >= seconds:
+            raise MediaError(f"{path}: video.start {start} s is past the end ({seconds:.2f} s)")
+        end = seconds if duration is None else min(seconds or start + duration, start + duration)
+        self.frame_count = round((end - start) * self.fps) if end is not None else None
 
     def _decode(self) -> Iterator[Frame]:
+        end = None if self.duration is None else self.start + self.duration
+        half = 0.5 / self.fps  # frame times are compared to the span with half a frame of slack
         try:
             with av.open(str(self.path)) as container:
                 stream = container.streams.video[0]
                 stream.thread_type = "AUTO"
-                for i, frame in enumerate(container.decode(stream)):
+                if self.start > 0:
+                    container.seek(int(self.start / stream.time_base), stream=stream)
+                index = 0
+                for frame in container.decode(stream):
+                    time = frame.time if frame.time is not None else self.start + index / self.fps
+                    if time < self.start - half:
+                        continue
+                    if end is not None and time >= end - half:
+                        break
                     image = frame.to_ndarray(format="rgb24")
                     if frame.rotation:
                         image = np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90) % 4))
-                    yield Frame(i, i / self.fps, image)
+                    yield Frame(index, index / self.fps, image)
+                    index += 1
         except av.FFmpegError as exc:
             raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
 
     def first(self) -> np.ndarray:
         for frame in self._decode():
             return frame.image
-        raise MediaError(f"{self.path}: video has no frames")
+        raise MediaError(f"{self.path}: video has no frames" + (f" after {self.start} s" if self.start else ""))
 
     def __iter__(self) -> Iterator[Frame]:
         return background(self._decode())
 
 
-def open_source(path: Path) -> ImageSource | ImageFolderSource | VideoSource:
+def open_source(path: Path, start: float = 0.0, duration: float | None = None) -> ImageSource | ImageFolderSource | VideoSource:
     if path.is_dir():
         return ImageFolderSource(path)
     if not path.exists():
         raise MediaError(f"{path}: file not found")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(path)
-    return VideoSource(path)
+    return VideoSource(path, start, duration)

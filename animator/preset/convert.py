@@ -108,8 +108,10 @@ def _union(options: tuple, raw: Any, path: KeyPath, base: Path, meta: typing.Map
 def _tagged(options: list, raw: Any, path: KeyPath, base: Path) -> Any:
     names = {typing.get_args(typing.get_type_hints(o)["name"])[0]: o for o in options}
     raw = {"name": raw} if isinstance(raw, str) else raw
-    if not isinstance(raw, dict) or "name" not in raw:
+    if not isinstance(raw, dict):
         raise Invalid((*path, "name"), f"expected one of {', '.join(names)}, found {shown(raw)}")
+    if "name" not in raw:
+        raise Invalid((*path, "name"), f"required key is missing: one of {', '.join(names)}")
     if raw["name"] not in names:
         raise Invalid((*path, "name"), f"expected one of {', '.join(names)}, found {shown(raw['name'])}")
     return _dataclass(names[raw["name"]], raw, path, base)

@@ -15,8 +15,10 @@ from typing import Literal
 NUM_BUILTIN_STYLES = 26
 
 
-def parse_fps(value: object) -> Fraction:
-    """24, 12.5, "30000/1001" -> an exact Fraction."""
+def parse_fps(value: object) -> Fraction | None:
+    """24, 12.5, "30000/1001" -> an exact Fraction; null -> None (the render's own rate)."""
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError("a frame rate such as 24, 12.5 or 30000/1001")
     try:
@@ -131,6 +133,25 @@ class IterateConfig:
 
 
 @dataclass(frozen=True)
+class TemporalConfig:
+    """Temporal consistency: the previous output, warped by optical flow onto the current frame,
+    is kept where the flow is trustworthy."""
+
+    flow: Literal["dis", "farneback", "none"] = "dis"
+    flow_preset: Literal["ultrafast", "fast", "medium"] = "medium"
+    flow_scale: float = field(default=1.0, metadata={"min": 0.1, "max": 1, "doc": "flow is computed at this scale"})
+    weight: float = field(default=0.7, metadata={"min": 0, "max": 1})
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    start: float = field(default=0.0, metadata={"min": 0, "doc": "seconds"})
+    duration: float | None = field(default=None, metadata={"min": 0.001, "doc": "seconds; null = to the end"})
+    audio: bool = True
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+
+
+@dataclass(frozen=True)
 class StillConfig:
     objective: Literal["transfer", "texture", "reconstruct"] = field(
         default="transfer", metadata={"doc": "texture: style loss only, from noise; reconstruct: content only"})
@@ -140,7 +161,7 @@ class StillConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     format: Literal["mp4", "gif", "png"]
-    fps: Fraction = field(default=Fraction(24), metadata={"parse": parse_fps})
+    fps: Fraction | None = field(default=None, metadata={"parse": parse_fps, "doc": "default: the source's rate in video mode, else 24"})
     crf: int = field(default=18, metadata={"min": 0, "max": 51, "doc": "H.264 quality, lower is better"})
     size: int | None = field(default=None, metadata={"min": 16, "max": 8192, "doc": "long side; default the render's"})
 
@@ -150,7 +171,7 @@ class Preset:
     name: str = field(metadata={"pattern": r"[A-Za-z0-9][A-Za-z0-9._-]*"})
     input: Path
     description: str = ""
-    mode: Literal["iterate", "still"] = "iterate"
+    mode: Literal["iterate", "still", "video"] = "iterate"
     style: Literal["self"] | tuple[StyleImage, ...] = "self"
     size: int = field(default=384, metadata={"min": 32, "max": 8192})
     seed: int = field(default=0, metadata={"min": 0})
@@ -159,11 +180,13 @@ class Preset:
     method: MethodOptions = field(default_factory=ArbitraryOptions)
     iterate: IterateConfig = field(default_factory=IterateConfig)
     still: StillConfig = field(default_factory=StillConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
     outputs: tuple[OutputConfig, ...] = field(
-        default=(OutputConfig("mp4"), OutputConfig("gif", fps=Fraction(12), size=256)),
+        default=(OutputConfig("mp4"), OutputConfig("gif", size=256)),
     )
     source: Path | None = field(default=None, metadata={"internal": True})  # the preset file
 
     @property
-    def frame_count(self) -> int:
-        return self.iterate.steps + 1 if self.mode == "iterate" else 1
+    def frame_count(self) -> int | None:
+        """Frames the render makes; None for video, where the source decides."""
+        return {"iterate": self.iterate.steps + 1, "still": 1}.get(self.mode)

@@ -11,25 +11,28 @@ import torch
 
 from animator.device import select_device, select_dtype
 from animator.media.frame import Frame, fit_size, resize, to_image, to_tensor
-from animator.media.sink import GifSink, Mp4Sink, PngSink, Sink, encoding
+from animator.media.sink import AudioSpan, GifSink, Mp4Sink, PngSink, Sink, encoding
 from animator.media.source import open_source, read_image
 from animator.methods import Method, Styles, build_method
 from animator.preset.schema import Preset
 from animator.render.iterate import frame_generator, iterate
 from animator.style.gatys import still_objective
 from animator.render.resume import Checkpoint
+from animator.render.video import stylize_video
 
-Progress = Callable[[int, int], None]  # (frames done, frames in all)
+Progress = Callable[[int, int | None], None]  # (frames done, frames in all if known)
+DEFAULT_FPS = Fraction(24)
 
 
-def make_sinks(preset: Preset, out_dir: Path) -> list[Sink]:
+def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | None = None) -> list[Sink]:
+    """The preset's outputs; `fps` is the render's own rate, for outputs that do not set one."""
     sinks: list[Sink] = []
     for output in preset.outputs:
         base = out_dir / preset.name
         if output.format == "mp4":
-            sinks.append(Mp4Sink(base.with_suffix(".mp4"), output.fps, output.crf, output.size))
+            sinks.append(Mp4Sink(base.with_suffix(".mp4"), output.fps or fps, output.crf, output.size, audio))
         elif output.format == "gif":
-            sinks.append(GifSink(base.with_suffix(".gif"), output.fps, output.size))
+            sinks.append(GifSink(base.with_suffix(".gif"), output.fps or fps, output.size))
         else:
             single = preset.frame_count == 1
             sinks.append(PngSink(base.with_suffix(".png") if single else out_dir / f"{preset.name}_frames", output.size))
@@ -47,9 +50,13 @@ def load_styles(preset: Preset, device: torch.device) -> Styles | None:
     return [(fitted(read_image(style.image), preset.size, device), style.weight) for style in preset.style]
 
 
-def frames_of(preset: Preset, method: Method, x0: torch.Tensor, styles: Styles | None,
-              resume: tuple[int, torch.Tensor] | None) -> Iterator[tuple[int, torch.Tensor]]:
+def frames_of(job: "Job", resume: tuple[int, torch.Tensor] | None) -> Iterator[tuple[int, torch.Tensor]]:
     """The renderer for the preset's mode, as (index, state) pairs from where a resume left off."""
+    preset, method, x0, styles = job.preset, job.method, job.x0, job.styles
+    if preset.mode == "video":
+        yield from stylize_video(method, job.source, size=preset.size, temporal=preset.video.temporal,
+                                 device=job.device, styles=styles, seed=preset.seed, resume=resume)
+        return
     if preset.mode == "still":
         target = method.prepare_style(styles or [(x0, 1.0)])
         yield 0, method.transfer(target, x0, rng=frame_generator(preset.seed, 0))
@@ -67,7 +74,8 @@ class Job:
     def __init__(self, preset: Preset):
         self.preset = preset
         self.device = select_device(preset.device)
-        self.x0 = fitted(open_source(preset.input).first(), preset.size, self.device)
+        self.source = open_source(preset.input, preset.video.start, preset.video.duration)
+        self.x0 = fitted(self.source.first(), preset.size, self.device)
         self.styles = load_styles(preset, self.device)
         self.dtype = select_dtype(preset.precision, self.device)
         options = preset.method
@@ -80,25 +88,39 @@ class Job:
         """Device type and compute type: with the preset, what decides the frames."""
         return f"{self.device.type}/{str(self.dtype).removeprefix('torch.')}"
 
+    @property
+    def fps(self) -> Fraction:
+        """The render's frame rate: the source's in video mode."""
+        return self.source.fps if self.preset.mode == "video" else DEFAULT_FPS
+
+    @property
+    def frame_count(self) -> int | None:
+        return self.preset.frame_count or self.source.frame_count
+
+    def audio(self) -> AudioSpan | None:
+        video = self.preset.video
+        if self.preset.mode == "video" and video.audio and self.source.has_audio:
+            return AudioSpan(self.preset.input, video.start, video.duration)
+        return None
+
     def run(self, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None) -> list[Path]:
         """Render into out_dir and return the written outputs. Resumes unless `fresh`."""
-        preset = self.preset
-        fps = preset.outputs[0].fps if preset.outputs else Fraction(24)
+        preset, fps, total = self.preset, self.fps, self.frame_count
         checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
         if fresh:
             checkpoint.clear()
         resume = checkpoint.load()
-        sinks = make_sinks(preset, out_dir)
+        sinks = make_sinks(preset, out_dir, fps, self.audio())
         with encoding(sinks, written=checkpoint.save) as put:
             if resume is not None:
                 for frame in checkpoint.frames(resume[0], fps):
                     put(frame)
             if progress:
-                progress(resume[0] + 1 if resume else 0, preset.frame_count)
-            for index, state in frames_of(preset, self.method, self.x0, self.styles, resume):
+                progress(resume[0] + 1 if resume else 0, total)
+            for index, state in frames_of(self, resume):
                 put(Frame(index, index / fps, to_image(state)), state)
                 if progress:
-                    progress(index + 1, preset.frame_count)
+                    progress(index + 1, total)
         checkpoint.clear()
         return [sink.path for sink in sinks]
 

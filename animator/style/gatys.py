@@ -67,15 +67,21 @@ class GatysMethod:
         return StyleSet(styles)
 
     def transfer(self, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None) -> torch.Tensor:
+                 rng: torch.Generator | None = None, temporal=None) -> torch.Tensor:
+        """`temporal` (video): start from the warped previous output where the flow holds and the
+        content elsewhere, and add weight x mask x (x - previous)^2 to the loss (Ruder et al. 2016)."""
         options = self.options
         rng = rng if rng is not None else torch.Generator().manual_seed(self.seed)
+        if temporal is not None and init is None:
+            init = torch.where(temporal.mask > 0, temporal.previous, content)
         x = self._start(target, content, init, rng)
         full = max(content.shape[-2:])
         for size in (*options.scales, full):
             scaled = at_size(content, size) if size != full else content
             x = resized(x, *scaled.shape[-2:])
             objective, redraw = self._objective(target, scaled, full, rng)
+            if temporal is not None and size == full:
+                objective.temporal = (temporal.previous, temporal.mask, temporal.weight)
             x = optimize(x, lambda image: objective(self.features(image, objective.layers), image), steps=options.steps,
                          optimizer=options.optimizer, lr=options.lr, before_step=redraw)
         if options.original_colors:

@@ -1,0 +1,61 @@
+"""Optical flow between consecutive source frames, with OpenCV's DIS (default) or Farneback.
+
+A backend is anything with `flow(a, b) -> (H,W,2)` in pixels such that b(p) ~ a(p + flow(p))
+... that is, the flow that warps `a` onto `b` with warp.warp; a torch flow network can be added
+the same way. Flow is computed on greyscale frames, optionally at a reduced scale.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import cv2
+import numpy as np
+import torch
+
+DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+               "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+
+
+class FlowBackend(Protocol):
+    def flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """HxW uint8 greyscale frames -> (H,W,2) float32: b(p) is a(p + flow(p))."""
+
+
+class DIS:
+    def __init__(self, preset: str = "medium"):
+        self.engine = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
+
+    def flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.engine.calc(b, a, None)  # OpenCV's flow maps its first frame into its second
+
+
+class Farneback:
+    def flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return cv2.calcOpticalFlowFarneback(b, a, None, 0.5, 4, 21, 5, 7, 1.5, 0)
+
+
+def make_backend(name: str, preset: str = "medium") -> FlowBackend:
+    return DIS(preset) if name == "dis" else Farneback()
+
+
+def grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def pair_flows(backend: FlowBackend, previous: np.ndarray, current: np.ndarray, scale: float = 1.0,
+               device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """(backward, forward) flows as (1,2,H,W) tensors at full size: backward samples the previous
+    frame for each pixel of the current one; forward the other way."""
+    a, b = grey(previous), grey(current)
+    h, w = a.shape
+    if scale != 1.0:
+        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        a, b = cv2.resize(a, size, interpolation=cv2.INTER_AREA), cv2.resize(b, size, interpolation=cv2.INTER_AREA)
+    flows = []
+    for source, target in ((a, b), (b, a)):
+        f = backend.flow(source, target)
+        if scale != 1.0:
+            f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) * np.array([w / f.shape[1], h / f.shape[0]], np.float32)
+        flows.append(torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None].to(device))
+    return flows[0], flows[1]

@@ -1,0 +1,54 @@
+"""Flow and warping against the generated clip's exact motion."""
+
+import numpy as np
+import pytest
+import torch
+
+from animator.media.frame import to_image, to_tensor
+from animator.media.synthetic import pan_scene
+from animator.metrics import psnr
+from animator.motion.flow import make_backend, pair_flows
+from animator.motion.warp import consistency_mask, motion_boundaries, warp
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return pan_scene(count=6)
+
+
+def test_ground_truth_flow_warps_onto_the_next_frame(scene):
+    for t in range(1, 6):
+        flow = torch.from_numpy(scene.backward[t].transpose(2, 0, 1))[None]
+        warped = to_image(warp(to_tensor(scene.frames[t - 1]), flow))
+        keep = scene.valid[t]
+        assert keep.mean() > 0.8
+        assert psnr(warped[keep], scene.frames[t][keep]) >= 30
+
+
+@pytest.mark.parametrize("backend", ["dis", "farneback"])
+def test_estimated_flow_is_close_to_the_truth(scene, backend):
+    errors = []
+    for t in range(1, 6):
+        backward, forward = pair_flows(make_backend(backend), scene.frames[t - 1], scene.frames[t])
+        estimate = backward[0].numpy().transpose(1, 2, 0)
+        keep = scene.valid[t] & (motion_boundaries(torch.from_numpy(scene.backward[t].transpose(2, 0, 1))[None])[0, 0].numpy() > 0)
+        errors.append(np.linalg.norm(estimate - scene.backward[t], axis=-1)[keep].mean())
+    limit = 1.0 if backend == "dis" else 1.5
+    assert np.mean(errors) < limit, errors
+
+
+def test_consistency_mask_finds_the_disocclusion(scene):
+    t = 3
+    backward, forward = pair_flows(make_backend("dis"), scene.frames[t - 1], scene.frames[t])
+    mask = consistency_mask(backward, forward)[0, 0].numpy() > 0
+    truth = scene.valid[t]
+    assert (mask & truth).sum() / truth.sum() > 0.9  # keeps most of what is valid
+    occluded = ~truth
+    assert (~mask & occluded).sum() / occluded.sum() > 0.4  # and flags much of what is not
+
+
+def test_warp_checks_shapes():
+    with pytest.raises(ValueError, match="do not match"):
+        warp(torch.zeros(1, 3, 8, 8), torch.zeros(1, 2, 8, 9))
+    image = torch.rand(1, 3, 8, 8)
+    assert torch.allclose(warp(image, torch.zeros(1, 2, 8, 8)), image, atol=1e-6)

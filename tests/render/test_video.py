@@ -1,0 +1,114 @@
+"""Video mode end to end on real clips: rate, span, audio, consistency, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.conftest import MEDIA, SAMPLES, decode_video
+
+CHAPLIN = MEDIA / "chaplin.mp4"
+
+
+def animator(*args, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "animator", *map(str, args)], cwd=cwd, capture_output=True, text=True)
+
+
+def video_preset(tmp_path: Path, name: str, source: Path, extra: str = "") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"name: {name}\nmode: video\ninput: {source}\nstyle: {SAMPLES / 'hubble_deep_field.jpg'}\n"
+                    f"size: 160\noutputs: [{{format: mp4}}]\n{extra}")
+    return path
+
+
+def test_video_keeps_rate_span_orientation_and_audio(tmp_path):
+    path = video_preset(tmp_path, "span", CHAPLIN, "video: {start: 1.0, duration: 1.0}\n")
+    assert animator("render", path, "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
+    facts, frames = decode_video(tmp_path / "span.mp4")
+    assert facts["rate"] == Fraction(25) and len(frames) == 25 and facts["size"] == (160, 88)  # landscape, as the source
+    with av.open(str(tmp_path / "span.mp4")) as container:
+        audio = container.streams.audio[0]
+        assert audio.codec_context.codec.canonical_name == "mp3"  # remuxed, not re-encoded
+        seconds = sum(f.samples for f in container.decode(audio)) / audio.codec_context.sample_rate
+    assert abs(seconds - 1.0) < 0.1
+
+
+def test_audio_that_mp4_cannot_hold_is_reencoded(tmp_path):
+    path = video_preset(tmp_path, "bunny", MEDIA / "big_buck_bunny_432_433.webm", "method: {name: multistyle}\nstyle: self\n")
+    assert animator("render", path, "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
+    facts, frames = decode_video(tmp_path / "bunny.mp4")
+    assert facts["rate"] == Fraction(24) and len(frames) == 24 and facts["audio"] == 1
+    with av.open(str(tmp_path / "bunny.mp4")) as container:
+        assert container.streams.audio[0].codec_context.codec.canonical_name == "aac"
+
+
+@pytest.mark.parametrize("method", ["arbitrary", "multistyle"])
+def test_temporal_consistency_halves_the_warping_error(tmp_path, method):
+    extra = "method: {name: multistyle, style: 7}\nstyle: self\n" if method == "multistyle" else ""
+    errors = {}
+    for flow in ("dis", "none"):
+        path = video_preset(tmp_path, f"{method}-{flow}", CHAPLIN,
+                            extra + f"size: 320\nvideo: {{duration: 2, audio: false, temporal: {{flow: {flow}}}}}\n")
+        assert animator("render", path, "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
+        result = animator("metrics", tmp_path / f"{method}-{flow}.mp4", "--source", CHAPLIN, "--json", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        errors[flow] = json.loads(result.stdout)["warping_error"]
+    assert errors["dis"] <= 0.5 * errors["none"], errors
+
+
+def test_gatys_video_starts_from_the_warped_previous_output(tmp_path):
+    path = video_preset(tmp_path, "g", SAMPLES / "pan.mp4", "size: 64\nmethod: {name: gatys, steps: 3}\nvideo: {duration: 0.2}\n")
+    result = animator("render", path, "--out", tmp_path, "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(decode_video(tmp_path / "g.mp4")[1]) == 5
+
+
+def audio_only(path: Path) -> None:
+    with av.open(str(CHAPLIN)) as source, av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream_from_template(source.streams.audio[0])
+        for packet in source.demux(source.streams.audio[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+
+
+BAD_VIDEOS = {
+    "not a video": (lambda p: p.write_text("just text\n"), "not a readable video"),
+    "truncated": (lambda p: p.write_bytes(CHAPLIN.read_bytes()[:20_000]), "not a readable video|decoding failed|no frames"),
+    "past the end": (lambda p: p.write_bytes(CHAPLIN.read_bytes()), "past the end"),
+    "audio only": (audio_only, "has no video stream"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_VIDEOS, ids=str)
+def test_bad_videos_give_one_line_exit_2_and_no_output(tmp_path, case):
+    make, expected = BAD_VIDEOS[case]
+    clip = tmp_path / "clip.mp4"
+    make(clip)
+    extra = "video: {start: 60}\n" if case == "past the end" else ""
+    path = video_preset(tmp_path, "bad", clip, extra)
+    result = animator("render", path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    import re
+
+    assert re.search(expected, lines[0]) and "clip.mp4" in lines[0], lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_video_with_no_frames(tmp_path):
+    clip = tmp_path / "empty.mp4"
+    with av.open(str(clip), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        out.mux(stream.encode(None))
+    result = animator("render", video_preset(tmp_path, "bad", clip), "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "empty.mp4" in result.stderr and not (tmp_path / "out").exists()
