@@ -22,6 +22,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/feedforward.py
 	$(BIN)/python bench/gatys.py
+	$(BIN)/python bench/video.py
 
 clean:
 	rm -rf renders bench/results

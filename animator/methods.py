@@ -65,31 +65,33 @@ class ArbitraryMethod:
         self.transformer = arbitrary.load_transformer(device).to(dtype)
 
     @torch.inference_mode()
-    def prepare_style(self, styles: Styles) -> torch.Tensor:
+    def prepare_style(self, styles: Styles) -> list:
+        """The weighted mean of the styles' vectors, turned into every norm layer's (scale, shift)."""
         batch = torch.cat([center_square(image, self.options.style_size) for image, _ in styles])
         weights = torch.tensor([w for _, w in styles], device=batch.device, dtype=batch.dtype)
-        vectors = self.predictor(batch)
-        return (weights @ vectors / weights.sum()).unsqueeze(0)
+        vector = (weights @ self.predictor(batch) / weights.sum()).unsqueeze(0)
+        return self.transformer.condition(vector.to(self.dtype))
 
     @torch.inference_mode()
-    def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None,
+    def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
                  rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
-        return keep_previous(self.transformer(content.to(self.dtype), target.to(self.dtype)).float(), temporal)
+        return keep_previous(self.transformer.stylize(content.to(self.dtype), target).float(), temporal)
 
 
 class MultistyleMethod:
     def __init__(self, options: MultistyleOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
         self.dtype = dtype
         self.net = multistyle.load_multistyle(device).to(dtype)
-        self.weights = torch.tensor(options.style, device=device, dtype=dtype).unsqueeze(0)
+        with torch.inference_mode():
+            self.conditions = self.net.condition(torch.tensor(options.style, device=device, dtype=dtype))
 
-    def prepare_style(self, styles: Styles) -> torch.Tensor:
-        return self.weights  # a fixed mix of the built-in styles: f(x, x) is g(x)
+    def prepare_style(self, styles: Styles) -> list:
+        return self.conditions  # a fixed mix of the built-in styles: f(x, x) is g(x)
 
     @torch.inference_mode()
-    def transfer(self, target: torch.Tensor, content: torch.Tensor, init: torch.Tensor | None = None,
+    def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
                  rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
-        return keep_previous(self.net(content.to(self.dtype), target.to(self.dtype)).float(), temporal)
+        return keep_previous(self.net.stylize(content.to(self.dtype), target).float(), temporal)
 
 
 from animator.style.gatys import GatysMethod  # noqa: E402  (it uses Temporal from above)

@@ -76,33 +76,39 @@ class StyleNormConv(nn.Module):
     """conv -> instance norm whose scale and shift are linear in the style -> activation.
 
     The conditioning both Magenta networks use: a style vector (arbitrary) or a mix of built-in
-    style weights (multistyle) sets every norm layer's (scale, shift)."""
+    style weights (multistyle) sets every norm layer's (scale, shift). `condition` computes that
+    pair once per style, so a fixed style costs nothing per frame."""
 
     def __init__(self, conv: nn.Module, scale: nn.Linear, shift: nn.Linear, eps: float, activation: str = "relu"):
         super().__init__()
         self.conv, self.scale, self.shift = conv, scale, shift
         self.eps, self.activation = eps, activation
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        x = instance_normalize(self.conv(x), self.eps, self.scale(style), self.shift(style))
-        return activate(x, self.activation)
+    def condition(self, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.scale(style), self.shift(style)
+
+    def forward(self, x: torch.Tensor, condition: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        return activate(instance_normalize(self.conv(x), self.eps, *condition), self.activation)
 
 
 class PlainConv(nn.Module):
-    """conv -> relu, with the (unused) style argument of its neighbours."""
+    """conv -> relu, unconditioned."""
 
     def __init__(self, conv: nn.Module):
         super().__init__()
         self.conv = conv
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def condition(self, style: torch.Tensor) -> None:
+        return None
+
+    def forward(self, x: torch.Tensor, condition: None) -> torch.Tensor:
         return self.conv(x).relu_()
 
 
 class StylizationNetwork(nn.Module):
     """The image transformation network both Magenta models share: three convolutions down to a
     quarter of the size, residual blocks, two nearest-neighbour upsamplings with convolutions.
-    Every layer takes (x, style). Input (B,3,H,W) in [0, 1], any H and W; style (B, D) or (D,)."""
+    Input (B,3,H,W) in [0, 1], any H and W; style (B, D) or (D,)."""
 
     def __init__(self, contract: list[nn.Module], residual: list[tuple[nn.Module, nn.Module]], expand: list[nn.Module]):
         super().__init__()
@@ -110,14 +116,25 @@ class StylizationNetwork(nn.Module):
         self.residual = nn.ModuleList(nn.ModuleList(pair) for pair in residual)
         self.expand = nn.ModuleList(expand)
 
-    def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        style = style.to(image).expand(image.shape[0], -1)
+    def layers(self) -> list[nn.Module]:
+        return [*self.contract, *(layer for pair in self.residual for layer in pair), *self.expand]
+
+    def condition(self, style: torch.Tensor) -> list:
+        """Every layer's (scale, shift) for a style: prepare once, stylize many frames."""
+        style = style.reshape(-1, style.shape[-1])
+        return [layer.condition(style) for layer in self.layers()]
+
+    def stylize(self, image: torch.Tensor, conditions: list) -> torch.Tensor:
         x, (h, w) = pad_to_multiple(image, 4)
         x = x.contiguous(memory_format=torch.channels_last)
+        given = iter(conditions)
         for layer in self.contract:
-            x = layer(x, style)
+            x = layer(x, next(given))
         for first, second in self.residual:
-            x = x + second(first(x, style), style)
-        x = self.expand[0](upsample2(x), style)
-        x = self.expand[1](upsample2(x), style)
-        return self.expand[2](x, style)[..., :h, :w]
+            x = x + second(first(x, next(given)), next(given))
+        x = self.expand[0](upsample2(x), next(given))
+        x = self.expand[1](upsample2(x), next(given))
+        return self.expand[2](x, next(given))[..., :h, :w]
+
+    def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.stylize(image, self.condition(style.to(image)))

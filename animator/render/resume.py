@@ -25,6 +25,9 @@ from animator.preset.convert import to_plain
 from animator.preset.schema import Preset
 
 
+FAST_PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+
+
 def fingerprint(preset: Preset, engine: str = "") -> str:
     """What decides the frames: the preset less its cosmetic keys, the engine (device type and
     compute type, as resolved on this machine) and the animator version."""
@@ -59,7 +62,8 @@ class Checkpoint:
         """Store the frame, then the state: the state never points past a stored frame."""
         (self.folder / "frames").mkdir(parents=True, exist_ok=True)
         image = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
-        _atomic(self._frame_path(frame.index), lambda tmp: cv2.imencode(".png", image)[1].tofile(tmp))
+        # Compression level 1: the frames are lossless either way and this runs once per frame.
+        _atomic(self._frame_path(frame.index), lambda tmp: cv2.imencode(".png", image, FAST_PNG)[1].tofile(tmp))
         payload = {"fingerprint": self.key, "index": frame.index, "state": state.detach().cpu()}
         _atomic(self.state_file, lambda tmp: torch.save(payload, tmp))
 

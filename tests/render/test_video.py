@@ -112,3 +112,25 @@ def test_a_video_with_no_frames(tmp_path):
     result = animator("render", video_preset(tmp_path, "bad", clip), "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "empty.mp4" in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_rotation_metadata_is_honoured_like_ffmpeg_does(tmp_path):
+    import imageio_ffmpeg
+
+    from animator.media.source import open_source, read_image
+    from tests.clips import write_clip
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    stored = np.zeros((32, 64, 3), np.uint8)
+    stored[:, :16] = (255, 255, 255)
+    write_clip(tmp_path / "flat.mp4", [stored] * 3)
+    subprocess.run([ffmpeg, "-y", "-v", "error", "-display_rotation", "90", "-i", tmp_path / "flat.mp4", "-c", "copy",
+                    tmp_path / "turned.mp4"], check=True)
+    subprocess.run([ffmpeg, "-y", "-v", "error", "-i", tmp_path / "turned.mp4", "-frames:v", "1", tmp_path / "ffmpeg.png"], check=True)
+    upright = open_source(tmp_path / "turned.mp4").first()
+    reference = read_image(tmp_path / "ffmpeg.png")
+    assert upright.shape == reference.shape == (64, 32, 3)
+    assert np.abs(upright.astype(int) - reference).mean() < 4
+    out = tmp_path / "out"
+    result = animator("render", video_preset(tmp_path, "upright", tmp_path / "turned.mp4", "size: 64\n"), "--out", out, "--quiet", cwd=tmp_path)
+    assert result.returncode == 0 and decode_video(out / "upright.mp4")[0]["size"] == (32, 64)  # portrait, as shown
