@@ -90,3 +90,23 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".melt.work"]  # no partial outputs left
     assert render(tmp_path).wait() == 0
     assert len(list((tmp_path / "melt_frames").iterdir())) == 41
+
+
+def test_killed_video_render_resumes_with_identical_frames(tmp_path):
+    preset, sets = PRESETS / "pan-arbitrary.yaml", ["--set", "outputs=[{format: png}]", "--set", "size=160", "--quiet"]
+
+    def start(out: Path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "animator", "render", str(preset), "--out", str(out), *sets])
+
+    assert start(tmp_path / "whole").wait() == 0
+    victim, work = start(tmp_path / "resumed"), tmp_path / "resumed" / ".pan-arbitrary.work"
+    deadline = time.monotonic() + 120
+    while finished_index(work) < 10 and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert 10 <= finished_index(work) < 47, "the render should have been killed part-way"
+    assert start(tmp_path / "resumed").wait() == 0
+    a = sorted((tmp_path / "whole" / "pan-arbitrary_frames").iterdir())
+    b = sorted((tmp_path / "resumed" / "pan-arbitrary_frames").iterdir())
+    assert len(a) == len(b) == 48 and all(np.array_equal(read_image(x), read_image(y)) for x, y in zip(a, b))
