@@ -134,3 +134,27 @@ def test_rotation_metadata_is_honoured_like_ffmpeg_does(tmp_path):
     out = tmp_path / "out"
     result = animator("render", video_preset(tmp_path, "upright", tmp_path / "turned.mp4", "size: 64\n"), "--out", out, "--quiet", cwd=tmp_path)
     assert result.returncode == 0 and decode_video(out / "upright.mp4")[0]["size"] == (32, 64)  # portrait, as shown
+
+
+def test_a_broken_audio_stream_is_dropped_with_a_warning(tmp_path):
+    clip = tmp_path / "broken.mp4"
+    with av.open(str(CHAPLIN)) as source, av.open(str(clip), "w", format="mp4") as out:
+        video = out.add_stream_from_template(source.streams.video[0])
+        audio = out.add_stream_from_template(source.streams.audio[0])
+        for packet in source.demux():
+            if packet.dts is None:
+                continue
+            if packet.stream.type == "audio":  # same timing, zeroed payload: undecodable
+                zeroed = av.Packet(bytes(packet.size))
+                zeroed.pts, zeroed.dts, zeroed.time_base = packet.pts, packet.dts, packet.time_base
+                zeroed.stream = audio
+                out.mux(zeroed)
+            else:
+                packet.stream = video
+                out.mux(packet)
+    path = video_preset(tmp_path, "deaf", clip, "video: {duration: 0.5}\n")
+    result = animator("render", path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" in result.stderr and "audio dropped" in result.stderr
+    facts, frames = decode_video(tmp_path / "out" / "deaf.mp4")
+    assert len(frames) == 12 and facts["audio"] == 0  # 0.5 s at 25 fps, rounded down by the half-frame rule
