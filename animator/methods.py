@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from animator.nets import arbitrary, multistyle
 from animator.preset.schema import ArbitraryOptions, MethodOptions, MultistyleOptions
+from animator.style.gatys import GatysMethod
 
 Styles = Sequence[tuple[torch.Tensor, float]]  # (1x3xHxW image, weight) pairs
 
@@ -93,8 +94,6 @@ class MultistyleMethod:
                  rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
         return keep_previous(self.net.stylize(content.to(self.dtype), target).float(), temporal)
 
-
-from animator.style.gatys import GatysMethod  # noqa: E402  (it uses Temporal from above)
 
 REGISTRY = {"arbitrary": ArbitraryMethod, "multistyle": MultistyleMethod, "gatys": GatysMethod}
 

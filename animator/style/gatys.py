@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,9 @@ from animator.style.losses import CONTENT_SCALE, Objective, Term, represent
 from animator.style.optimize import optimize
 
 Styles = list[tuple[torch.Tensor, float]]
+
+if TYPE_CHECKING:
+    from animator.methods import Temporal
 
 
 def still_objective(options: GatysOptions, still: StillConfig) -> GatysOptions:
@@ -67,7 +71,7 @@ class GatysMethod:
         return StyleSet(styles)
 
     def transfer(self, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None, temporal=None) -> torch.Tensor:
+                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
         """`temporal` (video): start from the warped previous output where the flow holds and the
         content elsewhere, and add weight x mask x (x - previous)^2 to the loss (Ruder et al. 2016)."""
         options = self.options
