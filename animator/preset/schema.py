@@ -123,7 +123,6 @@ class GatysOptions:
 
 
 MethodOptions = ArbitraryOptions | MultistyleOptions | GatysOptions
-METHODS: dict[str, type] = {"arbitrary": ArbitraryOptions, "multistyle": MultistyleOptions, "gatys": GatysOptions}
 
 
 @dataclass(frozen=True)
