@@ -94,6 +94,8 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from report import save  # bench/ is the script's folder, first on sys.path
+
     results = {"size": args.size, "threads": args.threads, "repeats": args.repeats, "rounds": args.rounds, "methods": {}}
     for method in ("arbitrary", "multistyle"):
         rounds = {engine: [] for engine in ENGINES}
@@ -121,10 +123,7 @@ def main() -> None:
         table.add_row(method, f"{r['animator_ms']:.1f} ({r['ratio']:.2f}x)", f"{r['animator-float32_ms']:.1f} ({r['ratio_float32']:.2f}x)",
                       f"{r['onnxruntime_ms']:.1f}", f"{r['animator_peak_mib']:.0f} / {r['onnxruntime_peak_mib']:.0f}")
     Console().print(table)
-    out = ROOT / "bench" / "results" / "feedforward.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"wrote {out.relative_to(ROOT)}")
+    save("feedforward", results)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ machine's fp32 matrix-product peak (--peak, GFLOP/s). Prints a table, writes ben
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,8 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from report import save  # bench/ is the script's folder, first on sys.path
+
     few, many = args.steps
     results: dict = {"steps": [few, many], "peak_gflops": args.peak, "sizes": {}}
     for size in args.sizes:
@@ -77,10 +78,7 @@ def main() -> None:
         table.add_row(str(size), *(f"{r[e]['s_per_iter']:.3f} ({r[e]['speedup_vs_pastiche']:.2f}x; {100 * r[e]['fp32_bound_fraction']:.0f}%)" for e in ENGINES))
     table.add_row("whole, 40 steps @256", *(f"{whole[e]:.1f} s ({whole['pastiche'] / whole[e]:.2f}x)" for e in ENGINES))
     Console().print(table)
-    out = ROOT / "bench" / "results" / "gatys.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"wrote {out.relative_to(ROOT)}")
+    save("gatys", results)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ a 30-frame against a 300-frame render. Prints tables, writes bench/results/video
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,8 +33,6 @@ def preset(method: str, seconds: float, flow: str, source: Path = CHAPLIN):
 
 def stages(method: str, seconds: float) -> dict:
     """Each stage alone on the same frames: decode, flow (with mask and warp), stylize, encode."""
-    import torch
-
     from animator.media.frame import Frame, fit_size, resize, to_image, to_tensor
     from animator.media.sink import Mp4Sink, encoding
     from animator.motion.flow import make_backend, pair_flows
@@ -108,6 +104,8 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from report import save  # bench/ is the script's folder, first on sys.path
+
     from animator.device import configure_threads
 
     configure_threads()
@@ -139,10 +137,7 @@ def main() -> None:
     results["peak_mib"] = memory
     print(f"peak memory, arbitrary with flow at 640x352 (one frame is 0.7 MB): 30 frames {memory[30]:.0f} MiB, 300 frames {memory[300]:.0f} MiB "
           f"({100 * (memory[300] / memory[30] - 1):+.1f}%)")
-    out = ROOT / "bench" / "results" / "video.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"wrote {out.relative_to(ROOT)}")
+    save("video", results)
 
 
 if __name__ == "__main__":

@@ -138,6 +138,8 @@ class AudioCopy:
         except (av.FFmpegError, StopIteration, IndexError) as exc:
             log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)
             self.stream = None
+            if hasattr(self, "source"):
+                self.source.close()
 
     def copy(self) -> None:
         if self.stream is None:

@@ -13,7 +13,7 @@ from animator.device import select_device, select_dtype
 from animator.media.frame import Frame, fit_size, resize, to_image, to_tensor
 from animator.media.sink import AudioSpan, GifSink, Mp4Sink, PngSink, Sink, encoding
 from animator.media.source import open_source, read_image
-from animator.methods import Method, Styles, build_method
+from animator.methods import Styles, build_method
 from animator.preset.schema import Preset
 from animator.render.iterate import frame_generator, iterate
 from animator.style.gatys import still_objective
