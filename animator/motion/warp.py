@@ -7,23 +7,35 @@ align_corners=True so pixel centres map exactly; samples outside the image repea
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
 
-def base_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
-    ys, xs = torch.meshgrid(torch.arange(height, device=device, dtype=torch.float32),
-                            torch.arange(width, device=device, dtype=torch.float32), indexing="ij")
-    return torch.stack([xs, ys])  # (2,H,W) pixel coordinates
+@functools.lru_cache(maxsize=8)
+def pixel_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
+    """(1,H,W,2): every pixel centre in grid_sample's coordinates (-1..1, align_corners=True)."""
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, height, device=device), torch.linspace(-1, 1, width, device=device),
+                            indexing="ij")
+    return torch.stack([xs, ys], dim=-1)[None]
+
+
+def sampling_grid(flow: torch.Tensor) -> torch.Tensor:
+    """(B,H,W,2): where p + flow(p) lies, in grid_sample's coordinates."""
+    h, w = flow.shape[-2:]
+    per_pixel = flow.new_tensor([2 / max(w - 1, 1), 2 / max(h - 1, 1)])
+    return torch.addcmul(pixel_grid(h, w, flow.device), flow.permute(0, 2, 3, 1), per_pixel)
 
 
 def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """image (B,C,H,W), flow (B,2,H,W) -> image sampled at p + flow(p)."""
     if image.shape[0] != flow.shape[0] or image.shape[-2:] != flow.shape[-2:] or flow.shape[1] != 2:
         raise ValueError(f"warp: image {tuple(image.shape)} and flow {tuple(flow.shape)} do not match")
-    h, w = image.shape[-2:]
-    coords = base_grid(h, w, flow.device) + flow
-    grid = torch.stack([2 * coords[:, 0] / max(w - 1, 1) - 1, 2 * coords[:, 1] / max(h - 1, 1) - 1], dim=-1)
+    return sample(image, sampling_grid(flow))
+
+
+def sample(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(image, grid.to(image.dtype), mode="bilinear", padding_mode="border", align_corners=True)
 
 
@@ -34,18 +46,17 @@ def consistency_mask(backward: torch.Tensor, forward: torch.Tensor) -> torch.Ten
     should return home: |w + w'|^2 > 0.01 (|w|^2 + |w'|^2) + 0.5 marks a pixel occluded. A pixel
     whose source lies outside the previous frame is not trustworthy either.
     """
-    there = warp(forward, backward)  # w'(p + w(p))
-    error = (backward + there).square().sum(1, keepdim=True)
-    bound = 0.01 * (backward.square().sum(1, keepdim=True) + there.square().sum(1, keepdim=True)) + 0.5
-    h, w = backward.shape[-2:]
-    source = base_grid(h, w, backward.device) + backward
-    inside = (source[:, :1] >= 0) & (source[:, :1] <= w - 1) & (source[:, 1:] >= 0) & (source[:, 1:] <= h - 1)
+    grid = sampling_grid(backward)
+    there = sample(forward, grid)  # w'(p + w(p))
+    error = (backward + there).square_().sum(1, keepdim=True)
+    bound = (backward.square() + there.square_()).sum(1, keepdim=True).mul_(0.01).add_(0.5)
+    inside = grid.abs().amax(-1).unsqueeze(1) <= 1 + 1e-6
     return ((error <= bound) & inside).float()
 
 
 def motion_boundaries(flow: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:
     """(B,1,H,W), 1 away from motion boundaries: |grad u|^2 + |grad v|^2 > 0.01 |w|^2 + 0.002."""
-    dx = F.pad(flow[..., :, 1:] - flow[..., :, :-1], (0, 1, 0, 0))
-    dy = F.pad(flow[..., 1:, :] - flow[..., :-1, :], (0, 0, 0, 1))
-    gradient = dx.square().sum(1, keepdim=True) + dy.square().sum(1, keepdim=True)
-    return (gradient <= threshold * flow.square().sum(1, keepdim=True) + 0.002).float()
+    gradient = torch.zeros_like(flow[:, :1])
+    gradient[..., :, :-1] += (flow[..., :, 1:] - flow[..., :, :-1]).square_().sum(1, keepdim=True)
+    gradient[..., :-1, :] += (flow[..., 1:, :] - flow[..., :-1, :]).square_().sum(1, keepdim=True)
+    return (gradient <= flow.square().sum(1, keepdim=True).mul_(threshold).add_(0.002)).float()
