@@ -58,7 +58,20 @@ def center_square(image: torch.Tensor, side: int) -> torch.Tensor:
     return F.interpolate(square, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
 
 
-class ArbitraryMethod:
+class FeedForward:
+    """A network: a frame's stylization depends on that frame (and the style) alone, so a video
+    renderer may stylize several frames at once and make them consistent afterwards, in order."""
+
+    def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        """The network's output for content (Bx3xHxW in [0, 1]), float32."""
+        raise NotImplementedError
+
+    def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
+                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
+        return keep_previous(self.stylize(target, content), temporal)
+
+
+class ArbitraryMethod(FeedForward):
     def __init__(self, options: ArbitraryOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
         self.options, self.dtype = options, dtype
         # The style predictor stays float32: in bfloat16 it is no faster and its vector drifts.
@@ -74,12 +87,11 @@ class ArbitraryMethod:
         return self.transformer.condition(vector.to(self.dtype))
 
     @torch.inference_mode()
-    def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
-        return keep_previous(self.transformer.stylize(content.to(self.dtype), target).float(), temporal)
+    def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        return self.transformer.stylize(content.to(self.dtype), target).float()
 
 
-class MultistyleMethod:
+class MultistyleMethod(FeedForward):
     def __init__(self, options: MultistyleOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
         self.dtype = dtype
         self.net = multistyle.load_multistyle(device).to(dtype)
@@ -90,9 +102,8 @@ class MultistyleMethod:
         return self.conditions  # a fixed mix of the built-in styles: f(x, x) is g(x)
 
     @torch.inference_mode()
-    def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
-        return keep_previous(self.net.stylize(content.to(self.dtype), target).float(), temporal)
+    def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        return self.net.stylize(content.to(self.dtype), target).float()
 
 
 REGISTRY = {"arbitrary": ArbitraryMethod, "multistyle": MultistyleMethod, "gatys": GatysMethod}

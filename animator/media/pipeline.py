@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 _DONE = object()
 
 
@@ -42,6 +45,23 @@ def background(items: Iterable[T], maxsize: int = 8) -> Iterator[T]:
                 q.get_nowait()
             except queue.Empty:
                 thread.join(0.01)
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, name: str = "stylize") -> Iterator[R]:
+    """fn(item) for each item, computed in `workers` threads, yielded in input order. At most
+    workers + 1 items are in flight (unlike Executor.map, which takes the whole input at once)."""
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 class Worker:

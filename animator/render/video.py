@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from animator.device import frame_workers, threads_shared_by
 from animator.media.frame import Frame, fit_size, resize, to_tensor
-from animator.media.pipeline import background
-from animator.methods import Method, Styles, Temporal
+from animator.media.pipeline import background, ordered_map
+from animator.methods import FeedForward, Method, Styles, Temporal, keep_previous
 from animator.motion.flow import make_backend, pair_flows
 from animator.motion.warp import consistency_mask, motion_boundaries, warp
 from animator.preset.schema import TemporalConfig
@@ -26,19 +27,28 @@ class Prepared:
     motion: tuple[torch.Tensor, torch.Tensor] | None  # (warp from the previous frame, trust mask)
 
 
-def prepare(frames: Iterable[Frame], size: int, temporal: TemporalConfig, skip_before: int) -> Iterator[Prepared]:
-    """Resize each frame and find its motion from the previous one. Runs in its own thread, so
-    flow for the next frame is computed while the current one is being stylized."""
+def prepare(frames: Iterable[Frame], size: int, temporal: TemporalConfig, skip_before: int,
+            device: torch.device) -> Iterator[Prepared]:
+    """Resize each frame and find its motion from the previous one (the masks on the render
+    device). Runs in its own thread, so the next frames' flow is found while this one is stylized."""
     backend = None if temporal.flow == "none" else make_backend(temporal.flow, temporal.flow_preset)
     previous = None
     for frame in frames:
         image = resize(frame.image, *fit_size(frame.image.shape[1], frame.image.shape[0], size))
         motion = None
         if backend is not None and previous is not None and frame.index >= skip_before:
-            backward, forward = pair_flows(backend, previous, image, temporal.flow_scale)
+            backward, forward = pair_flows(backend, previous, image, temporal.flow_scale, device)
             motion = backward, consistency_mask(backward, forward) * motion_boundaries(backward)
         previous = image
         yield Prepared(frame.index, image, motion)
+
+
+def guide(item: Prepared, previous: torch.Tensor | None, weight: float) -> Temporal | None:
+    """The previous output warped onto this frame, with the mask of where that warp holds."""
+    if item.motion is None or previous is None:
+        return None
+    backward, mask = item.motion
+    return Temporal(warp(previous, backward), mask, weight)
 
 
 def stylize_video(
@@ -50,14 +60,24 @@ def stylize_video(
     fixed = method.prepare_style(styles) if styles is not None else None
     first = resume[0] + 1 if resume is not None else 0
     previous = resume[1].to(device) if resume is not None else None
-    for item in background(prepare(frames, size, temporal, first), maxsize=4):
-        if item.index < first:
-            continue
+    items = (item for item in background(prepare(frames, size, temporal, first, device), maxsize=4) if item.index >= first)
+
+    def style_of(x: torch.Tensor):
+        return fixed if fixed is not None else method.prepare_style([(x, 1.0)])
+
+    if isinstance(method, FeedForward):  # frames stylized concurrently, made consistent in order
+        def network(item: Prepared) -> tuple[Prepared, torch.Tensor]:
+            x = to_tensor(item.image, device)
+            return item, method.stylize(style_of(x), x)
+
+        workers = frame_workers(device)
+        with threads_shared_by(workers):
+            for item, stylized in ordered_map(network, items, workers):
+                previous = keep_previous(stylized, guide(item, previous, temporal.weight))
+                yield item.index, previous
+        return
+    for item in items:
         x = to_tensor(item.image, device)
-        guide = None
-        if item.motion is not None and previous is not None:
-            backward, mask = (t.to(device) for t in item.motion)
-            guide = Temporal(warp(previous, backward), mask, temporal.weight)
-        target = fixed if fixed is not None else method.prepare_style([(x, 1.0)])
-        previous = method.transfer(target, x, rng=frame_generator(seed, item.index), temporal=guide)
+        previous = method.transfer(style_of(x), x, rng=frame_generator(seed, item.index),
+                                   temporal=guide(item, previous, temporal.weight))
         yield item.index, previous
