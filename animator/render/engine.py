@@ -111,16 +111,20 @@ class Job:
             checkpoint.clear()
         resume = checkpoint.load()
         sinks = make_sinks(preset, out_dir, fps, self.audio())
-        with encoding(sinks, written=checkpoint.save) as put:
-            if resume is not None:
-                for frame in checkpoint.frames(resume[0], fps):
-                    put(frame)
-            if progress:
-                progress(resume[0] + 1 if resume else 0, total)
-            for index, state in frames_of(self, resume):
-                put(Frame(index, index / fps, to_image(state)), state)
+        try:
+            with encoding(sinks, written=checkpoint.save) as put:
+                if resume is not None:
+                    for frame in checkpoint.frames(resume[0], fps):
+                        put(frame)
                 if progress:
-                    progress(index + 1, total)
+                    progress(resume[0] + 1 if resume else 0, total)
+                for index, state in frames_of(self, resume):
+                    put(Frame(index, index / fps, to_image(state)), state)
+                    if progress:
+                        progress(index + 1, total)
+        except BaseException:
+            checkpoint.keep()
+            raise
         checkpoint.clear()
         return [sink.path for sink in sinks]
 

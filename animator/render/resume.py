@@ -1,31 +1,37 @@
 """What a render keeps so that a killed render resumes and ends with the same frames.
 
-A hidden work folder beside the outputs holds every finished frame as a lossless PNG and the
-float state of the last one. Re-running replays the stored frames into fresh sinks and continues
-from that state; a preset whose fingerprint changed starts over.
+A hidden work folder beside the outputs holds the finished frames, losslessly, in short video
+segments, and the float state after the last frame of the last closed segment. The frames are
+H.264 in RGB at qp 0: exact, about 7x smaller than raw, and written in 4 ms a 640x360 frame
+against 25 for a PNG, which matters on a render's hot path. A segment closes every few seconds
+(ANIMATOR_CHECKPOINT_SECONDS, default 2), so a kill loses at most that much work, and Ctrl-C
+closes the open one. Re-running replays the stored frames into fresh sinks and continues from
+the state; a preset whose fingerprint changed starts over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-import cv2
+import av
+import numpy as np
 import torch
 
 from animator import __version__
 from animator.media.frame import Frame
-from animator.media.source import read_image
 from animator.preset.convert import to_plain
 from animator.preset.schema import Preset
 
-
-FAST_PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+log = logging.getLogger("animator")
 
 
 def fingerprint(preset: Preset, engine: str = "") -> str:
@@ -37,44 +43,119 @@ def fingerprint(preset: Preset, engine: str = "") -> str:
     return hashlib.sha256(json.dumps([plain, engine, __version__], sort_keys=True).encode()).hexdigest()
 
 
+def segment_seconds() -> float:
+    return float(os.environ.get("ANIMATOR_CHECKPOINT_SECONDS", "2"))
+
+
+class Segment:
+    """Frames appended to one lossless video file."""
+
+    def __init__(self, path: Path, first: int, width: int, height: int):
+        self.path, self.first, self.count, self.opened = path, first, 0, time.monotonic()
+        self.container = av.open(str(path), "w", format="matroska")
+        self.stream = self.container.add_stream("libx264rgb", rate=24)  # the rate is unused: frames are counted
+        self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "rgb24"
+        self.stream.options = {"qp": "0", "preset": "ultrafast"}
+
+    def write(self, image: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts, self.count = self.count, self.count + 1
+        self.container.mux(self.stream.encode(frame))
+
+    def close(self) -> None:
+        try:
+            self.container.mux(self.stream.encode(None))
+        finally:
+            self.container.close()
+
+
+def read_segment(path: Path) -> Iterator[np.ndarray]:
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            yield frame.to_ndarray(format="rgb24")
+
+
 class Checkpoint:
     def __init__(self, folder: Path, preset: Preset, engine: str = ""):
         self.folder, self.key = folder, fingerprint(preset, engine)
         self.state_file = folder / "state.pt"
+        self.open: Segment | None = None
+        self.last: tuple[int, torch.Tensor] | None = None  # the newest frame's index and state
 
     def load(self) -> tuple[int, torch.Tensor] | None:
-        """(index, state) of the last finished frame, or None to start from the beginning."""
-        if not self.state_file.is_file():
-            return None
+        """(index, state) of the last stored frame, or None to start from the beginning (and
+        then whatever the folder held is removed)."""
         try:
             saved = torch.load(self.state_file, map_location="cpu", weights_only=True)
-        except Exception:  # a torn or foreign file: start over rather than fail
-            return None
-        if saved.get("fingerprint") != self.key:
-            return None
-        return int(saved["index"]), saved["state"]
+            index = int(saved["index"])
+            if saved.get("fingerprint") == self.key and self._stored_up_to() >= index:
+                for path in self._segments():  # closed by a render killed before it saved their state
+                    if int(path.stem.split("-")[0]) > index:
+                        path.unlink()
+                return index, saved["state"]
+        except Exception:  # missing, torn or foreign: start over rather than fail
+            pass
+        self.clear()
+        return None
 
     def frames(self, last: int, fps: Fraction) -> Iterator[Frame]:
-        for index in range(last + 1):
-            yield Frame(index, index / fps, read_image(self._frame_path(index)))
+        """The stored frames 0..last, for replay into fresh sinks."""
+        index = 0
+        for path in self._segments():
+            for image in read_segment(path):
+                if index > last:
+                    return
+                yield Frame(index, index / fps, image)
+                index += 1
 
     def save(self, frame: Frame, state: torch.Tensor) -> None:
-        """Store the frame, then the state: the state never points past a stored frame."""
-        (self.folder / "frames").mkdir(parents=True, exist_ok=True)
-        image = cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)
-        # Compression level 1: the frames are lossless either way and this runs once per frame.
-        _atomic(self._frame_path(frame.index), lambda tmp: cv2.imencode(".png", image, FAST_PNG)[1].tofile(tmp))
-        payload = {"fingerprint": self.key, "index": frame.index, "state": state.detach().cpu()}
-        _atomic(self.state_file, lambda tmp: torch.save(payload, tmp))
+        """Store a finished frame (called by the encoder thread, after the outputs have it)."""
+        if self.open is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            height, width = frame.image.shape[:2]
+            self.open = Segment(self.folder / "open.mkv", frame.index, width, height)
+        self.open.write(frame.image)
+        self.last = (frame.index, state)
+        if time.monotonic() - self.open.opened >= segment_seconds():
+            self.close()
+
+    def close(self) -> None:
+        """Close the open segment, then record the state it ends with: the state never points
+        past a stored frame."""
+        if self.open is None:
+            return
+        segment, self.open = self.open, None
+        index, state = self.last
+        segment.close()
+        os.replace(segment.path, self.folder / f"{segment.first:06d}-{index:06d}.mkv")
+        payload = {"fingerprint": self.key, "index": index, "state": state.detach().cpu()}
+        tmp = self.state_file.with_name("state.pt.tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, self.state_file)
+
+    def keep(self) -> None:
+        """On an interrupted render: close the open segment if it can still be written."""
+        try:
+            self.close()
+        except Exception as exc:  # the render's own error matters more; resume then starts earlier
+            log.warning("%s: the last frames could not be kept for resuming (%s)", self.folder, exc)
 
     def clear(self) -> None:
+        if self.open is not None:
+            with contextlib.suppress(Exception):
+                self.open.close()
+            self.open = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _frame_path(self, index: int) -> Path:
-        return self.folder / "frames" / f"{index:06d}.png"
+    def _segments(self) -> list[Path]:
+        return sorted(self.folder.glob("[0-9]*-[0-9]*.mkv"))
 
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    def _stored_up_to(self) -> int:
+        """The last frame index the closed segments hold without a gap from frame 0, or -1."""
+        end = -1
+        for path in self._segments():
+            first, last = map(int, path.stem.split("-"))
+            if first != end + 1:
+                break
+            end = last
+        return end

@@ -18,11 +18,12 @@ from tests.conftest import PRESETS, decode_video
 
 SETS = ["size=160", "iterate.steps=40", "outputs=[{format: mp4}, {format: png}]"]
 ARGS = [*(arg for value in SETS for arg in ("--set", value)), "--quiet"]
+EVERY_FRAME = {**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0"}  # so a kill can land between checkpoints
 
 
 def render(out: Path, *extra: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "animator", "render", str(PRESETS / "melt.yaml"), "--out", str(out), *ARGS, *extra]
-    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=EVERY_FRAME)
 
 
 def finished_index(work: Path) -> int:
@@ -56,17 +57,17 @@ def test_killed_render_resumes_with_identical_frames(tmp_path):
 
 
 def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
+    from animator.media.frame import Frame
     from animator.preset import load_preset, parse_overrides
     from animator.render.engine import Job
-    from animator.render.resume import fingerprint
+    from animator.render.resume import Checkpoint
 
     job = Job(load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["iterate.steps=3"])))
-    work = tmp_path / ".melt.work"
-    (work / "frames").mkdir(parents=True)
+    checkpoint = Checkpoint(tmp_path / ".melt.work", job.preset, job.engine)
     black = np.zeros((104, 160, 3), np.uint8)
     for i in range(2):
-        Image.fromarray(black).save(work / "frames" / f"{i:06d}.png")
-    torch.save({"fingerprint": fingerprint(job.preset, job.engine), "index": 1, "state": torch.zeros(1, 3, 104, 160)}, work / "state.pt")
+        checkpoint.save(Frame(i, i / job.fps, black), torch.zeros(1, 3, 104, 160))
+    checkpoint.close()
 
     assert render(tmp_path, "--set", "iterate.steps=3").wait() == 0
     frames = [read_image(p) for p in sorted((tmp_path / "melt_frames").iterdir())]
@@ -75,6 +76,29 @@ def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
     assert render(tmp_path, "--set", "iterate.steps=3", "--fresh").wait() == 0
     frames = [read_image(p) for p in sorted((tmp_path / "melt_frames").iterdir())]
     assert len(frames) == 4 and frames[0].mean() > 50  # the photo again
+
+
+def test_a_checkpoint_of_another_preset_or_with_missing_frames_starts_over(tmp_path):
+    from animator.media.frame import Frame
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.resume import Checkpoint
+
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS))
+    other = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["seed=1"]))
+    for i in range(3):
+        stored = Checkpoint(tmp_path / "work", preset)
+        stored.save(Frame(i, 0, np.full((8, 8, 3), i, np.uint8)), torch.full((1, 3, 8, 8), float(i)))
+        stored.close()
+    assert Checkpoint(tmp_path / "work", preset).load()[0] == 2
+    assert [f.image[0, 0, 0] for f in Checkpoint(tmp_path / "work", preset).frames(2, 24)] == [0, 1, 2]
+    assert Checkpoint(tmp_path / "work", other).load() is None and not (tmp_path / "work").exists()
+
+    for i in range(3):
+        stored = Checkpoint(tmp_path / "work", preset)
+        stored.save(Frame(i, 0, np.zeros((8, 8, 3), np.uint8)), torch.zeros(1, 3, 8, 8))
+        stored.close()
+    next((tmp_path / "work").glob("000001-*.mkv")).unlink()  # a gap: the state points past the stored frames
+    assert Checkpoint(tmp_path / "work", preset).load() is None
 
 
 def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path):
@@ -96,7 +120,7 @@ def test_killed_video_render_resumes_with_identical_frames(tmp_path):
     preset, sets = PRESETS / "pan-arbitrary.yaml", ["--set", "outputs=[{format: png}]", "--set", "size=160", "--quiet"]
 
     def start(out: Path) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "animator", "render", str(preset), "--out", str(out), *sets])
+        return subprocess.Popen([sys.executable, "-m", "animator", "render", str(preset), "--out", str(out), *sets], env=EVERY_FRAME)
 
     assert start(tmp_path / "whole").wait() == 0
     victim, work = start(tmp_path / "resumed"), tmp_path / "resumed" / ".pan-arbitrary.work"
