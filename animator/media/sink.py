@@ -88,9 +88,10 @@ MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}  # remuxed; an
 
 
 class Mp4Sink(Sink):
-    def __init__(self, path: Path, fps: Fraction, crf: int = 18, size: int | None = None, audio: AudioSpan | None = None):
+    def __init__(self, path: Path, fps: Fraction, crf: int = 18, size: int | None = None, audio: AudioSpan | None = None,
+                 preset: str = "medium"):
         super().__init__(path, size)
-        self.fps, self.crf, self.audio = fps, crf, audio
+        self.fps, self.crf, self.audio, self.preset = fps, crf, audio, preset
         self.container = None
 
     def open(self, width: int, height: int) -> None:
@@ -98,7 +99,7 @@ class Mp4Sink(Sink):
         self.stream = self.container.add_stream("libx264", rate=self.fps)
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
         self.stream.time_base = 1 / self.fps
-        self.stream.options = {"crf": str(self.crf), "preset": "medium"}
+        self.stream.options = {"crf": str(self.crf), "preset": self.preset}
         self.audio_copy = AudioCopy(self.audio, self.container) if self.audio else None
 
     def encode(self, frame: Frame, image: np.ndarray) -> None:

@@ -162,6 +162,8 @@ class OutputConfig:
     format: Literal["mp4", "gif", "png"]
     fps: Fraction | None = field(default=None, metadata={"parse": parse_fps, "doc": "default: the source's rate in video mode, else 24"})
     crf: int = field(default=18, metadata={"min": 0, "max": 51, "doc": "H.264 quality, lower is better"})
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] = field(
+        default="medium", metadata={"doc": "x264's speed against file size at the same quality"})
     size: int | None = field(default=None, metadata={"min": 16, "max": 8192, "doc": "long side; default the render's"})
 
 

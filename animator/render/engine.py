@@ -30,7 +30,7 @@ def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | 
     for output in preset.outputs:
         base = out_dir / preset.name
         if output.format == "mp4":
-            sinks.append(Mp4Sink(base.with_suffix(".mp4"), output.fps or fps, output.crf, output.size, audio))
+            sinks.append(Mp4Sink(base.with_suffix(".mp4"), output.fps or fps, output.crf, output.size, audio, output.preset))
         elif output.format == "gif":
             sinks.append(GifSink(base.with_suffix(".gif"), output.fps or fps, output.size))
         else:

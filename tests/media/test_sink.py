@@ -34,6 +34,14 @@ def test_mp4_is_h264_yuv420p_at_the_exact_rate_with_every_frame(tmp_path):
     assert probe["fps"] == pytest.approx(29.97, abs=0.01)
 
 
+@pytest.mark.parametrize("preset, subme", [("ultrafast", b"subme=0"), ("medium", b"subme=7")])
+def test_mp4_uses_the_x264_preset_asked_for(tmp_path, preset, subme):
+    with encoding([Mp4Sink(tmp_path / "a.mp4", Fraction(24), preset=preset)]) as put:
+        for frame in moving_square(3):
+            put(frame)
+    assert subme in (tmp_path / "a.mp4").read_bytes()  # x264 writes its settings into the stream
+
+
 def test_gif_loops_forever_with_every_frame_at_its_own_size(tmp_path):
     with encoding([GifSink(tmp_path / "a.gif", Fraction(12), size=80)]) as put:
         for frame in moving_square(15):
