@@ -1,0 +1,259 @@
+"""Values that change over a render: keyframe schedules and expressions.
+
+    "0: 1.0, 60: 1.05, 120: 1.0"        keyframes (Deforum's syntax; "0:(1.0)" works too)
+    "1 + 0.02 * sin(2 * pi * t / T)"    an expression in t (frame), T (frame count), s (seconds)
+    {0: 1.0, 60: 1.05}                  keyframes as a YAML mapping
+    {keyframes: "0: 1, 60: 2", interpolation: cubic}
+
+Between keyframes values are interpolated linearly (default), by a cubic Hermite spline through
+the keyframes (tangents from the neighbouring keyframes, like Catmull-Rom), or held (step);
+before the first and after the last keyframe they are held. A keyframe's value may itself be an
+expression, evaluated at the current frame.
+
+Expressions are parsed by Python's parser into a tree and compiled, node by node, into closures
+over an allow-list of operators, names and functions; nothing is handed to eval, and attribute
+access, subscripts, imports, strings and calls outside the list are refused with their position.
+Arithmetic is in floats, so `9**9**9` overflows at once instead of building a huge integer.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import math
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Env = dict[str, float]
+Compiled = Callable[[Env], float]
+
+VARIABLES = ("t", "T", "s")
+CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau}
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return min(max(x, lo), hi)
+
+
+FUNCTIONS: dict[str, Callable[..., float]] = {
+    **{name: getattr(math, name) for name in (
+        "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "exp", "log", "log2",
+        "log10", "sqrt", "floor", "ceil", "hypot", "fmod", "degrees", "radians", "copysign")},
+    "abs": abs, "min": min, "max": max, "round": round, "pow": math.pow, "clamp": _clamp,
+}
+BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+          ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: math.pow}
+UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+           ast.Eq: operator.eq, ast.NotEq: operator.ne}
+DESCRIBED = {ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambda",
+             ast.ListComp: "comprehensions", ast.GeneratorExp: "comprehensions", ast.Dict: "dicts",
+             ast.List: "lists", ast.Tuple: "tuples", ast.Set: "sets", ast.JoinedStr: "strings",
+             ast.NamedExpr: "assignment", ast.Starred: "unpacking", ast.Await: "await"}
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be read: `position` is 1-based in the text, `reason` says why."""
+
+    def __init__(self, reason: str, position: int | None = None):
+        super().__init__(reason)
+        self.reason, self.position = reason, position
+
+    def __str__(self) -> str:
+        return f"{self.reason} (at character {self.position})" if self.position else self.reason
+
+
+def compile_expression(text: str, offset: int = 0) -> Compiled:
+    """A function of {t, T, s} for an arithmetic expression; ScheduleError for anything else."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ScheduleError(f"cannot read {text.strip()!r}: {exc.msg}", offset + _leading(text) + (exc.offset or 1)) from None
+    return _compile(tree.body, offset + _leading(text))
+
+
+def _leading(text: str) -> int:
+    return len(text) - len(text.lstrip())
+
+
+def _compile(node: ast.AST, offset: int) -> Compiled:
+    where = offset + getattr(node, "col_offset", 0) + 1
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        value = float(node.value)
+        return lambda env: value
+    if isinstance(node, ast.Name):
+        if node.id in VARIABLES:
+            name = node.id
+            return lambda env: env[name]
+        if node.id in CONSTANTS:
+            value = CONSTANTS[node.id]
+            return lambda env: value
+        raise ScheduleError(f"unknown name {node.id!r} (expected t, T, s, pi, e, tau or a function call)", where)
+    if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
+        op, left, right = BINARY[type(node.op)], _compile(node.left, offset), _compile(node.right, offset)
+        return lambda env: op(left(env), right(env))
+    if isinstance(node, ast.UnaryOp) and type(node.op) in UNARY:
+        op, operand = UNARY[type(node.op)], _compile(node.operand, offset)
+        return lambda env: op(operand(env))
+    if isinstance(node, ast.Call):
+        return _call(node, offset, where)
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = (_compile(n, offset) for n in (node.test, node.body, node.orelse))
+        return lambda env: body(env) if test(env) else orelse(env)
+    if isinstance(node, ast.Compare) and all(type(op) in COMPARE for op in node.ops):
+        first, ops = _compile(node.left, offset), [COMPARE[type(op)] for op in node.ops]
+        rest = [_compile(n, offset) for n in node.comparators]
+
+        def compare(env: Env) -> float:
+            left = first(env)
+            for op, right in zip(ops, rest):
+                value = right(env)
+                if not op(left, value):
+                    return 0.0
+                left = value
+            return 1.0
+        return compare
+    if isinstance(node, ast.BoolOp):
+        parts, every = [_compile(n, offset) for n in node.values], isinstance(node.op, ast.And)
+        return lambda env: float(all(p(env) for p in parts) if every else any(p(env) for p in parts))
+    what = DESCRIBED.get(type(node)) or (f"the operator {type(node.op).__name__}" if hasattr(node, "op") else None)
+    if isinstance(node, ast.Constant):
+        what = "strings" if isinstance(node.value, str) else f"the value {node.value!r}"
+    raise ScheduleError(f"{what or type(node).__name__} not allowed in a schedule", where)
+
+
+def _call(node: ast.Call, offset: int, where: int) -> Compiled:
+    if not isinstance(node.func, ast.Name):
+        raise ScheduleError("only the listed functions may be called (sin, cos, min, max, clamp, ...)", where)
+    if node.func.id not in FUNCTIONS:
+        raise ScheduleError(f"unknown function {node.func.id!r} (allowed: {', '.join(sorted(FUNCTIONS))})", where)
+    if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        raise ScheduleError(f"{node.func.id}() takes plain arguments only", where)
+    function, args = FUNCTIONS[node.func.id], [_compile(a, offset) for a in node.args]
+    return lambda env: function(*(a(env) for a in args))
+
+
+def split_top_level(text: str, separator: str) -> list[tuple[int, str]]:
+    """(offset, part) pieces of text between separators outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == separator and depth == 0:
+            parts.append((start, text[start:i]))
+            start = i + 1
+    parts.append((start, text[start:]))
+    return parts
+
+
+def parse_keyframes(text: str) -> list[tuple[int, Compiled]]:
+    keyframes: list[tuple[int, Compiled]] = []
+    for offset, item in split_top_level(text, ","):
+        if not item.strip():
+            if offset + len(item) == len(text) and keyframes:
+                continue  # a trailing comma
+            raise ScheduleError("empty keyframe", offset + 1)
+        pieces = split_top_level(item, ":")
+        if len(pieces) != 2:
+            raise ScheduleError("expected FRAME: VALUE", offset + _leading(item) + 1)
+        (_, frame_text), (value_at, value_text) = pieces
+        if not re.fullmatch(r"\s*\d+\s*", frame_text):
+            raise ScheduleError(f"expected a frame number, found {frame_text.strip()!r}", offset + _leading(frame_text) + 1)
+        frame = int(frame_text)
+        if keyframes and frame <= keyframes[-1][0]:
+            raise ScheduleError(f"frame {frame} comes after frame {keyframes[-1][0]}: keyframes must increase",
+                                offset + _leading(frame_text) + 1)
+        if not value_text.strip():
+            raise ScheduleError(f"frame {frame} has no value", offset + value_at + 1)
+        keyframes.append((frame, compile_expression(value_text, offset + value_at)))
+    return keyframes
+
+
+INTERPOLATIONS = ("linear", "cubic", "step")
+
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """A number per frame. `text` is what was written (fingerprints compare it)."""
+
+    text: str
+    interpolation: str = "linear"
+    frames: tuple[int, ...] = ()
+    values: tuple[Compiled, ...] = field(default=(), repr=False)
+    expression: Compiled | None = field(default=None, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Schedule) and (self.text, self.interpolation) == (other.text, other.interpolation)
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.interpolation))
+
+    def __str__(self) -> str:
+        return self.text if self.interpolation == "linear" else f"{self.text} ({self.interpolation})"
+
+    def at(self, t: float, count: int, seconds: float) -> float:
+        env = {"t": float(t), "T": float(count), "s": float(seconds)}
+        try:
+            value = self.expression(env) if self.expression is not None else self._between(t, env)
+            value = float(value)
+        except (ArithmeticError, ValueError) as exc:
+            raise ScheduleError(f"{self.text!r} cannot be computed at frame {t} ({exc})") from None
+        if not math.isfinite(value):
+            raise ScheduleError(f"{self.text!r} is {value} at frame {t}")
+        return value
+
+    def _between(self, t: float, env: Env) -> float:
+        frames = self.frames
+        i = bisect.bisect_right(frames, t) - 1
+        if i < 0:
+            return self.values[0](env)
+        if i >= len(frames) - 1:
+            return self.values[-1](env)
+        if self.interpolation == "step":
+            return self.values[i](env)
+        t0, t1 = frames[i], frames[i + 1]
+        u, p0, p1 = (t - t0) / (t1 - t0), self.values[i](env), self.values[i + 1](env)
+        if self.interpolation == "linear":
+            return p0 + (p1 - p0) * u
+        m0, m1 = (self._slope(k, env) * (t1 - t0) for k in (i, i + 1))
+        u2, u3 = u * u, u * u * u
+        return (2 * u3 - 3 * u2 + 1) * p0 + (u3 - 2 * u2 + u) * m0 + (-2 * u3 + 3 * u2) * p1 + (u3 - u2) * m1
+
+    def _slope(self, k: int, env: Env) -> float:
+        """Per frame, at keyframe k: from its neighbours (one-sided at the ends)."""
+        a, b = max(k - 1, 0), min(k + 1, len(self.frames) - 1)
+        return (self.values[b](env) - self.values[a](env)) / (self.frames[b] - self.frames[a])
+
+
+def parse_schedule(raw: Any) -> Schedule:
+    """A schedule from its YAML form; ScheduleError says what is wrong and where."""
+    interpolation = "linear"
+    if isinstance(raw, dict) and "keyframes" in raw:
+        unknown = set(raw) - {"keyframes", "interpolation"}
+        if unknown:
+            raise ScheduleError(f"unknown key {sorted(unknown)[0]!r} (expected keyframes and interpolation)")
+        interpolation = raw.get("interpolation", "linear")
+        if interpolation not in INTERPOLATIONS:
+            raise ScheduleError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, found {interpolation!r}")
+        raw = raw["keyframes"]
+    if isinstance(raw, dict):
+        if not raw or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in raw):
+            raise ScheduleError("a keyframe mapping needs frame numbers as keys, such as {0: 1.0, 60: 1.05}")
+        raw = ", ".join(f"{k}: {v}" for k, v in sorted(raw.items()))
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise ScheduleError(f"expected a number, keyframes such as \"0: 1.0, 60: 1.05\" or an expression in t, found {type(raw).__name__}")
+    text = str(raw).strip()
+    if not text:
+        raise ScheduleError("empty schedule")
+    if len(split_top_level(text, ":")) > 1:
+        keyframes = parse_keyframes(text)
+        frames, values = zip(*keyframes)
+        return Schedule(text, interpolation, tuple(frames), tuple(values))
+    return Schedule(text, interpolation, expression=compile_expression(text))
+
+
+def value_at(value: float | Schedule, t: float, count: int, seconds: float) -> float:
+    """A preset value at frame t: numbers are constants."""
+    return value.at(t, count, seconds) if isinstance(value, Schedule) else value
