@@ -1,7 +1,9 @@
 """The Method protocol every renderer calls, and the registry of methods.
 
-A method is a style transfer function f(style, content, init) -> image, split in two so that a
-fixed style is prepared once per render while a self-style loop prepares it every step.
+A method is a style transfer function f(style, content, init) -> image, split in three: what it
+keeps of each style image is computed once per image (`encode_style`), mixed by each frame's
+weights into a target (`mix_styles`, cheap: weights may follow schedules, so styles morph), and
+applied (`transfer`). A self-style loop encodes the frame itself every step.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from typing import Any, Protocol
 import torch
 import torch.nn.functional as F
 
+from animator.clock import When, at_frame
 from animator.nets import arbitrary, multistyle
-from animator.preset.schema import ArbitraryOptions, MethodOptions, MultistyleOptions
+from animator.preset.schema import ArbitraryOptions, MethodOptions, MultistyleOptions, Num
 from animator.style.gatys import GatysMethod
 
-Styles = Sequence[tuple[torch.Tensor, float]]  # (1x3xHxW image, weight) pairs
+Styles = Sequence[tuple[torch.Tensor, Num]]  # (1x3xHxW image, weight) pairs; weights may be schedules
 
 
 @dataclass(frozen=True)
@@ -38,15 +41,38 @@ def keep_previous(stylized: torch.Tensor, temporal: Temporal | None) -> torch.Te
 
 
 class Method(Protocol):
-    def prepare_style(self, styles: Styles) -> Any:
-        """The method's own style target (a vector, Gram matrices, ...), from weighted images."""
+    def encode_style(self, image: torch.Tensor) -> Any:
+        """What the method keeps of one style image (a style vector, VGG19 representations, ...)."""
+
+    def mix_styles(self, codes: Sequence[tuple[Any, float]], when: When | None = None) -> Any:
+        """The style target of one frame: encoded styles with that frame's weights."""
 
     def transfer(self, target: Any, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
-        """Stylize content (Bx3xHxW in [0, 1]) towards a prepared target; same shape out. `init` is
-        where an optimizing method starts (the previous frame in a loop); `rng` draws this frame's
-        random numbers (the feed-forward networks use neither); `temporal`, in video, asks for
-        consistency with the previous output."""
+                 when: When | None = None, temporal: Temporal | None = None) -> torch.Tensor:
+        """Stylize content (Bx3xHxW in [0, 1]) towards a target; same shape out. `init` is where
+        an optimizing method starts (the previous frame in a loop); `when` is the frame: its
+        schedules' values and random numbers (the feed-forward networks use neither);
+        `temporal`, in video, asks for consistency with the previous output."""
+
+
+def prepare_style(method: Method, styles: Styles, when: When | None = None) -> Any:
+    """The target for weighted style images, encoded on the spot: for a single use."""
+    when_value = when.value if when is not None else (lambda w: w)
+    return method.mix_styles([(method.encode_style(image), when_value(weight)) for image, weight in styles], when)
+
+
+class StyleTrack:
+    """The style of every frame of a render: fixed images, encoded once, whose weights may follow
+    schedules (a morph); or, with `style: self`, each frame itself."""
+
+    def __init__(self, method: Method, styles: Styles | None):
+        self.method = method
+        self.codes = None if styles is None else [(method.encode_style(image), weight) for image, weight in styles]
+
+    def at(self, frame: torch.Tensor, when: When) -> Any:
+        if self.codes is None:
+            return self.method.mix_styles([(self.method.encode_style(frame), 1.0)], when)
+        return self.method.mix_styles([(code, when.value(weight)) for code, weight in self.codes], when)
 
 
 def center_square(image: torch.Tensor, side: int) -> torch.Tensor:
@@ -67,7 +93,7 @@ class FeedForward:
         raise NotImplementedError
 
     def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
+                 when: When | None = None, temporal: Temporal | None = None) -> torch.Tensor:
         return keep_previous(self.stylize(target, content), temporal)
 
 
@@ -79,11 +105,16 @@ class ArbitraryMethod(FeedForward):
         self.transformer = arbitrary.load_transformer(device).to(dtype)
 
     @torch.inference_mode()
-    def prepare_style(self, styles: Styles) -> list:
-        """The weighted mean of the styles' vectors, turned into every norm layer's (scale, shift)."""
-        batch = torch.cat([center_square(image, self.options.style_size) for image, _ in styles])
-        weights = torch.tensor([w for _, w in styles], device=batch.device, dtype=batch.dtype)
-        vector = (weights @ self.predictor(batch) / weights.sum()).unsqueeze(0)
+    def encode_style(self, image: torch.Tensor) -> torch.Tensor:
+        """The style's 100-number vector."""
+        return self.predictor(center_square(image, self.options.style_size))
+
+    @torch.inference_mode()
+    def mix_styles(self, codes: Sequence[tuple[torch.Tensor, float]], when: When | None = None) -> list:
+        """The weighted mean of the style vectors, turned into every norm layer's (scale, shift)."""
+        vectors = torch.cat([vector for vector, _ in codes])
+        weights = torch.tensor([w for _, w in codes], device=vectors.device, dtype=vectors.dtype)
+        vector = (weights @ vectors / weights.sum()).unsqueeze(0)
         return self.transformer.condition(vector.to(self.dtype))
 
     @torch.inference_mode()
@@ -93,13 +124,20 @@ class ArbitraryMethod(FeedForward):
 
 class MultistyleMethod(FeedForward):
     def __init__(self, options: MultistyleOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
-        self.dtype = dtype
+        self.options, self.device, self.dtype = options, device, dtype
         self.net = multistyle.load_multistyle(device).to(dtype)
-        with torch.inference_mode():
-            self.conditions = self.net.condition(torch.tensor(options.style, device=device, dtype=dtype))
+        self.fixed = None if options != at_frame(options, None) else self._conditions(options.style)
 
-    def prepare_style(self, styles: Styles) -> list:
-        return self.conditions  # a fixed mix of the built-in styles: f(x, x) is g(x)
+    def encode_style(self, image: torch.Tensor) -> None:
+        return None  # the style is a mix of the built-in ones: f(x, x) is g(x)
+
+    def mix_styles(self, codes: Sequence[tuple[Any, float]], when: When | None = None) -> list:
+        return self.fixed if self.fixed is not None else self._conditions(at_frame(self.options, when).style)
+
+    @torch.inference_mode()
+    def _conditions(self, weights: Sequence[float]) -> list:
+        weights = torch.tensor(weights, device=self.device, dtype=torch.float32)
+        return self.net.condition((weights / weights.sum()).to(self.dtype))
 
     @torch.inference_mode()
     def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:

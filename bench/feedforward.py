@@ -49,7 +49,7 @@ def make_frame_function(method: str, engine: str, size: int, threads: int):
 
     from animator.device import configure_threads, select_dtype
     from animator.media.frame import to_image, to_tensor
-    from animator.methods import build_method
+    from animator.methods import build_method, prepare_style
     from animator.preset.schema import ArbitraryOptions, MultistyleOptions, parse_builtin_style
 
     configure_threads(threads)
@@ -57,7 +57,7 @@ def make_frame_function(method: str, engine: str, size: int, threads: int):
     cpu = torch.device("cpu")
     stylizer = build_method(options, cpu, select_dtype("float32" if engine == "animator-float32" else "auto", cpu))
     style_tensor = to_tensor(style)
-    return lambda: to_image(stylizer.transfer(stylizer.prepare_style([(style_tensor, 1.0)]), to_tensor(content)))
+    return lambda: to_image(stylizer.transfer(prepare_style(stylizer, [(style_tensor, 1.0)]), to_tensor(content)))
 
 
 def measure(method: str, engine: str, size: int, threads: int, repeats: int) -> dict:

@@ -57,3 +57,18 @@ def chelsea() -> np.ndarray:
     from animator.media.source import read_image
 
     return read_image(SAMPLES / "chelsea.png")
+
+
+def loop(method, x0, *, steps: int, blend: float = 1.0, styles=None, seed: int = 0, resume=None, reference=None,
+         **config) -> dict:
+    """{t: x[t]} of an iterate loop, its settings given as IterateConfig's keys; `reference` is the
+    colour reference image (None: the first frame the loop makes)."""
+    from animator.clock import Clock
+    from animator.methods import StyleTrack
+    from animator.preset.schema import IterateConfig
+    from animator.render.iterate import iterate
+
+    settings = IterateConfig(steps=steps, blend=blend, **config)
+    steps = iterate(method, x0, config=settings, styles=StyleTrack(method, styles), clock=Clock(steps + 1, 1 / 24, seed),
+                    reference=reference, resume=resume)
+    return {t: x for t, x, _ in steps}

@@ -259,15 +259,14 @@ class PngSink(Sink):
 def encoding(sinks: list[Sink], written: Callable[[Frame, object], None] | None = None,
              maxsize: int = 8) -> Iterator[Callable[..., None]]:
     """Yields `put(frame, extra=None)`. The encoder thread writes each frame to every sink, then
-    calls `written(frame, extra)` for frames that carry an `extra` (the render's checkpoint, so
-    it never runs ahead of the outputs). On success finishes every sink; on any failure removes
-    every partial file."""
+    calls `written(frame, extra)` (the render's checkpoint, so it never runs ahead of the
+    outputs). On success finishes every sink; on any failure removes every partial file."""
 
     def write_all(item: tuple[Frame, object]) -> None:
         frame, extra = item
         for sink in sinks:
             sink.write(frame)
-        if written is not None and extra is not None:
+        if written is not None:
             written(frame, extra)
 
     worker = Worker(write_all, maxsize)

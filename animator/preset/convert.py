@@ -15,6 +15,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
+from animator.preset.schedule import Schedule, ScheduleError, parse_schedule
+
 KeyPath = tuple[str | int, ...]
 
 
@@ -90,6 +92,8 @@ def _union(options: tuple, raw: Any, path: KeyPath, base: Path, meta: typing.Map
     if raw is None and type(None) in options:
         return None
     options = tuple(o for o in options if o is not type(None))
+    if Schedule in options:
+        return _schedulable(options, raw, path, meta)
     tagged = [o for o in options if dataclasses.is_dataclass(o)]
     if len(tagged) == len(options) > 1:  # pick the dataclass by its `name`
         return _tagged(tagged, raw, path, base)
@@ -103,6 +107,20 @@ def _union(options: tuple, raw: Any, path: KeyPath, base: Path, meta: typing.Map
         if words and exc.path == path and exc.message.startswith("expected "):
             raise Invalid(path, f"expected {', '.join(words)} or {exc.message.removeprefix('expected ')}") from None
         raise
+
+
+def _schedulable(options: tuple, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
+    """A number, or a schedule (text or mapping); the schedule's values are bounds-checked per
+    frame once the frame count is known (see load.check_schedules)."""
+    if isinstance(raw, (str, dict)):
+        try:
+            return parse_schedule(raw)
+        except ScheduleError as exc:
+            raise Invalid(path, f"schedule {shown(raw)}: {exc}") from None
+    (number,) = [o for o in options if o is not Schedule]
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return _scalar(number, raw, path, meta)
+    raise Invalid(path, f"expected a number or a schedule such as \"0: 1.0, 60: 1.05\", found {shown(raw)}")
 
 
 def _tagged(options: list, raw: Any, path: KeyPath, base: Path) -> Any:
@@ -142,10 +160,10 @@ def _dataclass(cls: type, raw: Any, path: KeyPath, base: Path) -> Any:
 
 def to_plain(value: Any) -> Any:
     """The inverse direction, for fingerprints and `--print`: dataclasses -> plain data."""
+    if isinstance(value, (Path, Fraction, Schedule)):
+        return str(value)
     if dataclasses.is_dataclass(value):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple):
         return [to_plain(v) for v in value]
-    if isinstance(value, (Path, Fraction)):
-        return str(value)
     return value

@@ -13,7 +13,8 @@ import yaml
 
 from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, convert, dotted, to_plain
-from animator.preset.schema import Preset
+from animator.preset.schedule import Schedule, ScheduleError, parse_schedule
+from animator.preset.schema import RENDER_FPS, Preset, StyleImage
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -118,8 +119,70 @@ def preset_from_dict(
         preset = convert(Preset, raw, (), base)
     except Invalid as exc:
         raise PresetError(f"{_locate(exc.path, where, lines or {}, overrides)}: {dotted(exc.path)}: {exc.message}") from None
-    _check_combinations(preset, lambda path, msg: PresetError(f"{_locate(path, where, lines or {}, overrides)}: {dotted(path)}: {msg}"))
-    return dataclasses.replace(preset, source=source)
+    error = lambda path, msg: PresetError(f"{_locate(path, where, lines or {}, overrides)}: {dotted(path)}: {msg}")  # noqa: E731
+    _check_combinations(preset, error)
+    preset = dataclasses.replace(preset, style=_morph(preset.style, error), source=source)
+    if preset.mode != "video":  # a video's schedules are checked once its source is open
+        count = preset.iterate.steps + 1 if preset.mode == "iterate" else 1
+        check_schedules(preset, count, preset.iterate.interpolate / float(RENDER_FPS), where=where)
+    return preset
+
+
+def _morph(style, error):
+    """`at:` on style images is a morph: each image has full weight at its frame, handed over
+    linearly to its neighbours'. Turned here into the weight schedules it stands for."""
+    if style == "self" or all(image.at is None for image in style):
+        return style
+    frames = [image.at for image in style]
+    for i, image in enumerate(style):
+        if image.at is None:
+            raise error(("style", i, "at"), "a morph needs `at` on every style image")
+        if image.weight != 1.0:
+            raise error(("style", i, "weight"), "a morph image takes `at` or a `weight`, not both")
+        if i and image.at <= frames[i - 1]:
+            raise error(("style", i, "at"), f"expected frames in increasing order, found {image.at} after {frames[i - 1]}")
+    morphed = []
+    for i, image in enumerate(style):
+        keys = {frames[i]: 1}
+        keys.update({frames[j]: 0 for j in (i - 1, i + 1) if 0 <= j < len(frames)})
+        morphed.append(StyleImage(image.image, parse_schedule(dict(sorted(keys.items()))), image.at))
+    return tuple(morphed)
+
+
+def scheduled_values(node: Any, path: KeyPath = (), meta: dict | None = None):
+    """(key path, schedule, field metadata) for every schedule in a preset."""
+    if isinstance(node, Schedule):
+        yield path, node, meta or {}
+    elif dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            yield from scheduled_values(getattr(node, f.name), (*path, f.name), dict(f.metadata))
+    elif isinstance(node, tuple):
+        for i, item in enumerate(node):
+            yield from scheduled_values(item, (*path, i), meta)
+
+
+def check_schedules(preset: Preset, count: int, seconds_per_frame: float, where: str | None = None) -> None:
+    """Evaluate every schedule at every frame t < count, against its key's bounds, so a render
+    never stops half-way on a value; and the style weights of every frame must not all be 0."""
+    where = where or str(preset.source or "<preset>")
+    for path, schedule, meta in scheduled_values(preset):
+        lo, hi = meta.get("min"), meta.get("max")
+        if path[:2] == ("method", "style"):
+            lo = 0  # the built-in styles' weights
+        for t in range(count):
+            try:
+                value = schedule.at(t, count, t * seconds_per_frame)
+            except ScheduleError as exc:
+                raise PresetError(f"{where}: {dotted(path)}: {exc}") from None
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+                raise PresetError(f"{where}: {dotted(path)}: expected values {bounds}, found {value:g} at frame {t}")
+    for path, weights in (("style", [s.weight for s in preset.style] if preset.style != "self" else []),
+                          ("method.style", getattr(preset.method, "style", ()) if preset.method.name == "multistyle" else ())):
+        if any(isinstance(w, Schedule) for w in weights):
+            for t in range(count):
+                if sum(w.at(t, count, t * seconds_per_frame) if isinstance(w, Schedule) else w for w in weights) <= 0:
+                    raise PresetError(f"{where}: {path}: the weights are all 0 at frame {t}")
 
 
 def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: list[Override]) -> str:
@@ -158,7 +221,7 @@ def _check_gatys(preset: Preset, method, error) -> None:
     transform = method.gram_transform
     if transform.name != "none" and method.representation != "gram":
         raise error(("method", "gram_transform"), f"transforms Gram matrices; representation is {method.representation}")
-    if transform.low > transform.high:
+    if not isinstance(transform.low, Schedule) and not isinstance(transform.high, Schedule) and transform.low > transform.high:
         raise error(("method", "gram_transform", "low"), f"expected low <= high, found {transform.low} > {transform.high}")
     stray = [layer for layer in transform.layers if layer not in method.style_layers]
     if stray:

@@ -12,7 +12,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
+from animator.preset.schedule import Schedule, ScheduleError, parse_schedule
+
 NUM_BUILTIN_STYLES = 26
+RENDER_FPS = Fraction(24)  # the render's own rate outside video mode; outputs may set their own
+
+Num = float | Schedule  # a number, or a schedule of numbers over the render's frames
 
 
 def parse_fps(value: object) -> Fraction | None:
@@ -30,19 +35,28 @@ def parse_fps(value: object) -> Fraction | None:
     return fps
 
 
-def parse_builtin_style(value: object) -> tuple[float, ...]:
-    """7 or {3: 0.5, 12: 0.5} -> 26 weights summing to 1."""
+def parse_builtin_style(value: object) -> tuple[Num, ...]:
+    """7, {3: 0.5, 12: 0.5} or {3: "0: 1, 60: 0", 12: "0: 0, 60: 1"} -> 26 weights. Constant
+    weights are normalized here to sum to 1; scheduled ones at each frame."""
     expected = f"a style index 0..{NUM_BUILTIN_STYLES - 1} or a mapping {{index: weight}}"
     items = {value: 1.0} if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(items, dict) or not items:
         raise ValueError(expected)
-    weights = [0.0] * NUM_BUILTIN_STYLES
+    weights: list[Num] = [0.0] * NUM_BUILTIN_STYLES
     for index, weight in items.items():
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < NUM_BUILTIN_STYLES:
             raise ValueError(expected)
+        if isinstance(weight, (str, dict)):
+            try:
+                weights[index] = parse_schedule(weight)
+            except ScheduleError as exc:
+                raise ValueError(f"{expected}; style {index}: {exc}") from None
+            continue
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
             raise ValueError(f"{expected} with non-negative weights")
-        weights[index] += float(weight)
+        weights[index] = float(weight)
+    if any(isinstance(w, Schedule) for w in weights):
+        return tuple(weights)
     total = sum(weights)
     if total <= 0:
         raise ValueError(f"{expected}, weights not all zero")
@@ -52,7 +66,9 @@ def parse_builtin_style(value: object) -> tuple[float, ...]:
 @dataclass(frozen=True)
 class StyleImage:
     image: Path
-    weight: float = field(default=1.0, metadata={"min": 0})
+    weight: Num = field(default=1.0, metadata={"min": 0})
+    at: int | None = field(default=None, metadata={"min": 0, "doc": "morph: full weight at this frame, handed over linearly "
+                                                                      "to the neighbouring images' frames"})
 
 
 @dataclass(frozen=True)
@@ -68,9 +84,9 @@ class MultistyleOptions:
     """Dumoulin et al.: 26 built-in styles and mixes of them; style images do not apply."""
 
     name: Literal["multistyle"] = "multistyle"
-    style: tuple[float, ...] = field(
+    style: tuple[Num, ...] = field(
         default=tuple(1.0 if i == 0 else 0.0 for i in range(NUM_BUILTIN_STYLES)),
-        metadata={"parse": parse_builtin_style, "doc": "index 0..25 or {index: weight}"},
+        metadata={"parse": parse_builtin_style, "doc": "index 0..25 or {index: weight}; weights may be schedules"},
     )
 
 
@@ -88,10 +104,10 @@ class GramTransform:
     """Manipulations of the style targets (Gram matrices), drawn from the render's seed."""
 
     name: Literal["none", "eigen-randomize", "eigen-replace", "random", "sparse", "single"] = "none"
-    low: float = field(default=0.1, metadata={"min": 0, "doc": "eigen-randomize: factor range for every element of V"})
-    high: float = field(default=1.9, metadata={"min": 0})
-    density: float = field(default=0.05, metadata={"min": 0, "max": 1, "doc": "sparse: fraction of non-zero entries"})
-    amplitude: float = field(default=1.0, metadata={"min": 0, "doc": "sparse, single: size, in RMS entries of the target"})
+    low: Num = field(default=0.1, metadata={"min": 0, "doc": "eigen-randomize: factor range for every element of V"})
+    high: Num = field(default=1.9, metadata={"min": 0})
+    density: Num = field(default=0.05, metadata={"min": 0, "max": 1, "doc": "sparse: fraction of non-zero entries"})
+    amplitude: Num = field(default=1.0, metadata={"min": 0, "doc": "sparse, single: size, in RMS entries of the target"})
     redraw: Literal["never", "step", "frame"] = "never"
     layers: tuple[str, ...] = field(default=(), metadata={"item": parse_layer, "doc": "layers transformed; default all style layers"})
     zero_others: bool = field(default=False, metadata={"doc": "style layers not in `layers` get a zero target"})
@@ -104,15 +120,15 @@ class GatysOptions:
     name: Literal["gatys"] = "gatys"
     steps: int = field(default=300, metadata={"min": 1, "max": 100_000})
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
-    lr: float = field(default=0.02, metadata={"min": 0, "doc": "adam only, in image units (0..1)"})
+    lr: Num = field(default=0.02, metadata={"min": 0, "doc": "adam only, in image units (0..1)"})
     init: Literal["auto", "content", "style", "noise", "previous"] | Path = "auto"
-    content_weight: float = field(default=1.0, metadata={"min": 0})
-    style_weight: float = field(default=1.0, metadata={"min": 0})
-    tv_weight: float = field(default=0.0, metadata={"min": 0})
+    content_weight: Num = field(default=1.0, metadata={"min": 0})
+    style_weight: Num = field(default=1.0, metadata={"min": 0})
+    tv_weight: Num = field(default=0.0, metadata={"min": 0})
     content_layers: tuple[str, ...] = field(default=("relu4_2",), metadata={"item": parse_layer})
     style_layers: tuple[str, ...] = field(
         default=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), metadata={"item": parse_layer})
-    style_layer_weights: tuple[float, ...] = field(default=(), metadata={"min": 0, "doc": "one per style layer; default equal"})
+    style_layer_weights: tuple[Num, ...] = field(default=(), metadata={"min": 0, "doc": "one per style layer; default equal"})
     representation: Literal["gram", "spatial", "local"] = "gram"
     window: int = field(default=0, metadata={"min": 0, "max": 8, "doc": "local: window radius s (0: per pixel)"})
     gram_transform: GramTransform = field(default_factory=GramTransform)
@@ -126,9 +142,41 @@ MethodOptions = ArbitraryOptions | MultistyleOptions | GatysOptions
 
 
 @dataclass(frozen=True)
+class MotionConfig:
+    """Feedback motion: x[t] is moved before each step, so the loop never settles. Per step,
+    about the image centre; `tilt_x`/`tilt_y` turn the picture about its horizontal/vertical axis
+    (a perspective warp)."""
+
+    zoom: Num = field(default=1.0, metadata={"min": 0.1, "max": 10, "doc": "> 1 zooms in"})
+    angle: Num = field(default=0.0, metadata={"min": -180, "max": 180, "doc": "degrees, counter-clockwise"})
+    translate_x: Num = field(default=0.0, metadata={"doc": "pixels at the render size; > 0 moves the picture right"})
+    translate_y: Num = field(default=0.0, metadata={"doc": "pixels; > 0 moves the picture down"})
+    tilt_x: Num = field(default=0.0, metadata={"min": -60, "max": 60, "doc": "degrees"})
+    tilt_y: Num = field(default=0.0, metadata={"min": -60, "max": 60, "doc": "degrees"})
+    border: Literal["reflect", "replicate", "wrap"] = "reflect"
+
+
+@dataclass(frozen=True)
+class ColorConfig:
+    """Colour coherence: each frame's colour statistics are pulled towards a reference's."""
+
+    match: Literal["none", "lab", "histogram"] = field(default="none", metadata={
+        "doc": "lab: mean and spread of each LAB channel; histogram: each LAB channel's distribution"})
+    reference: Literal["first", "input"] | Path = field(default="first", metadata={
+        "doc": "first: the first frame the loop makes; input: the input picture; or an image"})
+    strength: Num = field(default=1.0, metadata={"min": 0, "max": 1})
+    noise: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "seeded Gaussian noise (std, 0..1 units) "
+                                                                         "added to x[t] before each step"})
+
+
+@dataclass(frozen=True)
 class IterateConfig:
     steps: int = field(default=120, metadata={"min": 0, "max": 100_000, "doc": "frames after the first"})
-    blend: float = field(default=1.0, metadata={"min": 0, "max": 1, "doc": "x[t+1] = (1-blend) x[t] + blend f(x[t])"})
+    blend: Num = field(default=1.0, metadata={"min": 0, "max": 1, "doc": "x[t+1] = (1-blend) x[t] + blend f(x[t])"})
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    color: ColorConfig = field(default_factory=ColorConfig)
+    interpolate: int = field(default=1, metadata={"min": 1, "max": 64, "doc": "frames per step: k - 1 in-betweens"})
+    interpolate_with: Literal["flow", "crossfade"] = "flow"
 
 
 @dataclass(frozen=True)
@@ -139,7 +187,7 @@ class TemporalConfig:
     flow: Literal["dis", "farneback", "none"] = "dis"
     flow_preset: Literal["ultrafast", "fast", "medium"] = "medium"
     flow_scale: float = field(default=1.0, metadata={"min": 0.1, "max": 1, "doc": "flow is computed at this scale"})
-    weight: float = field(default=0.7, metadata={"min": 0, "max": 1})
+    weight: Num = field(default=0.7, metadata={"min": 0, "max": 1})
 
 
 @dataclass(frozen=True)
@@ -190,4 +238,4 @@ class Preset:
     @property
     def frame_count(self) -> int | None:
         """Frames the render makes; None for video, where the source decides."""
-        return {"iterate": self.iterate.steps + 1, "still": 1}.get(self.mode)
+        return {"iterate": self.iterate.steps * self.iterate.interpolate + 1, "still": 1}.get(self.mode)

@@ -5,23 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from animator.clock import Clock
 from animator.device import select_device, select_dtype
 from animator.media.frame import Frame, fit_size, resize, to_image, to_tensor
 from animator.media.sink import AudioSpan, GifSink, Mp4Sink, PngSink, Sink, encoding
 from animator.media.source import open_source, read_image
-from animator.methods import Styles, build_method
-from animator.preset.schema import Preset
-from animator.render.iterate import frame_generator, iterate
-from animator.style.gatys import still_objective
+from animator.methods import Styles, StyleTrack, build_method
+from animator.preset.load import check_schedules
+from animator.preset.schema import RENDER_FPS, Preset
+from animator.render.iterate import Rendered, iterate, tweened
 from animator.render.resume import Checkpoint
 from animator.render.video import stylize_video
+from animator.style.gatys import still_objective
 
 Progress = Callable[[int, int | None], None]  # (frames done, frames in all if known)
-DEFAULT_FPS = Fraction(24)
 
 
 def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | None = None) -> list[Sink]:
@@ -50,22 +52,24 @@ def load_styles(preset: Preset, device: torch.device) -> Styles | None:
     return [(fitted(read_image(style.image), preset.size, device), style.weight) for style in preset.style]
 
 
-def frames_of(job: "Job", resume: tuple[int, torch.Tensor] | None) -> Iterator[tuple[int, torch.Tensor]]:
-    """The renderer for the preset's mode, as (index, state) pairs from where a resume left off."""
-    preset, method, x0, styles = job.preset, job.method, job.x0, job.styles
+def frames_of(job: Job, resume: tuple[int, Any] | None) -> Iterator[Rendered]:
+    """The renderer for the preset's mode: (index, image, state) from where a resume left off."""
+    preset, method, x0 = job.preset, job.method, job.x0
     if preset.mode == "video":
         yield from stylize_video(method, job.source, size=preset.size, temporal=preset.video.temporal,
-                                 device=job.device, styles=styles, seed=preset.seed, resume=resume)
+                                 device=job.device, styles=job.styles, clock=job.clock, resume=resume)
         return
     if preset.mode == "still":
-        target = method.prepare_style(styles or [(x0, 1.0)])
-        yield 0, method.transfer(target, x0, rng=frame_generator(preset.seed, 0))
+        when = job.clock.at(0)
+        yield 0, method.transfer(job.styles.at(x0, when), x0, when=when), None
         return
-    start, x = resume if resume else (0, x0)
-    if resume is None:
-        yield 0, x0
-    yield from iterate(method, x.to(x0.device), steps=preset.iterate.steps, blend=preset.iterate.blend,
-                       styles=styles, start=start, seed=preset.seed)
+    k = preset.iterate.interpolate
+    steps = iterate(method, x0, config=preset.iterate, styles=job.styles, clock=job.clock, reference=job.color_reference,
+                    resume=None if resume is None else (resume[0] // k, resume[1]))
+    if k == 1:
+        yield from steps
+    else:
+        yield from tweened(steps, k, preset.iterate.interpolate_with, None if resume is None else resume[1]["x"].to(x0.device))
 
 
 class Job:
@@ -76,12 +80,33 @@ class Job:
         self.device = select_device(preset.device)
         self.source = open_source(preset.input, preset.video.start, preset.video.duration)
         self.x0 = fitted(self.source.first(), preset.size, self.device)
-        self.styles = load_styles(preset, self.device)
         self.dtype = select_dtype(preset.precision, self.device)
         options = preset.method
         if preset.mode == "still" and options.name == "gatys":
             options = still_objective(options, preset.still)
         self.method = build_method(options, self.device, self.dtype, preset.seed)
+        self.styles = StyleTrack(self.method, load_styles(preset, self.device))
+        self.clock = self._clock()
+        self.color_reference = self._color_reference()
+
+    def _clock(self) -> Clock:
+        """Schedules run per iterate step in iterate mode, per source frame in video mode; a
+        video's schedules are checked here, once its frame count is known."""
+        preset = self.preset
+        if preset.mode == "video":
+            count = self.source.frame_count or 1
+            check_schedules(preset, count, 1 / float(self.fps))
+            return Clock(count, 1 / float(self.fps), preset.seed)
+        if preset.mode == "still":
+            return Clock(1, 0.0, preset.seed)
+        return Clock(preset.iterate.steps + 1, preset.iterate.interpolate / float(self.fps), preset.seed)
+
+    def _color_reference(self) -> torch.Tensor | None:
+        """The colour coherence reference, when it is known before the loop runs."""
+        color = self.preset.iterate.color
+        if self.preset.mode != "iterate" or color.match == "none" or color.reference == "first":
+            return None
+        return self.x0 if color.reference == "input" else fitted(read_image(color.reference), self.preset.size, self.device)
 
     @property
     def engine(self) -> str:
@@ -91,7 +116,7 @@ class Job:
     @property
     def fps(self) -> Fraction:
         """The render's frame rate: the source's in video mode."""
-        return self.source.fps if self.preset.mode == "video" else DEFAULT_FPS
+        return self.source.fps if self.preset.mode == "video" else RENDER_FPS
 
     @property
     def frame_count(self) -> int | None:
@@ -118,8 +143,8 @@ class Job:
                         put(frame)
                 if progress:
                     progress(resume[0] + 1 if resume else 0, total)
-                for index, state in frames_of(self, resume):
-                    put(Frame(index, index / fps, to_image(state)), state)
+                for index, image, state in frames_of(self, resume):
+                    put(Frame(index, index / fps, to_image(image)), state)
                     if progress:
                         progress(index + 1, total)
         except BaseException:

@@ -1,7 +1,10 @@
-"""Iterated style transfer: x[t+1] = (1 - blend) x[t] + blend f(style, x[t]).
+"""Iterated style transfer: x[t+1] = (1 - blend) m(x[t]) + blend f(style, m(x[t]) + noise), then
+colour coherence, where m is the step's feedback motion.
 
 With `style: self` the style is the current frame itself, so a feed-forward network, which does
-not return its input, drifts further every step into the "psychedelic regime".
+not return its input, drifts further every step into the "psychedelic regime". The bare loop
+settles; feedback motion, noise and colour coherence (each a schedule if wanted) keep it moving
+without draining or saturating. In-between frames, if asked for, are made between iterates.
 """
 
 from __future__ import annotations
@@ -10,22 +13,61 @@ from collections.abc import Iterator
 
 import torch
 
-from animator.methods import Method, Styles
+from animator.clock import Clock, at_frame
+from animator.media.frame import to_image, to_tensor
+from animator.methods import Method, StyleTrack
+from animator.motion import feedback
+from animator.motion.flow import make_backend
+from animator.motion.interpolate import inbetweens
+from animator.preset.schema import IterateConfig
+from animator.style.color import ColorReference, cohere
+
+Rendered = tuple[int, torch.Tensor, dict | None]  # (frame index, image, state to resume from, or None)
 
 
-def frame_generator(seed: int, index: int) -> torch.Generator:
-    """The random numbers of one frame: from the seed and the index alone, so a resumed render
-    draws what an uninterrupted one would have."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + index)
+def quantized(image: torch.Tensor) -> torch.Tensor:
+    """The image as its 8-bit frame: what a resumed render can know of it."""
+    return to_tensor(to_image(image), image.device)
 
 
 def iterate(
-    method: Method, x: torch.Tensor, *, steps: int, blend: float, styles: Styles | None = None, start: int = 0,
-    seed: int = 0,
-) -> Iterator[tuple[int, torch.Tensor]]:
-    """Yields (t, x[t]) for t = start + 1 .. steps, from x = x[start]. `styles=None` means self."""
-    fixed = method.prepare_style(styles) if styles is not None else None
-    for t in range(start + 1, steps + 1):
-        target = fixed if fixed is not None else method.prepare_style([(x, 1.0)])
-        x = torch.lerp(x, method.transfer(target, x, init=x, rng=frame_generator(seed, t)), blend)
-        yield t, x
+    method: Method, x0: torch.Tensor, *, config: IterateConfig, styles: StyleTrack, clock: Clock,
+    reference: torch.Tensor | None = None, resume: tuple[int, dict] | None = None,
+) -> Iterator[Rendered]:
+    """Yields (t, x[t], state) for t = 0 .. steps, from after `resume` if given. `reference` is the
+    colour reference image; None with colour matching on means the first frame the loop makes."""
+    color = config.color
+    if resume is None:
+        start, x = 0, x0
+        yield 0, x0, {"x": x0, "reference": reference}
+    else:
+        start, state = resume
+        x, reference = state["x"].to(x0.device), state.get("reference")
+        reference = reference.to(x0.device) if reference is not None else None
+    target_colors = ColorReference(reference) if reference is not None else None
+    for t in range(start + 1, config.steps + 1):
+        when = clock.at(t)
+        step = at_frame(config, when)
+        moved = feedback.move(x, step.motion)
+        seen = moved
+        if step.color.noise > 0:
+            seen = (moved + step.color.noise * torch.randn(moved.shape, generator=when.rng).to(moved.device)).clamp(0, 1)
+        x = torch.lerp(moved, method.transfer(styles.at(seen, when), seen, init=seen, when=when), step.blend)
+        if color.match != "none":
+            if target_colors is None:
+                reference = quantized(x)
+                target_colors = ColorReference(reference)
+            x = cohere(x, target_colors, color.match, step.color.strength)
+        yield t, x, {"x": x, "reference": reference}
+
+
+def tweened(steps: Iterator[Rendered], k: int, how: str, previous: torch.Tensor | None = None) -> Iterator[Rendered]:
+    """Iterate t becomes frame t k, with k - 1 in-betweens before it (which carry no state: a
+    render resumes from iterates). `previous` is the iterate before the first one yielded."""
+    backend = make_backend("dis", "medium") if how == "flow" else None
+    for t, x, state in steps:
+        if previous is not None:
+            for j, frame in enumerate(inbetweens(previous, x, k, backend), start=1):
+                yield (t - 1) * k + j, frame, None
+        yield t * k, x, state
+        previous = x

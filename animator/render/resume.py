@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -80,18 +81,20 @@ class Checkpoint:
         self.folder, self.key = folder, fingerprint(preset, engine)
         self.state_file = folder / "state.pt"
         self.open: Segment | None = None
-        self.last: tuple[int, torch.Tensor] | None = None  # the newest frame's index and state
+        self.held = -1  # frames up to this index are stored already (a resume replays them)
+        self.last: tuple[int, Any] | None = None  # the newest stored frame that carried a state
 
-    def load(self) -> tuple[int, torch.Tensor] | None:
-        """(index, state) of the last stored frame, or None to start from the beginning (and
-        then whatever the folder held is removed)."""
+    def load(self) -> tuple[int, Any] | None:
+        """(index, state) of the last stored frame that carried a state, or None to start from
+        the beginning (and then whatever the folder held is removed)."""
         try:
             saved = torch.load(self.state_file, map_location="cpu", weights_only=True)
             index = int(saved["index"])
             if saved.get("fingerprint") == self.key and self._stored_up_to() >= index:
-                for path in self._segments():  # closed by a render killed before it saved their state
-                    if int(path.stem.split("-")[0]) > index:
+                for first, _, path in self._segments():  # closed by a render killed before it saved their state
+                    if first > index:
                         path.unlink()
+                self.held = index
                 return index, saved["state"]
         except Exception:  # missing, torn or foreign: start over rather than fail
             pass
@@ -99,36 +102,45 @@ class Checkpoint:
         return None
 
     def frames(self, last: int, fps: Fraction) -> Iterator[Frame]:
-        """The stored frames 0..last, for replay into fresh sinks."""
-        index = 0
-        for path in self._segments():
-            for image in read_segment(path):
-                if index > last:
-                    return
+        """The stored frames 0..last, for replay into fresh sinks. Where a segment kept at an
+        interruption ran past its state, the next segment holds the frames made again: those win."""
+        segments = self._segments()
+        for i, (first, _, path) in enumerate(segments):
+            if first > last:
+                return
+            end = min(last, segments[i + 1][0] - 1) if i + 1 < len(segments) else last
+            for index, image in zip(range(first, end + 1), read_segment(path)):
                 yield Frame(index, index / fps, image)
-                index += 1
 
-    def save(self, frame: Frame, state: torch.Tensor) -> None:
-        """Store a finished frame (called by the encoder thread, after the outputs have it)."""
+    def save(self, frame: Frame, state: Any = None) -> None:
+        """Store a finished frame (called by the encoder thread, after the outputs have it). A
+        segment closes only at a frame with a state: that is where a render can resume."""
+        if frame.index <= self.held:
+            return
         if self.open is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             height, width = frame.image.shape[:2]
             self.open = Segment(self.folder / "open.mkv", frame.index, width, height)
         self.open.write(frame.image)
-        self.last = (frame.index, state)
-        if time.monotonic() - self.open.opened >= segment_seconds():
-            self.close()
+        self.held = frame.index
+        if state is not None:
+            self.last = (frame.index, state)
+            if time.monotonic() - self.open.opened >= segment_seconds():
+                self.close()
 
     def close(self) -> None:
-        """Close the open segment, then record the state it ends with: the state never points
+        """Close the open segment, then record the last state it holds: the state never points
         past a stored frame."""
         if self.open is None:
             return
         segment, self.open = self.open, None
-        index, state = self.last
         segment.close()
-        os.replace(segment.path, self.folder / f"{segment.first:06d}-{index:06d}.mkv")
-        payload = {"fingerprint": self.key, "index": index, "state": state.detach().cpu()}
+        if self.last is None or self.last[0] < segment.first:
+            segment.path.unlink()  # no state to resume from: its frames would be made again anyway
+            return
+        index, state = self.last
+        os.replace(segment.path, self.folder / f"{segment.first:06d}-{segment.first + segment.count - 1:06d}.mkv")
+        payload = {"fingerprint": self.key, "index": index, "state": on_cpu(state)}
         tmp = self.state_file.with_name("state.pt.tmp")
         torch.save(payload, tmp)
         os.replace(tmp, self.state_file)
@@ -147,15 +159,22 @@ class Checkpoint:
             self.open = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _segments(self) -> list[Path]:
-        return sorted(self.folder.glob("[0-9]*-[0-9]*.mkv"))
+    def _segments(self) -> list[tuple[int, int, Path]]:
+        """(first, last, path) of every closed segment, in order."""
+        return sorted((*map(int, path.stem.split("-")), path) for path in self.folder.glob("[0-9]*-[0-9]*.mkv"))
 
     def _stored_up_to(self) -> int:
         """The last frame index the closed segments hold without a gap from frame 0, or -1."""
         end = -1
-        for path in self._segments():
-            first, last = map(int, path.stem.split("-"))
-            if first != end + 1:
+        for first, last, _ in self._segments():
+            if first > end + 1:
                 break
-            end = last
+            end = max(end, last)
         return end
+
+
+def on_cpu(state: Any) -> Any:
+    """A state (a tensor, or a dict of tensors and None) detached and on the CPU, for saving."""
+    if isinstance(state, dict):
+        return {key: on_cpu(value) for key, value in state.items()}
+    return state.detach().cpu() if isinstance(state, torch.Tensor) else state

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from animator.clock import Clock
 from animator.device import frame_workers, threads_shared_by
 from animator.media.frame import Frame, fit_size, resize, to_tensor
 from animator.media.pipeline import background, ordered_map
-from animator.methods import FeedForward, Method, Styles, Temporal, keep_previous
+from animator.methods import FeedForward, Method, StyleTrack, Temporal, keep_previous
 from animator.motion.flow import make_backend, pair_flows
 from animator.motion.warp import consistency_mask, motion_boundaries, warp
 from animator.preset.schema import TemporalConfig
-from animator.render.iterate import frame_generator
 
 
 @dataclass
@@ -53,31 +53,28 @@ def guide(item: Prepared, previous: torch.Tensor | None, weight: float) -> Tempo
 
 def stylize_video(
     method: Method, frames: Iterable[Frame], *, size: int, temporal: TemporalConfig, device: torch.device,
-    styles: Styles | None = None, seed: int = 0, resume: tuple[int, torch.Tensor] | None = None,
-) -> Iterator[tuple[int, torch.Tensor]]:
-    """Yields (index, output) per source frame; from a resume, frames up to its index are skipped
-    (the last of them still feeds the flow) and its state is the previous output."""
-    fixed = method.prepare_style(styles) if styles is not None else None
+    styles: StyleTrack, clock: Clock, resume: tuple[int, torch.Tensor] | None = None,
+) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """Yields (index, output, state) per source frame, the state being the output; from a
+    resume, frames up to its index are skipped (the last of them still feeds the flow) and its
+    state is the previous output."""
     first = resume[0] + 1 if resume is not None else 0
     previous = resume[1].to(device) if resume is not None else None
     items = (item for item in background(prepare(frames, size, temporal, first, device), maxsize=4) if item.index >= first)
 
-    def style_of(x: torch.Tensor):
-        return fixed if fixed is not None else method.prepare_style([(x, 1.0)])
-
     if isinstance(method, FeedForward):  # frames stylized concurrently, made consistent in order
         def network(item: Prepared) -> tuple[Prepared, torch.Tensor]:
             x = to_tensor(item.image, device)
-            return item, method.stylize(style_of(x), x)
+            return item, method.stylize(styles.at(x, clock.at(item.index)), x)
 
         workers = frame_workers(device)
         with threads_shared_by(workers):
             for item, stylized in ordered_map(network, items, workers):
-                previous = keep_previous(stylized, guide(item, previous, temporal.weight))
-                yield item.index, previous
+                weight = clock.at(item.index).value(temporal.weight)
+                previous = keep_previous(stylized, guide(item, previous, weight))
+                yield item.index, previous, previous
         return
     for item in items:
-        x = to_tensor(item.image, device)
-        previous = method.transfer(style_of(x), x, rng=frame_generator(seed, item.index),
-                                   temporal=guide(item, previous, temporal.weight))
-        yield item.index, previous
+        x, when = to_tensor(item.image, device), clock.at(item.index)
+        previous = method.transfer(styles.at(x, when), x, when=when, temporal=guide(item, previous, when.value(temporal.weight)))
+        yield item.index, previous, previous

@@ -9,12 +9,14 @@ before every optimizer step, with `frame` once per call, with `never` identicall
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
+from animator.clock import When, at_frame
 from animator.media.frame import fit_size, to_tensor
 from animator.media.source import read_image
 from animator.nets.vgg import CHANNELS_AT, LAYERS, load_vgg19
@@ -23,8 +25,6 @@ from animator.style import gram_transforms
 from animator.style.functional import keep_colors
 from animator.style.losses import CONTENT_SCALE, Objective, Term, represent
 from animator.style.optimize import optimize
-
-Styles = list[tuple[torch.Tensor, float]]
 
 if TYPE_CHECKING:
     from animator.methods import Temporal
@@ -50,12 +50,19 @@ def at_size(image: torch.Tensor, long_side: int) -> torch.Tensor:
     return resized(image, height, width)
 
 
-class StyleSet:
-    """Weighted style images and their representations, computed once per size."""
+class StyleCode:
+    """One style image and its representations at the style layers, computed once per size."""
 
-    def __init__(self, styles: Styles):
-        self.styles = list(styles)
+    def __init__(self, image: torch.Tensor):
+        self.image = image
         self.cache: dict[tuple, dict[str, torch.Tensor]] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class StyleSet:
+    """A frame's style: encoded images and their weights."""
+
+    styles: Sequence[tuple[StyleCode, float]]
 
 
 class GatysMethod:
@@ -67,23 +74,26 @@ class GatysMethod:
         self.vgg = load_vgg19(device, weights=options.weights, pooling=options.pooling, last=max(layers, key=LAYERS.index))
         self.init_image = to_tensor(read_image(options.init), device) if isinstance(options.init, Path) else None
 
-    def prepare_style(self, styles: Styles) -> StyleSet:
-        return StyleSet(styles)
+    def encode_style(self, image: torch.Tensor) -> StyleCode:
+        return StyleCode(image)
+
+    def mix_styles(self, codes: Sequence[tuple[StyleCode, float]], when: When | None = None) -> StyleSet:
+        return StyleSet(tuple(codes))
 
     def transfer(self, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None = None,
-                 rng: torch.Generator | None = None, temporal: Temporal | None = None) -> torch.Tensor:
+                 when: When | None = None, temporal: Temporal | None = None) -> torch.Tensor:
         """`temporal` (video): start from the warped previous output where the flow holds and the
         content elsewhere, and add weight x mask x (x - previous)^2 to the loss (Ruder et al. 2016)."""
-        options = self.options
-        rng = rng if rng is not None else torch.Generator().manual_seed(self.seed)
+        options = at_frame(self.options, when)
+        rng = when.rng if when is not None else torch.Generator().manual_seed(self.seed)
         if temporal is not None and init is None:
             init = torch.where(temporal.mask > 0, temporal.previous, content)
-        x = self._start(target, content, init, rng)
+        x = self._start(options, target, content, init, rng)
         full = max(content.shape[-2:])
         for size in (*options.scales, full):
             scaled = at_size(content, size) if size != full else content
             x = resized(x, *scaled.shape[-2:])
-            objective, redraw = self._objective(target, scaled, full, rng)
+            objective, redraw = self._objective(options, target, scaled, full, rng)
             if temporal is not None and size == full:
                 objective.temporal = (temporal.previous, temporal.mask, temporal.weight)
             x = optimize(x, lambda image: objective(self.features(image, objective.layers), image), steps=options.steps,
@@ -97,20 +107,21 @@ class GatysMethod:
             features = self.vgg(image, layers)
         return {layer: f.float() for layer, f in features.items()}
 
-    def _start(self, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None, rng: torch.Generator) -> torch.Tensor:
-        choice = self.options.init
+    def _start(self, options: GatysOptions, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None,
+               rng: torch.Generator) -> torch.Tensor:
+        choice = options.init
         if isinstance(choice, Path):
             return resized(self.init_image, *content.shape[-2:])
         if choice == "noise":
             return torch.rand(content.shape, generator=rng).to(content.device)
         if choice == "style" and target.styles:
-            return resized(target.styles[0][0], *content.shape[-2:])
+            return resized(max(target.styles, key=lambda pair: pair[1])[0].image, *content.shape[-2:])
         if choice in ("auto", "previous") and init is not None:
             return init
         return content
 
-    def _objective(self, target: StyleSet, content: torch.Tensor, full: int, rng: torch.Generator):
-        options, terms = self.options, []
+    def _objective(self, options: GatysOptions, target: StyleSet, content: torch.Tensor, full: int, rng: torch.Generator):
+        terms = []
         if options.content_weight:
             with torch.no_grad():
                 features = self.features(content, frozenset(options.content_layers))
@@ -118,38 +129,38 @@ class GatysMethod:
                       for layer in options.content_layers]
         redraw = None
         if options.style_weight:
-            base = self._style_targets(target, content.shape[-2:], max(content.shape[-2:]) / full)
+            base = self._style_targets(options, target, content.shape[-2:], max(content.shape[-2:]) / full)
             style_terms = [Term(options.representation, layer, options.style_weight * w * 10 / CHANNELS_AT[layer] ** 2,
                                 base[layer], options.window)
                            for layer, w in zip(options.style_layers, options.style_layer_weights or [1.0] * len(options.style_layers))]
-            redraw = self._transform(style_terms, base, rng)
+            redraw = self._transform(options, style_terms, base, rng)
             terms += style_terms
         return Objective(terms, options.tv_weight), redraw
 
-    def _style_targets(self, target: StyleSet, shape: torch.Size, scale: float) -> dict[str, torch.Tensor]:
+    def _style_targets(self, options: GatysOptions, target: StyleSet, shape: torch.Size, scale: float) -> dict[str, torch.Tensor]:
         """The weighted blend of the style images' representations at each style layer."""
-        kind, layers = self.options.representation, frozenset(self.options.style_layers)
-        key = (tuple(shape), scale)
-        if key not in target.cache:
-            blend: dict = {}
-            total = sum(w for _, w in target.styles)
-            for image, weight in target.styles:
+        kind, layers, key = options.representation, frozenset(options.style_layers), (tuple(shape), scale)
+        total = sum(w for _, w in target.styles)
+        blend: dict = {}
+        for code, weight in target.styles:
+            if weight == 0 and kind != "local":
+                continue  # a morph's image that has no say in this frame
+            if key not in code.cache:
                 # Gram targets keep the style's own framing; spatial and local ones match pixel for pixel.
-                image = resized(image, *shape) if kind != "gram" else at_size(image, round(max(image.shape[-2:]) * scale))
+                image = resized(code.image, *shape) if kind != "gram" else at_size(code.image, round(max(code.image.shape[-2:]) * scale))
                 with torch.no_grad():
                     features = self.features(image, layers)
-                for layer in layers:
-                    rep = represent(kind, features[layer], self.options.window)
-                    blend[layer] = rep if kind == "local" else blend.get(layer, 0) + rep * (weight / total)
-            target.cache = {key: blend}  # one size at a time: iterate renders never revisit one
-        return target.cache[key]
+                code.cache[key] = {layer: represent(kind, features[layer], options.window) for layer in layers}
+            for layer, rep in code.cache[key].items():
+                blend[layer] = rep if kind == "local" else blend.get(layer, 0) + rep * (weight / total)
+        return blend
 
-    def _transform(self, terms: list[Term], base: dict[str, torch.Tensor], frame_rng: torch.Generator):
+    def _transform(self, options: GatysOptions, terms: list[Term], base: dict[str, torch.Tensor], frame_rng: torch.Generator):
         """Set the transformed targets; returns the per-step redraw hook, or None."""
-        transform = self.options.gram_transform
+        transform = options.gram_transform
         if transform.name == "none" and not transform.zero_others:
             return None
-        chosen = set(transform.layers or self.options.style_layers)
+        chosen = set(transform.layers or options.style_layers)
         rng = torch.Generator().manual_seed(self.seed) if transform.redraw == "never" else frame_rng
 
         def draw(step: int = 0) -> None:

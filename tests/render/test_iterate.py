@@ -1,10 +1,10 @@
 import torch
 
 from animator.media.frame import fit_size, resize, to_image, to_tensor
-from animator.methods import build_method
+from animator.methods import build_method, prepare_style
 from animator.metrics import mean_abs_diff, psnr
 from animator.preset.schema import ArbitraryOptions, MultistyleOptions
-from animator.render.iterate import iterate
+from tests.conftest import loop
 
 
 def start(image, size):
@@ -13,7 +13,7 @@ def start(image, size):
 
 def test_self_style_arbitrary_enters_the_psychedelic_regime(chelsea):
     x0 = start(chelsea, 192)
-    frames = {t: to_image(x) for t, x in iterate(build_method(ArbitraryOptions(), torch.device("cpu")), x0, steps=60, blend=1.0)}
+    frames = {t: to_image(x) for t, x in loop(build_method(ArbitraryOptions(), torch.device("cpu")), x0, steps=60).items()}
     first = to_image(x0)
     assert psnr(frames[1], first) - psnr(frames[60], first) >= 5
     assert psnr(frames[60], first) < 12  # far from the picture, not a slight blur of it
@@ -22,10 +22,10 @@ def test_self_style_arbitrary_enters_the_psychedelic_regime(chelsea):
 def test_blend_zero_is_a_still_and_blend_slows_the_drift(chelsea):
     x0 = start(chelsea, 96)
     method = build_method(ArbitraryOptions(), torch.device("cpu"))
-    still = [x for _, x in iterate(method, x0, steps=3, blend=0.0)]
+    still = list(loop(method, x0, steps=3, blend=0.0).values())
     assert all(torch.equal(x, x0) for x in still)
-    slow = [to_image(x) for _, x in iterate(method, x0, steps=10, blend=0.2)]
-    fast = [to_image(x) for _, x in iterate(method, x0, steps=10, blend=1.0)]
+    slow = [to_image(x) for x in loop(method, x0, steps=10, blend=0.2).values()]
+    fast = [to_image(x) for x in loop(method, x0, steps=10, blend=1.0).values()]
     assert psnr(slow[-1], to_image(x0)) > psnr(fast[-1], to_image(x0)) + 3
     step = lambda frames: sum(mean_abs_diff(a, b) for a, b in zip(frames, frames[1:])) / (len(frames) - 1)  # noqa: E731
     assert step(slow) < 0.5 * step(fast)  # and each step moves less
@@ -34,11 +34,11 @@ def test_blend_zero_is_a_still_and_blend_slows_the_drift(chelsea):
 def test_iterate_is_deterministic_and_resumes_exactly(chelsea):
     x0 = start(chelsea, 96)
     method = build_method(MultistyleOptions(), torch.device("cpu"))
-    whole = dict(iterate(method, x0, steps=8, blend=0.5))
-    resumed = dict(iterate(method, whole[5], steps=8, blend=0.5, start=5))
+    whole = loop(method, x0, steps=8, blend=0.5)
+    resumed = loop(method, x0, steps=8, blend=0.5, resume=(5, {"x": whole[5]}))
     assert list(resumed) == [6, 7, 8]
     assert all(torch.equal(resumed[t], whole[t]) for t in resumed)
-    assert torch.equal(dict(iterate(method, x0, steps=8, blend=0.5))[8], whole[8])
+    assert torch.equal(loop(method, x0, steps=8, blend=0.5)[8], whole[8])
 
 
 def test_fixed_style_pulls_towards_the_style(chelsea):
@@ -48,7 +48,7 @@ def test_fixed_style_pulls_towards_the_style(chelsea):
     x0 = start(chelsea, 128)
     brick = start(read_image(SAMPLES / "brick.png"), 128)
     method = build_method(ArbitraryOptions(), torch.device("cpu"))
-    grey = dict(iterate(method, x0, steps=6, blend=0.5, styles=[(brick, 1.0)]))[6]
+    grey = loop(method, x0, steps=6, blend=0.5, styles=[(brick, 1.0)])[6]
     saturation = lambda x: (x.max(dim=1).values - x.min(dim=1).values).mean().item()  # noqa: E731
     assert saturation(grey) < 0.5 * saturation(x0)  # a grey brick style drains the ginger cat
 
@@ -58,6 +58,6 @@ def test_bfloat16_networks_stay_close_to_float32(chelsea):
     for options in (ArbitraryOptions(), MultistyleOptions()):
         exact = build_method(options, torch.device("cpu"), torch.float32)
         fast = build_method(options, torch.device("cpu"), torch.bfloat16)
-        a = exact.transfer(exact.prepare_style([(x0, 1.0)]), x0)
-        b = fast.transfer(fast.prepare_style([(x0, 1.0)]), x0)
+        a = exact.transfer(prepare_style(exact, [(x0, 1.0)]), x0)
+        b = fast.transfer(prepare_style(fast, [(x0, 1.0)]), x0)
         assert b.dtype == torch.float32 and psnr(to_image(a), to_image(b)) >= 40

@@ -66,7 +66,7 @@ def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
     checkpoint = Checkpoint(tmp_path / ".melt.work", job.preset, job.engine)
     black = np.zeros((104, 160, 3), np.uint8)
     for i in range(2):
-        checkpoint.save(Frame(i, i / job.fps, black), torch.zeros(1, 3, 104, 160))
+        checkpoint.save(Frame(i, i / job.fps, black), {"x": torch.zeros(1, 3, 104, 160), "reference": None})
     checkpoint.close()
 
     assert render(tmp_path, "--set", "iterate.steps=3").wait() == 0
@@ -101,6 +101,28 @@ def test_a_checkpoint_of_another_preset_or_with_missing_frames_starts_over(tmp_p
     assert Checkpoint(tmp_path / "work", preset).load() is None
 
 
+def test_frames_kept_past_their_state_are_made_again_and_replaced(tmp_path):
+    from animator.media.frame import Frame
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.resume import Checkpoint
+
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS))
+    image = lambda value: np.full((8, 8, 3), value, np.uint8)  # noqa: E731
+    interrupted = Checkpoint(tmp_path / "work", preset)
+    interrupted.save(Frame(0, 0, image(0)), {"x": torch.zeros(1)})  # an iterate
+    interrupted.save(Frame(1, 0, image(99)), None)  # in-betweens, then the interruption
+    interrupted.save(Frame(2, 0, image(99)), None)
+    interrupted.keep()
+    resumed = Checkpoint(tmp_path / "work", preset)
+    assert resumed.load()[0] == 0  # from the last state, not the last frame
+    for i in (1, 2, 3):
+        resumed.save(Frame(i, 0, image(10 * i)), {"x": torch.zeros(1)} if i == 3 else None)
+    resumed.close()
+    again = Checkpoint(tmp_path / "work", preset)
+    assert again.load()[0] == 3
+    assert [int(f.image[0, 0, 0]) for f in again.frames(3, 24)] == [0, 10, 20, 30]
+
+
 def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path):
     victim = render(tmp_path)
     work = tmp_path / ".melt.work"
@@ -114,6 +136,21 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".melt.work"]  # no partial outputs left
     assert render(tmp_path).wait() == 0
     assert len(list((tmp_path / "melt_frames").iterdir())) == 41
+
+
+def test_killed_interpolated_render_resumes_with_identical_frames(tmp_path):
+    sets = ["--set", "iterate.steps=14", "--set", "iterate.interpolate=3", "--set", "outputs=[{format: png}]"]
+    assert render(tmp_path / "whole", *sets).wait() == 0
+    victim, work = render(tmp_path / "resumed", *sets), tmp_path / "resumed" / ".melt.work"
+    deadline = time.monotonic() + 120
+    while finished_index(work) < 12 and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert 12 <= finished_index(work) < 42 and finished_index(work) % 3 == 0  # resumes from an iterate
+    assert render(tmp_path / "resumed", *sets).wait() == 0
+    a, b = sorted((tmp_path / "whole" / "melt_frames").iterdir()), sorted((tmp_path / "resumed" / "melt_frames").iterdir())
+    assert len(a) == len(b) == 14 * 3 + 1 and all(np.array_equal(read_image(x), read_image(y)) for x, y in zip(a, b))
 
 
 def test_killed_video_render_resumes_with_identical_frames(tmp_path):

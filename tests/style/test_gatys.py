@@ -3,11 +3,12 @@
 import torch
 
 from animator.media.frame import fit_size, resize, to_image, to_tensor
-from animator.methods import build_method
+from animator.clock import Clock
+from animator.methods import build_method, prepare_style
 from animator.metrics import psnr
 from animator.preset.schema import GatysOptions, GramTransform, StillConfig
-from animator.render.iterate import iterate
 from animator.style.gatys import still_objective
+from tests.conftest import loop
 
 CPU = torch.device("cpu")
 
@@ -18,7 +19,7 @@ def start(image, size):
 
 def run(options, style, content, dtype=torch.float32, **kwargs):
     method = build_method(options, CPU, dtype)
-    return method.transfer(method.prepare_style([(style, 1.0)]), content, **kwargs)
+    return method.transfer(prepare_style(method, [(style, 1.0)]), content, **kwargs)
 
 
 def test_style_and_content_the_same_picture_is_a_fixed_point(chelsea):
@@ -50,10 +51,10 @@ def test_eigen_randomized_targets_drift_while_plain_gatys_stays(chelsea):
     x = start(chelsea, 64)
     first = to_image(x)
     plain = build_method(GatysOptions(steps=6), CPU)
-    still = dict(iterate(plain, x, steps=10, blend=1.0))
+    still = loop(plain, x, steps=10)
     assert psnr(to_image(still[10]), first) >= 35
     melt = build_method(GatysOptions(steps=6, gram_transform=GramTransform(name="eigen-randomize", redraw="frame")), CPU)
-    frames = dict(iterate(melt, x, steps=20, blend=1.0, seed=3))
+    frames = loop(melt, x, steps=20, seed=3)
     assert psnr(to_image(frames[1]), first) - psnr(to_image(frames[20]), first) >= 5
 
 
@@ -62,12 +63,12 @@ def test_synthetic_targets_and_objectives_render(chelsea):
     for transform in ("eigen-replace", "random", "sparse", "single"):
         for redraw in ("never", "step"):
             out = run(GatysOptions(steps=3, gram_transform=GramTransform(name=transform, redraw=redraw)), x, x,
-                      rng=torch.Generator().manual_seed(0))
+                      when=Clock(1, 0.0, 0).at(0))
             assert out.shape == x.shape and torch.isfinite(out).all() and not torch.equal(out, x)
     for representation in ("spatial", "local"):
         out = run(GatysOptions(steps=3, representation=representation, window=1, style_weight=100.0), x.flip(-1), x)
         assert not torch.equal(out, x)
-    texture = run(still_objective(GatysOptions(steps=5), StillConfig("texture")), x, x, rng=torch.Generator().manual_seed(0))
+    texture = run(still_objective(GatysOptions(steps=5), StillConfig("texture")), x, x, when=Clock(1, 0.0, 0).at(0))
     assert psnr(to_image(texture), to_image(x)) < 15  # a texture, not the picture
     coarse = run(GatysOptions(steps=3, scales=(24,), original_colors=True), x.flip(-1), x)
     assert coarse.shape == x.shape
@@ -76,6 +77,6 @@ def test_synthetic_targets_and_objectives_render(chelsea):
 def test_zero_targets_and_seeds_are_deterministic(chelsea):
     x = start(chelsea, 48)
     options = GatysOptions(steps=3, gram_transform=GramTransform(name="single", layers=("relu3_1",), zero_others=True))
-    a = run(options, x, x, rng=torch.Generator().manual_seed(1))
-    b = run(options, x, x, rng=torch.Generator().manual_seed(1))
+    a = run(options, x, x, when=Clock(1, 0.0, 1).at(0))
+    b = run(options, x, x, when=Clock(1, 0.0, 1).at(0))
     assert torch.equal(a, b)

@@ -1,0 +1,73 @@
+"""Colour coherence: a frame's colour statistics pulled towards a reference's.
+
+`lab` matches each CIELAB channel's mean and standard deviation (Reinhard et al. 2001): LAB
+separates lightness from colour, so neither washes out the other. `histogram` maps each RGB
+channel's values onto the reference's distribution (quantile matching); in RGB, because matching
+LAB channels one by one combines them into colours outside the RGB gamut, and clipping those
+undid up to 7 units of the match. Images are 1x3xHxW RGB in [0, 1]; LAB assumes sRGB, D65 white.
+"""
+
+from __future__ import annotations
+
+import torch
+
+RGB_TO_XYZ = torch.tensor([[0.4124564, 0.3575761, 0.1804375],
+                           [0.2126729, 0.7151522, 0.0721750],
+                           [0.0193339, 0.1191920, 0.9503041]])
+WHITE = torch.tensor([0.95047, 1.0, 1.08883])
+DELTA = 6 / 29
+QUANTILES = 256
+
+
+def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    linear = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = torch.einsum("ij,bjhw->bihw", RGB_TO_XYZ.to(rgb), linear) / WHITE.to(rgb)[:, None, None]
+    f = torch.where(xyz > DELTA**3, xyz.clamp_min(1e-12) ** (1 / 3), xyz / (3 * DELTA**2) + 4 / 29)
+    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], dim=1)
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    fy = (lab[:, 0] + 16) / 116
+    f = torch.stack([fy + lab[:, 1] / 500, fy, fy - lab[:, 2] / 200], dim=1)
+    xyz = torch.where(f > DELTA, f**3, 3 * DELTA**2 * (f - 4 / 29)) * WHITE.to(lab)[:, None, None]
+    linear = torch.einsum("ij,bjhw->bihw", torch.linalg.inv(RGB_TO_XYZ).to(lab), xyz).clamp(0, 1)
+    return torch.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055).clamp(0, 1)
+
+
+class ColorReference:
+    """What a match needs of the reference image: each LAB channel's mean and spread, and each
+    RGB channel's quantiles."""
+
+    def __init__(self, image: torch.Tensor):
+        lab = rgb_to_lab(image).flatten(2)[0]  # (3, N)
+        self.mean, self.std = lab.mean(1), lab.std(1)
+        sorted_values = image.flatten(2)[0].sort(dim=1).values
+        at = torch.linspace(0, sorted_values.shape[1] - 1, QUANTILES, device=image.device).round().long()
+        self.quantiles = sorted_values[:, at]  # (3, QUANTILES)
+
+
+def cohere(image: torch.Tensor, reference: ColorReference, match: str, strength: float) -> torch.Tensor:
+    """image moved towards the reference's colours by `strength` (0: unchanged, 1: matched)."""
+    if strength <= 0 or match == "none":
+        return image
+    matched = lab_to_rgb(_match_stats(rgb_to_lab(image), reference)) if match == "lab" else _match_histogram(image, reference)
+    return torch.lerp(image, matched, strength)
+
+
+def _match_stats(lab: torch.Tensor, reference: ColorReference) -> torch.Tensor:
+    mean, std = lab.mean(dim=(2, 3), keepdim=True), lab.std(dim=(2, 3), keepdim=True)
+    return (lab - mean) / std.clamp_min(1e-6) * reference.std[None, :, None, None] + reference.mean[None, :, None, None]
+
+
+def _match_histogram(rgb: torch.Tensor, reference: ColorReference) -> torch.Tensor:
+    """Each value replaced by the reference's value at the same rank (linearly between quantiles)."""
+    b, c, h, w = rgb.shape
+    flat = rgb.reshape(c, -1)
+    ranks = torch.empty_like(flat)
+    order = flat.argsort(dim=1)
+    ranks.scatter_(1, order, torch.linspace(0, QUANTILES - 1, flat.shape[1], device=rgb.device).expand(c, -1).contiguous())
+    low = ranks.floor().long().clamp(max=QUANTILES - 2)
+    frac = ranks - low
+    q = reference.quantiles
+    values = torch.lerp(q.gather(1, low), q.gather(1, low + 1), frac)
+    return values.reshape(b, c, h, w)

@@ -1,0 +1,60 @@
+"""Feedback motion: each transform against an exact reference on real pictures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from animator.media.frame import resize, to_image, to_tensor
+from animator.motion.feedback import move
+from animator.preset.schema import MotionConfig
+
+
+@pytest.fixture(scope="module")
+def picture(chelsea):
+    return to_tensor(resize(chelsea, 96, 64))
+
+
+def test_no_motion_leaves_the_frame_untouched(picture):
+    assert move(picture, MotionConfig()) is picture  # not resampled, so a still loop stays sharp
+
+
+def test_translation_moves_whole_pixels_exactly(picture):
+    moved = move(picture, MotionConfig(translate_x=5, translate_y=-3))
+    assert torch.allclose(moved[..., :-3, 5:], picture[..., 3:, :-5], atol=1e-5)
+
+
+def test_a_quarter_turn_is_counter_clockwise(chelsea):
+    square = to_tensor(resize(chelsea, 64, 64))
+    turned = move(square, MotionConfig(angle=90))
+    assert torch.allclose(turned, torch.rot90(square, 1, dims=(-2, -1)), atol=1e-4)  # np.rot90: counter-clockwise
+
+
+def test_zoom_enlarges_about_the_centre():
+    disc = np.zeros((65, 65, 3), np.uint8)
+    ys, xs = np.mgrid[0:65, 0:65]
+    disc[(xs - 32) ** 2 + (ys - 32) ** 2 <= 10**2] = 255
+    zoomed = to_image(move(to_tensor(disc), MotionConfig(zoom=2)))
+    area = lambda image: (image[..., 0] > 127).sum()  # noqa: E731
+    assert area(zoomed) / area(disc) == pytest.approx(4, rel=0.05)
+    assert zoomed[32, 32, 0] == 255 and zoomed[32, 32 + 19, 0] == 255 and zoomed[32, 32 + 23, 0] == 0
+
+
+def test_tilt_is_a_perspective_not_an_affine_map(picture):
+    grid = torch.zeros(1, 3, 64, 96)
+    grid[..., ::8] = 1  # vertical lines
+    tilted = move(grid, MotionConfig(tilt_x=30))
+    spacing = lambda row: np.median(np.diff(np.flatnonzero(np.diff((tilted[0, 0, row].numpy() > 0.3).astype(int)) > 0)))  # noqa: E731
+    assert spacing(4) / spacing(59) > 1.15 or spacing(59) / spacing(4) > 1.15  # the lines converge towards one edge
+    assert spacing(32) == pytest.approx(8, abs=0.5)  # and the middle row keeps its scale
+
+
+def test_border_modes(picture):
+    w = picture.shape[-1]
+    wrapped = move(picture, MotionConfig(translate_x=w // 2, border="wrap"))
+    assert torch.allclose(wrapped, torch.roll(picture, w // 2, dims=-1), atol=1e-5)
+    replicated = move(picture, MotionConfig(translate_x=4, border="replicate"))
+    assert torch.allclose(replicated[..., :4], picture[..., :1].expand(-1, -1, -1, 4), atol=1e-5)
+    reflected = move(picture, MotionConfig(translate_x=4, border="reflect"))
+    assert torch.allclose(reflected[..., :4], picture[..., 1:5].flip(-1), atol=1e-5)

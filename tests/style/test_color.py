@@ -1,0 +1,48 @@
+"""Colour coherence: the LAB conversion against OpenCV's, and matching to a reference."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from animator.media.frame import resize, to_image, to_tensor
+from animator.media.source import read_image
+from animator.style.color import ColorReference, cohere, lab_to_rgb, rgb_to_lab
+from tests.conftest import SAMPLES
+
+
+def lab_means(image: np.ndarray) -> np.ndarray:
+    """LAB channel means of an 8-bit RGB frame, as OpenCV computes them."""
+    return cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2Lab).reshape(-1, 3).mean(0)
+
+
+def test_lab_agrees_with_opencv_and_returns_home(chelsea):
+    x = to_tensor(chelsea)
+    reference = cv2.cvtColor(chelsea.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    assert np.abs(rgb_to_lab(x)[0].permute(1, 2, 0).numpy() - reference).max() < 0.5
+    assert (lab_to_rgb(rgb_to_lab(x)) - x).abs().max() < 1e-5
+
+
+def test_matching_moves_the_colours_to_the_reference(chelsea):
+    cat = to_tensor(resize(chelsea, 96, 64))
+    hubble = to_tensor(resize(read_image(SAMPLES / "hubble_deep_field.jpg"), 96, 64))
+    target = lab_means(to_image(hubble))
+    assert np.abs(lab_means(to_image(cat)) - target).max() > 20  # far apart to begin with
+    for match in ("lab", "histogram"):
+        matched = to_image(cohere(cat, ColorReference(hubble), match, 1.0))
+        assert np.abs(lab_means(matched) - target).max() < 1.5, match
+    half = to_image(cohere(cat, ColorReference(hubble), "lab", 0.5))
+    assert 0.3 < np.abs(lab_means(half) - target).max() / np.abs(lab_means(to_image(cat)) - target).max() < 0.7
+    assert cohere(cat, ColorReference(hubble), "lab", 0.0) is cat
+
+
+def test_histogram_matching_takes_the_reference_distribution(chelsea):
+    cat = to_tensor(resize(chelsea, 96, 64))
+    coffee = to_tensor(resize(read_image(SAMPLES / "coffee.png"), 96, 64))
+    matched = cohere(cat, ColorReference(coffee), "histogram", 1.0)
+    levels = torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95])
+    for channel in range(3):
+        found = torch.quantile(matched[0, channel].flatten(), levels)
+        wanted = torch.quantile(coffee[0, channel].flatten(), levels)
+        assert (found - wanted).abs().max() < 2 / 255, channel
