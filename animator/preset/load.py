@@ -124,7 +124,7 @@ def preset_from_dict(
     preset = dataclasses.replace(preset, style=_morph(preset.style, error), source=source)
     if preset.mode != "video":  # a video's schedules are checked once its source is open
         count = preset.iterate.steps + 1 if preset.mode == "iterate" else 1
-        check_schedules(preset, count, preset.iterate.interpolate / float(RENDER_FPS), where=where)
+        check_schedules(preset, count, preset.iterate.interpolate / float(RENDER_FPS), error)
     return preset
 
 
@@ -161,28 +161,27 @@ def scheduled_values(node: Any, path: KeyPath = (), meta: dict | None = None):
             yield from scheduled_values(item, (*path, i), meta)
 
 
-def check_schedules(preset: Preset, count: int, seconds_per_frame: float, where: str | None = None) -> None:
+def check_schedules(preset: Preset, count: int, seconds_per_frame: float, error=None) -> None:
     """Evaluate every schedule at every frame t < count, against its key's bounds, so a render
     never stops half-way on a value; and the style weights of every frame must not all be 0."""
-    where = where or str(preset.source or "<preset>")
+    error = error or (lambda path, msg: PresetError(f"{preset.source or '<preset>'}: {dotted(path)}: {msg}"))
     for path, schedule, meta in scheduled_values(preset):
-        lo, hi = meta.get("min"), meta.get("max")
-        if path[:2] == ("method", "style"):
-            lo = 0  # the built-in styles' weights
+        lo, hi = (0, None) if path[:2] == ("method", "style") else (meta.get("min"), meta.get("max"))
         for t in range(count):
             try:
                 value = schedule.at(t, count, t * seconds_per_frame)
             except ScheduleError as exc:
-                raise PresetError(f"{where}: {dotted(path)}: {exc}") from None
+                raise error(path, str(exc)) from None
             if (lo is not None and value < lo) or (hi is not None and value > hi):
                 bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-                raise PresetError(f"{where}: {dotted(path)}: expected values {bounds}, found {value:g} at frame {t}")
-    for path, weights in (("style", [s.weight for s in preset.style] if preset.style != "self" else []),
-                          ("method.style", getattr(preset.method, "style", ()) if preset.method.name == "multistyle" else ())):
+                raise error(path, f"expected values {bounds}, found {value:g} at frame {t}")
+    weight_sets = {("style",): [s.weight for s in preset.style] if preset.style != "self" else [],
+                   ("method", "style"): list(getattr(preset.method, "style", ())) if preset.method.name == "multistyle" else []}
+    for path, weights in weight_sets.items():
         if any(isinstance(w, Schedule) for w in weights):
             for t in range(count):
                 if sum(w.at(t, count, t * seconds_per_frame) if isinstance(w, Schedule) else w for w in weights) <= 0:
-                    raise PresetError(f"{where}: {path}: the weights are all 0 at frame {t}")
+                    raise error(path, f"the weights are all 0 at frame {t}")
 
 
 def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: list[Override]) -> str:

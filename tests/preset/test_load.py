@@ -73,6 +73,19 @@ def test_style_images_with_weights(tmp_path):
         ("method: {name: gatys, representation: local, gram_transform: sparse}\n", r"gram_transform: transforms Gram"),
         ("method: {name: gatys, gram_transform: {name: single, layers: [relu4_2]}}\n", r"layers: expected style layers"),
         ("still: {objective: texture}\n", r"still.objective: texture needs method gatys, found arbitrary"),
+        ("iterate:\n  blend: '0: 0.2, 60 0.5'\n",
+         r"p.yaml:4: iterate.blend: schedule '0: 0.2, 60 0.5': expected FRAME: VALUE \(at character 9\)"),
+        ("iterate:\n  motion: {zoom: '1 + t.real'}\n", r"p.yaml:4: iterate.motion.zoom: schedule .*attribute access not allowed"),
+        ("iterate:\n  steps: 60\n  blend: '0: 0.2, 60: 1.4'\n",
+         r"p.yaml:5: iterate.blend: expected values between 0 and 1, found 1.02 at frame 41"),
+        ("iterate:\n  blend: 'clamp(1 / (t - 3), 0, 1)'\n", r"p.yaml:4: iterate.blend: .* cannot be computed at frame 3 \(float division by zero\)"),
+        ("iterate:\n  blend: [0.5]\n", r"iterate.blend: expected a number or a schedule such as"),
+        ("iterate: {color: {strength: '0: 1, 10: -1'}}\n", r"iterate.color.strength: expected values between 0 and 1"),
+        ("method: {name: multistyle, style: {3: '0: 1, 10: 0'}}\n", r"method.style: the weights are all 0 at frame 10"),
+        (f"style: [{{image: {SAMPLES / 'brick.png'}, at: 0}}, {SAMPLES / 'coffee.png'}]\n",
+         r"style\[1\].at: a morph needs `at` on every style image"),
+        (f"style: [{{image: {SAMPLES / 'brick.png'}, at: 9}}, {{image: {SAMPLES / 'coffee.png'}, at: 3}}]\n",
+         r"style\[1\].at: expected frames in increasing order, found 3 after 9"),
     ],
 )
 def test_mistakes_name_file_line_key_and_expectation(tmp_path, extra, expected):
@@ -112,3 +125,27 @@ def test_overrides_beat_the_file_and_are_checked_the_same_way(tmp_path):
         parse_overrides(["nonsense"])
     with pytest.raises(PresetError, match=r"outputs\[5\]: no such list item"):
         load_preset(path, parse_overrides(["outputs.5.fps=3"]))
+
+
+def test_schedules_and_morphs_load_as_their_values(tmp_path):
+    from animator.preset.schedule import Schedule
+
+    preset = load_preset(write(tmp_path, minimal(
+        "iterate:\n  steps: 20\n  motion: {zoom: {0: 1.0, 10: 1.05}, angle: 'sin(t / 3)'}\n"
+        f"style: [{{image: {SAMPLES / 'brick.png'}, at: 0}}, {{image: {SAMPLES / 'coffee.png'}, at: 10}},"
+        f" {{image: {SAMPLES / 'astronaut.png'}, at: 20}}]\n")))
+    zoom = preset.iterate.motion.zoom
+    assert isinstance(zoom, Schedule) and zoom.at(5, 21, 0) == pytest.approx(1.025)
+    weights = [[s.weight.at(t, 21, 0) for s in preset.style] for t in (0, 5, 10, 15, 20)]
+    assert weights == [[1, 0, 0], [0.5, 0.5, 0], [0, 1, 0], [0, 0.5, 0.5], [0, 0, 1]]
+
+
+def test_a_video_schedule_is_checked_against_the_clip_before_rendering(tmp_path):
+    from tests.conftest import MEDIA
+
+    path = write(tmp_path, f"name: v\nmode: video\ninput: {MEDIA / 'chaplin.mp4'}\nmethod: multistyle\n"
+                           "video: {duration: 1, temporal: {weight: '0: 0.5, 20: 1.5'}}\n")
+    from animator.render.engine import Job
+
+    with pytest.raises(PresetError, match=r"video.temporal.weight: expected values between 0 and 1, found 1.05 at frame 11"):
+        Job(load_preset(path))
