@@ -1,4 +1,4 @@
-"""The `animator` command: render, stylize, validate, metrics, presets, info."""
+"""The `animator` command: render, preview, stylize, validate, metrics, presets, info."""
 
 from __future__ import annotations
 
@@ -76,6 +76,24 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     overrides = parse_overrides(args.set + ([f"device={args.device}"] if args.device else []))
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
     run_render([preset], args.output.parent, fresh=True, quiet=args.quiet)
+
+
+def cmd_preview(args: argparse.Namespace) -> None:
+    """A contact sheet of a preset rendered small: every K-th frame, numbered."""
+    from animator.render.preview import describe, preview, preview_job
+
+    output = args.output or args.out / f"{Path(args.preset).stem}-preview.png"
+    if output.suffix.lower() != ".png":
+        raise PresetError(f"-o {output}: expected a .png file name")
+    started = time.perf_counter()
+    job = preview_job(resolve_preset_path(args.preset), args.size, args.set + ([f"device={args.device}"] if args.device else []))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=args.quiet, transient=True) as bar:
+        task = bar.add_task(f"{job.preset.name} (preview)", total=job.frame_count)
+        every = preview(job, output, args.every, lambda done, total: bar.update(task, completed=done, total=total))
+    if not args.quiet:
+        console.print(f"{job.preset.name}: every {every}th frame at {describe(job.preset)} in "
+                      f"{time.perf_counter() - started:.1f} s -> {output}")
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
@@ -163,6 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=512, help="long side in pixels (default 512)")
     common(p)
     p.set_defaults(run=cmd_stylize)
+
+    p = sub.add_parser("preview", help="a contact sheet of a preset rendered small and fast")
+    p.add_argument("preset", metavar="PRESET")
+    p.add_argument("--every", type=int, help="every K-th frame (default: about 16 tiles)")
+    p.add_argument("--size", type=int, default=128, help="long side of the render (default 128)")
+    p.add_argument("-o", "--output", type=Path, help="the sheet (default: OUT/NAME-preview.png)")
+    p.add_argument("--out", type=Path, default=Path("renders"), help="output folder (default: ./renders)")
+    common(p)
+    p.set_defaults(run=cmd_preview)
 
     p = sub.add_parser("validate", help="check presets without rendering")
     p.add_argument("presets", nargs="+", metavar="PRESET")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -253,6 +254,35 @@ class PngSink(Sink):
         target = self.partial if self.path.suffix == ".png" else self.partial / f"{frame.index:06d}.png"
         ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         data.tofile(target)
+
+
+class SheetSink(Sink):
+    """A contact sheet: every `every`-th frame (and the last) as a numbered tile of one PNG."""
+
+    def __init__(self, path: Path, every: int, size: int | None = None):
+        super().__init__(path, size)
+        self.every, self.tiles, self.latest = every, [], None
+
+    def encode(self, frame: Frame, image: np.ndarray) -> None:
+        self.latest = (frame.index, image.copy())
+        if frame.index % self.every == 0:
+            self.tiles.append(self.latest)
+
+    def close(self) -> None:
+        if self.latest is None:
+            return
+        if self.tiles[-1][0] != self.latest[0]:
+            self.tiles.append(self.latest)
+        columns = math.ceil(math.sqrt(len(self.tiles)))
+        height, width = self.tiles[0][1].shape[:2]
+        sheet = np.full((-(-len(self.tiles) // columns) * height, columns * width, 3), 255, np.uint8)
+        for i, (index, tile) in enumerate(self.tiles):
+            top, left = (i // columns) * height, (i % columns) * width
+            sheet[top:top + height, left:left + width] = tile
+            for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # white on a black outline
+                cv2.putText(sheet, str(index), (left + 4, top + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
+        cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))[1].tofile(self.partial)
+        self.latest = None
 
 
 @contextlib.contextmanager

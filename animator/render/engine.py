@@ -128,14 +128,16 @@ class Job:
             return AudioSpan(self.preset.input, video.start, video.duration)
         return None
 
-    def run(self, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None) -> list[Path]:
-        """Render into out_dir and return the written outputs. Resumes unless `fresh`."""
+    def run(self, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None,
+            sinks: list[Sink] | None = None) -> list[Path]:
+        """Render into out_dir and return the written outputs (the preset's, unless `sinks` are
+        given). Resumes unless `fresh`."""
         preset, fps, total = self.preset, self.fps, self.frame_count
         checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
         if fresh:
             checkpoint.clear()
         resume = checkpoint.load()
-        sinks = make_sinks(preset, out_dir, fps, self.audio())
+        sinks = sinks if sinks is not None else make_sinks(preset, out_dir, fps, self.audio())
         try:
             with encoding(sinks, written=checkpoint.save) as put:
                 if resume is not None:

@@ -1,0 +1,48 @@
+"""`animator preview`: a contact sheet of every K-th frame, rendered small."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animator.media.frame import fit_size, resize
+from animator.media.source import read_image
+from tests.conftest import PRESETS, SAMPLES
+
+
+def test_preview_is_a_numbered_sheet_of_every_kth_frame(tmp_path):
+    (tmp_path / ".swirl.work").mkdir()  # a real render's checkpoint, which a preview must leave alone
+    (tmp_path / ".swirl.work" / "state.pt").write_bytes(b"kept")
+    result = subprocess.run([sys.executable, "-m", "animator", "preview", "swirl", "--size", "64", "--every", "24",
+                             "--out", str(tmp_path), "--quiet"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    sheet = read_image(tmp_path / "swirl-preview.png")
+    width, height = fit_size(600, 400, 64)
+    tiles = 5  # frames 0, 24, 48, 72, 96 of 97
+    columns = math.ceil(math.sqrt(tiles))
+    assert sheet.shape == (2 * height, columns * width, 3)
+    first = sheet[:height, :width].astype(int)
+    photo = resize(read_image(SAMPLES / "coffee.png"), width, height).astype(int)
+    assert np.abs(first[20:] - photo[20:]).mean() < 2  # frame 0 is the photo, below its label
+    label = first[:20, :24]
+    assert (label >= 250).all(axis=-1).any() and np.abs(label - photo[:20, :24]).mean() > 10  # the frame number
+    assert not np.array_equal(sheet[:height, width:2 * width], sheet[:height, :width])  # frame 24 moved on
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".swirl.work", "swirl-preview.png"]
+    assert (tmp_path / ".swirl.work" / "state.pt").read_bytes() == b"kept"
+
+
+@pytest.mark.parametrize("name", ["eigen-melt", "texture", "spatial-style", "pan-gatys"])
+def test_gatys_previews_fit_their_budget(name):
+    from animator.render import preview
+
+    job = preview.preview_job(PRESETS / f"{name}.yaml", 128, [])
+    preset = job.preset
+    frames = preset.iterate.steps + 1 if preset.mode == "iterate" else job.frame_count
+    pixels = job.x0.shape[-1] * job.x0.shape[-2] * preview.STEP_COST.get(preset.method.representation, 1.0)
+    assert frames * (preset.method.steps + preview.FRAME_STEPS) * pixels <= preview.BUDGET_PIXELS * 1.05
+    assert preset.method.steps >= 1 and preset.size <= 128
