@@ -36,15 +36,16 @@ def test_bundled_presets_render(tmp_path, path):
         return
     facts, frames = decode_video(tmp_path / f"{name}.mp4")
     rate = Fraction(30000, 1001) if preset.mode == "iterate" else Fraction(24)  # video keeps the source's rate
+    count = steps * preset.iterate.interpolate + 1 if preset.mode == "iterate" else steps + 1
     assert facts["codec"] == "h264" and facts["pix_fmt"] == "yuv420p"
-    assert facts["rate"] == rate and len(frames) == steps + 1
+    assert facts["rate"] == rate and len(frames) == count
     assert max(facts["size"]) == 64 and all(side % 8 == 0 for side in facts["size"])
     probe = ffmpeg_probe(tmp_path / f"{name}.mp4")
-    assert (probe["codec"], probe["pix_fmt"], probe["frames"]) == ("h264", "yuv420p", steps + 1)
+    assert (probe["codec"], probe["pix_fmt"], probe["frames"]) == ("h264", "yuv420p", count)
     formats = sorted(o.format for o in preset.outputs)
     if "gif" in formats:
         gif = Image.open(tmp_path / f"{name}.gif")
-        assert gif.n_frames == steps + 1 and gif.info["loop"] == 0
+        assert gif.n_frames == count and gif.info["loop"] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.{f}" for f in formats]  # no work folder left
 
 
