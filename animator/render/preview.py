@@ -19,7 +19,7 @@ from animator.render.engine import Job, Progress
 
 BUDGET_STEPS = 30  # optimizer steps at 128x128: ~15 s on 2 cores in float32
 BUDGET_PIXELS = BUDGET_STEPS * 128 * 128
-FRAME_STEPS = 2  # what a frame costs besides its steps (its content's and self-style's VGG19 passes), in steps
+FRAME_STEPS = 3  # what a frame costs besides its steps (its content and self-style VGG19 passes, its targets), in steps
 STEP_COST = {"spatial": 2.0}  # the FFT autocorrelation about doubles a step
 TILES = 16
 
