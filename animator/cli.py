@@ -40,7 +40,7 @@ class FpsColumn(ProgressColumn):
         return Text(f"{speed:5.2f} fps" if speed else "  -.-- fps", style="progress.data.speed")
 
 
-def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool) -> None:
+def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, record: bool = True) -> None:
     from animator.render.engine import Job  # torch loads here, not for validate or --help
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
@@ -49,7 +49,8 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool) -
         started = time.perf_counter()
         with Progress(*columns, console=console, disable=quiet, transient=True) as bar:
             task = bar.add_task(preset.name, total=job.frame_count)
-            outputs = job.run(out_dir, fresh=fresh, progress=lambda done, total: bar.update(task, completed=done, total=total))
+            outputs = job.run(out_dir, fresh=fresh, record=record,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))
         if not quiet:
             written = ", ".join(str(p) for p in outputs)
             frames = int(bar.tasks[task].completed)
@@ -75,7 +76,7 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raise PresetError(f"animator stylize: --style IMAGE is needed with the {method} method (or --style N for multistyle)")
     overrides = parse_overrides(args.set + ([f"device={args.device}"] if args.device else []))
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
-    run_render([preset], args.output.parent, fresh=True, quiet=args.quiet)
+    run_render([preset], args.output.parent, fresh=True, quiet=args.quiet, record=False)  # one image, where -o says
 
 
 def cmd_preview(args: argparse.Namespace) -> None:

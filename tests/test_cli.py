@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 from fractions import Fraction
@@ -32,7 +34,7 @@ def test_bundled_presets_render(tmp_path, path):
     assert result.returncode == 0, result.stderr
     if preset.mode == "still":
         assert read_image(tmp_path / f"{name}.png").shape[:2] in ((64, 64), (40, 64), (48, 64), (56, 64), (64, 56))
-        assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.png"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.json", f"{name}.png"]
         return
     facts, frames = decode_video(tmp_path / f"{name}.mp4")
     rate = Fraction(30000, 1001) if preset.mode == "iterate" else Fraction(24)  # video keeps the source's rate
@@ -46,7 +48,11 @@ def test_bundled_presets_render(tmp_path, path):
     if "gif" in formats:
         gif = Image.open(tmp_path / f"{name}.gif")
         assert gif.n_frames == count and gif.info["loop"] == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.{f}" for f in formats]  # no work folder left
+    written = [f"{name}.{f}" if f != "png" else f"{name}_frames" for f in formats]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*written, f"{name}.json"])  # no work folder left
+    record = json.loads((tmp_path / f"{name}.json").read_text())
+    assert sorted(record["outputs"]) == sorted(written) and record["frames"] == count
+    assert record["inputs"] == {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in map(Path, record["inputs"])}
 
 
 def test_stylize_writes_one_png(tmp_path):

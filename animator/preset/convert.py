@@ -159,11 +159,15 @@ def _dataclass(cls: type, raw: Any, path: KeyPath, base: Path) -> Any:
 
 
 def to_plain(value: Any) -> Any:
-    """The inverse direction, for fingerprints and `--print`: dataclasses -> plain data."""
-    if isinstance(value, (Path, Fraction, Schedule)):
+    """The inverse direction: a preset as plain data, which converts back to the same preset
+    (fingerprints hash it; batch workers receive it)."""
+    if isinstance(value, Schedule):
+        return value.text if value.interpolation == "linear" else {"keyframes": value.text, "interpolation": value.interpolation}
+    if isinstance(value, (Path, Fraction)):
         return str(value)
     if dataclasses.is_dataclass(value):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: f.metadata.get("plain", to_plain)(getattr(value, f.name))
+                for f in dataclasses.fields(value) if not f.metadata.get("internal")}
     if isinstance(value, tuple):
         return [to_plain(v) for v in value]
     return value

@@ -13,8 +13,8 @@ import yaml
 
 from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, convert, dotted, to_plain
-from animator.preset.schedule import Schedule, ScheduleError, parse_schedule
-from animator.preset.schema import RENDER_FPS, Preset, StyleImage
+from animator.preset.schedule import Schedule, ScheduleError
+from animator.preset.schema import RENDER_FPS, Preset, style_weights
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -121,32 +121,25 @@ def preset_from_dict(
         raise PresetError(f"{_locate(exc.path, where, lines or {}, overrides)}: {dotted(exc.path)}: {exc.message}") from None
     error = lambda path, msg: PresetError(f"{_locate(path, where, lines or {}, overrides)}: {dotted(path)}: {msg}")  # noqa: E731
     _check_combinations(preset, error)
-    preset = dataclasses.replace(preset, style=_morph(preset.style, error), source=source)
+    _check_morph(preset.style, error)
+    preset = dataclasses.replace(preset, source=source)
     if preset.mode != "video":  # a video's schedules are checked once its source is open
         count = preset.iterate.steps + 1 if preset.mode == "iterate" else 1
         check_schedules(preset, count, preset.iterate.interpolate / float(RENDER_FPS), error)
     return preset
 
 
-def _morph(style, error):
-    """`at:` on style images is a morph: each image has full weight at its frame, handed over
-    linearly to its neighbours'. Turned here into the weight schedules it stands for."""
+def _check_morph(style, error) -> None:
+    """`at:` on style images is a morph (see schema.style_weights): all or none, in order."""
     if style == "self" or all(image.at is None for image in style):
-        return style
-    frames = [image.at for image in style]
+        return
     for i, image in enumerate(style):
         if image.at is None:
             raise error(("style", i, "at"), "a morph needs `at` on every style image")
         if image.weight != 1.0:
             raise error(("style", i, "weight"), "a morph image takes `at` or a `weight`, not both")
-        if i and image.at <= frames[i - 1]:
-            raise error(("style", i, "at"), f"expected frames in increasing order, found {image.at} after {frames[i - 1]}")
-    morphed = []
-    for i, image in enumerate(style):
-        keys = {frames[i]: 1}
-        keys.update({frames[j]: 0 for j in (i - 1, i + 1) if 0 <= j < len(frames)})
-        morphed.append(StyleImage(image.image, parse_schedule(dict(sorted(keys.items()))), image.at))
-    return tuple(morphed)
+        if i and image.at <= style[i - 1].at:
+            raise error(("style", i, "at"), f"expected frames in increasing order, found {image.at} after {style[i - 1].at}")
 
 
 def scheduled_values(node: Any, path: KeyPath = (), meta: dict | None = None):
@@ -175,7 +168,7 @@ def check_schedules(preset: Preset, count: int, seconds_per_frame: float, error=
             if (lo is not None and value < lo) or (hi is not None and value > hi):
                 bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
                 raise error(path, f"expected values {bounds}, found {value:g} at frame {t}")
-    weight_sets = {("style",): [s.weight for s in preset.style] if preset.style != "self" else [],
+    weight_sets = {("style",): list(style_weights(preset.style)) if preset.style != "self" else [],
                    ("method", "style"): list(getattr(preset.method, "style", ())) if preset.method.name == "multistyle" else []}
     for path, weights in weight_sets.items():
         if any(isinstance(w, Schedule) for w in weights):

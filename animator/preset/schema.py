@@ -63,6 +63,13 @@ def parse_builtin_style(value: object) -> tuple[Num, ...]:
     return tuple(w / total for w in weights)
 
 
+def plain_builtin_style(weights: tuple[Num, ...]) -> dict:
+    """The inverse of parse_builtin_style, for plain data: {index: weight} of the styles used."""
+    from animator.preset.convert import to_plain
+
+    return {i: to_plain(w) for i, w in enumerate(weights) if isinstance(w, Schedule) or w}
+
+
 @dataclass(frozen=True)
 class StyleImage:
     image: Path
@@ -86,7 +93,8 @@ class MultistyleOptions:
     name: Literal["multistyle"] = "multistyle"
     style: tuple[Num, ...] = field(
         default=tuple(1.0 if i == 0 else 0.0 for i in range(NUM_BUILTIN_STYLES)),
-        metadata={"parse": parse_builtin_style, "doc": "index 0..25 or {index: weight}; weights may be schedules"},
+        metadata={"parse": parse_builtin_style, "plain": plain_builtin_style,
+                  "doc": "index 0..25 or {index: weight}; weights may be schedules"},
     )
 
 
@@ -139,6 +147,19 @@ class GatysOptions:
 
 
 MethodOptions = ArbitraryOptions | MultistyleOptions | GatysOptions
+
+
+def style_weights(styles: tuple[StyleImage, ...]) -> tuple[Num, ...]:
+    """Each style image's weight. `at:` on the images is a morph: each has full weight at its
+    frame, handed over linearly to its neighbours' (the weight schedules it stands for)."""
+    if all(image.at is None for image in styles):
+        return tuple(image.weight for image in styles)
+    frames = [image.at for image in styles]
+    weights = []
+    for i, frame in enumerate(frames):
+        keys = {frame: 1, **{frames[j]: 0 for j in (i - 1, i + 1) if 0 <= j < len(frames)}}
+        weights.append(parse_schedule(dict(sorted(keys.items()))))
+    return tuple(weights)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -17,8 +18,9 @@ from animator.media.sink import AudioSpan, GifSink, Mp4Sink, PngSink, Sink, enco
 from animator.media.source import open_source, read_image
 from animator.methods import Styles, StyleTrack, build_method
 from animator.preset.load import check_schedules
-from animator.preset.schema import RENDER_FPS, Preset
+from animator.preset.schema import RENDER_FPS, Preset, style_weights
 from animator.render.iterate import Rendered, iterate, tweened
+from animator.render.record import write_record
 from animator.render.resume import Checkpoint
 from animator.render.video import stylize_video
 from animator.style.gatys import still_objective
@@ -49,7 +51,8 @@ def fitted(image: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
 def load_styles(preset: Preset, device: torch.device) -> Styles | None:
     if preset.style == "self":
         return None
-    return [(fitted(read_image(style.image), preset.size, device), style.weight) for style in preset.style]
+    return [(fitted(read_image(style.image), preset.size, device), weight)
+            for style, weight in zip(preset.style, style_weights(preset.style))]
 
 
 def frames_of(job: Job, resume: tuple[int, Any] | None) -> Iterator[Rendered]:
@@ -129,29 +132,35 @@ class Job:
         return None
 
     def run(self, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None,
-            sinks: list[Sink] | None = None) -> list[Path]:
+            sinks: list[Sink] | None = None, record: bool = True) -> list[Path]:
         """Render into out_dir and return the written outputs (the preset's, unless `sinks` are
-        given). Resumes unless `fresh`."""
-        preset, fps, total = self.preset, self.fps, self.frame_count
+        given, and then with their record: see record.py). Resumes unless `fresh`."""
+        preset, fps, total, started = self.preset, self.fps, self.frame_count, time.perf_counter()
         checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
         if fresh:
             checkpoint.clear()
         resume = checkpoint.load()
-        sinks = sinks if sinks is not None else make_sinks(preset, out_dir, fps, self.audio())
+        own = sinks is None
+        sinks = make_sinks(preset, out_dir, fps, self.audio()) if own else sinks
+        done = resume[0] + 1 if resume else 0
         try:
             with encoding(sinks, written=checkpoint.save) as put:
                 if resume is not None:
                     for frame in checkpoint.frames(resume[0], fps):
                         put(frame)
                 if progress:
-                    progress(resume[0] + 1 if resume else 0, total)
+                    progress(done, total)
                 for index, image, state in frames_of(self, resume):
                     put(Frame(index, index / fps, to_image(image)), state)
+                    done = index + 1
                     if progress:
-                        progress(index + 1, total)
+                        progress(done, total)
         except BaseException:
             checkpoint.keep()
             raise
         checkpoint.clear()
-        return [sink.path for sink in sinks]
+        outputs = [sink.path for sink in sinks]
+        if own and record:
+            write_record(preset, out_dir, outputs, done, time.perf_counter() - started)
+        return outputs
 

@@ -12,8 +12,6 @@ the state; a preset whose fingerprint changed starts over.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -27,21 +25,20 @@ import av
 import numpy as np
 import torch
 
-from animator import __version__
 from animator.media.frame import Frame
-from animator.preset.convert import to_plain
 from animator.preset.schema import Preset
+from animator.render.record import fingerprint
 
 log = logging.getLogger("animator")
 
 
-def fingerprint(preset: Preset, engine: str = "") -> str:
-    """What decides the frames: the preset less its cosmetic keys, the engine (device type and
-    compute type, as resolved on this machine) and the animator version."""
-    plain = to_plain(preset)
-    for cosmetic in ("description", "outputs", "source", "device", "precision"):
-        plain.pop(cosmetic, None)
-    return hashlib.sha256(json.dumps([plain, engine, __version__], sort_keys=True).encode()).hexdigest()
+COSMETIC = ("description", "outputs", "device", "precision")  # keys that do not decide the frames
+
+
+def frames_key(preset: Preset, engine: str = "") -> str:
+    """What decides the frames: the preset less its cosmetic keys, its input files' content, the
+    engine (device type and compute type, as resolved on this machine) and the animator version."""
+    return fingerprint(preset, ignore=COSMETIC, extra=(engine,))
 
 
 def segment_seconds() -> float:
@@ -78,7 +75,7 @@ def read_segment(path: Path) -> Iterator[np.ndarray]:
 
 class Checkpoint:
     def __init__(self, folder: Path, preset: Preset, engine: str = ""):
-        self.folder, self.key = folder, fingerprint(preset, engine)
+        self.folder, self.key = folder, frames_key(preset, engine)
         self.state_file = folder / "state.pt"
         self.open: Segment | None = None
         self.held = -1  # frames up to this index are stored already (a resume replays them)

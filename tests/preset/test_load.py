@@ -129,6 +129,7 @@ def test_overrides_beat_the_file_and_are_checked_the_same_way(tmp_path):
 
 def test_schedules_and_morphs_load_as_their_values(tmp_path):
     from animator.preset.schedule import Schedule
+    from animator.preset.schema import style_weights
 
     preset = load_preset(write(tmp_path, minimal(
         "iterate:\n  steps: 20\n  motion: {zoom: {0: 1.0, 10: 1.05}, angle: 'sin(t / 3)'}\n"
@@ -136,7 +137,7 @@ def test_schedules_and_morphs_load_as_their_values(tmp_path):
         f" {{image: {SAMPLES / 'astronaut.png'}, at: 20}}]\n")))
     zoom = preset.iterate.motion.zoom
     assert isinstance(zoom, Schedule) and zoom.at(5, 21, 0) == pytest.approx(1.025)
-    weights = [[s.weight.at(t, 21, 0) for s in preset.style] for t in (0, 5, 10, 15, 20)]
+    weights = [[w.at(t, 21, 0) for w in style_weights(preset.style)] for t in (0, 5, 10, 15, 20)]
     assert weights == [[1, 0, 0], [0.5, 0.5, 0], [0, 1, 0], [0, 0.5, 0.5], [0, 0, 1]]
 
 
@@ -149,3 +150,12 @@ def test_a_video_schedule_is_checked_against_the_clip_before_rendering(tmp_path)
 
     with pytest.raises(PresetError, match=r"video.temporal.weight: expected values between 0 and 1, found 1.05 at frame 11"):
         Job(load_preset(path))
+
+
+@pytest.mark.parametrize("path", sorted(PRESETS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_presets_survive_plain_data(path, tmp_path):
+    from animator.preset import preset_from_dict
+    from animator.preset.convert import to_plain
+
+    preset = load_preset(path, parse_overrides(["iterate.blend={keyframes: '0: 0.1, 9: 0.4', interpolation: cubic}"]))
+    assert preset_from_dict(to_plain(preset), tmp_path, source=preset.source) == preset

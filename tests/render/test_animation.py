@@ -71,7 +71,7 @@ def test_interpolated_renders_have_k_frames_a_step(tmp_path):
 def test_arbitrary_morphs_between_style_vectors(tmp_path):
     from animator.clock import Clock
     from animator.methods import StyleTrack, build_method, prepare_style
-    from animator.preset.schema import ArbitraryOptions
+    from animator.preset.schema import ArbitraryOptions, style_weights
     from animator.render.engine import fitted
 
     cpu = torch.device("cpu")
@@ -81,7 +81,8 @@ def test_arbitrary_morphs_between_style_vectors(tmp_path):
                                "style": [{"image": str(SAMPLES / "brick.png"), "at": 0},
                                          {"image": str(SAMPLES / "hubble_deep_field.jpg"), "at": 10}]}, tmp_path)
     method = build_method(ArbitraryOptions(), cpu)
-    track, clock = StyleTrack(method, [(brick, preset.style[0].weight), (hubble, preset.style[1].weight)]), Clock(11, 1 / 24)
+    weights = style_weights(preset.style)
+    track, clock = StyleTrack(method, [(brick, weights[0]), (hubble, weights[1])]), Clock(11, 1 / 24)
     at = lambda t: method.stylize(track.at(x, clock.at(t)), x)  # noqa: E731
     assert torch.allclose(at(0), method.stylize(prepare_style(method, [(brick, 1.0)]), x), atol=1e-5)
     assert torch.allclose(at(10), method.stylize(prepare_style(method, [(hubble, 1.0)]), x), atol=1e-5)

@@ -1,0 +1,77 @@
+"""What a finished render records beside its outputs, so that a batch knows it is up to date.
+
+`<out>/<name>.json` holds the render's fingerprint (the resolved preset, the SHA-256 of every
+file it reads and the animator version), the files it wrote, its frames and seconds. A preset
+whose record exists with the same fingerprint, and whose outputs all exist, is up to date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from animator import __version__
+from animator.media.source import IMAGE_SUFFIXES
+from animator.preset.convert import to_plain
+from animator.preset.schema import Preset
+
+_hashes: dict[tuple, str] = {}  # (path, size, mtime) -> SHA-256: a file is read once per process
+
+
+def input_files(preset: Preset) -> list[Path]:
+    """Every file the preset reads: its input (or the images of an input folder), style
+    images, a colour reference and an initial image."""
+    files = sorted(p for p in preset.input.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if preset.input.is_dir() else [preset.input]
+    files += [style.image for style in preset.style] if preset.style != "self" else []
+    files += [path for path in (preset.iterate.color.reference, getattr(preset.method, "init", None)) if isinstance(path, Path)]
+    return files
+
+
+def file_hash(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _hashes:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        _hashes[key] = digest.hexdigest()
+    return _hashes[key]
+
+
+def fingerprint(preset: Preset, ignore: tuple[str, ...] = ("description",), extra: tuple = ()) -> str:
+    """SHA-256 of the preset less the `ignore`d keys, its input files' content, the animator
+    version and `extra`."""
+    plain = {key: value for key, value in to_plain(preset).items() if key not in ignore}
+    inputs = [[str(path), file_hash(path)] for path in input_files(preset)]
+    return hashlib.sha256(json.dumps([plain, inputs, __version__, list(extra)], sort_keys=True).encode()).hexdigest()
+
+
+def record_path(preset: Preset, out_dir: Path) -> Path:
+    return out_dir / f"{preset.name}.json"
+
+
+def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int, seconds: float) -> Path:
+    path = record_path(preset, out_dir)
+    record = {"animator": __version__, "fingerprint": fingerprint(preset), "preset": to_plain(preset),
+              "inputs": {str(p): file_hash(p) for p in input_files(preset)},
+              "outputs": [os.path.relpath(o, out_dir) for o in outputs], "frames": frames, "seconds": round(seconds, 3)}
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(record, indent=2))
+    os.replace(tmp, path)
+    return path
+
+
+def up_to_date(preset: Preset, out_dir: Path) -> dict | None:
+    """The record of a finished render of this very preset whose outputs are all there, or None."""
+    try:
+        record = json.loads(record_path(preset, out_dir).read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("fingerprint") != fingerprint(preset):
+        return None
+    if not all((out_dir / output).exists() for output in record.get("outputs", [])):
+        return None
+    return record
