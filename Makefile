@@ -23,6 +23,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/feedforward.py
 	$(BIN)/python bench/gatys.py
 	$(BIN)/python bench/video.py
+	$(BIN)/python bench/preview.py
+	$(BIN)/python bench/batch.py
 
 clean:
 	rm -rf renders bench/results

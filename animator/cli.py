@@ -1,4 +1,4 @@
-"""The `animator` command: render, preview, stylize, validate, metrics, presets, info."""
+"""The `animator` command: render, batch, preview, stylize, validate, metrics, presets, info."""
 
 from __future__ import annotations
 
@@ -97,6 +97,47 @@ def cmd_preview(args: argparse.Namespace) -> None:
                       f"{time.perf_counter() - started:.1f} s -> {output}")
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Every preset rendered or found up to date; failures reported, the rest go on. Exit 1 if
+    any failed."""
+    from animator.batch.plan import find_presets, plan
+    from animator.batch.run import run_batch
+
+    for flag, value, least in (("--jobs", args.jobs, 1), ("--split", args.split, 1), ("--overlap", args.overlap, 0)):
+        if value < least:
+            raise AnimatorError(f"{flag} {value}: expected {least} or more")
+    if args.address and args.executor != "ray":
+        raise AnimatorError("--address is for --executor ray")
+    overrides = parse_overrides(args.set + ([f"device={args.device}"] if args.device else []))
+    items = plan(find_presets(args.presets, BUNDLED), overrides, args.out, args.force)
+    if args.executor == "ray":
+        from animator.batch.executors import RayExecutor
+
+        executor = RayExecutor(args.jobs, args.address)
+    else:
+        from animator.batch.executors import LocalExecutor
+
+        executor = LocalExecutor(args.jobs)
+    started = time.perf_counter()
+
+    def report(result) -> None:
+        if not args.quiet:
+            console.print(f"{result.name}: {result.status}" + (f" in {result.seconds:.1f} s" if result.status == "rendered" else ""))
+
+    results = run_batch(items, executor, args.out, args.split, args.overlap, report)
+    table = Table("preset", "status", "frames", "seconds", "outputs", title=f"batch: {len(results)} presets in "
+                  f"{time.perf_counter() - started:.1f} s")
+    for r in results:
+        style = {"failed": "red", "rendered": "green"}.get(r.status, "")
+        table.add_row(r.name, Text(r.status, style=style), str(r.frames or ""), f"{r.seconds:.1f}" if r.seconds else "",
+                      ", ".join(r.outputs))
+    Console().print(table)
+    for r in results:
+        if r.failed:
+            console.print(Text.assemble((f"{r.name}: ", "bold red"), r.error), soft_wrap=True)
+    return 1 if any(r.failed for r in results) else 0
+
+
 def cmd_validate(args: argparse.Namespace) -> None:
     for preset in load_all(args.presets, args.set, None):
         print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {preset.frame_count or 'source'} frames)")
@@ -183,6 +224,18 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(run=cmd_stylize)
 
+    p = sub.add_parser("batch", help="render many presets; skip what is up to date; go on past failures")
+    p.add_argument("presets", nargs="+", metavar="PRESETS_OR_DIRS", help="preset files, folders of them, or bundled names")
+    p.add_argument("--jobs", type=int, default=1, help="presets rendered at once (default 1)")
+    p.add_argument("--out", type=Path, default=Path("renders"), help="output folder (default: ./renders)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local", help="worker processes here, or Ray tasks")
+    p.add_argument("--address", help="a Ray cluster to join (default: a local instance)")
+    p.add_argument("--force", action="store_true", help="render presets that are up to date too")
+    p.add_argument("--split", type=int, default=1, metavar="N", help="cut each video preset into N chunks rendered in parallel")
+    p.add_argument("--overlap", type=int, default=12, metavar="K", help="frames each chunk starts early, cross-faded (default 12)")
+    common(p)
+    p.set_defaults(run=cmd_batch)
+
     p = sub.add_parser("preview", help="a contact sheet of a preset rendered small and fast")
     p.add_argument("preset", metavar="PRESET")
     p.add_argument("--every", type=int, help="every K-th frame (default: about 16 tiles)")
@@ -214,11 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        args.run(args)
+        return args.run(args) or 0
     except AnimatorError as exc:
         console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted: run the same command again to resume")
         return 130
-    return 0

@@ -22,7 +22,8 @@ def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], 
     """Temporal consistency of a stylized clip (Lai et al. 2018): the mean over t of the squared
     difference between output t and output t-1 warped by the *source's* flow, on the pixels the
     consistency check keeps (images in [0, 1]); and a flicker figure, the mean absolute warped
-    difference in /255 units. Streams both clips; sources are resized to the outputs' size."""
+    difference in /255 units; `per_frame` holds the error of frames 1, 2, ... Streams both clips;
+    sources are resized to the outputs' size."""
     from animator.media.frame import resize, to_tensor
     from animator.motion.flow import make_backend, pair_flows
     from animator.motion.warp import consistency_mask, warp
@@ -41,4 +42,5 @@ def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], 
         previous = (output, source)
     if not errors:
         raise ValueError("warping error needs at least two frames")
-    return {"warping_error": float(np.mean(errors)), "flicker": float(np.mean(flicker)), "frames": len(errors) + 1}
+    return {"warping_error": float(np.mean(errors)), "flicker": float(np.mean(flicker)), "frames": len(errors) + 1,
+            "per_frame": errors}

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 MULTIPLE = 8  # H.264 with yuv420p needs even sides; the networks want multiples of 4
 
@@ -41,11 +44,15 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """HxWx3 uint8 -> 1x3xHxW float32 in [0, 1] on `device`."""
+    import torch  # here, so that reading media and checking renders does not load torch
+
     t = torch.from_numpy(np.ascontiguousarray(image)).to(device)
     return t.permute(2, 0, 1).unsqueeze(0).float().div_(255)
 
 
 def to_image(tensor: torch.Tensor) -> np.ndarray:
     """1x3xHxW float in [0, 1] -> HxWx3 uint8 (rounded, clamped) on the CPU."""
+    import torch
+
     t = tensor.detach()[0].clamp(0, 1).mul(255).round_().to(torch.uint8)
     return t.permute(1, 2, 0).contiguous().cpu().numpy()

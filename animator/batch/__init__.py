@@ -1,0 +1,1 @@
+"""Rendering many presets unattended: which need rendering, where they run, long videos split."""

@@ -1,0 +1,103 @@
+"""A long video preset cut into chunks that render in parallel, then joined into one render.
+
+Chunk i owns the source frames [s_i, s_i+1) and starts `overlap` frames early, so its temporal
+consistency is warm by the time its own frames begin. Its early frames are also the end of chunk
+i-1: there the join cross-fades from chunk i-1 (warm) to chunk i, so no seam shows. Chunks render
+lossless PNG frames; the join streams them into the preset's own outputs, with the audio of the
+whole span, and records the render as one.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from animator.batch.task import Result, Task
+from animator.errors import MediaError
+from animator.media.frame import Frame
+from animator.media.sink import AudioSpan, encoding
+from animator.media.source import VideoSource, read_image
+from animator.preset import Preset
+from animator.preset.convert import to_plain
+from animator.render.engine import make_sinks
+from animator.render.record import write_record
+
+
+@dataclass(frozen=True)
+class Chunk:
+    start: int  # the first frame it owns
+    end: int  # past the last frame it owns
+    warm: int  # the first frame it renders (start - overlap, or 0)
+
+
+def cut(frames: int, parts: int, overlap: int) -> list[Chunk]:
+    """At most `parts` chunks, each owning more frames than the overlap."""
+    parts = max(1, min(parts, frames // (overlap + 1)))
+    bounds = [round(i * frames / parts) for i in range(parts + 1)]
+    return [Chunk(a, b, max(0, a - overlap)) for a, b in zip(bounds, bounds[1:])]
+
+
+class Split:
+    """One video preset as chunk tasks, and the join once they have all rendered."""
+
+    def __init__(self, preset: Preset, out_dir: Path, parts: int, overlap: int):
+        self.preset, self.out_dir = preset, out_dir
+        source = VideoSource(preset.input, preset.video.start, preset.video.duration)
+        self.fps, self.frames, self.has_audio = source.fps, source.frame_count, source.has_audio
+        if self.frames is None:
+            raise MediaError(f"{preset.input}: its length is unknown, so it cannot be split")
+        self.chunks = cut(self.frames, parts, overlap)
+        self.work = out_dir / f".{preset.name}.split"
+
+    def tasks(self) -> list[Task]:
+        tasks = []
+        for i, chunk in enumerate(self.chunks):
+            plain = copy.deepcopy(to_plain(self.preset))
+            plain["name"] = f"{self.preset.name}.part{i}"
+            plain["video"].update(start=self.preset.video.start + float(Fraction(chunk.warm) / self.fps),
+                                  duration=float(Fraction(chunk.end - chunk.warm) / self.fps), audio=False)
+            plain["outputs"] = [{"format": "png"}]
+            tasks.append(Task(plain, self.work, self.preset.device.startswith("cuda")))
+        return tasks
+
+    def join(self, results: list[Result]) -> Result:
+        """The chunks' frames, cross-faded over each overlap, into the preset's outputs."""
+        started = time.perf_counter()
+        failed = [r for r in results if r.failed]
+        if failed:
+            return Result(self.preset.name, "failed", error=f"{failed[0].name}: {failed[0].error}")
+        video = self.preset.video
+        audio = AudioSpan(self.preset.input, video.start, video.duration) if video.audio and self.has_audio else None
+        sinks = make_sinks(self.preset, self.out_dir, self.fps, audio)
+        with encoding(sinks) as put:
+            for index, image in enumerate(self._frames()):
+                put(Frame(index, index / self.fps, image))
+        outputs = [sink.path for sink in sinks]
+        seconds = sum(r.seconds for r in results) + time.perf_counter() - started
+        write_record(self.preset, self.out_dir, outputs, self.frames, seconds)
+        shutil.rmtree(self.work, ignore_errors=True)
+        return Result(self.preset.name, "rendered", self.frames, seconds, [str(o.relative_to(self.out_dir)) for o in outputs])
+
+    def _frames(self) -> Iterator[np.ndarray]:
+        held: list[np.ndarray] = []  # the end of the previous chunk, where the next one warms up
+        for i, chunk in enumerate(self.chunks):
+            following = self.chunks[i + 1] if i + 1 < len(self.chunks) else None
+            files = sorted((self.work / f"{self.preset.name}.part{i}_frames").iterdir())
+            fresh = []
+            for index, file in zip(range(chunk.warm, chunk.end), files):
+                image = read_image(file)
+                if index < chunk.start:  # warming up: cross-fade from the previous chunk
+                    weight = (index - chunk.warm + 1) / (chunk.start - chunk.warm + 1)
+                    image = np.rint(held[index - chunk.warm] * (1 - weight) + image * weight).astype(np.uint8)
+                if following is not None and index >= following.warm:
+                    fresh.append(image)  # also rendered by the next chunk: joined there
+                else:
+                    yield image
+            held = fresh

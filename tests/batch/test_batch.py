@@ -1,0 +1,146 @@
+"""Batches: failures do not stop the rest, finished renders are skipped, executors agree, and a
+split video joins without a seam."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animator.media.source import read_image
+from tests.conftest import MEDIA, SAMPLES, decode_video
+
+CHAPLIN = MEDIA / "chaplin.mp4"
+
+
+def batch(*args, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "animator", "batch", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True)
+
+
+def preset(folder: Path, name: str, extra: str = "", image: Path = SAMPLES / "chelsea.png") -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(f"name: {name}\ninput: {image}\nsize: 48\nmethod: {{name: multistyle, style: {len(name)}}}\n"
+                    f"iterate: {{steps: 3, blend: 0.5}}\noutputs: [{{format: png}}]\n{extra}")
+    return path
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """preset -> status, from the summary table."""
+    rows = [line.split("│") for line in stdout.splitlines() if line.count("│") >= 5]
+    return {cells[1].strip(): cells[2].strip() for cells in rows if cells[1].strip() not in ("preset", "")}
+
+
+def test_a_failing_preset_does_not_stop_the_batch_and_finished_ones_are_skipped(tmp_path):
+    presets, out = tmp_path / "presets", tmp_path / "out"
+    presets.mkdir()
+    (tmp_path / "cat.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
+    for name in ("a", "bb", "ccc"):
+        preset(presets, name)
+    preset(presets, "dddd", image=tmp_path / "cat.png")
+    preset(presets, "broken", image=tmp_path / "missing.png")
+
+    first = batch(presets, "--out", out, "--jobs", "2", cwd=tmp_path)
+    assert first.returncode == 1, first.stderr
+    assert statuses(first.stdout) == {"a": "rendered", "bb": "rendered", "ccc": "rendered", "dddd": "rendered", "broken": "failed"}
+    assert "broken.yaml:2: input: file not found: " in first.stderr and "missing.png" in first.stderr
+    assert all(len(list((out / f"{n}_frames").iterdir())) == 4 for n in ("a", "bb", "ccc", "dddd"))
+    assert not (out / "broken_frames").exists()
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+
+    again = batch(presets, "--out", out, cwd=tmp_path)
+    assert again.returncode == 1
+    assert statuses(again.stdout) == {"a": "up to date", "bb": "up to date", "ccc": "up to date", "dddd": "up to date",
+                                      "broken": "failed"}
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == stamps  # nothing written
+
+    preset(presets, "a", "seed: 3\n")  # a changed preset ...
+    image = read_image(tmp_path / "cat.png")
+    image[:10] = 0
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "cat.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))  # ... and a changed input image
+    third = batch(presets, "--out", out, cwd=tmp_path)
+    assert statuses(third.stdout) == {"a": "rendered", "bb": "up to date", "ccc": "up to date", "dddd": "rendered",
+                                      "broken": "failed"}
+    forced = batch(presets / "bb.yaml", "--out", out, "--force", cwd=tmp_path)
+    assert forced.returncode == 0 and statuses(forced.stdout) == {"bb": "rendered"}
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    for args in (["nowhere.yaml"], [tmp_path], ["melt", "--jobs", "0"], ["melt", "--address", "ray://x:1"]):
+        result = batch(*args, "--out", tmp_path / "out", cwd=tmp_path)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_renders_the_frames_the_local_executor_does(tmp_path, ray_instance):
+    from animator.batch.executors import LocalExecutor, RayExecutor
+    from animator.batch.plan import plan
+    from animator.batch.run import run_batch
+
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "inputs" / "coffee.png").write_bytes((SAMPLES / "coffee.png").read_bytes())
+    paths = [preset(tmp_path, "multi"),
+             preset(tmp_path, "morph", f"method: arbitrary\nstyle: [{{image: {SAMPLES / 'brick.png'}, at: 0}}, "
+                                       f"{{image: {SAMPLES / 'hubble_deep_field.jpg'}, at: 3}}]\n",
+                    image=tmp_path / "inputs" / "coffee.png"),
+             preset(tmp_path, "clip", f"mode: video\nmethod: arbitrary\nstyle: {SAMPLES / 'brick.png'}\n"
+                                      "video: {duration: 0.2}\n", image=SAMPLES / "pan.mp4")]
+    local, remote = tmp_path / "local", tmp_path / "ray"
+    results = {"local": run_batch(plan(paths, [], local, False), LocalExecutor(jobs=2), local),
+               "ray": run_batch(plan(paths, [], remote, False), RayExecutor(jobs=2), remote)}
+    assert [r.status for r in results["local"]] == [r.status for r in results["ray"]] == ["rendered"] * 3
+    for name in ("multi", "morph", "clip"):
+        a, b = sorted((local / f"{name}_frames").iterdir()), sorted((remote / f"{name}_frames").iterdir())
+        assert len(a) == len(b) >= 4 and all(np.array_equal(read_image(x), read_image(y)) for x, y in zip(a, b))
+        assert json.loads((remote / f"{name}.json").read_text())["fingerprint"] == \
+            json.loads((local / f"{name}.json").read_text())["fingerprint"]  # recorded as this machine's render
+    assert statuses_of(run_batch(plan(paths, [], remote, False), RayExecutor(jobs=2), remote)) == ["up to date"] * 3
+
+
+def statuses_of(results) -> list[str]:
+    return [r.status for r in results]
+
+
+def test_a_split_video_joins_without_a_seam(tmp_path):
+    from animator.batch.split import cut
+    from animator.metrics import warping_error
+    from animator.media.source import VideoSource
+
+    path = tmp_path / "clip.yaml"
+    path.write_text(f"name: clip\nmode: video\ninput: {CHAPLIN}\nstyle: {SAMPLES / 'hubble_deep_field.jpg'}\nsize: 160\n"
+                    "video: {duration: 3}\noutputs: [{format: mp4, crf: 12}]\n")
+    whole = batch(path, "--out", tmp_path / "whole", cwd=tmp_path)
+    split = batch(path, "--out", tmp_path / "split", "--split", "3", "--jobs", "2", cwd=tmp_path)
+    assert whole.returncode == split.returncode == 0, split.stderr
+    (facts_a, frames_a), (facts_b, frames_b) = (decode_video(tmp_path / d / "clip.mp4") for d in ("whole", "split"))
+    assert len(frames_a) == len(frames_b) == 75 and facts_a["rate"] == facts_b["rate"]
+    assert facts_a["audio"] == facts_b["audio"] == 1
+    import av
+
+    lengths = []
+    for folder in ("whole", "split"):
+        with av.open(str(tmp_path / folder / "clip.mp4")) as container:
+            lengths.append(float(container.streams.audio[0].duration * container.streams.audio[0].time_base))
+    assert abs(lengths[0] - lengths[1]) < 0.05
+    assert not (tmp_path / "split" / ".clip.split").exists()
+
+    errors = warping_error((f.image for f in VideoSource(tmp_path / "split" / "clip.mp4")),
+                           (f.image for f in VideoSource(CHAPLIN)))["per_frame"]  # errors[i] is frame i + 1
+    seams = {i - 1 for chunk in cut(75, 3, 12)[1:] for i in range(chunk.warm, chunk.start + 2)}
+    at_seams = np.mean([e for i, e in enumerate(errors) if i in seams])
+    elsewhere = np.mean([e for i, e in enumerate(errors) if i not in seams])
+    assert at_seams <= 1.5 * elsewhere, (at_seams, elsewhere)
