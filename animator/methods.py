@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from animator.clock import When, at_frame
 from animator.nets import arbitrary, multistyle
+from animator.preset.schedule import Schedule
 from animator.preset.schema import ArbitraryOptions, MethodOptions, MultistyleOptions, Num
 from animator.style.gatys import GatysMethod
 
@@ -126,7 +127,8 @@ class MultistyleMethod(FeedForward):
     def __init__(self, options: MultistyleOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
         self.options, self.device, self.dtype = options, device, dtype
         self.net = multistyle.load_multistyle(device).to(dtype)
-        self.fixed = None if options != at_frame(options, None) else self._conditions(options.style)
+        scheduled = any(isinstance(weight, Schedule) for weight in options.style)
+        self.fixed = None if scheduled else self._conditions(options.style)  # most mixes never change
 
     def encode_style(self, image: torch.Tensor) -> None:
         return None  # the style is a mix of the built-in ones: f(x, x) is g(x)

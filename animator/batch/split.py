@@ -58,11 +58,15 @@ class Split:
 
     def tasks(self) -> list[Task]:
         tasks = []
+        video = self.preset.video
         for i, chunk in enumerate(self.chunks):
+            start = video.start + float(Fraction(chunk.warm) / self.fps)
+            last = chunk is self.chunks[-1]  # runs to the span's real end, not to an estimate of it
+            duration = (None if video.duration is None else video.start + video.duration - start) if last else \
+                float(Fraction(chunk.end - chunk.warm) / self.fps)
             plain = copy.deepcopy(to_plain(self.preset))
             plain["name"] = f"{self.preset.name}.part{i}"
-            plain["video"].update(start=self.preset.video.start + float(Fraction(chunk.warm) / self.fps),
-                                  duration=float(Fraction(chunk.end - chunk.warm) / self.fps), audio=False)
+            plain["video"].update(start=start, duration=duration, audio=False)
             plain["outputs"] = [{"format": "png"}]
             tasks.append(Task(plain, self.work, self.preset.device.startswith("cuda")))
         return tasks
@@ -76,22 +80,27 @@ class Split:
         video = self.preset.video
         audio = AudioSpan(self.preset.input, video.start, video.duration) if video.audio and self.has_audio else None
         sinks = make_sinks(self.preset, self.out_dir, self.fps, audio)
+        frames = 0
         with encoding(sinks) as put:
             for index, image in enumerate(self._frames()):
                 put(Frame(index, index / self.fps, image))
+                frames = index + 1
         outputs = [sink.path for sink in sinks]
         seconds = sum(r.seconds for r in results) + time.perf_counter() - started
-        write_record(self.preset, self.out_dir, outputs, self.frames, seconds)
+        write_record(self.preset, self.out_dir, outputs, frames, seconds)
         shutil.rmtree(self.work, ignore_errors=True)
-        return Result(self.preset.name, "rendered", self.frames, seconds, [str(o.relative_to(self.out_dir)) for o in outputs])
+        return Result(self.preset.name, "rendered", frames, seconds, [str(o.relative_to(self.out_dir)) for o in outputs])
 
     def _frames(self) -> Iterator[np.ndarray]:
         held: list[np.ndarray] = []  # the end of the previous chunk, where the next one warms up
         for i, chunk in enumerate(self.chunks):
             following = self.chunks[i + 1] if i + 1 < len(self.chunks) else None
             files = sorted((self.work / f"{self.preset.name}.part{i}_frames").iterdir())
+            if following is not None and len(files) != chunk.end - chunk.warm:
+                raise MediaError(f"{self.preset.input}: chunk {i} decoded {len(files)} frames where {chunk.end - chunk.warm} "
+                                 "were expected; a source with a varying frame rate cannot be split exactly")
             fresh = []
-            for index, file in zip(range(chunk.warm, chunk.end), files):
+            for index, file in enumerate(files, start=chunk.warm):
                 image = read_image(file)
                 if index < chunk.start:  # warming up: cross-fade from the previous chunk
                     weight = (index - chunk.warm + 1) / (chunk.start - chunk.warm + 1)

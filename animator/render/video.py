@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from animator.clock import Clock
+from animator.clock import Clock, When
 from animator.device import frame_workers, threads_shared_by
 from animator.media.frame import Frame, fit_size, resize, to_tensor
 from animator.media.pipeline import background, ordered_map
@@ -63,15 +63,14 @@ def stylize_video(
     items = (item for item in background(prepare(frames, size, temporal, first, device), maxsize=4) if item.index >= first)
 
     if isinstance(method, FeedForward):  # frames stylized concurrently, made consistent in order
-        def network(item: Prepared) -> tuple[Prepared, torch.Tensor]:
-            x = to_tensor(item.image, device)
-            return item, method.stylize(styles.at(x, clock.at(item.index)), x)
+        def network(item: Prepared) -> tuple[Prepared, When, torch.Tensor]:
+            x, when = to_tensor(item.image, device), clock.at(item.index)
+            return item, when, method.stylize(styles.at(x, when), x)
 
         workers = frame_workers(device)
         with threads_shared_by(workers):
-            for item, stylized in ordered_map(network, items, workers):
-                weight = clock.at(item.index).value(temporal.weight)
-                previous = keep_previous(stylized, guide(item, previous, weight))
+            for item, when, stylized in ordered_map(network, items, workers):
+                previous = keep_previous(stylized, guide(item, previous, when.value(temporal.weight)))
                 yield item.index, previous, previous
         return
     for item in items:
