@@ -5,9 +5,10 @@ per iteration come from two runs of each command with different step counts, so 
 weight loading cancel out; the whole command at 40 steps and 256 px is timed as well. The
 fraction of the FLOP bound uses VGG19's forward plus input-gradient backward up to relu5_1
 (about 101 GFLOP at 256x256, 406 at 512x512; it scales with the pixel count) against the
-machine's fp32 matrix-product peak (--peak, GFLOP/s). Prints a table, writes bench/results/gatys.json.
+machine's fp32 matrix-product peak, measured in the same run with torch's own matrix product
+(or given with --peak, GFLOP/s). Prints a table, writes bench/results/gatys.json.
 
-    python bench/gatys.py [--sizes 256 512] [--steps 10 30] [--peak 300]
+    python bench/gatys.py [--sizes 256 512] [--steps 10 30] [--peak GFLOPS]
 """
 
 from __future__ import annotations
@@ -44,11 +45,27 @@ def seconds(engine: str, size: int, steps: int) -> float:
         return time.perf_counter() - start
 
 
+def matmul_peak() -> float:
+    """fp32 GFLOP/s of a large matrix product on this machine, best of several."""
+    import torch
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(5))
+    return 2 * 2048**3 / best / 1e9
+
+
+def _timed(work) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--steps", type=int, nargs=2, default=[10, 30])
-    parser.add_argument("--peak", type=float, default=300.0, help="fp32 GFLOP/s of this machine's matrix products")
+    parser.add_argument("--peak", type=float, help="fp32 GFLOP/s of this machine's matrix products [measured]")
     args = parser.parse_args()
 
     from rich.console import Console
@@ -56,6 +73,7 @@ def main() -> None:
 
     from report import save  # bench/ is the script's folder, first on sys.path
 
+    args.peak = args.peak or matmul_peak()
     few, many = args.steps
     results: dict = {"steps": [few, many], "peak_gflops": args.peak, "sizes": {}}
     for size in args.sizes:
