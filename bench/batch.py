@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHAPLIN = ROOT.parent / "shared" / "media" / "chaplin.mp4"
 SAMPLES = ROOT / "samples"
+OVERLAP = 12  # frames each chunk starts early
 
 
 def command(*args) -> float:
@@ -40,6 +41,9 @@ def main() -> None:
     from animator.media.source import VideoSource
     from animator.metrics import warping_error
 
+    frames = VideoSource(CHAPLIN, 0, args.seconds).frame_count
+    if len(cut(frames, 3, OVERLAP)) < 2:
+        parser.error(f"{frames} frames are too few to split with {OVERLAP} frames of overlap; give more --seconds")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -55,12 +59,12 @@ def main() -> None:
         clip.write_text(f"name: clip\nmode: video\ninput: {CHAPLIN}\nstyle: {SAMPLES / 'hubble_deep_field.jpg'}\n"
                         f"size: {args.size}\nvideo: {{duration: {args.seconds}}}\noutputs: [{{format: mp4, crf: 12}}]\n")
         results["whole_s"] = command(clip, "--out", folder / "whole")
-        results["split_s"] = command(clip, "--out", folder / "split", "--split", "3", "--jobs", "2")
+        results["split_s"] = command(clip, "--out", folder / "split", "--split", "3", "--overlap", str(OVERLAP), "--jobs", "2")
         for name in ("whole", "split"):
             figures = warping_error((f.image for f in VideoSource(folder / name / "clip.mp4")),
                                     (f.image for f in VideoSource(CHAPLIN)))
             errors = figures["per_frame"]  # errors[i] belongs to frame i + 1
-            seams = {i - 1 for chunk in cut(figures["frames"], 3, 12)[1:] for i in range(chunk.warm, chunk.start + 2)}
+            seams = {i - 1 for chunk in cut(figures["frames"], 3, OVERLAP)[1:] for i in range(chunk.warm, chunk.start + 2)}
             results[name] = {"warping_error": figures["warping_error"],
                              "at_seams": float(np.mean([e for i, e in enumerate(errors) if i in seams])),
                              "elsewhere": float(np.mean([e for i, e in enumerate(errors) if i not in seams]))}
