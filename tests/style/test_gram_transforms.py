@@ -26,6 +26,22 @@ def test_eigen_randomize_stays_symmetric_psd_and_moves(seed):
     assert torch.allclose(same.float(), g, atol=1e-4)  # factors of exactly 1 rebuild the target
 
 
+def test_a_low_rank_target_is_solved_on_its_range_with_the_same_result():
+    f = torch.relu(torch.randn(512, 24, generator=torch.Generator().manual_seed(0)))  # 24 positions, 512 channels
+    g = f @ f.T / 24
+    values, vectors = gram_transforms._eigen(g)
+    assert vectors.shape == (512, gram_transforms.RANGE_PROBE)  # the smaller problem was taken
+    full_values, full_vectors = torch.linalg.eigh(g.double())
+    factors = torch.empty(512, 512, dtype=torch.float64).uniform_(0.1, 1.9, generator=torch.Generator().manual_seed(5))
+    v = full_vectors * factors
+    reference = (v * full_values.clamp_min(0)) @ v.T
+    out = gram_transforms.eigen_randomize(g, torch.Generator().manual_seed(5), 0.1, 1.9)
+    assert torch.allclose(out.double(), reference, atol=1e-5 * reference.abs().max())
+    assert is_symmetric_psd(out)
+    full_rank = target(512)  # 500 positions: the full eigenproblem
+    assert gram_transforms._eigen(full_rank)[1].shape == (512, 512)
+
+
 def test_eigen_replace_and_random_keep_scale():
     g = target()
     replaced = gram_transforms.eigen_replace(g, torch.Generator().manual_seed(0))
