@@ -124,18 +124,20 @@ def test_frames_kept_past_their_state_are_made_again_and_replaced(tmp_path):
 
 
 def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path):
-    victim = render(tmp_path)
+    longer = ("--set", "iterate.steps=80")  # room to interrupt it however fast the machine is
+    victim = render(tmp_path, *longer)
     work = tmp_path / ".melt.work"
     deadline = time.monotonic() + 120
     while finished_index(work) < 5 and victim.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+        time.sleep(0.02)
+    assert victim.poll() is None, f"the render ended before it was interrupted (state index {finished_index(work)})"
     victim.send_signal(signal.SIGINT)
     assert victim.wait() == 130
     assert "resume" in victim.stderr.read()
     assert finished_index(work) >= 5
     assert sorted(p.name for p in tmp_path.iterdir()) == [".melt.work"]  # no partial outputs left
-    assert render(tmp_path).wait() == 0
-    assert len(list((tmp_path / "melt_frames").iterdir())) == 41
+    assert render(tmp_path, *longer).wait() == 0
+    assert len(list((tmp_path / "melt_frames").iterdir())) == 81
 
 
 def test_killed_interpolated_render_resumes_with_identical_frames(tmp_path):

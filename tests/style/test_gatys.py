@@ -23,9 +23,9 @@ def run(options, style, content, dtype=torch.float32, **kwargs):
 
 
 def test_style_and_content_the_same_picture_is_a_fixed_point(chelsea):
-    x = start(chelsea, 96)
     for optimizer in ("lbfgs", "adam"):
-        for dtype in (torch.float32, torch.bfloat16):
+        for dtype, size in ((torch.float32, 96), (torch.bfloat16, 48)):  # bfloat16 is slow on CPUs without AMX
+            x = start(chelsea, size)
             out = run(GatysOptions(steps=10, optimizer=optimizer), x, x, dtype)
             assert psnr(to_image(out), to_image(x)) >= 40
 
