@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPLIN = ROOT.parent / "shared" / "media" / "chaplin.mp4"
+CHAPLIN = ROOT / "tests" / "data" / "chaplin.mp4"
 SAMPLES = ROOT / "samples"
 OVERLAP = 12  # frames each chunk starts early
 

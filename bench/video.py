@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPLIN = ROOT.parent / "shared" / "media" / "chaplin.mp4"
+CHAPLIN = ROOT / "tests" / "data" / "chaplin.mp4"
 STYLE = ROOT / "samples" / "hubble_deep_field.jpg"
 METHODS = {"arbitrary": ({"name": "arbitrary"}, 640), "multistyle": ({"name": "multistyle", "style": 7}, 640),
            "gatys": ({"name": "gatys", "steps": 10}, 160)}

@@ -15,7 +15,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 PRESETS = ROOT / "presets"
-MEDIA = ROOT.parent / "shared" / "media"  # ../shared/media, never copied into the project
+MEDIA = ROOT / "tests" / "data"  # small real clips, with their sources and licences (SOURCES.md)
 
 torch.set_num_threads(2)
 
