@@ -26,7 +26,7 @@ from animator.media.sink import AudioSpan, encoding
 from animator.media.source import VideoSource, read_image
 from animator.preset import Preset
 from animator.preset.convert import to_plain
-from animator.render.engine import make_sinks
+from animator.render.outputs import make_sinks
 from animator.render.record import write_record
 
 

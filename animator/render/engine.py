@@ -14,33 +14,19 @@ import torch
 from animator.clock import Clock
 from animator.device import select_device, select_dtype
 from animator.media.frame import Frame, fit_size, resize, to_image, to_tensor
-from animator.media.sink import AudioSpan, GifSink, Mp4Sink, PngSink, Sink, encoding
+from animator.media.sink import AudioSpan, Sink, encoding
 from animator.media.source import open_source, read_image
 from animator.methods import Styles, StyleTrack, build_method
 from animator.preset.load import check_schedules
 from animator.preset.schema import RENDER_FPS, Preset, style_weights
 from animator.render.iterate import Rendered, iterate, tweened
+from animator.render.outputs import make_sinks
 from animator.render.record import write_record
 from animator.render.resume import Checkpoint
 from animator.render.video import stylize_video
 from animator.style.gatys import still_objective
 
 Progress = Callable[[int, int | None], None]  # (frames done, frames in all if known)
-
-
-def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | None = None) -> list[Sink]:
-    """The preset's outputs; `fps` is the render's own rate, for outputs that do not set one."""
-    sinks: list[Sink] = []
-    for output in preset.outputs:
-        base = out_dir / preset.name
-        if output.format == "mp4":
-            sinks.append(Mp4Sink(base.with_suffix(".mp4"), output.fps or fps, output.crf, output.size, audio, output.preset))
-        elif output.format == "gif":
-            sinks.append(GifSink(base.with_suffix(".gif"), output.fps or fps, output.size))
-        else:
-            single = preset.frame_count == 1
-            sinks.append(PngSink(base.with_suffix(".png") if single else out_dir / f"{preset.name}_frames", output.size))
-    return sinks
 
 
 def fitted(image: np.ndarray, size: int, device: torch.device) -> torch.Tensor:

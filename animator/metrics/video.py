@@ -1,21 +1,10 @@
-"""Picture-quality figures used by tests, benchmarks and preset tuning."""
+"""How consistent a stylized video is over time, against its source's motion."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 import numpy as np
-
-
-def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
-    """Peak signal-to-noise ratio in dB between two images of the same shape (inf if equal)."""
-    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(peak**2 / mse))
-
-
-def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute difference, in the images' own units (/255 for uint8)."""
-    return float(np.mean(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
 
 
 def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], flow: str = "dis") -> dict[str, float]:
