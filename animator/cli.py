@@ -41,16 +41,16 @@ class FpsColumn(ProgressColumn):
 
 
 def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, record: bool = True) -> None:
-    from animator.render.engine import Job  # torch loads here, not for validate or --help
+    from animator.render.engine import load  # torch loads here, not for validate or --help
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
     for preset in presets:
-        job = Job(preset)  # bad input fails here, before a progress bar or any output exists
+        render = load(preset)  # bad input fails here, before a progress bar or any output exists
         started = time.perf_counter()
         with Progress(*columns, console=console, disable=quiet, transient=True) as bar:
-            task = bar.add_task(preset.name, total=job.frame_count)
-            outputs = job.run(out_dir, fresh=fresh, record=record,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+            task = bar.add_task(preset.name, total=render.frame_count)
+            outputs = render.run(out_dir, fresh=fresh, record=record,
+                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
         if not quiet:
             written = ", ".join(str(p) for p in outputs)
             frames = int(bar.tasks[task].completed)
@@ -81,19 +81,20 @@ def cmd_stylize(args: argparse.Namespace) -> None:
 
 def cmd_preview(args: argparse.Namespace) -> None:
     """A contact sheet of a preset rendered small: every K-th frame, numbered."""
-    from animator.render.preview import describe, preview, preview_job
+    from animator.render.preview import describe, preview, preview_plan
 
     output = args.output or args.out / f"{Path(args.preset).stem}-preview.png"
     if output.suffix.lower() != ".png":
         raise PresetError(f"-o {output}: expected a .png file name")
     started = time.perf_counter()
-    job = preview_job(resolve_preset_path(args.preset), args.size, args.set + ([f"device={args.device}"] if args.device else []))
+    (preset,) = load_all([args.preset], [f"size={args.size}", *args.set], args.device)
+    plan = preview_plan(preset)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=args.quiet, transient=True) as bar:
-        task = bar.add_task(f"{job.preset.name} (preview)", total=job.frame_count)
-        every = preview(job, output, args.every, lambda done, total: bar.update(task, completed=done, total=total))
+        task = bar.add_task(f"{preset.name} (preview)", total=plan.frame_count)
+        every = preview(plan, output, args.every, lambda done, total: bar.update(task, completed=done, total=total))
     if not args.quiet:
-        console.print(f"{job.preset.name}: every {every}th frame at {describe(job.preset)} in "
+        console.print(f"{preset.name}: every {every}th frame at {describe(plan.preset)} in "
                       f"{time.perf_counter() - started:.1f} s -> {output}")
 
 
@@ -125,8 +126,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
             console.print(f"{result.name}: {result.status}" + (f" in {result.seconds:.1f} s" if result.status == "rendered" else ""))
 
     results = run_batch(items, executor, args.out, args.split, args.overlap, report)
-    table = Table("preset", "status", "frames", "seconds", "outputs", title=f"batch: {len(results)} presets in "
-                  f"{time.perf_counter() - started:.1f} s")
+    print_batch(results, time.perf_counter() - started)
+    return 1 if any(r.failed for r in results) else 0
+
+
+def print_batch(results: list, seconds: float) -> None:
+    """A table of what happened to each preset, then each failure's reason on a line of its own."""
+    table = Table("preset", "status", "frames", "seconds", "outputs", title=f"batch: {len(results)} presets in {seconds:.1f} s")
     for r in results:
         style = {"failed": "red", "rendered": "green"}.get(r.status, "")
         table.add_row(r.name, Text(r.status, style=style), str(r.frames or ""), f"{r.seconds:.1f}" if r.seconds else "",
@@ -135,12 +141,16 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for r in results:
         if r.failed:
             console.print(Text.assemble((f"{r.name}: ", "bold red"), r.error), soft_wrap=True)
-    return 1 if any(r.failed for r in results) else 0
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
+    """Each preset checked as a render would be, short of loading a network: its input opened and
+    a video's schedules checked against its clip."""
+    from animator.render.plan import Plan
+
     for preset in load_all(args.presets, args.set, None):
-        print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {preset.frame_count or 'source'} frames)")
+        plan = Plan(preset)
+        print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {plan.frame_count or 'source'} frames)")
 
 
 def cmd_presets(args: argparse.Namespace) -> None:
@@ -196,6 +206,9 @@ def cmd_info(args: argparse.Namespace) -> None:
             print(f"{wf.name}  sha256 {wf.sha256}  {weights.locate(wf)}")
         except AnimatorError as exc:
             print(f"{wf.name}  {exc}")
+
+
+RENDERING = (cmd_render, cmd_stylize, cmd_preview, cmd_metrics)  # the commands that run networks in this process
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
+        if args.run in RENDERING:  # a batch sets up each of its workers instead
+            from animator.device import configure_process
+
+            configure_process()
         return args.run(args) or 0
     except AnimatorError as exc:
         console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)

@@ -44,9 +44,10 @@ def select_dtype(precision: str, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if fast else torch.float32
 
 
-def configure_threads(threads: int | None = None) -> int:
-    """Use every core for torch's intra-op pool unless told otherwise (ANIMATOR_THREADS), and
-    flush denormal floats to zero: the networks' activations decay into them, and on x86 CPUs
+def configure_process(threads: int | None = None) -> int:
+    """Set up a process that renders, once (the CLI's rendering commands, each batch worker,
+    the benches): torch's intra-op pool uses every core unless told otherwise (ANIMATOR_THREADS),
+    and denormal floats flush to zero: the networks' activations decay into them, and on x86 CPUs
     each one costs a slow microcode path (about 15% of a multistyle frame here)."""
     threads = threads or int(os.environ.get("ANIMATOR_THREADS", "0")) or os.cpu_count() or 1
     torch.set_num_threads(threads)

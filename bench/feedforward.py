@@ -47,12 +47,12 @@ def make_frame_function(method: str, engine: str, size: int, threads: int):
 
     import torch
 
-    from animator.device import configure_threads, select_dtype
+    from animator.device import configure_process, select_dtype
     from animator.media.frame import to_image, to_tensor
     from animator.methods import build_method, prepare_style
     from animator.preset.schema import ArbitraryOptions, MultistyleOptions, parse_builtin_style
 
-    configure_threads(threads)
+    configure_process(threads)
     options = ArbitraryOptions() if method == "arbitrary" else MultistyleOptions(style=parse_builtin_style(7))
     cpu = torch.device("cpu")
     stylizer = build_method(options, cpu, select_dtype("float32" if engine == "animator-float32" else "auto", cpu))

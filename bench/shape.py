@@ -44,7 +44,8 @@ def imports_of(tree: ast.AST, name: str, is_package: bool, known: set[str]) -> s
     return found
 
 
-def main() -> None:
+def read_package() -> tuple[dict[str, set[str]], dict[str, int], list[tuple[int, str]]]:
+    """(imports of each module, lines of each module, (length, name) of every function)."""
     files = sorted(PACKAGE.rglob("*.py"))
     known = {module_name(f) for f in files}
     graph, lines, functions = {}, {}, []
@@ -58,6 +59,11 @@ def main() -> None:
                 functions.append((node.end_lineno - node.lineno + 1, f"{name}.{node.name}"))
     # A package's __init__ importing its own submodules is its face, not a layer above them.
     graph = {m: {d for d in deps if not (d.startswith(m + ".") and lines[m] < 40)} for m, deps in graph.items()}
+    return graph, lines, functions
+
+
+def layers(graph: dict[str, set[str]]) -> tuple[dict[str, int], list[tuple[str, ...]]]:
+    """Each module's layer, and the import loops found (each as the modules around it)."""
     layer, loops = {}, []
 
     def depth(module: str, stack: tuple[str, ...] = ()) -> int:
@@ -70,9 +76,15 @@ def main() -> None:
 
     for module in graph:
         depth(module)
+    return layer, loops
+
+
+def main() -> None:
+    graph, lines, functions = read_package()
+    layer, loops = layers(graph)
     functions.sort(reverse=True)
     figures = {
-        "modules": len(files),
+        "modules": len(lines),
         "lines": sum(lines.values()),
         "largest_module": max(lines.items(), key=lambda kv: kv[1]),
         "longest_functions": functions[:5],

@@ -6,7 +6,7 @@ render. Prints tables, writes bench/results/video.json.
 Stylize-only runs the renderer's own stylize stage (the same threads and frames in flight) on
 frames already decoded into memory, and turns each output into an 8-bit image; nothing is
 decoded, flowed, encoded or checkpointed. Stylize + flow is the same with temporal consistency on,
-its flow thread running beside the network. End to end is `Job.run`: the file decoded, every
+its flow thread running beside the network. End to end is `Render.run`: the file decoded, every
 stage running, the MP4 and the resume checkpoint written. The two alternate for --rounds rounds
 and each keeps its best, so machine noise falls on both.
 
@@ -31,13 +31,13 @@ METHODS = {"arbitrary": ({"name": "arbitrary"}, 640), "multistyle": ({"name": "m
 
 def make_job(method: str, seconds: float, flow: str, source: Path = CHAPLIN):
     from animator.preset import preset_from_dict
-    from animator.render.engine import Job
+    from animator.render.engine import load
 
     options, size = METHODS[method]
     raw = {"name": f"{method}-{flow}", "mode": "video", "input": str(source), "size": size, "method": options,
            "style": "self" if method == "multistyle" else str(STYLE), "outputs": [{"format": "mp4"}],
            "video": {"duration": seconds, "temporal": {"flow": flow}}}
-    return Job(preset_from_dict(raw, ROOT))
+    return load(preset_from_dict(raw, ROOT))
 
 
 def in_memory(job, images: list) -> float:
@@ -48,8 +48,9 @@ def in_memory(job, images: list) -> float:
 
     frames = [Frame(i, i / job.fps, image) for i, image in enumerate(images)]
     start = time.perf_counter()
-    for _, image, _ in stylize_video(job.method, frames, size=job.preset.size, temporal=job.preset.video.temporal,
-                                     device=job.device, styles=job.styles, clock=job.clock):
+    loaded = job.loaded
+    for _, image, _ in stylize_video(loaded.method, frames, size=job.preset.size, temporal=job.preset.video.temporal,
+                                     device=job.device, styles=loaded.styles, clock=loaded.clock):
         to_image(image)
     return time.perf_counter() - start
 
@@ -72,7 +73,7 @@ def stage_seconds(job, per_frame, images: list) -> dict[str, float]:
 
     timing = {}
     start = time.perf_counter()
-    decoded = [f.image for f in job.source]
+    decoded = [f.image for f in job.plan.source]
     timing["decode"] = time.perf_counter() - start
     sized = [resize(f, *fit_size(f.shape[1], f.shape[0], job.preset.size)) for f in decoded]
     temporal = job.preset.video.temporal
@@ -121,7 +122,7 @@ def peak_memory(clip: Path, frames: int) -> float:
 
 def measure(method: str, seconds: float, rounds: int) -> dict:
     per_frame, temporal = make_job(method, seconds, "none"), make_job(method, seconds, "dis")
-    images = [f.image for f in per_frame.source]
+    images = [f.image for f in per_frame.plan.source]
     end_to_end(per_frame)  # warm-up: weights, kernels, codecs
     best = dict.fromkeys(("stylize", "stylize+flow", "none", "dis"), float("inf"))
     for _ in range(rounds):
@@ -148,9 +149,9 @@ def main() -> None:
 
     from report import save  # bench/ is the script's folder, first on sys.path
 
-    from animator.device import configure_threads
+    from animator.device import configure_process
 
-    configure_threads()
+    configure_process()
     results: dict = {"seconds": args.seconds, "methods": {}}
     table = Table(title=f"video mode, first {args.seconds:g} s of chaplin.mp4 (arbitrary and multistyle at 640x360, "
                         "gatys 10 steps at 160 px)")

@@ -14,13 +14,13 @@ from pathlib import Path
 from animator.batch.task import Result, Task, render_shipped, render_task, ship
 from animator.errors import AnimatorError
 from animator.media.sink import partial_path, remove
-from animator.render.record import write_record
+from animator.preset.convert import to_plain
 
 
 def _init_worker(threads: int) -> None:
-    from animator.device import configure_threads
+    from animator.device import configure_process
 
-    configure_threads(threads)
+    configure_process(threads)
 
 
 class LocalExecutor:
@@ -37,11 +37,11 @@ class LocalExecutor:
         if self.jobs == 1:
             _init_worker(self.threads)
             for task in tasks:
-                yield render_task(task.plain, task.out_dir)
+                yield render_task(to_plain(task.preset), task.out_dir)
             return
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.threads,)) as pool:
-            futures = [pool.submit(render_task, task.plain, task.out_dir) for task in tasks]
+            futures = [pool.submit(render_task, to_plain(task.preset), task.out_dir) for task in tasks]
             for future in as_completed(futures):
                 yield future.result()
 
@@ -66,21 +66,19 @@ class RayExecutor:
         self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)) // jobs)
 
     def run(self, tasks: list[Task]) -> Iterator[Result]:
-        from animator.preset import preset_from_dict
+        from animator.render.outputs import publish
 
         remote = self.ray.remote(_remote_render)
         pending = {}
         for task in tasks:
-            preset = preset_from_dict(task.plain, Path.cwd())
-            ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(task.plain, ship(preset), self.cpus)
-            pending[ref] = (task, preset)
+            ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(*ship(task.preset), self.cpus)
+            pending[ref] = task
         while pending:
             (ref,), _ = self.ray.wait(list(pending), num_returns=1)
-            task, preset = pending.pop(ref)
+            task = pending.pop(ref)
             result, outputs = self.ray.get(ref)
-            _received(outputs, task.out_dir)
             if not result.failed:  # recorded with this machine's paths, as a local render would be
-                write_record(preset, task.out_dir, [task.out_dir / o for o in result.outputs], result.frames, result.seconds)
+                publish(_received(outputs, task.out_dir), task.out_dir, task.preset, result.frames, result.seconds)
             yield result
 
 
@@ -89,20 +87,17 @@ def _remote_render(plain: dict, files: dict[str, bytes], threads: int):
     return render_shipped(plain, files)
 
 
-def _received(outputs: dict[str, bytes], out_dir: Path) -> None:
-    """Write a remote task's outputs into the driver's folder: each file, or folder of frames,
-    under a hidden name first and renamed when whole."""
-    tops: dict[str, list[tuple[str, bytes]]] = {}
+def _received(outputs: dict[str, bytes], out_dir: Path) -> dict[Path, Path]:
+    """Write a remote task's outputs into the driver's folder, each file or folder of frames
+    under its hidden partial name; returns {final path: partial path} to publish."""
+    staged: dict[Path, Path] = {}
     for name, data in outputs.items():
         top, _, inside = name.partition("/")
-        tops.setdefault(top, []).append((inside, data))
-    for top, files in tops.items():
         target = out_dir / top
-        partial = partial_path(target)
-        remove(partial)
-        for inside, data in files:
-            path = partial / inside if inside else partial
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        remove(target)
-        os.replace(partial, target)
+        if target not in staged:
+            staged[target] = partial_path(target)
+            remove(staged[target])
+        path = staged[target] / inside if inside else staged[target]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return staged

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from animator.errors import AnimatorError, PresetError
+from animator.errors import AnimatorError
 from animator.preset import Preset, load_preset
 from animator.preset.load import Override
+from animator.render.plan import Plan
 from animator.render.record import up_to_date
 
 
@@ -16,7 +17,7 @@ from animator.render.record import up_to_date
 class Item:
     path: Path
     preset: Preset | None = None
-    error: str = ""  # why it cannot be rendered (a preset error)
+    error: str = ""  # why it cannot be rendered (its preset or its input)
     current: dict | None = None  # its record, when its outputs are up to date
 
     @property
@@ -45,15 +46,18 @@ def find_presets(arguments: list[str], bundled: Path) -> list[Path]:
 
 
 def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: bool) -> list[Item]:
+    """Each preset loaded; unless it is up to date, planned too (its input opened, a video's
+    schedules checked against its clip), so bad input is a failure before anything renders."""
     items = []
     for path in paths:
+        item = Item(path)
         try:
-            item = Item(path, load_preset(path, overrides))
-        except PresetError as exc:
-            items.append(Item(path, error=str(exc)))
-            continue
-        if not force:
-            item.current = up_to_date(item.preset, out_dir)
+            item.preset = load_preset(path, overrides)
+            item.current = None if force else up_to_date(item.preset, out_dir)
+            if item.current is None:
+                Plan(item.preset)
+        except AnimatorError as exc:
+            item.error = str(exc)
         items.append(item)
     names = [item.name for item in items]
     for name in {n for n in names if names.count(n) > 1}:

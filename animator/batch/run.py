@@ -7,8 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from animator.batch.plan import Item
+from animator.batch.split import Split
 from animator.batch.task import Result, Task
 from animator.errors import AnimatorError
+from animator.preset.resolve import follows_clip
 
 
 def run_batch(items: list[Item], executor, out_dir: Path, split: int = 1, overlap: int = 12,
@@ -16,7 +18,7 @@ def run_batch(items: list[Item], executor, out_dir: Path, split: int = 1, overla
     """Results in the order of `items`; failures are results too, so one never stops the rest."""
     results: dict[str, Result] = {}
     tasks: list[Task] = []
-    splits, chunks_of, owner = {}, {}, {}
+    splits = Splits()
 
     def done(result: Result) -> None:
         results[result.name] = result
@@ -27,29 +29,46 @@ def run_batch(items: list[Item], executor, out_dir: Path, split: int = 1, overla
             done(Result(item.name, "failed", error=item.error))
         elif item.current is not None:
             done(Result(item.name, "up to date", item.current.get("frames"), 0.0, item.current.get("outputs", [])))
-        elif split > 1 and item.preset.mode == "video":
-            from animator.batch.split import Split  # loads the engine: only when a video is split
-
+        elif split > 1 and follows_clip(item.preset):
             try:
-                splits[item.name] = Split(item.preset, out_dir, split, overlap)
+                tasks += splits.add(Split(item.preset, out_dir, split, overlap))
             except AnimatorError as exc:
                 done(Result(item.name, "failed", error=str(exc)))
-                continue
-            chunk_tasks = splits[item.name].tasks()
-            chunks_of[item.name] = {}
-            owner.update({task.name: item.name for task in chunk_tasks})
-            tasks += chunk_tasks
         else:
-            tasks.append(Task.of(item.preset, out_dir))
+            tasks.append(Task(item.preset, out_dir))
     for result in executor.run(tasks):
-        if result.name not in owner:
+        if not splits.owns(result):
             done(result)
-            continue
-        name = owner[result.name]
-        chunks_of[name][result.name] = result
-        if len(chunks_of[name]) == len(splits[name].chunks):
-            try:
-                done(splits[name].join(list(chunks_of[name].values())))
-            except AnimatorError as exc:
-                done(Result(name, "failed", error=str(exc)))
+        elif (joined := splits.collect(result)) is not None:
+            done(joined)
     return [results[item.name] for item in items]
+
+
+class Splits:
+    """A batch's split videos: their chunks sent out as tasks, and each video joined once all
+    its chunks are back."""
+
+    def __init__(self):
+        self.of_chunk: dict[str, Split] = {}  # chunk task name -> its video
+        self.back: dict[str, dict[str, Result]] = {}  # video name -> its chunks' results so far
+
+    def add(self, split: Split) -> list[Task]:
+        tasks = split.tasks()
+        self.of_chunk.update({task.name: split for task in tasks})
+        self.back[split.preset.name] = {}
+        return tasks
+
+    def owns(self, result: Result) -> bool:
+        return result.name in self.of_chunk
+
+    def collect(self, result: Result) -> Result | None:
+        """The video's result once this was its last chunk, else None."""
+        split = self.of_chunk[result.name]
+        back = self.back[split.preset.name]
+        back[result.name] = result
+        if len(back) < len(split.chunks):
+            return None
+        try:
+            return split.join(list(back.values()))
+        except AnimatorError as exc:
+            return Result(split.preset.name, "failed", error=str(exc))

@@ -9,7 +9,6 @@ whole span, and records the render as one.
 
 from __future__ import annotations
 
-import copy
 import shutil
 import time
 from collections.abc import Iterator
@@ -22,12 +21,12 @@ import numpy as np
 from animator.batch.task import Result, Task
 from animator.errors import MediaError
 from animator.media.frame import Frame
-from animator.media.sink import AudioSpan, encoding
+from animator.media.sink import encoding
 from animator.media.source import VideoSource, read_image
 from animator.preset import Preset
-from animator.preset.convert import to_plain
-from animator.render.outputs import make_sinks
-from animator.render.record import write_record
+from animator.preset.resolve import chunk as chunk_of
+from animator.preset.resolve import soundtrack
+from animator.render.outputs import make_sinks, publish
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,7 @@ class Split:
             last = chunk is self.chunks[-1]  # runs to the span's real end, not to an estimate of it
             duration = (None if video.duration is None else video.start + video.duration - start) if last else \
                 float(Fraction(chunk.end - chunk.warm) / self.fps)
-            plain = copy.deepcopy(to_plain(self.preset))
-            plain["name"] = f"{self.preset.name}.part{i}"
-            plain["video"].update(start=start, duration=duration, audio=False)
-            plain["outputs"] = [{"format": "png"}]
-            tasks.append(Task(plain, self.work, self.preset.device.startswith("cuda")))
+            tasks.append(Task(chunk_of(self.preset, i, start, duration), self.work))
         return tasks
 
     def join(self, results: list[Result]) -> Result:
@@ -77,17 +72,14 @@ class Split:
         failed = [r for r in results if r.failed]
         if failed:
             return Result(self.preset.name, "failed", error=f"{failed[0].name}: {failed[0].error}")
-        video = self.preset.video
-        audio = AudioSpan(self.preset.input, video.start, video.duration) if video.audio and self.has_audio else None
-        sinks = make_sinks(self.preset, self.out_dir, self.fps, audio)
+        sinks = make_sinks(self.preset, self.out_dir, self.fps, soundtrack(self.preset, self.has_audio))
         frames = 0
-        with encoding(sinks) as put:
+        with encoding(sinks, publish=False) as put:
             for index, image in enumerate(self._frames()):
                 put(Frame(index, index / self.fps, image))
                 frames = index + 1
-        outputs = [sink.path for sink in sinks]
         seconds = sum(r.seconds for r in results) + time.perf_counter() - started
-        write_record(self.preset, self.out_dir, outputs, frames, seconds)
+        outputs = publish({sink.path: sink.partial for sink in sinks}, self.out_dir, self.preset, frames, seconds)
         shutil.rmtree(self.work, ignore_errors=True)
         return Result(self.preset.name, "rendered", frames, seconds, [str(o.relative_to(self.out_dir)) for o in outputs])
 

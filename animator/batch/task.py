@@ -1,4 +1,5 @@
-"""The unit of work of a batch: one preset, as plain data, rendered wherever a worker runs.
+"""The unit of work of a batch: one preset, rendered wherever a worker runs; it travels to the
+worker as plain data.
 
 A local worker renders straight into the output folder. A remote worker gets the preset's input
 files with the task (`ship`), renders in a folder of its own and sends the outputs back as bytes
@@ -14,24 +15,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from animator.errors import AnimatorError
-from animator.preset import Preset
+from animator.preset import Preset, preset_from_dict
 from animator.preset.convert import to_plain
-from animator.render.record import input_files
+from animator.preset.resolve import portable
 
 
 @dataclass
 class Task:
-    plain: dict  # the preset, as plain data (preset_from_dict gives it back)
+    preset: Preset
     out_dir: Path
-    cuda: bool = False  # asks a GPU of the executor
-
-    @staticmethod
-    def of(preset: Preset, out_dir: Path) -> Task:
-        return Task(to_plain(preset), out_dir, preset.device.startswith("cuda"))
 
     @property
     def name(self) -> str:
-        return self.plain["name"]
+        return self.preset.name
+
+    @property
+    def cuda(self) -> bool:
+        """Whether it asks a GPU of the executor."""
+        return self.preset.device.startswith("cuda")
 
 
 @dataclass
@@ -48,15 +49,15 @@ class Result:
         return self.status == "failed"
 
 
-def render_task(plain: dict, out_dir: Path, record: bool = True) -> Result:
-    """Render one preset into out_dir; any failure becomes a failed Result, so a batch goes on."""
-    from animator.preset import preset_from_dict
-    from animator.render.engine import Job
+def render_task(plain: dict, out_dir: Path, record: bool = True, base: Path | None = None) -> Result:
+    """A worker's entry point: render one preset, received as plain data (relative paths read
+    against `base`), into out_dir; any failure becomes a failed Result, so a batch goes on."""
+    from animator.render.engine import load
 
     started, done = time.perf_counter(), [0]
     try:
-        job = Job(preset_from_dict(plain, Path.cwd()))
-        outputs = job.run(out_dir, record=record, progress=lambda frames, total: done.__setitem__(0, frames))
+        render = load(preset_from_dict(plain, base or Path.cwd()))
+        outputs = render.run(out_dir, record=record, progress=lambda frames, total: done.__setitem__(0, frames))
     except AnimatorError as exc:
         return Result(plain["name"], "failed", seconds=time.perf_counter() - started, error=str(exc))
     except Exception as exc:  # a bug, reported with its place; the other presets still render
@@ -67,22 +68,24 @@ def render_task(plain: dict, out_dir: Path, record: bool = True) -> Result:
                   [str(o.relative_to(out_dir)) for o in outputs])
 
 
-def ship(preset: Preset) -> dict[str, bytes]:
-    """The preset's input files, by their path on this machine."""
-    return {str(path): path.read_bytes() for path in input_files(preset)}
+def ship(preset: Preset) -> tuple[dict, dict[str, bytes]]:
+    """The preset as plain data whose paths are relative to its files' common folder, and those
+    files' bytes by the same relative paths: what a worker elsewhere needs."""
+    moved, files = portable(preset)
+    return to_plain(moved), {name: path.read_bytes() for name, path in files.items()}
 
 
 def render_shipped(plain: dict, files: dict[str, bytes]) -> tuple[Result, dict[str, bytes]]:
-    """On a remote worker: the inputs written into a folder of its own (their absolute paths
-    mirrored below it, so folders keep their shape), the preset pointed at them, rendered, and
-    every output file returned as bytes by its path relative to the output folder."""
+    """On a remote worker: the input files written into a folder of its own, the preset read
+    against it, rendered, and every output file returned as bytes by its path relative to the
+    output folder (the driver publishes them with the record)."""
     with tempfile.TemporaryDirectory(prefix="animator-") as folder:
         root = Path(folder)
-        for original, data in files.items():
-            target = root / "in" / original.lstrip("/")
+        for name, data in files.items():
+            target = root / "in" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        result = render_task(_moved(plain, root / "in"), root / "out", record=False)
+        result = render_task(plain, root / "out", record=False, base=root / "in")
         outputs = {}
         for output in result.outputs:
             path = root / "out" / output
@@ -90,14 +93,3 @@ def render_shipped(plain: dict, files: dict[str, bytes]) -> tuple[Result, dict[s
                 if file.is_file():
                     outputs[str(file.relative_to(root / "out"))] = file.read_bytes()
         return result, outputs
-
-
-def _moved(value, root: Path):
-    """Plain data with every absolute path that exists below root pointed there."""
-    if isinstance(value, dict):
-        return {key: _moved(item, root) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_moved(item, root) for item in value]
-    if isinstance(value, str) and value.startswith("/") and (root / value.lstrip("/")).exists():
-        return str(root / value.lstrip("/"))
-    return value

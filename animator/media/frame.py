@@ -50,6 +50,11 @@ def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Te
     return t.permute(2, 0, 1).unsqueeze(0).float().div_(255)
 
 
+def fitted(image: np.ndarray, size: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """An 8-bit image at a render size (long side `size`, sides multiples of 8) as a tensor."""
+    return to_tensor(resize(image, *fit_size(image.shape[1], image.shape[0], size)), device)
+
+
 def to_image(tensor: torch.Tensor) -> np.ndarray:
     """1x3xHxW float in [0, 1] -> HxWx3 uint8 (rounded, clamped) on the CPU."""
     import torch

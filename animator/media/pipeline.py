@@ -14,8 +14,9 @@ R = TypeVar("R")
 _DONE = object()
 
 
-def background(items: Iterable[T], maxsize: int = 8) -> Iterator[T]:
-    """Iterate `items` in a producer thread; re-raises its exception in the consumer."""
+def background(items: Iterable[T], maxsize: int = 8, name: str = "background") -> Iterator[T]:
+    """Iterate `items` in a producer thread named after its stage; re-raises its exception in
+    the consumer."""
     q: queue.Queue = queue.Queue(maxsize)
     stop = threading.Event()
     failure: list[BaseException] = []
@@ -31,7 +32,7 @@ def background(items: Iterable[T], maxsize: int = 8) -> Iterator[T]:
         finally:
             q.put(_DONE)
 
-    thread = threading.Thread(target=produce, name="decode", daemon=True)
+    thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
     try:
         while (item := q.get()) is not _DONE:

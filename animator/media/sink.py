@@ -59,10 +59,13 @@ class Sink:
                 raise MediaError(f"{self.path}: cannot write ({getattr(exc, 'strerror', None) or exc})") from None
         self.encode(frame, resize(frame.image, *self.shape))
 
-    def finish(self) -> Path:
+    def finish(self, publish: bool = True) -> Path:
+        """Close the file; with `publish`, move it from its partial name into place (a render
+        publishes all its outputs together instead: render/outputs.py)."""
         self.close()
-        remove(self.path)
-        self.partial.rename(self.path)
+        if publish:
+            remove(self.path)
+            self.partial.rename(self.path)
         return self.path
 
     def abort(self) -> None:
@@ -287,10 +290,11 @@ class SheetSink(Sink):
 
 @contextlib.contextmanager
 def encoding(sinks: list[Sink], written: Callable[[Frame, object], None] | None = None,
-             maxsize: int = 8) -> Iterator[Callable[..., None]]:
+             maxsize: int = 8, publish: bool = True) -> Iterator[Callable[..., None]]:
     """Yields `put(frame, extra=None)`. The encoder thread writes each frame to every sink, then
     calls `written(frame, extra)` (the render's checkpoint, so it never runs ahead of the
-    outputs). On success finishes every sink; on any failure removes every partial file."""
+    outputs). On success finishes every sink (moved into place unless `publish` is False); on
+    any failure removes every partial file."""
 
     def write_all(item: tuple[Frame, object]) -> None:
         frame, extra = item
@@ -304,7 +308,7 @@ def encoding(sinks: list[Sink], written: Callable[[Frame, object], None] | None 
         yield lambda frame, extra=None: worker.put((frame, extra))
         worker.close()
         for sink in sinks:
-            sink.finish()
+            sink.finish(publish)
     except BaseException:
         with contextlib.suppress(BaseException):
             worker.close()

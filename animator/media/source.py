@@ -1,6 +1,6 @@
-"""Sources yield Frames: a still image, a video file (decoded by PyAV in its own thread), or a
-folder of images. Opening a source checks that it can be read, so bad input fails before any
-output exists."""
+"""Sources yield Frames: a still image, a video file (decoded by PyAV), or a folder of images.
+Opening a source checks that it can be read, so bad input fails before any output exists. A
+renderer that wants decoding beside its own work runs the source in a thread of its own."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import numpy as np
 
 from animator.errors import MediaError
 from animator.media.frame import Frame
-from animator.media.pipeline import background
 
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our MediaError says it in one line
 
@@ -118,10 +117,13 @@ class VideoSource:
         raise MediaError(f"{self.path}: video has no frames" + (f" after {self.start} s" if self.start else ""))
 
     def __iter__(self) -> Iterator[Frame]:
-        return background(self._decode())
+        return self._decode()
 
 
-def open_source(path: Path, start: float = 0.0, duration: float | None = None) -> ImageSource | ImageFolderSource | VideoSource:
+Source = ImageSource | ImageFolderSource | VideoSource
+
+
+def open_source(path: Path, start: float = 0.0, duration: float | None = None) -> Source:
     if path.is_dir():
         return ImageFolderSource(path)
     if not path.exists():

@@ -15,33 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from animator.errors import ModelError
+from animator.nets.vgg_layers import BLOCKS, CHANNELS, CONVS, LAYERS
 from animator.nets.weights import VGG19, locate
-
-BLOCKS = (2, 2, 4, 4, 4)  # convolutions per block
-LAYERS: tuple[str, ...] = tuple(
-    name
-    for b, convs in enumerate(BLOCKS, start=1)
-    for name in [*(f"{kind}{b}_{c}" for c in range(1, convs + 1) for kind in ("conv", "relu")), f"pool{b}"]
-)
-CONVS = tuple(name for name in LAYERS if name.startswith("conv"))
-CHANNELS = dict(zip(CONVS, (64, 64, 128, 128, *[256] * 4, *[512] * 8)))
 
 # Input conventions of the two releases, applied to RGB in [0, 1].
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)  # the original: BGR, 0-255, mean subtracted
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # torchvision: RGB, standardized
 TORCHVISION_FILE = "vgg19-dcbb9e9d.pth"
 TORCHVISION_CONV_INDEX = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)  # in vgg19().features
-
-
-def _channels_at() -> dict[str, int]:
-    at, current = {}, 3
-    for name in LAYERS:
-        current = CHANNELS.get(name, current)  # relu and pool layers keep their convolution's
-        at[name] = current
-    return at
-
-
-CHANNELS_AT = _channels_at()
 
 
 @functools.cache

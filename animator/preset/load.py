@@ -13,8 +13,9 @@ import yaml
 
 from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, convert, dotted, to_plain
-from animator.preset.schedule import Schedule, ScheduleError
-from animator.preset.schema import RENDER_FPS, Preset, style_weights
+from animator.preset.resolve import check_schedules, timeline
+from animator.preset.schedule import Schedule
+from animator.preset.schema import Preset
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -123,14 +124,14 @@ def preset_from_dict(
     _check_combinations(preset, error)
     _check_morph(preset.style, error)
     preset = dataclasses.replace(preset, source=source)
-    if preset.mode != "video":  # a video's schedules are checked once its source is open
-        count = preset.iterate.steps + 1 if preset.mode == "iterate" else 1
-        check_schedules(preset, count, preset.iterate.interpolate / float(RENDER_FPS), error)
+    line = timeline(preset)
+    if line is not None:  # a video's schedules are checked once its clip is open (render/plan.py)
+        check_schedules(preset, line, error)
     return preset
 
 
 def _check_morph(style, error) -> None:
-    """`at:` on style images is a morph (see schema.style_weights): all or none, in order."""
+    """`at:` on style images is a morph (see resolve.style_weights): all or none, in order."""
     if style == "self" or all(image.at is None for image in style):
         return
     for i, image in enumerate(style):
@@ -140,41 +141,6 @@ def _check_morph(style, error) -> None:
             raise error(("style", i, "weight"), "a morph image takes `at` or a `weight`, not both")
         if i and image.at <= style[i - 1].at:
             raise error(("style", i, "at"), f"expected frames in increasing order, found {image.at} after {style[i - 1].at}")
-
-
-def scheduled_values(node: Any, path: KeyPath = (), meta: dict | None = None):
-    """(key path, schedule, field metadata) for every schedule in a preset."""
-    if isinstance(node, Schedule):
-        yield path, node, meta or {}
-    elif dataclasses.is_dataclass(node):
-        for f in dataclasses.fields(node):
-            yield from scheduled_values(getattr(node, f.name), (*path, f.name), dict(f.metadata))
-    elif isinstance(node, tuple):
-        for i, item in enumerate(node):
-            yield from scheduled_values(item, (*path, i), meta)
-
-
-def check_schedules(preset: Preset, count: int, seconds_per_frame: float, error=None) -> None:
-    """Evaluate every schedule at every frame t < count, against its key's bounds, so a render
-    never stops half-way on a value; and the style weights of every frame must not all be 0."""
-    error = error or (lambda path, msg: PresetError(f"{preset.source or '<preset>'}: {dotted(path)}: {msg}"))
-    for path, schedule, meta in scheduled_values(preset):
-        lo, hi = (0, None) if path[:2] == ("method", "style") else (meta.get("min"), meta.get("max"))
-        for t in range(count):
-            try:
-                value = schedule.at(t, count, t * seconds_per_frame)
-            except ScheduleError as exc:
-                raise error(path, str(exc)) from None
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-                raise error(path, f"expected values {bounds}, found {value:g} at frame {t}")
-    weight_sets = {("style",): list(style_weights(preset.style)) if preset.style != "self" else [],
-                   ("method", "style"): list(getattr(preset.method, "style", ())) if preset.method.name == "multistyle" else []}
-    for path, weights in weight_sets.items():
-        if any(isinstance(w, Schedule) for w in weights):
-            for t in range(count):
-                if sum(w.at(t, count, t * seconds_per_frame) if isinstance(w, Schedule) else w for w in weights) <= 0:
-                    raise error(path, f"the weights are all 0 at frame {t}")
 
 
 def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: list[Override]) -> str:

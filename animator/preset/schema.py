@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
+from animator.nets.vgg_layers import LAYERS
 from animator.preset.schedule import Schedule, ScheduleError, parse_schedule
 
 NUM_BUILTIN_STYLES = 26
@@ -99,8 +100,6 @@ class MultistyleOptions:
 
 
 def parse_layer(value: object) -> str:
-    from animator.nets.vgg import LAYERS  # the names are VGG19's; no torch work happens here
-
     if value not in LAYERS:
         close = difflib.get_close_matches(str(value), LAYERS, n=1)
         raise ValueError(f"a VGG19 layer such as relu4_2{f' (did you mean {close[0]}?)' if close else ''}")
@@ -147,19 +146,6 @@ class GatysOptions:
 
 
 MethodOptions = ArbitraryOptions | MultistyleOptions | GatysOptions
-
-
-def style_weights(styles: tuple[StyleImage, ...]) -> tuple[Num, ...]:
-    """Each style image's weight. `at:` on the images is a morph: each has full weight at its
-    frame, handed over linearly to its neighbours' (the weight schedules it stands for)."""
-    if all(image.at is None for image in styles):
-        return tuple(image.weight for image in styles)
-    frames = [image.at for image in styles]
-    weights = []
-    for i, frame in enumerate(frames):
-        keys = {frame: 1, **{frames[j]: 0 for j in (i - 1, i + 1) if 0 <= j < len(frames)}}
-        weights.append(parse_schedule(dict(sorted(keys.items()))))
-    return tuple(weights)
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,41 @@ from collections.abc import Iterator
 import torch
 
 from animator.clock import Clock, at_frame
-from animator.media.frame import to_image, to_tensor
+from animator.controls.color import ColorReference, cohere
+from animator.media.frame import fitted, to_image, to_tensor
+from animator.media.source import read_image
 from animator.methods import Method, StyleTrack
 from animator.motion import feedback
 from animator.motion.flow import make_backend
 from animator.motion.interpolate import inbetweens
 from animator.preset.schema import IterateConfig
-from animator.style.color import ColorReference, cohere
+from animator.render.renderer import Loaded, Rendered, Resume
 
-Rendered = tuple[int, torch.Tensor, dict | None]  # (frame index, image, state to resume from, or None)
+
+class IterateRenderer:
+    """Iterate t is written as frame t k, k = `interpolate`, with its in-betweens before it."""
+
+    def __init__(self, loaded: Loaded):
+        self.loaded, self.config = loaded, loaded.preset.iterate
+        self.reference = self._color_reference()
+
+    def frames(self, resume: Resume | None = None) -> Iterator[Rendered]:
+        loaded, k = self.loaded, self.config.interpolate
+        steps = iterate(loaded.method, loaded.first, config=self.config, styles=loaded.styles, clock=loaded.clock,
+                        reference=self.reference, resume=None if resume is None else (resume[0] // k, resume[1]))
+        if k == 1:
+            return steps
+        previous = None if resume is None else resume[1]["x"].to(loaded.device)
+        return tweened(steps, k, self.config.interpolate_with, previous)
+
+    def _color_reference(self) -> torch.Tensor | None:
+        """The colour coherence reference, when it is known before the loop runs."""
+        color, loaded = self.config.color, self.loaded
+        if color.match == "none" or color.reference == "first":
+            return None
+        if color.reference == "input":
+            return loaded.first
+        return fitted(read_image(color.reference), loaded.preset.size, loaded.device)
 
 
 def quantized(image: torch.Tensor) -> torch.Tensor:

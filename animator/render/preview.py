@@ -8,14 +8,16 @@ spread over its frames (at least one each), and a smaller size when even one wou
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 from pathlib import Path
 
 from animator.media.frame import fit_size
 from animator.media.sink import SheetSink
-from animator.preset import Preset, load_preset, parse_overrides
-from animator.render.engine import Job, Progress
+from animator.preset import Preset
+from animator.render.engine import Progress, load
+from animator.render.plan import Plan
 
 BUDGET_STEPS = 30  # optimizer steps at 128x128: ~15 s on 2 cores in float32
 BUDGET_PIXELS = BUDGET_STEPS * 128 * 128
@@ -24,26 +26,28 @@ STEP_COST = {"spatial": 2.0}  # the FFT autocorrelation about doubles a step
 TILES = 16
 
 
-def preview_job(path: Path, size: int, sets: list[str]) -> Job:
-    """The preset at `size`, and, for the optimization method, within the preview's budget."""
-    job = Job(load_preset(path, parse_overrides([f"size={size}", *sets])))
-    preset = job.preset
-    if preset.method.name != "gatys":
-        return job
-    frames = preset.iterate.steps + 1 if preset.mode == "iterate" else (job.frame_count or 1)
-    pixels = math.prod(fit_size(job.x0.shape[-1], job.x0.shape[-2], size)) * STEP_COST.get(preset.method.representation, 1.0)
-    steps = min(preset.method.steps, max(1, int(BUDGET_PIXELS // (frames * pixels)) - FRAME_STEPS))
+def preview_plan(preset: Preset) -> Plan:
+    """The preset (loaded at the preview's size), for the optimization method within the
+    preview's budget."""
+    plan, size = Plan(preset), preset.size
+    method = preset.method
+    if method.name != "gatys":
+        return plan
+    frames = plan.timeline.steps
+    height, width = plan.first.shape[:2]
+    pixels = math.prod(fit_size(width, height, size)) * STEP_COST.get(method.representation, 1.0)
+    steps = min(method.steps, max(1, int(BUDGET_PIXELS // (frames * pixels)) - FRAME_STEPS))
     scale = min(1.0, math.sqrt(BUDGET_PIXELS / (frames * (steps + FRAME_STEPS) * pixels)))
     fitted = max(32, round(size * scale / 8) * 8)
-    scales = [s for s in (round(s * fitted / preset.size) for s in preset.method.scales) if 16 <= s < fitted]
-    return Job(load_preset(path, parse_overrides([f"size={fitted}", *sets, f"method.steps={steps}", f"method.scales={scales}"])))
+    scales = tuple(s for s in (round(s * fitted / size) for s in method.scales) if 16 <= s < fitted)
+    return Plan(dataclasses.replace(preset, size=fitted, method=dataclasses.replace(method, steps=steps, scales=scales)))
 
 
-def preview(job: Job, output: Path, every: int | None = None, progress: Progress | None = None) -> int:
-    """Render job's preset into a contact sheet at `output`; returns the frame step K."""
-    every = every or max(1, math.ceil((job.frame_count or 1) / TILES))
+def preview(plan: Plan, output: Path, every: int | None = None, progress: Progress | None = None) -> int:
+    """Render the plan into a contact sheet at `output`; returns the frame step K."""
+    every = every or max(1, math.ceil((plan.frame_count or 1) / TILES))
     with tempfile.TemporaryDirectory() as work:  # a preview never touches a real render's checkpoint
-        job.run(Path(work), fresh=True, sinks=[SheetSink(output, every)], progress=progress)
+        load(plan).run(Path(work), fresh=True, sinks=[SheetSink(output, every)], progress=progress)
     return every
 
 

@@ -13,20 +13,11 @@ import os
 from pathlib import Path
 
 from animator import __version__
-from animator.media.source import IMAGE_SUFFIXES
 from animator.preset.convert import to_plain
+from animator.preset.resolve import input_files
 from animator.preset.schema import Preset
 
 _hashes: dict[tuple, str] = {}  # (path, size, mtime) -> SHA-256: a file is read once per process
-
-
-def input_files(preset: Preset) -> list[Path]:
-    """Every file the preset reads: its input (or the images of an input folder), style
-    images, a colour reference and an initial image."""
-    files = sorted(p for p in preset.input.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if preset.input.is_dir() else [preset.input]
-    files += [style.image for style in preset.style] if preset.style != "self" else []
-    files += [path for path in (preset.iterate.color.reference, getattr(preset.method, "init", None)) if isinstance(path, Path)]
-    return files
 
 
 def file_hash(path: Path) -> str:

@@ -1,6 +1,12 @@
 """Video stylization: each source frame is stylized, and made consistent with the previous
 output, which optical flow warps onto it; the consistency mask says where that warp holds.
-`temporal.flow: none` is the per-frame baseline."""
+`temporal.flow: none` is the per-frame baseline.
+
+The stages run in threads of their own behind bounded queues, named after them: `decode` (the
+source), `motion` (resizing and optical flow), `stylize` (the network, two frames at once on the
+CPU); consistency is applied in order as the frames come back, and the engine's `encode` thread
+writes them.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,18 @@ from animator.methods import FeedForward, Method, StyleTrack, Temporal, keep_pre
 from animator.motion.flow import make_backend, pair_flows
 from animator.motion.warp import consistency_mask, motion_boundaries, warp
 from animator.preset.schema import TemporalConfig
+from animator.render.renderer import Loaded, Rendered, Resume
+
+
+class VideoRenderer:
+    def __init__(self, loaded: Loaded):
+        self.loaded = loaded
+
+    def frames(self, resume: Resume | None = None) -> Iterator[Rendered]:
+        loaded, preset = self.loaded, self.loaded.preset
+        decoded = background(loaded.source, name="decode")
+        return stylize_video(loaded.method, decoded, size=preset.size, temporal=preset.video.temporal, device=loaded.device,
+                             styles=loaded.styles, clock=loaded.clock, resume=resume)
 
 
 @dataclass
@@ -60,7 +78,8 @@ def stylize_video(
     state is the previous output."""
     first = resume[0] + 1 if resume is not None else 0
     previous = resume[1].to(device) if resume is not None else None
-    items = (item for item in background(prepare(frames, size, temporal, first, device), maxsize=4) if item.index >= first)
+    prepared = background(prepare(frames, size, temporal, first, device), maxsize=4, name="motion")
+    items = (item for item in prepared if item.index >= first)
 
     if isinstance(method, FeedForward):  # frames stylized concurrently, made consistent in order
         def network(item: Prepared) -> tuple[Prepared, When, torch.Tensor]:

@@ -129,7 +129,7 @@ def test_overrides_beat_the_file_and_are_checked_the_same_way(tmp_path):
 
 def test_schedules_and_morphs_load_as_their_values(tmp_path):
     from animator.preset.schedule import Schedule
-    from animator.preset.schema import style_weights
+    from animator.preset.resolve import style_weights
 
     preset = load_preset(write(tmp_path, minimal(
         "iterate:\n  steps: 20\n  motion: {zoom: {0: 1.0, 10: 1.05}, angle: 'sin(t / 3)'}\n"
@@ -146,10 +146,10 @@ def test_a_video_schedule_is_checked_against_the_clip_before_rendering(tmp_path)
 
     path = write(tmp_path, f"name: v\nmode: video\ninput: {MEDIA / 'chaplin.mp4'}\nmethod: multistyle\n"
                            "video: {duration: 1, temporal: {weight: '0: 0.5, 20: 1.5'}}\n")
-    from animator.render.engine import Job
+    from animator.render.plan import Plan
 
     with pytest.raises(PresetError, match=r"video.temporal.weight: expected values between 0 and 1, found 1.05 at frame 11"):
-        Job(load_preset(path))
+        Plan(load_preset(path))
 
 
 @pytest.mark.parametrize("path", sorted(PRESETS.glob("*.yaml")), ids=lambda p: p.stem)

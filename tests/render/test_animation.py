@@ -12,15 +12,15 @@ import torch
 from animator.media.source import read_image
 from animator.metrics import mean_abs_diff
 from animator.preset import preset_from_dict
-from animator.render.engine import Job
+from animator.render.engine import load
 from tests.conftest import SAMPLES, decode_video
-from tests.style.test_color import lab_means
+from tests.controls.test_color import lab_means
 
 
 def render(tmp_path: Path, name: str, **keys) -> list[np.ndarray]:
     """Render a preset made of `keys` (plus PNG frames out) and read its frames back."""
     raw = {"name": name, "input": str(SAMPLES / "chelsea.png"), "size": 96, "outputs": [{"format": "png"}], **keys}
-    Job(preset_from_dict(raw, tmp_path)).run(tmp_path, fresh=True)
+    load(preset_from_dict(raw, tmp_path)).run(tmp_path, fresh=True)
     return [read_image(p) for p in sorted((tmp_path / f"{name}_frames").iterdir())]
 
 
@@ -64,15 +64,16 @@ def test_interpolated_renders_have_k_frames_a_step(tmp_path):
     assert max(between) < 0.6 * max(steps_moved(plain))  # smaller steps
     preset = preset_from_dict({"name": "v", "input": str(SAMPLES / "chelsea.png"), "size": 64,
                                "iterate": {"steps": 4, "interpolate": 4}, "outputs": [{"format": "mp4"}]}, tmp_path)
-    Job(preset).run(tmp_path, fresh=True)
+    load(preset).run(tmp_path, fresh=True)
     assert len(decode_video(tmp_path / "v.mp4")[1]) == (5 - 1) * 4 + 1 == preset.frame_count
 
 
 def test_arbitrary_morphs_between_style_vectors(tmp_path):
     from animator.clock import Clock
     from animator.methods import StyleTrack, build_method, prepare_style
-    from animator.preset.schema import ArbitraryOptions, style_weights
-    from animator.render.engine import fitted
+    from animator.media.frame import fitted
+    from animator.preset.resolve import style_weights
+    from animator.preset.schema import ArbitraryOptions
 
     cpu = torch.device("cpu")
     brick, hubble = (fitted(read_image(SAMPLES / name), 96, cpu) for name in ("brick.png", "hubble_deep_field.jpg"))

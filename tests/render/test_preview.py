@@ -12,6 +12,7 @@ import pytest
 
 from animator.media.frame import fit_size, resize
 from animator.media.source import read_image
+from animator.preset import load_preset, parse_overrides
 from tests.conftest import PRESETS, SAMPLES
 
 
@@ -40,9 +41,10 @@ def test_preview_is_a_numbered_sheet_of_every_kth_frame(tmp_path):
 def test_gatys_previews_fit_their_budget(name):
     from animator.render import preview
 
-    job = preview.preview_job(PRESETS / f"{name}.yaml", 128, [])
-    preset = job.preset
-    frames = preset.iterate.steps + 1 if preset.mode == "iterate" else job.frame_count
-    pixels = job.x0.shape[-1] * job.x0.shape[-2] * preview.STEP_COST.get(preset.method.representation, 1.0)
+    plan = preview.preview_plan(load_preset(PRESETS / f"{name}.yaml", parse_overrides(["size=128"])))
+    preset = plan.preset
+    frames = preset.iterate.steps + 1 if preset.mode == "iterate" else plan.frame_count
+    height, width = plan.first.shape[:2]
+    pixels = math.prod(fit_size(width, height, preset.size)) * preview.STEP_COST.get(preset.method.representation, 1.0)
     assert frames * (preset.method.steps + preview.FRAME_STEPS) * pixels <= preview.BUDGET_PIXELS * 1.05
     assert preset.method.steps >= 1 and preset.size <= 128

@@ -59,10 +59,10 @@ def test_killed_render_resumes_with_identical_frames(tmp_path):
 def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
     from animator.media.frame import Frame
     from animator.preset import load_preset, parse_overrides
-    from animator.render.engine import Job
+    from animator.render.engine import load
     from animator.render.resume import Checkpoint
 
-    job = Job(load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["iterate.steps=3"])))
+    job = load(load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["iterate.steps=3"])))
     checkpoint = Checkpoint(tmp_path / ".melt.work", job.preset, job.engine)
     black = np.zeros((104, 160, 3), np.uint8)
     for i in range(2):

@@ -6,9 +6,9 @@ from animator.media.frame import fit_size, resize, to_image, to_tensor
 from animator.clock import Clock
 from animator.methods import build_method, prepare_style
 from animator.metrics import psnr
-from animator.preset.schema import GatysOptions, GramTransform, StillConfig
-from animator.style.gatys import still_objective
-from tests.conftest import loop
+from animator.preset.resolve import method_options
+from animator.preset.schema import GatysOptions, GramTransform, Preset, StillConfig
+from tests.conftest import SAMPLES, loop
 
 CPU = torch.device("cpu")
 
@@ -68,7 +68,8 @@ def test_synthetic_targets_and_objectives_render(chelsea):
     for representation in ("spatial", "local"):
         out = run(GatysOptions(steps=3, representation=representation, window=1, style_weight=100.0), x.flip(-1), x)
         assert not torch.equal(out, x)
-    texture = run(still_objective(GatysOptions(steps=5), StillConfig("texture")), x, x, when=Clock(1, 0.0, 0).at(0))
+    still = Preset("t", SAMPLES / "chelsea.png", mode="still", method=GatysOptions(steps=5), still=StillConfig("texture"))
+    texture = run(method_options(still), x, x, when=Clock(1, 0.0, 0).at(0))
     assert psnr(to_image(texture), to_image(x)) < 15  # a texture, not the picture
     coarse = run(GatysOptions(steps=3, scales=(24,), original_colors=True), x.flip(-1), x)
     assert coarse.shape == x.shape

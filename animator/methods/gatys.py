@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -19,24 +18,14 @@ import torch.nn.functional as F
 from animator.clock import When, at_frame
 from animator.media.frame import fit_size, to_tensor
 from animator.media.source import read_image
-from animator.nets.vgg import CHANNELS_AT, LAYERS, load_vgg19
-from animator.preset.schema import GatysOptions, StillConfig
+from animator.methods.base import Temporal
+from animator.nets.vgg import load_vgg19
+from animator.nets.vgg_layers import CHANNELS_AT, LAYERS
+from animator.preset.schema import GatysOptions
 from animator.style import gram_transforms
 from animator.style.functional import keep_colors
 from animator.style.losses import CONTENT_SCALE, Objective, Term, represent
 from animator.style.optimize import optimize
-
-if TYPE_CHECKING:
-    from animator.methods import Temporal
-
-
-def still_objective(options: GatysOptions, still: StillConfig) -> GatysOptions:
-    """Texture synthesis is style loss only from noise; reconstruction is content loss only."""
-    if still.objective == "texture":
-        return dataclasses.replace(options, content_weight=0.0, init="noise")
-    if still.objective == "reconstruct":
-        return dataclasses.replace(options, style_weight=0.0, content_layers=(still.layer,), init="noise")
-    return options
 
 
 def resized(image: torch.Tensor, height: int, width: int) -> torch.Tensor:

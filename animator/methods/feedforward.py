@@ -1,79 +1,19 @@
-"""The Method protocol every renderer calls, and the registry of methods.
-
-A method is a style transfer function f(style, content, init) -> image, split in three: what it
-keeps of each style image is computed once per image (`encode_style`), mixed by each frame's
-weights into a target (`mix_styles`, cheap: weights may follow schedules, so styles morph), and
-applied (`transfer`). A self-style loop encodes the frame itself every step.
-"""
+"""The feed-forward networks as methods: `arbitrary` (Ghiasi et al. 2017, any image is a style
+through a 100-number vector) and `multistyle` (Dumoulin et al. 2017, 26 built-in styles)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from animator.clock import When, at_frame
+from animator.methods.base import Temporal, keep_previous
 from animator.nets import arbitrary, multistyle
 from animator.preset.schedule import Schedule
-from animator.preset.schema import ArbitraryOptions, MethodOptions, MultistyleOptions, Num
-from animator.style.gatys import GatysMethod
-
-Styles = Sequence[tuple[torch.Tensor, Num]]  # (1x3xHxW image, weight) pairs; weights may be schedules
-
-
-@dataclass(frozen=True)
-class Temporal:
-    """What the previous output says about this frame, for temporal consistency in video."""
-
-    previous: torch.Tensor  # the previous output warped onto this frame by optical flow
-    mask: torch.Tensor  # (1,1,H,W): 1 where the flow is trustworthy, 0 occluded
-    weight: float
-
-
-def keep_previous(stylized: torch.Tensor, temporal: Temporal | None) -> torch.Tensor:
-    """The feed-forward networks' consistency: where the flow holds, blend the warped previous
-    output back in by `weight`; elsewhere (occlusions, new content) keep the fresh stylization."""
-    if temporal is None:
-        return stylized
-    return torch.lerp(stylized, temporal.previous, temporal.weight * temporal.mask)
-
-
-class Method(Protocol):
-    def encode_style(self, image: torch.Tensor) -> Any:
-        """What the method keeps of one style image (a style vector, VGG19 representations, ...)."""
-
-    def mix_styles(self, codes: Sequence[tuple[Any, float]], when: When | None = None) -> Any:
-        """The style target of one frame: encoded styles with that frame's weights."""
-
-    def transfer(self, target: Any, content: torch.Tensor, init: torch.Tensor | None = None,
-                 when: When | None = None, temporal: Temporal | None = None) -> torch.Tensor:
-        """Stylize content (Bx3xHxW in [0, 1]) towards a target; same shape out. `init` is where
-        an optimizing method starts (the previous frame in a loop); `when` is the frame: its
-        schedules' values and random numbers (the feed-forward networks use neither);
-        `temporal`, in video, asks for consistency with the previous output."""
-
-
-def prepare_style(method: Method, styles: Styles, when: When | None = None) -> Any:
-    """The target for weighted style images, encoded on the spot: for a single use."""
-    when_value = when.value if when is not None else (lambda w: w)
-    return method.mix_styles([(method.encode_style(image), when_value(weight)) for image, weight in styles], when)
-
-
-class StyleTrack:
-    """The style of every frame of a render: fixed images, encoded once, whose weights may follow
-    schedules (a morph); or, with `style: self`, each frame itself."""
-
-    def __init__(self, method: Method, styles: Styles | None):
-        self.method = method
-        self.codes = None if styles is None else [(method.encode_style(image), weight) for image, weight in styles]
-
-    def at(self, frame: torch.Tensor, when: When) -> Any:
-        if self.codes is None:
-            return self.method.mix_styles([(self.method.encode_style(frame), 1.0)], when)
-        return self.method.mix_styles([(code, when.value(weight)) for code, weight in self.codes], when)
+from animator.preset.schema import ArbitraryOptions, MultistyleOptions
 
 
 def center_square(image: torch.Tensor, side: int) -> torch.Tensor:
@@ -144,10 +84,3 @@ class MultistyleMethod(FeedForward):
     @torch.inference_mode()
     def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
         return self.net.stylize(content.to(self.dtype), target).float()
-
-
-REGISTRY = {"arbitrary": ArbitraryMethod, "multistyle": MultistyleMethod, "gatys": GatysMethod}
-
-
-def build_method(options: MethodOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0) -> Method:
-    return REGISTRY[options.name](options, device, dtype, seed)

@@ -8,7 +8,7 @@ import torch
 
 from animator.media.frame import resize, to_image, to_tensor
 from animator.media.source import read_image
-from animator.style.color import ColorReference, cohere, lab_to_rgb, rgb_to_lab
+from animator.controls.color import ColorReference, cohere, lab_to_rgb, rgb_to_lab
 from tests.conftest import SAMPLES
 
 
