@@ -38,8 +38,8 @@ def test_feedback_motion_keeps_a_settling_loop_moving(tmp_path):
 
 def test_colour_coherence_holds_the_reference_colours(tmp_path):
     loop = {"iterate": {"steps": 60, "blend": 1.0}}  # arbitrary at blend 1 drifts into its own magenta
-    reference = lab_means(render(tmp_path, "plain", **loop)[0])
     drifted = render(tmp_path, "plain", **loop)
+    reference = lab_means(drifted[0])  # frame 0 is the input
     assert np.abs(lab_means(drifted[-1]) - reference).max() > 20
     held = render(tmp_path, "held", iterate={**loop["iterate"], "color": {"match": "lab", "reference": "input"}})
     assert max(np.abs(lab_means(frame) - reference).max() for frame in held) < 2
