@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from tests.conftest import ROOT
+from tests.conftest import MEDIA, ROOT
 
 
-def test_video_bench_measures_every_stage_on_a_short_span(monkeypatch):
+def test_video_bench_times_whole_commands_on_a_short_span(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     monkeypatch.delitem(sys.modules, "video", raising=False)
     import video
 
-    result = video.measure("multistyle", 0.2, rounds=1)
-    assert result["frames"] == 5  # chaplin is 25 fps
-    assert set(result["stage_seconds"]) == {"decode", "flow", "stylize", "encode", "store"}
-    assert all(result[key] > 0 for key in ("fps_stylize_only", "fps_stylize_flow", "fps_per_frame", "fps_temporal"))
+    clip = video.write_clip(tmp_path / "chaplin.mp4", MEDIA / "chaplin.mp4", 5)
+    results = video.measure({"tiny": (clip, 96)}, ["multistyle"], rounds=1, peer=False, folder=tmp_path)
+    row = results["tiny"]
+    assert row["frames"] == 5
+    temporal, per_frame = row["multistyle-temporal"], row["multistyle-per-frame"]
+    assert temporal["fps"] > 0 and per_frame["fps"] > 0 and per_frame["peak_mib"] > 100
+    assert 0 < temporal["warping_error"] < 1  # consistency lowers it against the per-frame render
+    assert 0.5 < temporal["gradient_energy"] < 1.5
