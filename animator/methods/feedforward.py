@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from animator.clock import When, at_frame
 from animator.methods.base import Temporal, keep_previous
-from animator.nets import arbitrary, multistyle
+from animator.methods.scale import at_stroke_scale
+from animator.nets import arbitrary, multistyle, tiled
 from animator.preset.schedule import Schedule
 from animator.preset.schema import ArbitraryOptions, MultistyleOptions
 
@@ -29,9 +30,18 @@ class FeedForward:
     """A network: a frame's stylization depends on that frame (and the style) alone, so a video
     renderer may stylize several frames at once and make them consistent afterwards, in order."""
 
-    def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        """The network's output for content (Bx3xHxW in [0, 1]), float32."""
+    options: ArbitraryOptions | MultistyleOptions
+
+    def network(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        """The network's output for content (Bx3xHxW in [0, 1]) at its own size, float32."""
         raise NotImplementedError
+
+    def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        """The stylized content, painted at `stroke_scale` of its size (see scale.py)."""
+        scale = self.options.stroke_scale
+        if scale >= 1:
+            return self.network(target, content)
+        return at_stroke_scale(lambda small: self.network(target, small), content, scale)
 
     def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
                  when: When | None = None, temporal: Temporal | None = None) -> torch.Tensor:
@@ -59,8 +69,8 @@ class ArbitraryMethod(FeedForward):
         return self.transformer.condition(vector.to(self.dtype))
 
     @torch.inference_mode()
-    def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        return self.transformer.stylize(content.to(self.dtype), target).float()
+    def network(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        return tiled.run(self.transformer, content.to(self.dtype), target).float()
 
 
 class MultistyleMethod(FeedForward):
@@ -82,5 +92,5 @@ class MultistyleMethod(FeedForward):
         return self.net.condition((weights / weights.sum()).to(self.dtype))
 
     @torch.inference_mode()
-    def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        return self.net.stylize(content.to(self.dtype), target).float()
+    def network(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        return tiled.run(self.net, content.to(self.dtype), target).float()

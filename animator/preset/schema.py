@@ -79,12 +79,17 @@ class StyleImage:
                                                                       "to the neighbouring images' frames"})
 
 
+STROKE_SCALE = {"min": 0.1, "max": 1, "doc": "the network paints at this fraction of the render size (larger strokes), "
+                                           "brought back up along the content's edges"}
+
+
 @dataclass(frozen=True)
 class ArbitraryOptions:
     """Ghiasi et al.: any image is a style, through a 100-number style vector."""
 
     name: Literal["arbitrary"] = "arbitrary"
     style_size: int = field(default=256, metadata={"min": 64, "max": 1024, "doc": "side the style image is seen at"})
+    stroke_scale: float = field(default=1.0, metadata=STROKE_SCALE)
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class MultistyleOptions:
         metadata={"parse": parse_builtin_style, "plain": plain_builtin_style,
                   "doc": "index 0..25 or {index: weight}; weights may be schedules"},
     )
+    stroke_scale: float = field(default=1.0, metadata=STROKE_SCALE)
 
 
 def parse_layer(value: object) -> str:
