@@ -1,4 +1,5 @@
-"""Sinks encode Frames into files: MP4 (H.264), GIF (global palette, loops forever), PNG.
+"""Sinks encode Frames into files: MP4 (H.264) and WebM (VP9 or AV1) for the web, MOV (ProRes
+422 HQ) for editing, animated WebP, APNG and GIF for previews, PNG frames and contact sheets.
 
 Every sink writes under a hidden temporary name and renames on success, so an interrupted or
 failed render never leaves a file that looks complete. `encoding` feeds all the sinks of a
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,12 +22,16 @@ import av
 import av.filter
 import cv2
 import numpy as np
+from av.video.reformatter import ColorPrimaries, ColorRange, ColorTrc, Colorspace, Interpolation
 
 from animator.errors import MediaError
 from animator.media.frame import Frame, fit_size, resize
 from animator.media.pipeline import Worker
 
 log = logging.getLogger("animator")
+
+# swscale approximates RGB -> YUV in fixed point unless asked to round accurately
+ACCURATE_BILINEAR = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
 
 
 def partial_path(path: Path) -> Path:
@@ -88,26 +94,74 @@ class AudioSpan:
     duration: float | None = None
 
 
-MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}  # remuxed; anything else becomes AAC
+@dataclass(frozen=True)
+class AudioRules:
+    """What audio a container takes: codecs remuxed as they are, and the encoder for the rest."""
+
+    remux: frozenset[str]
+    encoder: str
 
 
-class Mp4Sink(Sink):
-    def __init__(self, path: Path, fps: Fraction, crf: int = 18, size: int | None = None, audio: AudioSpan | None = None,
-                 preset: str = "medium"):
+MP4_AUDIO = AudioRules(frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac")
+WEBM_AUDIO = AudioRules(frozenset({"opus", "vorbis"}), "libopus")
+MOV_AUDIO = AudioRules(frozenset({"aac", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le"}), "pcm_s16le")
+
+# x264's speed names, for the encoders that count speed instead: libvpx's cpu-used (0 slowest ..
+# 5, in its "good" mode) and SVT-AV1's preset (0 slowest .. 13).
+SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+VP9_CPU_USED = dict(zip(SPEEDS, (5, 5, 5, 4, 4, 3, 2, 1, 0)))
+SVT_PRESET = dict(zip(SPEEDS, (12, 11, 10, 9, 8, 7, 6, 4, 2)))
+
+
+class EncodedSink(Sink):
+    """A video stream encoded by PyAV, with the source's audio where the container takes it.
+
+    Subclasses name the container, codec and pixel format. `bt709` sinks convert RGB to YUV
+    here with the BT.709 matrix in limited (tv) range and tag all four colour properties, so
+    players do not guess (most guess BT.709 for HD and BT.601 below it).
+    """
+
+    container_format: str
+    codec: str
+    pix_fmt: str
+    bt709 = False
+    even = False  # chroma subsampled across columns (and rows) needs even sides
+    audio_rules: AudioRules | None = None
+
+    def __init__(self, path: Path, fps: Fraction, size: int | None = None, audio: AudioSpan | None = None):
         super().__init__(path, size)
-        self.fps, self.crf, self.audio, self.preset = fps, crf, audio, preset
-        self.container = None
+        self.fps, self.audio = fps, audio
+        self.container = self.audio_copy = None
+
+    def container_options(self) -> dict[str, str]:
+        return {}
+
+    def codec_options(self) -> dict[str, str]:
+        return {}
 
     def open(self, width: int, height: int) -> None:
-        self.container = av.open(str(self.partial), "w", format="mp4")
-        self.stream = self.container.add_stream("libx264", rate=self.fps)
-        self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "yuv420p"
+        if self.even:
+            width, height = width - width % 2, height - height % 2  # the odd last column or row is cropped
+        self.container = av.open(str(self.partial), "w", format=self.container_format, options=self.container_options())
+        self.stream = self.container.add_stream(self.codec, rate=self.fps)
+        self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, self.pix_fmt
         self.stream.time_base = 1 / self.fps
-        self.stream.options = {"crf": str(self.crf), "preset": self.preset}
-        self.audio_copy = AudioCopy(self.audio, self.container) if self.audio else None
+        if self.bt709:
+            context = self.stream.codec_context
+            context.colorspace, context.color_range = Colorspace.ITU709, ColorRange.MPEG
+            context.color_primaries, context.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
+        self.stream.options = self.codec_options()
+        if self.audio and self.audio_rules:
+            self.audio_copy = AudioCopy(self.audio, self.container, self.audio_rules)
 
     def encode(self, frame: Frame, image: np.ndarray) -> None:
+        width, height = self.stream.width, self.stream.height
+        if image.shape[:2] != (height, width):
+            image = np.ascontiguousarray(image[:height, :width])
         video_frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        if self.bt709:
+            video_frame = video_frame.reformat(format=self.pix_fmt, dst_colorspace=Colorspace.ITU709,
+                                               dst_color_range=ColorRange.MPEG, interpolation=ACCURATE_BILINEAR)
         video_frame.pts, video_frame.time_base = frame.index, 1 / self.fps
         self.container.mux(self.stream.encode(video_frame))
 
@@ -122,23 +176,112 @@ class Mp4Sink(Sink):
                 container.close()
 
 
+class Mp4Sink(EncodedSink):
+    """H.264 for the web: High profile (x264 picks the lowest level that fits the size and rate),
+    BT.709, and the index (moov) before the media, so a browser starts playing at once."""
+
+    container_format, codec, pix_fmt, bt709, even, audio_rules = "mp4", "libx264", "yuv420p", True, True, MP4_AUDIO
+
+    def __init__(self, path: Path, fps: Fraction, crf: int = 18, size: int | None = None, audio: AudioSpan | None = None,
+                 preset: str = "medium", bitrate: int | None = None):
+        super().__init__(path, fps, size, audio)
+        self.crf, self.preset, self.bitrate = crf, preset, bitrate
+
+    def container_options(self) -> dict[str, str]:
+        return {"movflags": "+faststart"}
+
+    def codec_options(self) -> dict[str, str]:
+        options = {"crf": str(self.crf), "preset": self.preset}
+        if self.crf > 0:  # crf 0 is lossless, which only the High 4:4:4 profile allows
+            options["profile"] = "high"
+        if self.bitrate:  # capped quality: crf, but never above the bitrate over a 2 s buffer
+            options |= {"maxrate": str(self.bitrate), "bufsize": str(2 * self.bitrate)}
+        return options
+
+
+class WebmSink(EncodedSink):
+    """VP9 (libvpx) or AV1 (SVT-AV1) with Opus audio: open formats every browser plays; AV1 is
+    smaller at the same quality and slower to encode."""
+
+    container_format, pix_fmt, bt709, even, audio_rules = "webm", "yuv420p", True, True, WEBM_AUDIO
+    CODECS = {"vp9": "libvpx-vp9", "av1": "libsvtav1"}
+    DEFAULT_CRF = {"vp9": 31, "av1": 35}
+
+    def __init__(self, path: Path, fps: Fraction, codec: str = "vp9", crf: int | None = None, size: int | None = None,
+                 audio: AudioSpan | None = None, preset: str = "medium", bitrate: int | None = None):
+        super().__init__(path, fps, size, audio)
+        self.codec, self.video_codec = self.CODECS[codec], codec
+        self.crf = self.DEFAULT_CRF[codec] if crf is None else crf
+        self.preset, self.bitrate = preset, bitrate
+
+    def codec_options(self) -> dict[str, str]:
+        if self.video_codec == "av1":
+            os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its settings to stderr otherwise: errors only
+            options = {"crf": str(self.crf), "preset": str(SVT_PRESET[self.preset])}
+            return options | ({"maxrate": str(self.bitrate)} if self.bitrate else {})
+        # crf with b = 0 is constant quality; with a bitrate, constrained quality under that rate
+        return {"crf": str(self.crf), "b": str(self.bitrate or 0), "deadline": "good",
+                "cpu-used": str(VP9_CPU_USED[self.preset]), "row-mt": "1"}
+
+
+class MovSink(EncodedSink):
+    """ProRes 422 HQ, 10-bit, in a QuickTime file: an intermediate for editors (After Effects,
+    Premiere, Resolve) that survives grading; ~10x the size of a high-quality H.264. Audio as
+    PCM (AAC remuxed when the source has it)."""
+
+    container_format, codec, pix_fmt, bt709, even, audio_rules = "mov", "prores_ks", "yuv422p10le", True, True, MOV_AUDIO
+
+    def container_options(self) -> dict[str, str]:
+        return {"movflags": "+faststart"}
+
+    def codec_options(self) -> dict[str, str]:
+        return {"profile": "3", "vendor": "apl0"}  # 3 is 422 HQ; apl0 is the vendor tag Apple's tools expect
+
+
+class WebpSink(EncodedSink):
+    """Animated WebP in full colour that loops forever: a GIF's place on the web, several times
+    smaller and without the 256-colour palette. Frame durations are whole milliseconds."""
+
+    container_format, codec, pix_fmt = "webp", "libwebp_anim", "bgra"
+
+    def __init__(self, path: Path, fps: Fraction, size: int | None = None, quality: int = 90, lossless: bool = False):
+        super().__init__(path, fps, size)
+        self.quality, self.lossless = quality, lossless
+
+    def container_options(self) -> dict[str, str]:
+        return {"loop": "0"}
+
+    def codec_options(self) -> dict[str, str]:
+        return {"quality": str(self.quality), "lossless": str(int(self.lossless))}
+
+
+class ApngSink(EncodedSink):
+    """Animated PNG that loops forever: lossless, 24-bit, large; for short loops and stills with
+    motion where exact colours matter."""
+
+    container_format, codec, pix_fmt = "apng", "apng", "rgb24"
+
+    def container_options(self) -> dict[str, str]:
+        return {"plays": "0"}
+
+
 class AudioCopy:
     """Carries a source's audio for the rendered span into an output container: packets are
-    remuxed when the codec fits MP4, otherwise decoded and re-encoded to AAC. A broken audio
-    stream is dropped with a warning; the video still renders."""
+    remuxed when the codec is one the container takes, otherwise decoded and re-encoded with the
+    container's encoder. A broken audio stream is dropped with a warning; the video still renders."""
 
-    def __init__(self, span: AudioSpan, container):
+    def __init__(self, span: AudioSpan, container, rules: AudioRules = MP4_AUDIO):
         self.span, self.output, self.stream = span, container, None
         try:
             self.source = av.open(str(span.path))
             source_stream = self.source.streams.audio[0]
             next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
             self.source.seek(0)
-            self.remux = source_stream.codec_context.codec.canonical_name in MP4_AUDIO
+            self.remux = source_stream.codec_context.codec.canonical_name in rules.remux
             if self.remux:
                 self.stream = container.add_stream_from_template(source_stream)
             else:
-                self.stream = container.add_stream("aac", rate=source_stream.codec_context.sample_rate)
+                self.stream = container.add_stream(rules.encoder, rate=_encoder_rate(rules.encoder, source_stream.codec_context.sample_rate))
                 self.stream.layout = source_stream.codec_context.layout
         except (av.FFmpegError, StopIteration, IndexError) as exc:
             log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)
@@ -185,62 +328,105 @@ class AudioCopy:
                 continue
             if end is not None and time >= end:
                 break
-            frame.pts = None
+            frame.pts = None  # the encoder resamples to its own rate and format, and counts samples itself
             self.output.mux(self.stream.encode(frame))
         self.output.mux(self.stream.encode(None))
 
 
-class GifSink(Sink):
-    """GIF through ffmpeg's palettegen/paletteuse, so colours do not band.
+def _encoder_rate(encoder: str, rate: int) -> int:
+    """The source's sample rate if the encoder takes it, else the encoder's highest (Opus: 48 kHz)."""
+    rates = av.codec.Codec(encoder, "w").audio_rates
+    return rate if not rates or rate in rates else max(rates)
 
-    The palette is computed over the whole clip, so the filter graph holds the (small) GIF-sized
-    frames until the end; GIF outputs are meant to be previews at a reduced size.
+
+class GifSink(Sink):
+    """GIF through ffmpeg's palettegen/paletteuse, so colours do not band; loops forever.
+
+    `palette: clip` chooses one palette over the whole clip, so the filter graph holds the
+    (small) GIF-sized frames until the end; `scene` starts a new palette whenever the colours
+    have moved away from the scene's first frame (a cut, or a feedback loop's drift), so each
+    scene gets its own palette and only one scene is held at a time.
     """
 
-    def __init__(self, path: Path, fps: Fraction, size: int | None = None):
+    def __init__(self, path: Path, fps: Fraction, size: int | None = None, palette: str = "clip",
+                 dither: str = "sierra2_4a", max_colors: int = 256):
         super().__init__(path, size)
-        self.fps = fps
-        self.container = None
+        self.fps, self.palette, self.dither, self.max_colors = fps, palette, dither, max_colors
+        self.container = self.graph = self.first_colours = None
 
     def open(self, width: int, height: int) -> None:
         self.container = av.open(str(self.partial), "w", format="gif", options={"loop": "0"})
         self.stream = self.container.add_stream("gif", rate=self.fps)
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "pal8"
-        self.graph = av.filter.Graph()
-        source = self.graph.add_buffer(width=width, height=height, format="rgb24", time_base=1 / self.fps)
-        split = self.graph.add("split")
+
+    def _palette_graph(self) -> av.filter.Graph:
+        graph = av.filter.Graph()
+        source = graph.add_buffer(width=self.stream.width, height=self.stream.height, format="rgb24", time_base=1 / self.fps)
+        split = graph.add("split")
         # Counting colours at 6 bits a channel makes palettegen ~4x faster on busy frames (the
         # histogram of full 24-bit colour is huge) for ~0.1 dB of the GIF's PSNR.
-        six_bits = self.graph.add("lutrgb", ":".join(f"{c}=bitand(val\\,252)" for c in "rgb"))
-        palette = self.graph.add("palettegen", "stats_mode=full")
-        apply = self.graph.add("paletteuse", "dither=sierra2_4a")
-        out = self.graph.add("buffersink")
+        six_bits = graph.add("lutrgb", ":".join(f"{c}=bitand(val\\,252)" for c in "rgb"))
+        palette = graph.add("palettegen", f"max_colors={self.max_colors}:reserve_transparent=0:stats_mode=full")
+        apply = graph.add("paletteuse", f"dither={self.dither}")
+        out = graph.add("buffersink")
         source.link_to(split)
         split.link_to(six_bits, 0, 0)
         six_bits.link_to(palette)
         split.link_to(apply, 1, 0)
         palette.link_to(apply, 0, 1)
         apply.link_to(out)
-        self.graph.configure()
+        graph.configure()
+        return graph
 
     def encode(self, frame: Frame, image: np.ndarray) -> None:
+        if self.palette == "scene":
+            colours = colour_histogram(image)
+            if self.first_colours is None or colour_distance(colours, self.first_colours) > SCENE_CHANGE:
+                self._end_scene()
+                self.first_colours = colours
+        if self.graph is None:
+            self.graph = self._palette_graph()
         video_frame = av.VideoFrame.from_ndarray(image, format="rgb24")
         video_frame.pts, video_frame.time_base = frame.index, 1 / self.fps
         self.graph.push(video_frame)
 
+    def _end_scene(self) -> None:
+        """Choose the palette of the frames pushed so far, and write them with it."""
+        if self.graph is None:
+            return
+        graph, self.graph = self.graph, None
+        graph.push(None)
+        while True:
+            try:
+                self.container.mux(self.stream.encode(graph.pull()))
+            except (av.EOFError, BlockingIOError):
+                break
+
     def close(self) -> None:
         if self.container is not None:
-            container, self.container = self.container, None
             try:
-                self.graph.push(None)
-                while True:
-                    try:
-                        container.mux(self.stream.encode(self.graph.pull()))
-                    except (av.EOFError, BlockingIOError):
-                        break
-                container.mux(self.stream.encode(None))
+                self._end_scene()
+                self.container.mux(self.stream.encode(None))
             finally:
+                container, self.container = self.container, None
                 container.close()
+
+
+# A new GIF scene starts when this share of the picture's colours (counted at 4 bits a channel)
+# has moved out of the colours of the scene's first frame.
+SCENE_CHANGE = 0.5
+
+
+def colour_histogram(image: np.ndarray) -> np.ndarray:
+    """The share of pixels in each of 4096 colour cells (4 bits a channel)."""
+    cells = (image >> 4).astype(np.int32)
+    index = (cells[..., 0] << 8) | (cells[..., 1] << 4) | cells[..., 2]
+    return np.bincount(index.ravel(), minlength=4096) / index.size
+
+
+def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Total variation between two colour histograms: 0 the same colours, 1 none in common."""
+    return 0.5 * float(np.abs(a - b).sum())
 
 
 class PngSink(Sink):

@@ -6,6 +6,7 @@ YAML value into the field's value (raising ValueError with what was expected), `
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -218,14 +219,85 @@ class StillConfig:
     layer: str = field(default="relu4_2", metadata={"parse": parse_layer, "doc": "reconstruct: the one content layer"})
 
 
+def parse_bitrate(value: object) -> int | None:
+    """2500000, "2500k", "2.5M" -> bits per second; null -> None (quality alone decides)."""
+    expected = "a bitrate in bits per second such as 2500000, 2500k or 2.5M"
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(expected)
+    text = str(value).strip()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    try:
+        bits = round(float(text[:-1] if scale > 1 else text) * scale)
+    except ValueError:
+        raise ValueError(expected) from None
+    if not 10_000 <= bits <= 1_000_000_000:
+        raise ValueError(f"{expected}, between 10k and 1000M")
+    return bits
+
+
+def parse_video_codec(value: object) -> str | None:
+    """webm's codec: vp9 or av1 (SVT-AV1, which not every PyAV build carries); null: vp9."""
+    if value is None:
+        return None
+    if value not in ("vp9", "av1"):
+        raise ValueError("vp9 or av1")
+    if value == "av1":
+        import av  # only asked when AV1 is wanted
+
+        if "libsvtav1" not in av.codecs_available:
+            raise ValueError("vp9 (this PyAV build has no SVT-AV1 encoder, libsvtav1) or av1 on a build that has it")
+    return value
+
+
+# The keys each format reads besides format, fps and size. A key another format reads, set on
+# this one, is a mistake the loader reports (see OutputConfig.problems).
+FORMAT_KEYS = {
+    "mp4": ("crf", "bitrate", "preset"),
+    "webm": ("codec", "crf", "bitrate", "preset"),
+    "mov": (),
+    "webp": ("quality", "lossless"),
+    "apng": (),
+    "gif": ("palette", "dither", "max_colors"),
+    "png": (),
+}
+H264_MAX_CRF = 51
+
+
 @dataclass(frozen=True)
 class OutputConfig:
-    format: Literal["mp4", "gif", "png"]
+    format: Literal["mp4", "webm", "mov", "webp", "apng", "gif", "png"] = field(metadata={
+        "doc": "mp4: H.264 for the web; webm: VP9 or AV1 for the web; mov: ProRes 422 HQ for editing; "
+               "webp, apng, gif: looping animated images; png: lossless frames"})
     fps: Fraction | None = field(default=None, metadata={"parse": parse_fps, "doc": "default: the source's rate in video mode, else 24"})
-    crf: int = field(default=18, metadata={"min": 0, "max": 51, "doc": "H.264 quality, lower is better"})
-    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] = field(
-        default="medium", metadata={"doc": "x264's speed against file size at the same quality"})
     size: int | None = field(default=None, metadata={"min": 16, "max": 8192, "doc": "long side; default the render's"})
+    crf: int | None = field(default=None, metadata={
+        "min": 0, "max": 63, "doc": "mp4, webm: quality, lower is better; mp4 0-51 (default 18; 0 is lossless, which "
+                                    "browsers do not play), webm 0-63 (default 31 for VP9, 35 for AV1)"})
+    bitrate: int | None = field(default=None, metadata={
+        "parse": parse_bitrate, "doc": "mp4, webm: a cap in bits per second beside crf, for streaming (2.5M)"})
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] = field(
+        default="medium", metadata={"doc": "mp4, webm: the encoder's speed against file size at the same quality"})
+    codec: str | None = field(default=None, metadata={"parse": parse_video_codec, "doc": "webm: vp9 (default) or av1"})
+    quality: int = field(default=90, metadata={"min": 0, "max": 100, "doc": "webp: lossy quality, higher is better"})
+    lossless: bool = field(default=False, metadata={"doc": "webp: lossless (several times larger)"})
+    palette: Literal["clip", "scene"] = field(default="clip", metadata={
+        "doc": "gif: one palette for the whole clip, or a new one whenever the colours move on (cuts, drift)"})
+    dither: Literal["none", "bayer", "heckbert", "floyd_steinberg", "sierra2", "sierra2_4a", "sierra3", "burkes",
+                    "atkinson"] = field(default="sierra2_4a", metadata={"doc": "gif: how colours between palette entries are mixed"})
+    max_colors: int = field(default=256, metadata={"min": 2, "max": 256, "doc": "gif: palette size"})
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(key, what is wrong) for values that do not fit this format."""
+        found = []
+        for f in dataclasses.fields(self):
+            readers = [name for name, keys in FORMAT_KEYS.items() if f.name in keys]
+            if readers and self.format not in readers and getattr(self, f.name) != f.default:
+                found.append((f.name, f"applies to {', '.join(readers)} outputs, not {self.format}"))
+        if self.format == "mp4" and self.crf is not None and self.crf > H264_MAX_CRF:
+            found.append(("crf", f"expected a whole number between 0 and {H264_MAX_CRF} for H.264, found {self.crf}"))
+        return found
 
 
 @dataclass(frozen=True)

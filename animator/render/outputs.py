@@ -11,24 +11,40 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
-from animator.media.sink import AudioSpan, GifSink, Mp4Sink, PngSink, Sink, remove
-from animator.preset.schema import Preset
+from animator.media.sink import (ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink, PngSink, Sink, WebmSink,
+                                 WebpSink, remove)
+from animator.preset.schema import OutputConfig, Preset
 from animator.render.record import write_record
+
+H264_CRF = 18  # x264's visually near-lossless setting; the other encoders' defaults live in their sinks
 
 
 def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | None = None) -> list[Sink]:
     """The preset's outputs; `fps` is the render's own rate, for outputs that do not set one."""
-    sinks: list[Sink] = []
-    for output in preset.outputs:
-        base = out_dir / preset.name
-        if output.format == "mp4":
-            sinks.append(Mp4Sink(base.with_suffix(".mp4"), output.fps or fps, output.crf, output.size, audio, output.preset))
-        elif output.format == "gif":
-            sinks.append(GifSink(base.with_suffix(".gif"), output.fps or fps, output.size))
-        else:
-            single = preset.frame_count == 1
-            sinks.append(PngSink(base.with_suffix(".png") if single else out_dir / f"{preset.name}_frames", output.size))
-    return sinks
+    single = preset.frame_count == 1
+    return [make_sink(output, out_dir, preset.name, output.fps or fps, audio, single) for output in preset.outputs]
+
+
+def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, audio: AudioSpan | None, single: bool) -> Sink:
+    """One output as `<out_dir>/<name>.<format>` (PNG: `<name>_frames/`, or `<name>.png` for one frame)."""
+    path = out_dir / f"{name}.{output.format}"
+    match output.format:
+        case "mp4":
+            crf = H264_CRF if output.crf is None else output.crf
+            return Mp4Sink(path, fps, crf, output.size, audio, output.preset, output.bitrate)
+        case "webm":
+            return WebmSink(path, fps, output.codec or "vp9", output.crf, output.size, audio, output.preset, output.bitrate)
+        case "mov":
+            return MovSink(path, fps, output.size, audio)
+        case "webp":
+            return WebpSink(path, fps, output.size, output.quality, output.lossless)
+        case "apng":
+            return ApngSink(path, fps, output.size)
+        case "gif":
+            return GifSink(path, fps, output.size, output.palette, output.dither, output.max_colors)
+        case "png":
+            return PngSink(path if single else out_dir / f"{name}_frames", output.size)
+    raise AssertionError(f"no sink for format {output.format}")  # the schema's Literal lists every format
 
 
 def publish(staged: dict[Path, Path], out_dir: Path, preset: Preset | None = None, frames: int = 0,

@@ -1,0 +1,220 @@
+"""Every output format, read back by PyAV (or Pillow, where PyAV cannot) and by the ffmpeg command line."""
+
+import re
+import struct
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image
+
+from animator.media.frame import Frame
+from animator.media.sink import ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink, WebmSink, WebpSink, encoding
+from tests.conftest import MEDIA, decode_video, ffmpeg_probe
+from tests.media.test_sink import moving_square
+
+CHART_PATCHES = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255), (200, 120, 40),
+                 (0, 0, 0), *[(v, v, v) for v in range(16, 256, 32)], (255, 255, 255)]
+
+
+def colour_chart(width: int = 1280, height: int = 720, columns: int = 6, rows: int = 3) -> tuple[np.ndarray, list]:
+    """Flat patches: primaries, secondaries, a skin tone and a grey ramp; with each patch's box."""
+    image, boxes = np.zeros((height, width, 3), np.uint8), []
+    pw, ph = width // columns, height // rows
+    for i, colour in enumerate(CHART_PATCHES):
+        top, left = (i // columns) * ph, (i % columns) * pw
+        image[top:top + ph, left:left + pw] = colour
+        boxes.append((slice(top + 16, top + ph - 16), slice(left + 16, left + pw - 16)))  # inside, away from edges
+    return image, boxes
+
+
+def ffmpeg(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", *args], capture_output=True, check=True)
+
+
+def stream_lines(path: Path) -> list[str]:
+    """ffmpeg's description of each stream of a file."""
+    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    return [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("Stream #0:")]
+
+
+def top_level_boxes(path: Path) -> list[str]:
+    """The ISO BMFF boxes at the top of an MP4 or MOV file, in file order."""
+    data, boxes, pos = path.read_bytes(), [], 0
+    while pos < len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        size = struct.unpack(">Q", data[pos + 8:pos + 16])[0] if size == 1 else (size or len(data) - pos)
+        boxes.append(kind.decode("latin-1"))
+        pos += size
+    return boxes
+
+
+def write(sink, frames: list[Frame]) -> Path:
+    with encoding([sink]) as put:
+        for frame in frames:
+            put(frame)
+    return sink.path
+
+
+def test_mp4_colours_come_back_through_ffmpeg_with_bt709_tags_and_the_index_first(tmp_path):
+    chart, boxes = colour_chart()
+    path = write(Mp4Sink(tmp_path / "chart.mp4", Fraction(24)), [Frame(i, Fraction(i, 24), chart) for i in range(2)])
+    raw = ffmpeg("-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-").stdout  # its default conversion
+    decoded = np.frombuffer(raw, np.uint8).reshape(chart.shape).astype(int)
+    errors = {colour: int(np.abs(decoded[box] - colour).max()) for colour, box in zip(CHART_PATCHES, boxes)}
+    assert max(errors.values()) <= 3, errors
+    (video,) = stream_lines(path)
+    assert re.search(r"h264 \(High\).*yuv420p\(tv, bt709[,)]", video), video  # one name: all of matrix, primaries, transfer
+    with av.open(str(path)) as container:
+        context = container.streams.video[0].codec_context
+        assert (context.colorspace, context.color_primaries, context.color_trc, context.color_range) == (1, 1, 1, 1)  # bt709, tv
+        assert context.profile == "High" and context.level <= 40  # every browser plays High up to 4.0 (720p and 1080p)
+    assert top_level_boxes(path).index("moov") < top_level_boxes(path).index("mdat")
+
+
+def test_mp4_and_mov_with_audio_keep_the_index_first(tmp_path):
+    span = AudioSpan(MEDIA / "chaplin.mp4", 1.0, 0.5)
+    frames = moving_square(12)
+    for sink in (Mp4Sink(tmp_path / "a.mp4", Fraction(24), audio=span), MovSink(tmp_path / "a.mov", Fraction(24), audio=span)):
+        boxes = top_level_boxes(write(sink, frames))
+        assert boxes.index("moov") < boxes.index("mdat"), (sink.path.name, boxes)
+
+
+def test_mp4_bitrate_caps_the_stream(tmp_path):
+    noise = [Frame(i, Fraction(i, 24), np.random.default_rng(i).integers(0, 256, (96, 160, 3), np.uint8)) for i in range(12)]
+    free = write(Mp4Sink(tmp_path / "free.mp4", Fraction(24), crf=18, preset="ultrafast"), noise)
+    capped = write(Mp4Sink(tmp_path / "capped.mp4", Fraction(24), crf=18, preset="ultrafast", bitrate=200_000), noise)
+    budget = (2 * 200_000 + 200_000 * 12 / 24) / 8  # bytes: a full 2 s buffer, and the rate for 0.5 s
+    assert capped.stat().st_size <= budget * 1.05 < free.stat().st_size / 2  # noise at crf 18 needs far more
+    assert b"vbv_maxrate=200 vbv_bufsize=400" in capped.read_bytes()  # x264 writes its settings (kb/s) into the stream
+
+
+def test_mp4_crops_odd_sizes_to_even(tmp_path):
+    frames = [Frame(i, Fraction(i, 24), np.full((51, 77, 3), 90, np.uint8)) for i in range(3)]
+    facts, decoded = decode_video(write(Mp4Sink(tmp_path / "odd.mp4", Fraction(24)), frames))
+    assert facts["size"] == (76, 50) and len(decoded) == 3
+
+
+@pytest.mark.parametrize("codec, name", [
+    ("vp9", "vp9"),
+    pytest.param("av1", "av1", marks=pytest.mark.skipif("libsvtav1" not in av.codecs_available, reason="no SVT-AV1 in this PyAV")),
+])
+def test_webm_with_opus_audio(tmp_path, codec, name):
+    rate = Fraction(30000, 1001)
+    span = AudioSpan(MEDIA / "chaplin.mp4", 1.0, 12 / rate)  # MP3 in the source: re-encoded to Opus
+    path = write(WebmSink(tmp_path / "a.webm", rate, codec=codec, size=64, audio=span, preset="ultrafast"), moving_square(12))
+    facts, frames = decode_video(path)
+    assert (facts["rate"], facts["size"], len(frames), facts["audio"]) == (rate, (64, 40), 12, 1)
+    with av.open(str(path)) as container:
+        assert container.format.name.startswith("matroska,webm")
+        assert container.streams.video[0].codec_context.codec.canonical_name == name
+        audio = container.streams.audio[0]
+        assert audio.codec_context.name == "opus" and audio.codec_context.sample_rate == 48000
+        seconds = sum(frame.samples for frame in container.decode(audio)) / audio.codec_context.sample_rate
+    assert seconds == pytest.approx(float(12 / rate), abs=0.03)
+    probe = ffmpeg_probe(path)
+    assert (probe["codec"], probe["frames"], probe["size"]) == (name, 12, (64, 40)) and probe["fps"] == pytest.approx(29.97, abs=0.01)
+    assert any("Audio: opus, 48000 Hz" in line for line in stream_lines(path))
+
+
+def test_mov_is_10_bit_prores_hq_with_pcm_audio(tmp_path):
+    span = AudioSpan(MEDIA / "chaplin.mp4", 0.0, 0.5)  # MP3 in the source: re-encoded to PCM
+    path = write(MovSink(tmp_path / "a.mov", Fraction(24), size=64, audio=span), moving_square(12))
+    facts, frames = decode_video(path)
+    assert (facts["codec"], facts["pix_fmt"], facts["rate"], len(frames), facts["audio"]) == ("prores", "yuv422p10le", 24, 12, 1)
+    assert np.abs(frames[7].astype(int) - _sized(moving_square(12)[7].image, 64)).mean() < 2
+    with av.open(str(path)) as container:
+        assert container.streams.audio[0].codec_context.name == "pcm_s16le"
+    video, audio = stream_lines(path)
+    assert "prores (HQ) (apch" in video and "yuv422p10le(tv, bt709" in video
+    assert "Audio: pcm_s16le" in audio
+    assert ffmpeg_probe(path)["frames"] == 12
+
+
+def test_mov_remuxes_aac_audio(tmp_path):
+    vorbis = AudioSpan(MEDIA / "big_buck_bunny_432_433.webm", 0.0, 0.5)
+    source = write(Mp4Sink(tmp_path / "src.mp4", Fraction(24), audio=vorbis), moving_square(12))  # Vorbis becomes AAC
+    path = write(MovSink(tmp_path / "a.mov", Fraction(24), audio=AudioSpan(source)), moving_square(12))
+    with av.open(str(path)) as container:
+        assert container.streams.audio[0].codec_context.name == "aac"  # AAC goes in as it is
+
+
+def test_webp_is_full_colour_and_loops_forever(tmp_path):
+    rate = Fraction(30000, 1001)
+    frames = moving_square(12)
+    path = write(WebpSink(tmp_path / "a.webp", rate, size=64), frames)
+    # This PyAV's FFmpeg has no animated WebP demuxer, so Pillow and the ffmpeg command line read it.
+    with Image.open(path) as webp:
+        assert (webp.format, webp.n_frames, webp.info["loop"], webp.size) == ("WEBP", 12, 0, (64, 40))
+        durations, pictures = [], []
+        for i in range(webp.n_frames):
+            webp.seek(i)
+            pictures.append(np.asarray(webp.convert("RGB")).astype(int))
+            durations.append(webp.info["duration"])  # known once the frame is loaded
+    assert sum(durations) == pytest.approx(12 * 1000 / rate, abs=1)  # whole milliseconds that add up to the exact rate
+    assert np.abs(pictures[7] - _sized(frames[7].image, 64)).mean() < 6
+    assert len(np.unique(pictures[7].reshape(-1, 3), axis=0)) > 256  # full colour, not a palette
+    probe = ffmpeg_probe(path)
+    assert (probe["codec"], probe["frames"]) == ("webp_anim", 12)
+
+
+def test_apng_is_lossless_and_loops_forever(tmp_path):
+    rate = Fraction(30000, 1001)
+    frames = moving_square(12)
+    path = write(ApngSink(tmp_path / "a.apng", rate), frames)
+    facts, decoded = decode_video(path)
+    assert (facts["codec"], facts["rate"], len(decoded)) == ("apng", rate, 12)
+    assert all(np.array_equal(d, f.image) for d, f in zip(decoded, frames))
+    with Image.open(path) as apng:
+        assert (apng.n_frames, apng.info["loop"]) == (12, 0)
+    probe = ffmpeg_probe(path)
+    assert (probe["codec"], probe["frames"]) == ("apng", 12) and probe["fps"] == pytest.approx(29.97, abs=0.01)
+
+
+def two_scenes(count: int = 8, width: int = 96, height: int = 64) -> list[Frame]:
+    """Gradients in warm colours, then a cut to cold ones."""
+    ramp = np.linspace(0, 1, width)[None, :, None]
+    warm = (np.array([255, 120, 20]) * ramp + np.array([40, 0, 0]) * (1 - ramp)).astype(np.uint8)
+    cold = (np.array([20, 140, 255]) * ramp + np.array([0, 30, 60]) * (1 - ramp)).astype(np.uint8)
+    return [Frame(i, Fraction(i, 12), np.repeat(warm if i < count // 2 else cold, height, axis=0)) for i in range(count)]
+
+
+def gif_frames(path: Path) -> list[np.ndarray]:
+    with Image.open(path) as gif:
+        assert gif.info["loop"] == 0
+        frames = []
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            frames.append(np.asarray(gif.convert("RGB")).astype(int))
+    return frames
+
+
+def test_gif_palette_per_scene_fits_each_scene(tmp_path):
+    frames = two_scenes()
+    errors = {}
+    for palette in ("clip", "scene"):
+        path = write(GifSink(tmp_path / f"{palette}.gif", Fraction(12), palette=palette, dither="none", max_colors=8), frames)
+        decoded = gif_frames(path)
+        assert all(len(np.unique(d.reshape(-1, 3), axis=0)) <= 8 for d in decoded)
+        errors[palette] = np.mean([np.abs(d - f.image).mean() for d, f in zip(decoded, frames)])
+    assert errors["scene"] < errors["clip"] / 1.5, errors  # 8 colours for each half, against 8 shared by both
+
+
+def test_gif_dithering_is_an_option(tmp_path):
+    frames = two_scenes(2)
+    rows = {}
+    for dither in ("none", "sierra2_4a"):
+        path = write(GifSink(tmp_path / f"{dither}.gif", Fraction(12), dither=dither, max_colors=4), frames)
+        rows[dither] = gif_frames(path)[0][32, :, 0]
+    assert np.all(np.diff(rows["none"]) >= 0)  # plain bands along the ramp
+    assert np.any(np.diff(rows["sierra2_4a"]) < 0)  # error diffusion mixes neighbouring colours
+
+
+def _sized(image: np.ndarray, long_side: int) -> np.ndarray:
+    from animator.media.frame import fit_size, resize
+
+    return resize(image, *fit_size(image.shape[1], image.shape[0], long_side)).astype(int)

@@ -1,0 +1,83 @@
+"""A preset's outputs: keys checked at load, one sink per format, each file written where the preset says."""
+
+import re
+from fractions import Fraction
+
+import av
+import pytest
+from PIL import Image
+
+from animator.errors import PresetError
+from animator.media.sink import AudioSpan, encoding
+from animator.preset import preset_from_dict
+from animator.preset.convert import to_plain
+from animator.render.outputs import make_sinks
+from tests.conftest import MEDIA, SAMPLES
+from tests.media.test_sink import moving_square
+
+
+def preset(*outputs: dict, **keys):
+    return preset_from_dict({"name": "p", "input": "chelsea.png", "outputs": list(outputs), **keys}, SAMPLES, where="p.yaml")
+
+
+def test_every_format_is_written_under_the_preset_name_with_audio_where_it_fits(tmp_path):
+    formats = ["mp4", "webm", "mov", "webp", "apng", "gif", "png"]
+    p = preset(*({"format": f, "size": 64} for f in formats), iterate={"steps": 5})
+    sinks = make_sinks(p, tmp_path, Fraction(24), AudioSpan(MEDIA / "chaplin.mp4", 0.0, 0.25))
+    with encoding(sinks) as put:
+        for frame in moving_square(6):
+            put(frame)
+    names = ["p.mp4", "p.webm", "p.mov", "p.webp", "p.apng", "p.gif", "p_frames"]
+    assert [s.path.name for s in sinks] == names and sorted(x.name for x in tmp_path.iterdir()) == sorted(names)
+    for name, video, audio in [("p.mp4", "h264", "mp3"), ("p.webm", "vp9", "opus"), ("p.mov", "prores", "pcm_s16le"),
+                               ("p.apng", "apng", None)]:
+        with av.open(str(tmp_path / name)) as container:
+            stream = container.streams.video[0]
+            assert (stream.codec_context.codec.canonical_name, stream.average_rate) == (video, 24)
+            assert sum(1 for _ in container.decode(stream)) == 6
+            assert [s.codec_context.codec.canonical_name for s in container.streams.audio] == ([audio] if audio else [])
+    for name in ("p.webp", "p.gif"):
+        with Image.open(tmp_path / name) as image:
+            assert (image.n_frames, image.info["loop"], max(image.size)) == (6, 0, 64)
+    assert len(list((tmp_path / "p_frames").iterdir())) == 6
+
+
+def test_a_single_frame_writes_one_png():
+    (sink,) = make_sinks(preset({"format": "png"}, mode="still", style="brick.png"), SAMPLES, Fraction(24))
+    assert sink.path == SAMPLES / "p.png"
+
+
+@pytest.mark.parametrize("output, message", [
+    ({"format": "gif", "dither": "dots"}, "outputs[0].dither: expected one of none, bayer, heckbert, floyd_steinberg"),
+    ({"format": "gif", "max_colors": 300}, "outputs[0].max_colors: expected a whole number between 2 and 256, found 300"),
+    ({"format": "gif", "palette": "frame"}, "outputs[0].palette: expected one of clip, scene, found 'frame'"),
+    ({"format": "webm", "codec": "h265"}, "outputs[0].codec: expected vp9 or av1, found 'h265'"),
+    ({"format": "mp4", "bitrate": "fast"}, "outputs[0].bitrate: expected a bitrate in bits per second such as 2500000"),
+    ({"format": "mp4", "bitrate": "5k"}, "outputs[0].bitrate: expected a bitrate in bits per second such as 2500000, 2500k or 2.5M, between 10k and 1000M, found '5k'"),
+    ({"format": "webm", "crf": 64}, "outputs[0].crf: expected a whole number between 0 and 63, found 64"),
+    ({"format": "webp", "quality": 101}, "outputs[0].quality: expected a whole number between 0 and 100, found 101"),
+    ({"format": "mkv"}, "outputs[0].format: expected one of mp4, webm, mov, webp, apng, gif, png, found 'mkv'"),
+])
+def test_output_keys_are_checked_at_load(output, message):
+    with pytest.raises(PresetError, match=re.escape(f"p.yaml: {message}")):
+        preset(output)
+
+
+@pytest.mark.parametrize("output, problem", [
+    ({"format": "mp4", "dither": "none"}, ("dither", "applies to gif outputs, not mp4")),
+    ({"format": "gif", "crf": 20}, ("crf", "applies to mp4, webm outputs, not gif")),
+    ({"format": "mp4", "codec": "vp9"}, ("codec", "applies to webm outputs, not mp4")),
+    ({"format": "mov", "bitrate": "8M"}, ("bitrate", "applies to mp4, webm outputs, not mov")),
+    ({"format": "mp4", "crf": 60}, ("crf", "expected a whole number between 0 and 51 for H.264, found 60")),
+])
+def test_keys_of_another_format_are_problems(output, problem):
+    assert preset(output).outputs[0].problems() == [problem]
+
+
+def test_bitrates_read_as_bits_per_second_and_round_trip():
+    outputs = preset({"format": "mp4", "bitrate": "2.5M"}, {"format": "webm", "bitrate": "800k"},
+                     {"format": "mov"}).outputs
+    assert [o.bitrate for o in outputs] == [2_500_000, 800_000, None]
+    assert all(not o.problems() for o in outputs)
+    plain = to_plain(preset({"format": "mp4", "bitrate": "2.5M", "crf": 20}))
+    assert preset(*plain["outputs"]).outputs[0] == outputs[0].__class__("mp4", bitrate=2_500_000, crf=20)
