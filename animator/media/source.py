@@ -9,27 +9,37 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
+import imageio.v3 as iio
 import numpy as np
+from PIL import Image
 
 from animator.errors import MediaError
 from animator.media.frame import Frame
-
-cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our MediaError says it in one line
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = Fraction(24)
 
 
+# Pillow modes whose samples are deeper than 8 bits: read as they are and scaled here, because
+# Pillow's own conversion to RGB clips them instead of scaling.
+DEEP_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535, "F": 1.0}
+
+
 def read_image(path: Path) -> np.ndarray:
-    """An image file as HxWx3 uint8 RGB (EXIF orientation applied, alpha dropped)."""
+    """An image file as HxWx3 uint8 RGB: EXIF orientation applied, alpha dropped, CMYK, palette
+    and grey converted, 16-bit and float samples scaled to 8 bits (read by Pillow through imageio)."""
     if not path.is_file():
         raise MediaError(f"{path}: file not found")
-    data = np.fromfile(path, dtype=np.uint8)  # imdecode, unlike imread, takes any path
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise MediaError(f"{path}: not a readable image (expected PNG, JPEG, BMP, TIFF or WebP)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    try:
+        with iio.imopen(path, "r", plugin="pillow") as file:
+            mode = file.metadata(index=0)["mode"]
+            image = file.read(index=0, rotate=True, mode=None if mode in DEEP_MODES else "RGB")
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        raise MediaError(f"{path}: not a readable image (expected PNG, JPEG, BMP, TIFF or WebP)") from None
+    if mode in DEEP_MODES:
+        scaled = np.clip(image.astype(np.float64) * (255 / DEEP_MODES[mode]), 0, 255).round().astype(np.uint8)
+        image = np.repeat(scaled[..., None], 3, axis=2)  # Pillow's deep modes are single-channel
+    return np.ascontiguousarray(image)
 
 
 class ImageSource:

@@ -61,3 +61,29 @@ def test_sizes_and_tensor_round_trip(chelsea):
     assert fit_size(451, 300, 384) == (384, 256)
     assert fit_size(300, 451, 100) == (64, 96)  # sides rounded to multiples of 8
     assert np.array_equal(to_image(to_tensor(chelsea)), chelsea)
+
+
+def test_images_are_upright_8_bit_rgb_whatever_their_file_holds(tmp_path, chelsea):
+    from PIL import Image
+
+    crop = chelsea[40:100, 150:230]  # the cat's face: 60 x 80
+    cases = {}
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: stored turned, shown after 90 degrees clockwise
+    Image.fromarray(np.rot90(crop)).save(tmp_path / "turned.jpg", exif=exif, quality=95)
+    cases["turned.jpg"] = (crop, 4)
+    Image.fromarray(crop).convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)
+    cases["cmyk.jpg"] = (crop, 4)
+    grey16 = (crop[..., 1].astype(np.uint16) * 257 + 128)  # 16-bit samples, not multiples of 257
+    Image.fromarray(grey16).save(tmp_path / "grey16.png")  # Pillow's own RGB conversion would clip these to white
+    cases["grey16.png"] = (np.repeat(crop[..., 1:2], 3, axis=2), 0)
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "rgb16.png"), (crop.astype(np.uint16) * 257 + 100)[..., ::-1])
+    cases["rgb16.png"] = (crop, 0.5)  # Pillow keeps the high byte of 16-bit colour: within a level of rounding
+    Image.fromarray(np.dstack([crop, np.full(crop.shape[:2], 60, np.uint8)])).save(tmp_path / "alpha.png")
+    cases["alpha.png"] = (crop, 0)  # alpha dropped, colours kept
+    for name, (expected, tolerance) in cases.items():
+        image = read_image(tmp_path / name)
+        assert image.dtype == np.uint8 and image.shape == (60, 80, 3), name
+        assert np.abs(image.astype(int) - expected).mean() <= tolerance, name
