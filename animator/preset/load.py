@@ -170,6 +170,10 @@ def _check_combinations(preset: Preset, error) -> None:
     formats = [o.format for o in preset.outputs]
     if len(set(formats)) != len(formats):
         raise error(("outputs",), f"each format may appear once, found {', '.join(formats)}")
+    for i, output in enumerate(preset.outputs):
+        if problems := output.problems():
+            key, problem = problems[0]
+            raise error(("outputs", i, key), problem)
 
 
 SPATIAL_MAX_SIZE = 512  # the autocorrelation holds (2H-1)(2W-1) lags per channel
