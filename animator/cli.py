@@ -14,18 +14,18 @@ from rich.table import Table
 from rich.text import Text
 
 from animator import __version__
+from animator.bundled import presets_folder
 from animator.errors import AnimatorError, PresetError
 from animator.preset import Preset, load_preset, parse_overrides, preset_from_dict
 
-BUNDLED = Path(__file__).resolve().parent.parent / "presets"
 console = Console(stderr=True)
 
 
 def resolve_preset_path(name: str) -> Path:
     """A path as given, or the name of a bundled preset (`melt` for presets/melt.yaml)."""
-    path = Path(name)
-    if not path.exists() and path.suffix == "" and (BUNDLED / f"{name}.yaml").is_file():
-        return BUNDLED / f"{name}.yaml"
+    path, bundled = Path(name), presets_folder() / f"{name}.yaml"
+    if not path.exists() and path.suffix == "" and bundled.is_file():
+        return bundled
     return path
 
 
@@ -110,7 +110,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.address and args.executor != "ray":
         raise AnimatorError("--address is for --executor ray")
     overrides = parse_overrides(args.set + ([f"device={args.device}"] if args.device else []))
-    items = plan(find_presets(args.presets, BUNDLED), overrides, args.out, args.force)
+    items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force)
     if args.executor == "ray":
         from animator.batch.executors import RayExecutor
 
@@ -155,7 +155,7 @@ def cmd_validate(args: argparse.Namespace) -> None:
 
 def cmd_presets(args: argparse.Namespace) -> None:
     table = Table("preset", "mode", "method", "frames", "description")
-    for path in sorted(BUNDLED.glob("*.yaml")):
+    for path in sorted(presets_folder().glob("*.yaml")):
         p = load_preset(path)
         table.add_row(path.stem, p.mode, p.method.name, str(p.frame_count or "source"), p.description)
     Console().print(table)
