@@ -198,7 +198,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     table.add_row("precision (auto)", str(select_dtype("auto", device)).removeprefix("torch."))
     table.add_row("cuda", torch.cuda.get_device_name() if torch.cuda.is_available() else "not available")
     table.add_row("torch threads", str(torch.get_num_threads()))
-    for codec in ("libx264", "gif", "png", "aac"):
+    for codec in ("libx264", "libvpx-vp9", "libsvtav1", "prores_ks", "libwebp", "apng", "gif", "png", "aac", "libopus"):
         table.add_row(f"codec {codec}", "yes" if codec in av.codecs_available else "no")
     Console().print(table)
     for wf in weights.ALL:  # full paths and hashes, unwrapped, so they can be copied
