@@ -214,9 +214,13 @@ class WebmSink(EncodedSink):
         self.crf = self.DEFAULT_CRF[codec] if crf is None else crf
         self.preset, self.bitrate = preset, bitrate
 
+    def open(self, width: int, height: int) -> None:
+        if self.video_codec == "av1":
+            os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its whole configuration to stderr otherwise
+        super().open(width, height)
+
     def codec_options(self) -> dict[str, str]:
         if self.video_codec == "av1":
-            os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its settings to stderr otherwise: errors only
             options = {"crf": str(self.crf), "preset": str(SVT_PRESET[self.preset])}
             return options | ({"maxrate": str(self.bitrate)} if self.bitrate else {})
         # crf with b = 0 is constant quality; with a bitrate, constrained quality under that rate
@@ -226,8 +230,8 @@ class WebmSink(EncodedSink):
 
 class MovSink(EncodedSink):
     """ProRes 422 HQ, 10-bit, in a QuickTime file: an intermediate for editors (After Effects,
-    Premiere, Resolve) that survives grading; ~10x the size of a high-quality H.264. Audio as
-    PCM (AAC remuxed when the source has it)."""
+    Premiere, Resolve) that survives grading; ~25x the size of the MP4 at crf 18. Audio as PCM
+    (AAC remuxed when the source has it)."""
 
     container_format, codec, pix_fmt, bt709, even, audio_rules = "mov", "prores_ks", "yuv422p10le", True, True, MOV_AUDIO
 
@@ -286,7 +290,8 @@ class AudioCopy:
             if self.remux:
                 self.stream = container.add_stream_from_template(source_stream)
             else:
-                self.stream = container.add_stream(rules.encoder, rate=_encoder_rate(rules.encoder, source_stream.codec_context.sample_rate))
+                rate = _encoder_rate(rules.encoder, source_stream.codec_context.sample_rate)
+                self.stream = container.add_stream(rules.encoder, rate=rate)
                 self.stream.layout = source_stream.codec_context.layout
         except (av.FFmpegError, StopIteration, IndexError) as exc:
             log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)
@@ -342,6 +347,23 @@ def _encoder_rate(encoder: str, rate: int) -> int:
     """The source's sample rate if the encoder takes it, else the encoder's highest (Opus: 48 kHz)."""
     rates = av.codec.Codec(encoder, "w").audio_rates
     return rate if not rates or rate in rates else max(rates)
+
+
+# A new GIF scene starts when this share of the picture's colours (counted at 4 bits a channel)
+# has moved out of the colours of the scene's first frame.
+SCENE_CHANGE = 0.5
+
+
+def colour_histogram(image: np.ndarray) -> np.ndarray:
+    """The share of pixels in each of 4096 colour cells (4 bits a channel)."""
+    cells = (image >> 4).astype(np.int32)
+    index = (cells[..., 0] << 8) | (cells[..., 1] << 4) | cells[..., 2]
+    return np.bincount(index.ravel(), minlength=4096) / index.size
+
+
+def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Total variation between two colour histograms: 0 the same colours, 1 none in common."""
+    return 0.5 * float(np.abs(a - b).sum())
 
 
 class GifSink(Sink):
@@ -415,23 +437,6 @@ class GifSink(Sink):
             finally:
                 container, self.container = self.container, None
                 container.close()
-
-
-# A new GIF scene starts when this share of the picture's colours (counted at 4 bits a channel)
-# has moved out of the colours of the scene's first frame.
-SCENE_CHANGE = 0.5
-
-
-def colour_histogram(image: np.ndarray) -> np.ndarray:
-    """The share of pixels in each of 4096 colour cells (4 bits a channel)."""
-    cells = (image >> 4).astype(np.int32)
-    index = (cells[..., 0] << 8) | (cells[..., 1] << 4) | cells[..., 2]
-    return np.bincount(index.ravel(), minlength=4096) / index.size
-
-
-def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Total variation between two colour histograms: 0 the same colours, 1 none in common."""
-    return 0.5 * float(np.abs(a - b).sum())
 
 
 class PngSink(Sink):
