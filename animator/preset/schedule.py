@@ -2,6 +2,7 @@
 
     "0: 1.0, 60: 1.05, 120: 1.0"        keyframes (Deforum's syntax; "0:(1.0)" works too)
     "1 + 0.02 * sin(2 * pi * t / T)"    an expression in t (frame), T (frame count), s (seconds)
+    "1 + 0.04 * beat"                   and, when the preset has an audio: file, its features
     {0: 1.0, 60: 1.05}                  keyframes as a YAML mapping
     {keyframes: "0: 1, 60: 2", interpolation: cubic}
 
@@ -14,6 +15,8 @@ Expressions are parsed by Python's parser into a tree and compiled, node by node
 over an allow-list of operators, names and functions; nothing is handed to eval, and attribute
 access, subscripts, imports, strings and calls outside the list are refused with their position.
 Arithmetic is in floats, so `9**9**9` overflows at once instead of building a huge integer.
+Which variables exist depends on the preset (the audio features need an audio file), so a
+schedule records the names it uses, and the preset checks them against the ones it knows.
 """
 
 from __future__ import annotations
@@ -23,15 +26,17 @@ import bisect
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 Env = dict[str, float]
 Compiled = Callable[[Env], float]
 
-VARIABLES = ("t", "T", "s")
+VARIABLES = ("t", "T", "s")  # frame, frames in the render, seconds
+AUDIO_VARIABLES = ("loud", "onset", "beat", "bass", "mid", "high")  # with an audio file: see animator.music
 CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau}
+Names = dict[str, int]  # a variable's name -> its first position (1-based) in the schedule's text
 
 
 def _clamp(x: float, lo: float, hi: float) -> float:
@@ -66,13 +71,25 @@ class ScheduleError(ValueError):
         return f"{self.reason} (at character {self.position})" if self.position else self.reason
 
 
-def compile_expression(text: str, offset: int = 0) -> Compiled:
-    """A function of {t, T, s} for an arithmetic expression; ScheduleError for anything else."""
+def compile_expression(text: str, offset: int = 0, names: Names | None = None) -> Compiled:
+    """A function of its variables for an arithmetic expression; ScheduleError for anything
+    else. The variables it reads are added to `names` (see Schedule.check_names)."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ScheduleError(f"cannot read {text.strip()!r}: {exc.msg}", offset + _leading(text) + (exc.offset or 1)) from None
-    return _compile(tree.body, offset + _leading(text))
+    start = offset + _leading(text)
+    compiled = _compile(tree.body, start)
+    if names is not None:
+        for node in sorted(_variables(tree.body), key=lambda n: n.col_offset):
+            names.setdefault(node.id, start + node.col_offset + 1)
+    return compiled
+
+
+def _variables(node: ast.AST) -> Iterator[ast.Name]:
+    """The names in an expression that stand for values: not constants, not the functions called."""
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return (n for n in ast.walk(node) if isinstance(n, ast.Name) and id(n) not in called and n.id not in CONSTANTS)
 
 
 def _leading(text: str) -> int:
@@ -85,13 +102,11 @@ def _compile(node: ast.AST, offset: int) -> Compiled:
         value = float(node.value)
         return lambda env: value
     if isinstance(node, ast.Name):
-        if node.id in VARIABLES:
-            name = node.id
-            return lambda env: env[name]
         if node.id in CONSTANTS:
             value = CONSTANTS[node.id]
             return lambda env: value
-        raise ScheduleError(f"unknown name {node.id!r} (expected t, T, s, pi, e, tau or a function call)", where)
+        name = node.id  # a variable: whether it is known is the preset's to say (check_names)
+        return lambda env: env[name]
     if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
         op, left, right = BINARY[type(node.op)], _compile(node.left, offset), _compile(node.right, offset)
         return lambda env: op(left(env), right(env))
@@ -148,7 +163,7 @@ def split_top_level(text: str, separator: str) -> list[tuple[int, str]]:
     return parts
 
 
-def parse_keyframes(text: str) -> list[tuple[int, Compiled]]:
+def parse_keyframes(text: str, names: Names | None = None) -> list[tuple[int, Compiled]]:
     keyframes: list[tuple[int, Compiled]] = []
     for offset, item in split_top_level(text, ","):
         if not item.strip():
@@ -167,7 +182,7 @@ def parse_keyframes(text: str) -> list[tuple[int, Compiled]]:
                                 offset + _leading(frame_text) + 1)
         if not value_text.strip():
             raise ScheduleError(f"frame {frame} has no value", offset + value_at + 1)
-        keyframes.append((frame, compile_expression(value_text, offset + value_at)))
+        keyframes.append((frame, compile_expression(value_text, offset + value_at, names)))
     return keyframes
 
 
@@ -183,6 +198,7 @@ class Schedule:
     frames: tuple[int, ...] = ()
     values: tuple[Compiled, ...] = field(default=(), repr=False)
     expression: Compiled | None = field(default=None, repr=False)
+    names: tuple[tuple[str, int], ...] = field(default=(), repr=False)  # variables read, with their positions
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Schedule) and (self.text, self.interpolation) == (other.text, other.interpolation)
@@ -193,11 +209,30 @@ class Schedule:
     def __str__(self) -> str:
         return self.text if self.interpolation == "linear" else f"{self.text} ({self.interpolation})"
 
-    def at(self, t: float, count: int, seconds: float) -> float:
-        env = {"t": float(t), "T": float(count), "s": float(seconds)}
+    @property
+    def variables(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.names)
+
+    def check_names(self, known: Sequence[str]) -> None:
+        """ScheduleError at the first variable that is not `known`, listing the known names."""
+        for name, position in self.names:
+            if name in known:
+                continue
+            listed = ", ".join((*known, *CONSTANTS))
+            if name in AUDIO_VARIABLES:
+                raise ScheduleError(f"unknown name {name!r}: {', '.join(AUDIO_VARIABLES)} need an audio file "
+                                    f"(audio: at the top of the preset); known here: {listed}", position)
+            raise ScheduleError(f"unknown name {name!r} (known: {listed}, and functions such as sin and clamp)", position)
+
+    def at(self, t: float, count: int, seconds: float, features: Mapping[str, float] | None = None) -> float:
+        """The value at frame t of `count`, `seconds` into the render; `features` are the audio
+        features of frame t, if the render has audio."""
+        env = {"t": float(t), "T": float(count), "s": float(seconds), **(features or {})}
         try:
             value = self.expression(env) if self.expression is not None else self._between(t, env)
             value = float(value)
+        except KeyError as exc:
+            raise ScheduleError(f"{self.text!r} reads {exc.args[0]}, which this render does not have") from None
         except (ArithmeticError, ValueError) as exc:
             raise ScheduleError(f"{self.text!r} cannot be computed at frame {t} ({exc})") from None
         if not math.isfinite(value):
@@ -227,8 +262,16 @@ class Schedule:
         return (self.values[b](env) - self.values[a](env)) / (self.frames[b] - self.frames[a])
 
 
-def parse_schedule(raw: Any) -> Schedule:
-    """A schedule from its YAML form; ScheduleError says what is wrong and where."""
+def parse_schedule(raw: Any, variables: Sequence[str] | None = VARIABLES) -> Schedule:
+    """A schedule from its YAML form; ScheduleError says what is wrong and where. The variables
+    it may read are `variables`; None leaves them to be checked by the preset (check_names)."""
+    schedule = _parse(raw)
+    if variables is not None:
+        schedule.check_names(variables)
+    return schedule
+
+
+def _parse(raw: Any) -> Schedule:
     interpolation = "linear"
     if isinstance(raw, dict) and "keyframes" in raw:
         unknown = set(raw) - {"keyframes", "interpolation"}
@@ -247,13 +290,16 @@ def parse_schedule(raw: Any) -> Schedule:
     text = str(raw).strip()
     if not text:
         raise ScheduleError("empty schedule")
+    names: Names = {}
     if len(split_top_level(text, ":")) > 1:
-        keyframes = parse_keyframes(text)
+        keyframes = parse_keyframes(text, names)
         frames, values = zip(*keyframes)
-        return Schedule(text, interpolation, tuple(frames), tuple(values))
-    return Schedule(text, interpolation, expression=compile_expression(text))
+        return Schedule(text, interpolation, tuple(frames), tuple(values), names=tuple(names.items()))
+    expression = compile_expression(text, names=names)
+    return Schedule(text, interpolation, expression=expression, names=tuple(names.items()))
 
 
-def value_at(value: float | Schedule, t: float, count: int, seconds: float) -> float:
+def value_at(value: float | Schedule, t: float, count: int, seconds: float,
+             features: Mapping[str, float] | None = None) -> float:
     """A preset value at frame t: numbers are constants."""
-    return value.at(t, count, seconds) if isinstance(value, Schedule) else value
+    return value.at(t, count, seconds, features) if isinstance(value, Schedule) else value

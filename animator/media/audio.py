@@ -1,0 +1,77 @@
+"""Sound files in and out: any container PyAV reads, decoded to mono float samples at one rate;
+and samples written as a compressed audio file (AAC in .m4a, Opus in .ogg or .opus).
+
+Decoding checks what a user can get wrong (no such file, not audio, no audio stream, nothing in
+it) and says so in one MediaError line, so a render fails before its first frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from animator.errors import MediaError
+
+ANALYSIS_RATE = 22050  # Hz: enough for band energies up to 11 kHz and onsets to a few ms
+
+
+@dataclass(frozen=True)
+class Sound:
+    samples: np.ndarray  # float32, mono, in [-1, 1]
+    rate: int  # samples a second
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.rate
+
+
+def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
+    """The first audio stream of `path`, mixed down to mono and resampled to `rate`."""
+    if not path.is_file():
+        raise MediaError(f"{path}: audio file not found")
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as exc:
+        raise MediaError(f"{path}: not a readable audio file ({exc.strerror or exc})") from None
+    with container:
+        if not container.streams.audio:
+            found = "a video stream only" if container.streams.video else "no streams"
+            raise MediaError(f"{path}: expected an audio stream, found {found}")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        chunks = []
+        try:
+            for frame in container.decode(stream):
+                chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+        except av.FFmpegError as exc:
+            raise MediaError(f"{path}: audio stream cannot be decoded ({exc.strerror or exc})") from None
+    samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    if samples.size == 0:
+        raise MediaError(f"{path}: expected sound, found an audio stream of length 0")
+    return Sound(samples, rate)
+
+
+CODECS = {".m4a": ("aac", "fltp", 44100), ".mp4": ("aac", "fltp", 44100), ".ogg": ("libopus", "flt", 48000),
+          ".opus": ("libopus", "flt", 48000)}
+
+
+def write_audio(path: Path, sound: Sound, bit_rate: int = 96_000) -> None:
+    """Mono samples as a compressed file; the codec comes from the suffix (see CODECS)."""
+    if path.suffix not in CODECS:
+        raise MediaError(f"{path}: expected one of {', '.join(CODECS)} for an audio file")
+    codec, sample_format, rate = CODECS[path.suffix]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.layout, stream.format, stream.bit_rate = "mono", sample_format, bit_rate
+        resampler = av.AudioResampler(format=sample_format, layout="mono", rate=rate)
+        frame = av.AudioFrame.from_ndarray(np.clip(sound.samples, -1, 1).astype(np.float32)[None], format="flt",
+                                           layout="mono")
+        frame.rate, frame.pts, frame.time_base = sound.rate, 0, Fraction(1, sound.rate)
+        for converted in resampler.resample(frame) + resampler.resample(None):
+            container.mux(stream.encode(converted))
+        container.mux(stream.encode(None))
