@@ -1,4 +1,5 @@
-"""Where a frame sits in its render: the values its schedules take there, and its random numbers.
+"""Where a frame sits in its render: the values its schedules take there (the audio's features of
+the frame among their variables, when the render has audio), and its random numbers.
 
 Random numbers come from one generator per frame, seeded from the preset's seed and the frame's
 index alone, so a resumed render draws what an uninterrupted one would have.
@@ -7,6 +8,7 @@ index alone, so a resumed render draws what an uninterrupted one would have.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,6 +28,7 @@ class Clock:
     count: int  # T: frames (iterate: steps) in the render
     seconds_per_frame: float
     seed: int = 0
+    features: Callable[[int], Mapping[str, float]] | None = None  # frame -> its audio features (music.Features.at)
 
     def at(self, t: int) -> When:
         return When(t, self, frame_generator(self.seed, t))
@@ -39,7 +42,9 @@ class When:
 
     def value(self, value: float | Schedule) -> float:
         if isinstance(value, Schedule):
-            return value.at(self.t, self.clock.count, self.t * self.clock.seconds_per_frame)
+            clock = self.clock
+            heard = clock.features(self.t) if clock.features is not None else None
+            return value.at(self.t, clock.count, self.t * clock.seconds_per_frame, heard)
         return value
 
 

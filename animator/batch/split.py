@@ -72,7 +72,8 @@ class Split:
         failed = [r for r in results if r.failed]
         if failed:
             return Result(self.preset.name, "failed", error=f"{failed[0].name}: {failed[0].error}")
-        sinks = make_sinks(self.preset, self.out_dir, self.fps, soundtrack(self.preset, self.has_audio))
+        audio = soundtrack(self.preset, self.has_audio, float(self.frames / self.fps))
+        sinks = make_sinks(self.preset, self.out_dir, self.fps, audio)
         frames = 0
         with encoding(sinks, publish=False) as put:
             for index, image in enumerate(self._frames()):

@@ -455,12 +455,44 @@ class PngSink(Sink):
         data.tofile(target)
 
 
-class SheetSink(Sink):
-    """A contact sheet: every `every`-th frame (and the last) as a numbered tile of one PNG."""
+@dataclass(frozen=True)
+class Loudness:
+    """A render's sound for the strip under its contact sheet: per written frame, its loudness
+    (0..1), and the frames with a beat."""
 
-    def __init__(self, path: Path, every: int, size: int | None = None):
+    loud: np.ndarray
+    beats: np.ndarray
+    label: str = "loudness and beats"
+
+
+STRIP_HEIGHT = 44
+LOUD_GREY, BEAT_RED, TILE_BLACK = (170, 170, 170), (215, 35, 35), (0, 0, 0)
+
+
+def sound_strip(width: int, sound: Loudness, tiles: list[int]) -> np.ndarray:
+    """Loudness as a grey area over the render's frames from left to right, a red line at each
+    beat, and a black tick at the top for each frame the sheet shows."""
+    strip = np.full((STRIP_HEIGHT, width, 3), 255, np.uint8)
+    last = max(len(sound.loud) - 1, 1)
+    column = lambda frame: min(width - 1, round(frame * (width - 1) / last))  # noqa: E731
+    loud = np.interp(np.linspace(0, last, width), np.arange(len(sound.loud)), sound.loud)
+    tops = STRIP_HEIGHT - np.round(np.clip(loud, 0, 1) * (STRIP_HEIGHT - 14)).astype(int)
+    strip[np.arange(STRIP_HEIGHT)[:, None] >= tops[None, :]] = LOUD_GREY
+    for frame in sound.beats:
+        strip[12:, column(frame)] = BEAT_RED
+    for frame in tiles:
+        strip[:5, column(frame)] = TILE_BLACK
+    cv2.putText(strip, sound.label, (4, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (60, 60, 60), 1, cv2.LINE_AA)
+    return strip
+
+
+class SheetSink(Sink):
+    """A contact sheet: every `every`-th frame (and the last) as a numbered tile of one PNG, and
+    under it, given the render's `sound`, its loudness and beats (sound_strip)."""
+
+    def __init__(self, path: Path, every: int, size: int | None = None, sound: Loudness | None = None):
         super().__init__(path, size)
-        self.every, self.tiles, self.latest = every, [], None
+        self.every, self.tiles, self.latest, self.sound = every, [], None, sound
 
     def encode(self, frame: Frame, image: np.ndarray) -> None:
         self.latest = (frame.index, image.copy())
@@ -480,6 +512,8 @@ class SheetSink(Sink):
             sheet[top:top + height, left:left + width] = tile
             for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # white on a black outline
                 cv2.putText(sheet, str(index), (left + 4, top + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
+        if self.sound is not None:
+            sheet = np.vstack([sheet, sound_strip(sheet.shape[1], self.sound, [index for index, _ in self.tiles])])
         cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))[1].tofile(self.partial)
         self.latest = None
 

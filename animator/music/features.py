@@ -7,9 +7,9 @@
     mid     250-2000 Hz, likewise
     high    2000 Hz and up, likewise
 
-Frame t stands for the audio within half a frame of t * seconds_per_frame; past the end of the
-sound every feature is 0. Everything is normalized over the whole track, so a render of its
-first seconds sees the same values a render of all of it does.
+Frame t stands for the audio within half a frame of start + t * seconds_per_frame; past the end
+of the sound every feature is 0. Everything is normalized over the whole track, so a render of
+part of it (or a chunk of a split render) sees the values a render of all of it does.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import numpy as np
 from animator.media.audio import Sound
 from animator.music.beats import tempo_period, track_beats
 from animator.music.spectrum import Spectrogram, onset_envelope, spectrogram
+from animator.preset.schedule import AUDIO_VARIABLES
 
-NAMES = ("loud", "onset", "beat", "bass", "mid", "high")
+NAMES = AUDIO_VARIABLES  # what schedules call them
 BANDS = {"bass": (20.0, 250.0), "mid": (250.0, 2000.0), "high": (2000.0, np.inf)}
 
 
@@ -68,20 +69,24 @@ class Features:
         return {name: float(values[t]) if inside else 0.0 for name, values in self.values.items()}
 
 
-def frame_features(analysis: Analysis, count: int, seconds_per_frame: float, half_life: Sequence[float]) -> Features:
-    """`half_life` holds frame t's beat half-life, in seconds, for each t < count."""
-    track = max(count, int(np.ceil(analysis.seconds / seconds_per_frame)) + 1)  # normalized over all of it
-    edges = (np.arange(track + 1) - 0.5) * seconds_per_frame  # frame t spans edges[t] .. edges[t + 1]
+def frame_features(analysis: Analysis, count: int, seconds_per_frame: float, half_life: Sequence[float],
+                   start: float = 0.0) -> Features:
+    """The features of frames 0 .. count - 1, frame 0 at `start` seconds into the sound;
+    `half_life` holds each frame's beat half-life in seconds."""
+    # Frames on the same grid cover the whole track, before `start` too, for the normalization.
+    first = -int(np.floor(start / seconds_per_frame))
+    frames = np.arange(first, max(count, int(np.ceil((analysis.seconds - start) / seconds_per_frame)) + 1))
+    edges = start + (np.append(frames, frames[-1] + 1) - 0.5) * seconds_per_frame  # frame f: edges[i] .. edges[i + 1]
     values = {"loud": _windowed_rms(analysis.sound, edges)}
     spectrum = analysis.spectrum
     values["onset"] = _windowed(analysis.onsets, spectrum.rate, edges, np.max)
     for name, (low, high) in BANDS.items():
         values[name] = np.sqrt(_windowed(spectrum.band(low, high) ** 2, spectrum.rate, edges, np.mean))
-    values = {name: _unit(v)[:count] for name, v in values.items()}
-    beat_frames = np.unique(np.round(analysis.beats / seconds_per_frame).astype(int))
-    beat_frames = beat_frames[(beat_frames >= 0) & (beat_frames < count)]
-    values["beat"] = _decaying(beat_frames, count, seconds_per_frame, np.asarray(half_life, np.float64))
-    return Features({name: values[name] for name in NAMES}, beat_frames, seconds_per_frame, analysis.bpm)
+    values = {name: _unit(v)[-first:count - first] for name, v in values.items()}
+    beat_frames = np.unique(np.round((analysis.beats - start) / seconds_per_frame).astype(int))
+    values["beat"] = _decaying(beat_frames, count, seconds_per_frame, np.maximum(np.asarray(half_life, np.float64), 1e-3))
+    shown = beat_frames[(beat_frames >= 0) & (beat_frames < count)]
+    return Features({name: values[name] for name in NAMES}, shown, seconds_per_frame, analysis.bpm)
 
 
 def _windowed_rms(sound: Sound, edges: np.ndarray) -> np.ndarray:
@@ -105,7 +110,8 @@ def _unit(values: np.ndarray) -> np.ndarray:
 
 
 def _decaying(beat_frames: np.ndarray, count: int, seconds_per_frame: float, half_life: np.ndarray) -> np.ndarray:
-    """1 on each beat frame, halving every half_life seconds after it; 0 before the first."""
+    """1 on each beat frame, halving every half_life seconds after it (beats before frame 0
+    included); 0 before the first."""
     frames = np.arange(count)
     last = np.searchsorted(beat_frames, frames, side="right") - 1
     since = (frames - beat_frames[np.maximum(last, 0)]) * seconds_per_frame if len(beat_frames) else frames * 0.0

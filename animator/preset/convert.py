@@ -114,7 +114,7 @@ def _schedulable(options: tuple, raw: Any, path: KeyPath, meta: typing.Mapping) 
     frame once the frame count is known (see load.check_schedules)."""
     if isinstance(raw, (str, dict)):
         try:
-            return parse_schedule(raw)
+            return parse_schedule(raw, variables=None)  # the preset knows which (resolve.check_variables)
         except ScheduleError as exc:
             raise Invalid(path, f"schedule {shown(raw)}: {exc}") from None
     (number,) = [o for o in options if o is not Schedule]

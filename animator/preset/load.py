@@ -13,7 +13,7 @@ import yaml
 
 from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, convert, dotted, to_plain
-from animator.preset.resolve import check_schedules, timeline
+from animator.preset.resolve import check_schedules, check_variables, checked_at_load, timeline
 from animator.preset.schedule import Schedule
 from animator.preset.schema import Preset
 
@@ -123,11 +123,20 @@ def preset_from_dict(
     error = lambda path, msg: PresetError(f"{_locate(path, where, lines or {}, overrides)}: {dotted(path)}: {msg}")  # noqa: E731
     _check_combinations(preset, error)
     _check_morph(preset.style, error)
+    _check_audio(preset, error)
+    check_variables(preset, error)
     preset = dataclasses.replace(preset, source=source)
-    line = timeline(preset)
-    if line is not None:  # a video's schedules are checked once its clip is open (render/plan.py)
-        check_schedules(preset, line, error)
+    if checked_at_load(preset):  # else once its clip is open or its sound heard (render/plan.py)
+        check_schedules(preset, timeline(preset), error)
     return preset
+
+
+def _check_audio(preset: Preset, error) -> None:
+    if preset.audio is not None and preset.mode == "still":
+        raise error(("audio",), "music moves iterate and video renders; a still has one frame")
+    if preset.mode == "iterate" and preset.iterate.steps == "auto" and preset.audio is None:
+        raise error(("iterate", "steps"), "auto renders as long as the audio lasts: expected an audio file "
+                                          "(audio: at the top of the preset) or a number of steps")
 
 
 def _check_morph(style, error) -> None:

@@ -1,5 +1,6 @@
 """What a loaded preset means, worked out in one place on the typed objects: how its frames sit
-in time, the weights its style morph stands for, its schedules checked at every frame, the
+in time, the weights its style morph stands for, the variables its schedules may read and their
+values checked at every frame, the
 options its method is built with, the files it reads, and copies of it for elsewhere (relocated
 for a remote worker, cut into chunks of a long video). Nothing here loads torch.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,8 +19,10 @@ from animator.errors import PresetError
 from animator.media.sink import AudioSpan
 from animator.media.source import IMAGE_SUFFIXES
 from animator.preset.convert import KeyPath, dotted
-from animator.preset.schedule import Schedule, ScheduleError, parse_schedule
+from animator.preset.schedule import AUDIO_VARIABLES, VARIABLES, Schedule, ScheduleError, parse_schedule
 from animator.preset.schema import RENDER_FPS, MethodOptions, Num, OutputConfig, Preset, StyleImage
+
+Features = Callable[[int], Mapping[str, float]]  # step -> the audio's features there (see animator.music)
 
 Error = Callable[[KeyPath, str], PresetError]
 
@@ -41,22 +44,45 @@ def follows_clip(preset: Preset) -> bool:
     return preset.mode == "video"
 
 
-def timeline(preset: Preset, clip_frames: int | None = None, clip_fps: Fraction | None = None) -> Timeline | None:
-    """The preset's timeline; one that follows its clip needs the clip's frame count and rate
-    (None without)."""
+def checked_at_load(preset: Preset) -> bool:
+    """Whether the preset's schedules can be checked when it loads; those of a video, and those
+    that may read the audio's features, are checked once its clip or its sound is known
+    (render/plan.py)."""
+    return not follows_clip(preset) and preset.audio is None
+
+
+def render_fps(preset: Preset) -> Fraction:
+    """Frames a second outside video mode: the MP4's rate when it sets one, so that seconds in
+    schedules, and the music, are the video's seconds."""
+    return next((o.fps for o in preset.outputs if o.format == "mp4" and o.fps), RENDER_FPS)
+
+
+def timeline(preset: Preset, clip_frames: int | None = None, clip_fps: Fraction | None = None,
+             sound_seconds: float | None = None) -> Timeline | None:
+    """The preset's timeline; one that follows its clip needs the clip's frame count and rate,
+    and `steps: auto` the seconds of sound after `audio.start` (None without)."""
     if follows_clip(preset):
         if clip_fps is None:
             return None
         return Timeline(clip_frames, clip_fps, clip_frames or 1, 1 / float(clip_fps))
+    fps = render_fps(preset)
     if preset.mode == "iterate":
-        seconds = preset.iterate.interpolate / float(RENDER_FPS)
-        return Timeline(preset.frame_count, RENDER_FPS, preset.iterate.steps + 1, seconds)
-    return Timeline(1, RENDER_FPS, 1, 0.0)
+        steps, k = preset.iterate.steps, preset.iterate.interpolate
+        if steps == "auto":
+            if sound_seconds is None:
+                return None
+            steps = max(0, round(sound_seconds * fps) - 1) // k  # never longer than the sound: its end is cut to the video
+        return Timeline(steps * k + 1, fps, steps + 1, k / float(fps))
+    return Timeline(1, fps, 1, 0.0)
 
 
-def soundtrack(preset: Preset, clip_has_audio: bool) -> AudioSpan | None:
-    """The sound the outputs carry: a video's own, cut to the rendered span."""
+def soundtrack(preset: Preset, clip_has_audio: bool, seconds: float | None = None) -> AudioSpan | None:
+    """The sound the outputs carry, `seconds` long (None: as long as it is): the audio file's
+    from `audio.start` (in video mode, instead of the clip's own), else a video's own, cut to
+    the rendered span."""
     video = preset.video
+    if preset.audio is not None:
+        return AudioSpan(preset.audio.file, preset.audio.start, seconds)
     if follows_clip(preset) and video.audio and clip_has_audio:
         return AudioSpan(preset.input, video.start, video.duration)
     return None
@@ -99,16 +125,47 @@ def scheduled_values(node: Any, path: KeyPath = (), meta: dict | None = None) ->
             yield from scheduled_values(item, (*path, i), meta)
 
 
-def check_schedules(preset: Preset, line: Timeline, error: Error | None = None) -> None:
+def known_variables(preset: Preset, path: KeyPath = ()) -> tuple[str, ...]:
+    """The variables the schedule at `path` may read: the audio's features only with an audio
+    file, and never in the beat's own half-life."""
+    return VARIABLES + AUDIO_VARIABLES if preset.audio is not None and path != ("audio", "half_life") else VARIABLES
+
+
+def check_variables(preset: Preset, error: Error | None = None) -> None:
+    """Every schedule reads only the variables this preset knows."""
+    error = error or _error(preset)
+    for path, schedule, _ in scheduled_values(preset):
+        if path == ("audio", "half_life") and schedule.variables & set(AUDIO_VARIABLES):
+            raise error(path, f"schedule {schedule.text!r}: the beat's half-life cannot read the audio's features; "
+                              f"expected an expression in {', '.join(VARIABLES)}")
+        try:
+            schedule.check_names(known_variables(preset, path))
+        except ScheduleError as exc:
+            raise error(path, f"schedule {schedule.text!r}: {exc}") from None
+
+
+def _error(preset: Preset) -> Error:
+    return lambda path, msg: PresetError(f"{preset.source or '<preset>'}: {dotted(path)}: {msg}")
+
+
+def step_values(value: Num, line: Timeline) -> list[float]:
+    """A value without the audio's features (the beat's half-life) at every step."""
+    return [value.at(t, line.steps, t * line.seconds_per_step) if isinstance(value, Schedule) else value
+            for t in range(line.steps)]
+
+
+def check_schedules(preset: Preset, line: Timeline, error: Error | None = None, features: Features | None = None) -> None:
     """Evaluate every schedule at every step against its key's bounds, so a render never stops
-    half-way on a value; and the style weights of every step must not all be 0."""
-    error = error or (lambda path, msg: PresetError(f"{preset.source or '<preset>'}: {dotted(path)}: {msg}"))
+    half-way on a value; and the style weights of every step must not all be 0. `features`
+    gives the audio's features of a step, when the preset has audio."""
+    error = error or _error(preset)
     count, seconds = line.steps, line.seconds_per_step
+    heard = [features(t) for t in range(count)] if features is not None else [None] * count
     for path, schedule, meta in scheduled_values(preset):
         lo, hi = (0, None) if path[:2] == ("method", "style") else (meta.get("min"), meta.get("max"))
         for t in range(count):
             try:
-                value = schedule.at(t, count, t * seconds)
+                value = schedule.at(t, count, t * seconds, heard[t])
             except ScheduleError as exc:
                 raise error(path, str(exc)) from None
             if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -119,20 +176,20 @@ def check_schedules(preset: Preset, line: Timeline, error: Error | None = None) 
     for path, weights in weight_sets.items():
         if any(isinstance(w, Schedule) for w in weights):
             for t in range(count):
-                if sum(w.at(t, count, t * seconds) if isinstance(w, Schedule) else w for w in weights) <= 0:
+                if sum(w.at(t, count, t * seconds, heard[t]) if isinstance(w, Schedule) else w for w in weights) <= 0:
                     raise error(path, f"the weights are all 0 at frame {t}")
 
 
 def input_files(preset: Preset) -> list[Path]:
     """Every file the preset reads: its input (or the images of an input folder), style
-    images, a colour reference and an initial image."""
+    images, a colour reference, an initial image and its audio."""
     if preset.input.is_dir():
         files = sorted(p for p in preset.input.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     else:
         files = [preset.input]
     files += [style.image for style in preset.style] if preset.style != "self" else []
     files += [path for path in (preset.iterate.color.reference, getattr(preset.method, "init", None)) if isinstance(path, Path)]
-    return files
+    return files + ([preset.audio.file] if preset.audio is not None else [])
 
 
 def map_paths(value: Any, move: Callable[[Path], Path]) -> Any:
@@ -163,7 +220,9 @@ def portable(preset: Preset) -> tuple[Preset, dict[str, Path]]:
 
 
 def chunk(preset: Preset, part: int, start: float, duration: float | None) -> Preset:
-    """Part `part` of a split video render: its span of the clip, no sound (the join carries the
-    whole span's), lossless frames for the join."""
+    """Part `part` of a split video render: its span of the clip (and of its audio file's
+    features), no sound (the join carries the whole span's), lossless frames for the join."""
     video = dataclasses.replace(preset.video, start=start, duration=duration, audio=False)
-    return dataclasses.replace(preset, name=f"{preset.name}.part{part}", video=video, outputs=(OutputConfig("png"),))
+    audio = preset.audio and dataclasses.replace(preset.audio, start=preset.audio.start + start - preset.video.start)
+    return dataclasses.replace(preset, name=f"{preset.name}.part{part}", video=video, audio=audio,
+                               outputs=(OutputConfig("png"),))

@@ -218,11 +218,11 @@ class Schedule:
         for name, position in self.names:
             if name in known:
                 continue
-            listed = ", ".join((*known, *CONSTANTS))
+            listed = f"known names: {', '.join((*known, *CONSTANTS))}"
             if name in AUDIO_VARIABLES:
                 raise ScheduleError(f"unknown name {name!r}: {', '.join(AUDIO_VARIABLES)} need an audio file "
-                                    f"(audio: at the top of the preset); known here: {listed}", position)
-            raise ScheduleError(f"unknown name {name!r} (known: {listed}, and functions such as sin and clamp)", position)
+                                    f"(audio: at the top of the preset); {listed}", position)
+            raise ScheduleError(f"unknown name {name!r}; {listed}", position)
 
     def at(self, t: float, count: int, seconds: float, features: Mapping[str, float] | None = None) -> float:
         """The value at frame t of `count`, `seconds` into the render; `features` are the audio

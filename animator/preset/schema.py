@@ -50,7 +50,7 @@ def parse_builtin_style(value: object) -> tuple[Num, ...]:
             raise ValueError(expected)
         if isinstance(weight, (str, dict)):
             try:
-                weights[index] = parse_schedule(weight)
+                weights[index] = parse_schedule(weight, variables=None)  # checked with the preset's
             except ScheduleError as exc:
                 raise ValueError(f"{expected}; style {index}: {exc}") from None
             continue
@@ -185,7 +185,8 @@ class ColorConfig:
 
 @dataclass(frozen=True)
 class IterateConfig:
-    steps: int = field(default=120, metadata={"min": 0, "max": 100_000, "doc": "frames after the first"})
+    steps: int | Literal["auto"] = field(default=120, metadata={"min": 0, "max": 100_000, "doc": "frames after the "
+                                         "first; auto: as many as the audio lasts"})
     blend: Num = field(default=1.0, metadata={"min": 0, "max": 1, "doc": "x[t+1] = (1-blend) x[t] + blend f(x[t])"})
     motion: MotionConfig = field(default_factory=MotionConfig)
     color: ColorConfig = field(default_factory=ColorConfig)
@@ -210,6 +211,17 @@ class VideoConfig:
     duration: float | None = field(default=None, metadata={"min": 0.001, "doc": "seconds; null = to the end"})
     audio: bool = True
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Music: the file's loudness, onsets, beats and bands, per frame, for schedules (see
+    animator.music); its sound goes into the MP4 (in video mode, instead of the clip's)."""
+
+    file: Path = field(metadata={"doc": "any file PyAV reads with an audio stream"})
+    start: float = field(default=0.0, metadata={"min": 0, "doc": "seconds into the file at the render's first frame"})
+    half_life: Num = field(default=0.1, metadata={"min": 0.001, "max": 60, "doc": "seconds for `beat` to halve "
+                                                                                  "after each beat"})
 
 
 @dataclass(frozen=True)
@@ -307,6 +319,7 @@ class Preset:
     description: str = ""
     mode: Literal["iterate", "still", "video"] = "iterate"
     style: Literal["self"] | tuple[StyleImage, ...] = "self"
+    audio: AudioConfig | None = None
     size: int = field(default=384, metadata={"min": 32, "max": 8192})
     seed: int = field(default=0, metadata={"min": 0})
     device: str = "auto"
@@ -322,5 +335,8 @@ class Preset:
 
     @property
     def frame_count(self) -> int | None:
-        """Frames the render makes; None for video, where the source decides."""
-        return {"iterate": self.iterate.steps * self.iterate.interpolate + 1, "still": 1}.get(self.mode)
+        """Frames the render makes; None for video, where the source decides, and for `steps:
+        auto`, where the audio does."""
+        if self.mode == "iterate":
+            return None if self.iterate.steps == "auto" else self.iterate.steps * self.iterate.interpolate + 1
+        return 1 if self.mode == "still" else None

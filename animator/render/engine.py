@@ -51,7 +51,7 @@ class Render:
         line = plan.timeline
         self.loaded = Loaded(preset, plan.source, fitted(plan.first, preset.size, self.device), self.device, method,
                              StyleTrack(method, load_styles(preset, self.device)),
-                             Clock(line.steps, line.seconds_per_step, preset.seed))
+                             Clock(line.steps, line.seconds_per_step, preset.seed, plan.features and plan.features.at))
         self.renderer = RENDERERS[preset.mode](self.loaded)
 
     @property

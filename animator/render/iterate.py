@@ -60,8 +60,9 @@ def iterate(
     method: Method, x0: torch.Tensor, *, config: IterateConfig, styles: StyleTrack, clock: Clock,
     reference: torch.Tensor | None = None, resume: tuple[int, dict] | None = None,
 ) -> Iterator[Rendered]:
-    """Yields (t, x[t], state) for t = 0 .. steps, from after `resume` if given. `reference` is the
-    colour reference image; None with colour matching on means the first frame the loop makes."""
+    """Yields (t, x[t], state) for each step t of the clock (`steps: auto` is resolved there),
+    from after `resume` if given. `reference` is the colour reference image; None with colour
+    matching on means the first frame the loop makes."""
     color = config.color
     if resume is None:
         start, x = 0, x0
@@ -71,7 +72,7 @@ def iterate(
         x, reference = state["x"].to(x0.device), state.get("reference")
         reference = reference.to(x0.device) if reference is not None else None
     target_colors = ColorReference(reference) if reference is not None else None
-    for t in range(start + 1, config.steps + 1):
+    for t in range(start + 1, clock.count):
         when = clock.at(t)
         step = at_frame(config, when)
         moved = feedback.move(x, step.motion)

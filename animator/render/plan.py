@@ -1,7 +1,7 @@
-"""A render planned without torch: the preset with its input opened, its timeline (frames, rate,
-the steps its schedules count), its schedules checked against it, its sound and its fingerprint.
-`validate`, `preview` and a batch's planning stop here; `engine.load(plan)` builds the method
-and the renderer, and only then does torch load."""
+"""A render planned without torch: the preset with its input opened, its sound heard, its
+timeline (frames, rate, the steps its schedules count), its schedules checked against it, its
+sound and its fingerprint. `validate`, `preview` and a batch's planning stop here;
+`engine.load(plan)` builds the method and the renderer, and only then does torch load."""
 
 from __future__ import annotations
 
@@ -9,24 +9,35 @@ from fractions import Fraction
 
 import numpy as np
 
+from animator.errors import MediaError
+from animator.media.audio import decode_audio
 from animator.media.sink import AudioSpan
 from animator.media.source import open_source
-from animator.preset.resolve import Timeline, check_schedules, follows_clip, soundtrack, timeline
+from animator.music.features import Analysis, Features, analyse, frame_features
+from animator.preset.resolve import Timeline, check_schedules, checked_at_load, soundtrack, step_values, timeline
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
 
 
 class Plan:
-    """What can fail on bad input fails here: the input must open and give a first frame, and a
-    video's schedules must hold at every frame of its clip."""
+    """What can fail on bad input fails here: the input must open and give a first frame, the
+    audio must decode to some sound, and the schedules must hold at every frame of a video's
+    clip or with the audio's features."""
 
     def __init__(self, preset: Preset):
         self.preset = preset
         self.source = open_source(preset.input, preset.video.start, preset.video.duration)
         self.first: np.ndarray = self.source.first()  # HxWx3 uint8: the picture a loop starts from
-        self.timeline: Timeline = timeline(preset, self.source.frame_count, self.source.fps)
-        if follows_clip(preset):  # its schedules could not be checked before the clip was open
-            check_schedules(preset, self.timeline)
+        self.sound: Analysis | None = heard(preset)
+        seconds = None if self.sound is None else self.sound.seconds - preset.audio.start
+        self.timeline: Timeline = timeline(preset, self.source.frame_count, self.source.fps, seconds)
+        self.features: Features | None = None
+        if self.sound is not None:
+            line = self.timeline
+            half_life = step_values(preset.audio.half_life, line)
+            self.features = frame_features(self.sound, line.steps, line.seconds_per_step, half_life, preset.audio.start)
+        if not checked_at_load(preset):  # its schedules could not be checked before the clip or the sound was known
+            check_schedules(preset, self.timeline, features=self.features and self.features.at)
 
     @property
     def fps(self) -> Fraction:
@@ -37,8 +48,20 @@ class Plan:
         return self.timeline.frames
 
     def audio(self) -> AudioSpan | None:
-        return soundtrack(self.preset, self.source.has_audio)
+        frames = self.frame_count
+        return soundtrack(self.preset, self.source.has_audio, None if frames is None else float(frames / self.fps))
 
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.preset)
+
+
+def heard(preset: Preset) -> Analysis | None:
+    """The preset's audio file decoded and analysed, or None without one."""
+    audio = preset.audio
+    if audio is None:
+        return None
+    sound = analyse(decode_audio(audio.file))
+    if audio.start >= sound.seconds:
+        raise MediaError(f"{audio.file}: audio.start {audio.start:g} s is past the end of the sound ({sound.seconds:.2f} s)")
+    return sound

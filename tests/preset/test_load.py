@@ -56,7 +56,7 @@ def test_style_images_with_weights(tmp_path):
     "extra, expected",
     [
         ("iterate:\n  stpes: 3\n", r"p.yaml:4: iterate.stpes: unknown key \(did you mean steps\?\)"),
-        ("iterate:\n  steps: many\n", r"p.yaml:4: iterate.steps: expected a whole number between 0 and 100000, found 'many'"),
+        ("iterate:\n  steps: many\n", r"p.yaml:4: iterate.steps: expected auto or a whole number between 0 and 100000, found 'many'"),
         ("iterate:\n  blend: 1.5\n", r"p.yaml:4: iterate.blend: expected a number between 0 and 1, found 1.5"),
         ("outputs:\n  - {format: mkv}\n", r"p.yaml:4: outputs\[0\].format: expected one of mp4, webm, mov, webp, apng, gif, png, found 'mkv'"),
         ("outputs:\n  - {format: mp4, fps: 0}\n", r"outputs\[0\].fps: expected a frame rate between 0 and 240, found 0"),
