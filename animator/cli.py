@@ -157,7 +157,8 @@ def cmd_presets(args: argparse.Namespace) -> None:
     table = Table("preset", "mode", "method", "frames", "description")
     for path in sorted(presets_folder().glob("*.yaml")):
         p = load_preset(path)
-        table.add_row(path.stem, p.mode, p.method.name, str(p.frame_count or "source"), p.description)
+        frames = p.frame_count or ("audio" if p.mode == "iterate" else "source")  # steps: auto lasts as long as its sound
+        table.add_row(path.stem, p.mode, p.method.name, str(frames), p.description)
     Console().print(table)
 
 

@@ -59,23 +59,20 @@ def _local_score(onsets: np.ndarray, period: float) -> np.ndarray:
 
 
 def _best_paths(local: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
-    """score[i]: the best total of a beat sequence ending at i; previous[i]: its beat before i
-    (-1 for a first beat). Predecessors lie half a period to two periods back, each paying
-    TIGHTNESS * log(spacing / period)^2."""
-    score, previous = np.zeros(len(local)), np.full(len(local), -1)
+    """score[i]: the best total of a beat sequence ending at i; previous[i]: its beat before i,
+    or -1 where a sequence starts (where every predecessor would cost more than it brings).
+    Predecessors lie half a period to two periods back, each paying TIGHTNESS * log(spacing /
+    period)^2."""
+    score, previous = local.astype(np.float64), np.full(len(local), -1)
     offsets = np.arange(int(round(2 * period)), int(round(period / 2)) - 1, -1)  # far to near
     cost = TIGHTNESS * np.log(offsets / period) ** 2
-    started = False  # a sequence starts at the first real onset, not in leading silence
-    threshold = 0.01 * local.max()
-    for i, value in enumerate(local):
+    for i in range(int(offsets[-1]), len(local)):
         reachable = offsets <= i
-        if started and reachable.any():
-            candidates = score[i - offsets[reachable]] - cost[reachable]
-            best = int(np.argmax(candidates))
-            score[i], previous[i] = value + candidates[best], i - offsets[reachable][best]
-        else:
-            score[i] = value
-            started = value > threshold
+        candidates = score[i - offsets[reachable]] - cost[reachable]
+        best = int(np.argmax(candidates))
+        if candidates[best] > 0:
+            score[i] += candidates[best]
+            previous[i] = i - offsets[reachable][best]
     return score, previous
 
 

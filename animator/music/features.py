@@ -84,7 +84,9 @@ def frame_features(analysis: Analysis, count: int, seconds_per_frame: float, hal
         values[name] = np.sqrt(_windowed(spectrum.band(low, high) ** 2, spectrum.rate, edges, np.mean))
     values = {name: _unit(v)[-first:count - first] for name, v in values.items()}
     beat_frames = np.unique(np.round((analysis.beats - start) / seconds_per_frame).astype(int))
-    values["beat"] = _decaying(beat_frames, count, seconds_per_frame, np.maximum(np.asarray(half_life, np.float64), 1e-3))
+    beat = _decaying(beat_frames, count, seconds_per_frame, np.maximum(np.asarray(half_life, np.float64), 1e-3))
+    sounding = start + (np.arange(count) - 0.5) * seconds_per_frame < analysis.seconds
+    values["beat"] = np.where(sounding, beat, 0).astype(np.float32)
     shown = beat_frames[(beat_frames >= 0) & (beat_frames < count)]
     return Features({name: values[name] for name in NAMES}, shown, seconds_per_frame, analysis.bpm)
 

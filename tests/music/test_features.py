@@ -1,0 +1,76 @@
+"""Audio features per frame: beats against clicks and kicks whose times are known, the other
+features against what the soundtrack plays, normalization, and decay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animator.media.audio import decode_audio, write_audio
+from animator.music import soundtrack
+from animator.music.features import NAMES, analyse, frame_features
+from tests.conftest import SAMPLES
+
+FPS = 24
+
+
+def heard(tmp_path: Path, sound) -> object:
+    """The sound through a real codec and back, analysed."""
+    write_audio(tmp_path / "sound.m4a", sound)
+    return analyse(decode_audio(tmp_path / "sound.m4a"))
+
+
+@pytest.fixture(scope="module")
+def groove():
+    return analyse(decode_audio(SAMPLES / "groove.m4a"))
+
+
+@pytest.mark.parametrize("start", [0.0, 0.3, 1 / 48])  # 1/48 s: every click half-way between two frames
+def test_beats_fall_within_a_frame_of_every_click_at_120_bpm(tmp_path, start):
+    sound, clicks = soundtrack.click_track(120, 10.0, start=start)
+    analysis = heard(tmp_path, sound)
+    count = 10 * FPS
+    features = frame_features(analysis, count, 1 / FPS, [0.1] * count)
+    expected = np.round(clicks * FPS).astype(int)
+    assert len(features.beat_frames) == len(expected) == 20  # one beat per click, none more
+    assert np.abs(features.beat_frames - expected).max() <= 1
+    assert analysis.bpm == pytest.approx(120, abs=1)
+
+
+def test_beats_of_the_soundtrack_are_its_kicks(groove):
+    count = int(groove.seconds * FPS)
+    beats = frame_features(groove, count, 1 / FPS, [0.1] * count).beat_frames
+    kicks = np.round(soundtrack.beat_times() * FPS).astype(int)
+    assert all(np.abs(beats - kick).min() <= 1 for kick in kicks)  # every kick is a beat
+    grid = np.round(np.arange(kicks[0], kicks[-1] + 1, 0.6 * FPS)).astype(int)  # 100 BPM from the first kick
+    assert all(np.abs(grid - beat).min() <= 1 for beat in beats)  # and every beat is on the beat: the break too
+    assert beats[0] >= kicks[0] - 1 and beats[-1] <= kicks[-1] + 1  # nothing in the pad's intro and tail
+    assert groove.bpm == pytest.approx(soundtrack.BPM, abs=1)
+
+
+def test_features_follow_what_plays(groove):
+    count = int(groove.seconds * FPS) + 48  # two seconds past the end
+    f = frame_features(groove, count, 1 / FPS, [0.1] * count).values
+    assert set(f) == set(NAMES)
+    assert all(v.min() >= 0 and v.max() == pytest.approx(1) for v in f.values())  # normalized over the track
+    bar = 2.4 * FPS
+    intro, full = slice(0, int(bar)), slice(int(4 * bar), int(8 * bar))  # the pad alone; everything
+    assert f["loud"][intro].mean() < 0.3 * f["loud"][full].mean()
+    assert f["bass"][intro].mean() < 0.2 * f["bass"][full].mean()  # no kick, no bass line (the pad's low notes)
+    assert f["high"][int(4 * bar):int(8 * bar)].mean() > 3 * f["high"][intro].mean()  # the hats
+    assert f["onset"][full].max() > 0.5 and f["onset"][intro].max() < 0.2
+    assert all(v[-24:].max() == 0 for v in f.values())  # silence past the end
+
+
+def test_beat_halves_every_half_life_and_a_later_start_sees_the_same_values(groove):
+    count, half_life = 400, 0.25
+    whole = frame_features(groove, count, 1 / FPS, [half_life] * count)
+    beat, first = whole.values["beat"], whole.beat_frames[0]
+    assert beat[:first].max() == 0 and beat[first] == 1
+    assert beat[first + 6] == pytest.approx(0.5)  # 6 frames at 24 fps: one half-life
+    assert beat[first + 3] == pytest.approx(2 ** -0.5)
+    later = frame_features(groove, count - 100, 1 / FPS, [half_life] * (count - 100), start=100 / FPS)
+    for name in NAMES:  # frame 0 of a render starting 100 frames in (a split render's chunk) is frame 100
+        np.testing.assert_allclose(later.values[name], whole.values[name][100:], atol=1e-6)

@@ -1,0 +1,133 @@
+"""Renders that move to music: their length, their sound and its sync, motion on the beats, the
+preview's strip, and bad audio refused before any frame."""
+
+from __future__ import annotations
+
+import re
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from animator.cli import main
+from animator.media.audio import decode_audio, write_audio
+from animator.music.soundtrack import click_track
+from animator.preset import preset_from_dict
+from animator.render.engine import load
+from animator.render.plan import Plan
+from tests.conftest import MEDIA, SAMPLES, decode_video
+
+FPS = 24
+
+
+@pytest.fixture(scope="module")
+def clicks(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    """3 s of clicks at 120 BPM from 0.25 s, as AAC, and the click times."""
+    sound, times = click_track(120, 3.0, start=0.25)
+    path = tmp_path_factory.mktemp("audio") / "clicks.m4a"
+    write_audio(path, sound)
+    return path, times
+
+
+def preset(sound: Path, **keys):
+    raw = {"name": "music", "input": str(SAMPLES / "coffee.png"), "audio": str(sound), "size": 32,
+           "method": {"name": "multistyle", "style": 7}, "outputs": [{"format": "mp4"}]}
+    return preset_from_dict({**raw, **keys}, Path.cwd())
+
+
+def durations(path: Path) -> tuple[float, float]:
+    """Seconds of video (frames at their rate) and of audio (decoded samples), as PyAV reads them."""
+    facts, frames = decode_video(path)
+    sound = decode_audio(path)
+    return len(frames) / float(facts["rate"]), sound.seconds
+
+
+@pytest.fixture(scope="module")
+def on_the_beat(clicks, tmp_path_factory) -> Path:
+    """As many frames as the clicks last, zooming in on each (blend 0: the motion alone)."""
+    out = tmp_path_factory.mktemp("beat")
+    path, _ = clicks
+    zoom = {"steps": "auto", "blend": 0.0, "motion": {"zoom": "1 + 0.06 * beat"}}
+    load(preset(path, size=48, iterate=zoom, audio={"file": str(path), "half_life": 0.02})).run(out)
+    return out / "music.mp4"
+
+
+def test_steps_auto_lasts_as_long_as_the_sound_and_carries_it_in_sync(on_the_beat):
+    video, audio = durations(on_the_beat)
+    assert video == pytest.approx(3.0, abs=1 / FPS) and abs(video - audio) <= 1 / FPS
+
+
+def test_a_shorter_render_carries_the_sound_cut_to_its_length(tmp_path, clicks):
+    load(preset(clicks[0], iterate={"steps": 12, "blend": 0.1})).run(tmp_path)
+    video, audio = durations(tmp_path / "music.mp4")
+    assert video == pytest.approx(13 / FPS) and abs(video - audio) <= 1 / FPS
+
+
+def test_zoom_that_follows_the_beat_moves_on_the_clicks(on_the_beat, clicks):
+    frames = np.stack(decode_video(on_the_beat)[1]).astype(np.float32)
+    motion = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))  # motion[t - 1]: from frame t - 1 to t
+    peaks = [t + 1 for t in range(1, len(motion) - 1)
+             if motion[t] > motion[t - 1] and motion[t] >= motion[t + 1] and motion[t] > 0.2 * motion.max()]
+    expected = np.round(clicks[1] * FPS).astype(int)
+    assert len(peaks) == len(expected) and np.abs(np.array(peaks) - expected).max() <= 1
+
+
+def test_in_video_mode_the_audio_file_replaces_the_clips_sound(tmp_path, clicks):
+    path, _ = clicks
+    video = {"duration": 1.0, "temporal": {"flow": "none"}}
+    load(preset(path, mode="video", input=str(MEDIA / "chaplin.mp4"), video=video)).run(tmp_path)
+    with av.open(str(tmp_path / "music.mp4")) as container:
+        assert [s.type for s in container.streams] == ["video", "audio"]  # one sound: the file's, not the clip's MP3
+    seconds, heard = durations(tmp_path / "music.mp4")
+    assert seconds == pytest.approx(1.0) and abs(seconds - heard) <= 1 / 25
+    ours, theirs = decode_audio(tmp_path / "music.mp4").samples, decode_audio(path).samples
+    np.testing.assert_allclose(ours, theirs[:len(ours)], atol=1e-3)  # the clicks, from their start
+
+
+def test_preview_draws_loudness_and_beats_under_the_sheet(tmp_path, clicks):
+    from animator.media.sink import LOUD_GREY, STRIP_HEIGHT
+    from animator.media.source import read_image
+    from animator.render.preview import loudness, preview
+
+    plan = Plan(preset(clicks[0], iterate={"steps": 12, "blend": 0.1, "interpolate": 2, "interpolate_with": "crossfade"}))
+    strip = loudness(plan)  # 1 s: the clicks at 0.25 and 0.75 s are steps 3 and 9, frames 6 and 18
+    assert len(strip.loud) == plan.frame_count == 25 and list(strip.beats) == [6, 18]
+    preview(plan, tmp_path / "sheet.png", every=4)
+    sheet = read_image(tmp_path / "sheet.png")
+    below = sheet[-STRIP_HEIGHT + 12:]  # under the label
+    red = np.flatnonzero(((below[..., 0] > 180) & (below[..., 1] < 80)).any(axis=0))
+    columns = np.round(np.asarray(strip.beats) * (sheet.shape[1] - 1) / (plan.frame_count - 1))
+    assert len(red) == len(columns) and np.abs(red - columns).max() <= 1  # a line on each beat
+    height = (below == LOUD_GREY).all(axis=-1).sum(axis=0)  # of the grey loudness, per column
+    assert all(height[max(0, r - 2):r + 3].max() > 0.5 * height.max() > 0 for r in red)  # each click is loud
+
+
+def bad_audio(tmp_path: Path, kind: str) -> Path:
+    path = {"missing": tmp_path / "none.m4a", "text": tmp_path / "notes.m4a", "silent video": SAMPLES / "pan.mp4",
+            "empty": tmp_path / "empty.wav"}[kind]
+    if kind == "text":
+        path.write_text("not a sound\n")
+    if kind == "empty":
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(44100)
+    return path
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", r"audio\.file: file not found: .*none\.m4a"),
+    ("text", r"notes\.m4a: not a readable audio file"),
+    ("silent video", r"pan\.mp4: expected an audio stream, found a video stream only"),
+    ("empty", r"empty\.wav: expected sound, found an audio stream of length 0"),
+])
+def test_bad_audio_is_one_line_and_exit_2_before_any_frame(tmp_path, capsys, kind, message):
+    path = tmp_path / "p.yaml"
+    path.write_text(f"name: p\ninput: {SAMPLES / 'coffee.png'}\naudio: {bad_audio(tmp_path, kind)}\nsize: 32\n"
+                    "method: multistyle\niterate: {steps: auto}\n")
+    out = tmp_path / "out"
+    assert main(["render", str(path), "--out", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and error.startswith("error: ")
+    assert re.search(message, error), error
+    assert not out.exists()  # no output, no checkpoint: nothing was rendered
