@@ -456,7 +456,7 @@ class PngSink(Sink):
 
 
 @dataclass(frozen=True)
-class Loudness:
+class SoundStrip:
     """A render's sound for the strip under its contact sheet: per written frame, its loudness
     (0..1), and the frames with a beat."""
 
@@ -469,7 +469,7 @@ STRIP_HEIGHT = 44
 LOUD_GREY, BEAT_RED, TILE_BLACK = (170, 170, 170), (215, 35, 35), (0, 0, 0)
 
 
-def sound_strip(width: int, sound: Loudness, tiles: list[int]) -> np.ndarray:
+def draw_sound_strip(width: int, sound: SoundStrip, tiles: list[int]) -> np.ndarray:
     """Loudness as a grey area over the render's frames from left to right, a red line at each
     beat, and a black tick at the top for each frame the sheet shows."""
     strip = np.full((STRIP_HEIGHT, width, 3), 255, np.uint8)
@@ -488,9 +488,9 @@ def sound_strip(width: int, sound: Loudness, tiles: list[int]) -> np.ndarray:
 
 class SheetSink(Sink):
     """A contact sheet: every `every`-th frame (and the last) as a numbered tile of one PNG, and
-    under it, given the render's `sound`, its loudness and beats (sound_strip)."""
+    under it, given the render's `sound`, its loudness and beats (draw_sound_strip)."""
 
-    def __init__(self, path: Path, every: int, size: int | None = None, sound: Loudness | None = None):
+    def __init__(self, path: Path, every: int, size: int | None = None, sound: SoundStrip | None = None):
         super().__init__(path, size)
         self.every, self.tiles, self.latest, self.sound = every, [], None, sound
 
@@ -513,7 +513,7 @@ class SheetSink(Sink):
             for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # white on a black outline
                 cv2.putText(sheet, str(index), (left + 4, top + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
         if self.sound is not None:
-            sheet = np.vstack([sheet, sound_strip(sheet.shape[1], self.sound, [index for index, _ in self.tiles])])
+            sheet = np.vstack([sheet, draw_sound_strip(sheet.shape[1], self.sound, [index for index, _ in self.tiles])])
         cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))[1].tofile(self.partial)
         self.latest = None
 

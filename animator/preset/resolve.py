@@ -1,15 +1,15 @@
 """What a loaded preset means, worked out in one place on the typed objects: how its frames sit
 in time, the weights its style morph stands for, the variables its schedules may read and their
-values checked at every frame, the
-options its method is built with, the files it reads, and copies of it for elsewhere (relocated
-for a remote worker, cut into chunks of a long video). Nothing here loads torch.
+values checked at every frame, the options its method is built with, the files it reads (its
+sound too), and copies of it for elsewhere (relocated for a remote worker, cut into chunks of a
+long video). Nothing here loads torch.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path

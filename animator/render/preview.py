@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from animator.media.frame import fit_size
-from animator.media.sink import Loudness, SheetSink
+from animator.media.sink import SheetSink, SoundStrip
 from animator.preset import Preset
 from animator.render.engine import Progress, load
 from animator.render.plan import Plan
@@ -49,11 +49,11 @@ def preview(plan: Plan, output: Path, every: int | None = None, progress: Progre
     """Render the plan into a contact sheet at `output`; returns the frame step K."""
     every = every or max(1, math.ceil((plan.frame_count or 1) / TILES))
     with tempfile.TemporaryDirectory() as work:  # a preview never touches a real render's checkpoint
-        load(plan).run(Path(work), fresh=True, sinks=[SheetSink(output, every, sound=loudness(plan))], progress=progress)
+        load(plan).run(Path(work), fresh=True, sinks=[SheetSink(output, every, sound=sound_strip(plan))], progress=progress)
     return every
 
 
-def loudness(plan: Plan) -> Loudness | None:
+def sound_strip(plan: Plan) -> SoundStrip | None:
     """The plan's audio per written frame (its features are per step: an iterate is written with
     its in-betweens), for the strip under the sheet; None without audio."""
     features, line = plan.features, plan.timeline
@@ -62,7 +62,7 @@ def loudness(plan: Plan) -> Loudness | None:
     k = max(1, round(line.seconds_per_step * float(line.fps)))  # frames written per step
     frames = np.arange((features.count - 1) * k + 1)
     loud = np.interp(frames / k, np.arange(features.count), features.values["loud"])
-    return Loudness(loud, features.beat_frames * k, f"loudness and beats ({features.bpm:.0f} BPM)")
+    return SoundStrip(loud, features.beat_frames * k, f"loudness and beats ({features.bpm:.0f} BPM)")
 
 
 def describe(preset: Preset) -> str:

@@ -89,10 +89,10 @@ def test_in_video_mode_the_audio_file_replaces_the_clips_sound(tmp_path, clicks)
 def test_preview_draws_loudness_and_beats_under_the_sheet(tmp_path, clicks):
     from animator.media.sink import LOUD_GREY, STRIP_HEIGHT
     from animator.media.source import read_image
-    from animator.render.preview import loudness, preview
+    from animator.render.preview import preview, sound_strip
 
     plan = Plan(preset(clicks[0], iterate={"steps": 12, "blend": 0.1, "interpolate": 2, "interpolate_with": "crossfade"}))
-    strip = loudness(plan)  # 1 s: the clicks at 0.25 and 0.75 s are steps 3 and 9, frames 6 and 18
+    strip = sound_strip(plan)  # 1 s: the clicks at 0.25 and 0.75 s are steps 3 and 9, frames 6 and 18
     assert len(strip.loud) == plan.frame_count == 25 and list(strip.beats) == [6, 18]
     preview(plan, tmp_path / "sheet.png", every=4)
     sheet = read_image(tmp_path / "sheet.png")
