@@ -51,10 +51,13 @@ def checked_at_load(preset: Preset) -> bool:
     return not follows_clip(preset) and preset.audio is None
 
 
+SOUND_FORMATS = ("mp4", "webm", "mov")  # the outputs that carry sound (media/sink.py)
+
+
 def render_fps(preset: Preset) -> Fraction:
-    """Frames a second outside video mode: the MP4's rate when it sets one, so that seconds in
-    schedules, and the music, are the video's seconds."""
-    return next((o.fps for o in preset.outputs if o.format == "mp4" and o.fps), RENDER_FPS)
+    """Frames a second outside video mode: the rate of the first output with sound that sets
+    one, so that seconds in schedules, and the music, are that video's seconds."""
+    return next((o.fps for o in preset.outputs if o.format in SOUND_FORMATS and o.fps), RENDER_FPS)
 
 
 def timeline(preset: Preset, clip_frames: int | None = None, clip_fps: Fraction | None = None,

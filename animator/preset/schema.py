@@ -216,7 +216,7 @@ class VideoConfig:
 @dataclass(frozen=True)
 class AudioConfig:
     """Music: the file's loudness, onsets, beats and bands, per frame, for schedules (see
-    animator.music); its sound goes into the MP4 (in video mode, instead of the clip's)."""
+    animator.music); its sound goes into the video outputs (in video mode, instead of the clip's)."""
 
     file: Path = field(metadata={"doc": "any file PyAV reads with an audio stream"})
     start: float = field(default=0.0, metadata={"min": 0, "doc": "seconds into the file at the render's first frame"})
