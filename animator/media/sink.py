@@ -9,6 +9,7 @@ render from one background thread in one pass.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -176,21 +177,50 @@ class EncodedSink(Sink):
                 container.close()
 
 
+NVENC_PRESET = dict(zip(SPEEDS, ("p1", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p7")))
+
+
+@functools.cache
+def nvenc_available() -> bool:
+    """Whether NVIDIA's H.264 encoder opens here: PyAV lists it wherever its FFmpeg was built with
+    it, but it runs only with an NVIDIA GPU and driver."""
+    if "h264_nvenc" not in av.codecs_available:
+        return False
+    try:
+        context = av.CodecContext.create("h264_nvenc", "w")
+        context.width, context.height, context.pix_fmt, context.time_base = 256, 256, "yuv420p", Fraction(1, 24)
+        context.open()
+    except av.FFmpegError:
+        return False
+    return True
+
+
+def h264_encoder(gpu: bool) -> str:
+    """The GPU's encoder for a render on a GPU that has one, else x264."""
+    return "h264_nvenc" if gpu and nvenc_available() else "libx264"
+
+
 class Mp4Sink(EncodedSink):
-    """H.264 for the web: High profile (x264 picks the lowest level that fits the size and rate),
-    BT.709, and the index (moov) before the media, so a browser starts playing at once."""
+    """H.264 for the web: High profile (the encoder picks the lowest level that fits the size and
+    rate), BT.709, and the index (moov) before the media, so a browser starts playing at once.
+    With `gpu`, NVIDIA's encoder where it runs (lossless, crf 0, stays with x264)."""
 
     container_format, codec, pix_fmt, bt709, even, audio_rules = "mp4", "libx264", "yuv420p", True, True, MP4_AUDIO
 
     def __init__(self, path: Path, fps: Fraction, crf: int = 18, size: int | None = None, audio: AudioSpan | None = None,
-                 preset: str = "medium", bitrate: int | None = None):
+                 preset: str = "medium", bitrate: int | None = None, gpu: bool = False):
         super().__init__(path, fps, size, audio)
         self.crf, self.preset, self.bitrate = crf, preset, bitrate
+        self.codec = h264_encoder(gpu and crf > 0)
 
     def container_options(self) -> dict[str, str]:
         return {"movflags": "+faststart"}
 
     def codec_options(self) -> dict[str, str]:
+        if self.codec == "h264_nvenc":  # constant quality (cq, on crf's scale) under an optional cap
+            options = {"preset": NVENC_PRESET[self.preset], "tune": "hq", "rc": "vbr", "cq": str(self.crf), "b": "0",
+                       "profile": "high"}
+            return options | ({"maxrate": str(self.bitrate), "bufsize": str(2 * self.bitrate)} if self.bitrate else {})
         options = {"crf": str(self.crf), "preset": self.preset}
         if self.crf > 0:  # crf 0 is lossless, which only the High 4:4:4 profile allows
             options["profile"] = "high"

@@ -77,7 +77,7 @@ class Render:
             checkpoint.clear()
         resume = checkpoint.load()
         own = sinks is None
-        sinks = make_sinks(preset, out_dir, fps, self.plan.audio()) if own else sinks
+        sinks = make_sinks(preset, out_dir, fps, self.plan.audio(), self.device.type == "cuda") if own else sinks
         done = resume[0] + 1 if resume else 0
         try:
             with encoding(sinks, written=checkpoint.save, publish=False) as put:

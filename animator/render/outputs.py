@@ -19,19 +19,21 @@ from animator.render.record import write_record
 H264_CRF = 18  # x264's visually near-lossless setting; the other encoders' defaults live in their sinks
 
 
-def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | None = None) -> list[Sink]:
-    """The preset's outputs; `fps` is the render's own rate, for outputs that do not set one."""
+def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | None = None, gpu: bool = False) -> list[Sink]:
+    """The preset's outputs; `fps` is the render's own rate, for outputs that do not set one;
+    `gpu` when the render runs on one (its video encoder may then be used)."""
     single = preset.frame_count == 1
-    return [make_sink(output, out_dir, preset.name, output.fps or fps, audio, single) for output in preset.outputs]
+    return [make_sink(output, out_dir, preset.name, output.fps or fps, audio, single, gpu) for output in preset.outputs]
 
 
-def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, audio: AudioSpan | None, single: bool) -> Sink:
+def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, audio: AudioSpan | None, single: bool,
+              gpu: bool = False) -> Sink:
     """One output as `<out_dir>/<name>.<format>` (PNG: `<name>_frames/`, or `<name>.png` for one frame)."""
     path = out_dir / f"{name}.{output.format}"
     match output.format:
         case "mp4":
             crf = H264_CRF if output.crf is None else output.crf
-            return Mp4Sink(path, fps, crf, output.size, audio, output.preset, output.bitrate)
+            return Mp4Sink(path, fps, crf, output.size, audio, output.preset, output.bitrate, gpu)
         case "webm":
             return WebmSink(path, fps, output.codec or "vp9", output.crf, output.size, audio, output.preset, output.bitrate)
         case "mov":

@@ -4,15 +4,17 @@ import re
 from fractions import Fraction
 
 import av
+import numpy as np
 import pytest
 from PIL import Image
 
 from animator.errors import PresetError
+from animator.media.frame import Frame
 from animator.media.sink import AudioSpan, encoding
 from animator.preset import preset_from_dict
 from animator.preset.convert import to_plain
 from animator.render.outputs import make_sinks
-from tests.conftest import MEDIA, SAMPLES
+from tests.conftest import MEDIA, SAMPLES, decode_video
 from tests.media.test_sink import moving_square
 
 
@@ -82,3 +84,16 @@ def test_bitrates_read_as_bits_per_second_and_round_trip():
     assert all(not o.problems() for o in outputs)
     plain = to_plain(preset({"format": "mp4", "bitrate": "2.5M", "crf": 20}))
     assert preset(*plain["outputs"]).outputs[0] == outputs[0].__class__("mp4", bitrate=2_500_000, crf=20)
+
+
+def test_an_mp4_on_a_gpu_uses_its_encoder_only_where_it_runs(tmp_path):
+    from animator.media.sink import Mp4Sink, nvenc_available
+
+    sink = Mp4Sink(tmp_path / "g.mp4", Fraction(24), crf=20, gpu=True)
+    assert sink.codec == ("h264_nvenc" if nvenc_available() else "libx264")  # no GPU: x264, not a failure
+    assert Mp4Sink(tmp_path / "l.mp4", Fraction(24), crf=0, gpu=True).codec == "libx264"  # lossless stays with x264
+    with encoding([sink]) as put:
+        for i in range(3):
+            put(Frame(i, Fraction(i, 24), np.full((64, 96, 3), 40 * i, np.uint8)))
+    facts, frames = decode_video(tmp_path / "g.mp4")
+    assert facts["codec"] == "h264" and len(frames) == 3
