@@ -29,9 +29,11 @@ class Clock:
     seconds_per_frame: float
     seed: int = 0
     features: Callable[[int], Mapping[str, float]] | None = None  # frame -> its audio features (music.Features.at)
+    first: int = 0  # the frame this render starts at (a chunk of a split video starts part-way)
 
     def at(self, t: int) -> When:
-        return When(t, self, frame_generator(self.seed, t))
+        """Where the render's t-th frame sits: at frame first + t of the whole."""
+        return When(self.first + t, self, frame_generator(self.seed, self.first + t))
 
 
 @dataclass(frozen=True)

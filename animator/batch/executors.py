@@ -37,11 +37,11 @@ class LocalExecutor:
         if self.jobs == 1:
             _init_worker(self.threads)
             for task in tasks:
-                yield render_task(to_plain(task.preset), task.out_dir)
+                yield render_task(to_plain(task.preset), task.out_dir, part=task.part)
             return
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.threads,)) as pool:
-            futures = [pool.submit(render_task, to_plain(task.preset), task.out_dir) for task in tasks]
+            futures = [pool.submit(render_task, to_plain(task.preset), task.out_dir, part=task.part) for task in tasks]
             for future in as_completed(futures):
                 yield future.result()
 
@@ -71,7 +71,7 @@ class RayExecutor:
         remote = self.ray.remote(_remote_render)
         pending = {}
         for task in tasks:
-            ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(*ship(task.preset), self.cpus)
+            ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(*ship(task.preset), self.cpus, task.part)
             pending[ref] = task
         while pending:
             (ref,), _ = self.ray.wait(list(pending), num_returns=1)
@@ -82,9 +82,9 @@ class RayExecutor:
             yield result
 
 
-def _remote_render(plain: dict, files: dict[str, bytes], threads: int):
+def _remote_render(plain: dict, files: dict[str, bytes], threads: int, part=None):
     _init_worker(threads)
-    return render_shipped(plain, files)
+    return render_shipped(plain, files, part)
 
 
 def _received(outputs: dict[str, bytes], out_dir: Path) -> dict[Path, Path]:

@@ -24,6 +24,7 @@ from animator.media.frame import Frame
 from animator.media.sink import encoding
 from animator.media.source import VideoSource, read_image
 from animator.preset import Preset
+from animator.preset.resolve import Part
 from animator.preset.resolve import chunk as chunk_of
 from animator.preset.resolve import soundtrack
 from animator.render.outputs import make_sinks, publish
@@ -63,7 +64,7 @@ class Split:
             last = chunk is self.chunks[-1]  # runs to the span's real end, not to an estimate of it
             duration = (None if video.duration is None else video.start + video.duration - start) if last else \
                 float(Fraction(chunk.end - chunk.warm) / self.fps)
-            tasks.append(Task(chunk_of(self.preset, i, start, duration), self.work))
+            tasks.append(Task(chunk_of(self.preset, i, start, duration), self.work, Part(chunk.warm, self.frames)))
         return tasks
 
     def join(self, results: list[Result]) -> Result:

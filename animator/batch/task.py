@@ -17,13 +17,14 @@ from pathlib import Path
 from animator.errors import AnimatorError
 from animator.preset import Preset, preset_from_dict
 from animator.preset.convert import to_plain
-from animator.preset.resolve import portable
+from animator.preset.resolve import Part, portable
 
 
 @dataclass
 class Task:
     preset: Preset
     out_dir: Path
+    part: Part | None = None  # a chunk of a split video: where it sits in the whole
 
     @property
     def name(self) -> str:
@@ -49,14 +50,15 @@ class Result:
         return self.status == "failed"
 
 
-def render_task(plain: dict, out_dir: Path, record: bool = True, base: Path | None = None) -> Result:
+def render_task(plain: dict, out_dir: Path, record: bool = True, base: Path | None = None, part: Part | None = None) -> Result:
     """A worker's entry point: render one preset, received as plain data (relative paths read
     against `base`), into out_dir; any failure becomes a failed Result, so a batch goes on."""
     from animator.render.engine import load
+    from animator.render.plan import Plan
 
     started, done = time.perf_counter(), [0]
     try:
-        render = load(preset_from_dict(plain, base or Path.cwd()))
+        render = load(Plan(preset_from_dict(plain, base or Path.cwd()), part))
         outputs = render.run(out_dir, record=record, progress=lambda frames, total: done.__setitem__(0, frames))
     except AnimatorError as exc:
         return Result(plain["name"], "failed", seconds=time.perf_counter() - started, error=str(exc))
@@ -75,7 +77,7 @@ def ship(preset: Preset) -> tuple[dict, dict[str, bytes]]:
     return to_plain(moved), {name: path.read_bytes() for name, path in files.items()}
 
 
-def render_shipped(plain: dict, files: dict[str, bytes]) -> tuple[Result, dict[str, bytes]]:
+def render_shipped(plain: dict, files: dict[str, bytes], part: Part | None = None) -> tuple[Result, dict[str, bytes]]:
     """On a remote worker: the input files written into a folder of its own, the preset read
     against it, rendered, and every output file returned as bytes by its path relative to the
     output folder (the driver publishes them with the record)."""
@@ -85,7 +87,7 @@ def render_shipped(plain: dict, files: dict[str, bytes]) -> tuple[Result, dict[s
             target = root / "in" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        result = render_task(plain, root / "out", record=False, base=root / "in")
+        result = render_task(plain, root / "out", record=False, base=root / "in", part=part)
         outputs = {}
         for output in result.outputs:
             path = root / "out" / output

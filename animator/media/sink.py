@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, ColorTrc, Colorspace, Interpolation
 
+from animator import faults
 from animator.errors import MediaError
 from animator.media.frame import Frame, fit_size, resize
 from animator.media.pipeline import Worker
@@ -560,6 +561,7 @@ def encoding(sinks: list[Sink], written: Callable[[Frame, object], None] | None 
         frame, extra = item
         for sink in sinks:
             sink.write(frame)
+        faults.point("frame")
         if written is not None:
             written(frame, extra)
 

@@ -71,8 +71,14 @@ class ImageFolderSource:
         return read_image(self.files[0])
 
     def __iter__(self) -> Iterator[Frame]:
+        shape = None
         for i, file in enumerate(self.files):
-            yield Frame(i, i / self.fps, read_image(file))
+            image = read_image(file)
+            if shape is not None and image.shape != shape:
+                raise MediaError(f"{file}: {image.shape[1]}x{image.shape[0]}, where the folder's first image is "
+                                 f"{shape[1]}x{shape[0]}: a folder's images make one video, so they share one size")
+            shape = image.shape
+            yield Frame(i, i / self.fps, image)
 
 
 class VideoSource:
@@ -118,6 +124,10 @@ class VideoSource:
                         image = np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90) % 4))
                     yield Frame(index, index / self.fps, image)
                     index += 1
+                else:  # the stream ran out before the span did
+                    if self.frame_count is not None and index < self.frame_count - 1:
+                        raise MediaError(f"{self.path}: the video ends after {index} frames where it declares "
+                                         f"{self.frame_count}: it is cut short or damaged")
         except av.FFmpegError as exc:
             raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -72,6 +73,8 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
     bounds = (f" >= {lo}" if hi is None else f" between {lo} and {hi}") if lo is not None else ""
     if not ok:
         raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
+    if kind is float and not math.isfinite(raw):  # YAML's .nan and .inf: every comparison with NaN is false
+        raise Invalid(path, f"expected a finite number{bounds}, found {shown(raw)}")
     if (lo is not None and raw < lo) or (hi is not None and raw > hi):
         raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
     if "pattern" in meta and not re.fullmatch(meta["pattern"], raw):

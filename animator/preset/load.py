@@ -67,7 +67,7 @@ def _has(node: Any, part: str | int) -> bool:
     return part in node
 
 
-def _key_lines(text: str) -> dict[KeyPath, int]:
+def _key_lines(root: yaml.Node | None) -> dict[KeyPath, int]:
     """1-based line of every key and list item, from YAML's node tree."""
     lines: dict[KeyPath, int] = {}
 
@@ -82,10 +82,36 @@ def _key_lines(text: str) -> dict[KeyPath, int]:
                 lines[(*path, i)] = item.start_mark.line + 1
                 walk(item, (*path, i))
 
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
     if root is not None:
         walk(root, ())
     return lines
+
+
+MAX_NODES = 100_000  # a preset is a few hundred; aliases repeated inside aliases grow exponentially
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has with every alias written out, counted without writing
+    them out; a ValueError for an alias that refers to itself or for more than MAX_NODES."""
+    sizes: dict[int, int] = {}
+    inside: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in inside:
+            raise ValueError("an alias refers to the node that holds it")
+        inside.add(id(node))
+        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else \
+            node.value if isinstance(node, yaml.SequenceNode) else []
+        total = 1 + sum(size(child) for child in children)
+        inside.discard(id(node))
+        if total > MAX_NODES:
+            raise ValueError(f"its aliases expand to more than {MAX_NODES} values")
+        sizes[id(node)] = total
+        return total
+
+    return size(root)
 
 
 def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
@@ -95,17 +121,26 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
         raise PresetError(f"{path}: preset file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PresetError(f"{path}: cannot read preset ({exc})") from None
+    loader = yaml.SafeLoader(text)
     try:
-        raw = yaml.safe_load(text)
-        lines = _key_lines(text)
+        root = loader.get_single_node()  # the node tree, aliases not yet expanded
+        if root is not None:
+            _expanded_size(root)
+        raw = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PresetError(f"{where}: YAML syntax error: {problem}") from None
+    except ValueError as exc:
+        raise PresetError(f"{path}: refused: {exc}") from None
+    except RecursionError:
+        raise PresetError(f"{path}: refused: nested too deeply") from None
+    finally:
+        loader.dispose()
     if not isinstance(raw, dict):
         raise PresetError(f"{path}: expected a mapping of preset keys, found {type(raw).__name__}")
-    return raw, lines
+    return raw, _key_lines(root)
 
 
 def preset_from_dict(

@@ -36,6 +36,16 @@ class Timeline:
     fps: Fraction  # frames written per second
     steps: int  # T: the steps its schedules count
     seconds_per_step: float
+    first: int = 0  # the step this render starts at (a chunk of a split video starts part-way)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Where a chunk of a split video sits in the whole: the source frame it starts at, and the
+    whole render's frames (its schedules and random draws are the whole render's)."""
+
+    first: int
+    total: int
 
 
 def follows_clip(preset: Preset) -> bool:
@@ -174,13 +184,34 @@ def check_schedules(preset: Preset, line: Timeline, error: Error | None = None, 
             if (lo is not None and value < lo) or (hi is not None and value > hi):
                 bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
                 raise error(path, f"expected values {bounds}, found {value:g} at frame {t}")
-    weight_sets = {("style",): list(style_weights(preset.style)) if preset.style != "self" else [],
-                   ("method", "style"): list(getattr(preset.method, "style", ())) if preset.method.name == "multistyle" else []}
-    for path, weights in weight_sets.items():
-        if any(isinstance(w, Schedule) for w in weights):
-            for t in range(count):
-                if sum(w.at(t, count, t * seconds, heard[t]) if isinstance(w, Schedule) else w for w in weights) <= 0:
-                    raise error(path, f"the weights are all 0 at frame {t}")
+    rules = frame_rules(preset)
+    for t in range(count):
+        at = lambda v: v.at(t, count, t * seconds, heard[t]) if isinstance(v, Schedule) else v  # noqa: B023, E731
+        for path, rule in rules:
+            if (problem := rule(at)) is not None:
+                raise error(path, f"{problem} at frame {t}")
+
+
+Rule = Callable[[Callable[[Num], float]], str | None]  # the values of a frame -> what is wrong there, or None
+
+
+def frame_rules(preset: Preset) -> list[tuple[KeyPath, Rule]]:
+    """Rules that span keys and must hold at every frame (their values may be schedules)."""
+    rules: list[tuple[KeyPath, Rule]] = []
+    for path, weights in ((("style",), style_weights(preset.style) if preset.style != "self" else ()),
+                          (("method", "style"), preset.method.style if preset.method.name == "multistyle" else ())):
+        if weights:
+            rules.append((path, lambda at, w=weights: "the weights are all 0" if sum(map(at, w)) <= 0 else None))
+    method = method_options(preset)
+    if method.name == "gatys":
+        transform = method.gram_transform
+        rules.append((("method", "gram_transform", "low"),
+                      lambda at: f"expected low <= high, found {at(transform.low):g} > {at(transform.high):g}"
+                      if at(transform.low) > at(transform.high) else None))
+        rules.append((("method",), lambda at: None if (at(method.content_weight) > 0 and method.content_layers) or (
+            at(method.style_weight) > 0 and method.style_layers) else "no loss is active: a content or a style weight "
+                                                                       "above 0, with its layers, is needed"))
+    return rules
 
 
 def input_files(preset: Preset) -> list[Path]:
@@ -223,9 +254,8 @@ def portable(preset: Preset) -> tuple[Preset, dict[str, Path]]:
 
 
 def chunk(preset: Preset, part: int, start: float, duration: float | None) -> Preset:
-    """Part `part` of a split video render: its span of the clip (and of its audio file's
-    features), no sound (the join carries the whole span's), lossless frames for the join."""
+    """Part `part` of a split video render: its span of the clip, no sound (the join carries the
+    whole span's), lossless frames for the join. Where it sits in the whole (a Part) travels
+    beside it, so its schedules, random draws and audio features are the whole render's."""
     video = dataclasses.replace(preset.video, start=start, duration=duration, audio=False)
-    audio = preset.audio and dataclasses.replace(preset.audio, start=preset.audio.start + start - preset.video.start)
-    return dataclasses.replace(preset, name=f"{preset.name}.part{part}", video=video, audio=audio,
-                               outputs=(OutputConfig("png"),))
+    return dataclasses.replace(preset, name=f"{preset.name}.part{part}", video=video, outputs=(OutputConfig("png"),))

@@ -43,12 +43,21 @@ def _clamp(x: float, lo: float, hi: float) -> float:
     return min(max(x, lo), hi)
 
 
+def _round(x: float, digits: float = 0) -> float:
+    return round(x, int(digits))  # digits arrive as floats: arithmetic here is in floats
+
+
 FUNCTIONS: dict[str, Callable[..., float]] = {
     **{name: getattr(math, name) for name in (
         "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "exp", "log", "log2",
         "log10", "sqrt", "floor", "ceil", "hypot", "fmod", "degrees", "radians", "copysign")},
-    "abs": abs, "min": min, "max": max, "round": round, "pow": math.pow, "clamp": _clamp,
+    "abs": abs, "min": min, "max": max, "round": _round, "pow": math.pow, "clamp": _clamp,
 }
+# (least, most) arguments of each function; None: any number
+ARITY = {**dict.fromkeys(FUNCTIONS, (1, 1)), "atan2": (2, 2), "fmod": (2, 2), "copysign": (2, 2), "pow": (2, 2),
+         "log": (1, 2), "round": (1, 2), "clamp": (3, 3), "hypot": (1, None), "min": (2, None), "max": (2, None)}
+MAX_LENGTH = 2000  # characters of a schedule's text
+MAX_DEPTH = 100  # nesting of an expression's parse tree (a chain of n sums nests n deep)
 BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: math.pow}
 UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
@@ -78,7 +87,11 @@ def compile_expression(text: str, offset: int = 0, names: Names | None = None) -
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ScheduleError(f"cannot read {text.strip()!r}: {exc.msg}", offset + _leading(text) + (exc.offset or 1)) from None
+    except (RecursionError, MemoryError):
+        raise ScheduleError(f"expression nested too deeply (at most {MAX_DEPTH} levels)", offset + 1) from None
     start = offset + _leading(text)
+    if _depth(tree.body) > MAX_DEPTH:
+        raise ScheduleError(f"expression nested too deeply (at most {MAX_DEPTH} levels)", start + 1)
     compiled = _compile(tree.body, start)
     if names is not None:
         for node in sorted(_variables(tree.body), key=lambda n: n.col_offset):
@@ -140,6 +153,16 @@ def _compile(node: ast.AST, offset: int) -> Compiled:
     raise ScheduleError(f"{what or type(node).__name__} not allowed in a schedule", where)
 
 
+def _depth(tree: ast.AST) -> int:
+    """How deeply the parse tree nests (without recursing: a long chain of + is deep)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack += [(child, depth + 1) for child in ast.iter_child_nodes(node)]
+    return deepest
+
+
 def _call(node: ast.Call, offset: int, where: int) -> Compiled:
     if not isinstance(node.func, ast.Name):
         raise ScheduleError("only the listed functions may be called (sin, cos, min, max, clamp, ...)", where)
@@ -147,6 +170,10 @@ def _call(node: ast.Call, offset: int, where: int) -> Compiled:
         raise ScheduleError(f"unknown function {node.func.id!r} (allowed: {', '.join(sorted(FUNCTIONS))})", where)
     if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
         raise ScheduleError(f"{node.func.id}() takes plain arguments only", where)
+    least, most = ARITY[node.func.id]
+    if len(node.args) < least or (most is not None and len(node.args) > most):
+        expected = f"{least}" if least == most else f"{least} to {most}" if most else f"{least} or more"
+        raise ScheduleError(f"{node.func.id}() takes {expected} argument{'s' if most != 1 else ''}, found {len(node.args)}", where)
     function, args = FUNCTIONS[node.func.id], [_compile(a, offset) for a in node.args]
     return lambda env: function(*(a(env) for a in args))
 
@@ -290,6 +317,8 @@ def _parse(raw: Any) -> Schedule:
     text = str(raw).strip()
     if not text:
         raise ScheduleError("empty schedule")
+    if len(text) > MAX_LENGTH:
+        raise ScheduleError(f"schedule of {len(text)} characters (at most {MAX_LENGTH})")
     names: Names = {}
     if len(split_top_level(text, ":")) > 1:
         keyframes = parse_keyframes(text, names)

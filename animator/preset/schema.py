@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -54,7 +55,7 @@ def parse_builtin_style(value: object) -> tuple[Num, ...]:
             except ScheduleError as exc:
                 raise ValueError(f"{expected}; style {index}: {exc}") from None
             continue
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < math.inf:
             raise ValueError(f"{expected} with non-negative weights")
         weights[index] = float(weight)
     if any(isinstance(w, Schedule) for w in weights):

@@ -4,6 +4,8 @@ and when all are written the outputs are published together with the render's re
 
 from __future__ import annotations
 
+import errno
+import os
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -11,8 +13,10 @@ from pathlib import Path
 
 import torch
 
+from animator import faults
 from animator.clock import Clock
 from animator.device import select_device, select_dtype
+from animator.errors import MediaError
 from animator.media.frame import Frame, fitted, to_image
 from animator.media.sink import Sink, encoding
 from animator.media.source import read_image
@@ -20,7 +24,7 @@ from animator.methods import Styles, StyleTrack, build_method
 from animator.preset.resolve import method_options, style_weights
 from animator.preset.schema import Preset
 from animator.render.iterate import IterateRenderer
-from animator.render.outputs import make_sinks, publish
+from animator.render.outputs import check_destinations, make_sinks, publish
 from animator.render.plan import Plan
 from animator.render.renderer import Loaded, Renderer
 from animator.render.resume import Checkpoint
@@ -51,7 +55,8 @@ class Render:
         line = plan.timeline
         self.loaded = Loaded(preset, plan.source, fitted(plan.first, preset.size, self.device), self.device, method,
                              StyleTrack(method, load_styles(preset, self.device)),
-                             Clock(line.steps, line.seconds_per_step, preset.seed, plan.features and plan.features.at))
+                             Clock(line.steps, line.seconds_per_step, preset.seed, plan.features and plan.features.at,
+                                   line.first))
         self.renderer = RENDERERS[preset.mode](self.loaded)
 
     @property
@@ -71,33 +76,56 @@ class Render:
             sinks: list[Sink] | None = None, record: bool = True) -> list[Path]:
         """Render into out_dir and return the written outputs (the preset's, published with
         their record unless `record` is False; or the `sinks` given). Resumes unless `fresh`."""
-        preset, fps, started = self.preset, self.fps, time.perf_counter()
-        checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
-        if fresh:
-            checkpoint.clear()
-        resume = checkpoint.load()
+        preset, started = self.preset, time.perf_counter()
         own = sinks is None
-        sinks = make_sinks(preset, out_dir, fps, self.plan.audio(), self.device.type == "cuda") if own else sinks
-        done = resume[0] + 1 if resume else 0
+        sinks = make_sinks(preset, out_dir, self.fps, self.plan.audio(), self.device.type == "cuda") if own else sinks
+        check_destinations(sinks)
+        checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
+        checkpoint.lock()
         try:
-            with encoding(sinks, written=checkpoint.save, publish=False) as put:
-                if resume is not None:
-                    for frame in checkpoint.frames(resume[0], fps):
-                        put(frame)
+            if fresh:
+                checkpoint.clear()
+            frames = self._render(checkpoint, sinks, progress)
+            faults.point("finish")
+            outputs = publish({sink.path: sink.partial for sink in sinks}, out_dir, preset if own and record else None,
+                              frames, time.perf_counter() - started)
+        except BaseException as exc:
+            checkpoint.keep()
+            checkpoint.release(done=False)
+            if isinstance(exc, OSError) and exc.errno in WRITE_ERRORS:  # the user's disk, not a bug
+                raise MediaError(f"{exc.filename or out_dir}: {os.strerror(exc.errno).lower()} ({kept(sinks, checkpoint)})") from None
+            raise
+        checkpoint.release(done=True)
+        return outputs
+
+    def _render(self, checkpoint: Checkpoint, sinks: list[Sink], progress: Progress | None) -> int:
+        """Every frame into the sinks (the stored ones replayed first); returns the frame count."""
+        fps = self.fps
+        resume = checkpoint.load()
+        done = resume[0] + 1 if resume else 0
+        with encoding(sinks, written=checkpoint.save, publish=False) as put:
+            if resume is not None:
+                for frame in checkpoint.frames(resume[0], fps):
+                    put(frame)
+            if progress:
+                progress(done, self.frame_count)
+            for index, image, state in self.renderer.frames(resume):
+                put(Frame(index, index / fps, to_image(image)), state)
+                done = index + 1
                 if progress:
                     progress(done, self.frame_count)
-                for index, image, state in self.renderer.frames(resume):
-                    put(Frame(index, index / fps, to_image(image)), state)
-                    done = index + 1
-                    if progress:
-                        progress(done, self.frame_count)
-        except BaseException:
-            checkpoint.keep()
-            raise
-        outputs = publish({sink.path: sink.partial for sink in sinks}, out_dir, preset if own and record else None,
-                          done, time.perf_counter() - started)
-        checkpoint.clear()
-        return outputs
+        return done
+
+
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def kept(sinks: list[Sink], checkpoint: Checkpoint) -> str:
+    """What a failed render leaves the user: the outputs as they were, and frames to resume from."""
+    what = [f"{sink.path.name} as it was" for sink in sinks if sink.path.exists()]
+    if checkpoint.segments:
+        what.append(f"the frames made so far in {checkpoint.folder}, to resume from")
+    return "kept: " + (", ".join(what) or "nothing was written")
 
 
 def load(plan: Plan | Preset) -> Render:

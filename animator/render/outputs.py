@@ -1,29 +1,74 @@
-"""A render's outputs: the sinks its preset asks for, and publishing them when they are done.
+"""A render's outputs: the sinks its preset asks for, each at its own frame rate, and publishing
+them when they are done.
 
-Sinks write under hidden partial names. A finished render publishes its outputs together: each
-moved into place, then the record of the render (record.py) written last, so a record never
-describes files that are not there. This is the one place that writes a record.
+Sinks write under hidden partial names; nothing replaces a finished output until every new one is
+complete. Then the old record goes, each output is moved into place (a folder of frames swapped in
+with no moment where neither the old nor the new one exists), and the new record, which names
+each output's checksum, is written last: an interrupted publish leaves no record that calls a
+mixed set of outputs up to date. This is the one place that writes a record. Only our own files
+are ever replaced: a path in the way that is not one of them is a one-line error before
+anything renders.
 """
 
 from __future__ import annotations
 
+import ctypes
+import math
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 
+from animator import faults
+from animator.errors import MediaError
+from animator.media.frame import Frame
 from animator.media.sink import (ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink, PngSink, Sink, WebmSink,
                                  WebpSink, remove)
 from animator.preset.schema import OutputConfig, Preset
-from animator.render.record import write_record
+from animator.render.record import record_path, write_record
 
 H264_CRF = 18  # x264's visually near-lossless setting; the other encoders' defaults live in their sinks
 
 
 def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | None = None, gpu: bool = False) -> list[Sink]:
-    """The preset's outputs; `fps` is the render's own rate, for outputs that do not set one;
-    `gpu` when the render runs on one (its video encoder may then be used)."""
+    """The preset's outputs; `fps` is the render's own rate: an output at another rate takes,
+    for each of its frames, the render's frame nearest in time (see Retimed). `gpu` when the
+    render runs on one (its video encoder may then be used)."""
     single = preset.frame_count == 1
-    return [make_sink(output, out_dir, preset.name, output.fps or fps, audio, single, gpu) for output in preset.outputs]
+    sinks = []
+    for output in preset.outputs:
+        sink = make_sink(output, out_dir, preset.name, output.fps or fps, audio, single, gpu)
+        sinks.append(Retimed(sink, fps) if getattr(sink, "fps", fps) != fps else sink)
+    return sinks
+
+
+class Retimed:
+    """A sink at its own frame rate, fed the render's frames in order: its frame k, at k / rate,
+    is the render's frame nearest that time, so it lasts as long as the render (and its sound),
+    to within a frame, rather than being sped up or slowed down."""
+
+    def __init__(self, sink: Sink, render_fps: Fraction):
+        self.sink, self.step = sink, Fraction(render_fps) / Fraction(sink.fps)  # render frames per output frame
+        self.next = 0  # the output frame to write next
+        self.last: Frame | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self.sink, name)
+
+    def write(self, frame: Frame) -> None:
+        while math.floor(self.next * self.step + Fraction(1, 2)) == frame.index:
+            self._put(frame.image)
+        self.last = frame
+
+    def finish(self, publish: bool = True) -> Path:
+        """The output frames still within the render's time take its last frame, the nearest."""
+        while self.last is not None and self.next * self.step < self.last.index + 1:
+            self._put(self.last.image)
+        return self.sink.finish(publish)
+
+    def _put(self, image) -> None:
+        self.sink.write(Frame(self.next, Fraction(self.next) / self.sink.fps, image))
+        self.next += 1
 
 
 def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, audio: AudioSpan | None, single: bool,
@@ -49,13 +94,52 @@ def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, aud
     raise AssertionError(f"no sink for format {output.format}")  # the schema's Literal lists every format
 
 
+def check_destinations(sinks: list[Sink]) -> None:
+    """Every output path is free, or holds what a render of ours wrote there (a file where a file
+    goes, a folder of numbered frames where frames go); anything else stays, and is an error."""
+    for sink in sinks:
+        path = sink.path
+        if not path.exists() and not path.is_symlink():
+            continue
+        frames = isinstance(sink, PngSink) and path.suffix != ".png"
+        ours = path.is_dir() and not path.is_symlink() and all(FRAME.fullmatch(p.name) for p in path.iterdir()) if frames \
+            else path.is_file() and not path.is_symlink()
+        if not ours:
+            raise MediaError(f"{path}: is in the way of this render's output and is not one it wrote; "
+                             "move it, or render into another --out")
+
+
+FRAME = re.compile(r"\d{6}\.png")
+RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def exchange(a: Path, b: Path) -> None:
+    """Swap two paths in one step (Linux's renameat2), so neither is ever missing; where the
+    system cannot, b goes aside under a's name first, with a moment where b's path is empty."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None and renameat2(-100, os.fsencode(a), -100, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return  # -100: AT_FDCWD, paths relative to the working folder
+    aside = b.with_name(f".{b.name}.old")
+    remove(aside)
+    os.replace(b, aside)
+    os.replace(a, b)
+    os.replace(aside, a)
+
+
 def publish(staged: dict[Path, Path], out_dir: Path, preset: Preset | None = None, frames: int = 0,
             seconds: float = 0.0) -> list[Path]:
     """Move finished outputs ({final path: partial path}) into place, then, given the preset,
     write the render's record into out_dir. Returns the final paths."""
+    if preset is not None:
+        record_path(preset, out_dir).unlink(missing_ok=True)
     for final, partial in staged.items():
-        remove(final)
-        os.replace(partial, final)
+        if partial.is_dir() and final.is_dir():  # a folder of frames cannot replace another by a rename
+            exchange(partial, final)
+            remove(partial)  # the old frames, now under the partial name
+        else:
+            os.replace(partial, final)
+        faults.point("publish")
     outputs = list(staged)
     if preset is not None:
         write_record(preset, out_dir, outputs, frames, seconds)

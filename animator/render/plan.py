@@ -5,6 +5,7 @@ sound and its fingerprint. `validate`, `preview` and a batch's planning stop her
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 import numpy as np
@@ -14,7 +15,7 @@ from animator.media.audio import decode_audio
 from animator.media.sink import AudioSpan
 from animator.media.source import open_source
 from animator.music.features import Analysis, Features, analyse, frame_features
-from animator.preset.resolve import Timeline, check_schedules, checked_at_load, soundtrack, step_values, timeline
+from animator.preset.resolve import Part, Timeline, check_schedules, checked_at_load, soundtrack, step_values, timeline
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
 
@@ -24,13 +25,16 @@ class Plan:
     audio must decode to some sound, and the schedules must hold at every frame of a video's
     clip or with the audio's features."""
 
-    def __init__(self, preset: Preset):
+    def __init__(self, preset: Preset, part: Part | None = None):
+        """`part`: where a chunk of a split video sits in the whole render."""
         self.preset = preset
         self.source = open_source(preset.input, preset.video.start, preset.video.duration)
         self.first: np.ndarray = self.source.first()  # HxWx3 uint8: the picture a loop starts from
         self.sound: Analysis | None = heard(preset)
         seconds = None if self.sound is None else self.sound.seconds - preset.audio.start
         self.timeline: Timeline = timeline(preset, self.source.frame_count, self.source.fps, seconds)
+        if part is not None:
+            self.timeline = dataclasses.replace(self.timeline, steps=part.total, first=part.first)
         self.features: Features | None = None
         if self.sound is not None:
             line = self.timeline

@@ -1,8 +1,9 @@
 """What a finished render records beside its outputs, so that a batch knows it is up to date.
 
 `<out>/<name>.json` holds the render's fingerprint (the resolved preset, the SHA-256 of every
-file it reads and the animator version), the files it wrote, its frames and seconds. A preset
-whose record exists with the same fingerprint, and whose outputs all exist, is up to date.
+file it reads and the animator version), the files it wrote with their SHA-256, its frames and
+seconds. A preset whose record has the same fingerprint, and whose outputs are all there with the
+content the record names, is up to date.
 """
 
 from __future__ import annotations
@@ -44,11 +45,23 @@ def record_path(preset: Preset, out_dir: Path) -> Path:
     return out_dir / f"{preset.name}.json"
 
 
+def output_hash(path: Path) -> str:
+    """SHA-256 of an output: a file's content, or a folder of frames' names and contents."""
+    if not path.is_dir():
+        return file_hash(path)
+    digest = hashlib.sha256()
+    for file in sorted(path.iterdir()):
+        digest.update(f"{file.name}:{file_hash(file)};".encode())
+    return digest.hexdigest()
+
+
 def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int, seconds: float) -> Path:
     path = record_path(preset, out_dir)
     record = {"animator": __version__, "fingerprint": fingerprint(preset), "preset": to_plain(preset),
               "inputs": {str(p): file_hash(p) for p in input_files(preset)},
-              "outputs": [os.path.relpath(o, out_dir) for o in outputs], "frames": frames, "seconds": round(seconds, 3)}
+              "outputs": [os.path.relpath(o, out_dir) for o in outputs],
+              "checksums": {os.path.relpath(o, out_dir): output_hash(o) for o in outputs},
+              "frames": frames, "seconds": round(seconds, 3)}
     tmp = path.with_name(f".{path.name}.partial")
     tmp.write_text(json.dumps(record, indent=2))
     os.replace(tmp, path)
@@ -56,13 +69,19 @@ def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int
 
 
 def up_to_date(preset: Preset, out_dir: Path) -> dict | None:
-    """The record of a finished render of this very preset whose outputs are all there, or None."""
+    """The record of a finished render of this very preset whose outputs are all there as it
+    wrote them, or None."""
     try:
         record = json.loads(record_path(preset, out_dir).read_text())
     except (OSError, ValueError):
         return None
     if record.get("fingerprint") != fingerprint(preset):
         return None
-    if not all((out_dir / output).exists() for output in record.get("outputs", [])):
-        return None
+    checksums = record.get("checksums", {})
+    for output in record.get("outputs", []):
+        try:
+            if checksums.get(output) != output_hash(out_dir / output):
+                return None
+        except OSError:
+            return None
     return record

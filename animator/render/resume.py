@@ -1,17 +1,28 @@
 """What a render keeps so that a killed render resumes and ends with the same frames.
 
 A hidden work folder beside the outputs holds the finished frames, losslessly, in short video
-segments, and the float state after the last frame of the last closed segment. The frames are
-H.264 in RGB at qp 0: exact, about 7x smaller than raw, and written in 4 ms a 640x360 frame
-against 25 for a PNG, which matters on a render's hot path. A segment closes every few seconds
-(ANIMATOR_CHECKPOINT_SECONDS, default 2), so a kill loses at most that much work, and Ctrl-C
-closes the open one. Re-running replays the stored frames into fresh sinks and continues from
-the state; a preset whose fingerprint changed starts over.
+segments, and the float state after the last frame of each of the last few closed segments. The
+frames are H.264 in RGB at qp 0: exact, about 7x smaller than raw, and written in 4 ms a 640x360
+frame against 25 for a PNG, which matters on a render's hot path. A segment closes every few
+seconds (ANIMATOR_CHECKPOINT_SECONDS, default 2), so a kill loses at most that much work, and
+Ctrl-C closes the open one. Re-running replays the stored frames into fresh sinks and continues
+from the newest state.
+
+Nothing in the folder is trusted unread. A manifest, replaced atomically when a segment closes,
+names every segment with its frame count and SHA-256 and every state with its SHA-256: a segment
+that does not match (truncated, garbage, missing) is dropped with everything after it and made
+again, with a warning. A folder that cannot be used at all (no manifest, a changed preset,
+another version's) is moved aside to `.<name>.work.bad-N`, never deleted, and the render says
+so. A lock file, held with an OS lock for as long as the render runs, keeps a second render of
+the same output out of the folder; the OS releases it when the process dies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -25,6 +36,8 @@ import av
 import numpy as np
 import torch
 
+from animator import faults
+from animator.errors import AnimatorError, MediaError
 from animator.media.frame import Frame
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
@@ -73,41 +86,165 @@ def read_segment(path: Path) -> Iterator[np.ndarray]:
             yield frame.to_ndarray(format="rgb24")
 
 
+KEPT_STATES = 3  # states of the newest segments kept, so a damaged last segment does not mean starting over
+MANIFEST = "manifest.json"
+LOCK = "lock"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 class Checkpoint:
     def __init__(self, folder: Path, preset: Preset, engine: str = ""):
         self.folder, self.key = folder, frames_key(preset, engine)
-        self.state_file = folder / "state.pt"
         self.open: Segment | None = None
         self.held = -1  # frames up to this index are stored already (a resume replays them)
         self.last: tuple[int, Any] | None = None  # the newest stored frame that carried a state
+        self.segments: list[dict] = []  # the manifest's: {"file", "first", "count", "sha256"}
+        self.states: list[dict] = []  # the manifest's: {"index", "file", "sha256"}
+        self.lock_file = None
+
+    # --- the lock -----------------------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Hold the folder's lock for this process; a render already holding it is a one-line
+        error naming its pid. Creates the folder."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise MediaError(f"{self.folder}: exists and is not a work folder: move it away to render here")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        while True:
+            handle = open(self.folder / LOCK, "a+")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                handle.close()
+                raise AnimatorError(f"{self.folder.parent}: another render of {self.folder.name[1:-5]!r} is writing "
+                                    f"here (pid {holder}); wait for it, or render into another --out") from None
+            if os.path.exists(handle.name) and os.stat(handle.name).st_ino == os.fstat(handle.fileno()).st_ino:
+                break  # not a lock file that a finishing render removed in between
+            handle.close()
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self.lock_file = handle
+
+    def release(self, done: bool) -> None:
+        """Give the lock up. The folder goes first when the render is `done`, or when it holds
+        nothing to resume from."""
+        if done or not any(p.name != LOCK for p in self.folder.iterdir()):
+            shutil.rmtree(self.folder, ignore_errors=True)
+        if self.lock_file is not None:
+            self.lock_file.close()
+            self.lock_file = None
+
+    # --- resuming -----------------------------------------------------------------------------
 
     def load(self) -> tuple[int, Any] | None:
-        """(index, state) of the last stored frame that carried a state, or None to start from
-        the beginning (and then whatever the folder held is removed)."""
+        """(index, state) to resume from: the newest state whose frames all verify; or None to
+        start from the beginning (an unusable folder's content moved aside first)."""
+        entries = [p for p in self.folder.iterdir() if p.name != LOCK] if self.folder.is_dir() else []
+        if not entries:
+            return None
         try:
-            saved = torch.load(self.state_file, map_location="cpu", weights_only=True)
-            index = int(saved["index"])
-            if saved.get("fingerprint") == self.key and self._stored_up_to() >= index:
-                for first, _, path in self._segments():  # closed by a render killed before it saved their state
-                    if first > index:
-                        path.unlink()
-                self.held = index
-                return index, saved["state"]
-        except Exception:  # missing, torn or foreign: start over rather than fail
-            pass
-        self.clear()
-        return None
+            manifest = json.loads((self.folder / MANIFEST).read_text())
+            if manifest.get("key") != self.key:
+                return self._start_over("the preset, its input files, the device or the precision changed")
+            self.segments, self.states = list(manifest["segments"]), list(manifest["states"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return self._start_over("it has no readable manifest")
+        self._drop_damaged()
+        covered = self._covered()
+        for entry in reversed(self.states):
+            state = self._read_state(entry) if entry["index"] <= covered else None
+            if state is not None:
+                self._forget_after(entry["index"])
+                self.held = entry["index"]
+                return entry["index"], state
+        return self._start_over("none of its states can be read")
 
     def frames(self, last: int, fps: Fraction) -> Iterator[Frame]:
         """The stored frames 0..last, for replay into fresh sinks. Where a segment kept at an
         interruption ran past its state, the next segment holds the frames made again: those win."""
-        segments = self._segments()
-        for i, (first, _, path) in enumerate(segments):
+        segments = self.segments
+        for i, segment in enumerate(segments):
+            first = segment["first"]
             if first > last:
                 return
-            end = min(last, segments[i + 1][0] - 1) if i + 1 < len(segments) else last
-            for index, image in zip(range(first, end + 1), read_segment(path)):
+            end = min(last, segments[i + 1]["first"] - 1) if i + 1 < len(segments) else last
+            for index, image in zip(range(first, end + 1), read_segment(self.folder / segment["file"])):
                 yield Frame(index, index / fps, image)
+
+    def _drop_damaged(self) -> None:
+        """Segments are trusted in order up to the first that does not match the manifest; that
+        one and those after it are removed, to be made again."""
+        for i, segment in enumerate(self.segments):
+            path = self.folder / segment["file"]
+            problem = "is missing" if not path.is_file() else "does not match its checksum" if sha256(path) != segment["sha256"] else None
+            if problem:
+                log.warning("%s: %s; frames from %d on are made again", path, problem, segment["first"])
+                for later in self.segments[i:]:
+                    (self.folder / later["file"]).unlink(missing_ok=True)
+                self.segments = self.segments[:i]
+                return
+
+    def _covered(self) -> int:
+        """The last frame index the verified segments hold without a gap from frame 0, or -1."""
+        end = -1
+        for segment in self.segments:
+            if segment["first"] > end + 1:
+                break
+            end = max(end, segment["first"] + segment["count"] - 1)
+        return end
+
+    def _read_state(self, entry: dict) -> Any | None:
+        path = self.folder / entry["file"]
+        try:
+            if sha256(path) != entry["sha256"]:
+                raise ValueError("checksum")
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # any unreadable state: an older one, or starting over, will do
+            log.warning("%s: cannot be read (%s); resuming from an earlier state", path, exc)
+            return None
+
+    def _forget_after(self, index: int) -> None:
+        """Segments starting after the resume point hold frames that will be made again."""
+        for segment in [s for s in self.segments if s["first"] > index]:
+            (self.folder / segment["file"]).unlink(missing_ok=True)
+            self.segments.remove(segment)
+        self.states = [s for s in self.states if s["index"] <= index]
+        self._write_manifest()
+
+    def _start_over(self, why: str) -> None:
+        """Move what the folder holds (its lock aside) to a new `.<name>.work.bad-N`, and say so."""
+        n = 1
+        while (aside := self.folder.with_name(f"{self.folder.name}.bad-{n}")).exists():
+            n += 1
+        aside.mkdir()
+        for entry in self.folder.iterdir():
+            if entry.name != LOCK:
+                os.replace(entry, aside / entry.name)
+        log.warning("%s: cannot resume from it (%s); starting over, what it held is kept in %s", self.folder, why, aside)
+        self.segments, self.states = [], []
+        return None
+
+    # --- storing ------------------------------------------------------------------------------
 
     def save(self, frame: Frame, state: Any = None) -> None:
         """Store a finished frame (called by the encoder thread, after the outputs have it). A
@@ -126,8 +263,8 @@ class Checkpoint:
                 self.close()
 
     def close(self) -> None:
-        """Close the open segment, then record the last state it holds: the state never points
-        past a stored frame."""
+        """Close the open segment, then store the last state it holds and name both in the
+        manifest: the manifest never points past a stored frame."""
         if self.open is None:
             return
         segment, self.open = self.open, None
@@ -135,12 +272,25 @@ class Checkpoint:
         if self.last is None or self.last[0] < segment.first:
             segment.path.unlink()  # no state to resume from: its frames would be made again anyway
             return
+        name = f"{segment.first:06d}-{segment.first + segment.count - 1:06d}.mkv"
+        os.replace(segment.path, self.folder / name)
+        faults.point("segment")
+        self.segments.append({"file": name, "first": segment.first, "count": segment.count,
+                              "sha256": sha256(self.folder / name)})
         index, state = self.last
-        os.replace(segment.path, self.folder / f"{segment.first:06d}-{segment.first + segment.count - 1:06d}.mkv")
-        payload = {"fingerprint": self.key, "index": index, "state": on_cpu(state)}
-        tmp = self.state_file.with_name("state.pt.tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, self.state_file)
+        state_file = self.folder / f"state-{index:06d}.pt"
+        tmp = state_file.with_name(f".{state_file.name}.tmp")
+        torch.save(on_cpu(state), tmp)
+        os.replace(tmp, state_file)
+        self.states.append({"index": index, "file": state_file.name, "sha256": sha256(state_file)})
+        old, self.states = self.states[:-KEPT_STATES], self.states[-KEPT_STATES:]
+        self._write_manifest()
+        for entry in old:
+            (self.folder / entry["file"]).unlink(missing_ok=True)
+
+    def _write_manifest(self) -> None:
+        write_atomically(self.folder / MANIFEST, json.dumps({"key": self.key, "segments": self.segments,
+                                                             "states": self.states}, indent=1).encode())
 
     def keep(self) -> None:
         """On an interrupted render: close the open segment if it can still be written."""
@@ -148,26 +298,20 @@ class Checkpoint:
             self.close()
         except Exception as exc:  # the render's own error matters more; resume then starts earlier
             log.warning("%s: the last frames could not be kept for resuming (%s)", self.folder, exc)
+            with contextlib.suppress(OSError):
+                (self.folder / "open.mkv").unlink()
 
     def clear(self) -> None:
+        """Forget every stored frame (--fresh), keeping the lock."""
         if self.open is not None:
             with contextlib.suppress(Exception):
                 self.open.close()
             self.open = None
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def _segments(self) -> list[tuple[int, int, Path]]:
-        """(first, last, path) of every closed segment, in order."""
-        return sorted((*map(int, path.stem.split("-")), path) for path in self.folder.glob("[0-9]*-[0-9]*.mkv"))
-
-    def _stored_up_to(self) -> int:
-        """The last frame index the closed segments hold without a gap from frame 0, or -1."""
-        end = -1
-        for first, last, _ in self._segments():
-            if first > end + 1:
-                break
-            end = max(end, last)
-        return end
+        if self.folder.is_dir():
+            for entry in self.folder.iterdir():
+                if entry.name != LOCK:
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        self.segments, self.states, self.held, self.last = [], [], -1, None
 
 
 def on_cpu(state: Any) -> Any:

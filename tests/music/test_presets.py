@@ -55,13 +55,14 @@ def test_audio_mistakes_are_refused(keys, message):
     assert error.type.__name__ in ("PresetError", "MediaError")
 
 
-def test_a_chunk_of_a_split_video_hears_its_own_span_of_the_audio():
-    from animator.preset.resolve import chunk
+def test_a_chunk_of_a_split_video_hears_the_audio_at_its_own_frames():
+    from animator.preset.resolve import Part, chunk
     from tests.conftest import MEDIA
 
     whole = load(mode="video", input=str(MEDIA / "chaplin.mp4"), video={"duration": 6.0})
     part = chunk(whole, 1, start=4.0, duration=2.0)  # frames 100-149 of the 25 fps clip
-    assert part.audio.start == 4.0
-    heard, heard_part = Plan(whole).features, Plan(part).features
+    plan = Plan(part, Part(100, 150))
+    assert plan.timeline.first == 100 and plan.frame_count == 50 and part.audio == whole.audio
+    heard, heard_part = Plan(whole).features, plan.features
     for name, values in heard.values.items():
-        assert values[100:] == pytest.approx(heard_part.values[name], abs=1e-6)
+        assert values == pytest.approx(heard_part.values[name], abs=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,9 +28,10 @@ def render(out: Path, *extra: str) -> subprocess.Popen:
 
 
 def finished_index(work: Path) -> int:
+    """The newest frame a killed render could resume from, as its work folder's manifest says."""
     try:
-        return torch.load(work / "state.pt", weights_only=True)["index"]
-    except Exception:
+        return json.loads((work / "manifest.json").read_text())["states"][-1]["index"]
+    except (OSError, ValueError, KeyError, IndexError):
         return -1
 
 
@@ -78,27 +80,34 @@ def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
     assert len(frames) == 4 and frames[0].mean() > 50  # the photo again
 
 
-def test_a_checkpoint_of_another_preset_or_with_missing_frames_starts_over(tmp_path):
+def test_a_checkpoint_of_another_preset_is_kept_aside_and_a_missing_segment_resumes_earlier(tmp_path, caplog):
     from animator.media.frame import Frame
     from animator.preset import load_preset, parse_overrides
     from animator.render.resume import Checkpoint
 
     preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS))
     other = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["seed=1"]))
-    for i in range(3):
-        stored = Checkpoint(tmp_path / "work", preset)
-        stored.save(Frame(i, 0, np.full((8, 8, 3), i, np.uint8)), torch.full((1, 3, 8, 8), float(i)))
-        stored.close()
-    assert Checkpoint(tmp_path / "work", preset).load()[0] == 2
-    assert [f.image[0, 0, 0] for f in Checkpoint(tmp_path / "work", preset).frames(2, 24)] == [0, 1, 2]
-    assert Checkpoint(tmp_path / "work", other).load() is None and not (tmp_path / "work").exists()
 
-    for i in range(3):
-        stored = Checkpoint(tmp_path / "work", preset)
-        stored.save(Frame(i, 0, np.zeros((8, 8, 3), np.uint8)), torch.zeros(1, 3, 8, 8))
-        stored.close()
-    next((tmp_path / "work").glob("000001-*.mkv")).unlink()  # a gap: the state points past the stored frames
-    assert Checkpoint(tmp_path / "work", preset).load() is None
+    def store(values: list[int]) -> None:
+        for i, value in enumerate(values):
+            stored = Checkpoint(tmp_path / "work", preset)
+            stored.load()
+            stored.save(Frame(i, 0, np.full((8, 8, 3), value, np.uint8)), torch.full((1, 3, 8, 8), float(value)))
+            stored.close()
+
+    store([0, 1, 2])
+    assert Checkpoint(tmp_path / "work", preset).load()[0] == 2
+    resumed = Checkpoint(tmp_path / "work", preset)
+    resumed.load()
+    assert [f.image[0, 0, 0] for f in resumed.frames(2, 24)] == [0, 1, 2]
+    assert Checkpoint(tmp_path / "work", other).load() is None  # another preset's frames are never replayed...
+    assert (tmp_path / "work.bad-1" / "manifest.json").exists() and "starting over" in caplog.text  # ...nor deleted
+
+    store([5, 6, 7])
+    next((tmp_path / "work").glob("000001-*.mkv")).unlink()  # frame 1 lost: frame 2's state is past the stored frames
+    index, state = Checkpoint(tmp_path / "work", preset).load()
+    assert index == 0 and float(state.max()) == 5  # from frame 0's state, and frames 1 and 2 made again
+    assert "is missing" in caplog.text
 
 
 def test_frames_kept_past_their_state_are_made_again_and_replaced(tmp_path):

@@ -1,0 +1,238 @@
+"""The ways a render once went wrong without saying so, lost data, or crashed on a user's mistake:
+each now ends in the right video, or in one line and exit 2, and deletes nothing of the user's."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import MEDIA, PRESETS, SAMPLES, decode_video
+
+TINY = ["--set", "size=32", "--set", "iterate.steps=6", "--quiet"]
+
+
+def animator(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "animator", *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def refused(result: subprocess.CompletedProcess, *words: str) -> str:
+    """The command's one error line, checked: exit 2, no traceback, the words in it."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: ") and all(word in line for word in words), line
+    return line
+
+
+def write(folder: Path, text: str, name: str = "p.yaml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def frames_of(folder: Path) -> list[np.ndarray]:
+    return [np.asarray(Image.open(p)) for p in sorted(folder.iterdir())]
+
+
+# 1: a damaged segment is verified, dropped and made again (tests/faults/test_injection.py corrupts every way)
+
+def test_a_truncated_segment_is_made_again_and_the_video_is_whole(tmp_path):
+    sets = [*TINY, "--set", "outputs=[{format: mp4}, {format: png}]"]
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path / "whole", *sets, cwd=tmp_path).returncode == 0
+    killed = animator("render", PRESETS / "melt.yaml", "--out", tmp_path / "out", *sets, cwd=tmp_path,
+                      env={"ANIMATOR_CHECKPOINT_SECONDS": "0", "ANIMATOR_FAULT": "frame:5"})
+    assert killed.returncode == -9
+    segments = sorted((tmp_path / "out" / ".melt.work").glob("0*.mkv"))
+    os.truncate(segments[-1], segments[-1].stat().st_size // 2)
+    again = animator("render", PRESETS / "melt.yaml", "--out", tmp_path / "out", *sets, cwd=tmp_path)
+    assert again.returncode == 0 and "does not match its checksum" in again.stderr
+    assert [np.array_equal(a, b) for a, b in zip(frames_of(tmp_path / "whole" / "melt_frames"),
+                                                 frames_of(tmp_path / "out" / "melt_frames"))] == [True] * 7
+    assert len(decode_video(tmp_path / "out" / "melt.mp4")[1]) == 7
+
+
+# 2: a second render of the same output fails at once, naming the first
+
+def test_a_second_render_into_the_same_folder_is_refused_while_the_first_runs(tmp_path):
+    from animator.preset import load_preset
+    from animator.render.resume import Checkpoint
+
+    holder = Checkpoint(tmp_path / ".melt.work", load_preset(PRESETS / "melt.yaml"))
+    holder.lock()  # as a running render holds it
+    refused(animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path),
+            "another render of 'melt'", f"pid {os.getpid()}")
+    holder.release(done=False)
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path).returncode == 0
+
+
+def test_a_killed_renders_lock_is_free(tmp_path):
+    killed = animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path, env={"ANIMATOR_FAULT": "frame:2"})
+    assert killed.returncode == -9  # the OS released its lock with it
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path).returncode == 0
+
+
+# 3: outputs change all together or not at all; a failed render replaces nothing
+
+def test_a_render_killed_while_publishing_is_not_up_to_date_and_renders_again(tmp_path):
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.record import up_to_date
+
+    sets = [*TINY, "--set", "outputs=[{format: mp4}, {format: gif}, {format: png}]"]
+    killed = animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path, env={"ANIMATOR_FAULT": "publish:1"})
+    assert killed.returncode == -9 and (tmp_path / "melt.mp4").exists() and not (tmp_path / "melt.gif").exists()
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides([s for s in sets if s != "--set" and "=" in s]))
+    assert up_to_date(preset, tmp_path) is None  # a mixed set is never "up to date"
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path).returncode == 0
+    assert up_to_date(preset, tmp_path) is not None
+    (tmp_path / "melt.gif").write_bytes(b"changed by hand")
+    assert up_to_date(preset, tmp_path) is None  # the record names each output's checksum
+
+
+def test_a_full_disk_replaces_no_finished_output_and_says_what_it_kept(tmp_path):
+    sets = [*TINY, "--set", "outputs=[{format: mp4}, {format: gif}]"]
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path).returncode == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    full = animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, "--set", "seed=3", "--set", "iterate.blend=0.5",
+                    cwd=tmp_path, env={"ANIMATOR_FAULT": "frame:4:enospc"})
+    refused(full, "no space left on device", "kept: melt.mp4 as it was, melt.gif as it was")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+# 4: NaN and infinities are refused everywhere
+
+@pytest.mark.parametrize("keys", ["iterate:\n  blend: .nan", "iterate:\n  motion: {zoom: .nan}", "size: 32\nseed: 0\nstyle: self\n"
+                                  "iterate:\n  color: {noise: .inf}", "mode: video\nvideo: {start: .nan}",
+                                  "mode: video\nvideo: {duration: .inf}", "mode: video\nvideo: {temporal: {weight: .nan}}",
+                                  "method: {name: multistyle, style: {3: .nan}}"])
+def test_nan_and_infinity_are_refused(tmp_path, keys):
+    path = write(tmp_path, f"name: t\ninput: {MEDIA / 'chaplin.mp4'}\n{keys}\n")
+    refused(animator("validate", path, cwd=tmp_path), "p.yaml")
+
+
+# 5: an output at its own rate resamples time, and lasts as long as the render and its sound
+
+def test_outputs_at_other_rates_last_as_long_as_the_render_and_its_sound(tmp_path):
+    path = write(tmp_path, f"name: v\nmode: video\ninput: {MEDIA / 'chaplin.mp4'}\nsize: 32\nmethod: multistyle\n"
+                           "video: {duration: 2.0, temporal: {flow: none}}\noutputs: [{format: mp4, fps: 50}, {format: gif, fps: 10}]\n")
+    assert animator("render", path, "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
+    with av.open(str(tmp_path / "v.mp4")) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        frames = sum(1 for _ in container.decode(video))
+        assert video.average_rate == 50 and abs(frames / 50 - 2.0) <= 1 / 50
+        assert abs(float(audio.duration * audio.time_base) - 2.0) <= 1 / 25  # as long as the 25 fps render
+    gif = Image.open(tmp_path / "v.gif")
+    assert abs(gif.n_frames / 10 - 2.0) <= 1 / 10
+
+
+# 6: chunks of a split video keep the whole render's frame numbers
+
+def test_a_split_render_is_the_whole_render(tmp_path):
+    path = write(tmp_path, f"name: s\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\nseed: 5\n"
+                           "method: {name: multistyle, style: {3: '0: 1, 47: 0', 12: 't / 47'}}\n"
+                           "video: {temporal: {flow: none}}\noutputs: [{format: png}]\n")
+    assert animator("render", path, "--out", tmp_path / "whole", "--quiet", cwd=tmp_path).returncode == 0
+    assert animator("batch", path, "--out", tmp_path / "split", "--split", "2", "--overlap", "2", "--quiet",
+                    cwd=tmp_path).returncode == 0
+    whole, split = frames_of(tmp_path / "whole" / "s_frames"), frames_of(tmp_path / "split" / "s_frames")
+    assert len(whole) == len(split) == 48 and all(np.array_equal(a, b) for a, b in zip(whole, split))
+
+
+# 7: a source cut short says so
+
+def test_a_truncated_source_is_refused_not_rendered_short(tmp_path):
+    from animator.media.frame import Frame
+    from animator.media.sink import Mp4Sink, encoding
+    from animator.media.source import VideoSource
+
+    clip = tmp_path / "cut.mp4"  # the index (moov) first, as browsers want: it declares every frame
+    with encoding([Mp4Sink(clip, Fraction(24), crf=30)]) as put:
+        for i, frame in enumerate(VideoSource(SAMPLES / "pan.mp4")):
+            put(Frame(i, Fraction(i, 24), frame.image))
+    os.truncate(clip, clip.stat().st_size // 2)
+    path = write(tmp_path, f"name: v\nmode: video\ninput: {clip}\nsize: 32\nmethod: multistyle\noutputs: [{{format: mp4}}]\n")
+    refused(animator("render", path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path), "cut.mp4", "declares 48")
+    assert not (tmp_path / "out" / "v.mp4").exists()
+
+
+# 8: a folder where an output goes is the user's, not ours
+
+def test_a_folder_in_the_way_of_an_output_is_left_alone(tmp_path):
+    (tmp_path / "melt.mp4").mkdir()
+    (tmp_path / "melt.mp4" / "mine.txt").write_text("the user's")
+    refused(animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path), "melt.mp4", "in the way")
+    assert (tmp_path / "melt.mp4" / "mine.txt").read_text() == "the user's"
+
+
+# 9: a folder of frames is replaced without a moment where neither the old nor the new one is there
+
+def test_a_render_killed_while_replacing_its_frames_leaves_old_or_new_frames(tmp_path):
+    sets = [*TINY, "--set", "outputs=[{format: png}]"]
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path).returncode == 0
+    old = frames_of(tmp_path / "melt_frames")
+    killed = animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, "--set", "seed=9", "--set", "iterate.blend=0.6",
+                      cwd=tmp_path, env={"ANIMATOR_FAULT": "publish:1"})
+    assert killed.returncode == -9
+    new = frames_of(tmp_path / "melt_frames")
+    assert len(new) == 7 and not all(np.array_equal(a, b) for a, b in zip(old, new))  # the new frames, whole
+
+
+# 10: a checkpoint that cannot be used is kept aside (tests/render/test_resume.py); a file in its place is refused
+
+def test_a_file_where_the_work_folder_goes_is_refused(tmp_path):
+    (tmp_path / ".melt.work").write_text("not ours")
+    refused(animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path), ".melt.work")
+    assert (tmp_path / ".melt.work").read_text() == "not ours"
+
+
+# Mistakes that were tracebacks
+
+@pytest.mark.parametrize("blend, words", [("min()", "min() takes 2 or more arguments, found 0"),
+                                          ("sin(1, 2, 3)", "sin() takes 1 argument, found 3"),
+                                          ("'+'.join", "not allowed"), ("1" + " + 1" * 30000, "characters"),
+                                          ("clamp(t, 0)", "clamp() takes 3 arguments")])
+def test_expressions_with_wrong_arguments_or_past_the_limits_are_one_line(tmp_path, blend, words):
+    path = write(tmp_path, f"name: t\ninput: {SAMPLES / 'chelsea.png'}\niterate:\n  blend: \"{blend}\"\n")
+    refused(animator("validate", path, cwd=tmp_path), "iterate.blend", words)
+
+
+def test_round_with_digits_works_in_a_schedule(tmp_path):
+    path = write(tmp_path, f"name: t\ninput: {SAMPLES / 'chelsea.png'}\niterate:\n  blend: \"round(0.33, 1)\"\n")
+    assert animator("validate", path, cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("text, words", [
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n"
+                                                       for p, c in zip("abcdefgh", "bcdefghi")), "aliases expand"),
+    ("iterate: &a {blend: *a}\n", "alias refers to the node that holds it"),
+    ("method: {name: gatys, style_weight: 0, content_weight: 0}\n", "no loss is active"),
+    ("iterate: {steps: 30}\nmethod: {name: gatys, gram_transform: {name: eigen-randomize, low: '0: 0.1, 30: 2', high: 1.5}}\n",
+     "expected low <= high"),
+])
+def test_presets_that_crashed_are_one_line(tmp_path, text, words):
+    path = write(tmp_path, f"name: t\ninput: {SAMPLES / 'chelsea.png'}\n{text}")
+    refused(animator("validate", path, cwd=tmp_path), words)
+
+
+def test_a_folder_of_differently_sized_images_is_one_line(tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, size in enumerate([(64, 48), (64, 48), (48, 64)]):
+        Image.fromarray(np.full((size[1], size[0], 3), 60 * i, np.uint8)).save(frames / f"{i}.png")
+    path = write(tmp_path, f"name: f\nmode: video\ninput: {frames}\nsize: 32\nmethod: multistyle\noutputs: [{{format: mp4}}]\n")
+    refused(animator("render", path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path), "2.png", "share one size")
+
+
+def test_a_work_folder_record_is_json_with_checksums(tmp_path):
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path).returncode == 0
+    record = json.loads((tmp_path / "melt.json").read_text())
+    assert set(record["checksums"]) == set(record["outputs"]) == {"melt.mp4", "melt.gif"}
