@@ -1,10 +1,85 @@
-"""How consistent a stylized video is over time, against its source's motion."""
+"""How consistent a stylized video is over time, against its source's motion.
+
+The warping error of Lai et al. 2018: output t against output t-1 warped by the *source's* flow,
+on the pixels the forward-backward check keeps; and its long-term twin (Ruder et al. 2016), t
+against t-k with the flow computed directly between source frames t-k and t. Everything streams:
+a clip is read once and only the last k frames are held.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Motion:
+    """How frame t relates to frame t - lag of the source."""
+
+    lag: int
+    backward: torch.Tensor  # (1,2,H,W): frame t at p is frame t - lag at p + backward(p)
+    mask: torch.Tensor  # (1,1,H,W): 1 where the forward-backward check keeps p
+
+
+def source_motion(sources: Iterable[np.ndarray], size: tuple[int, int], lags: tuple[int, ...], flow: str = "dis",
+                  device: torch.device | str = "cpu") -> Iterator[list[Motion]]:
+    """For each source frame (resized to size = (width, height)), its motion from each earlier
+    frame `lag` frames back that exists."""
+    from animator.media.frame import resize
+    from animator.motion.flow import make_backend, pair_flows
+    from animator.motion.warp import consistency_mask
+
+    backend, seen = make_backend(flow), deque(maxlen=max(lags))
+    for source in sources:
+        source = resize(source, *size)
+        motions = []
+        for lag in lags:
+            if lag <= len(seen):
+                backward, forward = pair_flows(backend, seen[-lag], source, device=device)
+                motions.append(Motion(lag, backward, consistency_mask(backward, forward)))
+        seen.append(source)
+        yield motions
+
+
+@dataclass
+class WarpTrack:
+    """The warping errors of one clip, frame by frame, at every lag it is given."""
+
+    errors: dict[int, list[float]] = field(default_factory=dict)
+    flicker: dict[int, list[float]] = field(default_factory=dict)
+    history: deque = field(default_factory=lambda: deque(maxlen=16))
+
+    def add(self, image: torch.Tensor, motions: list[Motion]) -> None:
+        """image: 1x3xHxW in [0, 1], the clip's next frame."""
+        from animator.motion.warp import warp
+
+        for motion in motions:
+            if self.history.maxlen < motion.lag:
+                self.history = deque(self.history, maxlen=motion.lag)
+            difference = (image - warp(self.history[-motion.lag], motion.backward)) * motion.mask
+            kept = motion.mask.sum().clamp_min(1) * 3
+            self.errors.setdefault(motion.lag, []).append(float(difference.square().sum() / kept))
+            self.flicker.setdefault(motion.lag, []).append(float(difference.abs().sum() / kept * 255))
+        self.history.append(image)
+
+    def error(self, lag: int) -> float:
+        return float(np.mean(self.errors[lag])) if self.errors.get(lag) else float("nan")
+
+
+class MovingAverage:
+    """The flow-free baseline y[t] = (1 - w) s[t] + w y[t-1]: it needs no motion at all, and it
+    blurs, so a consistency that does not beat it is not worth its flow."""
+
+    def __init__(self, weight: float):
+        self.weight, self.value = weight, None
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        self.value = image if self.value is None else torch.lerp(image, self.value, self.weight)
+        return self.value
 
 
 def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], flow: str = "dis") -> dict[str, float]:
@@ -13,23 +88,22 @@ def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], 
     consistency check keeps (images in [0, 1]); and a flicker figure, the mean absolute warped
     difference in /255 units; `per_frame` holds the error of frames 1, 2, ... Streams both clips;
     sources are resized to the outputs' size."""
-    from animator.media.frame import resize, to_tensor
-    from animator.motion.flow import make_backend, pair_flows
-    from animator.motion.warp import consistency_mask, warp
+    from animator.media.frame import to_tensor
 
-    backend = make_backend(flow)
-    errors, flicker, previous = [], [], None
-    for output, source in zip(outputs, sources):
-        source = resize(source, output.shape[1], output.shape[0])
-        if previous is not None:
-            backward, forward = pair_flows(backend, previous[1], source)
-            mask = consistency_mask(backward, forward)
-            difference = (to_tensor(output) - warp(to_tensor(previous[0]), backward)) * mask
-            kept = mask.sum().clamp_min(1) * 3
-            errors.append(float(difference.square().sum() / kept))
-            flicker.append(float(difference.abs().sum() / kept * 255))
-        previous = (output, source)
-    if not errors:
+    outputs = iter(outputs)
+    first = next(outputs, None)
+    if first is None:
         raise ValueError("warping error needs at least two frames")
-    return {"warping_error": float(np.mean(errors)), "flicker": float(np.mean(flicker)), "frames": len(errors) + 1,
-            "per_frame": errors}
+    track = WarpTrack()
+    motions = source_motion(sources, (first.shape[1], first.shape[0]), (1,), flow)
+    for output, motion in zip(_chain(first, outputs), motions):
+        track.add(to_tensor(output), motion)
+    if not track.errors:
+        raise ValueError("warping error needs at least two frames")
+    return {"warping_error": track.error(1), "flicker": float(np.mean(track.flicker[1])), "frames": len(track.errors[1]) + 1,
+            "per_frame": track.errors[1]}
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest

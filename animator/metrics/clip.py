@@ -1,0 +1,106 @@
+"""Every figure of a stylized clip in one streamed pass: its consistency over time (warping error
+at t-1 and t-k), and, given the per-frame render of the same clip (the reference), what the
+consistency cost: detail, style and a perceptual distance, beside the flow-free moving average of
+the reference at the same weight. Memory does not grow with the clip."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+
+from animator.metrics.fidelity import GramDistance, Judge, gradient_energy, perceptual_distance
+from animator.metrics.video import MovingAverage, WarpTrack, source_motion
+
+LONG_TERM = 10  # frames back for the long-term error
+
+
+class Figures:
+    """One clip's running figures."""
+
+    def __init__(self, judged: bool):
+        self.track, self.energy = WarpTrack(), []
+        self.grams = GramDistance() if judged else None
+
+    def add(self, image: torch.Tensor, motions, features: dict | None) -> None:
+        self.track.add(image, motions)
+        self.energy.append(gradient_energy(image))
+        if features is not None:
+            self.grams.add(features)
+
+    def summary(self, style: dict | None, long_term: int) -> dict:
+        figures = {"warping_error": self.track.error(1), "long_term_error": self.track.error(long_term),
+                   "flicker": float(np.mean(self.track.flicker.get(1, [np.nan]))), "gradient_energy": float(np.mean(self.energy))}
+        if style is not None and self.grams is not None:
+            figures["gram_distance"] = self.grams.distance(style)
+        return figures
+
+
+def measure_clip(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], references: Iterable[np.ndarray] | None = None,
+                 style: torch.Tensor | None = None, *, weight: float = 0.7, long_term: int = LONG_TERM, flow: str = "dis",
+                 every: int = 1, device: torch.device | str = "cpu", judge: Judge | None = None) -> dict:
+    """Figures of `outputs` (HxWx3 uint8 frames) against their `sources` (resized to match) and,
+    if given, the per-frame `references` and a `style` image (1x3xHxW in [0, 1]). The Gram
+    distance is to the style image, or without one to the reference's own style (the mean Gram
+    of its frames). The VGG19 figures look at every `every`-th frame. `relative` holds the ratios
+    to the reference: warping errors below 1 are steadier, detail and style below 1 and above 1
+    are lost."""
+    from animator.media.frame import resize, to_tensor
+
+    outputs = iter(outputs)
+    first = next(outputs, None)
+    if first is None:
+        raise ValueError("no frames to measure")
+    size = (first.shape[1], first.shape[0])
+    judged = references is not None or style is not None
+    judge = judge or (Judge(device) if judged else None)
+    output, reference, average = Figures(judged), Figures(judged), Figures(judged)
+    moving, perceptual, frames = MovingAverage(weight), [], 0
+    motions = source_motion(sources, size, (1, long_term), flow, device)
+    for t, (image, motion, ref) in enumerate(zip(itertools.chain([first], outputs), motions, references or itertools.repeat(None))):
+        frames += 1
+        x = to_tensor(image, device)
+        look = judged and t % every == 0
+        features = judge.features(x) if look else None
+        output.add(x, motion, features)
+        if ref is None:
+            continue
+        r = to_tensor(resize(ref, *size), device)
+        reference_features = judge.features(r) if look else None
+        reference.add(r, motion, reference_features)
+        smoothed = moving(r)
+        average.add(smoothed, motion, judge.features(smoothed) if look else None)
+        if look:
+            perceptual.append(perceptual_distance(features, reference_features))
+    if frames < 2:
+        raise ValueError("warping error needs at least two frames")
+    if references is not None and not reference.energy:
+        raise ValueError("the reference has no frames")
+    target = judge.style_target(style.to(device)) if style is not None else reference.grams.mean_gram() if references is not None else None
+    result = {"frames": frames, **output.summary(target, long_term)}
+    if references is None:
+        return result
+    result["reference"] = reference.summary(target, long_term)
+    result["moving_average"] = {"weight": weight, **average.summary(target, long_term)}
+    result["perceptual_distance"] = float(np.mean(perceptual))
+    result["relative"] = relative(result)
+    return result
+
+
+def relative(result: dict) -> dict:
+    """The clip's and the moving average's figures as ratios to the per-frame reference's."""
+    reference, ratios = result["reference"], {}
+    for key in ("warping_error", "long_term_error", "gradient_energy", "gram_distance"):
+        if key in reference:
+            ratios[key] = _ratio(result[key], reference[key])
+            ratios[f"moving_average_{key}"] = _ratio(result["moving_average"][key], reference[key])
+    return ratios
+
+
+def _ratio(a: float, b: float) -> float:
+    if math.isnan(a) or math.isnan(b):
+        return float("nan")
+    return a / b if b > 0 else 1.0 if a == 0 else float("inf")

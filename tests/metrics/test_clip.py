@@ -1,0 +1,77 @@
+"""The consistency and fidelity figures on clips whose answers are known."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from animator.media.frame import to_tensor
+from animator.media.source import read_image
+from animator.metrics.clip import measure_clip
+from animator.metrics.fidelity import gradient_energy
+from animator.metrics.video import Motion, WarpTrack
+from tests.conftest import SAMPLES
+
+SHIFT = (2, 1)  # pixels a frame the camera moves: content at p came from p + SHIFT
+
+
+@pytest.fixture(scope="module")
+def pan() -> list[np.ndarray]:
+    """12 frames of a camera panning over coffee.png by a whole number of pixels a frame."""
+    coffee = read_image(SAMPLES / "coffee.png")
+    return [coffee[100 + SHIFT[1] * t:164 + SHIFT[1] * t, 150 + SHIFT[0] * t:246 + SHIFT[0] * t].copy() for t in range(12)]
+
+
+@pytest.fixture(scope="module")
+def flickering(pan) -> list[np.ndarray]:
+    """A stand-in for a per-frame stylization: the pan with fresh noise in every frame."""
+    rng = np.random.default_rng(0)
+    return [np.clip(f + rng.normal(0, 12, f.shape), 0, 255).astype(np.uint8) for f in pan]
+
+
+def test_a_frame_shifted_by_a_known_flow_has_zero_warping_error(pan):
+    track = WarpTrack()
+    truth = torch.tensor(SHIFT, dtype=torch.float32).view(1, 2, 1, 1).expand(1, 2, 64, 96)
+    mask = torch.zeros(1, 1, 64, 96)
+    mask[..., :-SHIFT[1], :-SHIFT[0]] = 1  # what came from inside the previous frame
+    for t, frame in enumerate(pan):
+        track.add(to_tensor(frame), [Motion(1, truth, mask)] if t else [])
+    assert len(track.errors[1]) == 11 and max(track.errors[1]) < 1e-12
+
+
+def test_estimated_flow_finds_the_shift_too(pan):
+    figures = measure_clip(pan, pan)
+    assert figures["frames"] == 12
+    assert figures["warping_error"] < 5e-5 and figures["long_term_error"] < 3e-4  # 1 and 10 frames apart
+
+
+def test_a_copy_of_the_reference_scores_one_one_and_zero(pan, flickering):
+    figures = measure_clip(flickering, pan, flickering)
+    ratios = figures["relative"]
+    assert ratios["warping_error"] == ratios["long_term_error"] == ratios["gradient_energy"] == 1.0
+    assert ratios["gram_distance"] == pytest.approx(1.0, abs=1e-9) and figures["perceptual_distance"] == 0.0
+
+
+def test_a_blurred_copy_is_steadier_and_loses_detail(pan, flickering):
+    blurred = [cv2.GaussianBlur(f, (0, 0), 1.5) for f in flickering]
+    figures = measure_clip(blurred, pan, flickering)
+    ratios = figures["relative"]
+    assert ratios["warping_error"] < 0.5 and ratios["long_term_error"] < 0.8
+    assert ratios["gradient_energy"] < 0.6 and figures["perceptual_distance"] > 0.05
+    assert ratios["gram_distance"] > 1.0  # further from the reference's own style
+    assert gradient_energy(to_tensor(blurred[0])) < gradient_energy(to_tensor(flickering[0]))
+
+
+def test_the_moving_average_baseline_is_steadier_and_blurs(pan, flickering):
+    figures = measure_clip(flickering, pan, flickering, weight=0.7)
+    ratios = figures["relative"]
+    assert ratios["moving_average_warping_error"] < 0.7 and ratios["moving_average_gradient_energy"] < 1.0
+    assert measure_clip(flickering, pan, flickering, weight=0.0)["relative"]["moving_average_warping_error"] == 1.0
+
+
+def test_the_gram_distance_is_to_a_style_image_when_one_is_given(pan, flickering):
+    style = to_tensor(read_image(SAMPLES / "hubble_deep_field.jpg")[:128, :128])
+    near, far = (measure_clip(frames, pan, style=style)["gram_distance"] for frames in (pan, [255 - f for f in pan]))
+    assert 0 < near and near != far
