@@ -125,16 +125,26 @@ class StylizationNetwork(nn.Module):
         return [layer.condition(style) for layer in self.layers()]
 
     def stylize(self, image: torch.Tensor, conditions: list) -> torch.Tensor:
-        x, (h, w) = pad_to_multiple(image, 4)
+        return self.decode(self.encode(image, conditions), conditions, image.shape[-2:])
+
+    def encode(self, image: torch.Tensor, conditions: list) -> torch.Tensor:
+        """The residual blocks' output: what the decoder paints from, at a quarter of the image
+        size (padded to a multiple of 4)."""
+        x, _ = pad_to_multiple(image, 4)
         x = x.contiguous(memory_format=torch.channels_last)
         given = iter(conditions)
         for layer in self.contract:
             x = layer(x, next(given))
         for first, second in self.residual:
             x = x + second(first(x, next(given)), next(given))
-        x = self.expand[0](upsample2(x), next(given))
+        return x
+
+    def decode(self, features: torch.Tensor, conditions: list, size: tuple[int, int]) -> torch.Tensor:
+        """The image of size (H, W) that encoded features paint."""
+        given = iter(conditions[-len(self.expand):])
+        x = self.expand[0](upsample2(features), next(given))
         x = self.expand[1](upsample2(x), next(given))
-        return self.expand[2](x, next(given))[..., :h, :w]
+        return self.expand[2](x, next(given))[..., :size[0], :size[1]]
 
     def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         return self.stylize(image, self.condition(style.to(image)))
