@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from animator.nets.vgg import CHANNELS_AT, load_vgg19
+from animator.nets.vgg import load_vgg19
+from animator.nets.vgg_layers import CHANNELS_AT
 from animator.preset.schema import GatysOptions
 from animator.style.functional import gram
 
