@@ -163,22 +163,61 @@ def cmd_presets(args: argparse.Namespace) -> None:
 
 
 def cmd_metrics(args: argparse.Namespace) -> None:
+    """Temporal consistency of a video render against its source, and, given the per-frame render
+    of the same clip, what that consistency cost in detail and style."""
     import json
 
-    from animator.media.source import VideoSource
-    from animator.metrics import warping_error
+    from animator.media.frame import to_tensor
+    from animator.media.source import VideoSource, read_image
+    from animator.metrics.clip import measure_clip
 
-    output = VideoSource(args.output)
-    source = VideoSource(args.source, args.start)
+    frames = lambda path, start=0.0: (f.image for f in VideoSource(path, start))  # noqa: E731
+    if args.loop:
+        return print_loop(args.output, frames(args.output), args.json, args.moving)
+    if args.source is None:
+        raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
+    style = to_tensor(read_image(args.style)) if args.style else None
     try:
-        figures = warping_error((f.image for f in output), (f.image for f in source), args.flow)
+        figures = measure_clip(frames(args.output), frames(args.source, args.start),
+                               frames(args.reference) if args.reference else None, style, weight=args.weight,
+                               flow=args.flow, every=args.every)
     except ValueError as exc:
         raise AnimatorError(f"{args.output}: {exc}") from None
     if args.json:
         print(json.dumps({"output": str(args.output), "source": str(args.source), **figures}))
-    else:
-        print(f"{args.output}: warping error {figures['warping_error']:.6f}, flicker {figures['flicker']:.3f} /255 "
-              f"over {figures['frames']} frames")
+        return
+    print(f"{args.output}: {figures['frames']} frames, warping error {figures['warping_error']:.6f} "
+          f"(t-10: {figures['long_term_error']:.6f}), flicker {figures['flicker']:.3f} /255, "
+          f"gradient energy {figures['gradient_energy']:.4f}")
+    if "relative" in figures:
+        r = figures["relative"]
+        print(f"against the per-frame render: warping error {r['warping_error']:.3f}x (t-10: {r['long_term_error']:.3f}x), "
+              f"gradient energy {r['gradient_energy']:.3f}, Gram distance {r.get('gram_distance', float('nan')):.3f}x, "
+              f"perceptual distance {figures['perceptual_distance']:.4f}; the flow-free moving average at weight "
+              f"{args.weight:g}: warping error {r['moving_average_warping_error']:.3f}x, gradient energy "
+              f"{r['moving_average_gradient_energy']:.3f}")
+
+
+def print_loop(path: Path, frames, as_json: bool, moving: bool) -> None:
+    """Is the loop alive: its figures per quarter (metrics/loop.py)."""
+    import json
+
+    from animator.metrics.loop import lifeless, loop_figures
+
+    try:
+        figures = loop_figures(frames)
+    except ValueError as exc:
+        raise AnimatorError(f"{path}: {exc}") from None
+    if as_json:
+        print(json.dumps({"output": str(path), **figures, "lifeless": lifeless(figures, moving)}))
+        return
+    print(f"{path}: {figures['frames']} frames; per quarter, against frame 0")
+    print("frames      detail  colour  change/255  flat  coherence")
+    for q in figures["quarters"]:
+        print(f"{q['frames'][0]:>4}-{q['frames'][1]:<5} {q['detail']:7.2f} {q['colour']:7.2f} {q['change']:10.2f} "
+              f"{q['flat']:6.2f} {q['coherence']:9.2f}")
+    faults = lifeless(figures, moving)
+    print("alive in every quarter" if not faults else "not alive: " + "; ".join(faults))
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -266,10 +305,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="K=V")
     p.set_defaults(run=cmd_validate)
 
-    p = sub.add_parser("metrics", help="temporal consistency of a rendered video against its source")
+    p = sub.add_parser("metrics", help="temporal consistency of a rendered video against its source, or a loop's life")
     p.add_argument("output", type=Path)
-    p.add_argument("--source", type=Path, required=True)
+    p.add_argument("--loop", action="store_true", help="a feedback loop's detail, colour, change and pattern per quarter")
+    p.add_argument("--moving", action="store_true", help="with --loop: the loop has feedback motion, so change per frame has no upper bar")
+    p.add_argument("--source", type=Path, help="the clip the render was made from")
     p.add_argument("--start", type=float, default=0.0, help="where in the source the render starts (seconds)")
+    p.add_argument("--reference", type=Path, help="the per-frame render of the same clip (temporal.flow: none)")
+    p.add_argument("--style", type=Path, help="the style image, for the Gram distance (default: the reference's own)")
+    p.add_argument("--weight", type=float, default=0.7, help="the moving-average baseline's weight (default 0.7)")
+    p.add_argument("--every", type=int, default=1, help="VGG19 figures on every K-th frame (default 1)")
     p.add_argument("--flow", choices=["dis", "farneback"], default="dis")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_metrics)

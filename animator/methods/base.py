@@ -61,13 +61,20 @@ def prepare_style(method: Method, styles: Styles, when: When | None = None) -> A
 
 class StyleTrack:
     """The style of every frame of a render: fixed images, encoded once, whose weights may follow
-    schedules (a morph); or, with `style: self`, each frame itself."""
+    schedules (a morph); or, with `style: self`, each frame itself. An injected image takes its
+    (scheduled) share of the whole, the rest keeping their proportions."""
 
-    def __init__(self, method: Method, styles: Styles | None):
+    def __init__(self, method: Method, styles: Styles | None, inject: tuple[torch.Tensor, Any] | None = None):
         self.method = method
         self.codes = None if styles is None else [(method.encode_style(image), weight) for image, weight in styles]
+        self.inject = None if inject is None else (method.encode_style(inject[0]), inject[1])
 
     def at(self, frame: torch.Tensor, when: When) -> Any:
         if self.codes is None:
-            return self.method.mix_styles([(self.method.encode_style(frame), 1.0)], when)
-        return self.method.mix_styles([(code, when.value(weight)) for code, weight in self.codes], when)
+            codes = [(self.method.encode_style(frame), 1.0)]
+        else:
+            codes = [(code, when.value(weight)) for code, weight in self.codes]
+        if self.inject is not None and (share := when.value(self.inject[1])) > 0:
+            total = sum(weight for _, weight in codes)
+            codes = [(code, weight * (1 - share)) for code, weight in codes] + [(self.inject[0], share * total)]
+        return self.method.mix_styles(codes, when)

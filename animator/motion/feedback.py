@@ -56,11 +56,12 @@ def move(image: torch.Tensor, motion: MotionConfig) -> torch.Tensor:
         # Wrapped coordinates plus a one-pixel circular pad, so bilinear sampling across the seam is right.
         padded = F.pad(image, (0, 1, 0, 1), mode="circular")
         source = torch.stack([source[..., 0].remainder(w), source[..., 1].remainder(h)], dim=-1)
-        return _sample(padded, source, w + 1, h + 1, "border")
-    return _sample(image, source, w, h, PADDING[motion.border])
+        return _sample(padded, source, w + 1, h + 1, "border", motion.resample)
+    return _sample(image, source, w, h, PADDING[motion.border], motion.resample)
 
 
-def _sample(image: torch.Tensor, source: torch.Tensor, width: int, height: int, padding: str) -> torch.Tensor:
+def _sample(image: torch.Tensor, source: torch.Tensor, width: int, height: int, padding: str, mode: str) -> torch.Tensor:
     scale = source.new_tensor([2 / max(width - 1, 1), 2 / max(height - 1, 1)])
     grid = (source * scale - 1).unsqueeze(0).expand(image.shape[0], -1, -1, -1)
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode=padding, align_corners=True)
+    moved = F.grid_sample(image, grid, mode=mode, padding_mode=padding, align_corners=True)
+    return moved.clamp(0, 1) if mode == "bicubic" else moved  # bicubic overshoots

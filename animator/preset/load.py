@@ -209,6 +209,11 @@ def _check_combinations(preset: Preset, error) -> None:
         raise error(("style",), "still mode needs a style image (self applies to iterate mode only)")
     if method.name == "gatys":
         _check_gatys(preset, method, error)
+    inject = preset.iterate.inject
+    if method.name == "multistyle" and inject.image is not None:
+        raise error(("iterate", "inject"), "multistyle paints its built-in styles; schedule method.style to steer it")
+    if inject.image is None and inject.weight != 0:
+        raise error(("iterate", "inject", "image"), "expected a style image to inject")
     if not preset.outputs:
         raise error(("outputs",), "expected at least one output")
     formats = [o.format for o in preset.outputs]

@@ -216,13 +216,15 @@ def frame_rules(preset: Preset) -> list[tuple[KeyPath, Rule]]:
 
 def input_files(preset: Preset) -> list[Path]:
     """Every file the preset reads: its input (or the images of an input folder), style
-    images, a colour reference, an initial image and its audio."""
+    images, a colour reference, an anchor, an injected style, an initial image and its audio."""
     if preset.input.is_dir():
         files = sorted(p for p in preset.input.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     else:
         files = [preset.input]
     files += [style.image for style in preset.style] if preset.style != "self" else []
-    files += [path for path in (preset.iterate.color.reference, getattr(preset.method, "init", None)) if isinstance(path, Path)]
+    loop = preset.iterate
+    files += [path for path in (loop.color.reference, loop.anchor.image, loop.inject.image, getattr(preset.method, "init", None))
+              if isinstance(path, Path)]
     return files + ([preset.audio.file] if preset.audio is not None else [])
 
 

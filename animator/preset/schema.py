@@ -169,6 +169,8 @@ class MotionConfig:
     tilt_x: Num = field(default=0.0, metadata={"min": -60, "max": 60, "doc": "degrees"})
     tilt_y: Num = field(default=0.0, metadata={"min": -60, "max": 60, "doc": "degrees"})
     border: Literal["reflect", "replicate", "wrap"] = "reflect"
+    resample: Literal["bilinear", "bicubic"] = field(default="bilinear", metadata={
+        "doc": "bicubic keeps the detail that a picture moved again and again loses to bilinear's blur"})
 
 
 @dataclass(frozen=True)
@@ -185,12 +187,55 @@ class ColorConfig:
 
 
 @dataclass(frozen=True)
+class SharpenConfig:
+    """Unsharp masking of x[t] before each step, against the blur that resampling and blending add."""
+
+    amount: Num = field(default=0.0, metadata={"min": 0, "max": 4, "doc": "x + amount (x - blur(x))"})
+    radius: Num = field(default=1.0, metadata={"min": 0.3, "max": 16, "doc": "the blur's sigma, pixels"})
+
+
+@dataclass(frozen=True)
+class AnchorConfig:
+    """A pull of x[t] back toward a picture before each step, so the loop can return to something
+    recognisable (schedule `amount` up) and leave it again (down)."""
+
+    amount: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "x <- x + amount (picture - x)"})
+    image: Literal["input"] | Path = field(default="input", metadata={"doc": "input: the input picture; or an image"})
+
+
+@dataclass(frozen=True)
+class InjectConfig:
+    """A style image mixed into the self-style target, to steer a loop away from its attractor:
+    arbitrary mixes the style vectors, gatys the Gram targets."""
+
+    image: Path | None = None
+    weight: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "the image's share of the style"})
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Seeded coloured noise added to x[t] before each step, at a spatial scale: octave k is drawn
+    in cells scale / 2^k pixels wide, upsampled smoothly, at half the previous octave's amplitude."""
+
+    amount: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "the first octave's std (0..1 units)"})
+    scale: Num = field(default=16.0, metadata={"min": 1, "max": 512, "doc": "pixels per noise cell, first octave"})
+    octaves: int = field(default=3, metadata={"min": 1, "max": 8})
+
+
+@dataclass(frozen=True)
 class IterateConfig:
     steps: int | Literal["auto"] = field(default=120, metadata={"min": 0, "max": 100_000, "doc": "frames after the "
                                          "first; auto: as many as the audio lasts"})
     blend: Num = field(default=1.0, metadata={"min": 0, "max": 1, "doc": "x[t+1] = (1-blend) x[t] + blend f(x[t])"})
     motion: MotionConfig = field(default_factory=MotionConfig)
     color: ColorConfig = field(default_factory=ColorConfig)
+    # What keeps a loop alive (controls/life.py), applied to x[t] before each step, in this order:
+    anchor: AnchorConfig = field(default_factory=AnchorConfig)
+    contrast: Num = field(default=1.0, metadata={"min": 0, "max": 3, "doc": "about the mean luminance; > 1 more"})
+    saturation: Num = field(default=1.0, metadata={"min": 0, "max": 3, "doc": "about each pixel's grey; > 1 more"})
+    sharpen: SharpenConfig = field(default_factory=SharpenConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    inject: InjectConfig = field(default_factory=InjectConfig)
     interpolate: int = field(default=1, metadata={"min": 1, "max": 64, "doc": "frames per step: k - 1 in-betweens"})
     interpolate_with: Literal["flow", "crossfade"] = "flow"
 
@@ -326,6 +371,8 @@ class Preset:
     device: str = "auto"
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
     method: MethodOptions = field(default_factory=ArbitraryOptions)
+    original_colors: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "every mode: how much of the "
+                                 "stylized picture's colour is the content's (its luminance stays stylized)"})
     iterate: IterateConfig = field(default_factory=IterateConfig)
     still: StillConfig = field(default_factory=StillConfig)
     video: VideoConfig = field(default_factory=VideoConfig)

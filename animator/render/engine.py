@@ -22,7 +22,7 @@ from animator.media.sink import Sink, encoding
 from animator.media.source import read_image
 from animator.methods import Styles, StyleTrack, build_method
 from animator.preset.resolve import method_options, style_weights
-from animator.preset.schema import Preset
+from animator.preset.schema import Num, Preset
 from animator.render.iterate import IterateRenderer
 from animator.render.outputs import check_destinations, make_sinks, publish
 from animator.render.plan import Plan
@@ -43,6 +43,13 @@ def load_styles(preset: Preset, device: torch.device) -> Styles | None:
             for style, weight in zip(preset.style, style_weights(preset.style))]
 
 
+def load_inject(preset: Preset, device: torch.device) -> tuple[torch.Tensor, Num] | None:
+    inject = preset.iterate.inject
+    if preset.mode != "iterate" or inject.image is None:
+        return None
+    return fitted(read_image(inject.image), preset.size, device), inject.weight
+
+
 class Render:
     """A planned render with its method loaded and its renderer chosen: ready to run."""
 
@@ -54,7 +61,7 @@ class Render:
         method = build_method(method_options(preset), self.device, self.dtype, preset.seed)
         line = plan.timeline
         self.loaded = Loaded(preset, plan.source, fitted(plan.first, preset.size, self.device), self.device, method,
-                             StyleTrack(method, load_styles(preset, self.device)),
+                             StyleTrack(method, load_styles(preset, self.device), load_inject(preset, self.device)),
                              Clock(line.steps, line.seconds_per_step, preset.seed, plan.features and plan.features.at,
                                    line.first))
         self.renderer = RENDERERS[preset.mode](self.loaded)

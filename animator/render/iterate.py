@@ -1,10 +1,11 @@
-"""Iterated style transfer: x[t+1] = (1 - blend) m(x[t]) + blend f(style, m(x[t]) + noise), then
-colour coherence, where m is the step's feedback motion.
+"""Iterated style transfer: x[t+1] = (1 - blend) m(x[t]) + blend f(style, n(m(x[t]))), then
+colour coherence. m is the feedback step: the motion, then the controls that keep a loop alive
+(anchor, contrast and saturation, sharpening: controls/life.py); n adds noise.
 
 With `style: self` the style is the current frame itself, so a feed-forward network, which does
 not return its input, drifts further every step into the "psychedelic regime". The bare loop
-settles; feedback motion, noise and colour coherence (each a schedule if wanted) keep it moving
-without draining or saturating. In-between frames, if asked for, are made between iterates.
+settles into flat colour or one pattern; the controls (each a schedule if wanted) keep it moving
+without draining, blurring or freezing. In-between frames, if asked for, are made between iterates.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 import torch
 
 from animator.clock import Clock, at_frame
+from animator.controls import life
 from animator.controls.color import ColorReference, cohere
 from animator.media.frame import fitted, to_image, to_tensor
 from animator.media.source import read_image
@@ -21,7 +23,7 @@ from animator.methods import Method, StyleTrack
 from animator.motion import feedback
 from animator.motion.flow import make_backend
 from animator.motion.interpolate import inbetweens
-from animator.preset.schema import IterateConfig
+from animator.preset.schema import IterateConfig, Num
 from animator.render.renderer import Loaded, Rendered, Resume
 
 
@@ -31,11 +33,14 @@ class IterateRenderer:
     def __init__(self, loaded: Loaded):
         self.loaded, self.config = loaded, loaded.preset.iterate
         self.reference = self._color_reference()
+        anchor = self.config.anchor.image
+        self.anchor = loaded.first if anchor == "input" else fitted(read_image(anchor), loaded.preset.size, loaded.device)
 
     def frames(self, resume: Resume | None = None) -> Iterator[Rendered]:
         loaded, k = self.loaded, self.config.interpolate
         steps = iterate(loaded.method, loaded.first, config=self.config, styles=loaded.styles, clock=loaded.clock,
-                        reference=self.reference, resume=None if resume is None else (resume[0] // k, resume[1]))
+                        reference=self.reference, anchor=self.anchor, original_colors=loaded.preset.original_colors,
+                        resume=None if resume is None else (resume[0] // k, resume[1]))
         if k == 1:
             return steps
         previous = None if resume is None else resume[1]["x"].to(loaded.device)
@@ -56,13 +61,24 @@ def quantized(image: torch.Tensor) -> torch.Tensor:
     return to_tensor(to_image(image), image.device)
 
 
+def feedback_step(x: torch.Tensor, step: IterateConfig, anchor: torch.Tensor) -> torch.Tensor:
+    """m(x): the picture the next step starts from."""
+    x = feedback.move(x, step.motion)
+    x = life.anchor(x, anchor, step.anchor.amount)
+    x = life.tone(x, step.contrast, step.saturation)
+    return life.sharpen(x, step.sharpen.amount, step.sharpen.radius)
+
+
 def iterate(
     method: Method, x0: torch.Tensor, *, config: IterateConfig, styles: StyleTrack, clock: Clock,
-    reference: torch.Tensor | None = None, resume: tuple[int, dict] | None = None,
+    reference: torch.Tensor | None = None, anchor: torch.Tensor | None = None, original_colors: Num = 0.0,
+    resume: tuple[int, dict] | None = None,
 ) -> Iterator[Rendered]:
     """Yields (t, x[t], state) for each step t of the clock (`steps: auto` is resolved there),
     from after `resume` if given. `reference` is the colour reference image; None with colour
-    matching on means the first frame the loop makes."""
+    matching on means the first frame the loop makes. `anchor` is the picture the anchor pulls
+    toward (default x0)."""
+    anchor = x0 if anchor is None else anchor
     color = config.color
     if resume is None:
         start, x = 0, x0
@@ -75,11 +91,14 @@ def iterate(
     for t in range(start + 1, clock.count):
         when = clock.at(t)
         step = at_frame(config, when)
-        moved = feedback.move(x, step.motion)
+        moved = feedback_step(x, step, anchor)
         seen = moved
         if step.color.noise > 0:
             seen = (moved + step.color.noise * torch.randn(moved.shape, generator=when.rng).to(moved.device)).clamp(0, 1)
-        x = torch.lerp(moved, method.transfer(styles.at(seen, when), seen, init=seen, when=when), step.blend)
+        seen = life.octave_noise(seen, step.noise.amount, step.noise.scale, step.noise.octaves, when.rng)
+        stylized = method.transfer(styles.at(seen, when), seen, init=seen, when=when)
+        stylized = life.original_colors(stylized, seen, when.value(original_colors))
+        x = torch.lerp(moved, stylized, step.blend)
         if color.match != "none":
             if target_colors is None:
                 reference = quantized(x)

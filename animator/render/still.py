@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from animator.controls import life
 from animator.render.renderer import Loaded, Rendered, Resume
 
 
@@ -15,4 +16,5 @@ class StillRenderer:
     def frames(self, resume: Resume | None = None) -> Iterator[Rendered]:
         loaded = self.loaded
         when = loaded.clock.at(0)
-        yield 0, loaded.method.transfer(loaded.styles.at(loaded.first, when), loaded.first, when=when), None
+        stylized = loaded.method.transfer(loaded.styles.at(loaded.first, when), loaded.first, when=when)
+        yield 0, life.original_colors(stylized, loaded.first, when.value(loaded.preset.original_colors)), None

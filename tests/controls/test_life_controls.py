@@ -1,0 +1,56 @@
+"""The controls that keep a loop alive, each doing what it says on a real picture."""
+
+from __future__ import annotations
+
+import torch
+
+from animator.controls import life
+from animator.media.frame import to_tensor
+from animator.methods.scale import luminance
+from animator.metrics.fidelity import gradient_energy
+from tests.conftest import SAMPLES
+
+
+def picture() -> torch.Tensor:
+    from animator.media.source import read_image
+
+    return to_tensor(read_image(SAMPLES / "chelsea.png"))
+
+
+def test_sharpen_adds_detail_and_zero_leaves_the_picture_alone():
+    x = picture()
+    assert gradient_energy(life.sharpen(x, 0.8, 1.5)) > 1.2 * gradient_energy(x)
+    assert life.sharpen(x, 0.0, 1.5) is x
+
+
+def test_tone_saturation_zero_is_grey_and_contrast_zero_is_the_mean():
+    x = picture()
+    grey = life.tone(x, 1.0, 0.0)
+    assert torch.allclose(grey[:, 0], grey[:, 1], atol=1e-5) and torch.allclose(grey[:, 1], grey[:, 2], atol=1e-5)
+    flat = life.tone(x, 0.0, 1.0)
+    assert flat.std() < 1e-5 and abs(flat.mean() - luminance(x).mean()) < 1e-4
+    assert life.tone(x, 1.3, 1.3).std() > x.std()
+
+
+def test_anchor_pulls_toward_the_picture():
+    x, target = picture(), torch.zeros(1, 3, *picture().shape[-2:])
+    assert torch.equal(life.anchor(x, target, 1.0), target)
+    assert torch.allclose(life.anchor(x, target, 0.25), 0.75 * x)
+
+
+def test_octave_noise_is_seeded_and_has_its_scale():
+    x = torch.full((1, 3, 128, 128), 0.5)
+    draw = lambda scale, seed: life.octave_noise(x, 0.1, scale, 1, torch.Generator().manual_seed(seed)) - x  # noqa: E731
+    assert torch.equal(draw(16, 1), draw(16, 1)) and not torch.equal(draw(16, 1), draw(16, 2))
+    neighbour = lambda n: torch.corrcoef(torch.stack([n[..., :-1].flatten(), n[..., 1:].flatten()]))[0, 1]  # noqa: E731
+    assert neighbour(draw(16, 1)) > 0.9 and neighbour(draw(1, 1)) < 0.2  # blotches, against per-pixel noise
+
+
+def test_original_colors_keep_the_stylized_luminance_with_the_content_colours():
+    content = picture()
+    stylized = torch.flip(content, dims=[1])  # channels swapped: other colours, other luminance
+    kept = life.original_colors(stylized, content, 1.0)
+    assert torch.allclose(luminance(kept), luminance(stylized), atol=0.02)
+    chroma = lambda x: x - luminance(x)  # noqa: E731
+    assert (chroma(kept) - chroma(content)).abs().mean() < 0.5 * (chroma(stylized) - chroma(content)).abs().mean()
+    assert life.original_colors(stylized, content, 0.0) is stylized

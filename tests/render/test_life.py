@@ -1,0 +1,46 @@
+"""Every bundled feedback loop stays alive (metrics/loop.py's bars in every quarter), checked
+cheaply: at most LONGEST steps, without in-betweens, at the preset's own size (the networks paint
+strokes of a fixed size in pixels, so a smaller picture is a different loop) except for gatys,
+which runs at GATYS_SIZE."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from animator.media.frame import to_image
+from animator.metrics.loop import lifeless, loop_figures
+from animator.preset import preset_from_dict
+from animator.render.engine import load
+from tests.conftest import PRESETS
+
+GATYS_SIZE, LONGEST = 64, 120
+LOOPS = sorted(p.stem for p in PRESETS.glob("*.yaml") if yaml.safe_load(p.read_text()).get("mode") == "iterate")
+
+
+def cheap(name: str) -> tuple[dict, bool]:
+    raw = yaml.safe_load((PRESETS / f"{name}.yaml").read_text())
+    loop = raw.setdefault("iterate", {})
+    steps = loop.get("steps", 120)
+    loop.update(steps=LONGEST if steps == "auto" else min(steps, LONGEST), interpolate=1)
+    if raw.get("method", {}).get("name") == "gatys":
+        raw["size"] = GATYS_SIZE
+    return raw, "motion" in loop
+
+
+@pytest.mark.parametrize("name", LOOPS)
+def test_every_bundled_loop_stays_alive(name):
+    raw, moving = cheap(name)
+    loaded = load(preset_from_dict(raw, PRESETS))
+    figures = loop_figures(to_image(x) for _, x, _ in loaded.renderer.frames())
+    assert lifeless(figures, moving) == [], figures["quarters"]
+
+
+def test_the_bare_melt_falls_into_stripes():
+    """What the controls are for: melt without them ends in one orientation everywhere (the
+    network's stripes attractor), half of it flat, by its last quarter."""
+    raw, _ = cheap("melt")
+    raw["iterate"] = {key: raw["iterate"][key] for key in ("steps", "blend", "interpolate")}
+    loaded = load(preset_from_dict(raw, PRESETS))
+    last = loop_figures(to_image(x) for _, x, _ in loaded.renderer.frames())["quarters"][-1]
+    assert last["coherence"] > 0.8 and last["flat"] > 0.4, last
