@@ -21,6 +21,7 @@ class Scene:
     frames: list[np.ndarray]  # HxWx3 uint8
     backward: list[np.ndarray | None]  # per frame (H,W,2): frame t at p is frame t-1 at p + flow(p)
     valid: list[np.ndarray | None]  # per frame (H,W) bool: where that holds (not disoccluded, inside)
+    uncovered: list[np.ndarray | None]  # per frame (H,W) bool: background the patch has just uncovered
 
 
 def pan_scene(count: int = 48, width: int = 320, height: int = 192, camera=(2, 1), patch_velocity=(-3, 1)) -> Scene:
@@ -30,7 +31,7 @@ def pan_scene(count: int = 48, width: int = 320, height: int = 192, camera=(2, 1
     patch = read_image(SAMPLES / "chelsea.png")[60:124, 170:234]  # the cat's eye, 64x64
     camera, velocity = np.array(camera), np.array(patch_velocity)
     start = np.array([width - 110, 40])
-    frames, backward, valid = [], [None], [None]
+    frames, backward, valid, uncovered = [], [None], [None], [None]
     ys, xs = np.mgrid[0:height, 0:width]
     for t in range(count):
         x0, y0 = camera * t
@@ -51,7 +52,8 @@ def pan_scene(count: int = 48, width: int = 320, height: int = 192, camera=(2, 1
         ok = (qx >= 0) & (qx <= width - 1) & (qy >= 0) & (qy <= height - 1) & (on_patch | ~was_patch)
         backward.append(flow)
         valid.append(ok)
-    return Scene(frames, backward, valid)
+        uncovered.append(~on_patch & was_patch)
+    return Scene(frames, backward, valid, uncovered)
 
 
 def write_clip(path: Path) -> None:

@@ -11,8 +11,9 @@ import torch.nn.functional as F
 
 from animator.clock import When, at_frame
 from animator.methods.base import Temporal, keep_previous
-from animator.methods.scale import at_stroke_scale
+from animator.methods.scale import at_stroke_scale, scaled_size, shrink
 from animator.nets import arbitrary, multistyle, tiled
+from animator.nets.layers import StylizationNetwork
 from animator.preset.schedule import Schedule
 from animator.preset.schema import ArbitraryOptions, MultistyleOptions
 
@@ -31,10 +32,13 @@ class FeedForward:
     renderer may stylize several frames at once and make them consistent afterwards, in order."""
 
     options: ArbitraryOptions | MultistyleOptions
+    net: StylizationNetwork
+    dtype: torch.dtype
 
+    @torch.inference_mode()
     def network(self, target: list, content: torch.Tensor) -> torch.Tensor:
         """The network's output for content (Bx3xHxW in [0, 1]) at its own size, float32."""
-        raise NotImplementedError
+        return tiled.run(self.net, content.to(self.dtype), target).float()
 
     def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
         """The stylized content, painted at `stroke_scale` of its size (see scale.py)."""
@@ -42,6 +46,26 @@ class FeedForward:
         if scale >= 1:
             return self.network(target, content)
         return at_stroke_scale(lambda small: self.network(target, small), content, scale)
+
+    # The network in two halves, for consistency in the features a frame is painted from:
+    # encode(content) -> features (at a quarter of the painting's size); decode -> the frame.
+
+    def painting_size(self, content: torch.Tensor) -> tuple[int, int]:
+        return scaled_size(*content.shape[-2:], self.options.stroke_scale)
+
+    @torch.inference_mode()
+    def encode(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        size = self.painting_size(content)
+        small = content if size == tuple(content.shape[-2:]) else shrink(content, size)
+        return self.net.encode(small.to(self.dtype), target)
+
+    @torch.inference_mode()
+    def decode(self, target: list, features: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        """The frame that features paint, at content's size."""
+        size = self.painting_size(content)
+        if size == tuple(content.shape[-2:]):
+            return self.net.decode(features, target, size).float()
+        return at_stroke_scale(lambda small: self.net.decode(features, target, size).float(), content, self.options.stroke_scale)
 
     def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
                  when: When | None = None, temporal: Temporal | None = None) -> torch.Tensor:
@@ -53,7 +77,7 @@ class ArbitraryMethod(FeedForward):
         self.options, self.dtype = options, dtype
         # The style predictor stays float32: in bfloat16 it is no faster and its vector drifts.
         self.predictor = arbitrary.load_predictor(device)
-        self.transformer = arbitrary.load_transformer(device).to(dtype)
+        self.net = arbitrary.load_transformer(device).to(dtype)
 
     @torch.inference_mode()
     def encode_style(self, image: torch.Tensor) -> torch.Tensor:
@@ -66,11 +90,7 @@ class ArbitraryMethod(FeedForward):
         vectors = torch.cat([vector for vector, _ in codes])
         weights = torch.tensor([w for _, w in codes], device=vectors.device, dtype=vectors.dtype)
         vector = (weights @ vectors / weights.sum()).unsqueeze(0)
-        return self.transformer.condition(vector.to(self.dtype))
-
-    @torch.inference_mode()
-    def network(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        return tiled.run(self.transformer, content.to(self.dtype), target).float()
+        return self.net.condition(vector.to(self.dtype))
 
 
 class MultistyleMethod(FeedForward):
@@ -90,7 +110,3 @@ class MultistyleMethod(FeedForward):
     def _conditions(self, weights: Sequence[float]) -> list:
         weights = torch.tensor(weights, device=self.device, dtype=torch.float32)
         return self.net.condition((weights / weights.sum()).to(self.dtype))
-
-    @torch.inference_mode()
-    def network(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        return tiled.run(self.net, content.to(self.dtype), target).float()

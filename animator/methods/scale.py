@@ -29,10 +29,13 @@ def luminance(image: torch.Tensor) -> torch.Tensor:
     return (image * image.new_tensor(LUMA)[None, :, None, None]).sum(1, keepdim=True)
 
 
+def shrink(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
 def at_stroke_scale(paint: Callable[[torch.Tensor], torch.Tensor], content: torch.Tensor, scale: float) -> torch.Tensor:
     """paint(content shrunk by `scale`), brought back to content's size with its lost detail."""
-    small = F.interpolate(content, size=scaled_size(*content.shape[-2:], scale), mode="bilinear", antialias=True,
-                          align_corners=False)
+    small = shrink(content, scaled_size(*content.shape[-2:], scale))
     up = lambda x: F.interpolate(x, size=content.shape[-2:], mode="bicubic", align_corners=False)  # noqa: E731
     detail = luminance(content) - up(luminance(small))
     return (up(paint(small)) + detail).clamp(0, 1)

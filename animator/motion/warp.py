@@ -28,15 +28,18 @@ def sampling_grid(flow: torch.Tensor) -> torch.Tensor:
     return torch.addcmul(pixel_grid(h, w, flow.device), flow.permute(0, 2, 3, 1), per_pixel)
 
 
-def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """image (B,C,H,W), flow (B,2,H,W) -> image sampled at p + flow(p)."""
+def warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+    """image (B,C,H,W), flow (B,2,H,W) -> image sampled at p + flow(p). `bicubic` keeps more of a
+    picture that is warped again and again (each bilinear pass blurs a sub-pixel shift); its
+    overshoot is clamped to the image's [0, 1]."""
     if image.shape[0] != flow.shape[0] or image.shape[-2:] != flow.shape[-2:] or flow.shape[1] != 2:
         raise ValueError(f"warp: image {tuple(image.shape)} and flow {tuple(flow.shape)} do not match")
-    return sample(image, sampling_grid(flow))
+    warped = sample(image, sampling_grid(flow), mode)
+    return warped.clamp(0, 1) if mode == "bicubic" else warped
 
 
-def sample(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    return F.grid_sample(image, grid.to(image.dtype), mode="bilinear", padding_mode="border", align_corners=True)
+def sample(image: torch.Tensor, grid: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+    return F.grid_sample(image, grid.to(image.dtype), mode=mode, padding_mode="border", align_corners=True)
 
 
 def consistency_mask(backward: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:

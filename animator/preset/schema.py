@@ -242,13 +242,16 @@ class IterateConfig:
 
 @dataclass(frozen=True)
 class TemporalConfig:
-    """Temporal consistency: the previous output, warped by optical flow onto the current frame,
-    is kept where the flow is trustworthy."""
+    """Temporal consistency: the previous frame, warped by optical flow onto the current one, is
+    kept where the flow is trustworthy (render/consistency.py)."""
 
     flow: Literal["dis", "farneback", "none"] = "dis"
     flow_preset: Literal["ultrafast", "fast", "medium"] = "medium"
     flow_scale: float = field(default=1.0, metadata={"min": 0.1, "max": 1, "doc": "flow is computed at this scale"})
-    weight: Num = field(default=0.7, metadata={"min": 0, "max": 1})
+    mode: Literal["features", "blend"] = field(default="features", metadata={
+        "doc": "features: the network's encoded features are kept, and it paints from them; blend: its output is"})
+    weight: Num = field(default=0.7, metadata={"min": 0, "max": 1, "doc": "how much of the previous frame is kept"})
+    output_weight: Num = field(default=0.5, metadata={"min": 0, "max": 1, "doc": "features: then of the previous output"})
 
 
 @dataclass(frozen=True)

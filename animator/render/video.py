@@ -1,6 +1,7 @@
 """Video stylization: each source frame is stylized, and made consistent with the previous
 output, which optical flow warps onto it; the consistency mask says where that warp holds.
-`temporal.flow: none` is the per-frame baseline.
+`temporal.flow: none` is the per-frame baseline; render/consistency.py holds the ways a frame
+is made consistent.
 
 The stages run in threads of their own behind bounded queues, named after them: `decode` (the
 source), `motion` (resizing and optical flow), `stylize` (the network, two frames at once on the
@@ -12,18 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from animator.clock import Clock, When
+from animator.controls import life
 from animator.device import frame_workers, threads_shared_by
 from animator.media.frame import Frame, fit_size, resize, to_tensor
 from animator.media.pipeline import background, ordered_map
-from animator.methods import FeedForward, Method, StyleTrack, Temporal, keep_previous
+from animator.methods import FeedForward, Method, StyleTrack, Temporal
 from animator.motion.flow import make_backend, pair_flows
 from animator.motion.warp import consistency_mask, motion_boundaries, warp
-from animator.preset.schema import TemporalConfig
+from animator.preset.schema import Num, TemporalConfig
+from animator.render.consistency import consistency
 from animator.render.renderer import Loaded, Rendered, Resume
 
 
@@ -35,7 +39,8 @@ class VideoRenderer:
         loaded, preset = self.loaded, self.loaded.preset
         decoded = background(loaded.source, name="decode")
         return stylize_video(loaded.method, decoded, size=preset.size, temporal=preset.video.temporal, device=loaded.device,
-                             styles=loaded.styles, clock=loaded.clock, resume=resume)
+                             styles=loaded.styles, clock=loaded.clock, original_colors=preset.original_colors,
+                             resume=resume)
 
 
 @dataclass
@@ -71,28 +76,40 @@ def guide(item: Prepared, previous: torch.Tensor | None, weight: float) -> Tempo
 
 def stylize_video(
     method: Method, frames: Iterable[Frame], *, size: int, temporal: TemporalConfig, device: torch.device,
-    styles: StyleTrack, clock: Clock, resume: tuple[int, torch.Tensor] | None = None,
-) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
-    """Yields (index, output, state) per source frame, the state being the output; from a
-    resume, frames up to its index are skipped (the last of them still feeds the flow) and its
-    state is the previous output."""
+    styles: StyleTrack, clock: Clock, original_colors: Num = 0.0, resume: tuple[int, Any] | None = None,
+) -> Iterator[tuple[int, torch.Tensor, Any]]:
+    """Yields (index, output, state) per source frame; from a resume, frames up to its index are
+    skipped (the last of them still feeds the flow) and its state is where consistency goes on
+    from. `original_colors` gives the outputs the source's colours (consistency works on the
+    stylized ones)."""
+    colored = lambda output, x, when: life.original_colors(output, x, when.value(original_colors))  # noqa: E731
     first = resume[0] + 1 if resume is not None else 0
-    previous = resume[1].to(device) if resume is not None else None
+    state = on_device(resume[1], device) if resume is not None else None
     prepared = background(prepare(frames, size, temporal, first, device), maxsize=4, name="motion")
     items = (item for item in prepared if item.index >= first)
 
-    if isinstance(method, FeedForward):  # frames stylized concurrently, made consistent in order
-        def network(item: Prepared) -> tuple[Prepared, When, torch.Tensor]:
+    if isinstance(method, FeedForward):  # frames painted concurrently, made consistent in order
+        keeper = consistency(method, temporal, state)
+
+        def paint(item: Prepared) -> tuple[Prepared, When, list, torch.Tensor, torch.Tensor]:
             x, when = to_tensor(item.image, device), clock.at(item.index)
-            return item, when, method.stylize(styles.at(x, when), x)
+            target = styles.at(x, when)
+            return item, when, target, x, keeper.paint(target, x)
 
         workers = frame_workers(device)
         with threads_shared_by(workers):
-            for item, when, stylized in ordered_map(network, items, workers):
-                previous = keep_previous(stylized, guide(item, previous, when.value(temporal.weight)))
-                yield item.index, previous, previous
+            for item, when, target, x, painted in ordered_map(paint, items, workers):
+                output = keeper.next(painted, target, x, item.motion, when)
+                yield item.index, colored(output, x, when), keeper.state()
         return
+    previous = state
     for item in items:
         x, when = to_tensor(item.image, device), clock.at(item.index)
         previous = method.transfer(styles.at(x, when), x, when=when, temporal=guide(item, previous, when.value(temporal.weight)))
-        yield item.index, previous, previous
+        yield item.index, colored(previous, x, when), previous
+
+
+def on_device(state: Any, device: torch.device) -> Any:
+    if isinstance(state, dict):
+        return {key: on_device(value, device) for key, value in state.items()}
+    return state.to(device) if isinstance(state, torch.Tensor) else state

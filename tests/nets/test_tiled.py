@@ -37,8 +37,8 @@ def test_a_tiled_1080p_frame_is_the_whole_one_without_seams():
     method = build_method(ArbitraryOptions(), CPU)
     target = prepare_style(method, [(fitted(read_image(SAMPLES / "hubble_deep_field.jpg"), 256), 1.0)])
     x = bunny(1920, 1080)
-    whole = to_image(method.transformer.stylize(x, target))
-    tiled = to_image(stylize_tiled(method.transformer, x, target))
+    whole = to_image(method.net.stylize(x, target))
+    tiled = to_image(stylize_tiled(method.net, x, target))
     assert psnr(whole, tiled) > 40
     assert seam_contrast(whole, tiled, TILE) < 0.1  # /255: no line where the tiles meet
 

@@ -1,0 +1,98 @@
+"""Temporal consistency of a feed-forward network's video, applied in frame order.
+
+Each frame's network pass (`paint`) may run ahead, several frames at once; `next` then makes the
+frame consistent with the one before, given the optical flow from it and the mask of where that
+flow holds (render/video.py finds both).
+
+- `blend` (the first way): the network's output, blended with the previous output warped onto
+  it (bilinear) by `weight` where the flow holds. Warping and blending again and again smears.
+- `features` (the default): the network is split where it has encoded the frame (its residual
+  blocks' output, at a quarter of the size); those features are blended with the previous
+  frame's, warped, by `weight` where the flow holds, and the decoder paints from them, so it
+  draws sharp strokes where the last frame had them instead of averaging two pictures; then a
+  lighter blend of the output (`output_weight`, bicubic) settles what the features leave.
+
+bench/temporal.py measures both against the per-frame render: steadiness, detail and style.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from animator.clock import When
+from animator.methods import FeedForward
+from animator.motion.warp import sample, sampling_grid, warp
+from animator.preset.schema import TemporalConfig
+
+Motion = tuple[torch.Tensor, torch.Tensor] | None  # (backward flow, trust mask) from the previous frame
+
+
+def at_features(motion: tuple[torch.Tensor, torch.Tensor], shape: torch.Size, painting: tuple[int, int]):
+    """The flow and mask brought to the features' grid: the painting (h, w) padded to a multiple of
+    4 and pooled to a quarter; vectors in the features' pixels."""
+    backward, mask = motion
+    h, w = painting
+    if backward.shape[-2:] != (h, w):  # the network paints at a stroke scale
+        scale = backward.new_tensor([w / backward.shape[-1], h / backward.shape[-2]]).view(1, 2, 1, 1)
+        backward = F.interpolate(backward, size=(h, w), mode="area") * scale
+        mask = F.interpolate(mask, size=(h, w), mode="area")
+    height, width = shape[-2] * 4, shape[-1] * 4
+    pad = (0, width - w, 0, height - h)
+    pool = lambda x: F.avg_pool2d(F.pad(x, pad, mode="replicate"), 4)  # noqa: E731
+    return pool(backward) / 4, pool(mask)
+
+
+class Blend:
+    def __init__(self, method: FeedForward, temporal: TemporalConfig, state: Any = None):
+        self.method, self.temporal = method, temporal
+        self.previous = state
+
+    def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        return self.method.stylize(target, content)
+
+    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+        if motion is not None and self.previous is not None:
+            backward, mask = motion
+            painted = torch.lerp(painted, warp(self.previous, backward), when.value(self.temporal.weight) * mask)
+        self.previous = painted
+        return painted
+
+    def state(self) -> Any:
+        return self.previous
+
+
+class Features:
+    def __init__(self, method: FeedForward, temporal: TemporalConfig, state: Any = None):
+        self.method, self.temporal = method, temporal
+        self.previous, self.features = (state["output"], state["features"]) if state is not None else (None, None)
+
+    def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        return self.method.encode(target, content)
+
+    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+        features = painted
+        if motion is not None and self.features is not None:
+            flow, mask = at_features(motion, painted.shape, self.method.painting_size(content))
+            kept = sample(self.features, sampling_grid(flow).to(painted.dtype))
+            features = torch.lerp(painted, kept, (when.value(self.temporal.weight) * mask).to(painted.dtype))
+        output = self.method.decode(target, features, content)
+        if motion is not None and self.previous is not None:
+            backward, mask = motion
+            warped = warp(self.previous, backward, "bicubic")
+            output = torch.lerp(output, warped, when.value(self.temporal.output_weight) * mask)
+        self.features, self.previous = features, output
+        return output
+
+    def state(self) -> Any:
+        return {"output": self.previous, "features": self.features}
+
+
+MODES = {"blend": Blend, "features": Features}
+
+
+def consistency(method: FeedForward, temporal: TemporalConfig, state: Any = None) -> Blend | Features:
+    """The preset's consistency, from a resumed render's state if given."""
+    return MODES[temporal.mode](method, temporal, state)

@@ -1,0 +1,125 @@
+"""Temporal consistency, both sides: every mode at several weights on real and made motion, as
+ratios against the per-frame render of the same clip (warping error at t-1 and t-10, gradient
+energy, Gram distance to the style, perceptual distance) and ms a frame, beside the flow-free
+moving average of the per-frame render at the same weight. On the project's pan, also how well
+the background a moving patch uncovers matches the per-frame render there, beside how well the
+rest of the picture does (PSNR: a ghost shows as a band far worse than the rest).
+Frames are rendered in memory (no encoding) at 384 px. Writes bench/results/temporal.json and
+bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend and features at 0.7).
+
+    python bench/temporal.py [--clips pan chaplin bunny] [--methods arbitrary multistyle]
+                             [--modes blend features] [--weights 0.5 0.7 0.85] [--size 384]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+STYLE = ROOT / "samples" / "hubble_deep_field.jpg"
+CLIPS = {"pan": (ROOT / "samples" / "pan.mp4", None), "chaplin": (ROOT / "tests" / "data" / "chaplin.mp4", 4.0),
+         "bunny": (ROOT / "tests" / "data" / "big_buck_bunny_432_433.webm", None)}
+FRAME = 60  # the chaplin frame the crop shows
+METHODS = {"arbitrary": {"method": "arbitrary", "style": str(STYLE)}, "multistyle": {"method": {"name": "multistyle", "style": 7}}}
+
+
+def render(clip: str, method: str, size: int, temporal: dict) -> tuple[list[np.ndarray], float]:
+    """The clip's frames rendered in memory, and ms a frame (decoding, flow and network)."""
+    from animator.media.frame import to_image
+    from animator.preset import preset_from_dict
+    from animator.render.engine import load
+
+    path, duration = CLIPS[clip]
+    raw = {"name": "t", "mode": "video", "input": str(path), "size": size, **METHODS[method],
+           "video": {"duration": duration, "temporal": temporal}}
+    loaded = load(preset_from_dict(raw, ROOT))
+    start = time.perf_counter()
+    frames = [to_image(image) for _, image, _ in loaded.renderer.frames()]
+    return frames, 1000 * (time.perf_counter() - start) / len(frames)
+
+
+def uncovered_psnr(outputs: list[np.ndarray], references: list[np.ndarray]) -> tuple[float, float]:
+    """PSNR against the per-frame render over the background the pan's patch has just uncovered,
+    and over the rest of the same frames."""
+    import cv2
+
+    from animator.media.synthetic import pan_scene
+
+    sums = np.zeros((2, 2))  # (band, rest) x (squared error, values)
+    for t, band in enumerate(pan_scene().uncovered):
+        if band is None or not band.any():
+            continue
+        band = cv2.resize(band.astype(np.uint8), outputs[t].shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
+        error = np.square(outputs[t].astype(np.float64) - references[t].astype(np.float64)).sum(-1)
+        sums += [[error[band].sum(), band.sum() * 3], [error[~band].sum(), (~band).sum() * 3]]
+    return tuple(float(10 * np.log10(255 ** 2 / (e / n))) for e, n in sums)
+
+
+def crop(frames: dict[str, np.ndarray], path: Path, box=(40, 70, 200, 200)) -> None:
+    """The same crop of one frame from each render, side by side, labelled."""
+    import cv2
+
+    x, y, w, h = box
+    tiles = []
+    for label, frame in frames.items():
+        tile = cv2.resize(np.ascontiguousarray(frame[y:y + h, x:x + w]), (2 * w, 2 * h), interpolation=cv2.INTER_NEAREST)
+        cv2.putText(tile, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+        tiles.append(tile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.hstack(tiles), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", nargs="+", default=list(CLIPS))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--modes", nargs="+", default=["blend", "features"])
+    parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85])
+    parser.add_argument("--size", type=int, default=384)
+    args = parser.parse_args()
+
+    from animator.device import configure_process
+    from animator.media.frame import to_tensor
+    from animator.media.source import VideoSource, read_image
+    from animator.metrics.clip import measure_clip
+    from animator.metrics.fidelity import Judge
+    from report import save  # bench/ is the script's folder, first on sys.path
+
+    configure_process()
+    judge, results = Judge(), {}
+    for clip in args.clips:
+        path, duration = CLIPS[clip]
+        sources = [f.image for f in VideoSource(path, 0, duration)]
+        for method in args.methods:
+            reference, reference_ms = render(clip, method, args.size, {"flow": "none"})
+            style = to_tensor(read_image(STYLE)) if method == "arbitrary" else None
+            rows = results.setdefault(clip, {}).setdefault(method, {"per-frame ms": reference_ms})
+            shown = {"per frame": reference[FRAME]} if (clip, method) == ("chaplin", "arbitrary") else {}
+            for mode in args.modes:
+                for weight in args.weights:
+                    outputs, ms = render(clip, method, args.size, {"mode": mode, "weight": weight})
+                    figures = measure_clip(outputs, sources, reference, style, weight=weight, every=3, judge=judge)
+                    row = {**figures["relative"], "perceptual_distance": figures["perceptual_distance"], "ms": ms}
+                    if clip == "pan":
+                        row["uncovered_psnr"], row["elsewhere_psnr"] = uncovered_psnr(outputs, reference)
+                    if (clip, method, weight) == ("chaplin", "arbitrary", 0.7):
+                        shown[mode] = outputs[FRAME]
+                    rows[f"{mode} {weight:g}"] = row
+                    print(f"{clip:8s} {method:10s} {mode:8s} {weight:4g}  warping error {row['warping_error']:.3f}x "
+                          f"(t-10 {row['long_term_error']:.3f}x)  gradient energy {row['gradient_energy']:.3f}  Gram "
+                          f"{row.get('gram_distance', float('nan')):.3f}x  perceptual {row['perceptual_distance']:.3f}  "
+                          f"{ms:.0f} ms (per frame {reference_ms:.0f})  moving average: {row['moving_average_warping_error']:.3f}x "
+                          f"/ {row['moving_average_gradient_energy']:.3f} / {row.get('moving_average_gram_distance', float('nan')):.3f}x"
+                          + (f"  uncovered {row['uncovered_psnr']:.1f} dB (elsewhere {row['elsewhere_psnr']:.1f})"
+                             if "uncovered_psnr" in row else ""), flush=True)
+            if len(shown) > 1:
+                crop(shown, ROOT / "bench" / "figures" / "temporal-crop.jpg")
+    save("temporal", {"size": args.size, "clips": results})
+
+
+if __name__ == "__main__":
+    main()
