@@ -12,7 +12,6 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.functional import gaussian_blur
 
 from animator.methods.scale import luminance
 from animator.style.functional import keep_colors
@@ -37,6 +36,10 @@ def sharpen(x: torch.Tensor, amount: float, radius: float) -> torch.Tensor:
     """Unsharp masking: x + amount (x - blur(x)), against the blur that warping and blending add."""
     if amount <= 0:
         return x
+    # Imported here: torchvision's import costs ~1.5 s of every render's start-up (it pulls in
+    # torch._dynamo), and only loops that sharpen need it.
+    from torchvision.transforms.functional import gaussian_blur
+
     size = 2 * math.ceil(3 * radius) + 1
     return (x + amount * (x - gaussian_blur(x, [size, size], [radius, radius]))).clamp(0, 1)
 
