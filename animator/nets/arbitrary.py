@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from animator.nets.layers import PlainConv, ReflectConv, StyleNormConv, StylizationNetwork, channels_last, linear, tensor
-from animator.nets.weights import ARBITRARY_PREDICT, ARBITRARY_TRANSFORM, OnnxParams, locate
+from animator.nets.weights import ARBITRARY_PREDICT, ARBITRARY_TRANSFORM, OnnxParams
 
 
 class TFConv(nn.Module):
@@ -93,7 +93,7 @@ def build_transformer(params: OnnxParams) -> StylizationNetwork:
 
 @functools.cache
 def _params(which: str) -> OnnxParams:
-    return OnnxParams(locate(ARBITRARY_PREDICT if which == "predict" else ARBITRARY_TRANSFORM))
+    return OnnxParams.of(ARBITRARY_PREDICT if which == "predict" else ARBITRARY_TRANSFORM)
 
 
 def load_predictor(device: torch.device | str = "cpu") -> StylePredictor:

@@ -11,7 +11,7 @@ import functools
 import torch
 
 from animator.nets.layers import ReflectConv, StyleNormConv, StylizationNetwork, channels_last, linear
-from animator.nets.weights import MULTISTYLE, OnnxParams, locate
+from animator.nets.weights import MULTISTYLE, OnnxParams
 
 NUM_STYLES = 26
 EPS = 1e-5
@@ -34,7 +34,7 @@ def build(params: OnnxParams) -> StylizationNetwork:
 
 @functools.cache
 def _params() -> OnnxParams:
-    return OnnxParams(locate(MULTISTYLE))
+    return OnnxParams.of(MULTISTYLE)
 
 
 def load_multistyle(device: torch.device | str = "cpu") -> StylizationNetwork:

@@ -2,6 +2,12 @@
 
 Nothing is downloaded: the files come with ordinary pip dependencies, found with importlib.resources
 and checked against a SHA-256 so that a changed release cannot silently change the pictures.
+
+Reading an ONNX file needs the `onnx` package, whose import alone costs about a second of every
+render's start-up; so the float tensors read from a checked file are kept as a NumPy archive in
+the user's cache folder (`$XDG_CACHE_HOME/animator`, else `~/.cache/animator`), named by the ONNX
+file's SHA-256, and read from there next time. The cache is only ever a copy: one that cannot be
+read is read again from the ONNX file and rewritten; one that cannot be written is skipped.
 """
 
 from __future__ import annotations
@@ -9,6 +15,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.resources
+import json
+import os
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,20 +90,57 @@ class OnnxParams:
     for `conv("transformer/contract/conv1")` and get float (weight, bias) back.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, tensors: dict[str, np.ndarray], convs: dict[str, tuple[str, str | None]]):
+        self.tensors, self._convs = tensors, convs
+
+    @classmethod
+    def of(cls, weights: WeightFile) -> OnnxParams:
+        """The checked file's tensors, from the cache where it holds them."""
+        path = locate(weights)
+        cached = cache_folder() / f"{weights.sha256}.npz"
+        try:
+            return cls.load(cached)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            params = cls.read(path)
+        params.save(cached)
+        return params
+
+    @classmethod
+    def read(cls, path: Path) -> OnnxParams:
         import onnx
         from onnx import numpy_helper
 
         graph = onnx.load(str(path)).graph
-        self.tensors: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-        self._convs: dict[str, tuple[str, str | None]] = {}
+        params = cls({i.name: numpy_helper.to_array(i) for i in graph.initializer}, {})
         for node in graph.node:
-            if node.op_type == "DequantizeLinear" and node.input[0] in self.tensors:
+            if node.op_type == "DequantizeLinear" and node.input[0] in params.tensors:
                 axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
-                self.tensors[node.output[0]] = self._dequantize(*node.input, axis=axis)
+                params.tensors[node.output[0]] = params._dequantize(*node.input, axis=axis)
             elif node.op_type == "Conv":
                 scope = node.input[1].rsplit("/", 1)[0]
-                self._convs[scope] = (node.input[1], node.input[2] if len(node.input) > 2 else None)
+                params._convs[scope] = (node.input[1], node.input[2] if len(node.input) > 2 else None)
+        return params
+
+    @classmethod
+    def load(cls, cached: Path) -> OnnxParams:
+        with np.load(cached, allow_pickle=False) as archive:  # zip entries are CRC-checked as they are read
+            names, convs = json.loads(str(archive["names"])), json.loads(str(archive["convs"]))
+            tensors = {name: archive[f"t{i}"] for i, name in enumerate(names)}
+        return cls(tensors, {scope: tuple(pair) for scope, pair in convs.items()})
+
+    def save(self, cached: Path) -> None:
+        """Written to a temporary name and renamed, so a reader never sees half of it."""
+        names, partial = list(self.tensors), None
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=cached.parent, suffix=".partial", delete=False) as f:
+                partial = Path(f.name)
+                np.savez(f, names=json.dumps(names), convs=json.dumps(self._convs),
+                         **{f"t{i}": self.tensors[name] for i, name in enumerate(names)})
+            os.replace(partial, cached)
+        except OSError:  # a read-only or full cache folder costs only start-up time
+            if partial is not None:
+                partial.unlink(missing_ok=True)
 
     def _dequantize(self, values: str, scale: str, zero_point: str | None = None, *, axis: int) -> np.ndarray:
         q = self.tensors[values].astype(np.float32)
@@ -111,3 +158,7 @@ class OnnxParams:
 
     def scopes(self) -> list[str]:
         return list(self._convs)
+
+
+def cache_folder() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "animator"

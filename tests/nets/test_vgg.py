@@ -28,10 +28,19 @@ def test_torchvision_weights_from_the_hub_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     with pytest.raises(ModelError, match="not in the torch hub cache"):
         vgg.load_vgg19(weights="torchvision")
-    reference = torchvision.models.vgg19()  # random weights, saved where torchvision keeps its download
+    # torchvision's own VGG19 layout with random convolutions, saved where torchvision keeps its
+    # download; only `features` is built and saved (the loader reads nothing else), which spares
+    # initializing and writing the 120M-parameter classifier.
+    with torch.device("meta"):
+        reference = torchvision.models.vgg19()
+    reference.features.to_empty(device="cpu")
+    torch.manual_seed(0)
+    for layer in reference.features:
+        if isinstance(layer, torch.nn.Conv2d):
+            layer.reset_parameters()
     checkpoint = vgg.torchvision_checkpoint()
     checkpoint.parent.mkdir(parents=True)
-    torch.save(reference.state_dict(), checkpoint)
+    torch.save({f"features.{key}": value for key, value in reference.features.state_dict().items()}, checkpoint)
     net = vgg.load_vgg19(weights="torchvision", pooling="max", last="relu4_1")
     x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     normalized = (x - torch.tensor(vgg.IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(vgg.IMAGENET_STD).view(1, 3, 1, 1)
