@@ -6,7 +6,7 @@ and checked against a SHA-256 so that a changed release cannot silently change t
 Reading an ONNX file needs the `onnx` package, whose import alone costs about a second of every
 render's start-up; so the float tensors read from a checked file are kept as a NumPy archive in
 the user's cache folder (`$XDG_CACHE_HOME/animator`, else `~/.cache/animator`), named by the ONNX
-file's SHA-256, and read from there next time. The cache is only ever a copy: one that cannot be
+file's SHA-256 and the cache's format version, and read from there next time. The cache is only ever a copy: one that cannot be
 read is read again from the ONNX file and rewritten; one that cannot be written is skipped.
 """
 
@@ -97,7 +97,7 @@ class OnnxParams:
     def of(cls, weights: WeightFile) -> OnnxParams:
         """The checked file's tensors, from the cache where it holds them."""
         path = locate(weights)
-        cached = cache_folder() / f"{weights.sha256}.npz"
+        cached = cache_path(weights)
         try:
             return cls.load(cached)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile):
@@ -160,5 +160,9 @@ class OnnxParams:
         return list(self._convs)
 
 
-def cache_folder() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "animator"
+CACHE_VERSION = 1  # in the archive's name: change it whenever OnnxParams.read changes what it gives
+
+
+def cache_path(weights: WeightFile) -> Path:
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "animator"
+    return folder / f"{weights.sha256}-v{CACHE_VERSION}.npz"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from animator.errors import ModelError
-from animator.nets.weights import ALL, ARBITRARY_TRANSFORM, MULTISTYLE, OnnxParams, WeightFile, locate, sha256_of
+from animator.nets.weights import ALL, ARBITRARY_TRANSFORM, MULTISTYLE, OnnxParams, WeightFile, cache_path, locate, sha256_of
 
 
 def fake_package(tmp_path, monkeypatch, content: bytes | None) -> None:
@@ -48,7 +48,7 @@ def test_tensors_come_from_the_cache_the_second_time_without_importing_onnx(tmp_
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in range(2)]
     assert [r.stdout.strip() for r in runs] == ["True", "False"], [r.stderr for r in runs]
-    assert (tmp_path / "animator" / f"{MULTISTYLE.sha256}.npz").is_file()
+    assert (tmp_path / "animator" / cache_path(MULTISTYLE).name).is_file()
 
 
 def same(a: OnnxParams, b: OnnxParams) -> bool:
@@ -60,7 +60,8 @@ def same(a: OnnxParams, b: OnnxParams) -> bool:
 def test_a_damaged_cache_is_read_again_from_the_onnx_file_and_rewritten(tmp_path, monkeypatch, damage):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     truth = OnnxParams.read(locate(ARBITRARY_TRANSFORM))
-    cached = tmp_path / "animator" / f"{ARBITRARY_TRANSFORM.sha256}.npz"
+    cached = cache_path(ARBITRARY_TRANSFORM)
+    assert cached.is_relative_to(tmp_path)
     assert same(OnnxParams.of(ARBITRARY_TRANSFORM), truth) and same(OnnxParams.load(cached), truth)
     size = cached.stat().st_size
     cached.write_bytes(b"not an archive" if damage == "garbage" else cached.read_bytes()[: size // 2])
