@@ -169,24 +169,31 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 
     from animator.media.frame import to_tensor
     from animator.media.source import VideoSource, read_image
-    from animator.metrics.clip import measure_clip
+    from animator.metrics.clip import measure_clips
 
     frames = lambda path, start=0.0: (f.image for f in VideoSource(path, start))  # noqa: E731
     if args.loop:
-        return print_loop(args.output, frames(args.output), args.json, args.moving)
+        for output in args.outputs:
+            print_loop(output, frames(output), args.json, args.moving)
+        return
     if args.source is None:
         raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
     style = to_tensor(read_image(args.style)) if args.style else None
     try:
-        figures = measure_clip(frames(args.output), frames(args.source, args.start),
-                               frames(args.reference) if args.reference else None, style, weight=args.weight,
-                               flow=args.flow, every=args.every)
+        measured = measure_clips({str(output): frames(output) for output in args.outputs}, frames(args.source, args.start),
+                                 frames(args.reference) if args.reference else None, style, weight=args.weight,
+                                 flow=args.flow, every=args.every)
     except ValueError as exc:
-        raise AnimatorError(f"{args.output}: {exc}") from None
-    if args.json:
-        print(json.dumps({"output": str(args.output), "source": str(args.source), **figures}))
-        return
-    print(f"{args.output}: {figures['frames']} frames, warping error {figures['warping_error']:.6f} "
+        raise AnimatorError(f"{' '.join(map(str, args.outputs))}: {exc}") from None
+    for output, figures in measured.items():
+        if args.json:
+            print(json.dumps({"output": output, "source": str(args.source), **figures}))
+        else:
+            print_clip(output, figures, args.weight)
+
+
+def print_clip(output: str, figures: dict, weight: float) -> None:
+    print(f"{output}: {figures['frames']} frames, warping error {figures['warping_error']:.6f} "
           f"(t-10: {figures['long_term_error']:.6f}), flicker {figures['flicker']:.3f} /255, "
           f"gradient energy {figures['gradient_energy']:.4f}")
     if "relative" in figures:
@@ -194,7 +201,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         print(f"against the per-frame render: warping error {r['warping_error']:.3f}x (t-10: {r['long_term_error']:.3f}x), "
               f"gradient energy {r['gradient_energy']:.3f}, Gram distance {r.get('gram_distance', float('nan')):.3f}x, "
               f"perceptual distance {figures['perceptual_distance']:.4f}; the flow-free moving average at weight "
-              f"{args.weight:g}: warping error {r['moving_average_warping_error']:.3f}x, gradient energy "
+              f"{weight:g}: warping error {r['moving_average_warping_error']:.3f}x, gradient energy "
               f"{r['moving_average_gradient_energy']:.3f}")
 
 
@@ -306,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_validate)
 
     p = sub.add_parser("metrics", help="temporal consistency of a rendered video against its source, or a loop's life")
-    p.add_argument("output", type=Path)
+    p.add_argument("outputs", nargs="+", type=Path, metavar="OUTPUT",
+                   help="renders of one clip, measured in one pass (with --json, a line each)")
     p.add_argument("--loop", action="store_true", help="a feedback loop's detail, colour, change and pattern per quarter")
     p.add_argument("--moving", action="store_true", help="with --loop: the loop has feedback motion, so change per frame has no upper bar")
     p.add_argument("--source", type=Path, help="the clip the render was made from")

@@ -85,7 +85,7 @@ def main() -> None:
     from animator.device import configure_process
     from animator.media.frame import to_tensor
     from animator.media.source import VideoSource, read_image
-    from animator.metrics.clip import measure_clip
+    from animator.metrics.clip import measure_clips
     from animator.metrics.fidelity import Judge
     from report import save  # bench/ is the script's folder, first on sys.path
 
@@ -99,23 +99,29 @@ def main() -> None:
             style = to_tensor(read_image(STYLE)) if method == "arbitrary" else None
             rows = results.setdefault(clip, {}).setdefault(method, {"per-frame ms": reference_ms})
             shown = {"per frame": reference[FRAME]} if (clip, method) == ("chaplin", "arbitrary") else {}
+            renders, times = {}, {}
             for mode in args.modes:
                 for weight in args.weights:
-                    outputs, ms = render(clip, method, args.size, {"mode": mode, "weight": weight})
-                    figures = measure_clip(outputs, sources, reference, style, weight=weight, every=3, judge=judge)
-                    row = {**figures["relative"], "perceptual_distance": figures["perceptual_distance"], "ms": ms}
-                    if clip == "pan":
-                        row["uncovered_psnr"], row["elsewhere_psnr"] = uncovered_psnr(outputs, reference)
-                    if (clip, method, weight) == ("chaplin", "arbitrary", 0.7):
-                        shown[mode] = outputs[FRAME]
-                    rows[f"{mode} {weight:g}"] = row
-                    print(f"{clip:8s} {method:10s} {mode:8s} {weight:4g}  warping error {row['warping_error']:.3f}x "
-                          f"(t-10 {row['long_term_error']:.3f}x)  gradient energy {row['gradient_energy']:.3f}  Gram "
-                          f"{row.get('gram_distance', float('nan')):.3f}x  perceptual {row['perceptual_distance']:.3f}  "
-                          f"{ms:.0f} ms (per frame {reference_ms:.0f})  moving average: {row['moving_average_warping_error']:.3f}x "
-                          f"/ {row['moving_average_gradient_energy']:.3f} / {row.get('moving_average_gram_distance', float('nan')):.3f}x"
-                          + (f"  uncovered {row['uncovered_psnr']:.1f} dB (elsewhere {row['elsewhere_psnr']:.1f})"
-                             if "uncovered_psnr" in row else ""), flush=True)
+                    renders[mode, weight], times[mode, weight] = render(clip, method, args.size, {"mode": mode, "weight": weight})
+            measured = {}  # each weight's modes beside the moving average at that weight
+            for weight in args.weights:
+                measured.update(measure_clips({f"{mode} {weight:g}": renders[mode, weight] for mode in args.modes}, sources,
+                                              reference, style, weight=weight, every=3, judge=judge))
+            for (mode, weight), outputs in renders.items():
+                figures, ms = measured[f"{mode} {weight:g}"], times[mode, weight]
+                row = {**figures["relative"], "perceptual_distance": figures["perceptual_distance"], "ms": ms}
+                if clip == "pan":
+                    row["uncovered_psnr"], row["elsewhere_psnr"] = uncovered_psnr(outputs, reference)
+                if (clip, method, weight) == ("chaplin", "arbitrary", 0.7):
+                    shown[mode] = outputs[FRAME]
+                rows[f"{mode} {weight:g}"] = row
+                print(f"{clip:8s} {method:10s} {mode:8s} {weight:4g}  warping error {row['warping_error']:.3f}x "
+                      f"(t-10 {row['long_term_error']:.3f}x)  gradient energy {row['gradient_energy']:.3f}  Gram "
+                      f"{row.get('gram_distance', float('nan')):.3f}x  perceptual {row['perceptual_distance']:.3f}  "
+                      f"{ms:.0f} ms (per frame {reference_ms:.0f})  moving average: {row['moving_average_warping_error']:.3f}x "
+                      f"/ {row['moving_average_gradient_energy']:.3f} / {row.get('moving_average_gram_distance', float('nan')):.3f}x"
+                      + (f"  uncovered {row['uncovered_psnr']:.1f} dB (elsewhere {row['elsewhere_psnr']:.1f})"
+                         if "uncovered_psnr" in row else ""), flush=True)
             if len(shown) > 1:
                 crop(shown, ROOT / "bench" / "figures" / "temporal-crop.jpg")
     save("temporal", {"size": args.size, "clips": results})

@@ -40,32 +40,46 @@ class Figures:
 
 
 def measure_clip(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], references: Iterable[np.ndarray] | None = None,
-                 style: torch.Tensor | None = None, *, weight: float = 0.7, long_term: int = LONG_TERM, flow: str = "dis",
-                 every: int = 1, device: torch.device | str = "cpu", judge: Judge | None = None) -> dict:
+                 style: torch.Tensor | None = None, **options) -> dict:
     """Figures of `outputs` (HxWx3 uint8 frames) against their `sources` (resized to match) and,
     if given, the per-frame `references` and a `style` image (1x3xHxW in [0, 1]). The Gram
     distance is to the style image, or without one to the reference's own style (the mean Gram
     of its frames). The VGG19 figures look at every `every`-th frame. `relative` holds the ratios
     to the reference: warping errors below 1 are steadier, detail and style below 1 and above 1
     are lost."""
+    return measure_clips({"clip": outputs}, sources, references, style, **options)["clip"]
+
+
+def measure_clips(outputs: dict[str, Iterable[np.ndarray]], sources: Iterable[np.ndarray],
+                  references: Iterable[np.ndarray] | None = None, style: torch.Tensor | None = None, *, weight: float = 0.7,
+                  long_term: int = LONG_TERM, flow: str = "dis", every: int = 1, device: torch.device | str = "cpu",
+                  judge: Judge | None = None) -> dict[str, dict]:
+    """measure_clip's figures for several renders of the same clip (frame for frame, the same
+    size), by name: the source's flow, the reference's figures, the moving average and the
+    style's targets are found once for all of them."""
     from animator.media.frame import resize, to_tensor
 
-    outputs = iter(outputs)
-    first = next(outputs, None)
-    if first is None:
+    names, streams = list(outputs), [iter(o) for o in outputs.values()]
+    firsts = [next(stream, None) for stream in streams]
+    if any(first is None for first in firsts):
         raise ValueError("no frames to measure")
-    size = (first.shape[1], first.shape[0])
+    size = (firsts[0].shape[1], firsts[0].shape[0])
+    if any(first.shape != firsts[0].shape for first in firsts):
+        raise ValueError(f"renders of different sizes: {', '.join(f'{n} {f.shape[1]}x{f.shape[0]}' for n, f in zip(names, firsts))}")
     judged = references is not None or style is not None
     judge = judge or (Judge(device) if judged else None)
-    output, reference, average = Figures(judged), Figures(judged), Figures(judged)
-    moving, perceptual, frames = MovingAverage(weight), [], 0
+    clips, reference, average = [Figures(judged) for _ in names], Figures(judged), Figures(judged)
+    moving, perceptual, frames = MovingAverage(weight), [[] for _ in names], 0
     motions = source_motion(sources, size, (1, long_term), flow, device)
-    for t, (image, motion, ref) in enumerate(zip(itertools.chain([first], outputs), motions, references or itertools.repeat(None))):
+    images = lockstep([itertools.chain([first], stream) for first, stream in zip(firsts, streams)])
+    for t, (renders, motion, ref) in enumerate(zip(images, motions, references or itertools.repeat(None))):
         frames += 1
-        x = to_tensor(image, device)
         look = judged and t % every == 0
-        features = judge.features(x) if look else None
-        output.add(x, motion, features)
+        seen = []
+        for image, figures in zip(renders, clips):
+            x = to_tensor(image, device)
+            seen.append(judge.features(x) if look else None)
+            figures.add(x, motion, seen[-1])
         if ref is None:
             continue
         r = to_tensor(resize(ref, *size), device)
@@ -74,20 +88,36 @@ def measure_clip(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], r
         smoothed = moving(r)
         average.add(smoothed, motion, judge.features(smoothed) if look else None)
         if look:
-            perceptual.append(perceptual_distance(features, reference_features))
+            for distances, features in zip(perceptual, seen):
+                distances.append(perceptual_distance(features, reference_features))
     if frames < 2:
         raise ValueError("warping error needs at least two frames")
     if references is not None and not reference.energy:
         raise ValueError("the reference has no frames")
     target = judge.style_target(style.to(device)) if style is not None else reference.grams.mean_gram() if references is not None else None
-    result = {"frames": frames, **output.summary(target, long_term)}
-    if references is None:
+    shared = None if references is None else {"reference": reference.summary(target, long_term),
+                                              "moving_average": {"weight": weight, **average.summary(target, long_term)}}
+    return {name: summary(frames, figures.summary(target, long_term), distances, shared)
+            for name, figures, distances in zip(names, clips, perceptual)}
+
+
+def summary(frames: int, figures: dict, distances: list[float], shared: dict | None) -> dict:
+    """One render's figures, and with a reference, the reference's and the moving average's
+    beside them and the ratios between."""
+    result = {"frames": frames, **figures}
+    if shared is None:
         return result
-    result["reference"] = reference.summary(target, long_term)
-    result["moving_average"] = {"weight": weight, **average.summary(target, long_term)}
-    result["perceptual_distance"] = float(np.mean(perceptual))
+    result.update(shared, perceptual_distance=float(np.mean(distances)))
     result["relative"] = relative(result)
     return result
+
+
+def lockstep(streams: list[Iterable[np.ndarray]]) -> Iterable[tuple[np.ndarray, ...]]:
+    """The renders' frames side by side; one that ends early is an error, not a shorter clip."""
+    for frames in itertools.zip_longest(*streams):
+        if any(frame is None for frame in frames):
+            raise ValueError("the renders have different numbers of frames")
+        yield frames
 
 
 def relative(result: dict) -> dict:

@@ -37,7 +37,7 @@ class GramDistance:
     def add(self, features: dict[str, torch.Tensor]) -> None:
         self.count += 1
         for layer in STYLE_LAYERS:
-            g = gram(features[layer].double())[0]
+            g = gram(features[layer])[0].double()  # summed in float32 (blocked), accumulated in float64
             self.sums[layer] = self.sums.get(layer, 0) + g
             self.squares[layer] = self.squares.get(layer, 0) + float(g.square().sum())
 
@@ -78,4 +78,4 @@ class Judge:
         """The Gram targets of a style image seen at its own size, as the optimization method
         sees it."""
         features = self.features(style)
-        return {layer: gram(features[layer].double())[0] for layer in STYLE_LAYERS}
+        return {layer: gram(features[layer])[0].double() for layer in STYLE_LAYERS}

@@ -9,7 +9,7 @@ import torch
 
 from animator.media.frame import to_tensor
 from animator.media.source import read_image
-from animator.metrics.clip import measure_clip
+from animator.metrics.clip import measure_clip, measure_clips
 from animator.metrics.fidelity import gradient_energy
 from animator.metrics.video import Motion, WarpTrack
 from tests.conftest import SAMPLES
@@ -75,3 +75,14 @@ def test_the_gram_distance_is_to_a_style_image_when_one_is_given(pan, flickering
     style = to_tensor(read_image(SAMPLES / "hubble_deep_field.jpg")[:128, :128])
     near, far = (measure_clip(frames, pan, style=style)["gram_distance"] for frames in (pan, [255 - f for f in pan]))
     assert 0 < near and near != far
+
+
+def test_renders_measured_together_score_as_measured_alone(pan, flickering):
+    blurred = [cv2.GaussianBlur(f, (0, 0), 1.5) for f in flickering]
+    together = measure_clips({"blurred": blurred, "flickering": flickering}, pan, flickering, every=4)
+    for name, frames in (("blurred", blurred), ("flickering", flickering)):
+        alone = measure_clip(frames, pan, flickering, every=4)
+        assert together[name]["relative"] == pytest.approx(alone["relative"], rel=1e-6)
+        assert together[name]["perceptual_distance"] == pytest.approx(alone["perceptual_distance"], rel=1e-6)
+    with pytest.raises(ValueError, match="different numbers of frames"):
+        measure_clips({"short": flickering[:-1], "whole": flickering}, pan)

@@ -49,21 +49,18 @@ def test_audio_that_mp4_cannot_hold_is_reencoded(tmp_path):
         assert container.streams.audio[0].codec_context.codec.canonical_name == "aac"
 
 
-def render_and_measure(tmp_path: Path, name: str, extra: str, *measure) -> dict:
-    path = video_preset(tmp_path, name, CHAPLIN, f"size: 256\nvideo: {{duration: 2, audio: false, temporal: {extra}}}\n")
-    assert animator("render", path, "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
-    result = animator("metrics", tmp_path / f"{name}.mp4", "--source", CHAPLIN, *measure, "--json", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def test_consistency_steadies_the_video_and_features_keep_its_detail(tmp_path):
     """Both modes about halve the per-frame render's warping error; `features` (the default)
     does better, keeping the detail and the style that `blend`'s repeated warping smears."""
-    render_and_measure(tmp_path, "per-frame", "{flow: none}")
-    judged = ("--reference", tmp_path / "per-frame.mp4", "--style", SAMPLES / "hubble_deep_field.jpg", "--every", "5")
-    blend = render_and_measure(tmp_path, "blend", "{mode: blend}", *judged)["relative"]
-    features = render_and_measure(tmp_path, "features", "{}", *judged)["relative"]
+    renders = {"per-frame": "{flow: none}", "blend": "{mode: blend}", "features": "{}"}
+    paths = [video_preset(tmp_path, name, CHAPLIN, f"size: 256\nvideo: {{duration: 2, audio: false, temporal: {temporal}}}\n")
+             for name, temporal in renders.items()]
+    result = animator("render", *paths, "--out", tmp_path, "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = animator("metrics", tmp_path / "blend.mp4", tmp_path / "features.mp4", "--source", CHAPLIN, "--reference",
+                      tmp_path / "per-frame.mp4", "--style", SAMPLES / "hubble_deep_field.jpg", "--every", "5", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    blend, features = (json.loads(line)["relative"] for line in result.stdout.splitlines())
     assert blend["warping_error"] <= 0.55 and features["warping_error"] <= 0.5, (blend, features)
     assert features["warping_error"] <= blend["warping_error"], (blend, features)
     assert features["gradient_energy"] >= 0.96 and features["gradient_energy"] > blend["gradient_energy"]
