@@ -22,36 +22,65 @@ def animator(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "animator", *map(str, args)], cwd=cwd, capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("path", sorted(PRESETS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_bundled_presets_render(tmp_path, path):
-    preset, steps, name = load_preset(path), 3, path.stem
+def small(path: Path) -> tuple[str, ...]:
+    """The overrides that render a bundled preset small and short."""
+    preset = load_preset(path)
     sets = ["size=64"] + (["method.steps=2"] if preset.method.name == "gatys" else [])
     if preset.mode == "iterate":
-        sets += [f"iterate.steps={steps}", "outputs.0.fps=30000/1001"]
+        sets += [f"iterate.steps={STEPS}", "outputs.0.fps=30000/1001"]
     if preset.mode == "video":
         sets += ["video.duration=0.17"]  # 4 frames of the 24 fps clip
-    result = animator("render", path, "--out", tmp_path, *(a for s in sets for a in ("--set", s)), "--quiet", cwd=tmp_path)
+    return tuple(sets)
+
+
+STEPS = 3
+BUNDLED = sorted(PRESETS.glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory):
+    """Renders the bundled presets that share overrides in one command each (a command's start-up
+    costs more than a small render), once; gives each preset its command's result and folder."""
+    done: dict[tuple[str, ...], tuple[subprocess.CompletedProcess, Path]] = {}
+
+    def rendered(path: Path) -> tuple[subprocess.CompletedProcess, Path]:
+        sets = small(path)
+        if sets not in done:
+            folder = tmp_path_factory.mktemp("bundled")
+            group = [p for p in BUNDLED if small(p) == sets]
+            done[sets] = animator("render", *group, "--out", folder, *(a for s in sets for a in ("--set", s)), "--quiet",
+                                  cwd=folder), folder
+        return done[sets]
+
+    return rendered
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_bundled_presets_render(bundled, path):
+    preset, steps, name = load_preset(path), STEPS, path.stem
+    result, folder = bundled(path)
     assert result.returncode == 0, result.stderr
+    own = sorted(p.name for p in folder.iterdir() if p.name.split(".")[0] in (name, f"{name}_frames") or p.name.startswith(f".{name}."))
     if preset.mode == "still":
-        assert read_image(tmp_path / f"{name}.png").shape[:2] in ((64, 64), (40, 64), (48, 64), (56, 64), (64, 56))
-        assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.json", f"{name}.png"]
+        assert read_image(folder / f"{name}.png").shape[:2] in ((64, 64), (40, 64), (48, 64), (56, 64), (64, 56))
+        assert own == [f"{name}.json", f"{name}.png"]
         return
-    facts, frames = decode_video(tmp_path / f"{name}.mp4")
+    facts, frames = decode_video(folder / f"{name}.mp4")
     rate = Fraction(30000, 1001) if preset.mode == "iterate" else Fraction(24)  # video keeps the source's rate
     count = steps * preset.iterate.interpolate + 1 if preset.mode == "iterate" else steps + 1
     assert facts["codec"] == "h264" and facts["pix_fmt"] == "yuv420p"
     assert facts["rate"] == rate and len(frames) == count
     assert max(facts["size"]) == 64 and all(side % 8 == 0 for side in facts["size"])
-    probe = ffmpeg_probe(tmp_path / f"{name}.mp4")
+    probe = ffmpeg_probe(folder / f"{name}.mp4")
     assert (probe["codec"], probe["pix_fmt"], probe["frames"]) == ("h264", "yuv420p", count)
     formats = sorted(o.format for o in preset.outputs)
     if "gif" in formats:  # at its own rate, as long as the MP4 to within one of its frames
-        gif = Image.open(tmp_path / f"{name}.gif")
+        gif = Image.open(folder / f"{name}.gif")
         gif_fps = next(o.fps for o in preset.outputs if o.format == "gif") or rate
         assert abs(gif.n_frames / gif_fps - count / rate) <= 1 / gif_fps and gif.info["loop"] == 0
     written = [f"{name}.{f}" if f != "png" else f"{name}_frames" for f in formats]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*written, f"{name}.json"])  # no work folder left
-    record = json.loads((tmp_path / f"{name}.json").read_text())
+    assert own == sorted([*written, f"{name}.json"])  # no work folder left
+    record = json.loads((folder / f"{name}.json").read_text())
     assert sorted(record["outputs"]) == sorted(written) and record["frames"] == count
     assert record["inputs"] == {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in map(Path, record["inputs"])}
 
