@@ -1,13 +1,14 @@
 """Temporal consistency, both sides: every mode at several weights on real and made motion, as
 ratios against the per-frame render of the same clip (warping error at t-1 and t-10, gradient
 energy, Gram distance to the style, perceptual distance) and ms a frame, beside the flow-free
-moving average of the per-frame render at the same weight. On the project's pan, also how well
+moving average of the per-frame render at the same weight; each with and without the key
+(`temporal.long_term`). On the project's pan, also how well
 the background a moving patch uncovers matches the per-frame render there, beside how well the
 rest of the picture does (PSNR: a ghost shows as a band far worse than the rest).
 Frames are rendered in memory (no encoding) at 384 px. Writes bench/results/temporal.json and
-bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend and features at 0.7).
+bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, features with the key; 0.7).
 
-    python bench/temporal.py [--clips pan chaplin bunny] [--methods arbitrary multistyle]
+    python bench/temporal.py [--clips pan chaplin bunny] [--methods arbitrary multistyle] [--long-term 0 0.9]
                              [--modes blend features] [--weights 0.5 0.7 0.85] [--size 384]
 """
 
@@ -25,6 +26,13 @@ CLIPS = {"pan": (ROOT / "samples" / "pan.mp4", None), "chaplin": (ROOT / "tests"
          "bunny": (ROOT / "tests" / "data" / "big_buck_bunny_432_433.webm", None)}
 FRAME = 60  # the chaplin frame the crop shows
 METHODS = {"arbitrary": {"method": "arbitrary", "style": str(STYLE)}, "multistyle": {"method": {"name": "multistyle", "style": 7}}}
+
+
+CROPPED = {"blend 0.7": "blend", "features 0.7": "features", "features 0.7 key 0.9": "features, key"}  # the crop's panels
+
+
+def variant(mode: str, weight: float, key: float) -> str:
+    return f"{mode} {weight:g}" + (f" key {key:g}" if key else "")
 
 
 def render(clip: str, method: str, size: int, temporal: dict) -> tuple[list[np.ndarray], float]:
@@ -79,6 +87,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--modes", nargs="+", default=["blend", "features"])
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85])
+    parser.add_argument("--long-term", nargs="+", type=float, default=[0.0, 0.9], help="key weights (temporal.long_term)")
     parser.add_argument("--size", type=int, default=384)
     args = parser.parse_args()
 
@@ -102,20 +111,23 @@ def main() -> None:
             renders, times = {}, {}
             for mode in args.modes:
                 for weight in args.weights:
-                    renders[mode, weight], times[mode, weight] = render(clip, method, args.size, {"mode": mode, "weight": weight})
-            measured = {}  # each weight's modes beside the moving average at that weight
+                    for key in args.long_term:
+                        temporal = {"mode": mode, "weight": weight, "long_term": key}
+                        renders[variant(mode, weight, key)], times[variant(mode, weight, key)] = render(clip, method, args.size, temporal)
+            measured = {}  # each weight's variants beside the moving average at that weight
             for weight in args.weights:
-                measured.update(measure_clips({f"{mode} {weight:g}": renders[mode, weight] for mode in args.modes}, sources,
-                                              reference, style, weight=weight, every=3, judge=judge))
-            for (mode, weight), outputs in renders.items():
-                figures, ms = measured[f"{mode} {weight:g}"], times[mode, weight]
+                names = [variant(mode, weight, key) for mode in args.modes for key in args.long_term]
+                measured.update(measure_clips({name: renders[name] for name in names}, sources, reference, style,
+                                              weight=weight, every=3, judge=judge))
+            for name, outputs in renders.items():
+                figures, ms = measured[name], times[name]
                 row = {**figures["relative"], "perceptual_distance": figures["perceptual_distance"], "ms": ms}
                 if clip == "pan":
                     row["uncovered_psnr"], row["elsewhere_psnr"] = uncovered_psnr(outputs, reference)
-                if (clip, method, weight) == ("chaplin", "arbitrary", 0.7):
-                    shown[mode] = outputs[FRAME]
-                rows[f"{mode} {weight:g}"] = row
-                print(f"{clip:8s} {method:10s} {mode:8s} {weight:4g}  warping error {row['warping_error']:.3f}x "
+                if clip == "chaplin" and method == "arbitrary" and name in CROPPED:
+                    shown[CROPPED[name]] = outputs[FRAME]
+                rows[name] = row
+                print(f"{clip:8s} {method:10s} {name:18s}  warping error {row['warping_error']:.3f}x "
                       f"(t-10 {row['long_term_error']:.3f}x)  gradient energy {row['gradient_energy']:.3f}  Gram "
                       f"{row.get('gram_distance', float('nan')):.3f}x  perceptual {row['perceptual_distance']:.3f}  "
                       f"{ms:.0f} ms (per frame {reference_ms:.0f})  moving average: {row['moving_average_warping_error']:.3f}x "

@@ -252,6 +252,8 @@ class TemporalConfig:
         "doc": "features: the network's encoded features are kept, and it paints from them; blend: its output is"})
     weight: Num = field(default=0.7, metadata={"min": 0, "max": 1, "doc": "how much of the previous frame is kept"})
     output_weight: Num = field(default=0.5, metadata={"min": 0, "max": 1, "doc": "features: then of the previous output"})
+    long_term: Num = field(default=0.0, metadata={
+        "min": 0, "max": 1, "doc": "how much of a key output, warped once by the flow composed since, is kept where it holds"})
 
 
 @dataclass(frozen=True)

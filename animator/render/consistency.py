@@ -11,6 +11,11 @@ flow holds (render/video.py finds both).
   frame's, warped, by `weight` where the flow holds, and the decoder paints from them, so it
   draws sharp strokes where the last frame had them instead of averaging two pictures; then a
   lighter blend of the output (`output_weight`, bicubic) settles what the features leave.
+- `long_term` (either mode, off by default): an earlier output, the key, is warped straight onto
+  each frame by the flow composed since it was shown, so it is resampled once instead of once a
+  frame, and blended in where the composed mask holds. A slow pan keeps its strokes sharp; the
+  composed flow's errors add up, so the key is replaced by the current output once it covers
+  less than REFRESH of the frame.
 
 bench/temporal.py measures both against the per-frame render: steadiness, detail and style.
 """
@@ -90,9 +95,42 @@ class Features:
         return {"output": self.previous, "features": self.features}
 
 
+class LongTerm:
+    """A mode, then the key: an earlier output warped once, by the flow composed since, onto the
+    frame. The mode's next frame starts from the output with the key in it."""
+
+    REFRESH = 0.8  # the share of the frame the key must still cover; below it the current output is the key
+
+    def __init__(self, mode: Blend | Features, weight, state: Any = None):
+        self.mode, self.weight = mode, weight
+        self.key, self.flow, self.mask = (state["key"], state["flow"], state["mask"]) if state is not None else (None, None, None)
+
+    def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        return self.mode.paint(target, content)
+
+    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+        output = self.mode.next(painted, target, content, motion, when)
+        if motion is not None and self.key is not None:
+            backward, mask = motion
+            self.flow = backward + warp(self.flow, backward)  # to the previous frame, then on to the key
+            self.mask = mask * warp(self.mask, backward)
+            output = torch.lerp(output, warp(self.key, self.flow, "bicubic"), (when.value(self.weight) * self.mask).to(output.dtype))
+            self.mode.previous = output
+        if motion is None or self.key is None or float(self.mask.mean()) < self.REFRESH:
+            float32 = {"dtype": torch.float32}  # a composed flow is hundreds of pixels: bfloat16 would lose them
+            self.key, self.flow, self.mask = output, torch.zeros_like(output[:, :2], **float32), torch.ones_like(output[:, :1], **float32)
+        return output
+
+    def state(self) -> Any:
+        return {"mode": self.mode.state(), "key": self.key, "flow": self.flow, "mask": self.mask}
+
+
 MODES = {"blend": Blend, "features": Features}
 
 
-def consistency(method: FeedForward, temporal: TemporalConfig, state: Any = None) -> Blend | Features:
+def consistency(method: FeedForward, temporal: TemporalConfig, state: Any = None) -> Blend | Features | LongTerm:
     """The preset's consistency, from a resumed render's state if given."""
-    return MODES[temporal.mode](method, temporal, state)
+    if temporal.long_term == 0:
+        return MODES[temporal.mode](method, temporal, state)
+    mode = MODES[temporal.mode](method, temporal, state["mode"] if state is not None else None)
+    return LongTerm(mode, temporal.long_term, state)
