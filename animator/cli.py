@@ -337,9 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         if args.run in RENDERING:  # a batch sets up each of its workers instead
+            from animator import interrupt
             from animator.device import configure_process
 
             configure_process()
+            interrupt.install()
         return args.run(args) or 0
     except AnimatorError as exc:
         console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from animator import faults
+from animator import faults, interrupt
 from animator.clock import Clock
 from animator.device import select_device, select_dtype
 from animator.errors import MediaError
@@ -94,6 +94,7 @@ class Render:
                 checkpoint.clear()
             frames = self._render(checkpoint, sinks, progress)
             faults.point("finish")
+            interrupt.check()  # the outputs are whole, but the user asked to stop: they stay unpublished
             outputs = publish({sink.path: sink.partial for sink in sinks}, out_dir, preset if own and record else None,
                               frames, time.perf_counter() - started)
         except BaseException as exc:
@@ -117,6 +118,7 @@ class Render:
             if progress:
                 progress(done, self.frame_count)
             for index, image, state in self.renderer.frames(resume):
+                interrupt.check()
                 put(Frame(index, index / fps, to_image(image)), state)
                 done = index + 1
                 if progress:

@@ -141,12 +141,33 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path):
         time.sleep(0.02)
     assert victim.poll() is None, f"the render ended before it was interrupted (state index {finished_index(work)})"
     victim.send_signal(signal.SIGINT)
-    assert victim.wait() == 130
-    assert "resume" in victim.stderr.read()
+    code, stderr = victim.wait(), victim.stderr.read()
+    assert code == 130 and "resume" in stderr, (code, stderr)
     assert finished_index(work) >= 5
     assert sorted(p.name for p in tmp_path.iterdir()) == [".melt.work"]  # no partial outputs left
     assert render(tmp_path, *longer).wait() == 0
     assert len(list((tmp_path / "melt_frames").iterdir())) == 81
+
+
+def test_a_ctrl_c_whose_interrupt_was_dropped_still_stops_the_render(tmp_path, monkeypatch):
+    """Python drops a KeyboardInterrupt raised inside a finalizer; the key press is remembered, so
+    the render stops at the next frame, publishes nothing and keeps what it made."""
+    import threading
+
+    from animator import interrupt
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.engine import load
+
+    monkeypatch.setattr(interrupt, "_pressed", threading.Event())
+    render = load(load_preset(PRESETS / "melt.yaml", parse_overrides(["size=64", "iterate.steps=4"])))
+    pressed = lambda done, total: done >= 2 and interrupt._pressed.set()  # noqa: E731 (its KeyboardInterrupt lost)
+    try:
+        render.run(tmp_path, progress=pressed)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the render ran to the end")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".melt.work"] and 1 <= finished_index(tmp_path / ".melt.work") < 4
 
 
 def test_killed_interpolated_render_resumes_with_identical_frames(tmp_path):

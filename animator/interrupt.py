@@ -1,0 +1,28 @@
+"""Ctrl-C, made certain. Python raises KeyboardInterrupt wherever the main thread happens to be,
+and one raised inside a finalizer (a generator closed by the garbage collector, say) is printed
+and dropped, so a render could run on to the end and exit 0. The handler here also remembers the
+key press, and a render checks between frames and before it publishes."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+_pressed = threading.Event()
+
+
+def _on_ctrl_c(signum, frame) -> None:
+    _pressed.set()
+    raise KeyboardInterrupt
+
+
+def install() -> None:
+    """In the main thread of a command that renders (signal handlers can be set nowhere else)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_ctrl_c)
+
+
+def check() -> None:
+    """KeyboardInterrupt if Ctrl-C was pressed, even if the one Python raised was lost."""
+    if _pressed.is_set():
+        raise KeyboardInterrupt
