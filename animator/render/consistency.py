@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from animator.clock import When
 from animator.methods import FeedForward
 from animator.motion.warp import sample, sampling_grid, warp
-from animator.preset.schema import TemporalConfig
+from animator.preset.schema import Num, TemporalConfig
 
 Motion = tuple[torch.Tensor, torch.Tensor] | None  # (backward flow, trust mask) from the previous frame
 
@@ -101,7 +101,7 @@ class LongTerm:
 
     REFRESH = 0.8  # the share of the frame the key must still cover; below it the current output is the key
 
-    def __init__(self, mode: Blend | Features, weight, state: Any = None):
+    def __init__(self, mode: Blend | Features, weight: Num, state: Any = None):
         self.mode, self.weight = mode, weight
         self.key, self.flow, self.mask = (state["key"], state["flow"], state["mask"]) if state is not None else (None, None, None)
 
