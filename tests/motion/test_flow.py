@@ -52,3 +52,15 @@ def test_warp_checks_shapes():
         warp(torch.zeros(1, 3, 8, 8), torch.zeros(1, 2, 8, 9))
     image = torch.rand(1, 3, 8, 8)
     assert torch.allclose(warp(image, torch.zeros(1, 2, 8, 8)), image, atol=1e-6)
+
+
+def test_bicubic_warp_on_the_cpu_is_grid_samples(scene):
+    """OpenCV's remap stands in for grid_sample's bicubic on the CPU: the same kernel and border
+    rule, so the same picture, out past the edges too (the pan's flow points outside)."""
+    from animator.motion.warp import sample, sampling_grid
+
+    image = torch.cat([to_tensor(scene.frames[0]), to_tensor(scene.frames[1])])
+    flow = torch.from_numpy(np.stack([scene.backward[1], scene.backward[2]])).permute(0, 3, 1, 2) * 3.3
+    expected = sample(image, sampling_grid(flow), "bicubic").clamp(0, 1)
+    assert (warp(image, flow, "bicubic") - expected).abs().max() < 2e-4
+    assert warp(image.bfloat16(), flow, "bicubic").dtype == torch.bfloat16
