@@ -112,8 +112,9 @@ class LongTerm:
         output = self.mode.next(painted, target, content, motion, when)
         if motion is not None and self.key is not None:
             backward, mask = motion
-            self.flow = backward + warp(self.flow, backward)  # to the previous frame, then on to the key
-            self.mask = mask * warp(self.mask, backward)
+            carried = warp(torch.cat([self.flow, self.mask], 1), backward)  # one pass for both
+            self.flow = backward + carried[:, :2]  # to the previous frame, then on to the key
+            self.mask = mask * carried[:, 2:]
             output = torch.lerp(output, warp(self.key, self.flow, "bicubic"), (when.value(self.weight) * self.mask).to(output.dtype))
             self.mode.previous = output
         if motion is None or self.key is None or float(self.mask.mean()) < self.REFRESH:
