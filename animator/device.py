@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import sys
 from collections.abc import Iterator
 
 import torch
@@ -47,12 +49,34 @@ def select_dtype(precision: str, device: torch.device) -> torch.dtype:
 def configure_process(threads: int | None = None) -> int:
     """Set up a process that renders, once (the CLI's rendering commands, each batch worker,
     the benches): torch's intra-op pool uses every core unless told otherwise (ANIMATOR_THREADS),
-    and denormal floats flush to zero: the networks' activations decay into them, and on x86 CPUs
-    each one costs a slow microcode path (about 15% of a multistyle frame here)."""
+    denormal floats flush to zero (the networks' activations decay into them, and on x86 CPUs
+    each one costs a slow microcode path: about 15% of a multistyle frame here), and freed
+    memory is kept for the next frame."""
     threads = threads or int(os.environ.get("ANIMATOR_THREADS", "0")) or os.cpu_count() or 1
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
+    keep_freed_memory()
     return threads
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+def keep_freed_memory(mmap_threshold: int = 256 << 20, trim_threshold: int = 1 << 30) -> bool:
+    """Every frame allocates the same large tensors again. By default glibc serves blocks of this
+    size (tens of MB a layer) with fresh mmaps and gives them back to the kernel when freed, so the
+    next frame faults every page in again, zeroed: ~2-3 s of system time in a 100-frame 640x360
+    render on 2 cores. Served from the heap and kept there (up to `trim_threshold` free at its
+    top), they are reused: the render is ~15% faster for ~10% more peak memory. glibc only; True
+    if it took."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (musl, ...): its allocator, its defaults
+        return False
+    # Setting the trim threshold alone would pin the mmap threshold at 128 KiB: both, or neither.
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(libc.mallopt(M_TRIM_THRESHOLD, trim_threshold))
 
 
 def frame_workers(device: torch.device) -> int:
