@@ -2,14 +2,16 @@
 ratios against the per-frame render of the same clip (warping error at t-1 and t-10, gradient
 energy, Gram distance to the style, perceptual distance) and ms a frame, beside the flow-free
 moving average of the per-frame render at the same weight; each with and without the key
-(`temporal.long_term`). On the project's pan, also how well
-the background a moving patch uncovers matches the per-frame render there, beside how well the
-rest of the picture does (PSNR: a ghost shows as a band far worse than the rest).
+(`temporal.long_term`) and with any other temporal settings asked for (`--settings`). On the
+project's pan, also how well the background a moving patch uncovers matches the per-frame render
+there, beside how well the rest of the picture does (PSNR: a ghost shows as a band far worse than
+the rest).
 Frames are rendered in memory (no encoding) at 384 px. Writes bench/results/temporal.json and
 bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, features with the key; 0.7).
 
     python bench/temporal.py [--clips pan chaplin bunny] [--methods arbitrary multistyle] [--long-term 0 0.9]
                              [--modes blend features] [--weights 0.5 0.7 0.85] [--size 384]
+                             [--settings "" flow_preset=fast occlusion=0.05]
 """
 
 from __future__ import annotations
@@ -31,8 +33,14 @@ METHODS = {"arbitrary": {"method": "arbitrary", "style": str(STYLE)}, "multistyl
 CROPPED = {"blend 0.7": "blend", "features 0.7": "features", "features 0.7 key 0.9": "features, key"}  # the crop's panels
 
 
-def variant(mode: str, weight: float, key: float) -> str:
-    return f"{mode} {weight:g}" + (f" key {key:g}" if key else "")
+def variant(mode: str, weight: float, key: float, settings: str = "") -> str:
+    return f"{mode} {weight:g}" + (f" key {key:g}" if key else "") + (f" {settings}" if settings else "")
+
+
+def parse_settings(settings: str) -> dict:
+    """`flow_preset=fast,occlusion=0.05` -> more temporal settings ("" -> none)."""
+    pairs = (item.split("=") for item in settings.split(",") if item)
+    return {key: value if key == "flow_preset" else float(value) for key, value in pairs}
 
 
 def render(clip: str, method: str, size: int, temporal: dict) -> tuple[list[np.ndarray], float]:
@@ -88,6 +96,8 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["blend", "features"])
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85])
     parser.add_argument("--long-term", nargs="+", type=float, default=[0.0, 0.9], help="key weights (temporal.long_term)")
+    parser.add_argument("--settings", nargs="+", default=[""], help='more temporal settings per variant, "" for none: '
+                        '"" flow_preset=fast flow_scale=0.5 occlusion=0.05')
     parser.add_argument("--size", type=int, default=384)
     args = parser.parse_args()
 
@@ -112,11 +122,13 @@ def main() -> None:
             for mode in args.modes:
                 for weight in args.weights:
                     for key in args.long_term:
-                        temporal = {"mode": mode, "weight": weight, "long_term": key}
-                        renders[variant(mode, weight, key)], times[variant(mode, weight, key)] = render(clip, method, args.size, temporal)
+                        for settings in args.settings:
+                            temporal = {"mode": mode, "weight": weight, "long_term": key, **parse_settings(settings)}
+                            name = variant(mode, weight, key, settings)
+                            renders[name], times[name] = render(clip, method, args.size, temporal)
             measured = {}  # each weight's variants beside the moving average at that weight
             for weight in args.weights:
-                names = [variant(mode, weight, key) for mode in args.modes for key in args.long_term]
+                names = [variant(mode, weight, key, settings) for mode in args.modes for key in args.long_term for settings in args.settings]
                 measured.update(measure_clips({name: renders[name] for name in names}, sources, reference, style,
                                               weight=weight, every=3, judge=judge))
             for name, outputs in renders.items():
