@@ -3,33 +3,41 @@ import sys
 
 import pytest
 
-# A 64 MiB array written and freed, before and after keep_freed_memory: how much of it the process
-# still holds once it is freed (resident MiB), and the minor page faults of eight such rounds
-# (memory the kernel had to hand out again, zeroed).
+# Eight rounds of a 64 MiB array written and freed, each in a thread of its own as a frame's
+# tensors are, in a process set up with keep_freed_memory or not: how much of it the process still
+# holds once it is freed (resident MiB; what it gives back, the kernel hands out again zeroed,
+# a page fault at a time), and the rounds' minor page faults.
 ROUNDS = """
 import resource
+import sys
+import threading
 import numpy as np
 from animator.device import keep_freed_memory
 
 def resident():
     return int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() / 2**20
 
-def rounds():
-    before, faults = resident(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(8):
-        np.ones(64 << 20, np.uint8).sum()
-    return resident() - before, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-
-default = rounds()
-took = keep_freed_memory()
-print(took, *default, *rounds())
+took = keep_freed_memory() if sys.argv[1] == "keep" else None
+before, faults = resident(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(8):
+    thread = threading.Thread(target=lambda: np.ones(64 << 20, np.uint8).sum())
+    thread.start()
+    thread.join()
+print(took, resident() - before, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)
 """
+
+
+def rounds(setup: str) -> tuple[str, float, int]:
+    took, held, faults = subprocess.run([sys.executable, "-c", ROUNDS, setup], capture_output=True, text=True,
+                                        check=True).stdout.split()
+    return took, float(held), int(faults)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 def test_freed_frames_are_reused_instead_of_faulted_in_again():
-    out = subprocess.run([sys.executable, "-c", ROUNDS], capture_output=True, text=True, check=True).stdout.split()
-    took, (held, faults), (held_kept, faults_kept) = out[0], map(float, out[1:3]), map(float, out[3:])
+    _, held, faults = rounds("default")
+    took, held_kept, faults_kept = rounds("keep")
     assert took == "True"
-    assert held < 8 and held_kept > 56  # by default the freed array goes back to the kernel; now it stays
-    assert faults_kept < faults / 4, (faults, faults_kept)  # and serves the next rounds without faulting
+    # By default each freed array goes back to the kernel; kept, it stays for the next round. (The
+    # fault counts depend on the kernel's transparent huge pages, so they are shown, not compared.)
+    assert held < 8 and held_kept > 56, (held, faults, held_kept, faults_kept)
