@@ -11,7 +11,7 @@ bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, 
 
     python bench/temporal.py [--clips pan chaplin bunny] [--methods arbitrary multistyle] [--long-term 0 0.9]
                              [--modes blend features] [--weights 0.5 0.7 0.85] [--size 384]
-                             [--settings "" flow_preset=fast occlusion=0.05]
+                             [--settings "" flow_preset=fast flow_scale=0.5,flow_preset=fast]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def variant(mode: str, weight: float, key: float, settings: str = "") -> str:
 
 
 def parse_settings(settings: str) -> dict:
-    """`flow_preset=fast,occlusion=0.05` -> more temporal settings ("" -> none)."""
+    """`flow_preset=fast,flow_scale=0.5` -> more temporal settings ("" -> none)."""
     pairs = (item.split("=") for item in settings.split(",") if item)
     return {key: value if key == "flow_preset" else float(value) for key, value in pairs}
 
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85])
     parser.add_argument("--long-term", nargs="+", type=float, default=[0.0, 0.9], help="key weights (temporal.long_term)")
     parser.add_argument("--settings", nargs="+", default=[""], help='more temporal settings per variant, "" for none: '
-                        '"" flow_preset=fast flow_scale=0.5 occlusion=0.05')
+                        '"" flow_preset=fast flow_scale=0.5,flow_preset=fast')
     parser.add_argument("--size", type=int, default=384)
     args = parser.parse_args()
 
@@ -128,7 +128,8 @@ def main() -> None:
                             renders[name], times[name] = render(clip, method, args.size, temporal)
             measured = {}  # each weight's variants beside the moving average at that weight
             for weight in args.weights:
-                names = [variant(mode, weight, key, settings) for mode in args.modes for key in args.long_term for settings in args.settings]
+                names = [variant(mode, weight, key, settings)
+                         for mode in args.modes for key in args.long_term for settings in args.settings]
                 measured.update(measure_clips({name: renders[name] for name in names}, sources, reference, style,
                                               weight=weight, every=3, judge=judge))
             for name, outputs in renders.items():
