@@ -5,13 +5,14 @@ moving average of the per-frame render at the same weight; each with and without
 (`temporal.long_term`) and with any other temporal settings asked for (`--settings`). On the
 project's pan, also how well the background a moving patch uncovers matches the per-frame render
 there, beside how well the rest of the picture does (PSNR: a ghost shows as a band far worse than
-the rest).
+the rest), and, with `--truth`, the same with the pan's true flow and occlusions in place of the
+estimated ones: what the consistency itself does where the flow is perfect.
 Frames are rendered in memory (no encoding) at 384 px. Writes bench/results/temporal.json and
 bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, features with the key; 0.7).
 
     python bench/temporal.py [--clips pan chaplin bunny] [--methods arbitrary multistyle] [--long-term 0 0.9]
                              [--modes blend features] [--weights 0.5 0.7 0.85] [--size 384]
-                             [--settings "" flow_preset=fast flow_scale=0.5,flow_preset=fast]
+                             [--settings "" flow_preset=fast flow_scale=0.5,flow_preset=fast] [--truth]
 """
 
 from __future__ import annotations
@@ -58,6 +59,37 @@ def render(clip: str, method: str, size: int, temporal: dict) -> tuple[list[np.n
     return frames, 1000 * (time.perf_counter() - start) / len(frames)
 
 
+def render_truth(method: str, size: int, temporal: dict) -> tuple[list[np.ndarray], float]:
+    """The pan rendered as `render` does, with its true motion (flow and occlusions, brought to the
+    render size) in place of the estimated one."""
+    import cv2
+    import torch
+
+    from animator.media.frame import fit_size, resize, to_image, to_tensor
+    from animator.media.source import VideoSource
+    from animator.media.synthetic import pan_scene
+    from animator.preset import preset_from_dict
+    from animator.render.consistency import consistency
+    from animator.render.engine import load
+
+    raw = {"name": "t", "mode": "video", "input": str(CLIPS["pan"][0]), "size": size, **METHODS[method],
+           "video": {"temporal": temporal}}
+    loaded = load(preset_from_dict(raw, ROOT)).loaded
+    keeper, scene, frames = consistency(loaded.method, loaded.preset.video.temporal), pan_scene(), []
+    start = time.perf_counter()
+    for frame in VideoSource(CLIPS["pan"][0]):
+        image = resize(frame.image, *fit_size(frame.image.shape[1], frame.image.shape[0], size))
+        (h, w), motion = image.shape[:2], None
+        if scene.backward[frame.index] is not None:
+            flow = cv2.resize(scene.backward[frame.index], (w, h), interpolation=cv2.INTER_NEAREST) * np.float32(w / 320)
+            valid = cv2.resize(scene.valid[frame.index].astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+            motion = torch.from_numpy(flow.transpose(2, 0, 1).copy())[None], torch.from_numpy(valid)[None, None]
+        x, when = to_tensor(image, loaded.device), loaded.clock.at(frame.index)
+        target = loaded.styles.at(x, when)
+        frames.append(to_image(keeper.next(keeper.paint(target, x), target, x, motion, when)))
+    return frames, 1000 * (time.perf_counter() - start) / len(frames)
+
+
 def uncovered_psnr(outputs: list[np.ndarray], references: list[np.ndarray]) -> tuple[float, float]:
     """PSNR against the per-frame render over the background the pan's patch has just uncovered,
     and over the rest of the same frames."""
@@ -99,6 +131,7 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=[""], help='more temporal settings per variant, "" for none: '
                         '"" flow_preset=fast flow_scale=0.5,flow_preset=fast')
     parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--truth", action="store_true", help="the pan also with its true flow and occlusions")
     args = parser.parse_args()
 
     from animator.device import configure_process
@@ -126,10 +159,12 @@ def main() -> None:
                             temporal = {"mode": mode, "weight": weight, "long_term": key, **parse_settings(settings)}
                             name = variant(mode, weight, key, settings)
                             renders[name], times[name] = render(clip, method, args.size, temporal)
+                            if args.truth and clip == "pan":
+                                renders[f"{name} truth"], times[f"{name} truth"] = render_truth(method, args.size, temporal)
             measured = {}  # each weight's variants beside the moving average at that weight
             for weight in args.weights:
-                names = [variant(mode, weight, key, settings)
-                         for mode in args.modes for key in args.long_term for settings in args.settings]
+                names = [name + truth for mode in args.modes for key in args.long_term for settings in args.settings
+                         for truth in ("", " truth") if (name := variant(mode, weight, key, settings)) + truth in renders]
                 measured.update(measure_clips({name: renders[name] for name in names}, sources, reference, style,
                                               weight=weight, every=3, judge=judge))
             for name, outputs in renders.items():
