@@ -76,12 +76,13 @@ def render_truth(method: str, size: int, temporal: dict) -> tuple[list[np.ndarra
            "video": {"temporal": temporal}}
     loaded = load(preset_from_dict(raw, ROOT)).loaded
     keeper, scene, frames = consistency(loaded.method, loaded.preset.video.temporal), pan_scene(), []
+    scale = np.float32(size / max(scene.frames[0].shape[:2]))  # the scene's pixels to the render's
     start = time.perf_counter()
     for frame in VideoSource(CLIPS["pan"][0]):
         image = resize(frame.image, *fit_size(frame.image.shape[1], frame.image.shape[0], size))
         (h, w), motion = image.shape[:2], None
         if scene.backward[frame.index] is not None:
-            flow = cv2.resize(scene.backward[frame.index], (w, h), interpolation=cv2.INTER_NEAREST) * np.float32(w / 320)
+            flow = cv2.resize(scene.backward[frame.index], (w, h), interpolation=cv2.INTER_NEAREST) * scale
             valid = cv2.resize(scene.valid[frame.index].astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
             motion = torch.from_numpy(flow.transpose(2, 0, 1).copy())[None], torch.from_numpy(valid)[None, None]
         x, when = to_tensor(image, loaded.device), loaded.clock.at(frame.index)
