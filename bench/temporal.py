@@ -76,11 +76,11 @@ def render_truth(method: str, size: int, temporal: dict) -> tuple[list[np.ndarra
            "video": {"temporal": temporal}}
     loaded = load(preset_from_dict(raw, ROOT)).loaded
     keeper, scene, frames = consistency(loaded.method, loaded.preset.video.temporal), pan_scene(), []
-    scale = np.float32(size / max(scene.frames[0].shape[:2]))  # the scene's pixels to the render's
     start = time.perf_counter()
     for frame in VideoSource(CLIPS["pan"][0]):
         image = resize(frame.image, *fit_size(frame.image.shape[1], frame.image.shape[0], size))
         (h, w), motion = image.shape[:2], None
+        scale = np.array([w / scene.frames[0].shape[1], h / scene.frames[0].shape[0]], np.float32)  # to the render's pixels
         if scene.backward[frame.index] is not None:
             flow = cv2.resize(scene.backward[frame.index], (w, h), interpolation=cv2.INTER_NEAREST) * scale
             valid = cv2.resize(scene.valid[frame.index].astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
