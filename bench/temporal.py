@@ -58,9 +58,9 @@ def render(clip: str, method: str, size: int, temporal: dict) -> tuple[list[np.n
     raw = {"name": "t", "mode": "video", "input": str(path), "size": size, **METHODS[method],
            "video": {"start": start, "duration": duration, "temporal": temporal}}
     loaded = load(preset_from_dict(raw, ROOT))
-    start = time.perf_counter()
+    began = time.perf_counter()
     frames = [to_image(image) for _, image, _ in loaded.renderer.frames()]
-    return frames, 1000 * (time.perf_counter() - start) / len(frames)
+    return frames, 1000 * (time.perf_counter() - began) / len(frames)
 
 
 def render_truth(method: str, size: int, temporal: dict) -> tuple[list[np.ndarray], float]:
