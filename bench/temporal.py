@@ -73,13 +73,14 @@ def render_truth(method: str, size: int, temporal: dict) -> tuple[list[np.ndarra
     from animator.media.source import VideoSource
     from animator.media.synthetic import pan_scene
     from animator.preset import preset_from_dict
+    from animator.preset.resolve import temporal_settings
     from animator.render.consistency import consistency
     from animator.render.engine import load
 
     raw = {"name": "t", "mode": "video", "input": str(CLIPS["pan"][0]), "size": size, **METHODS[method],
            "video": {"temporal": temporal}}
     loaded = load(preset_from_dict(raw, ROOT)).loaded
-    keeper, scene, frames = consistency(loaded.method, loaded.preset.video.temporal), pan_scene(), []
+    keeper, scene, frames = consistency(loaded.method, temporal_settings(loaded.preset)), pan_scene(), []
     start = time.perf_counter()
     for frame in VideoSource(CLIPS["pan"][0]):
         image = resize(frame.image, *fit_size(frame.image.shape[1], frame.image.shape[0], size))

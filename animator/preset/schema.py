@@ -250,7 +250,8 @@ class TemporalConfig:
     flow_scale: float = field(default=1.0, metadata={"min": 0.1, "max": 1, "doc": "flow is computed at this scale"})
     mode: Literal["features", "blend"] = field(default="features", metadata={
         "doc": "features: the network's encoded features are kept, and it paints from them; blend: its output is"})
-    weight: Num = field(default=0.7, metadata={"min": 0, "max": 1, "doc": "how much of the previous frame is kept"})
+    weight: Num | None = field(default=None, metadata={
+        "min": 0, "max": 1, "doc": "how much of the previous frame is kept; null: 0.7, or 0.6 for multistyle's features"})
     output_weight: Num = field(default=0.5, metadata={"min": 0, "max": 1, "doc": "features: then of the previous output"})
     long_term: Num = field(default=0.0, metadata={
         "min": 0, "max": 1, "doc": "how much of a key output, warped once by the flow composed since, is kept where it holds"})

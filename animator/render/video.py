@@ -26,6 +26,7 @@ from animator.media.pipeline import background, ordered_map
 from animator.methods import FeedForward, Method, StyleTrack, Temporal
 from animator.motion.flow import make_backend, pair_flows
 from animator.motion.warp import consistency_mask, motion_boundaries, warp
+from animator.preset.resolve import temporal_settings
 from animator.preset.schema import Num, TemporalConfig
 from animator.render.consistency import consistency
 from animator.render.renderer import Loaded, Rendered, Resume
@@ -38,7 +39,7 @@ class VideoRenderer:
     def frames(self, resume: Resume | None = None) -> Iterator[Rendered]:
         loaded, preset = self.loaded, self.loaded.preset
         decoded = background(loaded.source, name="decode")
-        return stylize_video(loaded.method, decoded, size=preset.size, temporal=preset.video.temporal, device=loaded.device,
+        return stylize_video(loaded.method, decoded, size=preset.size, temporal=temporal_settings(preset), device=loaded.device,
                              styles=loaded.styles, clock=loaded.clock, original_colors=preset.original_colors,
                              resume=resume)
 

@@ -5,6 +5,7 @@ import pytest
 
 from animator.errors import PresetError
 from animator.preset import load_preset, parse_overrides
+from animator.preset.resolve import temporal_settings
 from animator.preset.schema import NUM_BUILTIN_STYLES
 from tests.conftest import PRESETS, SAMPLES
 
@@ -33,6 +34,15 @@ def test_defaults_and_relative_paths(tmp_path):
     assert (preset.mode, preset.style, preset.size, preset.method.name) == ("iterate", "self", 384, "arbitrary")
     assert preset.iterate.steps == 120 and preset.frame_count == 121
     assert [o.format for o in preset.outputs] == ["mp4", "gif"]
+
+
+@pytest.mark.parametrize("method, temporal, weight", [
+    ("arbitrary", "{}", 0.7), ("multistyle", "{}", 0.6), ("multistyle", "{mode: blend}", 0.7),
+    ("multistyle", "{weight: 0.85}", 0.85), ("arbitrary", "{weight: null}", 0.7), ("gatys", "{}", 0.7)])
+def test_a_temporal_weight_left_null_is_the_networks_measured_best(tmp_path, method, temporal, weight):
+    preset = load_preset(write(tmp_path, minimal(f"mode: video\nmethod: {method}\nvideo: {{temporal: {temporal}}}\n")))
+    assert temporal_settings(preset).weight == weight
+    assert temporal_settings(preset).mode == preset.video.temporal.mode  # the rest as written
 
 
 def test_values_are_typed(tmp_path):
