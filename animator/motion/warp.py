@@ -82,8 +82,17 @@ def consistency_mask(backward: torch.Tensor, forward: torch.Tensor) -> torch.Ten
     there = sample(forward, grid)  # w'(p + w(p))
     error = (backward + there).square_().sum(1, keepdim=True)
     bound = (backward.square() + there.square_()).sum(1, keepdim=True).mul_(0.01).add_(0.5)
-    inside = grid.abs().amax(-1).unsqueeze(1) <= 1 + 1e-6
-    return ((error <= bound) & inside).float()
+    return ((error <= bound) & inside(grid)).float()
+
+
+def within_frame(backward: torch.Tensor) -> torch.Tensor:
+    """(B,1,H,W), 1 where the pixel's source p + w(p) lies inside the previous frame: the one test
+    left when there is no forward flow to check against."""
+    return inside(sampling_grid(backward)).float()
+
+
+def inside(grid: torch.Tensor) -> torch.Tensor:
+    return grid.abs().amax(-1).unsqueeze(1) <= 1 + 1e-6
 
 
 def motion_boundaries(flow: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:

@@ -25,7 +25,7 @@ from animator.media.frame import Frame, fit_size, resize, to_tensor
 from animator.media.pipeline import background, ordered_map
 from animator.methods import FeedForward, Method, StyleTrack, Temporal
 from animator.motion.flow import make_backend, pair_flows
-from animator.motion.warp import consistency_mask, motion_boundaries, warp
+from animator.motion.warp import consistency_mask, motion_boundaries, warp, within_frame
 from animator.preset.resolve import temporal_settings
 from animator.preset.schema import Num, TemporalConfig
 from animator.render.consistency import consistency
@@ -61,8 +61,10 @@ def prepare(frames: Iterable[Frame], size: int, temporal: TemporalConfig, skip_b
         image = resize(frame.image, *fit_size(frame.image.shape[1], frame.image.shape[0], size))
         motion = None
         if backend is not None and previous is not None and frame.index >= skip_before:
-            backward, forward = pair_flows(backend, previous, image, temporal.flow_scale, device)
-            motion = backward, consistency_mask(backward, forward) * motion_boundaries(backward)
+            checked = temporal.flow_check == "forward-backward"
+            backward, forward = pair_flows(backend, previous, image, temporal.flow_scale, device, forward=checked)
+            held = consistency_mask(backward, forward) if checked else within_frame(backward)
+            motion = backward, held * motion_boundaries(backward)
         previous = image
         yield Prepared(frame.index, image, motion)
 

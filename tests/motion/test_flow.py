@@ -8,7 +8,7 @@ from animator.media.frame import to_image, to_tensor
 from animator.media.synthetic import pan_scene
 from animator.metrics import psnr
 from animator.motion.flow import make_backend, pair_flows
-from animator.motion.warp import consistency_mask, motion_boundaries, warp
+from animator.motion.warp import consistency_mask, motion_boundaries, warp, within_frame
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,41 @@ def test_consistency_mask_finds_the_disocclusion(scene):
     assert (mask & truth).sum() / truth.sum() > 0.9  # keeps most of what is valid
     occluded = ~truth
     assert (~mask & occluded).sum() / occluded.sum() > 0.4  # and flags much of what is not
+
+
+def test_one_pass_check_trusts_what_is_valid_and_stops_at_the_frame_edge(scene, monkeypatch):
+    """`flow_check: boundaries`: one flow pass, the same backward flow as two, and a mask of motion
+    boundaries and the frame's edge alone."""
+    from fractions import Fraction
+
+    from animator.media.frame import Frame
+    from animator.preset.schema import TemporalConfig
+    from animator.render import video
+
+    calls = []
+
+    class Counted:
+        def __init__(self):
+            self.dis = make_backend("dis")
+
+        def flow(self, a, b):
+            calls.append(1)
+            return self.dis.flow(a, b)
+
+    frames = [Frame(i, Fraction(i, 24), image) for i, image in enumerate(scene.frames)]
+    monkeypatch.setattr(video, "make_backend", lambda *args: Counted())
+    motions = {check: [item.motion for item in video.prepare(frames, 320, TemporalConfig(flow_check=check), 0, "cpu")][1:]
+               for check in ("forward-backward", "boundaries")}
+    assert len(calls) == 3 * (len(frames) - 1)  # two passes a pair, then one
+    for (both, checked), (one, mask) in zip(motions["forward-backward"], motions["boundaries"]):
+        assert torch.equal(both, one)
+        assert torch.equal(mask, within_frame(one) * motion_boundaries(one))
+    t = 3
+    mask, truth = motions["boundaries"][t - 1][1][0, 0].numpy() > 0, scene.valid[t]
+    assert (mask & truth).sum() / truth.sum() > 0.9
+    shifted = torch.zeros(1, 2, 8, 8)
+    shifted[:, 0] = 3  # every pixel's source 3 px to its right: the last 3 columns' lie outside
+    assert within_frame(shifted)[0, 0].sum(0).tolist() == [8] * 5 + [0] * 3
 
 
 def test_warp_checks_shapes():
