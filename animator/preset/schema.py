@@ -250,7 +250,7 @@ class TemporalConfig:
     flow_scale: float = field(default=1.0, metadata={"min": 0.1, "max": 1, "doc": "flow is computed at this scale"})
     flow_check: Literal["forward-backward", "boundaries"] = field(default="forward-backward", metadata={
         "doc": "where the flow holds: forward-backward (a second pass, the other way, checks the first) or "
-               "boundaries (one pass, motion boundaries alone: a third less flow, a little less steady)"})
+               "boundaries (one pass, trusted away from motion boundaries: half the flow, a little less steady)"})
     mode: Literal["features", "blend"] = field(default="features", metadata={
         "doc": "features: the network's encoded features are kept, and it paints from them; blend: its output is"})
     weight: Num | None = field(default=None, metadata={
