@@ -125,9 +125,8 @@ class Checkpoint:
         error naming its pid. Creates the folder."""
         if self.folder.exists() and not self.folder.is_dir():
             raise MediaError(f"{self.folder}: exists and is not a work folder: move it away to render here")
-        self.folder.mkdir(parents=True, exist_ok=True)
         while True:
-            handle = open(self.folder / LOCK, "a+")
+            handle = self._open_lock()
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -144,6 +143,15 @@ class Checkpoint:
         handle.write(str(os.getpid()))
         handle.flush()
         self.lock_file = handle
+
+    def _open_lock(self):
+        """The lock file, opened; the folder made first. An output folder that cannot be made
+        or written (a file in its way, no permission) is the user's to fix: one line."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return open(self.folder / LOCK, "a+")
+        except OSError as exc:
+            raise MediaError(f"{self.folder.parent}: cannot render into it ({(exc.strerror or str(exc)).lower()})") from None
 
     def release(self, done: bool) -> None:
         """Give the lock up. The folder goes first when the render is `done`, or when it holds

@@ -194,6 +194,15 @@ def test_a_file_where_the_work_folder_goes_is_refused(tmp_path):
     assert (tmp_path / ".melt.work").read_text() == "not ours"
 
 
+def test_an_output_folder_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "out").write_text("not a folder")
+    refused(animator("render", PRESETS / "melt.yaml", "--out", tmp_path / "out", *TINY, cwd=tmp_path), "out: cannot render into it",
+            "not a directory")
+    refused(animator("stylize", SAMPLES / "brick.png", "--style", "3", "--size", "32", "-o", tmp_path / "out" / "x.png", cwd=tmp_path),
+            "out: cannot render into it")
+    assert (tmp_path / "out").read_text() == "not a folder"
+
+
 # Mistakes that were tracebacks
 
 @pytest.mark.parametrize("blend, words", [("min()", "min() takes 2 or more arguments, found 0"),
