@@ -171,6 +171,11 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     from animator.media.source import VideoSource, read_image
     from animator.metrics.clip import measure_clips
 
+    for flag, value, fine, expected in (("--every", args.every, args.every >= 1, "1 or more"),
+                                        ("--weight", args.weight, 0 <= args.weight < 1, "a number from 0 up to 1"),
+                                        ("--start", args.start, args.start >= 0, "0 or more seconds")):
+        if not fine:
+            raise AnimatorError(f"{flag} {value}: expected {expected}")
     frames = lambda path, start=0.0: (f.image for f in VideoSource(path, start))  # noqa: E731
     if args.loop:
         for output in args.outputs:

@@ -128,6 +128,12 @@ def test_bad_arguments_exit_2(tmp_path):
     assert animator("render", cwd=tmp_path).returncode == 2
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "x.jpg", "--style", "3", cwd=tmp_path)
     assert result.returncode == 2 and "expected a .png" in result.stderr
+    for given, expected in ((("--every", "0"), "--every 0: expected 1 or more"),
+                            (("--weight", "1"), "--weight 1.0: expected a number from 0 up to 1"),
+                            (("--weight", "nan"), "--weight nan: expected a number from 0 up to 1"),
+                            (("--start", "-1"), "--start -1.0: expected 0 or more seconds")):
+        result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", *given, cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.strip() == f"error: {expected}", result.stderr
 
 
 def test_validate_presets_and_info(tmp_path):

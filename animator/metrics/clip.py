@@ -42,7 +42,7 @@ class Figures:
 def measure_clip(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], references: Iterable[np.ndarray] | None = None,
                  style: torch.Tensor | None = None, **options) -> dict:
     """Figures of `outputs` (HxWx3 uint8 frames) against their `sources` (resized to match) and,
-    if given, the per-frame `references` and a `style` image (1x3xHxW in [0, 1]). The Gram
+    if given, the per-frame `references` (as many frames, the same size) and a `style` image (1x3xHxW in [0, 1]). The Gram
     distance is to the style image, or without one to the reference's own style (the mean Gram
     of its frames). The VGG19 figures look at every `every`-th frame. `relative` holds the ratios
     to the reference: warping errors below 1 are steadier, detail and style below 1 and above 1
@@ -57,7 +57,7 @@ def measure_clips(outputs: dict[str, Iterable[np.ndarray]], sources: Iterable[np
     """measure_clip's figures for several renders of the same clip (frame for frame, the same
     size), by name: the source's flow, the reference's figures, the moving average and the
     style's targets are found once for all of them."""
-    from animator.media.frame import resize, to_tensor
+    from animator.media.frame import to_tensor
 
     names, streams = list(outputs), [iter(o) for o in outputs.values()]
     firsts = [next(stream, None) for stream in streams]
@@ -72,7 +72,7 @@ def measure_clips(outputs: dict[str, Iterable[np.ndarray]], sources: Iterable[np
     moving, perceptual, frames = MovingAverage(weight), [[] for _ in names], 0
     motions = source_motion(sources, size, (1, long_term), flow, device)
     images = lockstep([itertools.chain([first], stream) for first, stream in zip(firsts, streams)])
-    for t, (renders, motion, ref) in enumerate(zip(images, motions, references or itertools.repeat(None))):
+    for t, (renders, motion, ref) in enumerate(beside(images, motions, references, size)):
         frames += 1
         look = judged and t % every == 0
         seen = []
@@ -82,7 +82,7 @@ def measure_clips(outputs: dict[str, Iterable[np.ndarray]], sources: Iterable[np
             figures.add(x, motion, seen[-1])
         if ref is None:
             continue
-        r = to_tensor(resize(ref, *size), device)
+        r = to_tensor(ref, device)
         reference_features = judge.features(r) if look else None
         reference.add(r, motion, reference_features)
         smoothed = moving(r)
@@ -92,8 +92,6 @@ def measure_clips(outputs: dict[str, Iterable[np.ndarray]], sources: Iterable[np
                 distances.append(perceptual_distance(features, reference_features))
     if frames < 2:
         raise ValueError("warping error needs at least two frames")
-    if references is not None and not reference.energy:
-        raise ValueError("the reference has no frames")
     target = judge.style_target(style.to(device)) if style is not None else reference.grams.mean_gram() if references is not None else None
     shared = None if references is None else {"reference": reference.summary(target, long_term),
                                               "moving_average": {"weight": weight, **average.summary(target, long_term)}}
@@ -118,6 +116,28 @@ def lockstep(streams: list[Iterable[np.ndarray]]) -> Iterable[tuple[np.ndarray, 
         if any(frame is None for frame in frames):
             raise ValueError("the renders have different numbers of frames")
         yield frames
+
+
+def beside(images: Iterable, motions: Iterable, references: Iterable[np.ndarray] | None, size: tuple[int, int]):
+    """Each frame of the renders with the source's motion to it and the reference's frame (None
+    without a reference). A source that ends first, or a reference of another length or size, is
+    an error: figures over part of a clip, or over another clip, would read as the whole one's."""
+    motions, references = iter(motions), iter(references) if references is not None else None
+    t = 0
+    for t, renders in enumerate(images):
+        motion = next(motions, None)
+        if motion is None:
+            raise ValueError(f"the source ends after {t} frames, before the renders do (at --start?)")
+        ref = next(references, None) if references is not None else None
+        if references is not None:
+            if ref is None:
+                raise ValueError(f"the reference ends after {t} frames, before the renders do: it must be the same clip")
+            if (ref.shape[1], ref.shape[0]) != size:
+                raise ValueError(f"the reference is {ref.shape[1]}x{ref.shape[0]}, the renders {size[0]}x{size[1]}: "
+                                 "render it at the same size")
+        yield renders, motion, ref
+    if references is not None and next(references, None) is not None:
+        raise ValueError(f"the reference goes on past the renders' {t + 1} frames: it must be the same clip")
 
 
 def relative(result: dict) -> dict:

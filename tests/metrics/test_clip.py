@@ -86,3 +86,15 @@ def test_renders_measured_together_score_as_measured_alone(pan, flickering):
         assert together[name]["perceptual_distance"] == pytest.approx(alone["perceptual_distance"], rel=1e-6)
     with pytest.raises(ValueError, match="different numbers of frames"):
         measure_clips({"short": flickering[:-1], "whole": flickering}, pan)
+
+
+def test_a_source_or_reference_that_is_not_the_renders_clip_is_an_error_not_a_shorter_measure(pan, flickering):
+    with pytest.raises(ValueError, match="source ends after 6 frames"):
+        measure_clip(flickering, pan[:6])
+    with pytest.raises(ValueError, match="reference ends after 6 frames"):
+        measure_clip(flickering, pan, flickering[:6])
+    with pytest.raises(ValueError, match="reference goes on past the renders' 12 frames"):
+        measure_clip(flickering, pan, flickering + flickering[:1])
+    with pytest.raises(ValueError, match="reference is 48x32, the renders 96x64"):
+        measure_clip(flickering, pan, [cv2.resize(f, (48, 32)) for f in flickering])
+    assert measure_clip(flickering[:6], pan)["frames"] == 6  # a render of the source's start is measured as one
