@@ -83,7 +83,12 @@ class ImageFolderSource:
 
 class VideoSource:
     """Frames of the first video stream within [start, start + duration), upright (rotation
-    metadata applied), indexed from 0 at the source's frame rate."""
+    metadata applied), indexed from 0 at the source's frame rate.
+
+    Each frame goes where its timestamp falls on that rate, counted from the stream's first
+    timestamp (an MPEG-TS clip starts at 1.4 s, say): over a variable-rate video's slow stretch
+    the last frame is held, and a frame that lands where one was already placed is dropped, so
+    the render lasts as long as the source and its sound (a constant-rate video maps one to one)."""
 
     def __init__(self, path: Path, start: float = 0.0, duration: float | None = None):
         self.path, self.start, self.duration = path, start, duration
@@ -93,6 +98,7 @@ class VideoSource:
                     raise MediaError(f"{path}: has no video stream")
                 stream = container.streams.video[0]
                 self.fps = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
+                self.origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
                 seconds = float(stream.duration * stream.time_base) if stream.duration else (
                     container.duration / 1e6 if container.duration else None)
                 self.has_audio = bool(container.streams.audio)
@@ -106,30 +112,54 @@ class VideoSource:
     def _decode(self) -> Iterator[Frame]:
         end = None if self.duration is None else self.start + self.duration
         half = 0.5 / self.fps  # frame times are compared to the span with half a frame of slack
+        index, held, until = 0, None, 0.0  # the next frame's index; the last image and when it ends
+        first = None  # the first frame's time: frame k of a constant rate falls k / fps after it
         try:
+            for time, frame in self._timed(half):
+                time = time if time is not None else self.start + index / self.fps
+                if time < self.start - half:
+                    continue
+                if end is not None and time >= end - half:
+                    break
+                first = time if first is None else first
+                at = round((time - first) * self.fps)  # where it falls on the source's rate
+                if at < index:
+                    continue
+                image = upright(frame)
+                for gap in range(index, at):  # a slow stretch: the last frame held over it
+                    yield Frame(gap, gap / self.fps, held if held is not None else image)
+                yield Frame(at, at / self.fps, image)
+                index, held = at + 1, image
+                until = time + (float(frame.duration * frame.time_base) if frame.duration else 1 / self.fps)
+            else:  # the stream ran out before the span did
+                last = max(index, min(round((until - (first or 0.0)) * self.fps), self.frame_count or 0))
+                yield from (Frame(i, i / self.fps, held) for i in range(index, last))  # a last frame that lasts
+                if self.frame_count is not None and last < self.frame_count - 1:
+                    raise MediaError(f"{self.path}: the video ends after {last} frames where it declares "
+                                     f"{self.frame_count}: it is cut short or damaged")
+        except av.FFmpegError as exc:
+            raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
+
+    def _timed(self, half: float) -> Iterator[tuple[float | None, av.VideoFrame]]:
+        """(seconds from the stream's first timestamp, frame), in order, from about `start` on. A
+        seek that lands past `start` (MPEG-TS seeks by bytes, and can miss its only keyframe) is
+        made good by decoding from the top instead."""
+        for seek in (True, False) if self.start > 0 else (False,):
             with av.open(str(self.path)) as container:
                 stream = container.streams.video[0]
                 stream.thread_type = "AUTO"
-                if self.start > 0:
-                    container.seek(int(self.start / stream.time_base), stream=stream)
-                index = 0
+                if seek:
+                    container.seek(int((self.origin + self.start) / stream.time_base), stream=stream)
+                landed = not seek  # a seek has landed once a frame at or before `start` comes out
                 for frame in container.decode(stream):
-                    time = frame.time if frame.time is not None else self.start + index / self.fps
-                    if time < self.start - half:
-                        continue
-                    if end is not None and time >= end - half:
-                        break
-                    image = frame.to_ndarray(format="rgb24")
-                    if frame.rotation:
-                        image = np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90) % 4))
-                    yield Frame(index, index / self.fps, image)
-                    index += 1
-                else:  # the stream ran out before the span did
-                    if self.frame_count is not None and index < self.frame_count - 1:
-                        raise MediaError(f"{self.path}: the video ends after {index} frames where it declares "
-                                         f"{self.frame_count}: it is cut short or damaged")
-        except av.FFmpegError as exc:
-            raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
+                    time = frame.time - self.origin if frame.time is not None else None
+                    if not landed:
+                        if time is None or time > self.start + half:
+                            break
+                        landed = True
+                    yield time, frame
+                if landed:
+                    return
 
     def first(self) -> np.ndarray:
         for frame in self._decode():
@@ -138,6 +168,12 @@ class VideoSource:
 
     def __iter__(self) -> Iterator[Frame]:
         return self._decode()
+
+
+def upright(frame: av.VideoFrame) -> np.ndarray:
+    """A decoded frame as HxWx3 uint8 RGB, its rotation metadata applied."""
+    image = frame.to_ndarray(format="rgb24")
+    return np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90) % 4)) if frame.rotation else image
 
 
 Source = ImageSource | ImageFolderSource | VideoSource

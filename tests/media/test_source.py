@@ -87,3 +87,40 @@ def test_images_are_upright_8_bit_rgb_whatever_their_file_holds(tmp_path, chelse
         image = read_image(tmp_path / name)
         assert image.dtype == np.uint8 and image.shape == (60, 80, 3), name
         assert np.abs(image.astype(int) - expected).mean() <= tolerance, name
+
+
+def write_numbered(path, times: list[float], container: str | None = None):
+    """A clip whose frame k is grey level 5 k, shown at times[k] seconds (millisecond timestamps;
+    an MPEG-TS muxer adds its own start offset)."""
+    import av
+
+    with av.open(str(path), "w", format=container) as out:
+        stream = out.add_stream("libx264", rate=25, options={"crf": "0"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for k, time in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 5 * k, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = round(time * 1000), Fraction(1, 1000)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+
+
+def numbers(frames) -> list[int]:
+    return [round(frame.image.mean() / 5) for frame in frames]
+
+
+def test_a_variable_rate_video_keeps_its_timing(tmp_path):
+    # 10 frames 40 ms apart (the stream's 25 fps), then 5 frames 120 ms apart: each held for 3
+    # frames of 40 ms, the last for its own 40 ms; a frame for each frame was 15 frames, 0.6 s
+    write_numbered(tmp_path / "vfr.mkv", [0.04 * k for k in range(10)] + [0.4 + 0.12 * k for k in range(5)])
+    source = open_source(tmp_path / "vfr.mkv")
+    frames = list(source)
+    assert numbers(frames) == [*range(10), *(k for k in range(10, 14) for _ in range(3)), 14]
+    assert [f.index for f in frames] == list(range(23)) and source.frame_count == 23  # 0.92 s
+
+
+def test_a_clip_whose_timestamps_start_late_is_cut_from_its_own_start(tmp_path):
+    write_numbered(tmp_path / "clip.ts", [0.04 * k for k in range(50)], container="mpegts")  # its times start after 0
+    assert numbers(open_source(tmp_path / "clip.ts", 0.0, 0.4)) == list(range(10))
+    assert numbers(open_source(tmp_path / "clip.ts", 0.5, 0.4)) == list(range(12, 22))  # from frame 12, 0.48 s
+    assert numbers(open_source(tmp_path / "clip.ts", 1.2)) == list(range(30, 50))  # a seek that misses is made good
