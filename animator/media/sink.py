@@ -29,6 +29,7 @@ from animator import faults
 from animator.errors import MediaError
 from animator.media.frame import Frame, fit_size, resize
 from animator.media.pipeline import Worker
+from animator.media.source import timeline_origin
 
 log = logging.getLogger("animator")
 
@@ -334,9 +335,10 @@ class AudioCopy:
         if self.stream is None:
             return
         source_stream = self.source.streams.audio[0]
-        start, end = self.span.start, None if self.span.duration is None else self.span.start + self.span.duration
+        start = timeline_origin(self.source) + self.span.start  # on the stream's clock, as the frames are cut
+        end = None if self.span.duration is None else start + self.span.duration
         try:
-            if start:
+            if self.span.start:
                 self.source.seek(int(start / source_stream.time_base), stream=source_stream)
             if self.remux:
                 self._remux(source_stream, start, end)

@@ -98,7 +98,7 @@ class VideoSource:
                     raise MediaError(f"{path}: has no video stream")
                 stream = container.streams.video[0]
                 self.fps = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
-                self.origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+                self.origin = timeline_origin(container)
                 seconds = float(stream.duration * stream.time_base) if stream.duration else (
                     container.duration / 1e6 if container.duration else None)
                 self.has_audio = bool(container.streams.audio)
@@ -168,6 +168,16 @@ class VideoSource:
 
     def __iter__(self) -> Iterator[Frame]:
         return self._decode()
+
+
+def timeline_origin(container: av.container.InputContainer) -> float:
+    """Where a file's time 0 lies on its streams' clocks: its video's first timestamp (an MPEG-TS
+    clip's is 1.4 s, say), or a sound file's audio's. Frames and sound are both counted from it,
+    so they stay together."""
+    for streams in (container.streams.video, container.streams.audio):
+        if streams and streams[0].start_time is not None:
+            return float(streams[0].start_time * streams[0].time_base)
+    return 0.0
 
 
 def upright(frame: av.VideoFrame) -> np.ndarray:

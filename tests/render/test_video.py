@@ -185,3 +185,36 @@ def test_a_broken_audio_stream_is_dropped_with_a_warning(tmp_path):
     assert "WARNING" in result.stderr and "audio dropped" in result.stderr
     facts, frames = decode_video(tmp_path / "out" / "deaf.mp4")
     assert len(frames) == 12 and facts["audio"] == 0  # 0.5 s at 25 fps, rounded down by the half-frame rule
+
+
+def test_a_clip_whose_timestamps_start_late_keeps_its_sound_in_step(tmp_path):
+    """An MPEG-TS clip (its clock starts after 0): a picture that changes for one frame at 2 s and a
+    click at 2 s in its sound; rendered from 1 s, both land at 1 s."""
+    with av.open(str(tmp_path / "clip.ts"), "w", format="mpegts") as out:
+        video, sound = out.add_stream("libx264", rate=25), out.add_stream("aac", rate=48000)
+        video.width, video.height, video.pix_fmt, sound.layout = 64, 48, "yuv420p", "mono"
+        for k in range(75):
+            image = np.zeros((48, 64, 3), np.uint8)
+            image[:, :32] = 255
+            out.mux(video.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:, ::-1] if k == 50 else image), format="rgb24")))
+        samples = np.zeros(3 * 48000, np.float32)
+        samples[2 * 48000:2 * 48000 + 480] = 0.9
+        for i in range(0, len(samples), 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, i:i + 1024], format="flt", layout="mono")
+            frame.rate, frame.pts = 48000, i
+            out.mux(sound.encode(frame))
+        out.mux(video.encode())
+        out.mux(sound.encode())
+    with av.open(str(tmp_path / "clip.ts")) as clip:
+        assert clip.streams.video[0].start_time > 0  # what this test is about
+    path = video_preset(tmp_path, "late", tmp_path / "clip.ts", "size: 64\nvideo: {start: 1.0, temporal: {flow: none}}\n")
+    assert animator("render", path, "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
+    with av.open(str(tmp_path / "late.mp4")) as out:
+        frames = [(f.time, f.to_ndarray(format="rgb24").astype(float)) for f in out.decode(video=0)]
+    with av.open(str(tmp_path / "late.mp4")) as out:
+        stream = out.streams.audio[0]
+        heard = np.concatenate([f.to_ndarray().reshape(-1) for f in out.decode(stream)])
+        click = float(stream.start_time * stream.time_base) + np.argmax(np.abs(heard)) / stream.rate
+    changes = [np.abs(b - a).mean() for (_, a), (_, b) in zip(frames, frames[1:])]
+    seen = frames[int(np.argmax(changes)) + 1][0]
+    assert len(frames) == 50 and seen == pytest.approx(1.0) and click == pytest.approx(1.0, abs=0.01)
