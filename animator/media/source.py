@@ -110,35 +110,47 @@ class VideoSource:
         self.frame_count = round((end - start) * self.fps) if end is not None else None
 
     def _decode(self) -> Iterator[Frame]:
-        end = None if self.duration is None else self.start + self.duration
-        half = 0.5 / self.fps  # frame times are compared to the span with half a frame of slack
-        index, held, until = 0, None, 0.0  # the next frame's index; the last image and when it ends
-        first = None  # the first frame's time: frame k of a constant rate falls k / fps after it
+        count = 0
         try:
-            for time, frame in self._timed(half):
-                time = time if time is not None else self.start + index / self.fps
-                if time < self.start - half:
-                    continue
-                if end is not None and time >= end - half:
-                    break
-                first = time if first is None else first
-                at = round((time - first) * self.fps)  # where it falls on the source's rate
-                if at < index:
-                    continue
-                image = upright(frame)
-                for gap in range(index, at):  # a slow stretch: the last frame held over it
-                    yield Frame(gap, gap / self.fps, held if held is not None else image)
-                yield Frame(at, at / self.fps, image)
-                index, held = at + 1, image
-                until = time + (float(frame.duration * frame.time_base) if frame.duration else 1 / self.fps)
-            else:  # the stream ran out before the span did
-                last = max(index, min(round((until - (first or 0.0)) * self.fps), self.frame_count or 0))
-                yield from (Frame(i, i / self.fps, held) for i in range(index, last))  # a last frame that lasts
-                if self.frame_count is not None and last < self.frame_count - 1:
-                    raise MediaError(f"{self.path}: the video ends after {last} frames where it declares "
-                                     f"{self.frame_count}: it is cut short or damaged")
+            for count, frame in enumerate(self._on_rate(), 1):
+                yield frame
         except av.FFmpegError as exc:
             raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
+        if self.frame_count is not None and count < self.frame_count - 1:
+            raise MediaError(f"{self.path}: the video ends after {count} frames where it declares "
+                             f"{self.frame_count}: it is cut short or damaged")
+
+    def _on_rate(self) -> Iterator[Frame]:
+        """The span's frames, each where its time falls on the source's rate (see the class)."""
+        end = None if self.duration is None else self.start + self.duration
+        half = 0.5 / self.fps  # frame times are compared to the span with half a frame of slack
+        index, first, held, before, stop = 0, None, None, None, 0  # stop: where the last frame shown ends
+        for time, frame in self._timed(half):
+            time = time if time is not None else self.start + index / self.fps
+            if time < self.start - half:
+                before = frame
+                continue
+            if first is None:  # frame k of a constant rate falls k / fps after the first one
+                late = time > self.start + half and before is not None  # the span starts in a slow stretch
+                first, held = (self.start, upright(before)) if late else (time, None)
+            at = round((time - first) * self.fps)
+            if end is not None and time >= end - half:
+                stop = at  # the frame before lasts until this one
+                break
+            if at < index:  # a fast stretch: this place is taken
+                continue
+            image = upright(frame)
+            yield from self._held(held if held is not None else image, index, at)
+            yield Frame(at, at / self.fps, image)
+            index, held = at + 1, image
+            lasts = float(frame.duration * frame.time_base) if frame.duration else 1 / self.fps
+            stop = round((time + lasts - first) * self.fps)
+        yield from self._held(held, index, stop if self.frame_count is None else min(stop, self.frame_count))
+
+    def _held(self, image: np.ndarray | None, start: int, stop: int) -> Iterator[Frame]:
+        """One image at indices start..stop - 1: a frame shown for longer than one at the rate."""
+        if image is not None:
+            yield from (Frame(i, i / self.fps, image) for i in range(start, stop))
 
     def _timed(self, half: float) -> Iterator[tuple[float | None, av.VideoFrame]]:
         """(seconds from the stream's first timestamp, frame), in order, from about `start` on. A

@@ -124,3 +124,9 @@ def test_a_clip_whose_timestamps_start_late_is_cut_from_its_own_start(tmp_path):
     assert numbers(open_source(tmp_path / "clip.ts", 0.0, 0.4)) == list(range(10))
     assert numbers(open_source(tmp_path / "clip.ts", 0.5, 0.4)) == list(range(12, 22))  # from frame 12, 0.48 s
     assert numbers(open_source(tmp_path / "clip.ts", 1.2)) == list(range(30, 50))  # a seek that misses is made good
+
+
+def test_a_variable_rate_video_cut_in_its_slow_stretch_holds_the_frame_shown_there(tmp_path):
+    write_numbered(tmp_path / "vfr.mkv", [0.04 * k for k in range(10)] + [0.4 + 0.12 * k for k in range(5)])
+    whole = numbers(open_source(tmp_path / "vfr.mkv"))
+    assert numbers(open_source(tmp_path / "vfr.mkv", 0.44, 0.2)) == whole[11:16]  # from within frame 10's 120 ms
