@@ -130,3 +130,5 @@ def test_a_variable_rate_video_cut_in_its_slow_stretch_holds_the_frame_shown_the
     write_numbered(tmp_path / "vfr.mkv", [0.04 * k for k in range(10)] + [0.4 + 0.12 * k for k in range(5)])
     whole = numbers(open_source(tmp_path / "vfr.mkv"))
     assert numbers(open_source(tmp_path / "vfr.mkv", 0.44, 0.2)) == whole[11:16]  # from within frame 10's 120 ms
+    spans = [(0.0, 0.44), (0.44, 0.2), (0.64, None)]  # as a split render cuts it
+    assert [n for start, duration in spans for n in numbers(open_source(tmp_path / "vfr.mkv", start, duration))] == whole
