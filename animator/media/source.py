@@ -18,6 +18,7 @@ from animator.media.frame import Frame
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = Fraction(24)
+MAX_FPS = 240  # above it a stream's "rate" is its clock, and the frames' own spacing is measured
 
 
 # Pillow modes whose samples are deeper than 8 bits: read as they are and scaled here, because
@@ -98,6 +99,8 @@ class VideoSource:
                     raise MediaError(f"{path}: has no video stream")
                 stream = container.streams.video[0]
                 self.fps = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
+                if self.fps > MAX_FPS:  # a clock's tick, not a frame rate (a browser's WebM recording says 1000)
+                    self.fps = measured_rate(container, stream)
                 self.origin = timeline_origin(container)
                 seconds = float(stream.duration * stream.time_base) if stream.duration else (
                     container.duration / 1e6 if container.duration else None)
@@ -180,6 +183,21 @@ class VideoSource:
 
     def __iter__(self) -> Iterator[Frame]:
         return self._decode()
+
+
+COMMON_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
+                Fraction(60000, 1001), Fraction(60), Fraction(120)]
+
+
+def measured_rate(container: av.container.InputContainer, stream: av.VideoStream, packets: int = 120) -> Fraction:
+    """The frame rate the first packets' timestamps keep (one over their median spacing), the
+    common rate it is within 3% of if there is one."""
+    times = sorted(p.pts for p, _ in zip((p for p in container.demux(stream) if p.pts is not None), range(packets)))
+    spacing = float(np.median(np.diff(times)) * stream.time_base) if len(times) > 1 else 0.0
+    if not 0 < spacing < 1:
+        return FOLDER_FPS
+    nearest = min(COMMON_RATES, key=lambda rate: abs(float(rate) * spacing - 1))
+    return nearest if abs(float(nearest) * spacing - 1) < 0.03 else Fraction(1 / spacing).limit_denominator(100)
 
 
 def timeline_origin(container: av.container.InputContainer) -> float:

@@ -89,13 +89,13 @@ def test_images_are_upright_8_bit_rgb_whatever_their_file_holds(tmp_path, chelse
         assert np.abs(image.astype(int) - expected).mean() <= tolerance, name
 
 
-def write_numbered(path, times: list[float], container: str | None = None):
+def write_numbered(path, times: list[float], container: str | None = None, rate: int = 25):
     """A clip whose frame k is grey level 5 k, shown at times[k] seconds (millisecond timestamps;
     an MPEG-TS muxer adds its own start offset)."""
     import av
 
     with av.open(str(path), "w", format=container) as out:
-        stream = out.add_stream("libx264", rate=25, options={"crf": "0"})
+        stream = out.add_stream("libx264", rate=rate, options={"crf": "0"})
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         stream.codec_context.time_base = Fraction(1, 1000)
         for k, time in enumerate(times):
@@ -132,3 +132,11 @@ def test_a_variable_rate_video_cut_in_its_slow_stretch_holds_the_frame_shown_the
     assert numbers(open_source(tmp_path / "vfr.mkv", 0.44, 0.2)) == whole[11:16]  # from within frame 10's 120 ms
     spans = [(0.0, 0.44), (0.44, 0.2), (0.64, None)]  # as a split render cuts it
     assert [n for start, duration in spans for n in numbers(open_source(tmp_path / "vfr.mkv", start, duration))] == whole
+
+
+def test_a_stream_whose_rate_is_its_clock_gets_the_rate_its_frames_keep(tmp_path):
+    # a browser's recording: "1000 fps" (its millisecond clock), frames ~33 ms apart with jitter
+    times = np.cumsum([0] + [0.033 + 0.003 * np.sin(k) for k in range(44)])
+    write_numbered(tmp_path / "recording.mkv", list(times), rate=1000)
+    source = open_source(tmp_path / "recording.mkv")
+    assert source.fps == 30 and numbers(source) == list(range(45))
