@@ -18,6 +18,7 @@ from animator.media.frame import Frame
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = Fraction(24)
+SEEK_MARGIN = 10.0  # seconds before `start` to seek to when a seek to `start` lands past it
 MAX_FPS = 240  # above it a stream's "rate" is its clock, and the frames' own spacing is measured
 
 
@@ -157,15 +158,17 @@ class VideoSource:
 
     def _timed(self, half: float) -> Iterator[tuple[float | None, av.VideoFrame]]:
         """(seconds from the stream's first timestamp, frame), in order, from about `start` on. A
-        seek that lands past `start` (MPEG-TS seeks by bytes, and can miss its only keyframe) is
-        made good by decoding from the top instead."""
-        for seek in (True, False) if self.start > 0 else (False,):
+        seek that lands past `start` (MPEG-TS seeks by bytes, and can miss) is tried again further
+        back, then made good by decoding from the top."""
+        for target in (self.start, self.start - SEEK_MARGIN, 0.0) if self.start > 0 else (0.0,):
+            if target < 0:
+                continue
             with av.open(str(self.path)) as container:
                 stream = container.streams.video[0]
                 stream.thread_type = "AUTO"
-                if seek:
-                    container.seek(int((self.origin + self.start) / stream.time_base), stream=stream)
-                landed = not seek  # a seek has landed once a frame at or before `start` comes out
+                if target > 0:
+                    container.seek(int((self.origin + target) / stream.time_base), stream=stream)
+                landed = target == 0  # a seek has landed once a frame at or before `start` comes out
                 for frame in container.decode(stream):
                     time = frame.time - self.origin if frame.time is not None else None
                     if not landed:
