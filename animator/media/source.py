@@ -99,9 +99,7 @@ class VideoSource:
                 if not container.streams.video:
                     raise MediaError(f"{path}: has no video stream")
                 stream = container.streams.video[0]
-                self.fps = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
-                if self.fps > MAX_FPS:  # a clock's tick, not a frame rate (a browser's WebM recording says 1000)
-                    self.fps = measured_rate(container, stream)
+                self.fps = frame_rate(container, stream)
                 self.origin = timeline_origin(container)
                 seconds = float(stream.duration * stream.time_base) if stream.duration else (
                     container.duration / 1e6 if container.duration else None)
@@ -190,6 +188,15 @@ class VideoSource:
 
 COMMON_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
                 Fraction(60000, 1001), Fraction(60), Fraction(120)]
+
+
+def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -> Fraction:
+    """The rate frames are placed on: the stream's average, unless its frames keep a finer one (an
+    animated GIF's quick frames among slow ones) or the average is a clock's tick instead (over
+    240 fps: a browser's WebM recording says 1000)."""
+    average = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
+    measured = measured_rate(container, stream)
+    return measured if average > MAX_FPS or measured > 1.1 * average else average
 
 
 def measured_rate(container: av.container.InputContainer, stream: av.VideoStream, packets: int = 120) -> Fraction:

@@ -2,6 +2,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from animator.errors import MediaError
 from animator.media.frame import fit_size, to_image, to_tensor
@@ -140,3 +141,11 @@ def test_a_stream_whose_rate_is_its_clock_gets_the_rate_its_frames_keep(tmp_path
     write_numbered(tmp_path / "recording.mkv", list(times), rate=1000)
     source = open_source(tmp_path / "recording.mkv")
     assert source.fps == 30 and numbers(source) == list(range(45))
+
+
+def test_an_animated_gif_keeps_its_quick_frames_and_its_slow_ones(tmp_path):
+    greys = [Image.fromarray(np.full((48, 64, 3), 20 * k, np.uint8)) for k in range(10)]
+    greys[0].save(tmp_path / "anim.gif", save_all=True, append_images=greys[1:], duration=[100] * 5 + [500] * 5, loop=0)
+    source = open_source(tmp_path / "anim.gif")  # 10 frames in 3 s: an average of 3.3 fps would drop the quick ones
+    assert source.fps == 10
+    assert [round(frame.image.mean() / 20) for frame in source] == [0, 1, 2, 3, 4, *(k for k in range(5, 10) for _ in range(5))]
