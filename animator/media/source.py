@@ -196,16 +196,18 @@ def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -
     240 fps: a browser's WebM recording says 1000)."""
     average = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
     measured = measured_rate(container, stream)
+    if measured is None:  # no spacing to tell by (one frame, or a slideshow, seconds apart)
+        return average if average <= MAX_FPS else FOLDER_FPS
     return measured if average > MAX_FPS or measured > 1.1 * average else average
 
 
-def measured_rate(container: av.container.InputContainer, stream: av.VideoStream, packets: int = 120) -> Fraction:
+def measured_rate(container: av.container.InputContainer, stream: av.VideoStream, packets: int = 120) -> Fraction | None:
     """The frame rate the first packets' timestamps keep (one over their median spacing), the
     common rate it is within 3% of if there is one."""
     times = sorted(p.pts for p, _ in zip((p for p in container.demux(stream) if p.pts is not None), range(packets)))
     spacing = float(np.median(np.diff(times)) * stream.time_base) if len(times) > 1 else 0.0
     if not 0 < spacing < 1:
-        return FOLDER_FPS
+        return None
     nearest = min(COMMON_RATES, key=lambda rate: abs(float(rate) * spacing - 1))
     return nearest if abs(float(nearest) * spacing - 1) < 0.03 else Fraction(1 / spacing).limit_denominator(100)
 
