@@ -89,8 +89,10 @@ class VideoSource:
 
     Each frame goes where its timestamp falls on that rate, counted from the stream's first
     timestamp (an MPEG-TS clip starts at 1.4 s, say): over a variable-rate video's slow stretch
-    the last frame is held, and a frame that lands where one was already placed is dropped, so
-    the render lasts as long as the source and its sound (a constant-rate video maps one to one)."""
+    the last frame is held, a frame a whole place behind the frames before it (a fast stretch)
+    is dropped, and a frame off its place by less than one (a phone's jitter) takes the next
+    place, so the render lasts as long as the source and stays with its sound, and a
+    constant-rate video maps one to one."""
 
     def __init__(self, path: Path, start: float = 0.0, duration: float | None = None):
         self.path, self.start, self.duration = path, start, duration
@@ -135,12 +137,13 @@ class VideoSource:
             if first is None:  # frame k of a constant rate falls k / fps after the first one
                 late = time > self.start + half and before is not None  # the span starts in a slow stretch
                 first, held = (self.start, upright(before)) if late else (time, None)
-            at = round((time - first) * self.fps)
+            ideal = (time - first) * self.fps  # where it falls on the rate
             if end is not None and time >= end - half:
-                stop = at  # the frame before lasts until this one
+                stop = round(ideal)  # the frame before lasts until this one
                 break
-            if at < index:  # a fast stretch: this place is taken
+            if ideal <= index - 1:  # a fast stretch: a frame's time ahead of it, and this place taken
                 continue
+            at = index if ideal < index + 1 else round(ideal)  # a frame's jitter moves nothing
             image = upright(frame)
             yield from self._held(held if held is not None else image, index, at)
             yield Frame(at, at / self.fps, image)
@@ -191,14 +194,15 @@ COMMON_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(3000
 
 
 def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -> Fraction:
-    """The rate frames are placed on: the stream's average, unless its frames keep a finer one (an
-    animated GIF's quick frames among slow ones) or the average is a clock's tick instead (over
-    240 fps: a browser's WebM recording says 1000)."""
+    """The rate frames are placed on: the stream's average, unless its frames keep a finer one
+    (a phone's 30 fps with a hiccup averages 28.8, and placed on that would drop every fourth
+    frame; an animated GIF's quick frames among slow ones) or the average is a clock's tick
+    instead (over 240 fps: a browser's WebM recording says 1000)."""
     average = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
     measured = measured_rate(container, stream)
     if measured is None:  # no spacing to tell by (one frame, or a slideshow, seconds apart)
         return average if average <= MAX_FPS else FOLDER_FPS
-    return measured if average > MAX_FPS or measured > 1.1 * average else average
+    return measured if average > MAX_FPS or measured > 1.01 * average else average
 
 
 def measured_rate(container: av.container.InputContainer, stream: av.VideoStream, packets: int = 120) -> Fraction | None:

@@ -149,3 +149,14 @@ def test_an_animated_gif_keeps_its_quick_frames_and_its_slow_ones(tmp_path):
     source = open_source(tmp_path / "anim.gif")  # 10 frames in 3 s: an average of 3.3 fps would drop the quick ones
     assert source.fps == 10
     assert [round(frame.image.mean() / 20) for frame in source] == [0, 1, 2, 3, 4, *(k for k in range(5, 10) for _ in range(5))]
+
+
+def test_a_phones_jittery_rate_keeps_every_frame_and_holds_over_a_hiccup(tmp_path):
+    # 30 fps with a few ms of jitter and one 100 ms hiccup: it averages 28 fps, and placed on that
+    # every few frames would be dropped; on the rate its frames keep, each frame is kept once
+    rng = np.random.default_rng(1)
+    times = np.arange(50) / 30 + rng.uniform(-0.004, 0.004, 50) + 0.1 * (np.arange(50) > 25)
+    write_numbered(tmp_path / "phone.mp4", list(times), rate=30)
+    source = open_source(tmp_path / "phone.mp4")
+    assert source.fps in (30, Fraction(30000, 1001))
+    assert numbers(source) == [*range(26), 25, 25, 25, *range(26, 50)]
