@@ -195,9 +195,9 @@ COMMON_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(3000
 
 def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -> Fraction:
     """The rate frames are placed on: the stream's average, unless its frames keep a finer one
-    (a phone's 30 fps with a hiccup averages 28.8, and placed on that would drop every fourth
-    frame; an animated GIF's quick frames among slow ones) or the average is a clock's tick
-    instead (over 240 fps: a browser's WebM recording says 1000)."""
+    (a phone's 30 fps with a hiccup averages 28, and placed on that drops a frame now and then;
+    an animated GIF's quick frames among slow ones) or the average is a clock's tick instead
+    (over 240 fps: a browser's WebM recording says 1000)."""
     average = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
     measured = measured_rate(container, stream)
     if measured is None:  # no spacing to tell by (one frame, or a slideshow, seconds apart)
