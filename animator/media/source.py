@@ -141,7 +141,7 @@ class VideoSource:
             if end is not None and time >= end - half:
                 stop = round(ideal)  # the frame before lasts until this one
                 break
-            if ideal <= index - 1:  # a fast stretch: a frame's time ahead of it, and this place taken
+            if ideal <= index - 1:  # a fast stretch: its place is a whole frame behind the next free one
                 continue
             at = index if ideal < index + 1 else round(ideal)  # a frame's jitter moves nothing
             image = upright(frame)
