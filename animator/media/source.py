@@ -148,7 +148,8 @@ class VideoSource:
             yield from self._held(held if held is not None else image, index, at)
             yield Frame(at, at / self.fps, image)
             index, held = at + 1, image
-            lasts = float(frame.duration * frame.time_base) if frame.duration else 1 / self.fps
+            shown = getattr(frame, "duration", None)  # not every PyAV the project allows gives frames one
+            lasts = float(shown * frame.time_base) if shown else 1 / self.fps
             stop = round((time + lasts - first) * self.fps)
         yield from self._held(held, index, stop if self.frame_count is None else min(stop, self.frame_count))
 
