@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from animator.errors import MediaError
-from animator.media.frame import Frame
+from animator.media.frame import Frame, resize
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = Fraction(24)
@@ -84,8 +84,9 @@ class ImageFolderSource:
 
 
 class VideoSource:
-    """Frames of the first video stream within [start, start + duration), upright (rotation
-    metadata applied), indexed from 0 at the source's frame rate.
+    """Frames of the first video stream within [start, start + duration), as a player shows them
+    (rotation metadata applied, non-square pixels made square), indexed from 0 at the source's
+    frame rate.
 
     Each frame goes where its timestamp falls on that rate, counted from the stream's first
     timestamp (an MPEG-TS clip starts at 1.4 s, say): over a variable-rate video's slow stretch
@@ -103,6 +104,7 @@ class VideoSource:
                 stream = container.streams.video[0]
                 self.fps = frame_rate(container, stream)
                 self.origin = timeline_origin(container)
+                self.pixel_aspect = pixel_aspect(stream)
                 seconds = float(stream.duration * stream.time_base) if stream.duration else (
                     container.duration / 1e6 if container.duration else None)
                 self.has_audio = bool(container.streams.audio)
@@ -136,7 +138,7 @@ class VideoSource:
                 continue
             if first is None:  # frame k of a constant rate falls k / fps after the first one
                 late = time > self.start + half and before is not None  # the span starts in a slow stretch
-                first, held = (self.start, upright(before)) if late else (time, None)
+                first, held = (self.start, self._shown(before)) if late else (time, None)
             ideal = (time - first) * self.fps  # where it falls on the rate
             if end is not None and time >= end - half:
                 stop = round(ideal)  # the frame before lasts until this one
@@ -144,7 +146,7 @@ class VideoSource:
             if ideal <= index - 1:  # a fast stretch: its place is a whole frame behind the next free one
                 continue
             at = index if ideal < index + 1 else round(ideal)  # a frame's jitter moves nothing
-            image = upright(frame)
+            image = self._shown(frame)
             yield from self._held(held if held is not None else image, index, at)
             yield Frame(at, at / self.fps, image)
             index, held = at + 1, image
@@ -152,6 +154,12 @@ class VideoSource:
             lasts = float(shown * frame.time_base) if shown else 1 / self.fps
             stop = round((time + lasts - first) * self.fps)
         yield from self._held(held, index, stop if self.frame_count is None else min(stop, self.frame_count))
+
+    def _shown(self, frame: av.VideoFrame) -> np.ndarray:
+        image = frame.to_ndarray(format="rgb24")
+        if self.pixel_aspect != 1:  # an anamorphic DVD's 720x480 shows as 853x480: widened as a player does
+            image = resize(image, max(1, round(image.shape[1] * self.pixel_aspect)), image.shape[0])
+        return upright(image, frame.rotation)
 
     def _held(self, image: np.ndarray | None, start: int, stop: int) -> Iterator[Frame]:
         """One image at indices start..stop - 1: a frame shown for longer than one at the rate."""
@@ -227,10 +235,15 @@ def timeline_origin(container: av.container.InputContainer) -> float:
     return 0.0
 
 
-def upright(frame: av.VideoFrame) -> np.ndarray:
-    """A decoded frame as HxWx3 uint8 RGB, its rotation metadata applied."""
-    image = frame.to_ndarray(format="rgb24")
-    return np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90) % 4)) if frame.rotation else image
+def pixel_aspect(stream: av.VideoStream) -> Fraction:
+    """How much wider than high a stored pixel is shown (its sample aspect ratio; 1 where unset)."""
+    aspect = stream.sample_aspect_ratio
+    return Fraction(aspect) if aspect and aspect > 0 else Fraction(1)
+
+
+def upright(image: np.ndarray, rotation: float) -> np.ndarray:
+    """A decoded frame turned by its rotation metadata (degrees counter-clockwise)."""
+    return np.ascontiguousarray(np.rot90(image, round(rotation / 90) % 4)) if rotation else image
 
 
 Source = ImageSource | ImageFolderSource | VideoSource
