@@ -324,7 +324,7 @@ class AudioCopy:
             else:
                 rate = _encoder_rate(rules.encoder, source_stream.codec_context.sample_rate)
                 self.stream = container.add_stream(rules.encoder, rate=rate)
-                self.stream.layout = source_stream.codec_context.layout
+                self.stream.layout = named_layout(source_stream.codec_context.layout)
         except (av.FFmpegError, StopIteration, IndexError) as exc:
             log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)
             self.stream = None
@@ -374,6 +374,17 @@ class AudioCopy:
             frame.pts = None  # the encoder resamples to its own rate and format, and counts samples itself
             self.output.mux(self.stream.encode(frame))
         self.output.mux(self.stream.encode(None))
+
+
+# FFmpeg's default layout for each channel count
+DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def named_layout(layout: av.AudioLayout) -> av.AudioLayout | str:
+    """A channel layout an encoder takes: a WAV's or a camera's MOV's channels may come without
+    their order ("1 channels"), which the AAC encoder refuses; they get the default one."""
+    unordered = layout.name.endswith(" channels")
+    return DEFAULT_LAYOUTS.get(len(layout.channels), layout) if unordered else layout
 
 
 def _encoder_rate(encoder: str, rate: int) -> int:

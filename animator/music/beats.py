@@ -55,7 +55,7 @@ def _local_score(onsets: np.ndarray, period: float) -> np.ndarray:
     """The onsets smoothed by a Gaussian of period / 32, as in Ellis's paper."""
     reach = int(round(period))
     window = np.exp(-0.5 * (np.arange(-reach, reach + 1) * 32.0 / period) ** 2)
-    return np.convolve(onsets, window, "same")
+    return _centred(onsets, window)
 
 
 def _best_paths(local: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
@@ -76,6 +76,13 @@ def _best_paths(local: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarra
     return score, previous
 
 
+def _centred(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """x convolved with an odd-length kernel, centred, as long as x (numpy's "same" is as long
+    as the longer of the two, so a sound shorter than the kernel grew frames it never had)."""
+    half = (len(kernel) - 1) // 2
+    return np.convolve(x, kernel, "full")[half:half + len(x)]
+
+
 def _local_maxima(x: np.ndarray) -> np.ndarray:
     peak = np.zeros(len(x), bool)
     peak[1:-1] = (x[1:-1] > x[:-2]) & (x[1:-1] >= x[2:])  # not the last: a path cut off by the end
@@ -85,7 +92,7 @@ def _local_maxima(x: np.ndarray) -> np.ndarray:
 def _trim(beats: np.ndarray, onsets: np.ndarray) -> np.ndarray:
     """Drop beats at either end that fall where nothing sounds (the DP's sequence carries on
     through leading and trailing silence at the period)."""
-    smoothed = np.convolve(onsets, np.hanning(7)[1:-1], "same")
+    smoothed = _centred(onsets, np.hanning(7)[1:-1])
     strong = smoothed[beats] > 0.5 * np.sqrt(np.mean(smoothed ** 2))
     if not strong.any():
         return beats[:0]

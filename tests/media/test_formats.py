@@ -227,3 +227,23 @@ def _sized(image: np.ndarray, long_side: int) -> np.ndarray:
     from animator.media.frame import fit_size, resize
 
     return resize(image, *fit_size(image.shape[1], image.shape[0], long_side)).astype(int)
+
+
+def test_sound_whose_channels_have_no_order_is_reencoded(tmp_path):
+    # a WAV without a channel mask (as PyAV, and many cameras and recorders, write it) reads back
+    # as "1 channels", a layout the AAC encoder refuses (a traceback, before): it is its mono
+    with av.open(str(tmp_path / "voice.wav"), "w") as wav:
+        stream = wav.add_stream("pcm_s16le", rate=8000, layout="mono")
+        tone = (8000 * np.sin(np.arange(4000) * 0.3)).astype(np.int16)[None]
+        frame = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+        frame.sample_rate = 8000
+        wav.mux(stream.encode(frame))
+        wav.mux(stream.encode())
+    with av.open(str(tmp_path / "voice.wav")) as wav:
+        assert wav.streams.audio[0].codec_context.layout.name == "1 channels"
+    path = write(Mp4Sink(tmp_path / "a.mp4", Fraction(24), audio=AudioSpan(tmp_path / "voice.wav")), moving_square(12))
+    with av.open(str(path)) as container:
+        audio = container.streams.audio[0]
+        assert audio.codec_context.name == "aac" and audio.layout.name == "mono"
+        heard = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio)])
+    assert np.abs(heard).max() > 0.1  # the tone, not silence

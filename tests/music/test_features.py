@@ -74,3 +74,12 @@ def test_beat_halves_every_half_life_and_a_later_start_sees_the_same_values(groo
     later = frame_features(groove, count - 100, 1 / FPS, [half_life] * (count - 100), start=100 / FPS)
     for name in NAMES:  # frame 0 of a render starting 100 frames in (a split render's chunk) is frame 100
         np.testing.assert_allclose(later.values[name], whole.values[name][100:], atol=1e-6)
+
+
+def test_a_sound_shorter_than_the_beat_trackers_windows_has_features():
+    from animator.media.audio import ANALYSIS_RATE, Sound
+
+    blip = Sound((0.5 * np.sin(np.arange(ANALYSIS_RATE // 20) * 0.2)).astype(np.float32), ANALYSIS_RATE)  # 50 ms
+    features = frame_features(analyse(blip), 3, 1 / FPS, [0.1] * 3)
+    assert features.values["loud"][:2].max() == 1 and features.values["loud"][2] == 0  # heard in frames 0 and 1 only
+    assert all(np.isfinite(v).all() and 0 <= v.min() and v.max() <= 1 for v in features.values.values())
