@@ -67,14 +67,19 @@ def _has(node: Any, part: str | int) -> bool:
     return part in node
 
 
-def _key_lines(root: yaml.Node | None) -> dict[KeyPath, int]:
-    """1-based line of every key and list item, from YAML's node tree."""
+def _key_lines(root: yaml.Node | None, file: Path) -> dict[KeyPath, int]:
+    """1-based line of every key and list item, from YAML's node tree. A key given twice in one
+    mapping is an error: YAML would keep the last without a word, and the first is what the
+    user sees near the top of the file."""
     lines: dict[KeyPath, int] = {}
 
     def walk(node: yaml.Node, path: KeyPath) -> None:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 sub = (*path, key.value)
+                if sub in lines:
+                    raise PresetError(f"{file}:{key.start_mark.line + 1}: {dotted(sub)}: given twice (first on line "
+                                      f"{lines[sub]})")
                 lines[sub] = key.start_mark.line + 1
                 walk(value, sub)
         elif isinstance(node, yaml.SequenceNode):
@@ -126,6 +131,7 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
         root = loader.get_single_node()  # the node tree, aliases not yet expanded
         if root is not None:
             _expanded_size(root)
+        lines = _key_lines(root, path)  # before construction merges `<<: *alias` keys into their mappings
         raw = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -140,7 +146,7 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
         loader.dispose()
     if not isinstance(raw, dict):
         raise PresetError(f"{path}: expected a mapping of preset keys, found {type(raw).__name__}")
-    return raw, _key_lines(root)
+    return raw, lines
 
 
 def preset_from_dict(

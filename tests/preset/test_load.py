@@ -116,6 +116,15 @@ def test_yaml_syntax_error_gives_the_line(tmp_path):
         load_preset(write(tmp_path, minimal("size: 3\n  steps: 2\n")))
 
 
+def test_a_key_given_twice_is_an_error_not_the_last_one_silently(tmp_path):
+    with pytest.raises(PresetError, match=r"p.yaml:5: size: given twice \(first on line 3\)"):
+        load_preset(write(tmp_path, minimal("size: 64\niterate: {steps: 3}\nsize: 128\n")))
+    with pytest.raises(PresetError, match=r"p.yaml:3: iterate.blend: given twice \(first on line 3\)"):
+        load_preset(write(tmp_path, minimal("iterate: {blend: 0.1, steps: 3, blend: 0.2}\n")))
+    merged = "outputs: [&mp4 {format: mp4, fps: 12}, {<<: *mp4, format: gif}]\n"  # a merge is not a repeat
+    assert [(o.format, o.fps) for o in load_preset(write(tmp_path, minimal(merged))).outputs] == [("mp4", 12), ("gif", 12)]
+
+
 def test_unreadable_preset_files(tmp_path):
     with pytest.raises(PresetError, match="preset file not found"):
         load_preset(tmp_path / "nope.yaml")
