@@ -6,8 +6,8 @@ complete. Then the old record goes, each output is moved into place (a folder of
 with no moment where neither the old nor the new one exists), and the new record, which names
 each output's checksum, is written last: an interrupted publish leaves no record that calls a
 mixed set of outputs up to date. This is the one place that writes a record. Only our own files
-are ever replaced: a path in the way that is not one of them is a one-line error before
-anything renders.
+are ever replaced: a path in the way that is not one of them, or that the render reads, is a
+one-line error before anything renders.
 """
 
 from __future__ import annotations
@@ -94,13 +94,18 @@ def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, aud
     raise AssertionError(f"no sink for format {output.format}")  # the schema's Literal lists every format
 
 
-def check_destinations(sinks: list[Sink]) -> None:
+def check_destinations(sinks: list[Sink], reads: list[Path] = ()) -> None:
     """Every output path is free, or holds what a render of ours wrote there (a file where a file
-    goes, a folder of numbered frames where frames go); anything else stays, and is an error."""
+    goes, a folder of numbered frames where frames go) and is none of the files the render
+    `reads` (its input, a style image, its sound: a preset named after its clip, rendered into
+    the clip's folder); anything else stays, and is an error."""
     for sink in sinks:
         path = sink.path
         if not path.exists() and not path.is_symlink():
             continue
+        if any(file.exists() and (path.samefile(file) or path.resolve() in file.resolve().parents) for file in reads):
+            raise MediaError(f"{path}: is this render's own input, and its output would replace it; "
+                             "write the output elsewhere or under another name")
         frames = isinstance(sink, PngSink) and path.suffix != ".png"
         ours = path.is_dir() and not path.is_symlink() and all(FRAME.fullmatch(p.name) for p in path.iterdir()) if frames \
             else path.is_file() and not path.is_symlink()

@@ -173,6 +173,25 @@ def test_a_folder_in_the_way_of_an_output_is_left_alone(tmp_path):
     assert (tmp_path / "melt.mp4" / "mine.txt").read_text() == "the user's"
 
 
+
+def test_an_output_that_would_replace_the_renders_own_input_is_refused(tmp_path):
+    # a preset named after its clip, rendered into the clip's folder, replaced the clip with its render
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes((SAMPLES / "pan.mp4").read_bytes())
+    preset = write(tmp_path, f"name: clip\nmode: video\ninput: clip.mp4\nsize: 32\nvideo: {{duration: 0.2}}\n"
+                             "outputs: [{format: mp4}]\n")
+    refused(animator("render", preset, "--out", tmp_path, "--quiet", cwd=tmp_path), "clip.mp4", "own input")
+    (tmp_path / "cat.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
+    refused(animator("stylize", "cat.png", "--style", "3", "--size", "32", "-o", "cat.png", cwd=tmp_path), "cat.png", "own input")
+    frames = tmp_path / "clip_frames"  # a folder of a render's frames, read back as the input of one of that name
+    frames.mkdir()
+    (frames / "000000.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
+    preset = write(tmp_path, "name: clip\ninput: clip_frames\nsize: 32\niterate: {steps: 2}\noutputs: [{format: png}]\n")
+    refused(animator("render", preset, "--out", tmp_path, "--quiet", cwd=tmp_path), "clip_frames", "own input")
+    assert clip.read_bytes() == (SAMPLES / "pan.mp4").read_bytes()
+    assert (tmp_path / "cat.png").read_bytes() == (frames / "000000.png").read_bytes() == (SAMPLES / "chelsea.png").read_bytes()
+
+
 # 9: a folder of frames is replaced without a moment where neither the old nor the new one is there
 
 def test_a_render_killed_while_replacing_its_frames_leaves_old_or_new_frames(tmp_path):
