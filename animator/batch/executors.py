@@ -66,11 +66,16 @@ class RayExecutor:
         self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)) // jobs)
 
     def run(self, tasks: list[Task]) -> Iterator[Result]:
-        from animator.render.outputs import publish
+        from animator.render.outputs import check_destinations, publish
 
         remote = self.ray.remote(_remote_render)
         pending = {}
         for task in tasks:
+            try:  # here, before the render: its outputs are published here, not where it runs
+                check_destinations(task.preset, task.out_dir)
+            except AnimatorError as exc:
+                yield Result(task.name, "failed", error=str(exc))
+                continue
             ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(*ship(task.preset), self.cpus, task.part)
             pending[ref] = task
         while pending:

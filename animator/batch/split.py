@@ -24,10 +24,9 @@ from animator.media.frame import Frame
 from animator.media.sink import encoding
 from animator.media.source import VideoSource, read_image
 from animator.preset import Preset
-from animator.preset.resolve import Part
+from animator.preset.resolve import Part, soundtrack
 from animator.preset.resolve import chunk as chunk_of
-from animator.preset.resolve import soundtrack
-from animator.render.outputs import make_sinks, publish
+from animator.render.outputs import check_destinations, make_sinks, publish
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,7 @@ class Split:
         self.fps, self.frames, self.has_audio = source.fps, source.frame_count, source.has_audio
         if self.frames is None:
             raise MediaError(f"{preset.input}: its length is unknown, so it cannot be split")
+        check_destinations(preset, out_dir)
         self.chunks = cut(self.frames, parts, overlap)
         self.work = out_dir / f".{preset.name}.split"
 

@@ -21,7 +21,7 @@ from animator.media.frame import Frame, fitted, to_image
 from animator.media.sink import Sink, encoding
 from animator.media.source import read_image
 from animator.methods import Styles, StyleTrack, build_method
-from animator.preset.resolve import input_files, method_options, style_weights
+from animator.preset.resolve import method_options, style_weights
 from animator.preset.schema import Num, Preset
 from animator.render.iterate import IterateRenderer
 from animator.render.outputs import check_destinations, make_sinks, publish
@@ -86,7 +86,7 @@ class Render:
         preset, started = self.preset, time.perf_counter()
         own = sinks is None
         sinks = make_sinks(preset, out_dir, self.fps, self.plan.audio(), self.device.type == "cuda") if own else sinks
-        check_destinations(sinks, input_files(preset))
+        check_destinations(preset, out_dir, sinks, record=own and record)
         checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
         checkpoint.lock()
         try:

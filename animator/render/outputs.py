@@ -24,8 +24,9 @@ from animator.errors import MediaError
 from animator.media.frame import Frame
 from animator.media.sink import (ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink, PngSink, Sink, WebmSink,
                                  WebpSink, remove)
+from animator.preset.resolve import input_files
 from animator.preset.schema import OutputConfig, Preset
-from animator.render.record import record_path, write_record
+from animator.render.record import is_record, record_path, write_record
 
 H264_CRF = 18  # x264's visually near-lossless setting; the other encoders' defaults live in their sinks
 
@@ -94,12 +95,18 @@ def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, aud
     raise AssertionError(f"no sink for format {output.format}")  # the schema's Literal lists every format
 
 
-def check_destinations(sinks: list[Sink], reads: list[Path] = ()) -> None:
-    """Every output path is free, or holds what a render of ours wrote there (a file where a file
-    goes, a folder of numbered frames where frames go) and is none of the files the render
-    `reads` (its input, a style image, its sound: a preset named after its clip, rendered into
-    the clip's folder); anything else stays, and is an error."""
-    for sink in sinks:
+def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None = None, record: bool = True) -> None:
+    """Every output path (of `sinks`, or of the preset's own outputs in out_dir) is free, or holds
+    what a render of ours wrote there (a file where a file goes, a folder of numbered frames
+    where frames go, a render's record where the `record` goes), and is none of the files the
+    render reads (its input, a style image, its sound: a preset named after its clip, rendered
+    into the clip's folder); anything else stays, and is an error."""
+    reads = input_files(preset)
+    record_file = record_path(preset, out_dir)
+    if record and (record_file.exists() or record_file.is_symlink()) and not is_record(record_file):
+        raise MediaError(f"{record_file}: is in the way of this render's record and is not one it wrote; "
+                         "move it, or render into another --out")
+    for sink in make_sinks(preset, out_dir, Fraction(1)) if sinks is None else sinks:  # paths do not depend on the rate
         path = sink.path
         if not path.exists() and not path.is_symlink():
             continue

@@ -68,6 +68,15 @@ def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int
     return path
 
 
+def is_record(path: Path) -> bool:
+    """Whether the file at `path` is a render's record (and so may be replaced by another)."""
+    try:
+        record = json.loads(path.read_text()) if path.is_file() and not path.is_symlink() else None
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and {"animator", "fingerprint", "outputs"} <= record.keys()
+
+
 def up_to_date(preset: Preset, out_dir: Path) -> dict | None:
     """The record of a finished render of this very preset whose outputs are all there as it
     wrote them, or None."""

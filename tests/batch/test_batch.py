@@ -22,9 +22,10 @@ def batch(*args, cwd: Path) -> subprocess.CompletedProcess:
                           text=True)
 
 
-def preset(folder: Path, name: str, extra: str = "", image: Path = SAMPLES / "chelsea.png") -> Path:
+def preset(folder: Path, name: str, extra: str = "", image: Path = SAMPLES / "chelsea.png",
+           method: str = "") -> Path:
     path = folder / f"{name}.yaml"
-    path.write_text(f"name: {name}\ninput: {image}\nsize: 48\nmethod: {{name: multistyle, style: {len(name)}}}\n"
+    path.write_text(f"name: {name}\ninput: {image}\nsize: 48\nmethod: {method or f'{{name: multistyle, style: {len(name)}}}'}\n"
                     f"iterate: {{steps: 3, blend: 0.5}}\noutputs: [{{format: png}}]\n{extra}")
     return path
 
@@ -94,11 +95,11 @@ def test_ray_renders_the_frames_the_local_executor_does(tmp_path, ray_instance):
     (tmp_path / "inputs").mkdir()
     (tmp_path / "inputs" / "coffee.png").write_bytes((SAMPLES / "coffee.png").read_bytes())
     paths = [preset(tmp_path, "multi"),
-             preset(tmp_path, "morph", f"method: arbitrary\nstyle: [{{image: {SAMPLES / 'brick.png'}, at: 0}}, "
+             preset(tmp_path, "morph", f"style: [{{image: {SAMPLES / 'brick.png'}, at: 0}}, "
                                        f"{{image: {SAMPLES / 'hubble_deep_field.jpg'}, at: 3}}]\n",
-                    image=tmp_path / "inputs" / "coffee.png"),
-             preset(tmp_path, "clip", f"mode: video\nmethod: arbitrary\nstyle: {SAMPLES / 'brick.png'}\n"
-                                      "video: {duration: 0.2}\n", image=SAMPLES / "pan.mp4")]
+                    image=tmp_path / "inputs" / "coffee.png", method="arbitrary"),
+             preset(tmp_path, "clip", f"mode: video\nstyle: {SAMPLES / 'brick.png'}\n"
+                                      "video: {duration: 0.2}\n", image=SAMPLES / "pan.mp4", method="arbitrary")]
     local, remote = tmp_path / "local", tmp_path / "ray"
     results = {"local": run_batch(plan(paths, [], local, False), LocalExecutor(jobs=2), local),
                "ray": run_batch(plan(paths, [], remote, False), RayExecutor(jobs=2), remote)}

@@ -181,6 +181,8 @@ def test_an_output_that_would_replace_the_renders_own_input_is_refused(tmp_path)
     preset = write(tmp_path, f"name: clip\nmode: video\ninput: clip.mp4\nsize: 32\nvideo: {{duration: 0.2}}\n"
                              "outputs: [{format: mp4}]\n")
     refused(animator("render", preset, "--out", tmp_path, "--quiet", cwd=tmp_path), "clip.mp4", "own input")
+    split = animator("batch", preset, "--out", tmp_path, "--split", "2", cwd=tmp_path)
+    assert split.returncode == 1 and "clip.mp4: is this render's own input" in split.stdout + split.stderr
     (tmp_path / "cat.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
     refused(animator("stylize", "cat.png", "--style", "3", "--size", "32", "-o", "cat.png", cwd=tmp_path), "cat.png", "own input")
     frames = tmp_path / "clip_frames"  # a folder of a render's frames, read back as the input of one of that name
@@ -190,6 +192,16 @@ def test_an_output_that_would_replace_the_renders_own_input_is_refused(tmp_path)
     refused(animator("render", preset, "--out", tmp_path, "--quiet", cwd=tmp_path), "clip_frames", "own input")
     assert clip.read_bytes() == (SAMPLES / "pan.mp4").read_bytes()
     assert (tmp_path / "cat.png").read_bytes() == (frames / "000000.png").read_bytes() == (SAMPLES / "chelsea.png").read_bytes()
+
+
+
+def test_a_file_where_the_record_goes_is_left_alone(tmp_path):
+    (tmp_path / "melt.json").write_text('{"my": "notes"}')
+    refused(animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path), "melt.json", "in the way")
+    assert (tmp_path / "melt.json").read_text() == '{"my": "notes"}'
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path / "out", *TINY, cwd=tmp_path).returncode == 0
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path / "out", *TINY, "--set", "seed=5", cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "out" / "melt.json").read_text())["preset"]["seed"] == 5  # a record replaces a record
 
 
 # 9: a folder of frames is replaced without a moment where neither the old nor the new one is there

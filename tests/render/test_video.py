@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import yaml
 
 from tests.conftest import MEDIA, SAMPLES, decode_video
 
@@ -22,9 +23,11 @@ def animator(*args, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def video_preset(tmp_path: Path, name: str, source: Path, extra: str = "") -> Path:
+    """A video preset; the keys of `extra` (YAML) replace the defaults."""
+    preset = {"name": name, "mode": "video", "input": str(source), "style": str(SAMPLES / "hubble_deep_field.jpg"),
+              "size": 160, "outputs": [{"format": "mp4"}], **(yaml.safe_load(extra) or {})}
     path = tmp_path / f"{name}.yaml"
-    path.write_text(f"name: {name}\nmode: video\ninput: {source}\nstyle: {SAMPLES / 'hubble_deep_field.jpg'}\n"
-                    f"size: 160\noutputs: [{{format: mp4}}]\n{extra}")
+    path.write_text(yaml.safe_dump(preset, sort_keys=False))
     return path
 
 
