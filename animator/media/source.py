@@ -15,6 +15,7 @@ from PIL import Image
 
 from animator.errors import MediaError
 from animator.media.frame import Frame, resize
+from animator.media.hdr import is_hdr, sdr_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = Fraction(24)
@@ -85,8 +86,8 @@ class ImageFolderSource:
 
 class VideoSource:
     """Frames of the first video stream within [start, start + duration), as a player shows them
-    (rotation metadata applied, non-square pixels made square), indexed from 0 at the source's
-    frame rate.
+    (rotation metadata applied, non-square pixels made square, HDR tone-mapped to SDR: hdr.py),
+    indexed from 0 at the source's frame rate.
 
     Each frame goes where its timestamp falls on that rate, counted from the stream's first
     timestamp (an MPEG-TS clip starts at 1.4 s, say): over a variable-rate video's slow stretch
@@ -156,7 +157,7 @@ class VideoSource:
         yield from self._held(held, index, stop if self.frame_count is None else min(stop, self.frame_count))
 
     def _shown(self, frame: av.VideoFrame) -> np.ndarray:
-        image = frame.to_ndarray(format="rgb24")
+        image = sdr_image(frame) if is_hdr(frame) else frame.to_ndarray(format="rgb24")
         if self.pixel_aspect != 1:  # an anamorphic DVD's 720x480 shows as 853x480: widened as a player does
             image = resize(image, max(1, round(image.shape[1] * self.pixel_aspect)), image.shape[0])
         return upright(image, frame.rotation)

@@ -160,3 +160,21 @@ def test_a_phones_jittery_rate_keeps_every_frame_and_holds_over_a_hiccup(tmp_pat
     source = open_source(tmp_path / "phone.mp4")
     assert source.fps in (30, Fraction(30000, 1001))
     assert numbers(source) == [*range(26), 25, 25, 25, *range(26, 50)]
+
+
+@pytest.mark.parametrize("transfer", ["pq", "hlg"])
+def test_hdr_video_is_tone_mapped_to_sdr(tmp_path, transfer):
+    # a phone's HDR clip read as SDR showed reference white as 58% (PQ) or 75% (HLG) grey and
+    # dulled every colour: (149, 149, 149) and a red of (106, 60, 38) in PQ
+    import av
+
+    from tests.clips import HLG_CODES, PQ_CODES, write_hdr_clip
+
+    write_hdr_clip(tmp_path / "hdr.mkv", transfer)
+    with av.open(str(tmp_path / "hdr.mkv")) as container:  # the chart's code values are BT.2408's
+        codes = next(container.decode(video=0)).to_ndarray(format="rgb48le")[16, [8, 24], 1] / 65535
+    assert codes == pytest.approx(list((PQ_CODES if transfer == "pq" else HLG_CODES).values()), abs=0.006)
+    grey, white, highlight, red = open_source(tmp_path / "hdr.mkv").first()[16, 8::16].astype(int)
+    assert abs(grey - 105).max() <= 4  # where an SDR camera puts an 18% grey card (BT.709's OETF: 0.409)
+    assert white.min() >= 245 and highlight.min() == 255  # reference white is white, the highlight rolled off
+    assert abs(red[0] - round(255 * (60 / 203) ** (1 / 2.4))) <= 3 and red[1:].max() <= 3  # BT.709's red, as bright
