@@ -86,7 +86,8 @@ class ImageFolderSource:
 
 class VideoSource:
     """Frames of the first video stream within [start, start + duration), as a player shows them
-    (rotation metadata applied, non-square pixels made square, HDR tone-mapped to SDR: hdr.py),
+    (deinterlaced, rotation metadata applied, non-square pixels made square, HDR tone-mapped to
+    SDR: hdr.py),
     indexed from 0 at the source's frame rate.
 
     Each frame goes where its timestamp falls on that rate, counted from the stream's first
@@ -180,7 +181,7 @@ class VideoSource:
                 if target > 0:
                     container.seek(int((self.origin + target) / stream.time_base), stream=stream)
                 landed = target == 0  # a seek has landed once a frame at or before `start` comes out
-                for frame in container.decode(stream):
+                for frame in deinterlaced(container.decode(stream), stream):
                     time = frame.time - self.origin if frame.time is not None else None
                     if not landed:
                         if time is None or time > self.start + half:
@@ -234,6 +235,34 @@ def timeline_origin(container: av.container.InputContainer) -> float:
         if streams and streams[0].start_time is not None:
             return float(streams[0].start_time * streams[0].time_base)
     return 0.0
+
+
+def deinterlaced(frames: Iterator[av.VideoFrame], stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+    """Frames as a player shows them: from the first interlaced one (a camcorder's 1080i, a DVD)
+    on, each is woven into a whole frame by FFmpeg's bwdif, one frame for each, its time kept; a
+    progressive stream passes untouched."""
+    graph = None
+    for frame in frames:
+        if graph is None and not frame.interlaced_frame:
+            yield frame
+            continue
+        if graph is None:
+            graph = av.filter.Graph()
+            graph.link_nodes(graph.add_buffer(template=stream), graph.add("bwdif", "mode=send_frame:deint=interlaced"),
+                             graph.add("buffersink")).configure()
+        graph.push(frame)
+        yield from _pulled(graph)
+    if graph is not None:
+        graph.push(None)
+        yield from _pulled(graph)
+
+
+def _pulled(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
+    while True:
+        try:
+            yield graph.pull()
+        except (BlockingIOError, av.EOFError):
+            return
 
 
 def pixel_aspect(stream: av.VideoStream) -> Fraction:

@@ -178,3 +178,29 @@ def test_hdr_video_is_tone_mapped_to_sdr(tmp_path, transfer):
     assert abs(grey - 105).max() <= 4  # where an SDR camera puts an 18% grey card (BT.709's OETF: 0.409)
     assert white.min() >= 245 and highlight.min() == 255  # reference white is white, the highlight rolled off
     assert abs(red[0] - round(255 * (60 / 203) ** (1 / 2.4))) <= 3 and red[1:].max() <= 3  # BT.709's red, as bright
+
+
+def test_interlaced_video_is_deinterlaced(tmp_path):
+    # each frame's rows alternate between two moments (fields) 1/50 s apart, with a bar moving 8 px
+    # a field: read as it is stored, every edge of the bar is a comb of 8 px teeth
+    import av
+
+    def fields(k: int) -> np.ndarray:
+        image = np.zeros((96, 128, 3), np.uint8)
+        for first_row, moment in ((0, k), (1, k + 0.5)):  # the top field, then the bottom one
+            image[first_row::2, round(16 + 16 * moment):round(36 + 16 * moment)] = 255
+        return image
+
+    with av.open(str(tmp_path / "interlaced.mp4"), "w") as out:
+        stream = out.add_stream("libx264", rate=25, options={"crf": "0", "x264-params": "tff=1"})
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        stream.codec_context.flags |= av.codec.context.Flags.interlaced_dct | av.codec.context.Flags.interlaced_me
+        for k in range(6):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(fields(k), format="rgb24")))
+        out.mux(stream.encode())
+    frames = list(open_source(tmp_path / "interlaced.mp4"))
+    assert [f.index for f in frames] == list(range(6))
+    starts = [(f.image[8:-8, :, 1] > 128).argmax(axis=1) for f in frames]  # where the bar starts on each row
+    assert all(len(set(rows)) == 1 for rows in starts)  # straight edges: every row of a frame agrees
+    lag = starts[0][0] - 16  # 0 or 8: the moment of the field the stream says comes first
+    assert lag in (0, 8) and [rows[0] for rows in starts] == [16 + 16 * k + lag for k in range(6)]
