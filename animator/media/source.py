@@ -87,7 +87,7 @@ class ImageFolderSource:
 class VideoSource:
     """Frames of the first video stream within [start, start + duration), as a player shows them
     (deinterlaced, rotation metadata applied, non-square pixels made square, HDR tone-mapped to
-    SDR: hdr.py),
+    SDR: hdr.py, frames of another size than the stream's first letterboxed into its),
     indexed from 0 at the source's frame rate.
 
     Each frame goes where its timestamp falls on that rate, counted from the stream's first
@@ -107,6 +107,7 @@ class VideoSource:
                 self.fps = frame_rate(container, stream)
                 self.origin = timeline_origin(container)
                 self.pixel_aspect = pixel_aspect(stream)
+                self.stored = (stream.width, stream.height)  # every frame is shown in this frame's place
                 seconds = float(stream.duration * stream.time_base) if stream.duration else (
                     container.duration / 1e6 if container.duration else None)
                 self.has_audio = bool(container.streams.audio)
@@ -159,6 +160,8 @@ class VideoSource:
 
     def _shown(self, frame: av.VideoFrame) -> np.ndarray:
         image = sdr_image(frame) if is_hdr(frame) else frame.to_ndarray(format="rgb24")
+        if (frame.width, frame.height) != self.stored and all(self.stored):  # the stream changed size mid-way
+            image = letterboxed(image, *self.stored)
         if self.pixel_aspect != 1:  # an anamorphic DVD's 720x480 shows as 853x480: widened as a player does
             image = resize(image, max(1, round(image.shape[1] * self.pixel_aspect)), image.shape[0])
         return upright(image, frame.rotation)
@@ -263,6 +266,17 @@ def _pulled(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
             yield graph.pull()
         except (BlockingIOError, av.EOFError):
             return
+
+
+def letterboxed(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The image as large as it fits in width x height, its shape kept, centred on black (as a
+    player shows a stream whose size changes in its window)."""
+    scale = min(width / image.shape[1], height / image.shape[0])
+    inner = resize(image, max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    box = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - inner.shape[0]) // 2, (width - inner.shape[1]) // 2
+    box[top:top + inner.shape[0], left:left + inner.shape[1]] = inner
+    return box
 
 
 def pixel_aspect(stream: av.VideoStream) -> Fraction:

@@ -246,3 +246,30 @@ def test_a_clip_whose_timestamps_start_late_keeps_its_sound_in_step(tmp_path):
     changes = [np.abs(b - a).mean() for (_, a), (_, b) in zip(frames, frames[1:])]
     seen = frames[int(np.argmax(changes)) + 1][0]
     assert len(frames) == 50 and seen == pytest.approx(1.0) and click == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_stream_that_changes_size_mid_way_is_letterboxed_into_its_first_size(tmp_path):
+    # two MPEG-TS recordings joined byte for byte, as a stream recorder writes them: 160x96, then
+    # 128x128 (the optical flow between the two sizes was a traceback)
+    from animator.media.source import open_source
+
+    for name, (width, height), first in (("a.ts", (160, 96), 0), ("b.ts", (128, 128), 25)):
+        with av.open(str(tmp_path / name), "w") as out:
+            stream = out.add_stream("libx264", rate=25, options={"crf": "0"})
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            for k in range(first, first + 25):
+                frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), 200, np.uint8), format="rgb24")
+                frame.pts = k
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode())
+    (tmp_path / "joined.ts").write_bytes((tmp_path / "a.ts").read_bytes() + (tmp_path / "b.ts").read_bytes())
+    frames = [f.image for f in open_source(tmp_path / "joined.ts")]
+    assert all(image.shape == (96, 160, 3) for image in frames) and len(frames) >= 45
+    square = frames[-1][..., 0].mean(axis=0)  # 96x96 in the middle, black either side
+    assert square[:31].max() < 20 and square[33:127].min() > 180 and square[129:].max() < 20
+    out = tmp_path / "out"
+    result = animator("render", video_preset(tmp_path, "joined", tmp_path / "joined.ts", "size: 64\n"), "--out", out, "--quiet",
+                      cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    facts, rendered = decode_video(out / "joined.mp4")
+    assert facts["size"] == (64, 40) and len(rendered) == len(frames)
