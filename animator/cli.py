@@ -29,8 +29,8 @@ def resolve_preset_path(name: str) -> Path:
     return path
 
 
-def load_all(names: list[str], sets: list[str], device: str | None) -> list[Preset]:
-    overrides = parse_overrides(sets + ([f"device={device}"] if device else []))
+def load_all(names: list[str], sets: list[str], **flags) -> list[Preset]:
+    overrides = parse_overrides(sets, **flags)
     return [load_preset(resolve_preset_path(n), overrides) for n in names]
 
 
@@ -58,7 +58,7 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, r
 
 
 def cmd_render(args: argparse.Namespace) -> None:
-    run_render(load_all(args.presets, args.set, args.device), args.out, args.fresh, args.quiet)
+    run_render(load_all(args.presets, args.set, device=args.device), args.out, args.fresh, args.quiet)
 
 
 def cmd_stylize(args: argparse.Namespace) -> None:
@@ -66,7 +66,7 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raise PresetError(f"-o {args.output}: expected a .png file name")
     builtin = args.style is not None and args.style.isdigit()
     method = args.method or ("multistyle" if builtin else "arbitrary")
-    raw = {"name": args.output.stem, "input": str(args.content), "mode": "still", "size": args.size,
+    raw = {"name": args.output.stem, "input": str(args.content), "mode": "still",
            "method": {"name": method}, "outputs": [{"format": "png"}]}
     if builtin:
         raw["method"]["style"] = int(args.style)
@@ -74,7 +74,7 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raw["style"] = args.style
     elif method != "multistyle":
         raise PresetError(f"animator stylize: --style IMAGE is needed with the {method} method (or --style N for multistyle)")
-    overrides = parse_overrides(args.set + ([f"device={args.device}"] if args.device else []))
+    overrides = parse_overrides(args.set, size=args.size, device=args.device)
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
     run_render([preset], args.output.parent, fresh=True, quiet=args.quiet, record=False)  # one image, where -o says
 
@@ -87,14 +87,16 @@ def cmd_preview(args: argparse.Namespace) -> None:
     if output.suffix.lower() != ".png":
         raise PresetError(f"-o {output}: expected a .png file name")
     started = time.perf_counter()
-    (preset,) = load_all([args.preset], [f"size={args.size}", *args.set], args.device)
+    if args.every is not None and args.every < 1:
+        raise AnimatorError(f"--every {args.every}: expected 1 or more")
+    (preset,) = load_all([args.preset], args.set, size=args.size, device=args.device)
     plan = preview_plan(preset)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=args.quiet, transient=True) as bar:
         task = bar.add_task(f"{preset.name} (preview)", total=plan.frame_count)
         every = preview(plan, output, args.every, lambda done, total: bar.update(task, completed=done, total=total))
     if not args.quiet:
-        console.print(f"{preset.name}: every {every}th frame at {describe(plan.preset)} in "
+        console.print(f"{preset.name}: {'every frame' if every == 1 else f'every {every}th frame'} at {describe(plan.preset)} in "
                       f"{time.perf_counter() - started:.1f} s -> {output}")
 
 
@@ -109,7 +111,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             raise AnimatorError(f"{flag} {value}: expected {least} or more")
     if args.address and args.executor != "ray":
         raise AnimatorError("--address is for --executor ray")
-    overrides = parse_overrides(args.set + ([f"device={args.device}"] if args.device else []))
+    overrides = parse_overrides(args.set, device=args.device)
     items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force)
     if args.executor == "ray":
         from animator.batch.executors import RayExecutor
@@ -148,7 +150,7 @@ def cmd_validate(args: argparse.Namespace) -> None:
     a video's schedules checked against its clip."""
     from animator.render.plan import Plan
 
-    for preset in load_all(args.presets, args.set, None):
+    for preset in load_all(args.presets, args.set):
         plan = Plan(preset)
         print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {plan.frame_count or 'source'} frames)")
 

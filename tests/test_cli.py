@@ -134,6 +134,12 @@ def test_bad_arguments_exit_2(tmp_path):
                             (("--start", "-1"), "--start -1.0: expected 0 or more seconds")):
         result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", *given, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.strip() == f"error: {expected}", result.stderr
+    for command, expected in ((("preview", "melt", "--every", "0"), "--every 0: expected 1 or more"),
+                              (("preview", "melt", "--size", "10"), "--size 10: size: expected a whole number between 32"),
+                              (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style", "3", "--size", "9000"),
+                               "--size 9000: size: expected a whole number between 32")):
+        result = animator(*command, cwd=tmp_path)  # the flag named as the user typed it, not as an override
+        assert result.returncode == 2 and result.stderr.strip().startswith(f"error: {expected}"), result.stderr
 
 
 def test_validate_presets_and_info(tmp_path):

@@ -24,10 +24,12 @@ DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinst
 class Override:
     path: KeyPath
     value: Any
-    text: str  # as typed, for error messages
+    text: str  # as typed, for error messages: "--set iterate.steps=60", "--size 10"
 
 
-def parse_overrides(items: list[str]) -> list[Override]:
+def parse_overrides(items: list[str], **flags: Any) -> list[Override]:
+    """`--set key.path=value` items, then the command's own flags for top-level keys (`size=64`
+    for `--size 64`; None: not given), which win."""
     overrides = []
     for text in items:
         key, sep, value = text.partition("=")
@@ -38,8 +40,8 @@ def parse_overrides(items: list[str]) -> list[Override]:
         except yaml.YAMLError:
             parsed = value
         path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
-        overrides.append(Override(path, parsed, text))
-    return overrides
+        overrides.append(Override(path, parsed, f"--set {text}"))
+    return overrides + [Override((key,), value, f"--{key} {value}") for key, value in flags.items() if value is not None]
 
 
 def _apply(raw: dict, override: Override) -> None:
@@ -52,12 +54,12 @@ def _apply(raw: dict, override: Override) -> None:
         if not isinstance(child, (dict, list)):
             child = {}
             if isinstance(node, list):
-                raise PresetError(f"--set {override.text}: {dotted(override.path[:i + 1])}: no such list item")
+                raise PresetError(f"{override.text}: {dotted(override.path[:i + 1])}: no such list item")
             node[part] = child
         node = child
     last = override.path[-1]
     if isinstance(node, list) and not _has(node, last):
-        raise PresetError(f"--set {override.text}: {dotted(override.path)}: no such list item")
+        raise PresetError(f"{override.text}: {dotted(override.path)}: no such list item")
     node[last] = override.value
 
 
@@ -196,7 +198,7 @@ def _check_morph(style, error) -> None:
 def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: list[Override]) -> str:
     for override in overrides:
         if path[: len(override.path)] == override.path or override.path[: len(path)] == path:
-            return f"--set {override.text}"
+            return override.text
     for end in range(len(path), 0, -1):
         if path[:end] in lines:
             return f"{where}:{lines[path[:end]]}"
