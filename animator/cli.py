@@ -34,6 +34,10 @@ def load_all(names: list[str], sets: list[str], **flags) -> list[Preset]:
     return [load_preset(resolve_preset_path(n), overrides) for n in names]
 
 
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
 class FpsColumn(ProgressColumn):
     def render(self, task) -> Text:
         speed = task.finished_speed or task.speed
@@ -96,7 +100,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
         task = bar.add_task(f"{preset.name} (preview)", total=plan.frame_count)
         every = preview(plan, output, args.every, lambda done, total: bar.update(task, completed=done, total=total))
     if not args.quiet:
-        console.print(f"{preset.name}: {'every frame' if every == 1 else f'every {every}th frame'} at {describe(plan.preset)} in "
+        console.print(f"{preset.name}: {'every frame' if every == 1 else f'every {ordinal(every)} frame'} at {describe(plan.preset)} in "
                       f"{time.perf_counter() - started:.1f} s -> {output}")
 
 
