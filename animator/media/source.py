@@ -117,6 +117,8 @@ class VideoSource:
             raise MediaError(f"{path}: video.start {start} s is past the end ({seconds:.2f} s)")
         end = seconds if duration is None else min(seconds or start + duration, start + duration)
         self.frame_count = round((end - start) * self.fps) if end is not None else None
+        if self.frame_count == 0 and duration is not None:
+            raise MediaError(f"{path}: video.duration {duration} s is less than half a frame at {float(self.fps):g} fps")
 
     def _decode(self) -> Iterator[Frame]:
         count = 0

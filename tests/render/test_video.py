@@ -114,6 +114,7 @@ BAD_VIDEOS = {
     "truncated": (lambda p: p.write_bytes(CHAPLIN.read_bytes()[:20_000]), "not a readable video|decoding failed|no frames"),
     "past the end": (lambda p: p.write_bytes(CHAPLIN.read_bytes()), "past the end"),
     "audio only": (audio_only, "has no video stream"),
+    "shorter than a frame": (lambda p: p.write_bytes(CHAPLIN.read_bytes()), "video.duration 0.01 s is less than half a frame at 25 fps"),
 }
 
 
@@ -122,7 +123,7 @@ def test_bad_videos_give_one_line_exit_2_and_no_output(tmp_path, case):
     make, expected = BAD_VIDEOS[case]
     clip = tmp_path / "clip.mp4"
     make(clip)
-    extra = "video: {start: 60}\n" if case == "past the end" else ""
+    extra = {"past the end": "video: {start: 60}\n", "shorter than a frame": "video: {duration: 0.01}\n"}.get(case, "")
     path = video_preset(tmp_path, "bad", clip, extra)
     result = animator("render", path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
     lines = result.stderr.strip().splitlines()
