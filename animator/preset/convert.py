@@ -138,11 +138,43 @@ def _tagged(options: list, raw: Any, path: KeyPath, base: Path) -> Any:
     return _dataclass(names[raw["name"]], raw, path, base)
 
 
+def _fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+
+
+def _main_key(cls: type) -> str | None:
+    """The key a bare value stands for: the one required key, or `name`."""
+    fields = _fields(cls)
+    required = [n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    return required[0] if len(required) == 1 else ("name" if "name" in fields else None)
+
+
+def bare_key(kind: Any, path: KeyPath) -> str | None:
+    """The key a bare value at `path` inside `kind` stands for (`audio: song.mp3` is `audio:
+    {file: song.mp3}`, `method: gatys` is `method: {name: gatys}`), or None where a bare value
+    is just a value."""
+    for part in path:
+        options = _options(kind)
+        if isinstance(part, int):
+            kinds = [typing.get_args(o)[0] for o in options if typing.get_origin(o) is tuple]
+        else:
+            kinds = [typing.get_type_hints(o)[part] for o in options if dataclasses.is_dataclass(o) and part in _fields(o)]
+        if not kinds:
+            return None
+        kind = kinds[0]
+    classes = [o for o in _options(kind) if dataclasses.is_dataclass(o)]
+    return "name" if len(classes) > 1 else _main_key(classes[0]) if classes else None
+
+
+def _options(kind: Any) -> tuple:
+    return typing.get_args(kind) if typing.get_origin(kind) in (typing.Union, types.UnionType) else (kind,)
+
+
 def _dataclass(cls: type, raw: Any, path: KeyPath, base: Path) -> Any:
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    fields = _fields(cls)
     required = [n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-    main_key = required[0] if len(required) == 1 else ("name" if "name" in fields else None)
+    main_key = _main_key(cls)
     if not isinstance(raw, dict) and main_key and raw is not None:
         raw = {main_key: raw}  # a bare value stands for the main key: `style: cat.png`, `gram_transform: sparse`
     if not isinstance(raw, dict):

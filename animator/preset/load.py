@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from animator.errors import PresetError
-from animator.preset.convert import Invalid, KeyPath, convert, dotted, to_plain
+from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted, to_plain
 from animator.preset.resolve import check_schedules, check_variables, checked_at_load, timeline
 from animator.preset.schedule import Schedule
 from animator.preset.schema import Preset
@@ -52,7 +52,8 @@ def _apply(raw: dict, override: Override) -> None:
     for i, part in enumerate(override.path[:-1]):
         child = node[part] if _has(node, part) else None
         if not isinstance(child, (dict, list)):
-            child = {}
+            key = bare_key(Preset, override.path[:i + 1]) if child is not None else None
+            child = {key: child} if key else {}  # `--set audio.start=12` keeps `audio: song.mp3`'s file
             if isinstance(node, list):
                 raise PresetError(f"{override.text}: {dotted(override.path[:i + 1])}: no such list item")
             node[part] = child

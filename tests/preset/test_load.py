@@ -146,6 +146,16 @@ def test_overrides_beat_the_file_and_are_checked_the_same_way(tmp_path):
         load_preset(path, parse_overrides(["outputs.5.fps=3"]))
 
 
+
+def test_an_override_inside_a_bare_value_keeps_what_the_value_stood_for(tmp_path):
+    # `audio: song.m4a` is `audio: {file: song.m4a}` and `method: multistyle` is `{name: multistyle}`:
+    # an override of a key inside them replaced them with a mapping without their file or name
+    path = write(tmp_path, minimal(f"audio: {SAMPLES / 'groove.m4a'}\nmethod: multistyle\n"))
+    preset = load_preset(path, parse_overrides(["audio.start=2.5", "method.style=3"]))
+    assert preset.audio.file == SAMPLES / "groove.m4a" and preset.audio.start == 2.5
+    assert preset.method.name == "multistyle" and preset.method.style.index(1.0) == 3  # style 3 alone
+
+
 def test_schedules_and_morphs_load_as_their_values(tmp_path):
     from animator.preset.schedule import Schedule
     from animator.preset.resolve import style_weights
