@@ -98,6 +98,16 @@ def test_stylize_writes_one_png(tmp_path):
     assert np.abs(arbitrary.astype(int) - builtin).mean() > 10
 
 
+def test_a_strip_thinner_than_vgg19_needs_is_stylized_by_gatys(tmp_path):
+    # a 100:1 strip at 64 px is 8 px high, and VGG19 pools it to nothing before relu5_1 (a traceback)
+    strip = SAMPLES / "brick.png"
+    Image.fromarray(read_image(strip)[:5, :500]).save(tmp_path / "strip.png")
+    result = animator("stylize", tmp_path / "strip.png", "-o", tmp_path / "out.png", "--method", "gatys", "--style", strip,
+                      "--size", "64", "--set", "method.steps=2", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert read_image(tmp_path / "out.png").shape == (16, 64, 3)  # stretched to the 16 px it needs
+
+
 BAD_PRESETS = {
     "missing input": ("name: bad\ninput: nowhere.png\n", r"bad.yaml:2: input: file not found"),
     "unreadable image": ("name: bad\ninput: broken.png\n", r"broken.png: not a readable image"),

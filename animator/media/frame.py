@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import torch
 
 MULTIPLE = 8  # H.264 with yuv420p needs even sides; the networks want multiples of 4
+MIN_SIDE = 16  # VGG19's four poolings before relu5_1 need 16 px; a thinner image is stretched to it
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,12 @@ class Frame:
 
 
 def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
-    """(width, height) with the long side near `long_side`, aspect kept, both multiples of 8."""
+    """(width, height) with the long side near `long_side`, aspect kept, both multiples of 8 and
+    at least MIN_SIDE."""
     scale = long_side / max(width, height)
     return (
-        max(MULTIPLE, round(width * scale / MULTIPLE) * MULTIPLE),
-        max(MULTIPLE, round(height * scale / MULTIPLE) * MULTIPLE),
+        max(MIN_SIDE, round(width * scale / MULTIPLE) * MULTIPLE),
+        max(MIN_SIDE, round(height * scale / MULTIPLE) * MULTIPLE),
     )
 
 
