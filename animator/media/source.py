@@ -107,7 +107,7 @@ class VideoSource:
                 self.fps = frame_rate(container, stream)
                 self.origin = timeline_origin(container)
                 self.pixel_aspect = pixel_aspect(stream)
-                self.stored = (stream.width, stream.height)  # every frame is shown in this frame's place
+                self.stored = (stream.width, stream.height)  # a frame of another size is letterboxed into it
                 seconds = float(stream.duration * stream.time_base) if stream.duration else (
                     container.duration / 1e6 if container.duration else None)
                 self.has_audio = bool(container.streams.audio)
@@ -161,6 +161,7 @@ class VideoSource:
         yield from self._held(held, index, stop if self.frame_count is None else min(stop, self.frame_count))
 
     def _shown(self, frame: av.VideoFrame) -> np.ndarray:
+        """A decoded frame as HxWx3 uint8 RGB, as a player shows it (see the class)."""
         image = sdr_image(frame) if is_hdr(frame) else frame.to_ndarray(format="rgb24")
         if (frame.width, frame.height) != self.stored and all(self.stored):  # the stream changed size mid-way
             image = letterboxed(image, *self.stored)
