@@ -365,13 +365,15 @@ class AudioCopy:
             self.output.mux(packet)
 
     def _reencode(self, source_stream, start: float, end: float | None) -> None:
+        written = 0  # samples
         for frame in self.source.decode(source_stream):
             time = frame.time
             if time is None or time < start - 1e-3:
                 continue
             if end is not None and time >= end:
                 break
-            frame.pts = None  # the encoder resamples to its own rate and format, and counts samples itself
+            frame.pts, frame.time_base = written, Fraction(1, frame.sample_rate)
+            written += frame.samples
             self.output.mux(self.stream.encode(frame))
         self.output.mux(self.stream.encode(None))
 

@@ -67,6 +67,24 @@ def test_a_shorter_render_carries_the_sound_cut_to_its_length(tmp_path, clicks):
         assert video == pytest.approx(13 / 30) and abs(video - audio) <= 1 / 30
 
 
+@pytest.mark.parametrize("rate", [8000, 44100])
+def test_sound_reencoded_to_aac_is_not_delayed_by_the_encoders_priming(tmp_path, rate):
+    # a WAV's PCM is re-encoded to AAC, whose encoder starts with 1024 samples of its own; written
+    # from time 0, they pushed the sound back by 1024 samples (23 ms at 44.1 kHz, 128 ms at 8 kHz)
+    samples = np.zeros(rate * 3 // 2, np.int16)
+    samples[rate:rate + rate // 100] = 30000  # a click at 1 s
+    with av.open(str(tmp_path / "click.wav"), "w") as wav:
+        stream = wav.add_stream("pcm_s16le", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(samples[None], format="s16", layout="mono")
+        frame.sample_rate = rate
+        wav.mux(stream.encode(frame))
+        wav.mux(stream.encode())
+    load(preset(tmp_path / "click.wav", iterate={"steps": "auto", "blend": 0.1})).run(tmp_path)
+    heard = decode_audio(tmp_path / "music.mp4", rate)
+    assert np.argmax(np.abs(heard.samples) > 0.5) / rate == pytest.approx(1.0, abs=0.002)
+    assert heard.seconds == pytest.approx(1.5, abs=1 / FPS)
+
+
 def test_zoom_that_follows_the_beat_moves_on_the_clicks(on_the_beat, clicks):
     frames = np.stack(decode_video(on_the_beat)[1]).astype(np.float32)
     motion = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))  # motion[t - 1]: from frame t - 1 to t
