@@ -365,14 +365,16 @@ class AudioCopy:
             self.output.mux(packet)
 
     def _reencode(self, source_stream, start: float, end: float | None) -> None:
-        written = 0  # samples
+        written = None  # samples from `start`; the first frame's own offset kept (a sound that starts late)
         for frame in self.source.decode(source_stream):
             time = frame.time
             if time is None or time < start - 1e-3:
                 continue
             if end is not None and time >= end:
                 break
-            frame.pts, frame.time_base = written, Fraction(1, frame.sample_rate)
+            if written is None:
+                written = max(0, round((time - start) * frame.sample_rate))
+            frame.pts, frame.time_base = written, Fraction(1, frame.sample_rate)  # the encoder's priming goes before 0
             written += frame.samples
             self.output.mux(self.stream.encode(frame))
         self.output.mux(self.stream.encode(None))

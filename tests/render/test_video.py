@@ -274,3 +274,28 @@ def test_a_stream_that_changes_size_mid_way_is_letterboxed_into_its_first_size(t
     assert result.returncode == 0, result.stderr
     facts, rendered = decode_video(out / "joined.mp4")
     assert facts["size"] == (64, 40) and len(rendered) == len(frames)
+
+
+def test_a_sound_that_starts_after_the_picture_keeps_its_place_when_reencoded(tmp_path):
+    # PCM in Matroska (re-encoded to AAC for MP4) whose sound starts 0.5 s into the clip, with a
+    # click 1 s in: re-encoded from 0, the click came 0.5 s early
+    with av.open(str(tmp_path / "late.mkv"), "w") as out:
+        video, sound = out.add_stream("libx264", rate=25), out.add_stream("pcm_s16le", rate=48000)
+        video.width, video.height, video.pix_fmt, sound.layout = 64, 48, "yuv420p", "mono"
+        for _ in range(50):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")))
+        samples = np.zeros(72000, np.int16)
+        samples[24000:24480] = 30000
+        for i in range(0, len(samples), 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, i:i + 1024], format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 48000, 24000 + i, Fraction(1, 48000)
+            out.mux(sound.encode(frame))
+        out.mux(video.encode())
+        out.mux(sound.encode())
+    path = video_preset(tmp_path, "late", tmp_path / "late.mkv", "size: 64\nvideo: {temporal: {flow: none}}\n")
+    assert animator("render", path, "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
+    with av.open(str(tmp_path / "late.mp4")) as out:
+        stream = out.streams.audio[0]
+        heard = np.concatenate([f.to_ndarray().reshape(-1) for f in out.decode(stream)])
+        click = float(stream.start_time * stream.time_base) + np.argmax(np.abs(heard) > 0.5) / stream.rate
+    assert stream.codec_context.name == "aac" and click == pytest.approx(1.0, abs=0.003)
