@@ -4,6 +4,7 @@ renderer that wants decoding beside its own work runs the source in a thread of 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -45,6 +46,16 @@ def read_image(path: Path) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The images in a folder in the order their names count (frame2 before frame10: many tools
+    number frames without leading zeros)."""
+    def counted(path: Path) -> tuple:
+        parts = [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", path.name) if part]
+        return parts, path.name  # frame01 and frame1 count alike: then by name, so the order is always one
+
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=counted)
+
+
 class ImageSource:
     frame_count, has_audio = 1, False
 
@@ -65,7 +76,7 @@ class ImageFolderSource:
 
     def __init__(self, path: Path, fps: Fraction = FOLDER_FPS):
         self.path, self.fps = path, fps
-        self.files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        self.files = image_files(path)
         self.frame_count = len(self.files)
         if not self.files:
             raise MediaError(f"{path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")

@@ -17,7 +17,7 @@ from typing import Any
 
 from animator.errors import PresetError
 from animator.media.sink import AudioSpan
-from animator.media.source import IMAGE_SUFFIXES
+from animator.media.source import image_files
 from animator.preset.convert import KeyPath, dotted
 from animator.preset.schedule import AUDIO_VARIABLES, VARIABLES, Schedule, ScheduleError, parse_schedule
 from animator.preset.schema import RENDER_FPS, MethodOptions, Num, OutputConfig, Preset, StyleImage, TemporalConfig
@@ -234,7 +234,7 @@ def input_files(preset: Preset) -> list[Path]:
     """Every file the preset reads: its input (or the images of an input folder), style
     images, a colour reference, an anchor, an injected style, an initial image and its audio."""
     if preset.input.is_dir():
-        files = sorted(p for p in preset.input.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = image_files(preset.input)
     else:
         files = [preset.input]
     files += [style.image for style in preset.style] if preset.style != "self" else []

@@ -58,6 +58,15 @@ def test_image_folder(tmp_path, chelsea):
         ImageFolderSource(tmp_path / "empty")
 
 
+def test_a_folders_frames_numbered_without_leading_zeros_play_in_their_order(tmp_path, chelsea):
+    import cv2
+
+    for i in range(1, 13):  # frame1 .. frame12: sorted as text, frame10-12 came between frame1 and frame2
+        cv2.imwrite(str(tmp_path / f"frame{i}.png"), np.full((16, 16, 3), 10 * i, np.uint8))
+    frames = list(ImageFolderSource(tmp_path))
+    assert [round(f.image.mean() / 10) for f in frames] == list(range(1, 13))
+
+
 def test_sizes_and_tensor_round_trip(chelsea):
     assert fit_size(451, 300, 384) == (384, 256)
     assert fit_size(300, 451, 100) == (64, 96)  # sides rounded to multiples of 8
