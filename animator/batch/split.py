@@ -22,7 +22,7 @@ from animator.batch.task import Result, Task
 from animator.errors import MediaError
 from animator.media.frame import Frame
 from animator.media.sink import encoding
-from animator.media.source import VideoSource, read_image
+from animator.media.source import open_source, read_image
 from animator.preset import Preset
 from animator.preset.resolve import Part, soundtrack
 from animator.preset.resolve import chunk as chunk_of
@@ -48,7 +48,7 @@ class Split:
 
     def __init__(self, preset: Preset, out_dir: Path, parts: int, overlap: int):
         self.preset, self.out_dir = preset, out_dir
-        source = VideoSource(preset.input, preset.video.start, preset.video.duration)
+        source = open_source(preset.input, preset.video.start, preset.video.duration, preset.video.fps)
         self.fps, self.frames, self.has_audio = source.fps, source.frame_count, source.has_audio
         if self.frames is None:
             raise MediaError(f"{preset.input}: its length is unknown, so it cannot be split")

@@ -72,14 +72,24 @@ class ImageSource:
 
 
 class ImageFolderSource:
+    """A folder of images as a video at `fps`, within [start, start + duration) as a video file's
+    span is."""
+
     has_audio = False
 
-    def __init__(self, path: Path, fps: Fraction = FOLDER_FPS):
+    def __init__(self, path: Path, start: float = 0.0, duration: float | None = None, fps: Fraction = FOLDER_FPS):
         self.path, self.fps = path, fps
-        self.files = image_files(path)
+        files = image_files(path)
+        if not files:
+            raise MediaError(f"{path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        first = round(start * fps)
+        if first >= len(files):
+            raise MediaError(f"{path}: video.start {start} s is past the end ({len(files)} images at "
+                             f"{float(fps):g} fps: {len(files) / float(fps):.2f} s)")
+        self.files = files[first:] if duration is None else files[first:first + round(duration * fps)]
         self.frame_count = len(self.files)
         if not self.files:
-            raise MediaError(f"{path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise MediaError(f"{path}: video.duration {duration} s is less than half a frame at {float(fps):g} fps")
 
     def first(self) -> np.ndarray:
         return read_image(self.files[0])
@@ -307,9 +317,10 @@ def upright(image: np.ndarray, rotation: float) -> np.ndarray:
 Source = ImageSource | ImageFolderSource | VideoSource
 
 
-def open_source(path: Path, start: float = 0.0, duration: float | None = None) -> Source:
+def open_source(path: Path, start: float = 0.0, duration: float | None = None, fps: Fraction | None = None) -> Source:
+    """`fps`: a folder of images' rate (FOLDER_FPS if None); a video file keeps its own."""
     if path.is_dir():
-        return ImageFolderSource(path)
+        return ImageFolderSource(path, start, duration, fps or FOLDER_FPS)
     if not path.exists():
         raise MediaError(f"{path}: file not found")
     if path.suffix.lower() in IMAGE_SUFFIXES:

@@ -218,6 +218,8 @@ def _check_combinations(preset: Preset, error) -> None:
         raise error(("style",), "still mode needs a style image (self applies to iterate mode only)")
     if method.name == "gatys":
         _check_gatys(preset, method, error)
+    if preset.video.fps is not None and not preset.input.is_dir():
+        raise error(("video", "fps"), "is a folder of images' frame rate; a video file keeps its own")
     inject = preset.iterate.inject
     if method.name == "multistyle" and inject.image is not None:
         raise error(("iterate", "inject"), "multistyle paints its built-in styles; schedule method.style to steer it")

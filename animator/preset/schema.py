@@ -263,6 +263,8 @@ class TemporalConfig:
 @dataclass(frozen=True)
 class VideoConfig:
     start: float = field(default=0.0, metadata={"min": 0, "doc": "seconds"})
+    fps: Fraction | None = field(default=None, metadata={
+        "parse": parse_fps, "doc": "a folder of images' frame rate; null: 24 (a video file keeps its own)"})
     duration: float | None = field(default=None, metadata={"min": 0.001, "doc": "seconds; null = to the end"})
     audio: bool = True
     temporal: TemporalConfig = field(default_factory=TemporalConfig)

@@ -58,6 +58,20 @@ def test_image_folder(tmp_path, chelsea):
         ImageFolderSource(tmp_path / "empty")
 
 
+def test_a_folder_of_images_is_cut_and_timed_as_a_video_is(tmp_path):
+    # video.start and video.duration were ignored for a folder: every image was rendered
+    import cv2
+
+    for i in range(48):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.png"), np.full((16, 16, 3), 5 * i, np.uint8))
+    span = list(open_source(tmp_path, 0.5, 1.0))  # at 24 fps: images 12 .. 35
+    assert [round(f.image.mean() / 5) for f in span] == list(range(12, 36)) and span[-1].time == Fraction(23, 24)
+    fast = open_source(tmp_path, 0.25, 0.5, Fraction(48))  # the folder's own rate
+    assert fast.fps == 48 and [round(f.image.mean() / 5) for f in fast] == list(range(12, 36))
+    with pytest.raises(MediaError, match=r"video.start 3 s is past the end \(48 images at 24 fps: 2.00 s\)"):
+        open_source(tmp_path, 3)
+
+
 def test_a_folders_frames_numbered_without_leading_zeros_play_in_their_order(tmp_path, chelsea):
     import cv2
 

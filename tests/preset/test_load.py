@@ -96,6 +96,7 @@ def test_style_images_with_weights(tmp_path):
          r"style\[1\].at: a morph needs `at` on every style image"),
         (f"style: [{{image: {SAMPLES / 'brick.png'}, at: 9}}, {{image: {SAMPLES / 'coffee.png'}, at: 3}}]\n",
          r"style\[1\].at: expected frames in increasing order, found 3 after 9"),
+        ("video: {fps: 30}\n", r"p.yaml:3: video.fps: is a folder of images' frame rate; a video file keeps its own"),
     ],
 )
 def test_mistakes_name_file_line_key_and_expectation(tmp_path, extra, expected):
