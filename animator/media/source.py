@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 
 from animator.errors import MediaError
-from animator.media.frame import Frame, resize
-from animator.media.hdr import is_hdr, sdr_image
+from animator.media.display import Display, deinterlaced
+from animator.media.frame import Frame
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = Fraction(24)
@@ -107,9 +107,7 @@ class ImageFolderSource:
 
 class VideoSource:
     """Frames of the first video stream within [start, start + duration), as a player shows them
-    (deinterlaced, rotation metadata applied, non-square pixels made square, HDR tone-mapped to
-    SDR: hdr.py, frames of another size than the stream's first letterboxed into its),
-    indexed from 0 at the source's frame rate.
+    (display.py), indexed from 0 at the source's frame rate.
 
     Each frame goes where its timestamp falls on that rate, counted from the stream's first
     timestamp (an MPEG-TS clip starts at 1.4 s, say): over a variable-rate video's slow stretch
@@ -127,8 +125,7 @@ class VideoSource:
                 stream = container.streams.video[0]
                 self.fps = frame_rate(container, stream)
                 self.origin = timeline_origin(container)
-                self.pixel_aspect = pixel_aspect(stream)
-                self.stored = (stream.width, stream.height)  # a frame of another size is letterboxed into it
+                self.display = Display(stream)
                 seconds = float(stream.duration * stream.time_base) if stream.duration else (
                     container.duration / 1e6 if container.duration else None)
                 self.has_audio = bool(container.streams.audio)
@@ -164,7 +161,7 @@ class VideoSource:
                 continue
             if first is None:  # frame k of a constant rate falls k / fps after the first one
                 late = time > self.start + half and before is not None  # the span starts in a slow stretch
-                first, held = (self.start, self._shown(before)) if late else (time, None)
+                first, held = (self.start, self.display.image(before)) if late else (time, None)
             ideal = (time - first) * self.fps  # where it falls on the rate
             if end is not None and time >= end - half:
                 stop = round(ideal)  # the frame before lasts until this one
@@ -172,7 +169,7 @@ class VideoSource:
             if ideal <= index - 1:  # a fast stretch: its place is a whole frame behind the next free one
                 continue
             at = index if ideal < index + 1 else round(ideal)  # a frame's jitter moves nothing
-            image = self._shown(frame)
+            image = self.display.image(frame)
             yield from self._held(held if held is not None else image, index, at)
             yield Frame(at, at / self.fps, image)
             index, held = at + 1, image
@@ -180,15 +177,6 @@ class VideoSource:
             lasts = float(shown * frame.time_base) if shown else 1 / self.fps
             stop = round((time + lasts - first) * self.fps)
         yield from self._held(held, index, stop if self.frame_count is None else min(stop, self.frame_count))
-
-    def _shown(self, frame: av.VideoFrame) -> np.ndarray:
-        """A decoded frame as HxWx3 uint8 RGB, as a player shows it (see the class)."""
-        image = sdr_image(frame) if is_hdr(frame) else frame.to_ndarray(format="rgb24")
-        if (frame.width, frame.height) != self.stored and all(self.stored):  # the stream changed size mid-way
-            image = letterboxed(image, *self.stored)
-        if self.pixel_aspect != 1:  # an anamorphic DVD's 720x480 shows as 853x480: widened as a player does
-            image = resize(image, max(1, round(image.shape[1] * self.pixel_aspect)), image.shape[0])
-        return upright(image, frame.rotation)
 
     def _held(self, image: np.ndarray | None, start: int, stop: int) -> Iterator[Frame]:
         """One image at indices start..stop - 1: a frame shown for longer than one at the rate."""
@@ -262,56 +250,6 @@ def timeline_origin(container: av.container.InputContainer) -> float:
         if streams and streams[0].start_time is not None:
             return float(streams[0].start_time * streams[0].time_base)
     return 0.0
-
-
-def deinterlaced(frames: Iterator[av.VideoFrame], stream: av.VideoStream) -> Iterator[av.VideoFrame]:
-    """Frames as a player shows them: from the first interlaced one (a camcorder's 1080i, a DVD)
-    on, each is woven into a whole frame by FFmpeg's bwdif, one frame for each, its time kept; a
-    progressive stream passes untouched."""
-    graph = None
-    for frame in frames:
-        if graph is None and not frame.interlaced_frame:
-            yield frame
-            continue
-        if graph is None:
-            graph = av.filter.Graph()
-            graph.link_nodes(graph.add_buffer(template=stream), graph.add("bwdif", "mode=send_frame:deint=interlaced"),
-                             graph.add("buffersink")).configure()
-        graph.push(frame)
-        yield from _pulled(graph)
-    if graph is not None:
-        graph.push(None)
-        yield from _pulled(graph)
-
-
-def _pulled(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
-    while True:
-        try:
-            yield graph.pull()
-        except (BlockingIOError, av.EOFError):
-            return
-
-
-def letterboxed(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The image as large as it fits in width x height, its shape kept, centred on black (as a
-    player shows a stream whose size changes in its window)."""
-    scale = min(width / image.shape[1], height / image.shape[0])
-    inner = resize(image, max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    box = np.zeros((height, width, 3), np.uint8)
-    top, left = (height - inner.shape[0]) // 2, (width - inner.shape[1]) // 2
-    box[top:top + inner.shape[0], left:left + inner.shape[1]] = inner
-    return box
-
-
-def pixel_aspect(stream: av.VideoStream) -> Fraction:
-    """How much wider than high a stored pixel is shown (its sample aspect ratio; 1 where unset)."""
-    aspect = stream.sample_aspect_ratio
-    return Fraction(aspect) if aspect and aspect > 0 else Fraction(1)
-
-
-def upright(image: np.ndarray, rotation: float) -> np.ndarray:
-    """A decoded frame turned by its rotation metadata (degrees counter-clockwise)."""
-    return np.ascontiguousarray(np.rot90(image, round(rotation / 90) % 4)) if rotation else image
 
 
 Source = ImageSource | ImageFolderSource | VideoSource

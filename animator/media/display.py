@@ -1,0 +1,81 @@
+"""A decoded video frame as a player shows it, where the stored picture differs: fields woven
+into whole frames, HDR made SDR (hdr.py), a frame of another size than the stream's first
+letterboxed into it, non-square pixels made square, and the picture turned upright."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from animator.media.frame import resize
+from animator.media.hdr import is_hdr, sdr_image
+
+
+class Display:
+    """What a stream says about showing its frames, read once."""
+
+    def __init__(self, stream: av.VideoStream):
+        self.pixel_aspect = pixel_aspect(stream)
+        self.stored = (stream.width, stream.height)  # a frame of another size is letterboxed into it
+
+    def image(self, frame: av.VideoFrame) -> np.ndarray:
+        """The frame as HxWx3 uint8 RGB, as a player shows it."""
+        image = sdr_image(frame) if is_hdr(frame) else frame.to_ndarray(format="rgb24")
+        if (frame.width, frame.height) != self.stored and all(self.stored):  # the stream changed size part-way
+            image = letterboxed(image, *self.stored)
+        if self.pixel_aspect != 1:  # an anamorphic DVD's 720x480 shows as 853x480: widened as a player does
+            image = resize(image, max(1, round(image.shape[1] * self.pixel_aspect)), image.shape[0])
+        return upright(image, frame.rotation)
+
+
+def deinterlaced(frames: Iterator[av.VideoFrame], stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+    """Frames as a player shows them: from the first interlaced one (a camcorder's 1080i, a DVD)
+    on, each is woven into a whole frame by FFmpeg's bwdif, one frame for each, its time kept; a
+    progressive stream passes untouched."""
+    graph = None
+    for frame in frames:
+        if graph is None and not frame.interlaced_frame:
+            yield frame
+            continue
+        if graph is None:
+            graph = av.filter.Graph()
+            graph.link_nodes(graph.add_buffer(template=stream), graph.add("bwdif", "mode=send_frame:deint=interlaced"),
+                             graph.add("buffersink")).configure()
+        graph.push(frame)
+        yield from _pulled(graph)
+    if graph is not None:
+        graph.push(None)
+        yield from _pulled(graph)
+
+
+def _pulled(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
+    while True:
+        try:
+            yield graph.pull()
+        except (BlockingIOError, av.EOFError):
+            return
+
+
+def letterboxed(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The image as large as it fits in width x height, its shape kept, centred on black (as a
+    player shows a stream whose size changes in its window)."""
+    scale = min(width / image.shape[1], height / image.shape[0])
+    inner = resize(image, max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    box = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - inner.shape[0]) // 2, (width - inner.shape[1]) // 2
+    box[top:top + inner.shape[0], left:left + inner.shape[1]] = inner
+    return box
+
+
+def pixel_aspect(stream: av.VideoStream) -> Fraction:
+    """How much wider than high a stored pixel is shown (its sample aspect ratio; 1 where unset)."""
+    aspect = stream.sample_aspect_ratio
+    return Fraction(aspect) if aspect and aspect > 0 else Fraction(1)
+
+
+def upright(image: np.ndarray, rotation: float) -> np.ndarray:
+    """A decoded frame turned by its rotation metadata (degrees counter-clockwise)."""
+    return np.ascontiguousarray(np.rot90(image, round(rotation / 90) % 4)) if rotation else image
