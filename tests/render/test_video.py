@@ -145,51 +145,37 @@ def test_a_video_with_no_frames(tmp_path):
     assert "empty.mp4" in result.stderr and not (tmp_path / "out").exists()
 
 
-def test_rotation_metadata_is_honoured_like_ffmpeg_does(tmp_path):
+SHOWN = {  # stored 64x48; ffmpeg's options that mark it, and those that show it: the shape shown, the 64 px render's
+    # rotation metadata (a phone held upright)
+    "rotated": (["-display_rotation", "90"], [], [], (64, 48, 3), (48, 64)),
+    # pixels twice as wide as high (an anamorphic DVD's 720x480 for 16:9): rendered as stored,
+    # every shape was squashed to half its width
+    "anamorphic": ([], ["-bsf:v", "h264_metadata=sample_aspect_ratio=2/1"], ["-vf", "scale=iw*sar:ih"], (48, 128, 3), (64, 24)),
+}
+
+
+@pytest.mark.parametrize("case", SHOWN, ids=str)
+def test_a_clip_is_shown_and_rendered_as_ffmpeg_shows_it(tmp_path, case):
     import imageio_ffmpeg
 
     from animator.media.source import open_source, read_image
     from tests.clips import write_clip
 
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    stored = np.zeros((32, 64, 3), np.uint8)
-    stored[:, :16] = (255, 255, 255)
-    write_clip(tmp_path / "flat.mp4", [stored] * 3)
-    subprocess.run([ffmpeg, "-y", "-v", "error", "-display_rotation", "90", "-i", tmp_path / "flat.mp4", "-c", "copy",
-                    tmp_path / "turned.mp4"], check=True)
-    subprocess.run([ffmpeg, "-y", "-v", "error", "-i", tmp_path / "turned.mp4", "-frames:v", "1", tmp_path / "ffmpeg.png"], check=True)
-    upright = open_source(tmp_path / "turned.mp4").first()
-    reference = read_image(tmp_path / "ffmpeg.png")
-    assert upright.shape == reference.shape == (64, 32, 3)
-    assert np.abs(upright.astype(int) - reference).mean() < 4
-    out = tmp_path / "out"
-    result = animator("render", video_preset(tmp_path, "upright", tmp_path / "turned.mp4", "size: 64\n"), "--out", out, "--quiet", cwd=tmp_path)
-    assert result.returncode == 0 and decode_video(out / "upright.mp4")[0]["size"] == (32, 64)  # portrait, as shown
-
-
-def test_non_square_pixels_are_shown_as_a_player_shows_them(tmp_path):
-    # an anamorphic clip (a DVD's 720x480 for 16:9) stores pixels twice as wide as high here: a
-    # render of it as stored would squash every shape to half its width
-    import imageio_ffmpeg
-
-    from animator.media.source import open_source, read_image
-    from tests.clips import write_clip
-
+    before, after, show, shape, size = SHOWN[case]
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     stored = np.zeros((48, 64, 3), np.uint8)
     stored[:, 16:32] = (255, 255, 255)
     write_clip(tmp_path / "flat.mp4", [stored] * 3)
-    subprocess.run([ffmpeg, "-y", "-v", "error", "-i", tmp_path / "flat.mp4", "-c", "copy",
-                    "-bsf:v", "h264_metadata=sample_aspect_ratio=2/1", tmp_path / "wide.mp4"], check=True)
-    subprocess.run([ffmpeg, "-y", "-v", "error", "-i", tmp_path / "wide.mp4", "-vf", "scale=iw*sar:ih", "-frames:v", "1",
-                    tmp_path / "ffmpeg.png"], check=True)
-    shown = open_source(tmp_path / "wide.mp4").first()
-    reference = read_image(tmp_path / "ffmpeg.png")
-    assert shown.shape == reference.shape == (48, 128, 3)
-    assert np.abs(shown.astype(int) - reference).mean() < 4
+    subprocess.run([ffmpeg, "-y", "-v", "error", *before, "-i", tmp_path / "flat.mp4", "-c", "copy", *after, tmp_path / "marked.mp4"],
+                   check=True)
+    subprocess.run([ffmpeg, "-y", "-v", "error", "-i", tmp_path / "marked.mp4", *show, "-frames:v", "1", tmp_path / "ffmpeg.png"],
+                   check=True)
+    shown, reference = open_source(tmp_path / "marked.mp4").first(), read_image(tmp_path / "ffmpeg.png")
+    assert shown.shape == reference.shape == shape and np.abs(shown.astype(int) - reference).mean() < 4
     out = tmp_path / "out"
-    result = animator("render", video_preset(tmp_path, "wide", tmp_path / "wide.mp4", "size: 64\n"), "--out", out, "--quiet", cwd=tmp_path)
-    assert result.returncode == 0 and decode_video(out / "wide.mp4")[0]["size"] == (64, 24)  # 8:3, as shown
+    result = animator("render", video_preset(tmp_path, "marked", tmp_path / "marked.mp4", "size: 64\n"), "--out", out, "--quiet",
+                      cwd=tmp_path)
+    assert result.returncode == 0 and decode_video(out / "marked.mp4")[0]["size"] == size
 
 
 def test_a_broken_audio_stream_is_dropped_with_a_warning(tmp_path):
