@@ -332,7 +332,10 @@ FORMAT_KEYS = {
     "png": (),
 }
 H264_MAX_CRF = 51
-GIF_MAX_FPS = 50  # frames of 2 hundredths of a second: browsers show anything shorter for a tenth
+# Browsers play an animated image's frame of 10 ms or less for 100 ms: a GIF's frames last whole
+# hundredths of a second, so 2 (50 fps) is its shortest; WebP's whole milliseconds and APNG's
+# fractions may go down to 11 ms.
+ANIMATED_MAX_FPS = {"gif": 50, "webp": 90, "apng": 90}
 
 
 @dataclass(frozen=True)
@@ -341,7 +344,7 @@ class OutputConfig:
         "doc": "mp4: H.264 for the web; webm: VP9 or AV1 for the web; mov: ProRes 422 HQ for editing; "
                "webp, apng, gif: looping animated images; png: lossless frames"})
     fps: Fraction | None = field(default=None, metadata={"parse": parse_fps, "doc": "default: the source's rate in video mode, "
-                                                                                 "else 24 (gif: at most 50, every 2nd frame of 60)"})
+                                                                                 "else 24 (gif at most 50 fps, webp and apng 90: every k-th frame of a faster render)"})
     size: int | None = field(default=None, metadata={"min": 16, "max": 8192, "doc": "long side; default the render's"})
     crf: int | None = field(default=None, metadata={
         "min": 0, "max": 63, "doc": "mp4, webm: quality, lower is better; mp4 0-51 (default 18; 0 is lossless, which "
@@ -366,9 +369,10 @@ class OutputConfig:
             readers = [name for name, keys in FORMAT_KEYS.items() if f.name in keys]
             if readers and self.format not in readers and getattr(self, f.name) != f.default:
                 found.append((f.name, f"applies to {', '.join(readers)} outputs, not {self.format}"))
-        if self.format == "gif" and self.fps is not None and self.fps > GIF_MAX_FPS:
-            found.append(("fps", f"a GIF's frames last whole hundredths of a second, and browsers play one of less than "
-                                 f"2 for 10: expected at most {GIF_MAX_FPS}, found {float(self.fps):g}"))
+        most = ANIMATED_MAX_FPS.get(self.format)
+        if most is not None and self.fps is not None and self.fps > most:
+            found.append(("fps", f"browsers play an animated image's frames of 10 ms or less for 100 ms: expected at "
+                                 f"most {most} for {self.format}, found {float(self.fps):g}"))
         if self.format == "mp4" and self.crf is not None and self.crf > H264_MAX_CRF:
             found.append(("crf", f"expected a whole number between 0 and {H264_MAX_CRF} for H.264, found {self.crf}"))
         return found

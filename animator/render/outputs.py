@@ -25,7 +25,7 @@ from animator.media.frame import Frame
 from animator.media.sink import (ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink, PngSink, Sink, WebmSink,
                                  WebpSink, remove)
 from animator.preset.resolve import input_files
-from animator.preset.schema import GIF_MAX_FPS, OutputConfig, Preset
+from animator.preset.schema import ANIMATED_MAX_FPS, OutputConfig, Preset
 from animator.render.record import is_record, record_path, write_record
 
 H264_CRF = 18  # x264's visually near-lossless setting; the other encoders' defaults live in their sinks
@@ -38,16 +38,16 @@ def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | 
     single = preset.frame_count == 1
     sinks = []
     for output in preset.outputs:
-        rate = output.fps or (gif_rate(fps) if output.format == "gif" else fps)
+        rate = output.fps or animated_rate(fps, ANIMATED_MAX_FPS.get(output.format))
         sink = make_sink(output, out_dir, preset.name, rate, audio, single, gpu)
         sinks.append(Retimed(sink, fps) if getattr(sink, "fps", fps) != fps else sink)
     return sinks
 
 
-def gif_rate(fps: Fraction) -> Fraction:
-    """A GIF's default rate: the render's, or every k-th of its frames for the smallest k that
-    brings it to GIF_MAX_FPS or under (60 fps: 30), so its frames stay evenly spaced."""
-    return fps / math.ceil(fps / GIF_MAX_FPS)
+def animated_rate(fps: Fraction, most: int | None) -> Fraction:
+    """An output's default rate: the render's, or every k-th of its frames for the smallest k that
+    brings it to `most` or under (a GIF of 60 fps: 30), so its frames stay evenly spaced."""
+    return fps if most is None else fps / math.ceil(fps / most)
 
 
 class Retimed:

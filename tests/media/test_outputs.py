@@ -71,19 +71,23 @@ def test_output_keys_are_checked_at_load(output, message):
     ({"format": "mp4", "codec": "vp9"}, "outputs[1].codec: applies to webm outputs, not mp4"),
     ({"format": "mov", "bitrate": "8M"}, "outputs[1].bitrate: applies to mp4, webm outputs, not mov"),
     ({"format": "mp4", "crf": 60}, "outputs[1].crf: expected a whole number between 0 and 51 for H.264, found 60"),
-    ({"format": "gif", "fps": 60}, "outputs[1].fps: a GIF's frames last whole hundredths of a second, and browsers play "
-                                   "one of less than 2 for 10: expected at most 50, found 60"),
+    ({"format": "gif", "fps": 60}, "outputs[1].fps: browsers play an animated image's frames of 10 ms or less for 100 ms: "
+                                   "expected at most 50 for gif, found 60"),
+    ({"format": "webp", "fps": 100}, "outputs[1].fps: browsers play an animated image's frames of 10 ms or less for 100 "
+                                     "ms: expected at most 90 for webp, found 100"),
 ])
 def test_keys_of_another_format_are_refused(output, message):
     with pytest.raises(PresetError, match=re.escape(f"p.yaml: {message}")):
         preset({"format": "png"}, output)
 
 
-def test_a_gif_of_a_60_fps_render_takes_every_other_frame(tmp_path):
+def test_animated_images_of_a_fast_render_take_every_kth_frame(tmp_path):
     # at the render's 60 fps its frames alternated 1 and 2 hundredths, and browsers play 1 as 10:
     # the GIF ran at a fraction of its speed
-    (gif,) = make_sinks(preset({"format": "gif", "size": 64}, iterate={"steps": 11}), tmp_path, Fraction(60))
-    assert gif.fps == 30
+    gif, webp, mp4 = make_sinks(preset({"format": "gif", "size": 64}, {"format": "webp"}, {"format": "mp4"},
+                                       iterate={"steps": 11}), tmp_path, Fraction(60))
+    assert (gif.fps, webp.fps, mp4.fps) == (30, 60, 60)
+    assert make_sinks(preset({"format": "webp"}), tmp_path, Fraction(120))[0].fps == 60  # a phone's slow motion
     with encoding([gif]) as put:
         for frame in moving_square(12):
             put(Frame(frame.index, Fraction(frame.index, 60), frame.image))
