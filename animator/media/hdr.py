@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 PQ, HLG = 16, 18  # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67
+BT2020, UNSPECIFIED = 9, 2  # AVCOL_PRI_*: HDR is BT.2020 unless a file says otherwise
 REFERENCE_WHITE = 203.0  # nits: BT.2408's HDR reference (graphics) white
 HLG_PEAK = 1000.0  # nits: the display BT.2100's HLG OOTF is taken for (system gamma 1.2)
 ROLL_OFF = 0.75  # of reference white: where highlights start to be compressed
@@ -41,7 +42,8 @@ def sdr_image(frame: av.VideoFrame) -> np.ndarray:
         scene = _hlg_scene()[codes]
         luminance = cv2.transform(scene, BT2020_LUMA[None])[..., None]
         light = scene * (HLG_PEAK * np.power(np.maximum(luminance, 0), 0.2))
-    relative = cv2.transform(light, BT2020_TO_BT709 / REFERENCE_WHITE)
+    to_bt709 = BT2020_TO_BT709 if frame.color_primaries in (BT2020, UNSPECIFIED) else np.eye(3, dtype=np.float32)
+    relative = cv2.transform(light, to_bt709 / REFERENCE_WHITE)
     return _display_codes()[np.rint(_rolled_off(np.maximum(relative, 0, out=relative)) * 4095).astype(np.int32)]
 
 
