@@ -5,6 +5,7 @@ renderer that wants decoding beside its own work runs the source in a thread of 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -24,6 +25,10 @@ SEEK_MARGIN = 10.0  # seconds before `start` to seek to when a seek to `start` l
 MAX_FPS = 240  # above it a stream's "rate" is its clock, and the frames' own spacing is measured
 
 
+# Pillow refuses images over twice this as possible decompression bombs, and warns over it. Its
+# default (89 million) refused a 200-megapixel phone photo; this takes one (600 MB decoded).
+Image.MAX_IMAGE_PIXELS = 200_000_000
+
 # Pillow modes whose samples are deeper than 8 bits: read as they are and scaled here, because
 # Pillow's own conversion to RGB clips them instead of scaling.
 DEEP_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535, "F": 1.0}
@@ -35,10 +40,16 @@ def read_image(path: Path) -> np.ndarray:
     if not path.is_file():
         raise MediaError(f"{path}: file not found")
     try:
-        with iio.imopen(path, "r", plugin="pillow") as file:
+        with iio.imopen(path, "r", plugin="pillow") as file, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             mode = file.metadata(index=0)["mode"]
             image = file.read(index=0, rotate=True, mode=None if mode in DEEP_MODES else "RGB")
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        bomb = exc if isinstance(exc, Image.DecompressionBombError) else exc.__cause__  # imageio wraps it
+        if isinstance(bomb, Image.DecompressionBombError):  # Pillow's guard against files that unpack to gigabytes
+            pixels = int(re.search(r"\((\d+) pixels\)", str(bomb)).group(1))
+            raise MediaError(f"{path}: {pixels / 1e6:.3g} megapixels, more than the {2 * Image.MAX_IMAGE_PIXELS / 1e6:.3g} "
+                             "the image reader takes; scale it down first") from None
         raise MediaError(f"{path}: not a readable image (expected PNG, JPEG, BMP, TIFF or WebP)") from None
     if mode in DEEP_MODES:
         scaled = np.clip(image.astype(np.float64) * (255 / DEEP_MODES[mode]), 0, 255).round().astype(np.uint8)

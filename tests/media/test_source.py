@@ -227,3 +227,13 @@ def test_interlaced_video_is_deinterlaced(tmp_path):
     assert all(len(set(rows)) == 1 for rows in starts)  # straight edges: every row of a frame agrees
     lag = starts[0][0] - 16  # 0 or 8: the moment of the field the stream says comes first
     assert lag in (0, 8) and [rows[0] for rows in starts] == [16 + 16 * k + lag for k in range(6)]
+
+
+def test_an_image_past_the_readers_limit_says_so(monkeypatch, chelsea):
+    # it read "not a readable image"; the limit itself takes a 200-megapixel phone photo
+    from PIL import Image
+
+    assert Image.MAX_IMAGE_PIXELS * 2 >= 16320 * 12240
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 20_000)
+    with pytest.raises(MediaError, match=r"chelsea.png: 0.135 megapixels, more than the 0.04 the image reader takes; scale"):
+        read_image(SAMPLES / "chelsea.png")
