@@ -10,7 +10,8 @@ estimated ones: what the consistency itself does where the flow is perfect.
 Frames are rendered in memory (no encoding) at 384 px. Writes bench/results/temporal.json and
 bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, features with the key; 0.7).
 
-    python bench/temporal.py [--clips pan chaplin bunny chaplin-later] [--methods arbitrary multistyle] [--long-term 0 0.9]
+    python bench/temporal.py [--clips pan chaplin bunny chaplin-later FILE[:START[:DURATION]]] [--methods arbitrary multistyle]
+                             [--long-term 0 0.9]
                              [--modes blend features] [--weights 0.5 0.7 0.85] [--size 384]
                              [--settings "" flow_preset=fast flow_check=boundaries] [--truth]
 """
@@ -32,6 +33,17 @@ CHAPLIN, BUNNY = ROOT / "tests" / "data" / "chaplin.mp4", ROOT / "tests" / "data
 CLIPS = {"pan": (ROOT / "samples" / "pan.mp4", 0.0, None), "chaplin": (CHAPLIN, 0.0, 4.0), "bunny": (BUNNY, 0.0, None),
          "chaplin-later": (CHAPLIN, 4.0, None)}
 DEFAULT_CLIPS = ["pan", "chaplin", "bunny"]
+
+
+def clip_span(clip: str) -> tuple[Path, float, float | None]:
+    """A named clip, or footage of one's own: `FILE`, `FILE:START` or `FILE:START:DURATION` (seconds)."""
+    if clip in CLIPS:
+        return CLIPS[clip]
+    path, *span = clip.split(":")
+    if not Path(path).is_file() or len(span) > 2:
+        raise SystemExit(f"--clips: {clip}: neither {', '.join(CLIPS)} nor FILE[:START[:DURATION]]")
+    start, duration = [float(value) for value in span] + [0.0, None][len(span):]
+    return Path(path), start, duration
 FRAME = 60  # the chaplin frame the crop shows
 METHODS = {"arbitrary": {"method": "arbitrary", "style": str(STYLE)}, "multistyle": {"method": {"name": "multistyle", "style": 7}}}
 
@@ -55,7 +67,7 @@ def render(clip: str, method: str, size: int, temporal: dict) -> tuple[list[np.n
     from animator.preset import preset_from_dict
     from animator.render.engine import load
 
-    path, start, duration = CLIPS[clip]
+    path, start, duration = clip_span(clip)
     raw = {"name": "t", "mode": "video", "input": str(path), "size": size, **METHODS[method],
            "video": {"start": start, "duration": duration, "temporal": temporal}}
     loaded = load(preset_from_dict(raw, ROOT))
@@ -130,7 +142,7 @@ def crop(frames: dict[str, np.ndarray], path: Path, box=(40, 70, 200, 200)) -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", nargs="+", default=DEFAULT_CLIPS, choices=list(CLIPS))
+    parser.add_argument("--clips", nargs="+", default=DEFAULT_CLIPS, help=f"{', '.join(CLIPS)}, or FILE[:START[:DURATION]]")
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--modes", nargs="+", default=["blend", "features"])
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85])
@@ -151,7 +163,7 @@ def main() -> None:
     configure_process()
     judge, results = Judge(), {}
     for clip in args.clips:
-        sources = [f.image for f in VideoSource(*CLIPS[clip])]
+        sources = [f.image for f in VideoSource(*clip_span(clip))]
         for method in args.methods:
             reference, reference_ms = render(clip, method, args.size, {"flow": "none"})
             style = to_tensor(read_image(STYLE)) if method == "arbitrary" else None
