@@ -256,8 +256,9 @@ class TemporalConfig:
     weight: Num | None = field(default=None, metadata={
         "min": 0, "max": 1, "doc": "how much of the previous frame is kept; null: 0.7, or 0.6 for multistyle's features"})
     output_weight: Num = field(default=0.5, metadata={"min": 0, "max": 1, "doc": "features: then of the previous output"})
-    long_term: Num = field(default=0.0, metadata={
-        "min": 0, "max": 1, "doc": "how much of a key output, warped once by the flow composed since, is kept where it holds"})
+    long_term: Num = field(default=0.9, metadata={
+        "min": 0, "max": 1, "doc": "how much of a key output, warped once by the flow composed since, is kept where it "
+                                   "holds; 0: none, each frame is made consistent with the last alone"})
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ flow holds (render/video.py finds both).
   frame's, warped, by `weight` where the flow holds, and the decoder paints from them, so it
   draws sharp strokes where the last frame had them instead of averaging two pictures; then a
   lighter blend of the output (`output_weight`, bicubic) settles what the features leave.
-- `long_term` (either mode, off by default): an earlier output, the key, is warped straight onto
+- `long_term` (either mode, 0.9 by default): an earlier output, the key, is warped straight onto
   each frame by the flow composed since it was shown, so it is resampled once instead of once a
-  frame, and blended in where the composed mask holds. A slow pan keeps its strokes sharp; the
-  composed flow's errors add up, so the key is replaced by the current output once it covers
-  less than REFRESH of the frame.
+  frame, and blended in where the composed mask holds. Strokes keep their sharpness on slow
+  motion (a pan, a handheld camera) instead of fading a little with every warp; the composed
+  flow's errors add up, so the key is replaced by the current output once it covers less than
+  REFRESH of the frame.
 
 bench/temporal.py measures both against the per-frame render: steadiness, detail and style.
 """
@@ -97,7 +98,12 @@ class Features:
 
 class LongTerm:
     """A mode, then the key: an earlier output warped once, by the flow composed since, onto the
-    frame. The mode's next frame starts from the output with the key in it."""
+    frame. The mode's next frame starts from the output with the key in it.
+
+    The composed mask is the product of every frame's mask since the key, so it gathers each pixel
+    the flow check ever doubted (film grain, the flow's noise) as a speck of fresh painting in the
+    key: speckles that flicker. Averaged over 3x3 where it is applied, a lone doubted pixel takes
+    the key (8/9 of its share) and a real occlusion's edge is soft; inside it the painting is fresh."""
 
     REFRESH = 0.8  # the share of the frame the key must still cover; below it the current output is the key
 
@@ -115,7 +121,8 @@ class LongTerm:
             carried = warp(torch.cat([self.flow, self.mask], 1), backward)  # one pass for both
             self.flow = backward + carried[:, :2]  # to the previous frame, then on to the key
             self.mask = mask * carried[:, 2:]
-            output = torch.lerp(output, warp(self.key, self.flow, "bicubic"), (when.value(self.weight) * self.mask).to(output.dtype))
+            held = F.avg_pool2d(self.mask, 3, 1, 1, count_include_pad=False)
+            output = torch.lerp(output, warp(self.key, self.flow, "bicubic"), (when.value(self.weight) * held).to(output.dtype))
             self.mode.previous = output
         if motion is None or self.key is None or float(self.mask.mean()) < self.REFRESH:
             float32 = {"dtype": torch.float32}  # a composed flow is hundreds of pixels: bfloat16 would lose them
