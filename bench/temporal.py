@@ -10,9 +10,9 @@ estimated ones: what the consistency itself does where the flow is perfect.
 Frames are rendered in memory (no encoding) at 384 px. Writes bench/results/temporal.json and
 bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, features with the key; 0.7).
 
-    python bench/temporal.py [--clips pan chaplin bunny chaplin-later FILE[:START[:DURATION]]] [--methods arbitrary multistyle]
-                             [--long-term 0 0.9]
-                             [--modes blend features] [--weights 0.5 0.7 0.85] [--size 384]
+    python bench/temporal.py [--clips pan chaplin bunny chaplin-later FILE[:START[:DURATION]]]
+                             [--methods arbitrary multistyle] [--long-term 0 0.9] [--modes blend features]
+                             [--weights 0.5 0.7 0.85] [--size 384]
                              [--settings "" flow_preset=fast flow_check=boundaries] [--truth]
 """
 
@@ -33,6 +33,11 @@ CHAPLIN, BUNNY = ROOT / "tests" / "data" / "chaplin.mp4", ROOT / "tests" / "data
 CLIPS = {"pan": (ROOT / "samples" / "pan.mp4", 0.0, None), "chaplin": (CHAPLIN, 0.0, 4.0), "bunny": (BUNNY, 0.0, None),
          "chaplin-later": (CHAPLIN, 4.0, None)}
 DEFAULT_CLIPS = ["pan", "chaplin", "bunny"]
+FRAME = 60  # the chaplin frame the crop shows
+METHODS = {"arbitrary": {"method": "arbitrary", "style": str(STYLE)}, "multistyle": {"method": {"name": "multistyle", "style": 7}}}
+
+
+CROPPED = {"blend 0.7": "blend", "features 0.7": "features", "features 0.7 key 0.9": "features, key"}  # the crop's panels
 
 
 def clip_span(clip: str) -> tuple[Path, float, float | None]:
@@ -44,11 +49,6 @@ def clip_span(clip: str) -> tuple[Path, float, float | None]:
         raise SystemExit(f"--clips: {clip}: neither {', '.join(CLIPS)} nor FILE[:START[:DURATION]]")
     start, duration = [float(value) for value in span] + [0.0, None][len(span):]
     return Path(path), start, duration
-FRAME = 60  # the chaplin frame the crop shows
-METHODS = {"arbitrary": {"method": "arbitrary", "style": str(STYLE)}, "multistyle": {"method": {"name": "multistyle", "style": 7}}}
-
-
-CROPPED = {"blend 0.7": "blend", "features 0.7": "features", "features 0.7 key 0.9": "features, key"}  # the crop's panels
 
 
 def variant(mode: str, weight: float, key: float, settings: str = "") -> str:
