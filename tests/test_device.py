@@ -41,3 +41,16 @@ def test_freed_frames_are_reused_instead_of_faulted_in_again():
     # By default each freed array goes back to the kernel; kept, it stays for the next round. (The
     # fault counts depend on the kernel's transparent huge pages, so they are shown, not compared.)
     assert held < 8 and held_kept > 56, (held, faults, held_kept, faults_kept)
+
+
+def test_opencv_runs_on_one_thread_while_frame_workers_share_the_cores():
+    import cv2
+
+    from animator.device import threads_shared_by
+
+    before = cv2.getNumThreads()
+    with threads_shared_by(2):
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == before
+    with threads_shared_by(1):  # one worker (a GPU render): the flow keeps every core
+        assert cv2.getNumThreads() == before

@@ -121,7 +121,7 @@ class LongTerm:
             carried = warp(torch.cat([self.flow, self.mask], 1), backward)  # one pass for both
             self.flow = backward + carried[:, :2]  # to the previous frame, then on to the key
             self.mask = mask * carried[:, 2:]
-            held = F.avg_pool2d(self.mask, 3, 1, 1, count_include_pad=False)
+            held = mean3x3(self.mask)
             output = torch.lerp(output, warp(self.key, self.flow, "bicubic"), (when.value(self.weight) * held).to(output.dtype))
             self.mode.previous = output
         if motion is None or self.key is None or float(self.mask.mean()) < self.REFRESH:
@@ -131,6 +131,17 @@ class LongTerm:
 
     def state(self) -> Any:
         return {"mode": self.mode.state(), "key": self.key, "flow": self.flow, "mask": self.mask}
+
+
+def mean3x3(image: torch.Tensor) -> torch.Tensor:
+    """Each pixel's mean over its 3x3 neighbourhood within the frame, as `F.avg_pool2d(image, 3, 1,
+    1, count_include_pad=False)` gives it, from shifted sums: on the CPU avg_pool2d takes 2-4 ms for
+    a 640x360 mask, these 0.4 ms."""
+    def sums(x: torch.Tensor) -> torch.Tensor:
+        padded = F.pad(x, (1, 1, 1, 1))
+        rows = padded[..., :-2] + padded[..., 1:-1] + padded[..., 2:]
+        return rows[..., :-2, :] + rows[..., 1:-1, :] + rows[..., 2:, :]
+    return sums(image) / sums(torch.ones_like(image[:1, :1]))
 
 
 MODES = {"blend": Blend, "features": Features}

@@ -4,10 +4,11 @@ fresh painting."""
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from animator.clock import Clock
 from animator.preset.schema import TemporalConfig
-from animator.render.consistency import Blend, LongTerm
+from animator.render.consistency import Blend, LongTerm, mean3x3
 
 
 def test_the_key_covers_a_lone_doubted_pixel_and_leaves_an_occlusion_fresh():
@@ -24,3 +25,10 @@ def test_the_key_covers_a_lone_doubted_pixel_and_leaves_an_occlusion_fresh():
     assert speck < 0.25  # mostly the key's paint (8/9 of its 0.9), not a speck of the fresh painting
     assert torch.equal(output[..., 35:55, 55:85], fresh[..., 35:55, 55:85])  # inside the occlusion: fresh
     assert torch.allclose(output[..., 0:5, 20:40], torch.lerp(fresh, key, 0.9)[..., 0:5, 20:40])  # elsewhere: the key's share
+
+
+def test_the_key_mask_is_averaged_over_the_pixels_inside_the_frame():
+    mask = (torch.rand(2, 1, 7, 11, generator=torch.Generator().manual_seed(1)) > 0.3).float()
+    averaged = mean3x3(mask)
+    assert torch.allclose(averaged, F.avg_pool2d(mask, 3, 1, 1, count_include_pad=False), atol=1e-6)
+    assert averaged[0, 0, 0, 0] == mask[0, 0, :2, :2].mean()  # a corner: its four pixels, no padding
