@@ -17,6 +17,9 @@ flow holds (render/video.py finds both).
   motion (a pan, a handheld camera) instead of fading a little with every warp; the composed
   flow's errors add up, so the key is replaced by the current output once it covers less than
   REFRESH of the frame.
+  Where the key is blended in, the output keeps the fine detail of the frame's own painting
+  (render/detail.py): averaged strokes are weaker strokes, and a blend repeated every frame
+  would settle at a duller picture than the network paints.
 
 bench/temporal.py measures both against the per-frame render: steadiness, detail and style.
 """
@@ -32,6 +35,7 @@ from animator.clock import When
 from animator.methods import FeedForward
 from animator.motion.warp import sample, sampling_grid, warp
 from animator.preset.schema import Num, TemporalConfig
+from animator.render.detail import keep_detail
 
 Motion = tuple[torch.Tensor, torch.Tensor] | None  # (backward flow, trust mask) from the previous frame
 
@@ -60,6 +64,7 @@ class Blend:
         return self.method.stylize(target, content)
 
     def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+        self.painting = painted
         if motion is not None and self.previous is not None:
             backward, mask = motion
             painted = torch.lerp(painted, warp(self.previous, backward), when.value(self.temporal.weight) * mask)
@@ -84,7 +89,7 @@ class Features:
             flow, mask = at_features(motion, painted.shape, self.method.painting_size(content))
             kept = sample(self.features, sampling_grid(flow).to(painted.dtype))
             features = torch.lerp(painted, kept, (when.value(self.temporal.weight) * mask).to(painted.dtype))
-        output = self.method.decode(target, features, content)
+        output = self.painting = self.method.decode(target, features, content)
         if motion is not None and self.previous is not None:
             backward, mask = motion
             warped = warp(self.previous, backward, "bicubic")
@@ -103,7 +108,9 @@ class LongTerm:
     The composed mask is the product of every frame's mask since the key, so it gathers each pixel
     the flow check ever doubted (film grain, the flow's noise) as a speck of fresh painting in the
     key: speckles that flicker. Averaged over 3x3 where it is applied, a lone doubted pixel takes
-    the key (8/9 of its share) and a real occlusion's edge is soft; inside it the painting is fresh."""
+    the key (8/9 of its share) and a real occlusion's edge is soft; inside it the painting is fresh.
+    Blended in, the key's strokes weaken the frame's own a little, and the output becomes the next
+    key, so the output keeps the fine detail of the mode's fresh painting (render/detail.py)."""
 
     REFRESH = 0.8  # the share of the frame the key must still cover; below it the current output is the key
 
@@ -121,8 +128,9 @@ class LongTerm:
             carried = warp(torch.cat([self.flow, self.mask], 1), backward)  # one pass for both
             self.flow = backward + carried[:, :2]  # to the previous frame, then on to the key
             self.mask = mask * carried[:, 2:]
-            held = mean3x3(self.mask)
-            output = torch.lerp(output, warp(self.key, self.flow, "bicubic"), (when.value(self.weight) * held).to(output.dtype))
+            weight = (when.value(self.weight) * mean3x3(self.mask)).to(output.dtype)
+            output = torch.lerp(output, warp(self.key, self.flow, "bicubic"), weight)
+            output = keep_detail(output, self.mode.painting, weight)  # the mode's blend and the key's
             self.mode.previous = output
         if motion is None or self.key is None or float(self.mask.mean()) < self.REFRESH:
             float32 = {"dtype": torch.float32}  # a composed flow is hundreds of pixels: bfloat16 would lose them

@@ -1,5 +1,5 @@
 """The key's trust mask: a lone pixel the flow check doubted takes the key, a real occlusion the
-fresh painting."""
+fresh painting. Blending two paintings keeps the fresh one's fine detail."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import torch
 import torch.nn.functional as F
 
 from animator.clock import Clock
+from animator.media.frame import to_tensor
+from animator.media.source import read_image
+from animator.metrics.fidelity import gradient_energy
 from animator.preset.schema import TemporalConfig
 from animator.render.consistency import Blend, LongTerm, mean3x3
+from animator.render.detail import keep_detail
+from tests.conftest import SAMPLES
 
 
 def test_the_key_covers_a_lone_doubted_pixel_and_leaves_an_occlusion_fresh():
     when = Clock(2, 0.0).at(1)
-    generator = torch.Generator().manual_seed(0)
-    key, fresh = (torch.rand(1, 3, 64, 96, generator=generator) for _ in range(2))
+    ramp = torch.linspace(0, 1, 96).expand(1, 3, 64, 96)  # smooth paintings: no fine detail for the blend to keep
+    key, fresh = ramp * torch.tensor([0.2, 0.5, 0.9]).view(1, 3, 1, 1), 1 - ramp
     consistency = LongTerm(Blend(None, TemporalConfig(mode="blend", weight=0.0)), 0.9)  # the mode passes its painting on
     consistency.next(key, [], key, None, when)  # the first frame: its output is the key
     mask = torch.ones(1, 1, 64, 96)
@@ -32,3 +37,19 @@ def test_the_key_mask_is_averaged_over_the_pixels_inside_the_frame():
     averaged = mean3x3(mask)
     assert torch.allclose(averaged, F.avg_pool2d(mask, 3, 1, 1, count_include_pad=False), atol=1e-6)
     assert averaged[0, 0, 0, 0] == mask[0, 0, :2, :2].mean()  # a corner: its four pixels, no padding
+
+
+def test_a_blend_of_two_paintings_of_one_texture_keeps_the_fresh_ones_detail():
+    brick = to_tensor(read_image(SAMPLES / "brick.png"))
+    fresh, held = brick[..., 40:168, 40:168], brick[..., 45:173, 47:175]  # the same texture, strokes not aligned
+    weight = torch.full((1, 1, 128, 128), 0.7)
+    weight[..., :, :32] = 0  # where the flow does not hold: the fresh painting alone
+    plain = torch.lerp(fresh, held, weight)
+    kept = keep_detail(plain, fresh, weight)
+    spread = lambda image: float((image - mean3x3(image))[..., 32:].std())  # noqa: E731  the fine detail's
+    assert spread(plain) < 0.85 * spread(fresh)  # averaging the strokes dulls them
+    assert spread(kept) > 0.88 * spread(fresh)  # kept: most of the fresh painting's fine detail (0.90 here)
+    assert gradient_energy(plain[..., 32:]) < gradient_energy(kept[..., 32:]) < gradient_energy(fresh[..., 32:])
+    assert torch.allclose(mean3x3(kept)[..., 40:, 40:], mean3x3(plain)[..., 40:, 40:], atol=0.01)  # the colours of the blend
+    assert torch.equal(kept[..., :31], fresh[..., :31])  # nothing blended: the fresh painting
+    assert torch.equal(keep_detail(fresh, plain, weight), fresh)  # as much detail as the fresh one already: unchanged

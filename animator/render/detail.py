@@ -1,0 +1,57 @@
+"""Blending paintings of one scene without dulling them.
+
+Two paintings of a frame (the network's fresh one, and the last output or the key warped onto it)
+carry close strokes, not the same ones, and a blend of two textures has weaker strokes than either
+(Heitz and Neyret 2018, "High-performance by-example noise using a histogram-preserving blending
+operator"). Consistency blends every frame into the next, so the loss compounds: the output would
+settle at a duller picture than the network paints (on the rest of chaplin, 0.94 of the per-frame
+render's gradient energy). `keep_detail` scales a blend's fine detail (its difference from its 3x3
+mean) back up to the spread of the fresh painting's; the colours (the 3x3 means) stay the blend's.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def keep_detail(blended: torch.Tensor, fresh: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """`blended` (B,C,H,W in [0, 1], `fresh` blended with other paintings by `weight`, (B,1,H,W))
+    with its fine detail, where the blend took anything, as strong as the fresh painting's there:
+    one gain for the frame, never below 1 (where the others had more detail, the blend keeps it)."""
+    where = weight > 0
+    fresh_spread, blended_spread = detail_spreads(fresh, blended, weight > 0.25)
+    if blended_spread >= fresh_spread:
+        return blended
+    boost = where.to(blended.dtype).mul_((fresh_spread / blended_spread) ** 0.5 - 1)
+    return blended.addcmul(boost, fine_detail(blended)).clamp_(0, 1)
+
+
+def detail_spreads(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor) -> tuple[float, float]:
+    """The mean squares of two pictures' fine details where `where` holds, on every fourth pixel of
+    every fourth row (the same figures for a sixteenth of the work)."""
+    where = where[..., 1:-1:4, 1:-1:4].to(a.dtype)
+    count, *sums = torch.stack([where.sum() * a.shape[1], sparse_fine_detail(a).square_().mul_(where).sum(),
+                                sparse_fine_detail(b).square_().mul_(where).sum()]).tolist()  # one wait for a GPU
+    return (sums[0] / count, sums[1] / count) if count else (0.0, 0.0)
+
+
+def sparse_fine_detail(image: torch.Tensor) -> torch.Tensor:
+    """`fine_detail` at every fourth pixel of every fourth row, from the pixel (1, 1) on."""
+    h, w = image.shape[-2:]
+    shifted = [image[..., dy:h - 2 + dy:4, dx:w - 2 + dx:4] for dy in range(3) for dx in range(3)]
+    return shifted[4] - torch.stack(shifted).mean(0)
+
+
+def fine_detail(image: torch.Tensor) -> torch.Tensor:
+    """Each pixel's difference from its 3x3 mean, the frame's edge repeated: OpenCV's box filter on
+    the CPU (~0.1 ms a 640x360 plane, a tenth of torch's pooling there), torch's pooling elsewhere."""
+    if image.device.type != "cpu" or image.dtype != torch.float32:
+        return image - F.avg_pool2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), 3, 1)
+    import cv2
+
+    image = image.contiguous()
+    fine = torch.empty_like(image)
+    for plane, out in zip(image.flatten(0, 1).numpy(), fine.flatten(0, 1).numpy()):
+        cv2.blur(plane, (3, 3), dst=out, borderType=cv2.BORDER_REPLICATE)
+    return torch.sub(image, fine, out=fine)
