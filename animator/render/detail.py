@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 
 def keep_detail(blended: torch.Tensor, fresh: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """`blended` (B,C,H,W in [0, 1], `fresh` blended with other paintings by `weight`, (B,1,H,W))
+    """`blended` ((B,C,H,W) in [0, 1]: `fresh` blended with other paintings by `weight`, (B,1,H,W))
     with its fine detail, where the blend took anything, as strong as the fresh painting's there:
     one gain for the frame, never below 1 (where the others had more detail, the blend keeps it)."""
     where = weight > 0
@@ -29,7 +29,7 @@ def keep_detail(blended: torch.Tensor, fresh: torch.Tensor, weight: torch.Tensor
 
 def detail_spreads(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor) -> tuple[float, float]:
     """The mean squares of two pictures' fine details where `where` holds, on every fourth pixel of
-    every fourth row (the same figures for a sixteenth of the work)."""
+    every fourth row (about the same figures for a sixteenth of the work)."""
     where = where[..., 1:-1:4, 1:-1:4].to(a.dtype)
     count, *sums = torch.stack([where.sum() * a.shape[1], sparse_fine_detail(a).square_().mul_(where).sum(),
                                 sparse_fine_detail(b).square_().mul_(where).sum()]).tolist()  # one wait for a GPU

@@ -12,7 +12,7 @@ from animator.media.source import read_image
 from animator.metrics.fidelity import gradient_energy
 from animator.preset.schema import TemporalConfig
 from animator.render.consistency import Blend, LongTerm, mean3x3
-from animator.render.detail import keep_detail
+from animator.render.detail import fine_detail, keep_detail, sparse_fine_detail
 from tests.conftest import SAMPLES
 
 
@@ -53,3 +53,10 @@ def test_a_blend_of_two_paintings_of_one_texture_keeps_the_fresh_ones_detail():
     assert torch.allclose(mean3x3(kept)[..., 40:, 40:], mean3x3(plain)[..., 40:, 40:], atol=0.01)  # the colours of the blend
     assert torch.equal(kept[..., :31], fresh[..., :31])  # nothing blended: the fresh painting
     assert torch.equal(keep_detail(fresh, plain, weight), fresh)  # as much detail as the fresh one already: unchanged
+
+
+def test_fine_detail_is_the_same_by_opencv_and_by_torch_and_on_the_sparse_grid():
+    image = to_tensor(read_image(SAMPLES / "brick.png"))[..., :61, :83]
+    by_opencv, by_torch = fine_detail(image), fine_detail(image.double())  # float64 takes torch's pooling
+    assert torch.allclose(by_opencv.double(), by_torch, atol=1e-6)
+    assert torch.allclose(sparse_fine_detail(image), by_opencv[..., 1:-1:4, 1:-1:4], atol=1e-6)
