@@ -200,7 +200,7 @@ def main() -> None:
                       f"/ {row['moving_average_gradient_energy']:.3f} / {row.get('moving_average_gram_distance', float('nan')):.3f}x"
                       + (f"  uncovered {row['uncovered_psnr']:.1f} dB (elsewhere {row['elsewhere_psnr']:.1f})"
                          if "uncovered_psnr" in row else ""), flush=True)
-            if len(shown) > 1:
+            if len(shown) == len(CROPPED) + 1:  # every panel the README's figure shows, or leave it as it is
                 crop(shown, ROOT / "bench" / "figures" / "temporal-crop.jpg")
     save("temporal", {"size": args.size, "clips": results})
 
