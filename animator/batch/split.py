@@ -48,7 +48,7 @@ class Split:
 
     def __init__(self, preset: Preset, out_dir: Path, parts: int, overlap: int):
         self.preset, self.out_dir = preset, out_dir
-        source = open_source(preset.input, preset.video.start, preset.video.duration, preset.video.fps)
+        source = open_source(preset.input, preset.video.start, preset.video.duration, preset.video.fps, moving=True)
         self.fps, self.frames, self.has_audio = source.fps, source.frame_count, source.has_audio
         if self.frames is None:
             raise MediaError(f"{preset.input}: its length is unknown, so it cannot be split")

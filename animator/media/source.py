@@ -266,12 +266,41 @@ def timeline_origin(container: av.container.InputContainer) -> float:
 Source = ImageSource | ImageFolderSource | VideoSource
 
 
-def open_source(path: Path, start: float = 0.0, duration: float | None = None, fps: Fraction | None = None) -> Source:
-    """`fps`: a folder of images' rate (FOLDER_FPS if None); a video file keeps its own."""
+def open_source(path: Path, start: float = 0.0, duration: float | None = None, fps: Fraction | None = None,
+                moving: bool = False) -> Source:
+    """`fps`: a folder of images' rate (FOLDER_FPS if None); a video file keeps its own. An
+    animated PNG is a video; `moving` (video mode) refuses a still image, which would make a
+    video of one frame, and an animation the video decoder cannot read (animated WebP), which
+    would make one of its first frame."""
     if path.is_dir():
         return ImageFolderSource(path, start, duration, fps or FOLDER_FPS)
     if not path.exists():
         raise MediaError(f"{path}: file not found")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(path)
-    return VideoSource(path, start, duration)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return VideoSource(path, start, duration)
+    frames = frames_in(path)
+    if frames > 1:
+        try:
+            video = VideoSource(path, start, duration)
+            video.first()  # FFmpeg reads an animated PNG, not an animated WebP
+            return video
+        except MediaError:
+            if moving:
+                raise MediaError(f"{path}: an animation of {frames} frames that the video decoder cannot read; "
+                                 "convert it to a GIF or a video first") from None
+    if moving:
+        raise MediaError(f"{path}: a still image; video mode renders a video, an animated GIF or PNG, or a folder "
+                         "of images (mode: still paints one picture)")
+    return ImageSource(path)
+
+
+def frames_in(path: Path) -> int:
+    """How many frames an image file holds (an animated PNG or WebP has several); 1 for a file
+    Pillow cannot open, which read_image then reports."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return getattr(image, "n_frames", 1)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return 1

@@ -164,6 +164,26 @@ def test_a_truncated_source_is_refused_not_rendered_short(tmp_path):
     assert not (tmp_path / "out" / "v.mp4").exists()
 
 
+# 7b: a video of one frame from an image: a still, or an animation read as its first frame
+
+def test_video_mode_renders_an_animated_png_whole_and_refuses_what_it_would_render_as_one_frame(tmp_path):
+    from animator.media.source import VideoSource
+
+    pan = [Image.fromarray(frame.image[::4, ::4]) for frame, _ in zip(VideoSource(SAMPLES / "pan.mp4"), range(6))]
+    for name in ("pan.png", "pan.webp"):  # animated: six frames, 100 ms each
+        pan[0].save(tmp_path / name, save_all=True, append_images=pan[1:], duration=100, loop=0)
+    preset = "name: {0}\nmode: video\ninput: {1}\nsize: 32\nmethod: multistyle\noutputs: [{{format: mp4}}]\n"
+    apng = write(tmp_path, preset.format("a", tmp_path / "pan.png"), "a.yaml")
+    assert animator("render", apng, "--out", tmp_path / "out", "--quiet", cwd=tmp_path).returncode == 0
+    with av.open(str(tmp_path / "out" / "a.mp4")) as container:
+        assert container.streams.video[0].average_rate == 10 and sum(1 for _ in container.decode(video=0)) == 6
+    webp = write(tmp_path, preset.format("w", tmp_path / "pan.webp"), "w.yaml")
+    refused(animator("render", webp, "--out", tmp_path / "out", "--quiet", cwd=tmp_path), "pan.webp", "6 frames")
+    still = write(tmp_path, preset.format("s", SAMPLES / "chelsea.png"), "s.yaml")
+    refused(animator("validate", still, cwd=tmp_path), "chelsea.png", "a still image")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.json", "a.mp4"]
+
+
 # 8: a folder where an output goes is the user's, not ours
 
 def test_a_folder_in_the_way_of_an_output_is_left_alone(tmp_path):
