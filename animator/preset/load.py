@@ -147,6 +147,8 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
         raise PresetError(f"{path}: refused: nested too deeply") from None
     finally:
         loader.dispose()
+    if raw is None:
+        raise PresetError(f"{path}: the file is empty; a preset is a mapping of keys (name, input, mode, ...)")
     if not isinstance(raw, dict):
         raise PresetError(f"{path}: expected a mapping of preset keys, found {type(raw).__name__}")
     return raw, lines

@@ -131,6 +131,8 @@ def test_unreadable_preset_files(tmp_path):
         load_preset(tmp_path / "nope.yaml")
     with pytest.raises(PresetError, match="expected a mapping"):
         load_preset(write(tmp_path, "- just\n- a list\n"))
+    with pytest.raises(PresetError, match="the file is empty"):
+        load_preset(write(tmp_path, "# nothing but a comment\n"))
 
 
 def test_overrides_beat_the_file_and_are_checked_the_same_way(tmp_path):
