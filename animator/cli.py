@@ -17,6 +17,7 @@ from animator import __version__
 from animator.bundled import presets_folder
 from animator.errors import AnimatorError, PresetError
 from animator.preset import Preset, load_preset, parse_overrides, preset_from_dict
+from animator.preset.schema import NUM_BUILTIN_STYLES
 
 console = Console(stderr=True)
 
@@ -72,6 +73,8 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     method = args.method or ("multistyle" if builtin else "arbitrary")
     raw = {"name": args.output.stem, "input": str(args.content), "mode": "still",
            "method": {"name": method}, "outputs": [{"format": "png"}]}
+    if builtin and int(args.style) >= NUM_BUILTIN_STYLES:
+        raise PresetError(f"--style {args.style}: expected a built-in style 0-{NUM_BUILTIN_STYLES - 1} or an image file")
     if builtin:
         raw["method"]["style"] = int(args.style)
     elif args.style is not None:

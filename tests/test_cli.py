@@ -147,7 +147,9 @@ def test_bad_arguments_exit_2(tmp_path):
     for command, expected in ((("preview", "melt", "--every", "0"), "--every 0: expected 1 or more"),
                               (("preview", "melt", "--size", "10"), "--size 10: size: expected a whole number between 32"),
                               (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style", "3", "--size", "9000"),
-                               "--size 9000: size: expected a whole number between 32")):
+                               "--size 9000: size: expected a whole number between 32"),
+                              (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style", "26"),
+                               "--style 26: expected a built-in style 0-25")):
         result = animator(*command, cwd=tmp_path)  # the flag named as the user typed it, not as an override
         assert result.returncode == 2 and result.stderr.strip().startswith(f"error: {expected}"), result.stderr
 
