@@ -63,7 +63,19 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, r
 
 
 def cmd_render(args: argparse.Namespace) -> None:
-    run_render(load_all(args.presets, args.set, device=args.device), args.out, args.fresh, args.quiet)
+    run_render(distinct(load_all(args.presets, args.set, device=args.device)), args.out, args.fresh, args.quiet)
+
+
+def distinct(presets: list[Preset]) -> list[Preset]:
+    """Each preset once (a file given twice renders once); two files of one name are refused, since
+    the second's outputs would replace the first's in the output folder."""
+    named: dict[str, Preset] = {}
+    for preset in presets:
+        first = named.setdefault(preset.name, preset)
+        if first.source.resolve() != preset.source.resolve():
+            raise PresetError(f"{preset.source}: named {preset.name!r}, as {first.source} is: its outputs would replace "
+                              "that one's; give it another name")
+    return list(named.values())
 
 
 def cmd_stylize(args: argparse.Namespace) -> None:

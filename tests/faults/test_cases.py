@@ -193,6 +193,17 @@ def test_a_folder_in_the_way_of_an_output_is_left_alone(tmp_path):
     assert (tmp_path / "melt.mp4" / "mine.txt").read_text() == "the user's"
 
 
+def test_two_presets_of_one_name_in_one_render_are_refused_and_one_given_twice_renders_once(tmp_path):
+    # the second replaced the first's outputs, and the command said nothing
+    other = write(tmp_path, (PRESETS / "melt.yaml").read_text().replace("../samples/", f"{SAMPLES}/"), "other.yaml")
+    refused(animator("render", PRESETS / "melt.yaml", other, "--out", tmp_path / "out", *TINY, cwd=tmp_path),
+            "other.yaml", "named 'melt'", "melt.yaml is")
+    assert not (tmp_path / "out").exists()
+    twice = animator("render", "melt", PRESETS / "melt.yaml", "--out", tmp_path / "out", *TINY[:-1], cwd=tmp_path)
+    assert twice.returncode == 0 and twice.stderr.count("melt: 7 frames in") == 1, twice.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["melt.gif", "melt.json", "melt.mp4"]
+
+
 
 def test_an_output_that_would_replace_the_renders_own_input_is_refused(tmp_path):
     # a preset named after its clip, rendered into the clip's folder, replaced the clip with its render
