@@ -189,7 +189,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     import json
 
     from animator.media.frame import to_tensor
-    from animator.media.source import VideoSource, read_image
+    from animator.media.source import open_source, read_image
     from animator.metrics.clip import measure_clips
 
     for flag, value, fine, expected in (("--every", args.every, args.every >= 1, "1 or more"),
@@ -197,7 +197,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
                                         ("--start", args.start, args.start >= 0, "0 or more seconds")):
         if not fine:
             raise AnimatorError(f"{flag} {value}: expected {expected}")
-    frames = lambda path, start=0.0: (f.image for f in VideoSource(path, start))  # noqa: E731
+    frames = lambda path, start=0.0: (f.image for f in open_source(path, start, moving=True))  # noqa: E731
     if args.loop:
         for output in args.outputs:
             print_loop(output, frames(output), args.json, args.moving)

@@ -144,6 +144,10 @@ def test_bad_arguments_exit_2(tmp_path):
                             (("--start", "-1"), "--start -1.0: expected 0 or more seconds")):
         result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", *given, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.strip() == f"error: {expected}", result.stderr
+    result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "chelsea.png", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip().endswith("chelsea.png: a still image, where a moving "
+                                                                      "picture is needed: a video, an animated GIF or PNG, "
+                                                                      "or a folder of images"), result.stderr
     for command, expected in ((("preview", "melt", "--every", "0"), "--every 0: expected 1 or more"),
                               (("preview", "melt", "--size", "10"), "--size 10: size: expected a whole number between 32"),
                               (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style", "3", "--size", "9000"),

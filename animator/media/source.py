@@ -269,8 +269,8 @@ Source = ImageSource | ImageFolderSource | VideoSource
 def open_source(path: Path, start: float = 0.0, duration: float | None = None, fps: Fraction | None = None,
                 moving: bool = False) -> Source:
     """`fps`: a folder of images' rate (FOLDER_FPS if None); a video file keeps its own. An
-    animated PNG is a video; `moving` (video mode) refuses a still image, which would make a
-    video of one frame, and an animation the video decoder cannot read (animated WebP), which
+    animated PNG is a video; `moving` (video mode, metrics) refuses a still image, which would make
+    a video of one frame, and an animation the video decoder cannot read (animated WebP), which
     would make one of its first frame."""
     if path.is_dir():
         return ImageFolderSource(path, start, duration, fps or FOLDER_FPS)
@@ -289,8 +289,8 @@ def open_source(path: Path, start: float = 0.0, duration: float | None = None, f
                 raise MediaError(f"{path}: an animation of {frames} frames that the video decoder cannot read; "
                                  "convert it to a GIF or a video first") from None
     if moving:
-        raise MediaError(f"{path}: a still image; video mode renders a video, an animated GIF or PNG, or a folder "
-                         "of images (mode: still paints one picture)")
+        raise MediaError(f"{path}: a still image, where a moving picture is needed: a video, an animated GIF or PNG, "
+                         "or a folder of images")
     return ImageSource(path)
 
 
