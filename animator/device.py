@@ -52,11 +52,21 @@ def configure_process(threads: int | None = None) -> int:
     denormal floats flush to zero (the networks' activations decay into them, and on x86 CPUs
     each one costs a slow microcode path: about 15% of a multistyle frame here), and freed
     memory is kept for the next frame."""
-    threads = threads or int(os.environ.get("ANIMATOR_THREADS", "0")) or os.cpu_count() or 1
+    threads = threads or threads_asked() or os.cpu_count() or 1
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
     keep_freed_memory()
     return threads
+
+
+def threads_asked() -> int | None:
+    """ANIMATOR_THREADS as a thread count, None where it is unset or empty."""
+    asked = os.environ.get("ANIMATOR_THREADS", "").strip()
+    if not asked:
+        return None
+    if not asked.isdigit() or int(asked) < 1:
+        raise AnimatorError(f"ANIMATOR_THREADS={asked}: expected a whole number of threads, 1 or more")
+    return int(asked)
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc's mallopt parameters

@@ -267,6 +267,21 @@ def test_an_output_folder_that_is_a_file_is_refused(tmp_path):
 
 # Mistakes that were tracebacks
 
+def test_a_thread_count_that_is_not_one_is_one_line(tmp_path, monkeypatch):
+    from animator.device import threads_asked
+    from animator.errors import AnimatorError
+
+    refused(animator("render", "melt", "--out", tmp_path, *TINY, cwd=tmp_path, env={"ANIMATOR_THREADS": "two"}),
+            "ANIMATOR_THREADS=two: expected a whole number of threads, 1 or more")
+    assert not any(tmp_path.iterdir())
+    for asked, threads in (("3", 3), (" 1 ", 1), ("", None)):
+        monkeypatch.setenv("ANIMATOR_THREADS", asked)
+        assert threads_asked() == threads
+    for asked in ("0", "-1", "1.5"):
+        monkeypatch.setenv("ANIMATOR_THREADS", asked)
+        with pytest.raises(AnimatorError, match=f"ANIMATOR_THREADS={asked}:"):
+            threads_asked()
+
 @pytest.mark.parametrize("blend, words", [("min()", "min() takes 2 or more arguments, found 0"),
                                           ("sin(1, 2, 3)", "sin() takes 1 argument, found 3"),
                                           ("'+'.join", "not allowed"), ("1" + " + 1" * 30000, "characters"),
