@@ -279,19 +279,24 @@ def open_source(path: Path, start: float = 0.0, duration: float | None = None, f
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return VideoSource(path, start, duration)
     frames = frames_in(path)
-    if frames > 1:
-        try:
-            video = VideoSource(path, start, duration)
-            video.first()  # FFmpeg reads an animated PNG, not an animated WebP
-            return video
-        except MediaError:
-            if moving:
-                raise MediaError(f"{path}: an animation of {frames} frames that the video decoder cannot read; "
-                                 "convert it to a GIF or a video first") from None
+    if frames > 1 and decodes(path):  # FFmpeg reads an animated PNG, not an animated WebP
+        return VideoSource(path, start, duration)
+    if frames > 1 and moving:
+        raise MediaError(f"{path}: an animation of {frames} frames that the video decoder cannot read; "
+                         "convert it to a GIF or a video first")
     if moving:
         raise MediaError(f"{path}: a still image, where a moving picture is needed: a video, an animated GIF or PNG, "
                          "or a folder of images")
     return ImageSource(path)
+
+
+def decodes(path: Path) -> bool:
+    """Whether FFmpeg decodes a first frame of the file."""
+    try:
+        with av.open(str(path)) as container:
+            return next(container.decode(video=0), None) is not None
+    except (av.FFmpegError, IndexError):
+        return False
 
 
 def frames_in(path: Path) -> int:
