@@ -199,7 +199,8 @@ def test_two_presets_of_one_name_in_one_render_are_refused_and_one_given_twice_r
     refused(animator("render", PRESETS / "melt.yaml", other, "--out", tmp_path / "out", *TINY, cwd=tmp_path),
             "other.yaml", "named 'melt'", "melt.yaml is")
     assert not (tmp_path / "out").exists()
-    twice = animator("render", "melt", PRESETS / "melt.yaml", "--out", tmp_path / "out", *TINY[:-1], cwd=tmp_path)
+    same = PRESETS / ".." / PRESETS.name / "melt.yaml"  # another spelling of the same file
+    twice = animator("render", PRESETS / "melt.yaml", same, "--out", tmp_path / "out", *TINY[:-1], cwd=tmp_path)
     assert twice.returncode == 0 and twice.stderr.count("melt: 7 frames in") == 1, twice.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["melt.gif", "melt.json", "melt.mp4"]
 
