@@ -87,7 +87,10 @@ class Features:
         features = painted
         if motion is not None and self.features is not None:
             flow, mask = at_features(motion, painted.shape, self.method.painting_size(content))
-            kept = sample(self.features, sampling_grid(flow).to(painted.dtype))
+            # Sampled in float32: a bfloat16 grid places a sample up to a pixel off (8 bits for
+            # -1..1), and torch's bfloat16 grid_sample on channels-last CPU tensors reads past the
+            # border of a grid that rounds beyond it (NaN, so black frames).
+            kept = sample(self.features.float(), sampling_grid(flow)).to(painted.dtype)
             features = torch.lerp(painted, kept, (when.value(self.temporal.weight) * mask).to(painted.dtype))
         output = self.painting = self.method.decode(target, features, content)
         if motion is not None and self.previous is not None:
