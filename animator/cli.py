@@ -15,7 +15,7 @@ from rich.text import Text
 
 from animator import __version__
 from animator.bundled import presets_folder
-from animator.errors import AnimatorError, PresetError
+from animator.errors import AnimatorError, PresetError, RenderError
 from animator.preset import Preset, load_preset, parse_overrides, preset_from_dict
 from animator.preset.schema import NUM_BUILTIN_STYLES
 
@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args) or 0
     except AnimatorError as exc:
         console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
-        return 2
+        return 1 if isinstance(exc, RenderError) else 2
     except KeyboardInterrupt:
         console.print("interrupted: run the same command again to resume")
         return 130

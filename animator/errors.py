@@ -15,3 +15,7 @@ class MediaError(AnimatorError):
 
 class ModelError(AnimatorError):
     """A weight file is missing or altered."""
+
+
+class RenderError(AnimatorError):
+    """The render itself went wrong, not what was asked for: one line too, but exit 1."""

@@ -16,7 +16,7 @@ import torch
 from animator import faults, interrupt
 from animator.clock import Clock
 from animator.device import select_device, select_dtype
-from animator.errors import MediaError
+from animator.errors import MediaError, RenderError
 from animator.media.frame import Frame, fitted, to_image
 from animator.media.sink import Sink, encoding
 from animator.media.source import read_image
@@ -119,11 +119,20 @@ class Render:
                 progress(done, self.frame_count)
             for index, image, state in self.renderer.frames(resume):
                 interrupt.check()
-                put(Frame(index, index / fps, to_image(image)), state)
+                put(Frame(index, index / fps, self.picture(index, image)), state)
                 done = index + 1
                 if progress:
                     progress(done, self.frame_count)
         return done
+
+
+    def picture(self, index: int, image: torch.Tensor):
+        """The frame in 8 bits. NaN or infinity would be written as black with exit 0: it stops
+        the render instead, before its outputs are published."""
+        if not bool(image.isfinite().all()):
+            raise RenderError(f"{self.preset.name}: frame {index} came out of the render as NaN or infinity ({self.engine}); "
+                              f"nothing was published{'' if self.dtype == torch.float32 else ' (precision: float32 may avoid it)'}")
+        return to_image(image)
 
 
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
