@@ -102,6 +102,13 @@ def frame_workers(device: torch.device) -> int:
     return 2 if device.type == "cpu" and torch.get_num_threads() >= 2 else 1
 
 
+def flow_workers(device: torch.device) -> int:
+    """How many frame pairs' optical flow is found at once. On the CPU, one: the network holds
+    the cores. A GPU render leaves the CPU to decoding, flow and encoding, and one DIS pass keeps
+    only a few cores busy, so a pair for every four cores, up to eight."""
+    return 1 if device.type == "cpu" else max(1, min(8, (os.cpu_count() or 1) // 4))
+
+
 @contextlib.contextmanager
 def threads_shared_by(workers: int) -> Iterator[None]:
     """torch's intra-op threads divided among `workers` concurrent callers, then restored. While

@@ -11,6 +11,7 @@ writes them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ import torch
 
 from animator.clock import Clock, When
 from animator.controls import life
-from animator.device import frame_workers, threads_shared_by
+from animator.device import flow_workers, frame_workers, threads_shared_by
 from animator.media.frame import Frame, fit_size, resize, to_tensor
 from animator.media.pipeline import background, ordered_map
 from animator.methods import FeedForward, Method, StyleTrack, Temporal
@@ -54,19 +55,34 @@ class Prepared:
 def prepare(frames: Iterable[Frame], size: int, temporal: TemporalConfig, skip_before: int,
             device: torch.device) -> Iterator[Prepared]:
     """Resize each frame and find its motion from the previous one (the masks on the render
-    device). Runs in its own thread, so the next frames' flow is found while this one is stylized."""
-    backend = None if temporal.flow == "none" else make_backend(temporal.flow, temporal.flow_preset)
+    device). Runs in threads of its own, so the next frames' flow is found while this one is
+    stylized; where the CPU is free (a GPU render), several frame pairs at once."""
+    resized = ((frame.index, resize(frame.image, *fit_size(frame.image.shape[1], frame.image.shape[0], size)))
+               for frame in frames)
+    if temporal.flow == "none":
+        yield from (Prepared(index, image, None) for index, image in resized)
+        return
+    engines = threading.local()  # a flow engine keeps state between calls: one per thread
+
+    def motion(pair: tuple[int, np.ndarray, np.ndarray | None]) -> Prepared:
+        index, image, previous = pair
+        if previous is None or index < skip_before:
+            return Prepared(index, image, None)
+        if not hasattr(engines, "backend"):
+            engines.backend = make_backend(temporal.flow, temporal.flow_preset)
+        checked = temporal.flow_check == "forward-backward"
+        backward, forward = pair_flows(engines.backend, previous, image, temporal.flow_scale, device, forward=checked)
+        held = consistency_mask(backward, forward) if checked else within_frame(backward)
+        return Prepared(index, image, (backward, held * motion_boundaries(backward)))
+
+    yield from ordered_map(motion, with_previous(resized), flow_workers(torch.device(device)), name="motion")
+
+
+def with_previous(frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
     previous = None
-    for frame in frames:
-        image = resize(frame.image, *fit_size(frame.image.shape[1], frame.image.shape[0], size))
-        motion = None
-        if backend is not None and previous is not None and frame.index >= skip_before:
-            checked = temporal.flow_check == "forward-backward"
-            backward, forward = pair_flows(backend, previous, image, temporal.flow_scale, device, forward=checked)
-            held = consistency_mask(backward, forward) if checked else within_frame(backward)
-            motion = backward, held * motion_boundaries(backward)
+    for index, image in frames:
+        yield index, image, previous
         previous = image
-        yield Prepared(frame.index, image, motion)
 
 
 def guide(item: Prepared, previous: torch.Tensor | None, weight: float) -> Temporal | None:

@@ -99,3 +99,23 @@ def test_bicubic_warp_on_the_cpu_is_grid_samples(scene):
     expected = sample(image, sampling_grid(flow), "bicubic").clamp(0, 1)
     assert (warp(image, flow, "bicubic") - expected).abs().max() < 2e-4
     assert warp(image.bfloat16(), flow, "bicubic").dtype == torch.bfloat16
+
+
+def test_flow_found_for_several_pairs_at_once_is_the_same_flow_in_order(scene, monkeypatch):
+    from fractions import Fraction
+
+    from animator.media.frame import Frame
+    from animator.preset.schema import TemporalConfig
+    from animator.render import video
+
+    frames = [Frame(i, Fraction(i, 24), image) for i, image in enumerate(scene.frames)]
+
+    def motions(workers: int) -> list:
+        monkeypatch.setattr(video, "flow_workers", lambda device: workers)
+        return [(item.index, item.motion) for item in video.prepare(frames, 320, TemporalConfig(), 2, "cpu")]
+
+    alone, together = motions(1), motions(3)
+    assert [index for index, _ in together] == list(range(len(frames)))
+    assert [motion is None for _, motion in together] == [True, True] + [False] * (len(frames) - 2)  # from a resume at 2
+    for (_, one), (_, other) in zip(alone[2:], together[2:]):
+        assert all(torch.equal(a, b) for a, b in zip(one, other))
