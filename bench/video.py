@@ -8,7 +8,7 @@ Beside the speed, each temporal render's consistency against its per-frame rende
 and gradient energy (mean Sobel magnitude), as ratios. Prints a table and writes
 bench/results/video.json.
 
-    python bench/video.py [--rounds 3] [--seconds 6] [--no-720p] [--no-peer]
+    python bench/video.py [--rounds 3] [--seconds 6] [--no-720p] [--no-360p] [--no-peer]
                           [--device auto] [--precision auto ...] [--methods ...] [--renders ...]
 
 With several precisions, each render runs in each (its name ends in the precision); the peer
@@ -149,6 +149,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-720p", dest="hd", action="store_false")
+    parser.add_argument("--no-360p", dest="sd", action="store_false")
     parser.add_argument("--no-peer", dest="peer", action="store_false")
     parser.add_argument("--device", default="auto", help="the renders' device (the peer runs on the CPU)")
     parser.add_argument("--precision", nargs="+", default=["auto"], choices=["auto", "float32", "bfloat16"])
@@ -165,7 +166,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
-        clips = {"640x360": (write_clip(folder / "chaplin.mp4", DATA / "chaplin.mp4", round(25 * args.seconds)), 640)}
+        clips = {}
+        if args.sd:
+            clips["640x360"] = (write_clip(folder / "chaplin.mp4", DATA / "chaplin.mp4", round(25 * args.seconds)), 640)
         if args.hd:
             clips["1280x720"] = (write_clip(folder / "bunny720.mp4", DATA / "big_buck_bunny_432_433.webm", 120, loops=True), 1280)
         results = measure(clips, args.methods, args.renders, args.precision, args.device, args.rounds, args.peer, folder)
