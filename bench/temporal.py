@@ -102,7 +102,8 @@ def render_truth(method: str, size: int, temporal: dict) -> tuple[list[np.ndarra
         if scene.backward[frame.index] is not None:
             flow = cv2.resize(scene.backward[frame.index], (w, h), interpolation=cv2.INTER_NEAREST) * scale
             valid = cv2.resize(scene.valid[frame.index].astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
-            motion = torch.from_numpy(flow.transpose(2, 0, 1).copy())[None], torch.from_numpy(valid)[None, None]
+            motion = (torch.from_numpy(flow.transpose(2, 0, 1).copy())[None].to(loaded.device),
+                      torch.from_numpy(valid)[None, None].to(loaded.device))
         x, when = to_tensor(image, loaded.device), loaded.clock.at(frame.index)
         target = loaded.styles.at(x, when)
         frames.append(to_image(keeper.next(keeper.paint(target, x), target, x, motion, when)))

@@ -105,8 +105,8 @@ def consistency(temporal: Path, per_frame: Path, source: Path) -> dict[str, floa
             "gradient_energy": gradient_energy(a) / gradient_energy(b)}
 
 
-def measure(clips: dict[str, tuple[Path, int]], methods: list[str], renders: list[str], precisions: list[str], device: str,
-            rounds: int, peer: bool, folder: Path) -> dict:
+def measure(clips: dict[str, tuple[Path, int]], methods: list[str], rounds: int, peer: bool, folder: Path,
+            renders: tuple[str, ...] = tuple(RENDERS), precisions: tuple[str, ...] = ("auto",), device: str = "auto") -> dict:
     """Every contender on every clip, alternating for `rounds` rounds; medians, peaks and ratios."""
     suffixes = {p: f"-{p}" if len(precisions) > 1 else "" for p in precisions}
     contenders: list[Contender] = []
@@ -171,7 +171,7 @@ def main() -> None:
             clips["640x360"] = (write_clip(folder / "chaplin.mp4", DATA / "chaplin.mp4", round(25 * args.seconds)), 640)
         if args.hd:
             clips["1280x720"] = (write_clip(folder / "bunny720.mp4", DATA / "big_buck_bunny_432_433.webm", 120, loops=True), 1280)
-        results = measure(clips, args.methods, args.renders, args.precision, args.device, args.rounds, args.peer, folder)
+        results = measure(clips, args.methods, args.rounds, args.peer, folder, args.renders, args.precision, args.device)
     device = select_device(args.device)
     precision = str(select_dtype("auto", device)).removeprefix("torch.")
     machine = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{os.cpu_count()} CPU cores"
