@@ -15,5 +15,7 @@ def test_blend_with_the_true_motion_paints_the_uncovered_band_afresh(monkeypatch
     reference, _ = temporal.render("pan", "arbitrary", 320, {"flow": "none"})
     blended, _ = temporal.render_truth("arbitrary", 320, {"mode": "blend", "weight": 0.7, "long_term": 0})  # blend alone
     band, elsewhere = temporal.uncovered_psnr(blended, reference)
-    assert band > 60  # the per-frame render's own pixels where the patch has just left
+    # The per-frame render's own pixels where the patch has just left, up to the arithmetic's
+    # rounding: over 60 dB in float32, 55 in bfloat16 (the two renders split threads differently).
+    assert band > 50
     assert elsewhere < 40  # while the rest of the picture keeps the previous frames'
