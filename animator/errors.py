@@ -2,7 +2,8 @@
 
 
 class AnimatorError(Exception):
-    """A mistake in what the user asked for; the CLI prints it on one line and exits 2."""
+    """A mistake in what the user asked for; the CLI prints it on one line and exits 2 (a
+    RenderError: exits 1)."""
 
 
 class PresetError(AnimatorError):

@@ -125,13 +125,13 @@ class Render:
                     progress(done, self.frame_count)
         return done
 
-
     def picture(self, index: int, image: torch.Tensor):
         """The frame in 8 bits. NaN or infinity would be written as black with exit 0: it stops
         the render instead, before its outputs are published."""
         if not bool(image.isfinite().all()):
-            raise RenderError(f"{self.preset.name}: frame {index} came out of the render as NaN or infinity ({self.engine}); "
-                              f"nothing was published{'' if self.dtype == torch.float32 else ' (precision: float32 may avoid it)'}")
+            hint = "" if self.dtype == torch.float32 else " (precision: float32 may avoid it)"
+            raise RenderError(f"{self.preset.name}: frame {index} came out of the render as NaN or infinity "
+                              f"({self.engine}); nothing was published{hint}")
         return to_image(image)
 
 
