@@ -12,7 +12,7 @@ bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, 
 
     python bench/temporal.py [--clips pan chaplin bunny chaplin-later FILE[:START[:DURATION]]]
                              [--methods arbitrary multistyle] [--long-term 0 0.9] [--modes blend features]
-                             [--weights 0.5 0.7 0.85] [--size 384]
+                             [--weights 0.5 0.7 0.85] [--size 384] [--precision auto]
                              [--settings "" flow_preset=fast flow_check=boundaries] [--truth]
 """
 
@@ -61,14 +61,14 @@ def parse_settings(settings: str) -> dict:
     return {key: yaml.safe_load(value) for key, value in pairs}  # as a preset would read it: 0.5 a number
 
 
-def render(clip: str, method: str, size: int, temporal: dict) -> tuple[list[np.ndarray], float]:
+def render(clip: str, method: str, size: int, temporal: dict, precision: str = "auto") -> tuple[list[np.ndarray], float]:
     """The clip's frames rendered in memory, and ms a frame (decoding, flow and network)."""
     from animator.media.frame import to_image
     from animator.preset import preset_from_dict
     from animator.render.engine import load
 
     path, start, duration = clip_span(clip)
-    raw = {"name": "t", "mode": "video", "input": str(path), "size": size, **METHODS[method],
+    raw = {"name": "t", "mode": "video", "input": str(path), "size": size, "precision": precision, **METHODS[method],
            "video": {"start": start, "duration": duration, "temporal": temporal}}
     loaded = load(preset_from_dict(raw, ROOT))
     began = time.perf_counter()
@@ -151,6 +151,7 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=[""], help='more temporal settings per variant, "" for none: '
                         '"" flow_preset=fast flow_scale=0.5,flow_check=boundaries')
     parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--truth", action="store_true", help="the pan also with its true flow and occlusions")
     args = parser.parse_args()
 
@@ -166,7 +167,7 @@ def main() -> None:
     for clip in args.clips:
         sources = [f.image for f in VideoSource(*clip_span(clip))]
         for method in args.methods:
-            reference, reference_ms = render(clip, method, args.size, {"flow": "none"})
+            reference, reference_ms = render(clip, method, args.size, {"flow": "none"}, args.precision)
             style = to_tensor(read_image(STYLE)) if method == "arbitrary" else None
             rows = results.setdefault(clip, {}).setdefault(method, {"per-frame ms": reference_ms})
             shown = {"per frame": reference[FRAME]} if (clip, method) == ("chaplin", "arbitrary") else {}
@@ -177,7 +178,7 @@ def main() -> None:
                         for settings in args.settings:
                             temporal = {"mode": mode, "weight": weight, "long_term": key, **parse_settings(settings)}
                             name = variant(mode, weight, key, settings)
-                            renders[name], times[name] = render(clip, method, args.size, temporal)
+                            renders[name], times[name] = render(clip, method, args.size, temporal, args.precision)
                             if args.truth and clip == "pan":
                                 renders[f"{name} truth"], times[f"{name} truth"] = render_truth(method, args.size, temporal)
             measured = {}  # each weight's variants beside the moving average at that weight
