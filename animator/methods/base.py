@@ -23,11 +23,24 @@ Styles = Sequence[tuple[torch.Tensor, Num]]  # (1x3xHxW image, weight) pairs; we
 
 @dataclass(frozen=True)
 class Temporal:
-    """What the previous output says about this frame, for temporal consistency in video."""
+    """What the previous output says about this frame, for temporal consistency in video; and, for
+    an optimizing method, an earlier output (the key) where the previous one could not see."""
 
     previous: torch.Tensor  # the previous output warped onto this frame by optical flow
     mask: torch.Tensor  # (1,1,H,W): 1 where the flow is trustworthy, 0 occluded
     weight: float
+    key: torch.Tensor | None = None  # the key warped onto this frame
+    key_mask: torch.Tensor | None = None  # where the key holds and the previous output does not
+    key_weight: float = 0.0
+
+    def held(self) -> tuple[tuple[torch.Tensor, torch.Tensor, float], ...]:
+        """(image, mask, weight) for each output the frame is held to."""
+        return ((self.previous, self.mask, self.weight),) + (((self.key, self.key_mask, self.key_weight),) if self.key is not None else ())
+
+    def start(self, content: torch.Tensor) -> torch.Tensor:
+        """Where optimizing starts: each pixel from the nearest output that saw it, else the content."""
+        start = content if self.key is None else torch.where(self.key_mask > 0, self.key, content)
+        return torch.where(self.mask > 0, self.previous, start)
 
 
 def keep_previous(stylized: torch.Tensor, temporal: Temporal | None) -> torch.Tensor:

@@ -72,11 +72,12 @@ class GatysMethod:
     def transfer(self, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None = None,
                  when: When | None = None, temporal: Temporal | None = None) -> torch.Tensor:
         """`temporal` (video): start from the warped previous output where the flow holds and the
-        content elsewhere, and add weight x mask x (x - previous)^2 to the loss (Ruder et al. 2016)."""
+        content elsewhere, and add weight x mask x (x - previous)^2 to the loss (Ruder et al. 2016);
+        with a key, the same for it where it holds and the previous output does not."""
         options = at_frame(self.options, when)
         rng = when.rng if when is not None else torch.Generator().manual_seed(self.seed)
         if temporal is not None and init is None:
-            init = torch.where(temporal.mask > 0, temporal.previous, content)
+            init = temporal.start(content)
         x = self._start(options, target, content, init, rng)
         full = max(content.shape[-2:])
         for size in (*options.scales, full):
@@ -84,7 +85,7 @@ class GatysMethod:
             x = resized(x, *scaled.shape[-2:])
             objective, redraw = self._objective(options, target, scaled, full, rng)
             if temporal is not None and size == full:
-                objective.temporal = (temporal.previous, temporal.mask, temporal.weight)
+                objective.temporal = temporal.held()
             x = optimize(x, lambda image: objective(self.features(image, objective.layers), image), steps=options.steps,
                          optimizer=options.optimizer, lr=options.lr, before_step=redraw)
         if options.original_colors:

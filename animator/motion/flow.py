@@ -1,4 +1,5 @@
-"""Optical flow between consecutive source frames, with OpenCV's DIS (default) or Farneback.
+"""Optical flow between two source frames, with OpenCV's DIS (default) or Farneback, and the mask
+of where it holds (`find_motion`).
 
 A backend is anything with `flow(a, b) -> (H,W,2)` in pixels such that b(p) ~ a(p + flow(p))
 ... that is, the flow that warps `a` onto `b` with warp.warp; a torch flow network can be added
@@ -12,6 +13,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 import torch
+
+from animator.motion.warp import consistency_mask, motion_boundaries, within_frame
+from animator.preset.schema import TemporalConfig
 
 DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
@@ -59,3 +63,12 @@ def pair_flows(backend: FlowBackend, previous: np.ndarray, current: np.ndarray, 
             f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) * np.array([w / f.shape[1], h / f.shape[0]], np.float32)
         flows.append(torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None].to(device))
     return flows[0], flows[1] if forward else None
+
+
+def find_motion(backend: FlowBackend, earlier: np.ndarray, image: np.ndarray, temporal: TemporalConfig,
+                device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The flow that warps an earlier frame onto this one, and the mask of where it holds."""
+    checked = temporal.flow_check == "forward-backward"
+    backward, forward = pair_flows(backend, earlier, image, temporal.flow_scale, device, forward=checked)
+    held = consistency_mask(backward, forward) if checked else within_frame(backward)
+    return backward, held * motion_boundaries(backward)

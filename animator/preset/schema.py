@@ -258,7 +258,8 @@ class TemporalConfig:
     output_weight: Num = field(default=0.5, metadata={"min": 0, "max": 1, "doc": "features: then of the previous output"})
     long_term: Num = field(default=0.9, metadata={
         "min": 0, "max": 1, "doc": "how much of a key output, warped once by the flow composed since, is kept where it "
-                                   "holds; 0: none, each frame is made consistent with the last alone"})
+                                   "holds; 0: none, each frame is made consistent with the last alone. gatys: the "
+                                   "key's share of the temporal loss where the last frame did not see"})
 
 
 @dataclass(frozen=True)

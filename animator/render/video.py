@@ -1,7 +1,7 @@
 """Video stylization: each source frame is stylized, and made consistent with the previous
 output, which optical flow warps onto it; the consistency mask says where that warp holds.
-`temporal.flow: none` is the per-frame baseline; render/consistency.py holds the ways a frame
-is made consistent.
+`temporal.flow: none` is the per-frame baseline; render/consistency.py holds the ways a
+network's frame is made consistent, render/temporal_loss.py the optimization method's.
 
 The stages run in threads of their own behind bounded queues, named after them: `decode` (the
 source), `motion` (resizing and optical flow), `stylize` (the network, two frames at once on the
@@ -24,13 +24,13 @@ from animator.controls import life
 from animator.device import flow_workers, frame_workers, threads_shared_by
 from animator.media.frame import Frame, fit_size, resize, to_tensor
 from animator.media.pipeline import background, ordered_map
-from animator.methods import FeedForward, Method, StyleTrack, Temporal
-from animator.motion.flow import make_backend, pair_flows
-from animator.motion.warp import consistency_mask, motion_boundaries, warp, within_frame
+from animator.methods import FeedForward, Method, StyleTrack
+from animator.motion.flow import find_motion, make_backend
 from animator.preset.resolve import temporal_settings
 from animator.preset.schema import Num, TemporalConfig
 from animator.render.consistency import consistency
 from animator.render.renderer import Loaded, Rendered, Resume
+from animator.render.temporal_loss import TemporalLoss
 
 
 class VideoRenderer:
@@ -70,10 +70,7 @@ def prepare(frames: Iterable[Frame], size: int, temporal: TemporalConfig, skip_b
             return Prepared(index, image, None)
         if not hasattr(engines, "backend"):
             engines.backend = make_backend(temporal.flow, temporal.flow_preset)
-        checked = temporal.flow_check == "forward-backward"
-        backward, forward = pair_flows(engines.backend, previous, image, temporal.flow_scale, device, forward=checked)
-        held = consistency_mask(backward, forward) if checked else within_frame(backward)
-        return Prepared(index, image, (backward, held * motion_boundaries(backward)))
+        return Prepared(index, image, find_motion(engines.backend, previous, image, temporal, device))
 
     yield from ordered_map(motion, with_previous(resized), flow_workers(torch.device(device)), name="motion")
 
@@ -83,14 +80,6 @@ def with_previous(frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[in
     for index, image in frames:
         yield index, image, previous
         previous = image
-
-
-def guide(item: Prepared, previous: torch.Tensor | None, weight: float) -> Temporal | None:
-    """The previous output warped onto this frame, with the mask of where that warp holds."""
-    if item.motion is None or previous is None:
-        return None
-    backward, mask = item.motion
-    return Temporal(warp(previous, backward), mask, weight)
 
 
 def stylize_video(
@@ -121,11 +110,12 @@ def stylize_video(
                 output = keeper.next(painted, target, x, item.motion, when)
                 yield item.index, colored(output, x, when), keeper.state()
         return
-    previous = state
+    held = TemporalLoss(temporal, device, state)
     for item in items:
         x, when = to_tensor(item.image, device), clock.at(item.index)
-        previous = method.transfer(styles.at(x, when), x, when=when, temporal=guide(item, previous, when.value(temporal.weight)))
-        yield item.index, colored(previous, x, when), previous
+        output = method.transfer(styles.at(x, when), x, when=when, temporal=held.guide(item.image, item.motion, when))
+        held.keep(output, item.image)
+        yield item.index, colored(output, x, when), held.state()
 
 
 def on_device(state: Any, device: torch.device) -> Any:

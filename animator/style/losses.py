@@ -54,7 +54,7 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
 class Objective:
     terms: list[Term]
     tv_weight: float = 0.0
-    temporal: tuple[torch.Tensor, torch.Tensor, float] | None = None  # (warped previous, mask, weight)
+    temporal: tuple[tuple[torch.Tensor, torch.Tensor, float], ...] = ()  # (warped earlier output, mask, weight) each
 
     @property
     def layers(self) -> frozenset[str]:
@@ -64,7 +64,6 @@ class Objective:
         loss = sum(term(features) for term in self.terms)
         if self.tv_weight:
             loss = loss + self.tv_weight * total_variation(image)
-        if self.temporal is not None:  # in 0-255 units, like the features' input
-            previous, mask, weight = self.temporal
-            loss = loss + weight * (mask * ((image - previous) * 255).square()).mean()
+        for earlier, mask, weight in self.temporal:  # in 0-255 units, like the features' input
+            loss = loss + weight * (mask * ((image - earlier) * 255).square()).mean()
         return loss
