@@ -7,11 +7,12 @@ project's pan, also how well the background a moving patch uncovers matches the 
 there, beside how well the rest of the picture does (PSNR: a ghost shows as a band far worse than
 the rest), and, with `--truth`, the same with the pan's true flow and occlusions in place of the
 estimated ones: what the consistency itself does where the flow is perfect.
-Frames are rendered in memory (no encoding) at 384 px. Writes bench/results/temporal.json and
+Frames are rendered in memory (no encoding) at 384 px; `gatys` (asked for by name, its temporal
+loss its one mode) as presets/pan-gatys.yaml has it, best at `--size 192`. Writes bench/results/temporal.json and
 bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, features with the key; 0.7).
 
     python bench/temporal.py [--clips pan chaplin bunny chaplin-later FILE[:START[:DURATION]]]
-                             [--methods arbitrary multistyle] [--long-term 0 0.9] [--modes blend features]
+                             [--methods arbitrary multistyle gatys] [--long-term 0 0.9] [--modes blend features]
                              [--weights 0.5 0.7 0.85] [--size 384] [--precision auto]
                              [--settings "" flow_preset=fast flow_check=boundaries] [--truth]
 """
@@ -34,7 +35,9 @@ CLIPS = {"pan": (ROOT / "samples" / "pan.mp4", 0.0, None), "chaplin": (CHAPLIN, 
          "chaplin-later": (CHAPLIN, 4.0, None)}
 DEFAULT_CLIPS = ["pan", "chaplin", "bunny"]
 FRAME = 60  # the chaplin frame the crop shows
-METHODS = {"arbitrary": {"method": "arbitrary", "style": str(STYLE)}, "multistyle": {"method": {"name": "multistyle", "style": 7}}}
+METHODS = {"arbitrary": {"method": "arbitrary", "style": str(STYLE)}, "multistyle": {"method": {"name": "multistyle", "style": 7}},
+           "gatys": {"method": {"name": "gatys", "steps": 20, "style_weight": 3}, "style": str(STYLE)}}  # as presets/pan-gatys.yaml
+DEFAULT_METHODS = ["arbitrary", "multistyle"]  # gatys asked for by name (at --size 192: ~2.5 s a frame on 2 cores)
 
 
 CROPPED = {"blend 0.7": "blend", "features 0.7": "features", "features 0.7 key 0.9": "features, key"}  # the crop's panels
@@ -144,7 +147,7 @@ def crop(frames: dict[str, np.ndarray], path: Path, box=(40, 70, 200, 200)) -> N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", nargs="+", default=DEFAULT_CLIPS, help=f"{', '.join(CLIPS)}, or FILE[:START[:DURATION]]")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=DEFAULT_METHODS, choices=list(METHODS))
     parser.add_argument("--modes", nargs="+", default=["blend", "features"])
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85])
     parser.add_argument("--long-term", nargs="+", type=float, default=[0.0, 0.9], help="key weights (temporal.long_term)")
@@ -168,22 +171,24 @@ def main() -> None:
         sources = [f.image for f in VideoSource(*clip_span(clip))]
         for method in args.methods:
             reference, reference_ms = render(clip, method, args.size, {"flow": "none"}, args.precision)
-            style = to_tensor(read_image(STYLE)) if method == "arbitrary" else None
+            style = to_tensor(read_image(STYLE)) if "style" in METHODS[method] else None
+            modes = args.modes if method != "gatys" else ["loss"]  # gatys has one way: Ruder's temporal loss
             rows = results.setdefault(clip, {}).setdefault(method, {"per-frame ms": reference_ms})
             shown = {"per frame": reference[FRAME]} if (clip, method) == ("chaplin", "arbitrary") else {}
             renders, times = {}, {}
-            for mode in args.modes:
+            for mode in modes:
                 for weight in args.weights:
                     for key in args.long_term:
                         for settings in args.settings:
-                            temporal = {"mode": mode, "weight": weight, "long_term": key, **parse_settings(settings)}
+                            temporal = {"weight": weight, "long_term": key, **parse_settings(settings)}
+                            temporal.update({"mode": mode} if mode != "loss" else {})
                             name = variant(mode, weight, key, settings)
                             renders[name], times[name] = render(clip, method, args.size, temporal, args.precision)
-                            if args.truth and clip == "pan":
+                            if args.truth and clip == "pan" and method != "gatys":  # a network's consistency
                                 renders[f"{name} truth"], times[f"{name} truth"] = render_truth(method, args.size, temporal)
             measured = {}  # each weight's variants beside the moving average at that weight
             for weight in args.weights:
-                names = [name + truth for mode in args.modes for key in args.long_term for settings in args.settings
+                names = [name + truth for mode in modes for key in args.long_term for settings in args.settings
                          for truth in ("", " truth") if (name := variant(mode, weight, key, settings)) + truth in renders]
                 measured.update(measure_clips({name: renders[name] for name in names}, sources, reference, style,
                                               weight=weight, every=3, judge=judge))
