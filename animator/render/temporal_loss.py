@@ -25,8 +25,7 @@ from animator.methods import Temporal
 from animator.motion.flow import find_motion, make_backend
 from animator.motion.warp import warp
 from animator.preset.schema import TemporalConfig
-
-Motion = tuple[torch.Tensor, torch.Tensor] | None  # (backward flow, trust mask) from the previous frame
+from animator.render.consistency import Motion
 
 
 class TemporalLoss:
