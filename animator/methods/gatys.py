@@ -8,6 +8,7 @@ before every optimizer step, with `frame` once per call, with `never` identicall
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +63,13 @@ class GatysMethod:
         layers = set(options.style_layers if options.style_weight else ()) | set(options.content_layers if options.content_weight else ())
         self.vgg = load_vgg19(device, weights=options.weights, pooling=options.pooling, last=max(layers, key=LAYERS.index))
         self.init_image = to_tensor(read_image(options.init), device) if isinstance(options.init, Path) else None
+
+    def with_steps(self, steps: int, coarse: bool = True) -> GatysMethod:
+        """This method, its network shared, optimizing `steps` steps at each size; without
+        `coarse`, at the full size alone (a later pass of a multi-pass video)."""
+        other = copy.copy(self)
+        other.options = dataclasses.replace(self.options, steps=steps, scales=self.options.scales if coarse else ())
+        return other
 
     def encode_style(self, image: torch.Tensor) -> StyleCode:
         return StyleCode(image)

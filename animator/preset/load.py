@@ -220,6 +220,7 @@ def _check_combinations(preset: Preset, error) -> None:
         raise error(("style",), "still mode needs a style image (self applies to iterate mode only)")
     if method.name == "gatys":
         _check_gatys(preset, method, error)
+    _check_passes(preset, method, error)
     if preset.video.fps is not None and not preset.input.is_dir():
         raise error(("video", "fps"), "is a folder of images' frame rate; a video file keeps its own")
     inject = preset.iterate.inject
@@ -236,6 +237,18 @@ def _check_combinations(preset: Preset, error) -> None:
         if problems := output.problems():
             key, problem = problems[0]
             raise error(("outputs", i, key), problem)
+
+
+def _check_passes(preset: Preset, method, error) -> None:
+    temporal, where = preset.video.temporal, ("video", "temporal", "passes")
+    if temporal.passes == 1:
+        return
+    if method.name != "gatys":
+        raise error(where, f"is for the optimization method (gatys); {method.name} paints each frame once")
+    if temporal.flow == "none":
+        raise error(where, "needs flow: each pass holds a frame to its neighbour warped by it")
+    if temporal.passes > method.steps:
+        raise error(where, f"shares method.steps among the passes: expected at most {method.steps}, found {temporal.passes}")
 
 
 SPATIAL_MAX_SIZE = 512  # the autocorrelation holds (2H-1)(2W-1) lags per channel

@@ -1,7 +1,8 @@
 """Video stylization: each source frame is stylized, and made consistent with the previous
 output, which optical flow warps onto it; the consistency mask says where that warp holds.
 `temporal.flow: none` is the per-frame baseline; render/consistency.py holds the ways a
-network's frame is made consistent, render/temporal_loss.py the optimization method's.
+network's frame is made consistent, render/temporal_loss.py the optimization method's (and
+render/multipass.py its multi-pass option).
 
 The stages run in threads of their own behind bounded queues, named after them: `decode` (the
 source), `motion` (resizing and optical flow), `stylize` (the network, two frames at once on the
@@ -29,6 +30,7 @@ from animator.motion.flow import find_motion, make_backend
 from animator.preset.resolve import temporal_settings
 from animator.preset.schema import Num, TemporalConfig
 from animator.render.consistency import consistency
+from animator.render.multipass import multi_pass
 from animator.render.renderer import Loaded, Rendered, Resume
 from animator.render.temporal_loss import TemporalLoss
 
@@ -109,6 +111,11 @@ def stylize_video(
             for item, when, target, x, painted in ordered_map(paint, items, workers):
                 output = keeper.next(painted, target, x, item.motion, when)
                 yield item.index, colored(output, x, when), keeper.state()
+        return
+    if temporal.passes > 1:  # no frame is final before the last pass: none is a resume point
+        frames = ((item.index, item.image, item.motion) for item in items)
+        for index, image, output in multi_pass(method, frames, temporal, device, styles, clock):
+            yield index, colored(output, to_tensor(image, device), clock.at(index)), None
         return
     held = TemporalLoss(temporal, device, state)
     for item in items:
