@@ -42,7 +42,10 @@ def preview_plan(preset: Preset) -> Plan:
     scale = min(1.0, math.sqrt(BUDGET_PIXELS / (frames * (steps + FRAME_STEPS) * pixels)))
     fitted = max(32, round(size * scale / 8) * 8)
     scales = tuple(s for s in (round(s * fitted / size) for s in method.scales) if 16 <= s < fitted)
-    return Plan(dataclasses.replace(preset, size=fitted, method=dataclasses.replace(method, steps=steps, scales=scales)))
+    temporal = preset.video.temporal  # the passes share the steps: no more passes than steps
+    video = dataclasses.replace(preset.video, temporal=dataclasses.replace(temporal, passes=min(temporal.passes, steps)))
+    return Plan(dataclasses.replace(preset, size=fitted, video=video,
+                                    method=dataclasses.replace(method, steps=steps, scales=scales)))
 
 
 def preview(plan: Plan, output: Path, every: int | None = None, progress: Progress | None = None) -> int:

@@ -48,3 +48,10 @@ def test_gatys_previews_fit_their_budget(name):
     pixels = math.prod(fit_size(width, height, preset.size)) * preview.STEP_COST.get(preset.method.representation, 1.0)
     assert frames * (preset.method.steps + preview.FRAME_STEPS) * pixels <= preview.BUDGET_PIXELS * 1.05
     assert preset.method.steps >= 1 and preset.size <= 128
+
+
+def test_a_multi_pass_preview_shares_its_few_steps_among_no_more_passes():
+    from animator.render import preview
+
+    plan = preview.preview_plan(load_preset(PRESETS / "pan-gatys.yaml", parse_overrides(["video.temporal.passes=16"])))
+    assert plan.preset.method.steps < 16 and plan.preset.video.temporal.passes == plan.preset.method.steps
