@@ -64,11 +64,12 @@ class GatysMethod:
         self.vgg = load_vgg19(device, weights=options.weights, pooling=options.pooling, last=max(layers, key=LAYERS.index))
         self.init_image = to_tensor(read_image(options.init), device) if isinstance(options.init, Path) else None
 
-    def with_steps(self, steps: int, coarse: bool = True) -> GatysMethod:
-        """This method, its network shared, optimizing `steps` steps at each size; without
-        `coarse`, at the full size alone (a later pass of a multi-pass video)."""
+    def with_steps(self, steps: int, refine: bool = False) -> GatysMethod:
+        """This method, its network shared, optimizing `steps` steps; to `refine` (a later pass of
+        a multi-pass video), from the image it is given, whatever `init` says, at the full size alone."""
         other = copy.copy(self)
-        other.options = dataclasses.replace(self.options, steps=steps, scales=self.options.scales if coarse else ())
+        refining = {"scales": (), "init": "previous"} if refine else {}
+        other.options = dataclasses.replace(self.options, steps=steps, **refining)
         return other
 
     def encode_style(self, image: torch.Tensor) -> StyleCode:

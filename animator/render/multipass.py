@@ -45,7 +45,7 @@ def multi_pass(method: GatysMethod, frames: Iterable[tuple[int, np.ndarray, Moti
         held.keep(outputs[-1], image)
         indices.append(index)
         images.append(image)
-    later, backend = method.with_steps(steps, coarse=False), make_backend(temporal.flow, temporal.flow_preset)
+    later, backend = method.with_steps(steps, refine=True), make_backend(temporal.flow, temporal.flow_preset)
     for n in range(1, temporal.passes):
         order = range(len(images)) if n % 2 == 0 else range(len(images) - 1, -1, -1)
         neighbour = None

@@ -5,6 +5,7 @@ resumed render goes on from the same key."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from animator.clock import Clock
@@ -77,13 +78,14 @@ def test_a_gatys_video_resumed_with_its_key_goes_on_with_the_same_frames(tmp_pat
     assert all(torch.equal(a, b) for (_, a, _), (_, b, _) in zip(resumed, whole[5:]))
 
 
-def test_multi_pass_gatys_is_steadier_than_one_pass_at_the_same_steps_and_comes_to_the_same_frames():
+@pytest.mark.parametrize("init", ["auto", "noise"])  # later passes refine, even where each frame starts from noise
+def test_multi_pass_gatys_is_steadier_than_one_pass_at_the_same_steps_and_comes_to_the_same_frames(init):
+    from animator.media.frame import to_image
     from animator.media.source import VideoSource
     from animator.metrics.clip import measure_clips
-    from animator.media.frame import to_image
 
     raw = {"name": "g", "mode": "video", "input": str(SAMPLES / "pan.mp4"), "style": str(SAMPLES / "brick.png"), "size": 96,
-           "method": {"name": "gatys", "steps": 4}, "video": {"duration": 0.3}}
+           "method": {"name": "gatys", "steps": 4, "init": init}, "video": {"duration": 0.3}}
     render = lambda passes: list(load(preset_from_dict({**raw, "video": {**raw["video"], "temporal": {"passes": passes}}}, ROOT)).renderer.frames())  # noqa: E731
     one, two = render(1), render(2)
     assert [state for _, _, state in two] == [None] * len(two)  # no frame is final before the last pass
