@@ -4,6 +4,7 @@ renderer that wants decoding beside its own work runs the source in a thread of 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from collections.abc import Iterator
@@ -205,6 +206,7 @@ class VideoSource:
                 stream = container.streams.video[0]
                 stream.thread_type = "AUTO"
                 if target > 0:
+                    read_first_packet(container, stream)
                     container.seek(int((self.origin + target) / stream.time_base), stream=stream)
                 landed = target == 0  # a seek has landed once a frame at or before `start` comes out
                 for frame in deinterlaced(container.decode(stream), stream):
@@ -224,6 +226,19 @@ class VideoSource:
 
     def __iter__(self) -> Iterator[Frame]:
         return self._decode()
+
+
+def read_first_packet(container: av.container.InputContainer, stream: av.VideoStream) -> None:
+    """Give the decoder the stream's first packet before a seek, as playing from the top would.
+    FFmpeg's H.264 decoder reads the encoder's version from the SEI that x264 writes into its
+    first frame, and decodes the streams of versions with known bugs accordingly (4:4:4 before
+    core 151); one that starts at a later keyframe never sees it and turns such a stream into
+    green blocks from there on (imageio's cockatoo.mp4 from 4 s), differently on every run.
+    The seek drops what was decoded."""
+    with contextlib.suppress(av.FFmpegError):
+        for packet in container.demux(stream):
+            stream.codec_context.decode(packet)
+            return
 
 
 COMMON_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),

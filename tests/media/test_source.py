@@ -237,3 +237,60 @@ def test_an_image_past_the_readers_limit_says_so(monkeypatch, chelsea):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 20_000)
     with pytest.raises(MediaError, match=r"chelsea.png: 0.135 megapixels, more than the 0.04 the image reader takes; scale"):
         read_image(SAMPLES / "chelsea.png")
+
+
+def exp_golomb(value: int) -> str:
+    """A signed Exp-Golomb code (H.264 se(v)), as bits."""
+    code = 2 * value - 1 if value > 0 else -2 * value
+    return "0" * ((code + 1).bit_length() - 1) + f"{code + 1:b}"
+
+
+def with_chroma_offset(pps: bytes, offset: int) -> bytes:
+    """An H.264 picture parameter set (NAL, no emulation bytes in it) with chroma_qp_index_offset
+    changed to `offset`, a code as long as the old one's."""
+    bits, at = "".join(f"{b:08b}" for b in pps[1:]), 0
+
+    def read(signed_or_width):  # an Exp-Golomb code (ue or se: the same length), or a width in bits
+        nonlocal at
+        if signed_or_width is None:
+            zeros = bits.index("1", at) - at
+            at += 2 * zeros + 1
+        else:
+            at += signed_or_width
+    for field in (None, None, 1, 1, None, None, None, 1, 2, None, None):  # pps and sps ids ... pic_init_qs_minus26
+        read(field)
+    start = at
+    read(None)  # chroma_qp_index_offset
+    assert at - start == len(exp_golomb(offset))
+    bits = bits[:start] + exp_golomb(offset) + bits[at:]
+    return pps[:1] + bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+
+
+def test_a_span_decodes_as_it_does_played_from_the_top(tmp_path, chelsea):
+    """What the stream's first packet tells the decoder holds for the frames after a seek too:
+    here a picture parameter set in it replaces the header's (in the wild, x264's version SEI,
+    which FFmpeg's decoder needs for the 4:4:4 streams of x264 before core 151: without it a
+    span of imageio's cockatoo.mp4 from 4 s came out as green blocks)."""
+    import av
+
+    plain, crafted = tmp_path / "plain.mp4", tmp_path / "crafted.mp4"
+    with av.open(str(plain), "w") as out:
+        stream = out.add_stream("libx264", rate=8, options={"crf": "28", "x264-params": "keyint=8:scenecut=0:bframes=0"})
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for i in range(16):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(chelsea[100:164, 150 + 3 * i:246 + 3 * i]), format="rgb24")))
+        out.mux(stream.encode())
+    with av.open(str(plain)) as clip:
+        avcc, first = bytes(clip.streams.video[0].codec_context.extradata), bytes(next(clip.demux(video=0)))
+    at = 8 + int.from_bytes(avcc[6:8], "big")  # the header (avcC): one SPS, then one PPS
+    pps = with_chroma_offset(avcc[at + 3:at + 3 + int.from_bytes(avcc[at + 1:at + 3], "big")], 2)
+    sei = int.from_bytes(first[:4], "big")  # x264's SEI leads the first packet: the new PPS and filler take its place
+    assert first[4] & 0x1F == 6 and sei > len(pps) + 8
+    filler = sei - len(pps) - 4
+    inband = len(pps).to_bytes(4, "big") + pps + filler.to_bytes(4, "big") + b"\x0c" + b"\xff" * (filler - 2) + b"\x80"
+    crafted.write_bytes(plain.read_bytes().replace(first[:4 + sei], inband, 1))
+
+    played = [frame.image for frame in open_source(crafted)]
+    span = [frame.image for frame in open_source(crafted, start=1.0)]  # a seek to the second keyframe
+    assert len(played) == 16 and len(span) == 8 and all(np.array_equal(a, b) for a, b in zip(span, played[8:]))
+    assert not np.array_equal(played[8], [frame.image for frame in open_source(plain, start=1.0)][0])  # the PPS counts
