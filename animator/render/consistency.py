@@ -17,9 +17,9 @@ flow holds (render/video.py finds both).
   motion (a pan, a handheld camera) instead of fading a little with every warp; the composed
   flow's errors add up, so the key is replaced by the current output once it covers less than
   REFRESH of the frame.
-  Where the key is blended in, the output keeps the fine detail of the frame's own painting
-  (render/detail.py): averaged strokes are weaker strokes, and a blend repeated every frame
-  would settle at a duller picture than the network paints.
+  Where the key is blended in, the output keeps the fine detail of the network's painting of
+  the frame (render/detail.py): averaged strokes are weaker strokes, and a blend repeated every
+  frame would settle at a duller picture than the network paints.
 
 bench/temporal.py measures both against the per-frame render: steadiness, detail and style.
 """
@@ -35,7 +35,7 @@ from animator.clock import When
 from animator.methods import FeedForward
 from animator.motion.warp import sample, sampling_grid, warp
 from animator.preset.schema import Num, TemporalConfig
-from animator.render.detail import keep_detail
+from animator.render.detail import detail_spreads, keep_detail
 
 Motion = tuple[torch.Tensor, torch.Tensor] | None  # (backward flow, trust mask) from the previous frame
 
@@ -113,13 +113,16 @@ class LongTerm:
     key: speckles that flicker. Averaged over 3x3 where it is applied, a lone doubted pixel takes
     the key (8/9 of its share) and a real occlusion's edge is soft; inside it the painting is fresh.
     Blended in, the key's strokes weaken the frame's own a little, and the output becomes the next
-    key, so the output keeps the fine detail of the mode's fresh painting (render/detail.py)."""
+    key, so the output keeps the fine detail of the network's painting of the frame
+    (render/detail.py; `detail_gain`)."""
 
     REFRESH = 0.8  # the share of the frame the key must still cover; below it the current output is the key
+    SAMPLED = 8  # frames between two measures of the detail the mode's painting falls short by
 
     def __init__(self, mode: Blend | Features, weight: Num, state: Any = None):
         self.mode, self.weight = mode, weight
         self.key, self.flow, self.mask = (state["key"], state["flow"], state["mask"]) if state is not None else (None, None, None)
+        self.gain, self.unsampled = (state["gain"], state["unsampled"]) if state is not None else (1.0, 0)
 
     def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
         return self.mode.paint(target, content)
@@ -133,15 +136,32 @@ class LongTerm:
             self.mask = mask * carried[:, 2:]
             weight = (when.value(self.weight) * mean3x3(self.mask)).to(output.dtype)
             output = torch.lerp(output, warp(self.key, self.flow, "bicubic"), weight)
-            output = keep_detail(output, self.mode.painting, weight)  # the mode's blend and the key's
+            output = keep_detail(output, self.mode.painting, weight, self.detail_gain(target, painted, content, weight))
             self.mode.previous = output
         if motion is None or self.key is None or float(self.mask.mean()) < self.REFRESH:
             float32 = {"dtype": torch.float32}  # a composed flow is hundreds of pixels: bfloat16 would lose them
             self.key, self.flow, self.mask = output, torch.zeros_like(output[:, :2], **float32), torch.ones_like(output[:, :1], **float32)
         return output
 
+    def detail_gain(self, target: list, painted: torch.Tensor, content: torch.Tensor, weight: torch.Tensor) -> float:
+        """How much finer the network's painting of the frame is than the mode's (render/detail.py's
+        spreads, where the key is blended in): the detail the output keeps is the mode's
+        painting's times this. `features` paints blended features, with less fine detail than the
+        network's own painting of the frame (the per-frame render's: 1.2-1.9x the mean square on
+        the pan); that painting is a second decode, half of `arbitrary`'s network, so the gain is
+        measured every SAMPLED frames and carried between them (+2% of a 640x360 render's time)."""
+        if not isinstance(self.mode, Features):
+            return 1.0  # the mode's painting is the network's own
+        self.unsampled -= 1
+        if self.unsampled <= 0:
+            own = self.mode.method.decode(target, painted, content)
+            fine, blended = detail_spreads(own, self.mode.painting, weight > 0.25)
+            self.gain, self.unsampled = fine / blended if blended else 1.0, self.SAMPLED
+        return self.gain
+
     def state(self) -> Any:
-        return {"mode": self.mode.state(), "key": self.key, "flow": self.flow, "mask": self.mask}
+        return {"mode": self.mode.state(), "key": self.key, "flow": self.flow, "mask": self.mask, "gain": self.gain,
+                "unsampled": self.unsampled}
 
 
 def mean3x3(image: torch.Tensor) -> torch.Tensor:

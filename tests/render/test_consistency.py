@@ -53,6 +53,8 @@ def test_a_blend_of_two_paintings_of_one_texture_keeps_the_fresh_ones_detail():
     assert torch.allclose(mean3x3(kept)[..., 40:, 40:], mean3x3(plain)[..., 40:, 40:], atol=0.01)  # the colours of the blend
     assert torch.equal(kept[..., :31], fresh[..., :31])  # nothing blended: the fresh painting
     assert torch.equal(keep_detail(fresh, plain, weight), fresh)  # as much detail as the fresh one already: unchanged
+    finer = keep_detail(plain, fresh, weight, gain=1.3)  # the fresh painting itself falls short of the target by 1.3
+    assert spread(finer) > 1.08 * spread(kept) and torch.equal(finer[..., :31], fresh[..., :31])
 
 
 def test_fine_detail_is_the_same_by_opencv_and_by_torch_and_on_the_sparse_grid():

@@ -81,6 +81,20 @@ def pan_render(**temporal) -> list[np.ndarray]:
     return [to_image(x) for _, x, _ in load(preset_from_dict(raw, SAMPLES)).renderer.frames()]
 
 
+def test_the_key_keeps_the_detail_of_the_networks_own_painting(monkeypatch):
+    """`features` paints blended features, with less fine detail than the network paints the frame
+    with (the per-frame render); the key keeps the detail of that painting, decoded again every
+    SAMPLED frames to measure by how much the blend's falls short."""
+    from animator.render.consistency import LongTerm
+
+    gains, measure = [], LongTerm.detail_gain
+    monkeypatch.setattr(LongTerm, "detail_gain", lambda self, *args: gains.append(measure(self, *args)) or gains[-1])
+    frames = pan_render()
+    assert len(frames) == len(gains) + 1  # every frame after the first blends the key in
+    sampled = [i for i, gain in enumerate(gains) if i == 0 or gain != gains[i - 1]]
+    assert sampled == list(range(0, len(gains), LongTerm.SAMPLED)) and min(gains) > 1.1, (sampled, gains)
+
+
 def test_the_key_keeps_a_slow_pan_sharp_and_as_steady():
     """A sub-pixel pan warped a frame at a time loses its strokes; the key, warped once by the
     composed flow, keeps them at no more warping error."""
