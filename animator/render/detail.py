@@ -18,8 +18,8 @@ import torch.nn.functional as F
 def keep_detail(blended: torch.Tensor, fresh: torch.Tensor, weight: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
     """`blended` ((B,C,H,W) in [0, 1]: `fresh` blended with other paintings by `weight`, (B,1,H,W))
     with its fine detail, where the blend took anything, as strong as the fresh painting's there
-    (times `gain`, the spread that painting falls short of by): one gain for the frame, never
-    below 1 (where the others had more detail, the blend keeps it)."""
+    (its mean square times `gain`, where that painting is itself duller than the target): one
+    gain for the frame, never below 1 (where the others had more detail, the blend keeps it)."""
     where = weight > 0
     fresh_spread, blended_spread = detail_spreads(fresh, blended, weight > 0.25)
     fresh_spread *= gain
