@@ -131,7 +131,7 @@ class VideoSource:
     def __init__(self, path: Path, start: float = 0.0, duration: float | None = None):
         self.path, self.start, self.duration = path, start, duration
         try:
-            with av.open(str(path)) as container:
+            with open_container(path) as container:
                 if not container.streams.video:
                     raise MediaError(f"{path}: has no video stream")
                 stream = container.streams.video[0]
@@ -202,7 +202,7 @@ class VideoSource:
         for target in (self.start, self.start - SEEK_MARGIN, 0.0) if self.start > 0 else (0.0,):
             if target < 0:
                 continue
-            with av.open(str(self.path)) as container:
+            with open_container(self.path) as container:
                 stream = container.streams.video[0]
                 stream.thread_type = "AUTO"
                 if target > 0:
@@ -305,10 +305,16 @@ def open_source(path: Path, start: float = 0.0, duration: float | None = None, f
     return ImageSource(path)
 
 
+def open_container(path: Path) -> av.container.InputContainer:
+    """The file opened for decoding. An animated PNG is read as one: FFmpeg's probe takes a PNG
+    for a single image (png_pipe) and would decode its first frame alone."""
+    return av.open(str(path), format="apng" if path.suffix.lower() == ".png" else None)
+
+
 def decodes(path: Path) -> bool:
     """Whether FFmpeg decodes a first frame of the file."""
     try:
-        with av.open(str(path)) as container:
+        with open_container(path) as container:
             return next(container.decode(video=0), None) is not None
     except (av.FFmpegError, IndexError):
         return False

@@ -166,6 +166,17 @@ def test_a_stream_whose_rate_is_its_clock_gets_the_rate_its_frames_keep(tmp_path
     assert source.fps == 30 and numbers(source) == list(range(45))
 
 
+def test_an_animated_png_that_ffmpeg_would_probe_as_a_still_is_read_whole(tmp_path):
+    # with a colour profile ahead of its animation chunk, FFmpeg's probe took such a file for one
+    # image, and a render of it was a video of its first frame, with exit 0
+    with Image.open(SAMPLES / "chelsea.png") as cat:
+        frames, profile = [cat.resize((64, 48)).rotate(10 * k) for k in range(8)], cat.info["icc_profile"]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:], duration=40, loop=0, icc_profile=profile)
+    source = open_source(tmp_path / "anim.png", moving=True)
+    assert source.fps == 25
+    assert [(f.index, np.array_equal(f.image, np.asarray(frames[f.index].convert("RGB")))) for f in source] == [(k, True) for k in range(8)]
+
+
 def test_an_animated_gif_keeps_its_quick_frames_and_its_slow_ones(tmp_path):
     greys = [Image.fromarray(np.full((48, 64, 3), 20 * k, np.uint8)) for k in range(10)]
     greys[0].save(tmp_path / "anim.gif", save_all=True, append_images=greys[1:], duration=[100] * 5 + [500] * 5, loop=0)
