@@ -17,6 +17,7 @@ from animator import __version__
 from animator.bundled import presets_folder
 from animator.errors import AnimatorError, PresetError, RenderError
 from animator.preset import Preset, load_preset, parse_overrides, preset_from_dict
+from animator.preset.load import Override
 from animator.preset.schema import NUM_BUILTIN_STYLES
 
 console = Console(stderr=True)
@@ -81,7 +82,7 @@ def distinct(presets: list[Preset]) -> list[Preset]:
 def cmd_stylize(args: argparse.Namespace) -> None:
     if args.output.suffix.lower() != ".png":
         raise PresetError(f"-o {args.output}: expected a .png file name")
-    builtin = args.style is not None and args.style.isdigit()
+    builtin = args.style is not None and args.style.isascii() and args.style.isdigit()  # not a superscript digit
     method = args.method or ("multistyle" if builtin else "arbitrary")
     raw = {"name": args.output.stem, "input": str(args.content), "mode": "still",
            "method": {"name": method}, "outputs": [{"format": "png"}]}
@@ -93,7 +94,8 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raw["style"] = args.style
     elif method != "multistyle":
         raise PresetError(f"animator stylize: --style IMAGE is needed with the {method} method (or --style N for multistyle)")
-    overrides = parse_overrides(args.set, size=args.size, device=args.device)
+    named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image, whatever --set says
+    overrides = parse_overrides(args.set, size=args.size, device=args.device) + [named]
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
     run_render([preset], args.output.parent, fresh=True, quiet=args.quiet, record=False)  # one image, where -o says
 
@@ -188,13 +190,13 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     of the same clip, what that consistency cost in detail and style."""
     import json
 
-    from animator.media.frame import to_tensor
-    from animator.media.source import open_source, read_image
+    from animator.media.source import open_source
     from animator.metrics.clip import measure_clips
 
     for flag, value, fine, expected in (("--every", args.every, args.every >= 1, "1 or more"),
                                         ("--weight", args.weight, 0 <= args.weight < 1, "a number from 0 up to 1"),
-                                        ("--start", args.start, args.start >= 0, "0 or more seconds")):
+                                        ("--start", args.start, args.start >= 0, "0 or more seconds"),
+                                        ("--style-size", args.style_size, args.style_size is None or args.style_size >= 16, "16 or more pixels")):
         if not fine:
             raise AnimatorError(f"{flag} {value}: expected {expected}")
     frames = lambda path, start=0.0: (f.image for f in open_source(path, start, moving=True))  # noqa: E731
@@ -204,7 +206,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         return
     if args.source is None:
         raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
-    style = to_tensor(read_image(args.style)) if args.style else None
+    style = style_image(args.style, args.style_size) if args.style else None
     try:
         measured = measure_clips({str(output): frames(output) for output in args.outputs}, frames(args.source, args.start),
                                  frames(args.reference) if args.reference else None, style, weight=args.weight,
@@ -216,6 +218,16 @@ def cmd_metrics(args: argparse.Namespace) -> None:
             print(json.dumps({"output": output, "source": str(args.source), **figures}))
         else:
             print_clip(output, figures, args.weight)
+
+
+def style_image(path: Path, size: int | None):
+    """The style as the Gram distance sees it: at its own size, or fitted to a long side as a
+    render of that size fits it (what `gatys` matches)."""
+    from animator.media.frame import fitted, to_tensor
+    from animator.media.source import read_image
+
+    image = read_image(path)
+    return fitted(image, size) if size else to_tensor(image)
 
 
 def print_clip(output: str, figures: dict, weight: float) -> None:
@@ -286,8 +298,15 @@ def cmd_info(args: argparse.Namespace) -> None:
 RENDERING = (cmd_render, cmd_stylize, cmd_preview, cmd_metrics)  # the commands that run networks in this process
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a user error on one line, as every other error is (the usage is in --help)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="animator", description="Style-transfer animation renderer.")
+    parser = Parser(prog="animator", description="Style-transfer animation renderer.")
     parser.add_argument("--version", action="version", version=f"animator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -347,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=float, default=0.0, help="where in the source the render starts (seconds)")
     p.add_argument("--reference", type=Path, help="the per-frame render of the same clip (temporal.flow: none)")
     p.add_argument("--style", type=Path, help="the style image, for the Gram distance (default: the reference's own)")
+    p.add_argument("--style-size", type=int, metavar="N", help="the style seen with long side N, as a render of size N "
+                   "fits it (gatys matches that; default: its own size)")
     p.add_argument("--weight", type=float, default=0.7, help="the moving-average baseline's weight (default 0.7)")
     p.add_argument("--every", type=int, default=1, help="VGG19 figures on every K-th frame (default 1)")
     p.add_argument("--flow", choices=["dis", "farneback"], default="dis")

@@ -91,8 +91,9 @@ def test_stylize_writes_one_png(tmp_path):
     assert result.returncode == 0, result.stderr
     arbitrary = read_image(tmp_path / "cat.png")
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "cat7.png", "--style", "7", "--size", "128",
-                      "--quiet", cwd=tmp_path)
+                      "--set", "name=other", "--quiet", cwd=tmp_path)  # -o names the image, not a --set name
     assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "cat7.png"]
     builtin = read_image(tmp_path / "cat7.png")
     assert arbitrary.shape == builtin.shape == (88, 128, 3)
     assert np.abs(arbitrary.astype(int) - builtin).mean() > 10
@@ -134,14 +135,40 @@ def test_mistakes_give_one_line_exit_2_and_no_output(tmp_path, case):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_the_style_is_judged_at_its_own_size_or_as_a_render_fits_it(tmp_path):
+    """A clip whose frames are the style fitted to 64 px (as a 64 px render sees it) is at no Gram
+    distance from the style seen at that size, and far from it seen at its own size."""
+    from animator.media.frame import fitted, to_image
+
+    style = SAMPLES / "hubble_deep_field.jpg"
+    (tmp_path / "clip").mkdir()
+    for t in range(3):
+        Image.fromarray(to_image(fitted(read_image(style), 64))).save(tmp_path / "clip" / f"{t:03d}.png")
+    distances = []
+    for sized in ((), ("--style-size", "64")):
+        result = animator("metrics", "clip", "--source", "clip", "--style", style, *sized, "--json", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        distances.append(json.loads(result.stdout)["gram_distance"])
+    own, fitted_to_render = distances
+    assert fitted_to_render < 1e-6 * own, distances
+
+
 def test_bad_arguments_exit_2(tmp_path):
-    assert animator("render", cwd=tmp_path).returncode == 2
+    for command in (("render",), ("render", "melt", "--bogus"), ("batch", "melt", "--jobs", "two"), ()):
+        result = animator(*command, cwd=tmp_path)  # argparse's own errors on one line too, not its usage
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("error: animator") and result.stderr.rstrip().endswith("--help)"), result.stderr
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "x.png", "--style", "\u00b2", cwd=tmp_path)
+    assert result.returncode == 2 and "file not found" in result.stderr, result.stderr  # a superscript is no style number
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "my photo.png", "--style", "3", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith(f"error: -o {tmp_path / 'my photo.png'}: name:"), result.stderr
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "x.jpg", "--style", "3", cwd=tmp_path)
     assert result.returncode == 2 and "expected a .png" in result.stderr
     for given, expected in ((("--every", "0"), "--every 0: expected 1 or more"),
                             (("--weight", "1"), "--weight 1.0: expected a number from 0 up to 1"),
                             (("--weight", "nan"), "--weight nan: expected a number from 0 up to 1"),
-                            (("--start", "-1"), "--start -1.0: expected 0 or more seconds")):
+                            (("--start", "-1"), "--start -1.0: expected 0 or more seconds"),
+                            (("--style-size", "8"), "--style-size 8: expected 16 or more pixels")):
         result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", *given, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.strip() == f"error: {expected}", result.stderr
     result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "chelsea.png", cwd=tmp_path)
