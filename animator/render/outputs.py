@@ -117,18 +117,32 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
         path = sink.path
         if not path.exists() and not path.is_symlink():
             continue
-        if any(file.exists() and (path.samefile(file) or path.resolve() in file.resolve().parents) for file in reads):
+        if path.exists() and any(file.exists() and (path.samefile(file) or path.resolve() in file.resolve().parents)
+                                 for file in reads):
             raise MediaError(f"{path}: is this render's own input, and its output would replace it; "
                              "write the output elsewhere or under another name")
         frames = isinstance(sink, PngSink) and path.suffix != ".png"
         ours = path.is_dir() and not path.is_symlink() and all(FRAME.fullmatch(p.name) for p in path.iterdir()) if frames \
-            else path.is_file() and not path.is_symlink()
+            else path.is_file() and not path.is_symlink() and of_its_format(path)
         if not ours:
             raise MediaError(f"{path}: is in the way of this render's output and is not one it wrote; "
                              "move it, or render into another --out")
 
 
 FRAME = re.compile(r"\d{6}\.png")
+# What each format's file starts with (offset, bytes): a file at an output's path that does not
+# (a text file named melt.mp4) is not an earlier render's, and stays.
+SIGNATURES = {".mp4": (4, b"ftyp"), ".mov": (4, b"ftyp"), ".webm": (0, b"\x1a\x45\xdf\xa3"), ".gif": (0, b"GIF8"),
+              ".png": (0, b"\x89PNG"), ".apng": (0, b"\x89PNG"), ".webp": (8, b"WEBP")}
+
+
+def of_its_format(path: Path) -> bool:
+    offset, signature = SIGNATURES.get(path.suffix, (0, b""))
+    try:
+        with path.open("rb") as file:
+            return file.read(offset + len(signature))[offset:] == signature
+    except OSError:  # unreadable: not ours to replace
+        return False
 RENAME_EXCHANGE = 2  # linux/fs.h
 
 

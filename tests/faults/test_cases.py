@@ -191,6 +191,13 @@ def test_a_folder_in_the_way_of_an_output_is_left_alone(tmp_path):
     (tmp_path / "melt.mp4" / "mine.txt").write_text("the user's")
     refused(animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path), "melt.mp4", "in the way")
     assert (tmp_path / "melt.mp4" / "mine.txt").read_text() == "the user's"
+    (tmp_path / "mine").mkdir()  # a file that is no MP4 where the MP4 goes, and a link to nowhere: not ours either
+    (tmp_path / "mine" / "melt.mp4").write_text("my notes")
+    (tmp_path / "mine" / "melt.gif").symlink_to(tmp_path / "nowhere.gif")
+    refused(animator("render", PRESETS / "melt.yaml", "--out", tmp_path / "mine", *TINY, cwd=tmp_path), "melt.mp4", "in the way")
+    (tmp_path / "mine" / "melt.mp4").unlink()
+    refused(animator("render", PRESETS / "melt.yaml", "--out", tmp_path / "mine", *TINY, cwd=tmp_path), "melt.gif", "in the way")
+    assert (tmp_path / "mine" / "melt.gif").is_symlink() and not (tmp_path / "mine" / "melt.mp4").exists()
 
 
 def test_two_presets_of_one_name_in_one_render_are_refused_and_one_given_twice_renders_once(tmp_path):
