@@ -132,6 +132,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
             raise AnimatorError(f"{flag} {value}: expected {least} or more")
     if args.address and args.executor != "ray":
         raise AnimatorError("--address is for --executor ray")
+    if args.out.exists() and not args.out.is_dir():  # every preset would fail on it: a bad argument
+        raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes")
     overrides = parse_overrides(args.set, device=args.device)
     items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force)
     if args.executor == "ray":
