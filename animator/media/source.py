@@ -39,7 +39,7 @@ def read_image(path: Path) -> np.ndarray:
     """An image file as HxWx3 uint8 RGB: EXIF orientation applied, alpha dropped, CMYK, palette
     and grey converted, 16-bit and float samples scaled to 8 bits (read by Pillow through imageio)."""
     if not path.is_file():
-        raise MediaError(f"{path}: file not found")
+        raise MediaError(f"{path}: {'a folder, where an image file goes' if path.is_dir() else 'file not found'}")
     try:
         with iio.imopen(path, "r", plugin="pillow") as file, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -51,6 +51,8 @@ def read_image(path: Path) -> np.ndarray:
             pixels = int(re.search(r"\((\d+) pixels\)", str(bomb)).group(1))
             raise MediaError(f"{path}: {pixels / 1e6:.3g} megapixels, more than the {2 * Image.MAX_IMAGE_PIXELS / 1e6:.3g} "
                              "the image reader takes; scale it down first") from None
+        if isinstance(exc, PermissionError) or isinstance(exc.__cause__, PermissionError):
+            raise MediaError(f"{path}: permission denied") from None
         raise MediaError(f"{path}: not a readable image (expected PNG, JPEG, BMP, TIFF or WebP)") from None
     if mode in DEEP_MODES:
         scaled = np.clip(image.astype(np.float64) * (255 / DEEP_MODES[mode]), 0, 255).round().astype(np.uint8)

@@ -26,6 +26,21 @@ def test_bad_images_are_media_errors(tmp_path, content, message):
         open_source(path)
 
 
+def test_a_folder_or_an_unreadable_file_where_an_image_goes_is_named_as_such(tmp_path, monkeypatch):
+    import imageio.v3 as iio
+
+    with pytest.raises(MediaError, match="x.png: a folder, where an image file goes"):
+        read_image((tmp_path / "x.png").mkdir() or tmp_path / "x.png")
+    (tmp_path / "y.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
+
+    def forbidden(path, *args, **kwargs):  # what a file without read permission gives (root reads any)
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(iio, "imopen", forbidden)
+    with pytest.raises(MediaError, match="y.png: permission denied"):  # it said "not a readable image"
+        read_image(tmp_path / "y.png")
+
+
 def test_video_source_keeps_rate_and_yields_frames_in_order():
     source = open_source(MEDIA / "chaplin.mp4")
     assert source.fps == Fraction(25)
