@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 
 def frame_generator(seed: int, index: int) -> torch.Generator:
+    # Below 2^64, the most manual_seed takes, for a preset's seed (at most schema.SEED_MAX).
     return torch.Generator().manual_seed(seed * 1_000_003 + index)
 
 

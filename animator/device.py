@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import torch
 
 from animator.errors import AnimatorError
+from animator.env import threads_asked
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -59,16 +60,6 @@ def configure_process(threads: int | None = None) -> int:
     torch.set_flush_denormal(True)
     keep_freed_memory()
     return threads
-
-
-def threads_asked() -> int | None:
-    """ANIMATOR_THREADS as a thread count, None where it is unset or empty."""
-    asked = os.environ.get("ANIMATOR_THREADS", "").strip()
-    if not asked:
-        return None
-    if not asked.isdigit() or int(asked) < 1:
-        raise AnimatorError(f"ANIMATOR_THREADS={asked}: expected a whole number of threads, 1 or more")
-    return int(asked)
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc's mallopt parameters

@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from animator.batch.task import Result, Task, render_shipped, render_task, ship
+from animator.env import threads_asked
 from animator.errors import AnimatorError
 from animator.media.sink import partial_path, remove
 from animator.preset.convert import to_plain
@@ -25,11 +26,11 @@ def _init_worker(threads: int) -> None:
 
 class LocalExecutor:
     """`jobs` worker processes (spawned, so each starts clean), each with its share of the
-    cores as torch threads. One job renders in this process."""
+    cores as torch threads, or ANIMATOR_THREADS as a render has. One job renders in this process."""
 
     def __init__(self, jobs: int = 1):
         self.jobs = jobs
-        self.threads = max(1, (os.cpu_count() or 1) // jobs)
+        self.threads = threads_asked() or max(1, (os.cpu_count() or 1) // jobs)  # a bad value refused before any task
 
     def run(self, tasks: list[Task]) -> Iterator[Result]:
         if not tasks:
@@ -53,6 +54,7 @@ class RayExecutor:
     already initialized in this process, a local Ray instance is started."""
 
     def __init__(self, jobs: int = 1, address: str | None = None):
+        asked = threads_asked()  # a bad value refused before Ray starts
         try:
             import ray
         except ImportError:
@@ -64,6 +66,7 @@ class RayExecutor:
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise AnimatorError(f"--address {address}: cannot reach a Ray cluster ({exc})") from None
         self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)) // jobs)
+        self.threads = asked or self.cpus
 
     def run(self, tasks: list[Task]) -> Iterator[Result]:
         from animator.render.outputs import check_destinations, publish
@@ -76,7 +79,7 @@ class RayExecutor:
             except AnimatorError as exc:
                 yield Result(task.name, "failed", error=str(exc))
                 continue
-            ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(*ship(task.preset), self.cpus, task.part)
+            ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(*ship(task.preset), self.threads, task.part)
             pending[ref] = task
         while pending:
             (ref,), _ = self.ray.wait(list(pending), num_returns=1)

@@ -120,14 +120,14 @@ class GatysMethod:
         return content
 
     def _objective(self, options: GatysOptions, target: StyleSet, content: torch.Tensor, full: int, rng: torch.Generator):
-        terms = []
-        if options.content_weight:
+        terms = []  # an empty list of layers is no such term, as a weight of 0 is (resolve.frame_rules)
+        if options.content_weight and options.content_layers:
             with torch.no_grad():
                 features = self.features(content, frozenset(options.content_layers))
             terms += [Term("content", layer, options.content_weight * CONTENT_SCALE, features[layer])
                       for layer in options.content_layers]
         redraw = None
-        if options.style_weight:
+        if options.style_weight and options.style_layers:
             base = self._style_targets(options, target, content.shape[-2:], max(content.shape[-2:]) / full)
             style_terms = [Term(options.representation, layer, options.style_weight * w * 10 / CHANNELS_AT[layer] ** 2,
                                 base[layer], options.window)

@@ -211,6 +211,8 @@ def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: lis
 def _check_combinations(preset: Preset, error) -> None:
     """Rules that span keys, checked once here so the engine can trust the Preset."""
     method = preset.method
+    if not preset.style:  # `style: []`: every method needs a style to paint with
+        raise error(("style",), "expected self or at least one style image, found an empty list")
     if method.name == "multistyle" and preset.style != "self":
         raise error(("style",), "multistyle paints its 26 built-in styles; use style: self and set method.style")
     if preset.still.objective != "transfer" and method.name != "gatys":

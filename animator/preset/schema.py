@@ -19,6 +19,9 @@ from animator.preset.schedule import Schedule, ScheduleError, parse_schedule
 
 NUM_BUILTIN_STYLES = 26
 RENDER_FPS = Fraction(24)  # the render's own rate outside video mode; outputs may set their own
+# Each frame's generator is seeded with seed * 1_000_003 + frame (clock.py), which torch takes
+# below 2^64: a 32-bit seed leaves room for any frame count.
+SEED_MAX = 2**32 - 1
 
 Num = float | Schedule  # a number, or a schedule of numbers over the render's frames
 
@@ -140,9 +143,10 @@ class GatysOptions:
     content_weight: Num = field(default=1.0, metadata={"min": 0})
     style_weight: Num = field(default=1.0, metadata={"min": 0})
     tv_weight: Num = field(default=0.0, metadata={"min": 0})
-    content_layers: tuple[str, ...] = field(default=("relu4_2",), metadata={"item": parse_layer})
+    content_layers: tuple[str, ...] = field(default=("relu4_2",), metadata={"item": parse_layer, "doc": "[]: no content "
+                                                                                                    "term, as content_weight 0"})
     style_layers: tuple[str, ...] = field(
-        default=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), metadata={"item": parse_layer})
+        default=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), metadata={"item": parse_layer, "doc": "[]: no style term"})
     style_layer_weights: tuple[Num, ...] = field(default=(), metadata={"min": 0, "doc": "one per style layer; default equal"})
     representation: Literal["gram", "spatial", "local"] = "gram"
     window: int = field(default=0, metadata={"min": 0, "max": 8, "doc": "local: window radius s (0: per pixel)"})
@@ -392,7 +396,7 @@ class Preset:
     style: Literal["self"] | tuple[StyleImage, ...] = "self"
     audio: AudioConfig | None = None
     size: int = field(default=384, metadata={"min": 32, "max": 8192})
-    seed: int = field(default=0, metadata={"min": 0})
+    seed: int = field(default=0, metadata={"min": 0, "max": SEED_MAX})
     device: str = "auto"
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
     method: MethodOptions = field(default_factory=ArbitraryOptions)

@@ -75,6 +75,9 @@ def test_style_images_with_weights(tmp_path):
         (f"method: multistyle\nstyle: {SAMPLES / 'brick.png'}\n", r"style: multistyle paints its 26 built-in styles"),
         ("style: nowhere.png\n", r"p.yaml:3: style\[0\].image: file not found: .*nowhere.png"),
         ("size: 20\n", r"size: expected a whole number between 32 and 8192, found 20"),
+        ("style: []\n", r"p.yaml:3: style: expected self or at least one style image, found an empty list"),
+        ("seed: 20000000000000\n", r"p.yaml:3: seed: expected a whole number between 0 and 4294967295, found 20000000000000"),
+        ("method: {name: gatys, style_layers: [], content_layers: []}\n", r"p.yaml:3: method: no loss is active"),
         ("name2: x\n", r"name2: unknown key \(did you mean name\?\)"),
         ("method: {name: gatys, style_layers: [relu9_1]}\n", r"method.style_layers\[0\]: expected a VGG19 layer"),
         ("method: {name: gatys, style_weight: -1}\n", r"method.style_weight: expected a number >= 0, found -1"),
@@ -107,6 +110,20 @@ def test_mistakes_name_file_line_key_and_expectation(tmp_path, extra, expected):
     with pytest.raises(PresetError, match=expected) as error:
         load_preset(write(tmp_path, minimal(extra)))
     assert "\n" not in str(error.value)
+
+
+def test_the_largest_seed_seeds_every_frame(tmp_path):
+    from animator.clock import frame_generator
+    from animator.preset.schema import SEED_MAX
+
+    assert load_preset(write(tmp_path, minimal(f"seed: {SEED_MAX}\n"))).seed == SEED_MAX
+    frame_generator(SEED_MAX, 10**12)  # seed * 1_000_003 + frame stays below 2^64, the most torch takes
+
+
+def test_an_empty_layer_list_is_no_such_term(tmp_path):
+    for layers in ("style_layers", "content_layers"):
+        preset = load_preset(write(tmp_path, minimal(f"method: {{name: gatys, {layers}: []}}\n")))
+        assert getattr(preset.method, layers) == ()
 
 
 def test_missing_input_and_required_keys(tmp_path):

@@ -47,6 +47,14 @@ def test_style_moves_the_picture_towards_the_style(chelsea):
     assert saturation(out) < 0.7 * saturation(x) and psnr(to_image(out), to_image(x)) < 30
 
 
+def test_an_empty_list_of_layers_is_no_such_term(chelsea):
+    # it crashed (max() of no layers); resolve.frame_rules already counts it as no term
+    x, other = start(chelsea, 32), start(chelsea, 32).flip(-1)
+    for layers, weight in (("style_layers", "style_weight"), ("content_layers", "content_weight")):
+        empty = run(GatysOptions(steps=2, **{layers: ()}), other, x)
+        assert torch.equal(empty, run(GatysOptions(steps=2, **{weight: 0.0}), other, x))
+
+
 def test_eigen_randomized_targets_drift_while_plain_gatys_stays(chelsea):
     x = start(chelsea, 64)
     first = to_image(x)

@@ -1,0 +1,29 @@
+"""Settings read from the environment: a malformed one is a user error, one line naming it. No
+torch here, so a batch's driver can check them before its workers start."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from animator.errors import AnimatorError
+
+
+def env_number(name: str, kind: type[int] | type[float], least: float, expected: str) -> int | float | None:
+    """The variable `name` as a finite `kind` >= `least`, None where it is unset or empty;
+    `expected` says what it should be."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        value = math.nan  # refused below, with the rest
+    if not math.isfinite(value) or value < least:
+        raise AnimatorError(f"{name}={text}: expected {expected}")
+    return value
+
+
+def threads_asked() -> int | None:
+    """ANIMATOR_THREADS as a thread count, None where it is unset or empty."""
+    return env_number("ANIMATOR_THREADS", int, 1, "a whole number of threads, 1 or more")
