@@ -27,6 +27,7 @@ from av.video.reformatter import ColorPrimaries, ColorRange, ColorTrc, Colorspac
 
 from animator import faults
 from animator.errors import MediaError
+from animator.files import write_file
 from animator.media.frame import Frame, fit_size, resize
 from animator.media.pipeline import Worker
 from animator.media.source import timeline_origin
@@ -500,7 +501,7 @@ class PngSink(Sink):
     def encode(self, frame: Frame, image: np.ndarray) -> None:
         target = self.partial if self.path.suffix == ".png" else self.partial / f"{frame.index:06d}.png"
         ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        data.tofile(target)
+        write_file(target, data)  # not data.tofile: it reports a full disk as a short write, no errno
 
 
 @dataclass(frozen=True)
@@ -562,7 +563,7 @@ class SheetSink(Sink):
                 cv2.putText(sheet, str(index), (left + 4, top + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
         if self.sound is not None:
             sheet = np.vstack([sheet, draw_sound_strip(sheet.shape[1], self.sound, [index for index, _ in self.tiles])])
-        cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))[1].tofile(self.partial)
+        write_file(self.partial, cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))[1])
         self.latest = None
 
 

@@ -80,9 +80,11 @@ class Render:
         return self.plan.frame_count
 
     def run(self, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None,
-            sinks: list[Sink] | None = None, record: bool = True) -> list[Path]:
+            sinks: list[Sink] | None = None, record: bool = True, resumable: bool = True) -> list[Path]:
         """Render into out_dir and return the written outputs (the preset's, published with
-        their record unless `record` is False; or the `sinks` given). Resumes unless `fresh`."""
+        their record unless `record` is False; or the `sinks` given). Resumes unless `fresh`.
+        Not `resumable` where out_dir goes when the call returns (a preview's temporary folder):
+        a failure then names no frames kept to resume from."""
         preset, started = self.preset, time.perf_counter()
         own = sinks is None
         sinks = make_sinks(preset, out_dir, self.fps, self.plan.audio(), self.device.type == "cuda") if own else sinks
@@ -98,10 +100,12 @@ class Render:
             outputs = publish({sink.path: sink.partial for sink in sinks}, out_dir, preset if own and record else None,
                               frames, time.perf_counter() - started)
         except BaseException as exc:
-            checkpoint.keep()
+            disk = isinstance(exc, OSError) and exc.errno in WRITE_ERRORS  # the user's disk, not a bug
+            checkpoint.keep(quiet=disk)
             checkpoint.release(done=False)
-            if isinstance(exc, OSError) and exc.errno in WRITE_ERRORS:  # the user's disk, not a bug
-                raise MediaError(f"{exc.filename or out_dir}: {os.strerror(exc.errno).lower()} ({kept(sinks, checkpoint)})") from None
+            if disk:
+                what = kept(sinks, checkpoint if resumable else None)
+                raise MediaError(f"{exc.filename or out_dir}: {os.strerror(exc.errno).lower()} ({what})") from None
             raise
         checkpoint.release(done=True)
         return outputs
@@ -138,10 +142,10 @@ class Render:
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
-def kept(sinks: list[Sink], checkpoint: Checkpoint) -> str:
+def kept(sinks: list[Sink], checkpoint: Checkpoint | None) -> str:
     """What a failed render leaves the user: the outputs as they were, and frames to resume from."""
     what = [f"{sink.path.name} as it was" for sink in sinks if sink.path.exists()]
-    if checkpoint.segments:
+    if checkpoint is not None and checkpoint.segments:
         what.append(f"the frames made so far in {checkpoint.folder}, to resume from")
     return "kept: " + (", ".join(what) or "nothing was written")
 

@@ -52,7 +52,8 @@ def preview(plan: Plan, output: Path, every: int | None = None, progress: Progre
     """Render the plan into a contact sheet at `output`; returns the frame step K."""
     every = every or max(1, math.ceil((plan.frame_count or 1) / TILES))
     with tempfile.TemporaryDirectory() as work:  # a preview never touches a real render's checkpoint
-        load(plan).run(Path(work), fresh=True, sinks=[SheetSink(output, every, sound=sound_strip(plan))], progress=progress)
+        load(plan).run(Path(work), fresh=True, sinks=[SheetSink(output, every, sound=sound_strip(plan))], progress=progress,
+                       resumable=False)
     return every
 
 

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from animator import __version__
+from animator.files import write_atomically
 from animator.preset.convert import to_plain
 from animator.preset.resolve import input_files
 from animator.preset.schema import Preset
@@ -62,9 +63,7 @@ def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int
               "outputs": [os.path.relpath(o, out_dir) for o in outputs],
               "checksums": {os.path.relpath(o, out_dir): output_hash(o) for o in outputs},
               "frames": frames, "seconds": round(seconds, 3)}
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(record, indent=2))
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(record, indent=2).encode(), tmp=path.with_name(f".{path.name}.partial"))
     return path
 
 

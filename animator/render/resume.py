@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -37,7 +38,9 @@ import numpy as np
 import torch
 
 from animator import faults
+from animator.env import env_number
 from animator.errors import AnimatorError, MediaError
+from animator.files import write_atomically
 from animator.media.frame import Frame
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
@@ -55,7 +58,8 @@ def frames_key(preset: Preset, engine: str = "") -> str:
 
 
 def segment_seconds() -> float:
-    return float(os.environ.get("ANIMATOR_CHECKPOINT_SECONDS", "2"))
+    seconds = env_number("ANIMATOR_CHECKPOINT_SECONDS", float, 0, "a number of seconds, 0 or more (0: a segment a frame)")
+    return 2.0 if seconds is None else seconds
 
 
 class Segment:
@@ -99,18 +103,10 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 class Checkpoint:
     def __init__(self, folder: Path, preset: Preset, engine: str = ""):
         self.folder, self.key = folder, frames_key(preset, engine)
+        self.seconds = segment_seconds()  # read once, so a bad value is refused before the first frame
         self.open: Segment | None = None
         self.held = -1  # frames up to this index are stored already (a resume replays them)
         self.last: tuple[int, Any] | None = None  # the newest stored frame that carried a state
@@ -267,7 +263,7 @@ class Checkpoint:
         self.held = frame.index
         if state is not None:
             self.last = (frame.index, state)
-            if time.monotonic() - self.open.opened >= segment_seconds():
+            if time.monotonic() - self.open.opened >= self.seconds:
                 self.close()
 
     def close(self) -> None:
@@ -276,36 +272,51 @@ class Checkpoint:
         if self.open is None:
             return
         segment, self.open = self.open, None
-        segment.close()
+        try:
+            segment.close()
+        except BaseException:
+            segment.path.unlink(missing_ok=True)  # unfinished (a full disk): nothing to resume from
+            raise
         if self.last is None or self.last[0] < segment.first:
             segment.path.unlink()  # no state to resume from: its frames would be made again anyway
             return
         name = f"{segment.first:06d}-{segment.first + segment.count - 1:06d}.mkv"
-        os.replace(segment.path, self.folder / name)
-        faults.point("segment")
-        self.segments.append({"file": name, "first": segment.first, "count": segment.count,
-                              "sha256": sha256(self.folder / name)})
         index, state = self.last
         state_file = self.folder / f"state-{index:06d}.pt"
-        tmp = state_file.with_name(f".{state_file.name}.tmp")
-        torch.save(on_cpu(state), tmp)
-        os.replace(tmp, state_file)
-        self.states.append({"index": index, "file": state_file.name, "sha256": sha256(state_file)})
-        old, self.states = self.states[:-KEPT_STATES], self.states[-KEPT_STATES:]
-        self._write_manifest()
+        os.replace(segment.path, self.folder / name)
+        try:  # all of it or none: a failure (a full disk) leaves the folder as the manifest has it
+            faults.point("segment")
+            segments = [*self.segments, {"file": name, "first": segment.first, "count": segment.count,
+                                         "sha256": sha256(self.folder / name)}]
+            data = io.BytesIO()  # in memory: torch.save reports a full disk as a RuntimeError, not ENOSPC
+            torch.save(on_cpu(state), data)
+            write_atomically(state_file, data.getbuffer())
+            states = [*self.states, {"index": index, "file": state_file.name, "sha256": sha256(state_file)}]
+            self._write_manifest(segments, states[-KEPT_STATES:])
+        except BaseException:
+            for file in (self.folder / name, state_file):
+                file.unlink(missing_ok=True)
+            raise
+        self.segments, self.states, old = segments, states[-KEPT_STATES:], states[:-KEPT_STATES]
         for entry in old:
             (self.folder / entry["file"]).unlink(missing_ok=True)
 
-    def _write_manifest(self) -> None:
-        write_atomically(self.folder / MANIFEST, json.dumps({"key": self.key, "segments": self.segments,
-                                                             "states": self.states}, indent=1).encode())
+    def _write_manifest(self, segments: list[dict] | None = None, states: list[dict] | None = None) -> None:
+        """The manifest naming `segments` and `states` (by default, those held now)."""
+        segments = self.segments if segments is None else segments
+        states = self.states if states is None else states
+        write_atomically(self.folder / MANIFEST, json.dumps({"key": self.key, "segments": segments,
+                                                             "states": states}, indent=1).encode())
 
-    def keep(self) -> None:
-        """On an interrupted render: close the open segment if it can still be written."""
+    def keep(self, quiet: bool = False) -> None:
+        """On an interrupted render: close the open segment if it can still be written. `quiet`
+        where the render's own error is a write error (a full disk): its one line says what was
+        kept, and a warning that the same disk could not take the last frames would be a second."""
         try:
             self.close()
         except Exception as exc:  # the render's own error matters more; resume then starts earlier
-            log.warning("%s: the last frames could not be kept for resuming (%s)", self.folder, exc)
+            if not quiet:
+                log.warning("%s: the last frames could not be kept for resuming (%s)", self.folder, exc)
             with contextlib.suppress(OSError):
                 (self.folder / "open.mkv").unlink()
 

@@ -1,11 +1,13 @@
+import errno
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from animator.media.frame import Frame, fit_size
-from animator.media.sink import GifSink, Mp4Sink, PngSink, encoding
+from animator.media.sink import GifSink, Mp4Sink, PngSink, SheetSink, encoding
 from animator.media.source import read_image
 from tests.conftest import decode_video, ffmpeg_probe
 
@@ -94,3 +96,27 @@ def test_an_unwritable_output_is_a_media_error(tmp_path):
         with encoding([Mp4Sink(blocker / "a.mp4", Fraction(24))]) as put:
             for frame in moving_square(2):
                 put(frame)
+
+
+FULL_DISK = Path("/dev/full")  # every write to it fails with ENOSPC, as on a full disk
+
+
+@pytest.mark.skipif(not FULL_DISK.exists(), reason="no /dev/full")
+@pytest.mark.parametrize("make, frame", [(lambda d: PngSink(d / "a.png"), None), (lambda d: PngSink(d / "f"), "000001.png"),
+                                         (lambda d: SheetSink(d / "s.png", every=1), None)], ids=["png", "frames", "sheet"])
+def test_a_png_on_a_full_disk_is_no_space_naming_the_file_and_leaves_nothing(tmp_path, make, frame):
+    sink = make(tmp_path)
+    opened = sink.open
+
+    def open_on_a_full_disk(width: int, height: int) -> None:
+        opened(width, height)
+        (sink.partial / frame if frame else sink.partial).symlink_to(FULL_DISK)
+
+    sink.open = open_on_a_full_disk
+    with pytest.raises(OSError) as raised:
+        with encoding([sink]) as put:
+            for item in moving_square(3):
+                put(item)
+    assert raised.value.errno == errno.ENOSPC  # numpy's tofile said "N requested and M written", no errno: a traceback
+    assert raised.value.filename == str(sink.partial / frame if frame else sink.partial)
+    assert list(tmp_path.iterdir()) == []

@@ -55,3 +55,19 @@ def test_a_multi_pass_preview_shares_its_few_steps_among_no_more_passes():
 
     plan = preview.preview_plan(load_preset(PRESETS / "pan-gatys.yaml", parse_overrides(["video.temporal.passes=16"])))
     assert plan.preset.method.steps < 16 and plan.preset.video.temporal.passes == plan.preset.method.steps
+
+
+def test_a_preview_onto_a_full_disk_is_one_line_that_names_no_temporary_frames(tmp_path, monkeypatch):
+    from animator.errors import MediaError
+    from animator.media.sink import SheetSink
+    from animator.render.preview import preview, preview_plan
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    monkeypatch.setenv("ANIMATOR_CHECKPOINT_SECONDS", "0")  # frames stored in the preview's temporary work folder
+    monkeypatch.setattr(SheetSink, "open", lambda self, width, height: self.partial.symlink_to("/dev/full"))  # ENOSPC
+    plan = preview_plan(load_preset(PRESETS / "melt.yaml", parse_overrides(["size=32", "iterate.steps=3"])))
+    with pytest.raises(MediaError) as raised:  # was: numpy's "N requested and M written", a traceback
+        preview(plan, tmp_path / "pv.png")
+    assert str(raised.value) == f"{tmp_path / '.pv.png.partial'}: no space left on device (kept: nothing was written)"
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -203,3 +205,58 @@ def test_killed_video_render_resumes_with_identical_frames(tmp_path):
     a = sorted((tmp_path / "whole" / "pan-arbitrary_frames").iterdir())
     b = sorted((tmp_path / "resumed" / "pan-arbitrary_frames").iterdir())
     assert len(a) == len(b) == 48 and all(np.array_equal(read_image(x), read_image(y)) for x, y in zip(a, b))
+
+
+FULL_DISK = Path("/dev/full")  # every write to it fails with ENOSPC, as on a full disk
+
+
+@pytest.mark.skipif(not FULL_DISK.exists(), reason="no /dev/full")
+@pytest.mark.parametrize("filling", [".state-000001.pt.tmp", ".manifest.json.tmp"])
+def test_a_full_disk_while_a_segment_closes_leaves_the_folder_as_its_manifest_says(tmp_path, caplog, filling):
+    from animator.media.frame import Frame
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.resume import Checkpoint
+
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS))
+    image = lambda value: np.full((8, 8, 3), value, np.uint8)  # noqa: E731
+    checkpoint = Checkpoint(tmp_path / "work", preset)
+    checkpoint.save(Frame(0, 0, image(0)), torch.zeros(1))
+    checkpoint.close()
+    stored = sorted(p.name for p in (tmp_path / "work").iterdir())
+    (tmp_path / "work" / filling).symlink_to(FULL_DISK)  # the disk fills up as frame 1's state or manifest is written
+    checkpoint.save(Frame(1, 0, image(1)), torch.ones(1))
+    with pytest.raises(OSError) as raised:  # torch.save said RuntimeError "unexpected pos 768 vs 662": a traceback
+        checkpoint.close()
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(tmp_path / "work" / filling)
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == stored  # no temporary file, nothing unnamed
+    assert [s["first"] for s in checkpoint.segments] == [0]  # what a failed render says it kept
+    index, state = Checkpoint(tmp_path / "work", preset).load()
+    assert index == 0 and float(state.max()) == 0 and not caplog.records  # resumes from frame 0, nothing to warn of
+
+
+@pytest.mark.skipif(not FULL_DISK.exists(), reason="no /dev/full")
+def test_a_full_disk_is_one_error_with_no_warning_and_leaves_no_open_segment(tmp_path, monkeypatch, caplog):
+    """The outputs' disk fills up, then the open segment cannot be closed on it either: the
+    error's one line says what was kept, and no warning comes before it."""
+    from animator import faults
+    from animator.errors import MediaError
+    from animator.preset import load_preset, parse_overrides
+    from animator.render import resume
+    from animator.render.engine import load
+
+    monkeypatch.setattr(faults, "_SPEC", "frame:3:enospc")  # the third frame's outputs: no space
+    monkeypatch.setattr(faults, "_reached", {})
+    monkeypatch.setenv("ANIMATOR_CHECKPOINT_SECONDS", "1000")  # the frames before it are in the open segment
+    made = resume.Segment.__init__
+
+    def on_the_full_disk(self, path: Path, *args) -> None:
+        path.symlink_to(FULL_DISK)
+        made(self, path, *args)
+
+    monkeypatch.setattr(resume.Segment, "__init__", on_the_full_disk)
+    render = load(load_preset(PRESETS / "melt.yaml", parse_overrides(["size=32", "iterate.steps=4", "outputs=[{format: png}]"])))
+    with pytest.raises(MediaError, match="no space left on device") as raised:
+        render.run(tmp_path)
+    assert str(raised.value).endswith("(kept: nothing was written)")
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]  # was: "the last frames could not be kept"
+    assert list(tmp_path.iterdir()) == []
