@@ -49,3 +49,10 @@ def test_batch_refuses_a_malformed_thread_count_as_render_does(tmp_path, monkeyp
     assert not (tmp_path / "out").exists()
     monkeypatch.setenv("ANIMATOR_THREADS", "3")
     assert LocalExecutor(jobs=2).threads == 3  # and a good one is the workers' thread count, as a render's
+
+
+def test_a_device_this_machine_lacks_names_the_preset_that_asked_for_it(tmp_path):
+    preset = write(tmp_path, BASE)  # no machine this runs on has eight CUDA devices
+    line = refused(animator("render", preset, "--out", tmp_path / "out", "--quiet", "--set", "device=cuda:7", cwd=tmp_path),
+                   "device 'cuda:7'")
+    assert line.startswith(f"error: {preset}: device 'cuda:7': "), line

@@ -16,7 +16,7 @@ import torch
 from animator import faults, interrupt
 from animator.clock import Clock
 from animator.device import select_device, select_dtype
-from animator.errors import MediaError, RenderError
+from animator.errors import AnimatorError, MediaError, PresetError, RenderError
 from animator.media.frame import Frame, fitted, to_image
 from animator.media.sink import Sink, encoding
 from animator.media.source import read_image
@@ -56,7 +56,10 @@ class Render:
     def __init__(self, plan: Plan):
         preset = self.preset = plan.preset
         self.plan = plan
-        self.device = select_device(preset.device)
+        try:
+            self.device = select_device(preset.device)
+        except AnimatorError as exc:  # a device this machine lacks: the preset (or --device) that asked for it
+            raise PresetError(f"{preset.source or preset.name}: {exc}") from None
         self.dtype = select_dtype(preset.precision, self.device)
         method = build_method(method_options(preset), self.device, self.dtype, preset.seed)
         line = plan.timeline
