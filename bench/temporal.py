@@ -8,7 +8,8 @@ there, beside how well the rest of the picture does (PSNR: a ghost shows as a ba
 the rest), and, with `--truth`, the same with the pan's true flow and occlusions in place of the
 estimated ones: what the consistency itself does where the flow is perfect.
 Frames are rendered in memory (no encoding) at 384 px; `gatys` (asked for by name, its temporal
-loss its one mode) as presets/pan-gatys.yaml has it, best at `--size 192`. Writes bench/results/temporal.json and
+loss its one mode) as presets/pan-gatys.yaml has it, best at `--size 192`; its Gram distance also
+to the style fitted to the render's size, the style it is asked to match. Writes bench/results/temporal.json and
 bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, features with the key; 0.7).
 
     python bench/temporal.py [--clips pan chaplin bunny chaplin-later FILE[:START[:DURATION]]]
@@ -159,7 +160,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from animator.device import configure_process
-    from animator.media.frame import to_tensor
+    from animator.media.frame import fitted, to_tensor
     from animator.media.source import VideoSource, read_image
     from animator.metrics.clip import measure_clips
     from animator.metrics.fidelity import Judge
@@ -192,6 +193,12 @@ def main() -> None:
                          for truth in ("", " truth") if (name := variant(mode, weight, key, settings)) + truth in renders]
                 measured.update(measure_clips({name: renders[name] for name in names}, sources, reference, style,
                                               weight=weight, every=3, judge=judge))
+                if method == "gatys":  # also against the style it matches: fitted to the render's size
+                    sized = measure_clips({name: renders[name] for name in names}, sources, reference,
+                                          fitted(read_image(STYLE), args.size), weight=weight, every=3, judge=judge)
+                    for name, figures in sized.items():
+                        measured[name]["relative"]["gram_distance_at_size"] = figures["relative"]["gram_distance"]
+                        measured[name]["relative"]["moving_average_gram_distance_at_size"] = figures["relative"]["moving_average_gram_distance"]
             for name, outputs in renders.items():
                 figures, ms = measured[name], times[name]
                 row = {**figures["relative"], "perceptual_distance": figures["perceptual_distance"], "ms": ms}
@@ -205,6 +212,8 @@ def main() -> None:
                       f"{row.get('gram_distance', float('nan')):.3f}x  perceptual {row['perceptual_distance']:.3f}  "
                       f"{ms:.0f} ms (per frame {reference_ms:.0f})  moving average: {row['moving_average_warping_error']:.3f}x "
                       f"/ {row['moving_average_gradient_energy']:.3f} / {row.get('moving_average_gram_distance', float('nan')):.3f}x"
+                      + (f"  Gram at the render's size {row['gram_distance_at_size']:.3f}x (moving average "
+                         f"{row['moving_average_gram_distance_at_size']:.3f}x)" if "gram_distance_at_size" in row else "")
                       + (f"  uncovered {row['uncovered_psnr']:.1f} dB (elsewhere {row['elsewhere_psnr']:.1f})"
                          if "uncovered_psnr" in row else ""), flush=True)
             if len(shown) == len(CROPPED) + 1:  # every panel the README's figure shows, or leave it as it is
