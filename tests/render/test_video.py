@@ -133,7 +133,8 @@ def test_a_frame_that_comes_out_as_nan_stops_the_render_before_anything_is_publi
     from animator.render.video import VideoRenderer
 
     path = video_preset(tmp_path, "nan", SAMPLES / "pan.mp4", "size: 64\nvideo: {duration: 0.5}\n")
-    (tmp_path / "nan.mp4").write_bytes(b"the user's earlier render")
+    earlier = (SAMPLES / "pan.mp4").read_bytes()  # an earlier render's MP4 (a file that is no MP4 would be in the way)
+    (tmp_path / "nan.mp4").write_bytes(earlier)
     frames = VideoRenderer.frames
 
     def broken(self, resume=None):
@@ -144,7 +145,7 @@ def test_a_frame_that_comes_out_as_nan_stops_the_render_before_anything_is_publi
     assert cli.main(["render", str(path), "--out", str(tmp_path), "--quiet"]) == 1
     message = capsys.readouterr().err.strip()
     assert message.startswith("error: nan: frame 5 came out of the render as NaN") and "\n" not in message, message
-    assert (tmp_path / "nan.mp4").read_bytes() == b"the user's earlier render"
+    assert (tmp_path / "nan.mp4").read_bytes() == earlier
 
 
 def test_gatys_video_starts_from_the_warped_previous_output(tmp_path):
