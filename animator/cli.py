@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
@@ -19,6 +20,9 @@ from animator.errors import AnimatorError, PresetError, RenderError
 from animator.preset import Preset, load_preset, parse_overrides, preset_from_dict
 from animator.preset.load import Override
 from animator.preset.schema import NUM_BUILTIN_STYLES
+
+if TYPE_CHECKING:
+    import torch  # for annotations alone: the commands import it when they run
 
 console = Console(stderr=True)
 
@@ -222,7 +226,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
             print_clip(output, figures, args.weight)
 
 
-def style_image(path: Path, size: int | None):
+def style_image(path: Path, size: int | None) -> torch.Tensor:
     """The style as the Gram distance sees it: at its own size, or fitted to a long side as a
     render of that size fits it (what `gatys` matches)."""
     from animator.media.frame import fitted, to_tensor

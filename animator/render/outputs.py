@@ -104,9 +104,9 @@ def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, aud
 
 def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None = None, record: bool = True) -> None:
     """Every output path (of `sinks`, or of the preset's own outputs in out_dir) is free, or holds
-    what a render of ours wrote there (a file where a file goes, a folder of numbered frames
-    where frames go, a render's record where the `record` goes), and is none of the files the
-    render reads (its input, a style image, its sound: a preset named after its clip, rendered
+    what a render of ours wrote there (a file of its format where a file goes, not a link; a
+    folder of numbered frames where frames go; a render's record where the `record` goes), and
+    is none of the files the render reads (its input, a style image, its sound: a preset named after its clip, rendered
     into the clip's folder); anything else stays, and is an error."""
     reads = input_files(preset)
     record_file = record_path(preset, out_dir)
