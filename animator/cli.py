@@ -140,6 +140,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes")
     overrides = parse_overrides(args.set, device=args.device)
     items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force)
+    refused = [item.error for item in items if item.error and any(o.text in item.error for o in overrides)]
+    if refused and len(refused) == len(items):  # a --set no preset takes is a bad argument, as in render
+        raise AnimatorError(refused[0])
     if args.executor == "ray":
         from animator.batch.executors import RayExecutor
 

@@ -161,6 +161,9 @@ def test_bad_arguments_exit_2(tmp_path):
     (tmp_path / "afile").write_text("mine")
     result = animator("batch", "melt", "--out", "afile", cwd=tmp_path)  # was a failed preset, exit 1
     assert result.returncode == 2 and result.stderr == "error: --out afile: is a file, where a folder for the outputs goes\n"
+    result = animator("batch", "melt", "deep-field", "--out", "out", "--set", "foo=1", cwd=tmp_path)  # no preset takes it
+    assert result.returncode == 2 and result.stderr.startswith("error: --set foo=1: foo: unknown key"), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "out").exists()
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "x.png", "--style", "\u00b2", cwd=tmp_path)
     assert result.returncode == 2 and "file not found" in result.stderr, result.stderr  # a superscript is no style number
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "my photo.png", "--style", "3", cwd=tmp_path)
