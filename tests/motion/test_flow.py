@@ -47,6 +47,24 @@ def test_consistency_mask_finds_the_disocclusion(scene):
     assert (~mask & occluded).sum() / occluded.sum() > 0.4  # and flags much of what is not
 
 
+def test_frames_of_different_shots_hold_nowhere():
+    """Across a cut the forward-backward check still passes on a few pixels (flat, dark areas);
+    trusted, they would carry the last shot's painting into the new one."""
+    import cv2
+
+    from animator.motion.flow import NEW_SHOT, find_motion
+    from animator.preset.schema import TemporalConfig
+    from tests.conftest import MEDIA, decode_video
+
+    chaplin = [cv2.resize(f, (320, 180), interpolation=cv2.INTER_AREA) for f in decode_video(MEDIA / "chaplin.mp4")[1][:2]]
+    bunny = cv2.resize(decode_video(MEDIA / "big_buck_bunny_432_433.webm")[1][0], (320, 180), interpolation=cv2.INTER_AREA)
+    backend, temporal = make_backend("dis"), TemporalConfig()
+    backward, forward = pair_flows(backend, chaplin[1], bunny)
+    assert 0 < (consistency_mask(backward, forward) * motion_boundaries(backward)).mean() < NEW_SHOT  # the check alone keeps a few
+    assert not find_motion(backend, chaplin[1], bunny, temporal, "cpu")[1].any()
+    assert find_motion(backend, chaplin[0], chaplin[1], temporal, "cpu")[1].mean() > 0.7  # one shot: most of it held
+
+
 def test_one_pass_check_trusts_what_is_valid_and_stops_at_the_frame_edge(scene, monkeypatch):
     """`flow_check: boundaries`: one flow pass, the same backward flow as two, and a mask of motion
     boundaries and the frame's edge alone."""

@@ -108,6 +108,27 @@ def test_the_key_keeps_a_slow_pan_sharp_and_as_steady():
     assert key["gradient_energy"] >= 1.15 * features["gradient_energy"], (features, key)
 
 
+def test_a_cut_starts_the_consistency_afresh(tmp_path):
+    """The first frame of a new shot is painted as the per-frame render paints it, with nothing of
+    the last shot in it; the frames on either side of it are made consistent as usual."""
+    import cv2
+
+    from animator.media.frame import to_image
+    from animator.metrics import psnr
+    from animator.preset import preset_from_dict
+    from animator.render.engine import load
+    from tests.clips import write_clip
+
+    shots = [decode_video(MEDIA / name)[1][:6] for name in ("chaplin.mp4", "big_buck_bunny_432_433.webm")]
+    write_clip(tmp_path / "cut.mp4", [cv2.resize(f, (320, 180), interpolation=cv2.INTER_AREA) for shot in shots for f in shot])
+    raw = {"name": "cut", "mode": "video", "input": str(tmp_path / "cut.mp4"), "style": str(SAMPLES / "hubble_deep_field.jpg"), "size": 256}
+    renders = [[to_image(x) for _, x, _ in load(preset_from_dict({**raw, "video": {"temporal": temporal}}, SAMPLES)).renderer.frames()]
+               for temporal in ({"flow": "none"}, {})]
+    closeness = [psnr(a, b) for a, b in zip(*renders)]
+    assert closeness[6] >= 50, closeness  # the cut: the per-frame painting (31.5 dB when the check's few pixels were trusted)
+    assert max(closeness[5], closeness[7]) < 40, closeness  # either side: blended with the frame before
+
+
 def test_a_bfloat16_render_with_consistency_is_the_float32_render_within_rounding():
     """`precision: auto` is bfloat16 on CUDA GPUs and AMX CPUs. With the default consistency each
     frame stays within rounding of float32's, not black: the features' warp in bfloat16 once read
