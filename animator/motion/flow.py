@@ -76,7 +76,7 @@ NEW_SHOT = 0.2
 def find_motion(backend: FlowBackend, earlier: np.ndarray, image: np.ndarray, temporal: TemporalConfig,
                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """The flow that warps an earlier frame onto this one, and the mask of where it holds: nowhere
-    when the frames are of different shots (a cut)."""
+    when the forward-backward check finds the frames of different shots (a cut)."""
     checked = temporal.flow_check == "forward-backward"
     backward, forward = pair_flows(backend, earlier, image, temporal.flow_scale, device, forward=checked)
     held = consistency_mask(backward, forward) if checked else within_frame(backward)

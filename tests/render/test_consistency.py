@@ -66,8 +66,9 @@ def test_fine_detail_is_the_same_by_opencv_and_by_torch_and_on_the_sparse_grid()
 
 def test_the_detail_is_measured_at_every_place_of_the_networks_four_pixel_period():
     """`arbitrary` paints from features a quarter of the size, so its painting's fine detail repeats
-    every 4 pixels: every fourth pixel of every fourth row sees three quarters of it. The sparse
-    measure the key's detail is kept by comes within a few percent of the whole painting's."""
+    every 4 pixels: every fourth pixel of every fourth row sees one place of that period, with three
+    quarters of the mean. The sparse measure the key's detail is kept by comes within a few percent
+    of the whole painting's."""
     from animator.preset import preset_from_dict
     from animator.render.detail import detail_spreads
     from animator.render.engine import load
