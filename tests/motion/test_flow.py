@@ -48,8 +48,9 @@ def test_consistency_mask_finds_the_disocclusion(scene):
 
 
 def test_frames_of_different_shots_hold_nowhere():
-    """Across a cut the forward-backward check still passes on a few pixels (flat, dark areas);
-    trusted, they would carry the last shot's painting into the new one."""
+    """Across a cut the forward-backward check still passes on a few pixels (flat, dark areas), and
+    the one-pass check on most of the frame; trusted, they would carry the last shot's painting
+    into the new one."""
     import cv2
 
     from animator.motion.flow import NEW_SHOT, find_motion
@@ -63,6 +64,10 @@ def test_frames_of_different_shots_hold_nowhere():
     assert 0 < (consistency_mask(backward, forward) * motion_boundaries(backward)).mean() < NEW_SHOT  # the check alone keeps a few
     assert not find_motion(backend, chaplin[1], bunny, temporal, "cpu")[1].any()
     assert find_motion(backend, chaplin[0], chaplin[1], temporal, "cpu")[1].mean() > 0.7  # one shot: most of it held
+    one_pass = TemporalConfig(flow_check="boundaries")  # no backward check: the warped earlier frame tells
+    assert (within_frame(backward) * motion_boundaries(backward)).mean() > 0.5  # the mask alone holds on most of the cut
+    assert not find_motion(backend, chaplin[1], bunny, one_pass, "cpu")[1].any()
+    assert find_motion(backend, chaplin[0], chaplin[1], one_pass, "cpu")[1].mean() > 0.7
 
 
 def test_one_pass_check_trusts_what_is_valid_and_stops_at_the_frame_edge(scene, monkeypatch):
