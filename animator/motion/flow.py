@@ -75,7 +75,7 @@ NEW_SHOT = 0.2
 # Without the backward check (`flow_check: boundaries`) the mask holds on most of a cut (0.74 in
 # the median), so there the earlier frame warped onto this one tells: across a cut it is 0.134 off
 # at least (0.254 in the median; the mean absolute difference of grey levels, 0-1), within a shot
-# 0.035 at most (the same car, the bird 0.034, chaplin 0.017).
+# 0.035 at most (the same road, the bird 0.034, chaplin 0.017).
 CUT_ERROR = 0.06
 
 
