@@ -5,8 +5,10 @@ moving average of the per-frame render at the same weight; each with and without
 (`temporal.long_term`) and with any other temporal settings asked for (`--settings`). On the
 project's pan, also how well the background a moving patch uncovers matches the per-frame render
 there, beside how well the rest of the picture does (PSNR: a ghost shows as a band far worse than
-the rest), and, with `--truth`, the same with the pan's true flow and occlusions in place of the
-estimated ones: what the consistency itself does where the flow is perfect.
+the rest), and the warping error judged by the clip's exact motion instead of a flow (exact at
+`--size 320`, the clip's own size), and, with `--truth`, the same with the pan's true flow and
+occlusions in place of the estimated ones: what the consistency itself does where the flow is
+perfect.
 Frames are rendered in memory (no encoding) at 384 px; `gatys` (asked for by name, its temporal
 loss its one mode) as presets/pan-gatys.yaml has it, best at `--size 192`; its Gram distance also
 to the style fitted to the render's size, the style it is asked to match. Writes bench/results/temporal.json and
@@ -131,6 +133,54 @@ def uncovered_psnr(outputs: list[np.ndarray], references: list[np.ndarray]) -> t
     return tuple(float(10 * np.log10(255 ** 2 / (e / n))) for e, n in sums)
 
 
+def true_warping_error(outputs: list[np.ndarray], lag: int = 1) -> float:
+    """The pan's warping error judged by its true motion: the mean squared difference between
+    output t and output t-lag carried onto it by the clip's exact flow, where the truth says that
+    holds. An estimated flow is a judge that shares the errors of a render warped by the same flow
+    (the render follows DIS's mistakes and DIS, judging, makes them again), and the moving
+    average, warped by nothing, gets no such credit. At the clip's own size (`--size 320`) the
+    motion is whole pixels and the judge exact; at other sizes its bilinear resampling of the
+    sub-pixel motion adds to every sharp render's figure."""
+    import cv2
+    import torch
+
+    from animator.media.frame import to_tensor
+    from animator.media.synthetic import pan_scene
+    from animator.motion.warp import warp
+
+    scene, errors = pan_scene(), []
+    (h, w), (sh, sw) = outputs[0].shape[:2], scene.frames[0].shape[:2]
+    scale = np.array([w / sw, h / sh], np.float32)
+    resized = lambda x: cv2.resize(x, (w, h), interpolation=cv2.INTER_NEAREST)  # noqa: E731
+    ys, xs = np.mgrid[0:sh, 0:sw]
+    for t in range(lag, len(outputs)):
+        flow, held = np.zeros((sh, sw, 2), np.float32), np.ones((sh, sw), bool)  # frame t back to frame t - lag
+        for step in range(t, t - lag, -1):  # whole pixels at the clip's size: composed exactly
+            x, y = (np.clip(np.rint(c + f), 0, n - 1).astype(int) for c, f, n in ((xs, flow[..., 0], sw), (ys, flow[..., 1], sh)))
+            flow, held = flow + scene.backward[step][y, x], held & scene.valid[step][y, x]
+        carried = warp(to_tensor(outputs[t - lag]), torch.from_numpy(resized(flow * scale).transpose(2, 0, 1).copy())[None])
+        squared = (carried - to_tensor(outputs[t])).square().sum(1)[0].numpy()
+        errors.append(squared[resized(held.astype(np.uint8)) > 0].mean())
+    return float(np.mean(errors))
+
+
+LAGS = (1, 10)  # the true motion's judge at t-1 and t-10, as the flow's
+
+
+def judged_by_truth(outputs: list[np.ndarray], reference: dict[int, float]) -> dict[str, float]:
+    """The pan's warping errors judged by its true motion, as ratios to the per-frame render's."""
+    return {name: true_warping_error(outputs, lag) / reference[lag]
+            for name, lag in zip(("true_warping_error", "true_long_term_error"), LAGS)}
+
+
+def moving_average(frames: list[np.ndarray], weight: float) -> list[np.ndarray]:
+    from animator.media.frame import to_image, to_tensor
+    from animator.metrics.video import MovingAverage
+
+    average = MovingAverage(weight)
+    return [to_image(average(to_tensor(frame))) for frame in frames]
+
+
 def crop(frames: dict[str, np.ndarray], path: Path, box=(40, 70, 200, 200)) -> None:
     """The same crop of one frame from each render, side by side, labelled."""
     import cv2
@@ -199,11 +249,18 @@ def main() -> None:
                     for name, figures in sized.items():
                         measured[name]["relative"]["gram_distance_at_size"] = figures["relative"]["gram_distance"]
                         measured[name]["relative"]["moving_average_gram_distance_at_size"] = figures["relative"]["moving_average_gram_distance"]
+            if clip == "pan":  # the flow-free baseline, judged by the true motion too
+                by_truth = {lag: true_warping_error(reference, lag) for lag in LAGS}  # the per-frame render's
+                for weight in args.weights:
+                    row = rows[f"moving average {weight:g}"] = judged_by_truth(moving_average(reference, weight), by_truth)
+                    print(f"{clip:8s} {method:10s} moving average {weight:g}: judged by the true motion "
+                          f"{row['true_warping_error']:.3f}x (t-10 {row['true_long_term_error']:.3f}x)", flush=True)
             for name, outputs in renders.items():
                 figures, ms = measured[name], times[name]
                 row = {**figures["relative"], "perceptual_distance": figures["perceptual_distance"], "ms": ms}
                 if clip == "pan":
                     row["uncovered_psnr"], row["elsewhere_psnr"] = uncovered_psnr(outputs, reference)
+                    row.update(judged_by_truth(outputs, by_truth))
                 if clip == "chaplin" and method == "arbitrary" and name in CROPPED:
                     shown[CROPPED[name]] = outputs[FRAME]
                 rows[name] = row
@@ -215,6 +272,7 @@ def main() -> None:
                       + (f"  Gram at the render's size {row['gram_distance_at_size']:.3f}x (moving average "
                          f"{row['moving_average_gram_distance_at_size']:.3f}x)" if "gram_distance_at_size" in row else "")
                       + (f"  uncovered {row['uncovered_psnr']:.1f} dB (elsewhere {row['elsewhere_psnr']:.1f})"
+                         f"  judged by the true motion {row['true_warping_error']:.3f}x (t-10 {row['true_long_term_error']:.3f}x)"
                          if "uncovered_psnr" in row else ""), flush=True)
             if len(shown) == len(CROPPED) + 1:  # every panel the README's figure shows, or leave it as it is
                 crop(shown, ROOT / "bench" / "figures" / "temporal-crop.jpg")
