@@ -207,6 +207,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--truth", action="store_true", help="the pan also with its true flow and occlusions")
+    parser.add_argument("--farneback", action="store_true", help="the warping error also judged by Farneback's flow, which "
+                        "does not share the mistakes of DIS, the flow the renders warp by")
     args = parser.parse_args()
 
     from animator.device import configure_process
@@ -214,6 +216,7 @@ def main() -> None:
     from animator.media.source import VideoSource, read_image
     from animator.metrics.clip import measure_clips
     from animator.metrics.fidelity import Judge
+    from animator.metrics.video import warping_error
     from report import save  # bench/ is the script's folder, first on sys.path
 
     configure_process()
@@ -249,6 +252,8 @@ def main() -> None:
                     for name, figures in sized.items():
                         measured[name]["relative"]["gram_distance_at_size"] = figures["relative"]["gram_distance"]
                         measured[name]["relative"]["moving_average_gram_distance_at_size"] = figures["relative"]["moving_average_gram_distance"]
+            farneback = lambda frames: warping_error(frames, sources, "farneback")["warping_error"]  # noqa: E731
+            farneback_reference = farneback(reference) if args.farneback else None
             if clip == "pan":  # the flow-free baseline, judged by the true motion too
                 by_truth = {lag: true_warping_error(reference, lag) for lag in LAGS}  # the per-frame render's
                 for weight in args.weights:
@@ -258,6 +263,8 @@ def main() -> None:
             for name, outputs in renders.items():
                 figures, ms = measured[name], times[name]
                 row = {**figures["relative"], "perceptual_distance": figures["perceptual_distance"], "ms": ms}
+                if args.farneback:
+                    row["farneback_warping_error"] = farneback(outputs) / farneback_reference
                 if clip == "pan":
                     row["uncovered_psnr"], row["elsewhere_psnr"] = uncovered_psnr(outputs, reference)
                     row.update(judged_by_truth(outputs, by_truth))
@@ -273,7 +280,8 @@ def main() -> None:
                          f"{row['moving_average_gram_distance_at_size']:.3f}x)" if "gram_distance_at_size" in row else "")
                       + (f"  uncovered {row['uncovered_psnr']:.1f} dB (elsewhere {row['elsewhere_psnr']:.1f})"
                          f"  judged by the true motion {row['true_warping_error']:.3f}x (t-10 {row['true_long_term_error']:.3f}x)"
-                         if "uncovered_psnr" in row else ""), flush=True)
+                         if "uncovered_psnr" in row else "")
+                      + (f"  judged by Farneback {row['farneback_warping_error']:.3f}x" if args.farneback else ""), flush=True)
             if len(shown) == len(CROPPED) + 1:  # every panel the README's figure shows, or leave it as it is
                 crop(shown, ROOT / "bench" / "figures" / "temporal-crop.jpg")
     save("temporal", {"size": args.size, "clips": results})
