@@ -17,7 +17,7 @@ bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, 
     python bench/temporal.py [--clips pan chaplin bunny chaplin-later FILE[:START[:DURATION]]]
                              [--methods arbitrary multistyle gatys] [--long-term 0 0.9] [--modes blend features]
                              [--weights 0.5 0.7 0.85] [--size 384] [--precision auto]
-                             [--settings "" flow_preset=fast flow_check=boundaries] [--truth]
+                             [--settings "" flow_preset=fast flow_check=boundaries] [--truth] [--farneback]
 """
 
 from __future__ import annotations
