@@ -205,7 +205,8 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     for flag, value, fine, expected in (("--every", args.every, args.every >= 1, "1 or more"),
                                         ("--weight", args.weight, 0 <= args.weight < 1, "a number from 0 up to 1"),
                                         ("--start", args.start, args.start >= 0, "0 or more seconds"),
-                                        ("--style-size", args.style_size, args.style_size is None or args.style_size >= 16, "16 or more pixels")):
+                                        ("--style-size", args.style_size, args.style_size is None or 16 <= args.style_size <= 8192,
+                                         "16 to 8192 pixels, as a render's size")):
         if not fine:
             raise AnimatorError(f"{flag} {value}: expected {expected}")
     frames = lambda path, start=0.0: (f.image for f in open_source(path, start, moving=True))  # noqa: E731
@@ -400,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
             interrupt.install()
         return args.run(args) or 0
     except AnimatorError as exc:
-        console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        one_line = str(exc).replace("\r", "\\r").replace("\n", "\\n")  # a name or path with a line break in it
+        console.print(Text.assemble(("error: ", "bold red"), one_line), soft_wrap=True)
         return 1 if isinstance(exc, RenderError) else 2
     except KeyboardInterrupt:
         console.print("interrupted: run the same command again to resume")

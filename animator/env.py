@@ -9,9 +9,10 @@ import os
 from animator.errors import AnimatorError
 
 
-def env_number(name: str, kind: type[int] | type[float], least: float, expected: str) -> int | float | None:
-    """The variable `name` as a finite `kind` >= `least`, None where it is unset or empty;
-    `expected` says what it should be."""
+def env_number(name: str, kind: type[int] | type[float], least: float, expected: str,
+               most: float = math.inf) -> int | float | None:
+    """The variable `name` as a finite `kind` from `least` to `most`, None where it is unset or
+    empty; `expected` says what it should be."""
     text = os.environ.get(name, "").strip()
     if not text:
         return None
@@ -19,11 +20,11 @@ def env_number(name: str, kind: type[int] | type[float], least: float, expected:
         value = kind(text)
     except ValueError:
         value = math.nan  # refused below, with the rest
-    if not math.isfinite(value) or value < least:
+    if not math.isfinite(value) or not least <= value <= most:
         raise AnimatorError(f"{name}={text}: expected {expected}")
     return value
 
 
 def threads_asked() -> int | None:
     """ANIMATOR_THREADS as a thread count, None where it is unset or empty."""
-    return env_number("ANIMATOR_THREADS", int, 1, "a whole number of threads, 1 or more")
+    return env_number("ANIMATOR_THREADS", int, 1, "a whole number of threads, 1 to 1024", most=1024)  # beyond any machine: a typo

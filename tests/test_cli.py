@@ -174,7 +174,7 @@ def test_bad_arguments_exit_2(tmp_path):
                             (("--weight", "1"), "--weight 1.0: expected a number from 0 up to 1"),
                             (("--weight", "nan"), "--weight nan: expected a number from 0 up to 1"),
                             (("--start", "-1"), "--start -1.0: expected 0 or more seconds"),
-                            (("--style-size", "8"), "--style-size 8: expected 16 or more pixels")):
+                            (("--style-size", "8"), "--style-size 8: expected 16 to 8192 pixels, as a render's size")):
         result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", *given, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.strip() == f"error: {expected}", result.stderr
     result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "chelsea.png", cwd=tmp_path)

@@ -45,7 +45,7 @@ def test_batch_refuses_a_malformed_thread_count_as_render_does(tmp_path, monkeyp
 
     refused(animator("batch", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", cwd=tmp_path,
                      env={"ANIMATOR_THREADS": "abc"}),
-            "ANIMATOR_THREADS=abc: expected a whole number of threads, 1 or more")
+            "ANIMATOR_THREADS=abc: expected a whole number of threads, 1 to 1024")
     assert not (tmp_path / "out").exists()
     monkeypatch.setenv("ANIMATOR_THREADS", "3")
     assert LocalExecutor(jobs=2).threads == 3  # and a good one is the workers' thread count, as a render's
@@ -56,3 +56,91 @@ def test_a_device_this_machine_lacks_names_the_preset_that_asked_for_it(tmp_path
     line = refused(animator("render", preset, "--out", tmp_path / "out", "--quiet", "--set", "device=cuda:7", cwd=tmp_path),
                    "device 'cuda:7'")
     assert line.startswith(f"error: {preset}: device 'cuda:7': "), line
+
+
+def one_line(result) -> str:
+    """A refused command's stderr is its error line alone: no warning ahead of it."""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    return result.stderr.strip()
+
+
+@pytest.mark.parametrize("case, words", [
+    ("bitrate", ["outputs[0].bitrate: expected a bitrate"]),  # inf: OverflowError in round()
+    ("long name", ["name: expected at most 200 characters, found 252"]),  # the render's files: name too long for the system
+    ("looped link", ["input: cannot be followed"]),  # resolve(): a loop of links
+    ("text as style", ["style.png: not a readable image"]),  # render refused it; validate said ok
+    ("list as key", ["p.yaml:6: a key is a name, found a list"]),  # unhashable
+    ("line break in a key", ["bad\\nkey"]),  # the message broke over two lines
+])
+def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    (tmp_path / "style.png").write_text("not an image")
+    text, sets = BASE, []
+    match case:
+        case "bitrate":
+            sets = ["outputs.0.bitrate=inf"]
+        case "long name":
+            sets = [f"name={'c' * 252}"]
+        case "looped link":
+            sets = ["input=loop.png"]
+        case "text as style":
+            sets = ["style=style.png"]
+        case "list as key":
+            text += "? [a, b]\n: 1\n"
+        case "line break in a key":
+            text += '"bad\\nkey": 1\n'
+    result = animator("validate", write(tmp_path, text), *[arg for s in sets for arg in ("--set", s)], cwd=tmp_path)
+    refused(result, *words)
+    one_line(result)
+
+
+def test_a_schedule_through_zero_is_refused_without_a_warning_first(tmp_path):
+    text = (f"name: heard\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\n"
+            f"audio: {{file: {SAMPLES / 'groove.m4a'}, half_life: '0: 0.1, 10: -1'}}\noutputs: [{{format: mp4}}]\n")
+    result = animator("validate", write(tmp_path, text), cwd=tmp_path)
+    refused(result, "audio.half_life: expected values between")
+    one_line(result)  # numpy's overflow warning came first
+
+
+def test_a_folder_of_frames_with_a_folder_named_as_a_frame_is_one_line(tmp_path):
+    """A folder named like a frame, or a link to nothing, among an input folder's images was a
+    traceback (or, the link, a frame silently skipped)."""
+    import shutil
+
+    (tmp_path / "frames" / "000003.png").mkdir(parents=True)
+    for name in ("000001.png", "000002.png"):
+        shutil.copy(SAMPLES / "chelsea.png", tmp_path / "frames" / name)
+    text = "name: folder\nmode: video\ninput: frames\nsize: 32\nmethod: {name: multistyle}\noutputs: [{format: mp4}]\n"
+    refused(animator("validate", write(tmp_path, text), cwd=tmp_path), "000003.png: is a folder")
+    (tmp_path / "frames" / "000003.png").rmdir()
+    (tmp_path / "frames" / "000003.png").symlink_to(tmp_path / "gone.png")
+    refused(animator("validate", write(tmp_path, text), cwd=tmp_path), "000003.png: is a link to nothing")
+
+
+def test_a_users_file_inside_a_folder_named_as_a_frame_stays(tmp_path):
+    """The frames folder was taken for an earlier render's by its entries' names alone, so a
+    folder named 000000.png inside it went, with what the user kept in it."""
+    kept = tmp_path / "base_frames" / "000000.png" / "thesis.txt"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("my only copy")
+    png = BASE.replace("outputs: [{format: mp4}]", "outputs: [{format: png}]").replace("steps: 1", "steps: 2")
+    refused(animator("render", write(tmp_path, png), "--out", tmp_path, "--quiet", cwd=tmp_path), "base_frames", "in the way")
+    assert kept.read_text() == "my only copy"
+
+
+def test_out_of_range_numbers_from_flags_and_the_environment_are_one_line(tmp_path):
+    threads = animator("render", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", cwd=tmp_path,
+                       env={"ANIMATOR_THREADS": "99999"})
+    refused(threads, "ANIMATOR_THREADS=99999: expected")  # a MemoryError
+    style_size = animator("metrics", tmp_path / "a.mp4", "--source", tmp_path / "b.mp4", "--style-size", "99999999", cwd=tmp_path)
+    refused(style_size, "--style-size 99999999: expected 16 to 8192")  # OpenCV out of memory
+    assert one_line(threads) and one_line(style_size)
+
+
+def test_a_loop_of_links_among_a_batchs_presets_is_one_line(tmp_path):
+    (tmp_path / "presets").mkdir()
+    write(tmp_path / "presets", BASE, "good.yaml")
+    (tmp_path / "presets" / "loop.yaml").symlink_to(tmp_path / "presets" / "loop.yaml")
+    refused(animator("batch", tmp_path / "presets", "--out", tmp_path / "out", "--quiet", cwd=tmp_path),
+            "loop.yaml: cannot be followed")
+    assert not (tmp_path / "out").exists()

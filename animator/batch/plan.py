@@ -42,7 +42,14 @@ def find_presets(arguments: list[str], bundled: Path) -> list[Path]:
             paths.append(bundled / f"{argument}.yaml")
         else:
             raise AnimatorError(f"{argument}: no such preset file or folder")
-    return list(dict.fromkeys(p.resolve() for p in paths))
+    return list(dict.fromkeys(resolved(p) for p in paths))
+
+
+def resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links (OSError; RuntimeError before Python 3.13)
+        raise AnimatorError(f"{path}: cannot be followed ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: bool) -> list[Item]:

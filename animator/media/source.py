@@ -67,7 +67,12 @@ def image_files(folder: Path) -> list[Path]:
         parts = [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", path.name) if part]
         return parts, path.name  # frame01 and frame1 count alike: then by name, so the order is always one
 
-    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=counted)
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=counted)
+    for path in files:
+        if not path.is_file():  # a folder named like a frame, a link to nothing: a frame missing, not skipped
+            raise MediaError(f"{path}: is {'a folder' if path.is_dir() else 'a link to nothing'}, where the folder's "
+                             "frames are images")
+    return files
 
 
 class ImageSource:

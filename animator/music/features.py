@@ -117,4 +117,5 @@ def _decaying(beat_frames: np.ndarray, count: int, seconds_per_frame: float, hal
     frames = np.arange(count)
     last = np.searchsorted(beat_frames, frames, side="right") - 1
     since = (frames - beat_frames[np.maximum(last, 0)]) * seconds_per_frame if len(beat_frames) else frames * 0.0
-    return np.where(last >= 0, 0.5 ** (since / half_life), 0.0).astype(np.float32)
+    with np.errstate(over="ignore", divide="ignore"):  # a schedule through 0 or below is refused after, in one line
+        return np.where(last >= 0, 0.5 ** (since / half_life), 0.0).astype(np.float32)

@@ -79,13 +79,18 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
         raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
     if "pattern" in meta and not re.fullmatch(meta["pattern"], raw):
         raise Invalid(path, f"expected letters, digits, '.', '_' or '-' (a file name), found {shown(raw)}")
+    if "longest" in meta and len(raw) > meta["longest"]:
+        raise Invalid(path, f"expected at most {meta['longest']} characters, found {len(raw)}")
     return float(raw) if kind is float else raw
 
 
 def _path(raw: Any, path: KeyPath, base: Path) -> Path:
     if not isinstance(raw, str) or not raw:
         raise Invalid(path, f"expected a file path, found {shown(raw)}")
-    resolved = (base / Path(raw).expanduser()).resolve()
+    try:
+        resolved = (base / Path(raw).expanduser()).resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links (OSError; RuntimeError before Python 3.13)
+        raise Invalid(path, f"cannot be followed: {base / raw} ({getattr(exc, 'strerror', None) or exc})") from None
     if not resolved.exists():
         raise Invalid(path, f"file not found: {resolved}")
     return resolved

@@ -79,6 +79,9 @@ def _key_lines(root: yaml.Node | None, file: Path) -> dict[KeyPath, int]:
     def walk(node: yaml.Node, path: KeyPath) -> None:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):  # `? [a, b]`: YAML allows it, a preset has no such key
+                    raise PresetError(f"{file}:{key.start_mark.line + 1}: a key is a name, found a "
+                                      f"{'list' if isinstance(key, yaml.SequenceNode) else 'mapping'}")
                 sub = (*path, key.value)
                 if sub in lines:
                     raise PresetError(f"{file}:{key.start_mark.line + 1}: {dotted(sub)}: given twice (first on line "

@@ -233,15 +233,17 @@ def frame_rules(preset: Preset) -> list[tuple[KeyPath, Rule]]:
 def input_files(preset: Preset) -> list[Path]:
     """Every file the preset reads: its input (or the images of an input folder), style
     images, a colour reference, an anchor, an injected style, an initial image and its audio."""
-    if preset.input.is_dir():
-        files = image_files(preset.input)
-    else:
-        files = [preset.input]
-    files += [style.image for style in preset.style] if preset.style != "self" else []
+    files = image_files(preset.input) if preset.input.is_dir() else [preset.input]
+    return files + image_inputs(preset) + ([preset.audio.file] if preset.audio is not None else [])
+
+
+def image_inputs(preset: Preset) -> list[Path]:
+    """The images a preset reads besides its input: style images, a colour reference, an anchor,
+    an injected style and an initial image."""
+    files = [style.image for style in preset.style] if preset.style != "self" else []
     loop = preset.iterate
-    files += [path for path in (loop.color.reference, loop.anchor.image, loop.inject.image, getattr(preset.method, "init", None))
-              if isinstance(path, Path)]
-    return files + ([preset.audio.file] if preset.audio is not None else [])
+    return files + [path for path in (loop.color.reference, loop.anchor.image, loop.inject.image,
+                                      getattr(preset.method, "init", None)) if isinstance(path, Path)]
 
 
 def map_paths(value: Any, move: Callable[[Path], Path]) -> Any:

@@ -308,7 +308,7 @@ def parse_bitrate(value: object) -> int | None:
     scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
     try:
         bits = round(float(text[:-1] if scale > 1 else text) * scale)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: inf, 1e400
         raise ValueError(expected) from None
     if not 10_000 <= bits <= 1_000_000_000:
         raise ValueError(f"{expected}, between 10k and 1000M")
@@ -389,7 +389,9 @@ class OutputConfig:
 
 @dataclass(frozen=True)
 class Preset:
-    name: str = field(metadata={"pattern": r"[A-Za-z0-9][A-Za-z0-9._-]*"})
+    # at most 200 characters: a render writes files named up to 16 more (`.<name>_frames.partial`),
+    # and a file name has 255 bytes at most
+    name: str = field(metadata={"pattern": r"[A-Za-z0-9][A-Za-z0-9._-]*", "longest": 200})
     input: Path
     description: str = ""
     mode: Literal["iterate", "still", "video"] = "iterate"

@@ -122,7 +122,7 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
             raise MediaError(f"{path}: is this render's own input, and its output would replace it; "
                              "write the output elsewhere or under another name")
         frames = isinstance(sink, PngSink) and path.suffix != ".png"
-        ours = path.is_dir() and not path.is_symlink() and all(FRAME.fullmatch(p.name) for p in path.iterdir()) if frames \
+        ours = path.is_dir() and not path.is_symlink() and all(is_frame(p) for p in path.iterdir()) if frames \
             else path.is_file() and not path.is_symlink() and of_its_format(path)
         if not ours:
             raise MediaError(f"{path}: is in the way of this render's output and is not one it wrote; "
@@ -130,6 +130,11 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
 
 
 FRAME = re.compile(r"\d{6}\.png")
+
+
+def is_frame(path: Path) -> bool:
+    """A numbered frame file, as a frames folder of ours holds: a file, not a folder by that name."""
+    return FRAME.fullmatch(path.name) is not None and path.is_file() and not path.is_symlink()
 # What each format's file starts with (offset, bytes): a file at an output's path that does not
 # (a text file named melt.mp4) is not an earlier render's, and stays.
 SIGNATURES = {".mp4": (4, b"ftyp"), ".mov": (4, b"ftyp"), ".webm": (0, b"\x1a\x45\xdf\xa3"), ".gif": (0, b"GIF8"),

@@ -13,9 +13,10 @@ import numpy as np
 from animator.errors import MediaError
 from animator.media.audio import decode_audio
 from animator.media.sink import AudioSpan
-from animator.media.source import open_source
+from animator.media.source import open_source, read_image
 from animator.music.features import Analysis, Features, analyse, frame_features
-from animator.preset.resolve import Part, Timeline, check_schedules, checked_at_load, soundtrack, step_values, timeline
+from animator.preset.resolve import (Part, Timeline, check_schedules, checked_at_load, image_inputs, soundtrack, step_values,
+                                     timeline)
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
 
@@ -31,6 +32,8 @@ class Plan:
         self.source = open_source(preset.input, preset.video.start, preset.video.duration, preset.video.fps,
                                   moving=preset.mode == "video")
         self.first: np.ndarray = self.source.first()  # HxWx3 uint8: the picture a loop starts from
+        for image in image_inputs(preset):  # each must read as an image: a text file named style.png fails here
+            read_image(image)
         self.sound: Analysis | None = heard(preset)
         seconds = None if self.sound is None else self.sound.seconds - preset.audio.start
         self.timeline: Timeline = timeline(preset, self.source.frame_count, self.source.fps, seconds)
