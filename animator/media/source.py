@@ -298,7 +298,7 @@ def open_source(path: Path, start: float = 0.0, duration: float | None = None, f
         return ImageFolderSource(path, start, duration, fps or FOLDER_FPS)
     if not path.exists():
         raise MediaError(f"{path}: file not found")
-    if path.suffix.lower() not in IMAGE_SUFFIXES:
+    if path.suffix.lower() not in IMAGE_SUFFIXES and not (moving and is_still(path)):
         return VideoSource(path, start, duration)
     frames = frames_in(path)
     if frames > 1 and decodes(path):  # FFmpeg reads an animated PNG, not an animated WebP
@@ -325,6 +325,18 @@ def decodes(path: Path) -> bool:
             return next(container.decode(video=0), None) is not None
     except (av.FFmpegError, IndexError):
         return False
+
+
+def is_still(path: Path) -> bool:
+    """A file that FFmpeg reads as one picture whatever its name: an image (a PNG named clip.mp4:
+    FFmpeg's image pipes) or a GIF of one frame (which its demuxer would make a tenth of a second
+    of video)."""
+    try:
+        with open_container(path) as container:
+            name = container.format.name
+    except (av.FFmpegError, OSError):
+        return False  # not readable as media at all: the video source says so
+    return name.endswith("_pipe") or name == "image2" or (name == "gif" and frames_in(path) == 1)
 
 
 def frames_in(path: Path) -> int:

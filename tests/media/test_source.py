@@ -320,3 +320,19 @@ def test_a_span_decodes_as_it_does_played_from_the_top(tmp_path, chelsea):
     span = [frame.image for frame in open_source(crafted, start=1.0)]  # a seek to the second keyframe
     assert len(played) == 16 and len(span) == 8 and all(np.array_equal(a, b) for a, b in zip(span, played[8:]))
     assert not np.array_equal(played[8], [frame.image for frame in open_source(plain, start=1.0)][0])  # the PPS counts
+
+
+def test_a_still_under_a_videos_name_or_a_gif_of_one_frame_is_no_moving_picture(tmp_path):
+    """FFmpeg reads a PNG named clip.mp4 as one picture (its png_pipe) and a GIF of one frame as a
+    tenth of a second: a render of either was a video of one picture, with exit 0."""
+    chelsea = Image.open(SAMPLES / "chelsea.png").convert("RGB")
+    chelsea.save(tmp_path / "clip.mp4", "PNG")
+    chelsea.save(tmp_path / "still.gif")
+    chelsea.save(tmp_path / "photo.bin", "JPEG")
+    for path in (tmp_path / "clip.mp4", tmp_path / "still.gif", tmp_path / "photo.bin"):
+        with pytest.raises(MediaError, match="a still image, where a moving picture is needed"):
+            open_source(path, moving=True)
+        assert open_source(path).first().shape == (300, 451, 3)  # where a picture will do, it is one
+    moving = [chelsea, chelsea.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    moving[0].save(tmp_path / "two.gif", save_all=True, append_images=moving[1:], duration=100)
+    assert open_source(tmp_path / "two.gif", moving=True).frame_count == 2
