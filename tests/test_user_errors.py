@@ -144,3 +144,18 @@ def test_a_loop_of_links_among_a_batchs_presets_is_one_line(tmp_path):
     refused(animator("batch", tmp_path / "presets", "--out", tmp_path / "out", "--quiet", cwd=tmp_path),
             "loop.yaml: cannot be followed")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_video_of_the_users_own_under_the_outputs_name_stays(tmp_path):
+    """A real MP4 where the render's MP4 goes, with no record of this name listing it and no
+    unfinished render of this name: the user's, not an earlier render's; it was replaced."""
+    import shutil
+
+    mine = tmp_path / "base.mp4"
+    shutil.copy(SAMPLES / "pan.mp4", mine)
+    before = mine.read_bytes()
+    refused(animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", cwd=tmp_path), "base.mp4", "in the way")
+    assert mine.read_bytes() == before
+    mine.unlink()  # rendered once, the output is the record's: a changed preset replaces it
+    assert animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
+    assert animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", "--set", "seed=5", cwd=tmp_path).returncode == 0

@@ -13,6 +13,7 @@ one-line error before anything renders.
 from __future__ import annotations
 
 import ctypes
+import json
 import math
 import os
 import re
@@ -104,15 +105,19 @@ def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, aud
 
 def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None = None, record: bool = True) -> None:
     """Every output path (of `sinks`, or of the preset's own outputs in out_dir) is free, or holds
-    what a render of ours wrote there (a file of its format where a file goes, not a link; a
-    folder of numbered frames where frames go; a render's record where the `record` goes), and
-    is none of the files the render reads (its input, a style image, its sound: a preset named after its clip, rendered
-    into the clip's folder); anything else stays, and is an error."""
+    what a render of ours wrote there, and is none of the files the render reads (its input, a
+    style image, its sound: a preset named after its clip, rendered into the clip's folder);
+    anything else stays, and is an error. Ours: a file of its format where a file goes, not a
+    link, that this name's record lists or that an unfinished render of this name (its work
+    folder) may have published; a folder of numbered frames where frames go; a render's record
+    where the `record` goes."""
     reads = input_files(preset)
     record_file = record_path(preset, out_dir)
     if record and (record_file.exists() or record_file.is_symlink()) and not is_record(record_file):
         raise MediaError(f"{record_file}: is in the way of this render's record and is not one it wrote; "
                          "move it, or render into another --out")
+    written = recorded(record_file) if record else None  # None: no record to ask (a preview's own paths)
+    unfinished = (out_dir / f".{preset.name}.work").is_dir()
     for sink in make_sinks(preset, out_dir, Fraction(1)) if sinks is None else sinks:  # paths do not depend on the rate
         path = sink.path
         if not path.exists() and not path.is_symlink():
@@ -122,11 +127,22 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
             raise MediaError(f"{path}: is this render's own input, and its output would replace it; "
                              "write the output elsewhere or under another name")
         frames = isinstance(sink, PngSink) and path.suffix != ".png"
-        ours = path.is_dir() and not path.is_symlink() and all(is_frame(p) for p in path.iterdir()) if frames \
+        shaped = path.is_dir() and not path.is_symlink() and all(is_frame(p) for p in path.iterdir()) if frames \
             else path.is_file() and not path.is_symlink() and of_its_format(path)
+        claimed = written is None or unfinished or path.resolve() in written  # not a video of the user's own, named as ours
+        ours = shaped and claimed
         if not ours:
             raise MediaError(f"{path}: is in the way of this render's output and is not one it wrote; "
                              "move it, or render into another --out")
+
+
+def recorded(record_file: Path) -> set[Path]:
+    """The outputs a render's record lists (none where there is no record)."""
+    try:
+        outputs = json.loads(record_file.read_text()).get("outputs", []) if is_record(record_file) else []
+    except (OSError, ValueError):
+        outputs = []
+    return {(record_file.parent / output).resolve() for output in outputs if isinstance(output, str)}
 
 
 FRAME = re.compile(r"\d{6}\.png")
