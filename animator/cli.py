@@ -84,7 +84,7 @@ def distinct(presets: list[Preset]) -> list[Preset]:
 
 
 def cmd_stylize(args: argparse.Namespace) -> None:
-    if args.output.suffix.lower() != ".png":
+    if args.output.suffix != ".png":  # the image is written as <name>.png: Cat.PNG would be another file
         raise PresetError(f"-o {args.output}: expected a .png file name")
     builtin = args.style is not None and args.style.isascii() and args.style.isdigit()  # not a superscript digit
     method = args.method or ("multistyle" if builtin else "arbitrary")
@@ -101,6 +101,9 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image, whatever --set says
     overrides = parse_overrides(args.set, size=args.size, device=args.device) + [named]
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
+    if [output.format for output in preset.outputs] != ["png"]:  # --set outputs...: -o names one PNG
+        raise PresetError(f"-o {args.output}: stylize writes one PNG there, and --set asks for "
+                          f"{', '.join(output.format for output in preset.outputs) or 'no output'}")
     run_render([preset], args.output.parent, fresh=True, quiet=args.quiet, record=False)  # one image, where -o says
 
 

@@ -159,3 +159,15 @@ def test_a_video_of_the_users_own_under_the_outputs_name_stays(tmp_path):
     mine.unlink()  # rendered once, the output is the record's: a changed preset replaces it
     assert animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
     assert animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", "--set", "seed=5", cwd=tmp_path).returncode == 0
+
+
+def test_stylize_writes_the_path_o_names_or_refuses(tmp_path):
+    """-o Cat.PNG wrote cat's image to Cat.png, and `--set outputs.0.format=gif` to Cat.gif, with
+    exit 0: a path that was not asked for (and that may have been the user's)."""
+    stylize = ("stylize", SAMPLES / "chelsea.png", "--style", "3", "--size", "32", "--quiet")
+    refused(animator(*stylize, "-o", tmp_path / "Cat.PNG", cwd=tmp_path), "Cat.PNG: expected a .png file name")
+    refused(animator(*stylize, "-o", tmp_path / "cat.png", "--set", "outputs.0.format=gif", cwd=tmp_path),
+            "cat.png: stylize writes one PNG there, and --set asks for gif")
+    assert not list(tmp_path.iterdir())
+    assert animator(*stylize, "-o", tmp_path / "cat.png", cwd=tmp_path).returncode == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["cat.png"]
