@@ -336,7 +336,17 @@ def is_still(path: Path) -> bool:
             name = container.format.name
     except (av.FFmpegError, OSError):
         return False  # not readable as media at all: the video source says so
-    return name.endswith("_pipe") or name == "image2" or (name == "gif" and frames_in(path) == 1)
+    return name.endswith("_pipe") or name == "image2" or (name == "gif" and not animated(path))
+
+
+def animated(path: Path) -> bool:
+    """Whether Pillow finds a second frame (without counting them all, as `frames_in` does); a file
+    it cannot read is left to the video decoder."""
+    try:
+        with Image.open(path) as image:
+            return bool(getattr(image, "is_animated", False))
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return True
 
 
 def frames_in(path: Path) -> int:
