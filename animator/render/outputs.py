@@ -151,6 +151,8 @@ FRAME = re.compile(r"\d{6}\.png")
 def is_frame(path: Path) -> bool:
     """A numbered frame file, as a frames folder of ours holds: a file, not a folder by that name."""
     return FRAME.fullmatch(path.name) is not None and path.is_file() and not path.is_symlink()
+
+
 # What each format's file starts with (offset, bytes): a file at an output's path that does not
 # (a text file named melt.mp4) is not an earlier render's, and stays.
 SIGNATURES = {".mp4": (4, b"ftyp"), ".mov": (4, b"ftyp"), ".webm": (0, b"\x1a\x45\xdf\xa3"), ".gif": (0, b"GIF8"),
