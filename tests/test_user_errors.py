@@ -171,3 +171,13 @@ def test_stylize_writes_the_path_o_names_or_refuses(tmp_path):
     assert not list(tmp_path.iterdir())
     assert animator(*stylize, "-o", tmp_path / "cat.png", cwd=tmp_path).returncode == 0
     assert [p.name for p in tmp_path.iterdir()] == ["cat.png"]
+
+
+def test_fresh_moves_aside_a_work_folder_holding_files_no_render_wrote(tmp_path):
+    """--fresh deleted everything in `.NAME.work`; what a checkpoint did not write is kept now."""
+    notes = tmp_path / ".base.work" / "notes.txt"
+    notes.parent.mkdir()
+    notes.write_text("mine")
+    result = animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", "--fresh", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".base.work.bad-1" / "notes.txt").read_text() == "mine" and "kept in" in result.stderr

@@ -26,6 +26,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -93,6 +94,7 @@ def read_segment(path: Path) -> Iterator[np.ndarray]:
 KEPT_STATES = 3  # states of the newest segments kept, so a damaged last segment does not mean starting over
 MANIFEST = "manifest.json"
 LOCK = "lock"
+OWN = re.compile(r"(open|\d{6}-\d{6})\.mkv|state-\d{6}\.pt|manifest\.json|\..+\.tmp")  # what a checkpoint writes
 
 
 def sha256(path: Path) -> str:
@@ -321,15 +323,20 @@ class Checkpoint:
                 (self.folder / "open.mkv").unlink()
 
     def clear(self) -> None:
-        """Forget every stored frame (--fresh), keeping the lock."""
+        """Forget every stored frame (--fresh), keeping the lock. Only what a checkpoint writes is
+        deleted: a folder holding anything else is moved aside whole, as one that cannot be
+        resumed from is."""
         if self.open is not None:
             with contextlib.suppress(Exception):
                 self.open.close()
             self.open = None
         if self.folder.is_dir():
-            for entry in self.folder.iterdir():
-                if entry.name != LOCK:
-                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            entries = [entry for entry in self.folder.iterdir() if entry.name != LOCK]
+            if all(OWN.fullmatch(entry.name) and entry.is_file() and not entry.is_symlink() for entry in entries):
+                for entry in entries:
+                    entry.unlink()
+            else:
+                self._start_over("--fresh, and it holds files no render wrote")
         self.segments, self.states, self.held, self.last = [], [], -1, None
 
 
