@@ -5,6 +5,7 @@ renderer that wants decoding beside its own work runs the source in a thread of 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import warnings
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from PIL import Image
 from animator.errors import MediaError
 from animator.media.display import Display, deinterlaced
 from animator.media.frame import Frame
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = Fraction(24)
@@ -153,6 +156,9 @@ class VideoSource:
         if seconds is not None and start >= seconds:
             raise MediaError(f"{path}: video.start {start} s is past the end ({seconds:.2f} s)")
         end = seconds if duration is None else min(seconds or start + duration, start + duration)
+        if seconds is not None and duration is not None and start + duration > seconds + 0.5 / self.fps:
+            log.warning("%s: video.duration %g s runs past the end of the video (%.2f s from video.start %g s): "
+                        "the render ends with it", path, duration, seconds - start, start)
         self.frame_count = round((end - start) * self.fps) if end is not None else None
         if self.frame_count == 0 and duration is not None:
             raise MediaError(f"{path}: video.duration {duration} s is less than half a frame at {float(self.fps):g} fps")

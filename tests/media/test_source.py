@@ -336,3 +336,15 @@ def test_a_still_under_a_videos_name_or_a_gif_of_one_frame_is_no_moving_picture(
     moving = [chelsea, chelsea.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
     moving[0].save(tmp_path / "two.gif", save_all=True, append_images=moving[1:], duration=100)
     assert open_source(tmp_path / "two.gif", moving=True).frame_count == 2
+
+
+def test_a_duration_past_the_end_of_the_video_says_so(caplog):
+    """The render ends with the clip; it used to say nothing of the seconds asked for and not made."""
+    with caplog.at_level("WARNING"):
+        source = open_source(SAMPLES / "pan.mp4", duration=10.0, moving=True)
+    assert source.frame_count == 48
+    assert "video.duration 10 s runs past the end of the video (2.00 s" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert open_source(SAMPLES / "pan.mp4", duration=1.0, moving=True).frame_count == 24
+    assert not caplog.text
