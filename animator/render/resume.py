@@ -11,10 +11,12 @@ from the newest state.
 Nothing in the folder is trusted unread. A manifest, replaced atomically when a segment closes,
 names every segment with its frame count and SHA-256 and every state with its SHA-256: a segment
 that does not match (truncated, garbage, missing) is dropped with everything after it and made
-again, with a warning. A folder that cannot be used at all (no manifest, a changed preset,
-another version's) is moved aside to `.<name>.work.bad-N`, never deleted, and the render says
-so. A lock file, held with an OS lock for as long as the render runs, keeps a second render of
-the same output out of the folder; the OS releases it when the process dies.
+again, with a warning. A folder that cannot be used at all (no readable manifest, a changed
+preset, another version's) is moved aside to `.<name>.work.bad-N`, never deleted, and the render
+says so; one holding nothing but a checkpoint's own files and no manifest (a render killed before
+its first checkpoint) names no frame to resume, and is cleared. A lock file, held with an OS
+lock for as long as the render runs, keeps a second render of the same output out of the folder;
+the OS releases it when the process dies.
 """
 
 from __future__ import annotations
@@ -97,6 +99,11 @@ LOCK = "lock"
 OWN = re.compile(r"(open|\d{6}-\d{6})\.mkv|state-\d{6}\.pt|manifest\.json|\..+\.tmp")  # what a checkpoint writes
 
 
+def own(entry: Path) -> bool:
+    """A file a checkpoint writes (by its name), not a folder or a link someone put there."""
+    return bool(OWN.fullmatch(entry.name)) and entry.is_file() and not entry.is_symlink()
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -166,6 +173,10 @@ class Checkpoint:
         """(index, state) to resume from: the newest state whose frames all verify; or None to
         start from the beginning (an unusable folder's content moved aside first)."""
         entries = [p for p in self.folder.iterdir() if p.name != LOCK] if self.folder.is_dir() else []
+        if entries and not (self.folder / MANIFEST).exists() and all(own(entry) for entry in entries):
+            for entry in entries:  # a render killed before its first checkpoint: no frame is named to resume
+                entry.unlink()
+            return None
         if not entries:
             return None
         try:
@@ -332,7 +343,7 @@ class Checkpoint:
             self.open = None
         if self.folder.is_dir():
             entries = [entry for entry in self.folder.iterdir() if entry.name != LOCK]
-            if all(OWN.fullmatch(entry.name) and entry.is_file() and not entry.is_symlink() for entry in entries):
+            if all(own(entry) for entry in entries):
                 for entry in entries:
                     entry.unlink()
             else:

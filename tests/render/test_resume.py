@@ -112,6 +112,24 @@ def test_a_checkpoint_of_another_preset_is_kept_aside_and_a_missing_segment_resu
     assert "is missing" in caplog.text
 
 
+def test_a_render_killed_before_its_first_checkpoint_leaves_nothing_behind(tmp_path, caplog):
+    from animator.media.frame import Frame
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.resume import Checkpoint
+
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS))
+    killed = Checkpoint(tmp_path / "work", preset)
+    killed.save(Frame(0, 0, np.zeros((8, 8, 3), np.uint8)), None)  # the open segment, then SIGKILL: no manifest yet
+    (tmp_path / "work" / ".manifest.json.tmp").write_bytes(b"{")  # a manifest cut off half-written
+    assert Checkpoint(tmp_path / "work", preset).load() is None
+    assert not any((tmp_path / "work").iterdir()) and not (tmp_path / "work.bad-1").exists() and not caplog.text
+
+    Checkpoint(tmp_path / "work", preset).save(Frame(0, 0, np.zeros((8, 8, 3), np.uint8)), None)
+    (tmp_path / "work" / "notes.txt").write_text("mine")  # not a checkpoint's: the folder is kept whole
+    assert Checkpoint(tmp_path / "work", preset).load() is None
+    assert (tmp_path / "work.bad-1" / "notes.txt").read_text() == "mine" and "starting over" in caplog.text
+
+
 def test_frames_kept_past_their_state_are_made_again_and_replaced(tmp_path):
     from animator.media.frame import Frame
     from animator.preset import load_preset, parse_overrides
