@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 import warnings
 from collections.abc import Iterator
@@ -264,21 +265,34 @@ def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -
     an animated GIF's quick frames among slow ones) or the average is a clock's tick instead
     (over 240 fps: a browser's WebM recording says 1000)."""
     average = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
-    measured = measured_rate(container, stream)
+    measured, rounded = measured_rate(container, stream)
     if measured is None:  # no spacing to tell by (one frame, or a slideshow, seconds apart)
         return average if average <= MAX_FPS else FOLDER_FPS
-    return measured if average > MAX_FPS or measured > 1.01 * average else average
+    return measured if rounded or average > MAX_FPS or measured > 1.01 * average else average
 
 
-def measured_rate(container: av.container.InputContainer, stream: av.VideoStream, packets: int = 120) -> Fraction | None:
+def measured_rate(container: av.container.InputContainer, stream: av.VideoStream,
+                  packets: int = 120) -> tuple[Fraction | None, bool]:
     """The frame rate the first packets' timestamps keep (one over their median spacing), the
-    common rate it is within 3% of if there is one."""
-    times = sorted(p.pts for p, _ in zip((p for p in container.demux(stream) if p.pts is not None), range(packets)))
-    spacing = float(np.median(np.diff(times)) * stream.time_base) if len(times) > 1 else 0.0
+    common rate it is within 3% of if there is one; and whether it was read off a coarse clock's
+    rounding. Spacings a tick apart are that rounding, not two rates: a GIF counts hundredths, so
+    its 24 fps is 4, 4, 4, 4, 4, 5, and their mean is the rate (the median, 4, is 25 fps, as
+    FFmpeg's average says too, and would add a frame in 25)."""
+    times = np.sort([p.pts for p, _ in zip((p for p in container.demux(stream) if p.pts is not None), range(packets))])
+    spacings = np.diff(times)
+    rounded = len(spacings) > 0 and spacings.max() - spacings.min() == 1
+    ticks = spacings.mean() if rounded else np.median(spacings) if len(spacings) else 0
+    spacing = float(ticks * stream.time_base)
     if not 0 < spacing < 1:
-        return None
+        return None, False
+    if rounded:  # the rate whose frame times round to these ticks; a whole one first (the clock cannot tell 24 from 24000/1001)
+        whole = [Fraction(math.floor(1 / spacing)), Fraction(math.ceil(1 / spacing))]
+        fits = [rate for rate in whole + COMMON_RATES if rate > 0 and np.abs(
+            times - times[0] - np.arange(len(times)) / float(rate * stream.time_base)).max() <= 1]
+        if fits:
+            return fits[0], True
     nearest = min(COMMON_RATES, key=lambda rate: abs(float(rate) * spacing - 1))
-    return nearest if abs(float(nearest) * spacing - 1) < 0.03 else Fraction(1 / spacing).limit_denominator(100)
+    return (nearest if abs(float(nearest) * spacing - 1) < 0.03 else Fraction(1 / spacing).limit_denominator(100)), rounded
 
 
 def timeline_origin(container: av.container.InputContainer) -> float:

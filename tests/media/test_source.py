@@ -200,6 +200,19 @@ def test_an_animated_gif_keeps_its_quick_frames_and_its_slow_ones(tmp_path):
     assert [round(frame.image.mean() / 20) for frame in source] == [0, 1, 2, 3, 4, *(k for k in range(5, 10) for _ in range(5))]
 
 
+@pytest.mark.parametrize("fps", [12, 15, 24, 30])
+def test_a_gif_keeps_its_rate_though_its_clock_counts_hundredths(tmp_path, fps):
+    # 24 fps is stored as delays of 4, 4, 4, 4, 4, 5 hundredths: read as the median, 25 fps, as
+    # FFmpeg's average says too, a render of it had a frame in 25 twice and ran at the wrong rate
+    greys = [Image.fromarray(np.full((48, 64, 3), 4 * k, np.uint8)) for k in range(2 * fps)]
+    ticks = [round(100 * k / fps) for k in range(2 * fps + 1)]
+    greys[0].save(tmp_path / "anim.gif", save_all=True, append_images=greys[1:], loop=0,
+                  duration=[10 * (b - a) for a, b in zip(ticks, ticks[1:])])
+    source = open_source(tmp_path / "anim.gif")
+    assert source.fps == fps
+    assert [round(frame.image.mean() / 4) for frame in source] == list(range(2 * fps))
+
+
 def test_a_phones_jittery_rate_keeps_every_frame_and_holds_over_a_hiccup(tmp_path):
     # 30 fps with a few ms of jitter and one 100 ms hiccup: it averages 28 fps, and placed on that
     # every few frames would be dropped; on the rate its frames keep, each frame is kept once
