@@ -24,7 +24,7 @@ from animator.preset.schema import NUM_BUILTIN_STYLES
 if TYPE_CHECKING:
     import torch  # for annotations alone: the commands import it when they run
 
-console = Console(stderr=True)
+console = Console(stderr=True)  # progress bars only on a terminal: in a log, a bar that ends leaves a blank line
 
 
 def resolve_preset_path(name: str) -> Path:
@@ -57,7 +57,7 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, r
     for preset in presets:
         render = load(preset)  # bad input fails here, before a progress bar or any output exists
         started = time.perf_counter()
-        with Progress(*columns, console=console, disable=quiet, transient=True) as bar:
+        with Progress(*columns, console=console, disable=quiet or not console.is_terminal, transient=True) as bar:
             task = bar.add_task(preset.name, total=render.frame_count)
             outputs = render.run(out_dir, fresh=fresh, record=record,
                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
@@ -120,7 +120,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
     (preset,) = load_all([args.preset], args.set, size=args.size, device=args.device)
     plan = preview_plan(preset)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=args.quiet, transient=True) as bar:
+    with Progress(*columns, console=console, disable=args.quiet or not console.is_terminal, transient=True) as bar:
         task = bar.add_task(f"{preset.name} (preview)", total=plan.frame_count)
         every = preview(plan, output, args.every, lambda done, total: bar.update(task, completed=done, total=total))
     if not args.quiet:

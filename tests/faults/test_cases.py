@@ -29,7 +29,8 @@ def refused(result: subprocess.CompletedProcess, *words: str) -> str:
     """The command's one error line, checked: exit 2, no traceback, the words in it."""
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    line = result.stderr.strip().splitlines()[-1]
+    assert len(result.stderr.splitlines()) == 1, result.stderr  # the line alone: no blank line, no warning before it
+    line = result.stderr.strip()
     assert line.startswith("error: ") and all(word in line for word in words), line
     return line
 
@@ -162,6 +163,8 @@ def test_a_truncated_source_is_refused_not_rendered_short(tmp_path):
     path = write(tmp_path, f"name: v\nmode: video\ninput: {clip}\nsize: 32\nmethod: multistyle\noutputs: [{{format: mp4}}]\n")
     refused(animator("render", path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path), "cut.mp4", "declares 48")
     assert not (tmp_path / "out" / "v.mp4").exists()
+    # found once frames are rendering, where a progress bar ended in a log left a blank line first
+    refused(animator("render", path, "--out", tmp_path / "out", cwd=tmp_path), "cut.mp4", "declares 48")
 
 
 # 7b: a video of one frame from an image: a still, or an animation read as its first frame
