@@ -100,14 +100,26 @@ class AudioSpan:
 
 @dataclass(frozen=True)
 class AudioRules:
-    """What audio a container takes: codecs remuxed as they are, and the encoder for the rest."""
+    """What audio a container takes: codecs remuxed as they are, and the encoder for the rest, with
+    the channel layouts it takes by channel count where it does not take every one."""
 
     remux: frozenset[str]
     encoder: str
+    layouts: dict[int, str] | None = None
+
+    def layout(self, layout: av.AudioLayout) -> av.AudioLayout | str:
+        """The layout to encode a source's sound in: its own where the encoder takes it (named,
+        where it came without its channels' order), else the encoder's of as many channels."""
+        named = named_layout(layout)
+        if self.layouts is None or getattr(named, "name", named) in self.layouts.values():
+            return named
+        return self.layouts.get(len(layout.channels), "stereo")
 
 
+# libopus takes Vorbis's channel orders only: 5.1(side), what AC3 and DTS decode to, is refused
+OPUS_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 MP4_AUDIO = AudioRules(frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac")
-WEBM_AUDIO = AudioRules(frozenset({"opus", "vorbis"}), "libopus")
+WEBM_AUDIO = AudioRules(frozenset({"opus", "vorbis"}), "libopus", OPUS_LAYOUTS)
 MOV_AUDIO = AudioRules(frozenset({"aac", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le"}), "pcm_s16le")
 
 # x264's speed names, for the encoders that count speed instead: libvpx's cpu-used (0 slowest ..
@@ -325,7 +337,7 @@ class AudioCopy:
             else:
                 rate = _encoder_rate(rules.encoder, source_stream.codec_context.sample_rate)
                 self.stream = container.add_stream(rules.encoder, rate=rate)
-                self.stream.layout = named_layout(source_stream.codec_context.layout)
+                self.stream.layout = rules.layout(source_stream.codec_context.layout)
         except (av.FFmpegError, StopIteration, IndexError) as exc:
             log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)
             self.stream = None

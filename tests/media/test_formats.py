@@ -247,3 +247,25 @@ def test_sound_whose_channels_have_no_order_is_reencoded(tmp_path):
         assert audio.codec_context.name == "aac" and audio.layout.name == "mono"
         heard = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio)])
     assert np.abs(heard).max() > 0.1  # the tone, not silence
+
+
+@pytest.mark.parametrize("layout, opus", [("5.1(side)", "5.1"), ("4.0", "quad"), ("2.1", "3.0")])
+def test_surround_sound_opus_has_no_layout_for_is_encoded_in_one_it_has(tmp_path, layout, opus):
+    # 5.1(side) is what AC3 and DTS decode to; libopus takes Vorbis's channel orders only, and a
+    # WebM of such a sound was a traceback
+    channels = len(av.AudioLayout(layout).channels)
+    with av.open(str(tmp_path / "surround.wav"), "w") as wav:
+        stream = wav.add_stream("pcm_s16le", rate=48000, layout=layout)
+        tones = (8000 * np.sin(np.arange(24000) * 0.05 * (1 + np.arange(channels)[:, None]))).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(tones, format="s16p", layout=layout)
+        frame.sample_rate = 48000
+        wav.mux(stream.encode(frame))
+        wav.mux(stream.encode())
+    path = write(WebmSink(tmp_path / "a.webm", Fraction(24), size=64, audio=AudioSpan(tmp_path / "surround.wav"),
+                          preset="ultrafast"), moving_square(12))
+    with av.open(str(path)) as container:
+        audio = container.streams.audio[0]
+        assert audio.codec_context.name == "opus" and audio.layout.name == opus
+        heard = np.concatenate([f.to_ndarray() for f in container.decode(audio)], axis=1)
+    assert heard.shape[0] == channels and np.abs(heard).max() > 0.1  # every channel, and sound, not silence
+    assert heard.shape[1] / 48000 == pytest.approx(0.5, abs=0.03)
