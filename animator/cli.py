@@ -219,6 +219,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         return
     if args.source is None:
         raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
+    same_rate(args.source, [*args.outputs, *([args.reference] if args.reference else [])])
     style = style_image(args.style, args.style_size) if args.style else None
     try:
         measured = measure_clips({str(output): frames(output) for output in args.outputs}, frames(args.source, args.start),
@@ -231,6 +232,18 @@ def cmd_metrics(args: argparse.Namespace) -> None:
             print(json.dumps({"output": output, "source": str(args.source), **figures}))
         else:
             print_clip(output, figures, args.weight)
+
+
+def same_rate(source: Path, renders: list[Path]) -> None:
+    """Frames are paired by their place in each clip, so every render must keep its source's rate
+    (an output at its own `fps`, a GIF of a 60 fps clip at 30, would be paired with the wrong frames)."""
+    from animator.media.source import open_source
+
+    rate = open_source(source, moving=True).fps
+    for render in renders:
+        if (fps := open_source(render, moving=True).fps) != rate:
+            raise AnimatorError(f"{render}: {float(fps):.4g} fps, its source {float(rate):.4g}: metrics pairs frames by "
+                                "their place in the clip, so it needs a render at its source's rate")
 
 
 def style_image(path: Path, size: int | None) -> torch.Tensor:

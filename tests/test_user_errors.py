@@ -181,3 +181,24 @@ def test_fresh_moves_aside_a_work_folder_holding_files_no_render_wrote(tmp_path)
     result = animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", "--fresh", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".base.work.bad-1" / "notes.txt").read_text() == "mine" and "kept in" in result.stderr
+
+
+def test_metrics_refuses_a_render_at_another_rate_than_its_source(tmp_path):
+    # frames are paired by their place in each clip: a 12 fps output of a 24 fps clip was measured
+    # against the clip's first half, with exit 0
+    from fractions import Fraction
+
+    from animator.media.frame import Frame
+    from animator.media.sink import Mp4Sink, encoding
+    from animator.media.source import VideoSource
+
+    frames = [frame.image for frame, _ in zip(VideoSource(SAMPLES / "pan.mp4"), range(24))]
+    for name, fps, kept in (("source.mp4", 24, frames), ("half.mp4", 12, frames[::2]), ("whole.mp4", 24, frames)):
+        with encoding([Mp4Sink(tmp_path / name, Fraction(fps), size=64)]) as put:
+            for i, image in enumerate(kept):
+                put(Frame(i, Fraction(i, fps), image))
+    refused(animator("metrics", "half.mp4", "--source", "source.mp4", cwd=tmp_path),
+            "half.mp4: 12 fps, its source 24", "its source's rate")
+    refused(animator("metrics", "whole.mp4", "--source", "source.mp4", "--reference", "half.mp4", cwd=tmp_path),
+            "half.mp4: 12 fps")
+    assert animator("metrics", "whole.mp4", "--source", "source.mp4", "--json", cwd=tmp_path).returncode == 0
