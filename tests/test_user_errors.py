@@ -94,12 +94,17 @@ def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
     one_line(result)
 
 
-def test_a_schedule_through_zero_is_refused_without_a_warning_first(tmp_path):
+@pytest.mark.parametrize("half_life, words", [
+    ("0: 0.1, 10: -1", "expected values between"),  # numpy's overflow warning came first
+    ("sqrt(t - 3)", "cannot be computed at frame 0"),  # a traceback: the beat was found before any check
+    ("1e400", "is inf at frame 0"),
+])
+def test_a_beats_half_life_that_fails_somewhere_is_refused_in_one_line(tmp_path, half_life, words):
     text = (f"name: heard\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\n"
-            f"audio: {{file: {SAMPLES / 'groove.m4a'}, half_life: '0: 0.1, 10: -1'}}\noutputs: [{{format: mp4}}]\n")
+            f"audio: {{file: {SAMPLES / 'groove.m4a'}, half_life: '{half_life}'}}\noutputs: [{{format: mp4}}]\n")
     result = animator("validate", write(tmp_path, text), cwd=tmp_path)
-    refused(result, "audio.half_life: expected values between")
-    one_line(result)  # numpy's overflow warning came first
+    refused(result, "audio.half_life: ", words)
+    one_line(result)
 
 
 def test_a_folder_of_frames_with_a_folder_named_as_a_frame_is_one_line(tmp_path):

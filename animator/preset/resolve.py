@@ -177,10 +177,13 @@ def _error(preset: Preset) -> Error:
     return lambda path, msg: PresetError(f"{preset.source or '<preset>'}: {dotted(path)}: {msg}")
 
 
-def step_values(value: Num, line: Timeline) -> list[float]:
-    """A value without the audio's features (the beat's half-life) at every step."""
-    return [value.at(t, line.steps, t * line.seconds_per_step) if isinstance(value, Schedule) else value
-            for t in range(line.steps)]
+def beat_half_lives(preset: Preset, line: Timeline) -> list[float]:
+    """The beat's half-life at every step, checked as every schedule is: the audio's features are
+    found with it, before the other schedules can be checked against them."""
+    for path, schedule, meta in scheduled_values(preset):
+        if path == ("audio", "half_life"):
+            return checked_values(path, schedule, meta, line, [None] * line.steps, _error(preset))
+    return [preset.audio.half_life] * line.steps
 
 
 def check_schedules(preset: Preset, line: Timeline, error: Error | None = None, features: Features | None = None) -> None:
@@ -191,21 +194,29 @@ def check_schedules(preset: Preset, line: Timeline, error: Error | None = None, 
     count, seconds = line.steps, line.seconds_per_step
     heard = [features(t) for t in range(count)] if features is not None else [None] * count
     for path, schedule, meta in scheduled_values(preset):
-        lo, hi = (0, None) if path[:2] == ("method", "style") else (meta.get("min"), meta.get("max"))
-        for t in range(count):
-            try:
-                value = schedule.at(t, count, t * seconds, heard[t])
-            except ScheduleError as exc:
-                raise error(path, str(exc)) from None
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-                raise error(path, f"expected values {bounds}, found {value:g} at frame {t}")
+        checked_values(path, schedule, meta, line, heard, error)
     rules = frame_rules(preset)
     for t in range(count):
         at = lambda v: v.at(t, count, t * seconds, heard[t]) if isinstance(v, Schedule) else v  # noqa: B023, E731
         for path, rule in rules:
             if (problem := rule(at)) is not None:
                 raise error(path, f"{problem} at frame {t}")
+
+
+def checked_values(path: KeyPath, schedule: Schedule, meta: dict, line: Timeline, heard: list, error: Error) -> list[float]:
+    """A schedule's value at every step, each within its key's bounds."""
+    lo, hi = (0, None) if path[:2] == ("method", "style") else (meta.get("min"), meta.get("max"))
+    values = []
+    for t in range(line.steps):
+        try:
+            value = schedule.at(t, line.steps, t * line.seconds_per_step, heard[t])
+        except ScheduleError as exc:
+            raise error(path, str(exc)) from None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+            raise error(path, f"expected values {bounds}, found {value:g} at frame {t}")
+        values.append(value)
+    return values
 
 
 Rule = Callable[[Callable[[Num], float]], str | None]  # the values of a frame -> what is wrong there, or None

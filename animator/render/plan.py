@@ -15,7 +15,7 @@ from animator.media.audio import decode_audio
 from animator.media.sink import AudioSpan
 from animator.media.source import open_source, read_image
 from animator.music.features import Analysis, Features, analyse, frame_features
-from animator.preset.resolve import (Part, Timeline, check_schedules, checked_at_load, image_inputs, soundtrack, step_values,
+from animator.preset.resolve import (Part, Timeline, beat_half_lives, check_schedules, checked_at_load, image_inputs, soundtrack,
                                      timeline)
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
@@ -42,7 +42,7 @@ class Plan:
         self.features: Features | None = None
         if self.sound is not None:
             line = self.timeline
-            half_life = step_values(preset.audio.half_life, line)
+            half_life = beat_half_lives(preset, line)
             self.features = frame_features(self.sound, line.steps, line.seconds_per_step, half_life, preset.audio.start)
         if not checked_at_load(preset):  # its schedules could not be checked before the clip or the sound was known
             check_schedules(preset, self.timeline, features=self.features and self.features.at)
