@@ -16,7 +16,7 @@ from rich.text import Text
 
 from animator import __version__
 from animator.bundled import presets_folder
-from animator.errors import AnimatorError, PresetError, RenderError
+from animator.errors import AnimatorError, MediaError, PresetError, RenderError
 from animator.preset import Preset, load_preset, parse_overrides, preset_from_dict
 from animator.preset.load import Override
 from animator.preset.schema import NUM_BUILTIN_STYLES
@@ -109,11 +109,15 @@ def cmd_stylize(args: argparse.Namespace) -> None:
 
 def cmd_preview(args: argparse.Namespace) -> None:
     """A contact sheet of a preset rendered small: every K-th frame, numbered."""
+    from animator.media.sink import is_sheet
     from animator.render.preview import describe, preview, preview_plan
 
     output = args.output or args.out / f"{Path(args.preset).stem}-preview.png"
     if output.suffix.lower() != ".png":
         raise PresetError(f"-o {output}: expected a .png file name")
+    if args.output is None and (output.is_symlink() or output.exists()) and not is_sheet(output):
+        raise MediaError(f"{output}: is in the way of the preview and is not a preview's sheet; move it away, "
+                         "or name the sheet with -o")
     started = time.perf_counter()
     if args.every is not None and args.every < 1:
         raise AnimatorError(f"--every {args.every}: expected 1 or more")

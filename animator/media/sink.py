@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import math
 import os
@@ -24,6 +25,8 @@ import av.filter
 import cv2
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, ColorTrc, Colorspace, Interpolation
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from animator import faults
 from animator.errors import MediaError
@@ -575,8 +578,28 @@ class SheetSink(Sink):
                 cv2.putText(sheet, str(index), (left + 4, top + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
         if self.sound is not None:
             sheet = np.vstack([sheet, draw_sound_strip(sheet.shape[1], self.sound, [index for index, _ in self.tiles])])
-        write_file(self.partial, cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))[1])
+        data = io.BytesIO()
+        Image.fromarray(sheet).save(data, "png", pnginfo=sheet_mark())
+        write_file(self.partial, data.getbuffer())
         self.latest = None
+
+
+SHEET_MARK = ("Software", "animator preview")  # a PNG text chunk: the sheet a preview may replace
+
+
+def sheet_mark() -> PngInfo:
+    info = PngInfo()
+    info.add_text(*SHEET_MARK)
+    return info
+
+
+def is_sheet(path: Path) -> bool:
+    """Whether the file at `path` is a contact sheet a preview wrote."""
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.info.get(SHEET_MARK[0]) == SHEET_MARK[1]
+    except (OSError, ValueError):
+        return False
 
 
 @contextlib.contextmanager

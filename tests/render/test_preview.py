@@ -37,6 +37,21 @@ def test_preview_is_a_numbered_sheet_of_every_kth_frame(tmp_path):
     assert (tmp_path / ".swirl.work" / "state.pt").read_bytes() == b"kept"
 
 
+def test_a_preview_replaces_its_own_sheet_and_no_other_png(tmp_path):
+    command = [sys.executable, "-m", "animator", "preview", "melt", "--size", "32", "--every", "40", "--out", str(tmp_path),
+               "--quiet"]
+    mine = (SAMPLES / "chelsea.png").read_bytes()
+    (tmp_path / "melt-preview.png").write_bytes(mine)  # a picture of the user's, or a render's output of that name
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {tmp_path / 'melt-preview.png'}: is in the way")
+    assert (tmp_path / "melt-preview.png").read_bytes() == mine
+    (tmp_path / "melt-preview.png").unlink()
+    for _ in range(2):  # the second replaces the first's sheet
+        assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+    width, height = fit_size(*read_image(SAMPLES / "chelsea.png").shape[1::-1], 32)
+    assert read_image(tmp_path / "melt-preview.png").shape[:2] == (2 * height, 2 * width)  # frames 0, 40, 80, 120
+
+
 @pytest.mark.parametrize("name", ["eigen-melt", "texture", "spatial-style", "pan-gatys"])
 def test_gatys_previews_fit_their_budget(name):
     from animator.render import preview
