@@ -56,7 +56,8 @@ COSMETIC = ("description", "outputs", "device", "precision")  # keys that do not
 
 def frames_key(preset: Preset, engine: str = "") -> str:
     """What decides the frames: the preset less its cosmetic keys, its input files' content, the
-    engine (device type and compute type, as resolved on this machine) and the animator version."""
+    engine (device type, compute type and CPU threads, as resolved on this machine) and the animator
+    version."""
     return fingerprint(preset, ignore=COSMETIC, extra=(engine,))
 
 
@@ -182,7 +183,7 @@ class Checkpoint:
         try:
             manifest = json.loads((self.folder / MANIFEST).read_text())
             if manifest.get("key") != self.key:
-                return self._start_over("the preset, its input files, the device or the precision changed")
+                return self._start_over("the preset, its input files, the device, the precision or the CPU threads changed")
             self.segments, self.states = list(manifest["segments"]), list(manifest["states"])
         except (OSError, ValueError, KeyError, TypeError):
             return self._start_over("it has no readable manifest")

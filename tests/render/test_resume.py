@@ -21,7 +21,8 @@ from tests.conftest import PRESETS, decode_video
 
 SETS = ["size=160", "iterate.steps=40", "outputs=[{format: mp4}, {format: png}]"]
 ARGS = [*(arg for value in SETS for arg in ("--set", value)), "--quiet"]
-EVERY_FRAME = {**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0"}  # so a kill can land between checkpoints
+EVERY_FRAME = {**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0",  # so a kill can land between checkpoints
+               "ANIMATOR_THREADS": str(torch.get_num_threads())}  # as a checkpoint stored in this process was made
 
 
 def render(out: Path, *extra: str) -> subprocess.Popen:
@@ -80,6 +81,30 @@ def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
     assert render(tmp_path, "--set", "iterate.steps=3", "--fresh").wait() == 0
     frames = [read_image(p) for p in sorted((tmp_path / "melt_frames").iterdir())]
     assert len(frames) == 4 and frames[0].mean() > 50  # the photo again
+
+
+def test_a_checkpoint_made_on_other_cpu_threads_is_not_resumed(tmp_path):
+    from animator.media.frame import Frame
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.engine import load
+    from animator.render.resume import Checkpoint
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)  # a loop's frames depend on how many threads split its sums
+        job = load(load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["iterate.steps=3", "device=cpu"])))
+    finally:
+        torch.set_num_threads(threads)
+    assert job.engine.endswith("/3 threads")
+    checkpoint = Checkpoint(tmp_path / ".melt.work", job.preset, job.engine)
+    black = np.zeros((104, 160, 3), np.uint8)
+    checkpoint.save(Frame(0, 0, black), {"x": torch.zeros(1, 3, 104, 160), "reference": None})
+    checkpoint.close()
+    result = subprocess.run([sys.executable, "-m", "animator", "render", str(PRESETS / "melt.yaml"), "--out", str(tmp_path),
+                             *ARGS, "--set", "iterate.steps=3", "--set", "device=cpu"], capture_output=True, text=True,
+                            env={**EVERY_FRAME, "ANIMATOR_THREADS": "1"})
+    assert result.returncode == 0 and "the CPU threads changed" in result.stderr
+    assert read_image(sorted((tmp_path / "melt_frames").iterdir())[0]).mean() > 50  # the photo, not the stored frame
 
 
 def test_a_checkpoint_of_another_preset_is_kept_aside_and_a_missing_segment_resumes_earlier(tmp_path, caplog):
