@@ -370,10 +370,10 @@ class AudioCopy:
         for packet in self.source.demux(source_stream):
             if packet.dts is None:  # the demuxer's empty flush packet
                 continue
-            time = float(packet.pts * source_stream.time_base)
-            if time < start - 1e-3:
-                continue
-            if end is not None and time >= end:
+            time, half = float(packet.pts * source_stream.time_base), float((packet.duration or 0) * source_stream.time_base) / 2
+            if time + half < start - 1e-3:  # a packet cannot be cut: the sound keeps the boundaries nearest the span's
+                continue                   # (an Opus stream's first packet starts before 0, its priming, once seeked)
+            if end is not None and time + half > end:
                 break
             packet.pts -= offset
             packet.dts -= offset
@@ -383,17 +383,31 @@ class AudioCopy:
     def _reencode(self, source_stream, start: float, end: float | None) -> None:
         written = None  # samples from `start`; the first frame's own offset kept (a sound that starts late)
         for frame in self.source.decode(source_stream):
-            time = frame.time
-            if time is None or time < start - 1e-3:
+            time, rate = frame.time, frame.sample_rate
+            if time is None or time + frame.samples / rate <= start + 1e-3:
                 continue
             if end is not None and time >= end:
                 break
+            first = max(0, round((start - time) * rate))  # an Opus stream's first frame starts before 0 once seeked
+            last = frame.samples if end is None else min(frame.samples, round((end - time) * rate))  # cut where the picture ends
+            if (first, last) != (0, frame.samples):
+                frame, time = samples_of(frame, first, last), time + first / rate
             if written is None:
                 written = max(0, round((time - start) * frame.sample_rate))
             frame.pts, frame.time_base = written, Fraction(1, frame.sample_rate)  # the encoder's priming goes before 0
             written += frame.samples
             self.output.mux(self.stream.encode(frame))
         self.output.mux(self.stream.encode(None))
+
+
+def samples_of(frame: av.AudioFrame, first: int, last: int) -> av.AudioFrame:
+    """The frame's samples first..last-1, as a frame of their own."""
+    samples = frame.to_ndarray()  # planar: (channels, samples); packed: (1, samples x channels)
+    step = 1 if frame.format.is_planar else len(frame.layout.channels)
+    cut = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, first * step:last * step]), format=frame.format.name,
+                                     layout=frame.layout.name)
+    cut.sample_rate = frame.sample_rate
+    return cut
 
 
 # FFmpeg's default layout for each channel count

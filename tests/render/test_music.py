@@ -67,6 +67,27 @@ def test_a_shorter_render_carries_the_sound_cut_to_its_length(tmp_path, clicks):
         assert video == pytest.approx(13 / 30) and abs(video - audio) <= 1 / 30
 
 
+def test_sound_in_long_packets_ends_with_the_picture_and_an_opus_sounds_first_packet_is_kept(tmp_path):
+    # FLAC's packets are 4608 samples (104 ms): whole ones ran up to a packet past the picture, and
+    # a clicking end; Opus's first packet, its priming before 0, was left out, and its first 13 ms
+    sound, _ = click_track(120, 1.0, start=0.005)
+    write_audio(tmp_path / "clicks.opus", sound)
+    with av.open(str(tmp_path / "clicks.flac"), "w") as flac:
+        stream = flac.add_stream("flac", rate=sound.rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray((sound.samples * 32767).astype(np.int16)[None], format="s16", layout="mono")
+        frame.sample_rate = sound.rate
+        flac.mux(stream.encode(frame))
+        flac.mux(stream.encode())
+    outputs = [{"format": "mp4"}, {"format": "mov"}, {"format": "webm"}]
+    for name in ("clicks.flac", "clicks.opus"):
+        load(preset(tmp_path / name, iterate={"steps": 12, "blend": 0.1}, outputs=outputs)).run(tmp_path / name[7:])
+        for output, most in (("music.mp4", 0.053), ("music.mov", 0.001), ("music.webm", 0.021)):
+            video, audio = durations(tmp_path / name[7:] / output)  # 13 frames at 24 fps
+            assert abs(video - audio) <= most, (name, output, video, audio)  # remuxed: half a packet; re-encoded: cut
+            heard = decode_audio(tmp_path / name[7:] / output, 48000)
+            assert np.argmax(np.abs(heard.samples) > 0.3) / 48000 == pytest.approx(0.005, abs=0.002), (name, output)
+
+
 @pytest.mark.parametrize("rate", [8000, 44100])
 def test_sound_reencoded_to_aac_is_not_delayed_by_the_encoders_priming(tmp_path, rate):
     # a WAV's PCM is re-encoded to AAC, whose encoder starts with 1024 samples of its own; written
