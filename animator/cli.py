@@ -335,6 +335,13 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def folder(text: str) -> Path:
+    """An --out: an empty one would be the current folder, which nobody means by it."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder, found nothing")
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="animator", description="Style-transfer animation renderer.")
     parser.add_argument("--version", action="version", version=f"animator {__version__}")
@@ -347,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="render presets")
     p.add_argument("presets", nargs="+", metavar="PRESET", help="a preset file, or the name of a bundled preset")
-    p.add_argument("--out", type=Path, default=Path("renders"), help="output folder (default: ./renders)")
+    p.add_argument("--out", type=folder, default=Path("renders"), help="output folder (default: ./renders)")
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming")
     common(p)
     p.set_defaults(run=cmd_render)
@@ -364,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="render many presets; skip what is up to date; go on past failures")
     p.add_argument("presets", nargs="+", metavar="PRESETS_OR_DIRS", help="preset files, folders of them, or bundled names")
     p.add_argument("--jobs", type=int, default=1, help="presets rendered at once (default 1)")
-    p.add_argument("--out", type=Path, default=Path("renders"), help="output folder (default: ./renders)")
+    p.add_argument("--out", type=folder, default=Path("renders"), help="output folder (default: ./renders)")
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="worker processes here, or Ray tasks")
     p.add_argument("--address", help="a Ray cluster to join (default: a local instance)")
     p.add_argument("--force", action="store_true", help="render presets that are up to date too")
@@ -378,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--every", type=int, help="every K-th frame (default: about 16 tiles)")
     p.add_argument("--size", type=int, default=128, help="long side of the render (default 128)")
     p.add_argument("-o", "--output", type=Path, help="the sheet (default: OUT/NAME-preview.png)")
-    p.add_argument("--out", type=Path, default=Path("renders"), help="output folder (default: ./renders)")
+    p.add_argument("--out", type=folder, default=Path("renders"), help="output folder (default: ./renders)")
     common(p)
     p.set_defaults(run=cmd_preview)
 

@@ -71,6 +71,8 @@ def one_line(result) -> str:
     ("text as style", ["style.png: not a readable image"]),  # render refused it; validate said ok
     ("list as key", ["p.yaml:6: a key is a name, found a list"]),  # unhashable
     ("line break in a key", ["bad\\nkey"]),  # the message broke over two lines
+    ("number as name", ["name: expected text, found 2024", "write it in quotes"]),  # digits are a name's, unquoted a number
+    ("folder as audio", ["a folder, where an audio file goes"]),  # "audio file not found"
 ])
 def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
     (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
@@ -89,6 +91,10 @@ def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
             text += "? [a, b]\n: 1\n"
         case "line break in a key":
             text += '"bad\\nkey": 1\n'
+        case "number as name":
+            sets = ["name=2024"]
+        case "folder as audio":
+            sets = [f"audio={tmp_path}"]
     result = animator("validate", write(tmp_path, text), *[arg for s in sets for arg in ("--set", s)], cwd=tmp_path)
     refused(result, *words)
     one_line(result)
@@ -207,3 +213,10 @@ def test_metrics_refuses_a_render_at_another_rate_than_its_source(tmp_path):
     refused(animator("metrics", "whole.mp4", "--source", "source.mp4", "--reference", "half.mp4", cwd=tmp_path),
             "half.mp4: 12 fps")
     assert animator("metrics", "whole.mp4", "--source", "source.mp4", "--json", cwd=tmp_path).returncode == 0
+
+
+def test_an_empty_out_is_refused_not_the_current_folder(tmp_path):
+    for command in ("render", "batch", "preview"):
+        refused(animator(command, write(tmp_path, BASE), "--out", "", "--quiet", cwd=tmp_path),
+                "--out: expected a folder, found nothing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml"]

@@ -66,7 +66,9 @@ def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: boo
         except AnimatorError as exc:
             item.error = str(exc)
         items.append(item)
-    names = [item.name for item in items]
-    for name in {n for n in names if names.count(n) > 1}:
-        raise AnimatorError(f"two presets are named {name!r}: their outputs would overwrite each other")
+    named: dict[str, Path] = {}
+    for item in items:
+        if (first := named.setdefault(item.name, item.path)) != item.path:
+            raise AnimatorError(f"{item.path}: named {item.name!r}, as {first} is: its outputs would replace that one's; "
+                                "give it another name")
     return items

@@ -32,7 +32,7 @@ class Sound:
 def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
     """The first audio stream of `path`, mixed down to mono and resampled to `rate`."""
     if not path.is_file():
-        raise MediaError(f"{path}: audio file not found")
+        raise MediaError(f"{path}: {'a folder, where an audio file goes' if path.is_dir() else 'audio file not found'}")
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:

@@ -72,7 +72,9 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
     lo, hi = meta.get("min"), meta.get("max")
     bounds = (f" >= {lo}" if hi is None else f" between {lo} and {hi}") if lo is not None else ""
     if not ok:
-        raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
+        quote = " (YAML read it as a number or a truth value: write it in quotes)" if kind is str and isinstance(
+            raw, int | float) else ""
+        raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}{quote}")
     if kind is float and not math.isfinite(raw):  # YAML's .nan and .inf: every comparison with NaN is false
         raise Invalid(path, f"expected a finite number{bounds}, found {shown(raw)}")
     if (lo is not None and raw < lo) or (hi is not None and raw > hi):

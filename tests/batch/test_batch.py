@@ -79,6 +79,16 @@ def test_bad_arguments_exit_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_two_presets_of_one_name_are_refused_naming_both_files(tmp_path):
+    first = preset(tmp_path, "same")
+    (tmp_path / "other.yaml").write_text(first.read_text())
+    result = batch(tmp_path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr == (f"error: {tmp_path / 'same.yaml'}: named 'same', as "
+                                                        f"{tmp_path / 'other.yaml'} is: its outputs would replace that "
+                                                        "one's; give it another name\n")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.fixture(scope="module")
 def ray_instance():
     ray = pytest.importorskip("ray")
