@@ -143,9 +143,10 @@ class VideoSource:
         self.path, self.start, self.duration = path, start, duration
         try:
             with open_container(path) as container:
-                if not container.streams.video:
-                    raise MediaError(f"{path}: has no video stream")
-                stream = container.streams.video[0]
+                stream = picture_stream(container)
+                if stream is None:
+                    cover = "a sound file with a cover picture, not a video"
+                    raise MediaError(f"{path}: {cover if container.streams.video else 'has no video stream'}")
                 self.fps = frame_rate(container, stream)
                 self.origin = timeline_origin(container)
                 self.display = Display(stream)
@@ -217,7 +218,7 @@ class VideoSource:
             if target < 0:
                 continue
             with open_container(self.path) as container:
-                stream = container.streams.video[0]
+                stream = picture_stream(container)
                 stream.thread_type = "AUTO"
                 if target > 0:
                     read_first_packet(container, stream)
@@ -269,6 +270,13 @@ def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -
     if measured is None:  # no spacing to tell by (one frame, or a slideshow, seconds apart)
         return average if average <= MAX_FPS else FOLDER_FPS
     return measured if rounded or average > MAX_FPS or measured > 1.01 * average else average
+
+
+def picture_stream(container: av.container.InputContainer) -> av.VideoStream | None:
+    """The first video stream that moves: a music file's cover picture (an MP3's, an M4A's) is a
+    video stream of one frame, and so may be a film's poster beside its picture."""
+    return next((stream for stream in container.streams.video
+                 if not stream.disposition & av.stream.Disposition.attached_pic), None)
 
 
 def measured_rate(container: av.container.InputContainer, stream: av.VideoStream,

@@ -361,3 +361,31 @@ def test_a_duration_past_the_end_of_the_video_says_so(caplog):
     with caplog.at_level("WARNING"):
         assert open_source(SAMPLES / "pan.mp4", duration=1.0, moving=True).frame_count == 24
     assert not caplog.text
+
+
+def test_a_song_with_a_cover_picture_is_no_video(tmp_path):
+    # an MP3's cover (an ID3 APIC frame) is a video stream of one picture: a video of it was
+    # refused as "cut short or damaged"
+    import io
+    import struct
+
+    import av
+
+    with av.open(str(tmp_path / "plain.mp3"), "w") as mp3:
+        stream = mp3.add_stream("libmp3lame", rate=44100, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 22050), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 44100
+        mp3.mux(stream.encode(frame))
+        mp3.mux(stream.encode())
+    cover = io.BytesIO()
+    Image.open(SAMPLES / "chelsea.png").convert("RGB").save(cover, "JPEG")
+    picture = b"\x00image/jpeg\x00\x03cover\x00" + cover.getvalue()
+    frames = b"APIC" + struct.pack(">I", len(picture)) + b"\x00\x00" + picture
+    size = bytes((len(frames) >> shift) & 0x7F for shift in (21, 14, 7, 0))  # ID3's 7 bits a byte
+    (tmp_path / "song.mp3").write_bytes(b"ID3\x03\x00\x00" + size + frames + (tmp_path / "plain.mp3").read_bytes())
+    with av.open(str(tmp_path / "song.mp3")) as song:
+        assert len(song.streams.video) == 1  # the cover
+    with pytest.raises(MediaError, match="song.mp3: a sound file with a cover picture, not a video"):
+        open_source(tmp_path / "song.mp3", moving=True)
+    with pytest.raises(MediaError, match="plain.mp3: has no video stream"):
+        open_source(tmp_path / "plain.mp3", moving=True)
