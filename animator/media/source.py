@@ -141,6 +141,7 @@ class VideoSource:
 
     def __init__(self, path: Path, start: float = 0.0, duration: float | None = None):
         self.path, self.start, self.duration = path, start, duration
+        self.head_missing = 0.0  # seconds of the span before its first decodable frame, once decoded
         try:
             with open_container(path) as container:
                 stream = picture_stream(container)
@@ -173,6 +174,9 @@ class VideoSource:
         except av.FFmpegError as exc:
             raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
         if self.frame_count is not None and count < self.frame_count - 1:
+            if self.head_missing:  # a recording cut between keyframes: what comes before the first cannot be decoded
+                raise MediaError(f"{self.path}: its first {self.head_missing:.2f} s cannot be decoded (it starts between "
+                                 f"keyframes, as a cut recording does): set video.start to {self.start + self.head_missing:.2f}")
             raise MediaError(f"{self.path}: the video ends after {count} frames where it declares "
                              f"{self.frame_count}: it is cut short or damaged")
 
@@ -188,6 +192,7 @@ class VideoSource:
                 continue
             if first is None:  # frame k of a constant rate falls k / fps after the first one
                 late = time > self.start + half and before is not None  # the span starts in a slow stretch
+                self.head_missing = time - self.start if time > self.start + 1.5 / self.fps and before is None else 0.0
                 first, held = (self.start, self.display.image(before)) if late else (time, None)
             ideal = (time - first) * self.fps  # where it falls on the rate
             if end is not None and time >= end - half:

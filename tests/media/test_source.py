@@ -389,3 +389,30 @@ def test_a_song_with_a_cover_picture_is_no_video(tmp_path):
         open_source(tmp_path / "song.mp3", moving=True)
     with pytest.raises(MediaError, match="plain.mp3: has no video stream"):
         open_source(tmp_path / "plain.mp3", moving=True)
+
+
+def test_a_clip_cut_between_keyframes_says_where_its_pictures_begin(tmp_path):
+    # a recording cut anywhere but at a keyframe: its first frames cannot be decoded, which was
+    # refused as "cut short or damaged", though the clip renders from its first keyframe on
+    import av
+
+    with av.open(str(tmp_path / "whole.mkv"), "w") as whole:
+        stream = whole.add_stream("libx264", rate=24, options={"g": "12", "keyint_min": "12", "sc_threshold": "0"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for k in range(36):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 5 * k, np.uint8), format="rgb24")
+            frame.pts = k
+            whole.mux(stream.encode(frame))
+        whole.mux(stream.encode())
+    with av.open(str(tmp_path / "whole.mkv")) as whole, av.open(str(tmp_path / "cut.mkv"), "w") as cut:
+        source = whole.streams.video[0]
+        kept = cut.add_stream_from_template(source)
+        offset = round(3 / 24 / source.time_base)  # from frame 3 (its time 0 there): no keyframe until frame 12
+        for packet in whole.demux(source):
+            if packet.dts is not None and packet.pts >= offset:
+                packet.pts, packet.dts, packet.stream = packet.pts - offset, packet.dts - offset, kept
+                cut.mux(packet)
+    with pytest.raises(MediaError, match=r"cut.mkv: its first 0.38 s cannot be decoded .* set video.start to 0.38"):
+        list(open_source(tmp_path / "cut.mkv", moving=True))
+    later = open_source(tmp_path / "cut.mkv", 0.38, moving=True)
+    assert [round(frame.image.mean() / 5) for frame in later][:3] == [12, 13, 14]  # from the keyframe on, whole
