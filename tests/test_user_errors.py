@@ -51,11 +51,25 @@ def test_batch_refuses_a_malformed_thread_count_as_render_does(tmp_path, monkeyp
     assert LocalExecutor(jobs=2).threads == 3  # and a good one is the workers' thread count, as a render's
 
 
-def test_a_device_this_machine_lacks_names_the_preset_that_asked_for_it(tmp_path):
-    preset = write(tmp_path, BASE)  # no machine this runs on has eight CUDA devices
-    line = refused(animator("render", preset, "--out", tmp_path / "out", "--quiet", "--set", "device=cuda:7", cwd=tmp_path),
-                   "device 'cuda:7'")
+def test_a_device_this_machine_lacks_names_the_preset_or_the_flag_that_asked_for_it(tmp_path):
+    preset = write(tmp_path, BASE + "device: cuda:7\n")  # no machine this runs on has eight CUDA devices
+    line = refused(animator("render", preset, "--out", tmp_path / "out", "--quiet", cwd=tmp_path), "device 'cuda:7'")
     assert line.startswith(f"error: {preset}: device 'cuda:7': "), line
+    line = refused(animator("render", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", "--set", "device=cuda:7",
+                            cwd=tmp_path), "device 'cuda:7'")
+    assert line.startswith("error: --set device=cuda:7: device 'cuda:7': "), line
+
+
+def test_a_value_the_command_line_gave_is_blamed_on_it_when_checked_against_the_sound(tmp_path):
+    # schedules reading the sound are checked once it is heard, after loading: the error named
+    # the preset file for a value --set gave
+    text = f"{BASE}audio: {SAMPLES / 'groove.m4a'}\n"
+    line = refused(animator("validate", write(tmp_path, text), "--set", "iterate.blend=2 + loud", cwd=tmp_path),
+                   "iterate.blend: expected values between 0 and 1, found 2")
+    assert line.startswith("error: --set iterate.blend=2 + loud: "), line
+    text = text.replace("iterate: {steps: 1}", "iterate: {steps: 1, blend: '2 + loud'}")
+    line = refused(animator("validate", write(tmp_path, text), cwd=tmp_path), "iterate.blend: expected values between 0 and 1")
+    assert line.startswith(f"error: {tmp_path / 'p.yaml'}: "), line
 
 
 def one_line(result) -> str:

@@ -174,7 +174,16 @@ def check_variables(preset: Preset, error: Error | None = None) -> None:
 
 
 def _error(preset: Preset) -> Error:
-    return lambda path, msg: PresetError(f"{preset.source or '<preset>'}: {dotted(path)}: {msg}")
+    return lambda path, msg: PresetError(f"{located(preset, path)}: {dotted(path)}: {msg}")
+
+
+def located(preset: Preset, path: KeyPath, unknown: str = "<preset>") -> str:
+    """Where the value at `path` came from: the command line's `--set` (or flag) that gave it, else
+    the preset file (`unknown` for a preset made without one)."""
+    for key, text in preset.overridden:
+        if path[:len(key)] == key or key[:len(path)] == path:
+            return text
+    return str(preset.source or unknown)
 
 
 def beat_half_lives(preset: Preset, line: Timeline) -> list[float]:

@@ -411,6 +411,8 @@ class Preset:
         default=(OutputConfig("mp4"), OutputConfig("gif", size=256)),
     )
     source: Path | None = field(default=None, metadata={"internal": True})  # the preset file
+    # (key path, "--set k=v") of each value the command line gave: where an error says it came from
+    overridden: tuple[tuple[tuple, str], ...] = field(default=(), compare=False, metadata={"internal": True})
 
     @property
     def frame_count(self) -> int | None:

@@ -21,7 +21,7 @@ from animator.media.frame import Frame, fitted, to_image
 from animator.media.sink import Sink, encoding
 from animator.media.source import read_image
 from animator.methods import Styles, StyleTrack, build_method
-from animator.preset.resolve import method_options, style_weights
+from animator.preset.resolve import located, method_options, style_weights
 from animator.preset.schema import Num, Preset
 from animator.render.iterate import IterateRenderer
 from animator.render.outputs import check_destinations, make_sinks, publish
@@ -59,7 +59,7 @@ class Render:
         try:
             self.device = select_device(preset.device)
         except AnimatorError as exc:  # a device this machine lacks: the preset (or --device) that asked for it
-            raise PresetError(f"{preset.source or preset.name}: {exc}") from None
+            raise PresetError(f"{located(preset, ('device',), preset.name)}: {exc}") from None
         self.dtype = select_dtype(preset.precision, self.device)
         self.threads = torch.get_num_threads()
         method = build_method(method_options(preset), self.device, self.dtype, preset.seed)
