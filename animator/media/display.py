@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from av.video.reformatter import Colorspace
 
 from animator.media.frame import resize
 from animator.media.hdr import is_hdr, sdr_image
@@ -23,12 +24,28 @@ class Display:
 
     def image(self, frame: av.VideoFrame) -> np.ndarray:
         """The frame as HxWx3 uint8 RGB, as a player shows it."""
-        image = sdr_image(frame) if is_hdr(frame) else frame.to_ndarray(format="rgb24")
+        image = sdr_image(frame) if is_hdr(frame) else rgb(frame)
         if (frame.width, frame.height) != self.stored and all(self.stored):  # the stream changed size part-way
             image = letterboxed(image, *self.stored)
         if self.pixel_aspect != 1:  # an anamorphic DVD's 720x480 shows as 853x480: widened as a player does
             image = resize(image, max(1, round(image.shape[1] * self.pixel_aspect)), image.shape[0])
         return upright(image, frame.rotation)
+
+
+UNTAGGED = 2  # FFmpeg's AVCOL_SPC_UNSPECIFIED
+
+
+def rgb(frame: av.VideoFrame) -> np.ndarray:
+    """An SDR frame as HxWx3 uint8 RGB. A stream that does not say its YUV matrix gets the one
+    players guess (mpv, browsers): BT.709 from 1280 wide or over 576 high, BT.601 below; swscale
+    would take BT.601 for all, and an untagged 720p clip's red came out 23 levels off. More than 8
+    bits a sample go through 16 and are rounded: swscale truncates them, 2 levels dark."""
+    hd = frame.width >= 1280 or frame.height > 576
+    matrix = {"src_colorspace": Colorspace.ITU709} if frame.colorspace == UNTAGGED and hd else {}
+    if frame.format.components[0].bits <= 8:
+        return frame.to_ndarray(format="rgb24", **matrix)
+    deep = frame.to_ndarray(format="rgb48le", **matrix).astype(np.uint32)
+    return ((deep * 255 + 32767) // 65535).astype(np.uint8)
 
 
 def deinterlaced(frames: Iterator[av.VideoFrame], stream: av.VideoStream) -> Iterator[av.VideoFrame]:

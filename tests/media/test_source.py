@@ -416,3 +416,28 @@ def test_a_clip_cut_between_keyframes_says_where_its_pictures_begin(tmp_path):
         list(open_source(tmp_path / "cut.mkv", moving=True))
     later = open_source(tmp_path / "cut.mkv", 0.38, moving=True)
     assert [round(frame.image.mean() / 5) for frame in later][:3] == [12, 13, 14]  # from the keyframe on, whole
+
+
+@pytest.mark.parametrize("width, height, matrix, pix_fmt", [
+    (1280, 720, "ITU709", "yuv420p"),  # an untagged HD clip, as screen recorders write them: players take BT.709
+    (320, 240, "ITU601", "yuv420p"),  # an untagged SD one: BT.601
+    (320, 240, "ITU709", "yuv420p10le"),  # tagged, 10 bits: swscale's truncation made it 2 levels dark
+])
+def test_a_flat_colour_comes_back_as_players_show_it(tmp_path, width, height, matrix, pix_fmt):
+    import av
+    from av.video.reformatter import ColorRange, Colorspace
+
+    colour, space = (200, 30, 90), getattr(Colorspace, matrix)
+    with av.open(str(tmp_path / "flat.mp4"), "w") as clip:
+        stream = clip.add_stream("libx264", rate=25, options={"crf": "4"})
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        if pix_fmt.endswith("10le"):
+            stream.codec_context.colorspace, stream.codec_context.color_range = space, ColorRange.MPEG
+        for k in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), colour, np.uint8), format="rgb24")
+            frame = frame.reformat(format=pix_fmt, dst_colorspace=space, dst_color_range=ColorRange.MPEG)
+            frame.pts = k
+            clip.mux(stream.encode(frame))
+        clip.mux(stream.encode())
+    image = next(iter(open_source(tmp_path / "flat.mp4"))).image
+    assert np.abs(image[height // 2, width // 2].astype(int) - colour).max() <= 2
