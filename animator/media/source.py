@@ -151,8 +151,7 @@ class VideoSource:
                 self.fps = frame_rate(container, stream)
                 self.origin = timeline_origin(container)
                 self.display = Display(stream)
-                seconds = float(stream.duration * stream.time_base) if stream.duration else (
-                    container.duration / 1e6 if container.duration else None)
+                seconds = video_seconds(container, stream, self.origin)
                 self.has_audio = bool(container.streams.audio)
         except av.FFmpegError as exc:
             raise MediaError(f"{path}: not a readable video ({exc.strerror or exc})") from None
@@ -275,6 +274,21 @@ def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -
     if measured is None:  # no spacing to tell by (one frame, or a slideshow, seconds apart)
         return average if average <= MAX_FPS else FOLDER_FPS
     return measured if rounded or average > MAX_FPS or measured > 1.01 * average else average
+
+
+def video_seconds(container: av.container.InputContainer, stream: av.VideoStream, origin: float) -> float | None:
+    """How long the picture runs from its first frame: the stream's own duration where the file
+    says it (MP4), else Matroska's DURATION tag (where the track ends), else where the file ends.
+    A Matroska file's duration is its longest track's: a recording whose sound runs on, or starts
+    first, would declare frames its picture does not have."""
+    if stream.duration:
+        return float(stream.duration * stream.time_base)
+    if match := re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", stream.metadata.get("DURATION", "").strip()):
+        hours, minutes, rest = match.groups()
+        return int(hours) * 3600 + int(minutes) * 60 + float(rest) - origin
+    if container.duration:
+        return ((container.start_time or 0) + container.duration) / 1e6 - origin
+    return None
 
 
 def picture_stream(container: av.container.InputContainer) -> av.VideoStream | None:

@@ -441,3 +441,27 @@ def test_a_flat_colour_comes_back_as_players_show_it(tmp_path, width, height, ma
         clip.mux(stream.encode())
     image = next(iter(open_source(tmp_path / "flat.mp4"))).image
     assert np.abs(image[height // 2, width // 2].astype(int) - colour).max() <= 2
+
+
+@pytest.mark.parametrize("video_from, sound_until", [(0.0, 1.05), (0.5, 1.5)])
+def test_a_matroska_recording_whose_sound_runs_longer_keeps_its_picture_frames(tmp_path, video_from, sound_until):
+    # Matroska's duration is its longest track's: a recording's sound running on past its picture,
+    # or starting before it, declared frames the picture lacked ("cut short or damaged")
+    import av
+
+    with av.open(str(tmp_path / "rec.mkv"), "w") as rec:
+        picture = rec.add_stream("libx264", rate=60)
+        picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        sound = rec.add_stream("aac", rate=48000, layout="mono")
+        for k in range(60):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 4 * k, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = k + round(60 * video_from), Fraction(1, 60)
+            rec.mux(picture.encode(frame))
+        rec.mux(picture.encode())
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, round(48000 * sound_until)), np.float32), format="fltp",
+                                             layout="mono")
+        samples.sample_rate, samples.pts = 48000, 0
+        rec.mux(sound.encode(samples))
+        rec.mux(sound.encode())
+    source = open_source(tmp_path / "rec.mkv", moving=True)
+    assert source.frame_count == 60 and [round(f.image.mean() / 4) for f in source] == list(range(60))
