@@ -213,6 +213,18 @@ def test_gif_palette_per_scene_fits_each_scene(tmp_path):
     assert errors["scene"] < errors["clip"] / 1.5, errors  # 8 colours for each half, against 8 shared by both
 
 
+def test_gif_keeps_flat_colours_and_white(tmp_path):
+    # the palette was counted from colours cut to 6 bits, so white came out 252 (a box on a white
+    # page) and every colour 1.5 levels dark
+    colours = [(255, 255, 255), (0, 255, 0), (200, 30, 90), (3, 3, 3)]
+    image = np.zeros((32, 128, 3), np.uint8)
+    for i, colour in enumerate(colours):
+        image[:, 32 * i:32 * (i + 1)] = colour
+    decoded = gif_frames(write(GifSink(tmp_path / "flat.gif", Fraction(12)), [Frame(0, Fraction(0), image)]))[0]
+    got = [tuple(decoded[16, 32 * i + 16]) for i in range(len(colours))]
+    assert got[:2] == colours[:2] and all(abs(a - b) <= 2 for g, c in zip(got, colours) for a, b in zip(g, c)), got
+
+
 def test_gif_dithering_is_an_option(tmp_path):
     frames = two_scenes(2)
     rows = {}
