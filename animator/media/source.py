@@ -40,15 +40,18 @@ DEEP_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I"
 
 
 def read_image(path: Path) -> np.ndarray:
-    """An image file as HxWx3 uint8 RGB: EXIF orientation applied, alpha dropped, CMYK, palette
-    and grey converted, 16-bit and float samples scaled to 8 bits (read by Pillow through imageio)."""
+    """An image file as HxWx3 uint8 RGB: EXIF orientation applied, transparency laid over white,
+    CMYK, palette and grey converted, 16-bit and float samples scaled to 8 bits (read by Pillow
+    through imageio)."""
     if not path.is_file():
         raise MediaError(f"{path}: {'a folder, where an image file goes' if path.is_dir() else 'file not found'}")
     try:
         with iio.imopen(path, "r", plugin="pillow") as file, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            mode = file.metadata(index=0)["mode"]
-            image = file.read(index=0, rotate=True, mode=None if mode in DEEP_MODES else "RGB")
+            metadata = file.metadata(index=0)
+            mode = metadata["mode"]
+            see_through = mode in ALPHA_MODES or "transparency" in metadata  # a palette's transparent colour too
+            image = file.read(index=0, rotate=True, mode=None if mode in DEEP_MODES else "RGBA" if see_through else "RGB")
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         bomb = exc if isinstance(exc, Image.DecompressionBombError) else exc.__cause__  # imageio wraps it
         if isinstance(bomb, Image.DecompressionBombError):  # Pillow's guard against files that unpack to gigabytes
@@ -61,7 +64,19 @@ def read_image(path: Path) -> np.ndarray:
     if mode in DEEP_MODES:
         scaled = np.clip(image.astype(np.float64) * (255 / DEEP_MODES[mode]), 0, 255).round().astype(np.uint8)
         image = np.repeat(scaled[..., None], 3, axis=2)  # Pillow's deep modes are single-channel
+    elif see_through:
+        image = on_white(image)
     return np.ascontiguousarray(image)
+
+
+ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+
+
+def on_white(image: np.ndarray) -> np.ndarray:
+    """An RGBA image over white, as a web page shows it: its alpha dropped, a transparent pixel
+    showed whatever colour it hid (a logo's background came out bright green)."""
+    alpha = image[..., 3:].astype(np.float32) / 255
+    return (image[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -121,7 +121,11 @@ def test_images_are_upright_8_bit_rgb_whatever_their_file_holds(tmp_path, chelse
     cv2.imwrite(str(tmp_path / "rgb16.png"), (crop.astype(np.uint16) * 257 + 100)[..., ::-1])
     cases["rgb16.png"] = (crop, 0.5)  # Pillow keeps the high byte of 16-bit colour: within a level of rounding
     Image.fromarray(np.dstack([crop, np.full(crop.shape[:2], 60, np.uint8)])).save(tmp_path / "alpha.png")
-    cases["alpha.png"] = (crop, 0)  # alpha dropped, colours kept
+    cases["alpha.png"] = ((crop * (60 / 255) + 255 * (195 / 255)).round(), 0)  # over white, as a web page shows it
+    hidden = np.dstack([np.zeros_like(crop), np.zeros(crop.shape[:2], np.uint8)])
+    hidden[..., 1] = 255  # green where nothing shows: alpha dropped, it came out bright green
+    Image.fromarray(hidden).save(tmp_path / "clear.png")
+    cases["clear.png"] = (np.full_like(crop, 255), 0)
     for name, (expected, tolerance) in cases.items():
         image = read_image(tmp_path / name)
         assert image.dtype == np.uint8 and image.shape == (60, 80, 3), name
