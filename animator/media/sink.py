@@ -334,12 +334,16 @@ class AudioCopy:
             source_stream = self.source.streams.audio[0]
             next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
             self.source.seek(0)
-            self.remux = source_stream.codec_context.codec.canonical_name in rules.remux
+            codec = source_stream.codec_context.codec.canonical_name
+            # PCM the container takes is written again as it is, sample for sample, so that it is cut
+            # where the picture ends: a WAV's packets (4096 samples) cannot be cut
+            self.remux = codec in rules.remux and not codec.startswith("pcm_")
             if self.remux:
                 self.stream = container.add_stream_from_template(source_stream)
             else:
-                rate = _encoder_rate(rules.encoder, source_stream.codec_context.sample_rate)
-                self.stream = container.add_stream(rules.encoder, rate=rate)
+                encoder = codec if codec in rules.remux else rules.encoder
+                rate = _encoder_rate(encoder, source_stream.codec_context.sample_rate)
+                self.stream = container.add_stream(encoder, rate=rate)
                 self.stream.layout = rules.layout(source_stream.codec_context.layout)
         except (av.FFmpegError, StopIteration, IndexError) as exc:
             log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)

@@ -78,8 +78,14 @@ def test_sound_in_long_packets_ends_with_the_picture_and_an_opus_sounds_first_pa
         frame.sample_rate = sound.rate
         flac.mux(stream.encode(frame))
         flac.mux(stream.encode())
+    with av.open(str(tmp_path / "clicks.wav"), "w") as wav:  # read back in packets of 4096 samples
+        stream = wav.add_stream("pcm_s16le", rate=sound.rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray((sound.samples * 32767).astype(np.int16)[None], format="s16", layout="mono")
+        frame.sample_rate = sound.rate
+        wav.mux(stream.encode(frame))
+        wav.mux(stream.encode())
     outputs = [{"format": "mp4"}, {"format": "mov"}, {"format": "webm"}]
-    for name in ("clicks.flac", "clicks.opus"):
+    for name in ("clicks.flac", "clicks.opus", "clicks.wav"):  # MOV writes the WAV's PCM again, to the sample
         load(preset(tmp_path / name, iterate={"steps": 12, "blend": 0.1}, outputs=outputs)).run(tmp_path / name[7:])
         for output, most in (("music.mp4", 0.053), ("music.mov", 0.001), ("music.webm", 0.021)):
             video, audio = durations(tmp_path / name[7:] / output)  # 13 frames at 24 fps
