@@ -374,10 +374,12 @@ class AudioCopy:
         for packet in self.source.demux(source_stream):
             if packet.dts is None:  # the demuxer's empty flush packet
                 continue
-            time, half = float(packet.pts * source_stream.time_base), float((packet.duration or 0) * source_stream.time_base) / 2
-            if time + half < start - 1e-3:  # a packet cannot be cut: the sound keeps the boundaries nearest the span's
-                continue                   # (an Opus stream's first packet starts before 0, its priming, once seeked)
-            if end is not None and time + half > end:
+            # a packet cannot be cut: the sound keeps the packet boundaries nearest the span's ends (an
+            # Opus stream's first packet, its priming, starts before 0 once seeked)
+            middle = float((packet.pts + (packet.duration or 0) / 2) * source_stream.time_base)
+            if middle < start - 1e-3:
+                continue
+            if end is not None and middle > end:
                 break
             packet.pts -= offset
             packet.dts -= offset
@@ -394,6 +396,8 @@ class AudioCopy:
                 break
             first = max(0, round((start - time) * rate))  # an Opus stream's first frame starts before 0 once seeked
             last = frame.samples if end is None else min(frame.samples, round((end - time) * rate))  # cut where the picture ends
+            if last <= first:  # less than half a sample inside the span
+                continue
             if (first, last) != (0, frame.samples):
                 frame, time = samples_of(frame, first, last), time + first / rate
             if written is None:
