@@ -181,6 +181,8 @@ class EncodedSink(Sink):
         if self.bt709:
             video_frame = video_frame.reformat(format=self.pix_fmt, dst_colorspace=Colorspace.ITU709,
                                                dst_color_range=ColorRange.MPEG, interpolation=ACCURATE_BILINEAR)
+            # ProRes writes each frame's own primaries and transfer into its header, not the stream's
+            video_frame.color_primaries, video_frame.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
         video_frame.pts, video_frame.time_base = frame.index, 1 / self.fps
         self.container.mux(self.stream.encode(video_frame))
 

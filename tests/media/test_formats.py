@@ -129,6 +129,8 @@ def test_mov_is_10_bit_prores_hq_with_pcm_audio(tmp_path):
     assert np.abs(frames[7].astype(int) - _sized(moving_square(12)[7].image, 64)).mean() < 2
     with av.open(str(path)) as container:
         assert container.streams.audio[0].codec_context.name == "pcm_s16le"
+        first = next(container.decode(video=0))  # ProRes's frame header says it too, not only the container
+        assert (first.colorspace, first.color_primaries, first.color_trc) == (1, 1, 1)  # BT.709 all three
     video, audio = stream_lines(path)
     assert "prores (HQ) (apch" in video and "yuv422p10le(tv, bt709" in video
     assert "Audio: pcm_s16le" in audio
