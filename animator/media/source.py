@@ -147,12 +147,12 @@ class VideoSource:
     """Frames of the first video stream within [start, start + duration), as a player shows them
     (display.py), indexed from 0 at the source's frame rate.
 
-    Each frame goes where its timestamp falls on that rate, counted from the stream's first
-    timestamp (an MPEG-TS clip starts at 1.4 s, say): over a variable-rate video's slow stretch
-    the last frame is held, a frame a whole place behind the frames before it (a fast stretch)
-    is dropped, and a frame off its place by less than one (a phone's jitter) takes the next
-    place, so the render lasts as long as the source and stays with its sound, and a
-    constant-rate video maps one to one."""
+    Each place on that rate, counted from the stream's first timestamp (an MPEG-TS clip starts at
+    1.4 s, say), shows the last frame that began by the place's middle: over a variable-rate
+    video's slow stretch a frame is held, of a fast stretch's frames the later in each place is
+    kept, and a frame off its time by less than half a place (a phone's jitter) keeps its place,
+    so the render lasts as long as the source and stays with its sound, and a constant-rate video
+    maps one to one."""
 
     def __init__(self, path: Path, start: float = 0.0, duration: float | None = None):
         self.path, self.start, self.duration = path, start, duration
@@ -195,39 +195,40 @@ class VideoSource:
                              f"{self.frame_count}: it is cut short or damaged")
 
     def _on_rate(self) -> Iterator[Frame]:
-        """The span's frames, each where its time falls on the source's rate (see the class)."""
-        end = None if self.duration is None else self.start + self.duration
-        half = 0.5 / self.fps  # frame times are compared to the span with half a frame of slack
-        index, first, held, before, stop = 0, None, None, None, 0  # stop: where the last frame shown ends
+        """The span's frames on the source's rate: place i (at start + i / fps) shows the last frame
+        that began before its middle. Which frame a place shows depends on that place alone, so the
+        parts of a split render show the whole render's frames, fast and slow stretches included."""
+        half, tie = 0.5 / self.fps, 1e-6  # a frame that begins at a middle is the next place's
+        limit = self.frame_count if self.duration is not None else None  # else the count is the file's estimate
+        origin, index, shown, image, before, until = self.start, 0, None, None, None, None
         for time, frame in self._timed(half):
-            time = time if time is not None else self.start + index / self.fps
+            time = time if time is not None else origin + index / self.fps  # no timestamps: one a place
             if time < self.start - half:
                 before = frame
                 continue
-            if first is None:  # frame k of a constant rate falls k / fps after the first one
-                late = time > self.start + half and before is not None  # the span starts in a slow stretch
-                self.head_missing = time - self.start if time > self.start + 1.5 / self.fps and before is None else 0.0
-                first, held = (self.start, self.display.image(before)) if late else (time, None)
-            ideal = (time - first) * self.fps  # where it falls on the rate
-            if end is not None and time >= end - half:
-                stop = round(ideal)  # the frame before lasts until this one
-                break
-            if ideal <= index - 1:  # a fast stretch: its place is a whole frame behind the next free one
-                continue
-            at = index if ideal < index + 1 else round(ideal)  # a frame's jitter moves nothing
-            image = self.display.image(frame)
-            yield from self._held(held if held is not None else image, index, at)
-            yield Frame(at, at / self.fps, image)
-            index, held = at + 1, image
-            shown = getattr(frame, "duration", None)  # not every PyAV the project allows gives frames one
-            lasts = float(shown * frame.time_base) if shown else 1 / self.fps
-            stop = round((time + lasts - first) * self.fps)
-        yield from self._held(held, index, stop if self.frame_count is None else min(stop, self.frame_count))
-
-    def _held(self, image: np.ndarray | None, start: int, stop: int) -> Iterator[Frame]:
-        """One image at indices start..stop - 1: a frame shown for longer than one at the rate."""
-        if image is not None:
-            yield from (Frame(i, i / self.fps, image) for i in range(start, stop))
+            if shown is None:
+                late = time > self.start + half
+                if late and before is None:  # nothing decodable before it (a cut recording): the span starts with it
+                    self.head_missing, origin = (time - self.start if time > self.start + 1.5 / self.fps else 0.0), time
+                shown = before if late and before is not None else frame  # a slow stretch's frame, still showing
+            while time > origin + (index + 0.5) / self.fps - tie:  # the places that end with `shown` on screen
+                if limit is not None and index >= limit:
+                    return
+                image = self.display.image(shown) if image is None else image
+                yield Frame(index, index / self.fps, image)
+                index += 1
+            if frame is not shown:
+                shown, image = frame, None
+            lasts = getattr(frame, "duration", None)  # not every PyAV the project allows gives frames one
+            until = time + (float(lasts * frame.time_base) if lasts else 1 / self.fps)
+        if shown is not None and image is None and (limit is None or index < limit):  # the last frame, once
+            image = self.display.image(shown)
+            yield Frame(index, index / self.fps, image)
+            index += 1
+        while image is not None and (self.frame_count is None or index < self.frame_count) and (
+                origin + (index + 0.5) / self.fps < until - tie):  # and for as long as it lasts
+            yield Frame(index, index / self.fps, image)
+            index += 1
 
     def _timed(self, half: float) -> Iterator[tuple[float | None, av.VideoFrame]]:
         """(seconds from the stream's first timestamp, frame), in order, from about `start` on. A

@@ -177,6 +177,18 @@ def test_a_variable_rate_video_cut_in_its_slow_stretch_holds_the_frame_shown_the
     assert [n for start, duration in spans for n in numbers(open_source(tmp_path / "vfr.mkv", start, duration))] == whole
 
 
+def test_a_variable_rate_video_split_in_its_fast_stretch_is_the_whole_video(tmp_path):
+    # 10 frames 40 ms apart, 10 at 20 ms, 10 at 40 ms: a part that starts inside the fast stretch
+    # took its first frame's time for its own, and showed the other frame of each pair there
+    times = [0.04 * k for k in range(10)] + [0.4 + 0.02 * k for k in range(10)] + [0.6 + 0.04 * k for k in range(10)]
+    write_numbered(tmp_path / "vfr.mkv", times)
+    whole = numbers(open_source(tmp_path / "vfr.mkv"))
+    assert whole == [*range(10), 10, 12, 14, 16, 18, *range(20, 30)]  # one of each pair, the render as long as the clip
+    for cut in (0.44, 0.48, 0.52):  # a place boundary inside the stretch, as a split render cuts it
+        parts = [(0.0, cut), (cut, 0.2), (cut + 0.2, None)]
+        assert [n for start, duration in parts for n in numbers(open_source(tmp_path / "vfr.mkv", start, duration))] == whole
+
+
 def test_a_stream_whose_rate_is_its_clock_gets_the_rate_its_frames_keep(tmp_path):
     # a browser's recording: "1000 fps" (its millisecond clock), frames ~33 ms apart with jitter
     times = np.cumsum([0] + [0.033 + 0.003 * np.sin(k) for k in range(44)])
