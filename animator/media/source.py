@@ -201,8 +201,8 @@ class VideoSource:
         half, tie = 0.5 / self.fps, 1e-6  # a frame that begins at a middle is the next place's
         limit = self.frame_count if self.duration is not None else None  # else the count is the file's estimate
         origin, index, shown, image, before, until = self.start, 0, None, None, None, None
-        for time, frame in self._timed(half):
-            time = time if time is not None else origin + index / self.fps  # no timestamps: one a place
+        for seen, (time, frame) in enumerate(self._timed(half)):
+            time = time if time is not None else self.start + seen / self.fps  # no timestamps: one a place
             if time < self.start - half:
                 before = frame
                 continue

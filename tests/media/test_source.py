@@ -481,3 +481,17 @@ def test_a_matroska_recording_whose_sound_runs_longer_keeps_its_picture_frames(t
         rec.mux(sound.encode())
     source = open_source(tmp_path / "rec.mkv", moving=True)
     assert source.frame_count == 60 and [round(f.image.mean() / 4) for f in source] == list(range(60))
+
+
+def test_a_stream_without_timestamps_shows_each_frame_once(tmp_path):
+    import av  # a raw H.264 stream: its frames carry no times, and take one place each
+
+    with av.open(str(tmp_path / "raw.h264"), "w", format="h264") as raw:
+        stream = raw.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for k in range(20):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 5 * k, np.uint8), format="rgb24")
+            frame.pts = k
+            raw.mux(stream.encode(frame))
+        raw.mux(stream.encode())
+    assert numbers(open_source(tmp_path / "raw.h264")) == list(range(20))
