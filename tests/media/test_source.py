@@ -132,13 +132,13 @@ def test_images_are_upright_8_bit_rgb_whatever_their_file_holds(tmp_path, chelse
         assert np.abs(image.astype(int) - expected).mean() <= tolerance, name
 
 
-def write_numbered(path, times: list[float], container: str | None = None, rate: int = 25):
+def write_numbered(path, times: list[float], container: str | None = None, rate: int = 25, options: dict | None = None):
     """A clip whose frame k is grey level 5 k, shown at times[k] seconds (millisecond timestamps;
     an MPEG-TS muxer adds its own start offset)."""
     import av
 
     with av.open(str(path), "w", format=container) as out:
-        stream = out.add_stream("libx264", rate=rate, options={"crf": "0"})
+        stream = out.add_stream("libx264", rate=rate, options={"crf": "0", **(options or {})})
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         stream.codec_context.time_base = Fraction(1, 1000)
         for k, time in enumerate(times):
@@ -412,14 +412,8 @@ def test_a_clip_cut_between_keyframes_says_where_its_pictures_begin(tmp_path):
     # refused as "cut short or damaged", though the clip renders from its first keyframe on
     import av
 
-    with av.open(str(tmp_path / "whole.mkv"), "w") as whole:
-        stream = whole.add_stream("libx264", rate=24, options={"g": "12", "keyint_min": "12", "sc_threshold": "0"})
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for k in range(36):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 5 * k, np.uint8), format="rgb24")
-            frame.pts = k
-            whole.mux(stream.encode(frame))
-        whole.mux(stream.encode())
+    write_numbered(tmp_path / "whole.mkv", [k / 24 for k in range(36)], rate=24,
+                   options={"g": "12", "keyint_min": "12", "sc_threshold": "0"})
     with av.open(str(tmp_path / "whole.mkv")) as whole, av.open(str(tmp_path / "cut.mkv"), "w") as cut:
         source = whole.streams.video[0]
         kept = cut.add_stream_from_template(source)
@@ -484,14 +478,5 @@ def test_a_matroska_recording_whose_sound_runs_longer_keeps_its_picture_frames(t
 
 
 def test_a_stream_without_timestamps_shows_each_frame_once(tmp_path):
-    import av  # a raw H.264 stream: its frames carry no times, and take one place each
-
-    with av.open(str(tmp_path / "raw.h264"), "w", format="h264") as raw:
-        stream = raw.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for k in range(20):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 5 * k, np.uint8), format="rgb24")
-            frame.pts = k
-            raw.mux(stream.encode(frame))
-        raw.mux(stream.encode())
+    write_numbered(tmp_path / "raw.h264", [k / 25 for k in range(20)], container="h264")  # raw H.264: no times kept
     assert numbers(open_source(tmp_path / "raw.h264")) == list(range(20))
