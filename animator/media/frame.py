@@ -44,6 +44,13 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
+def on_white(image: np.ndarray) -> np.ndarray:
+    """An HxWx4 RGBA image over white, as a web page shows it: with its alpha dropped instead, a
+    transparent pixel showed whatever colour it hid (a logo's background came out bright green)."""
+    alpha = image[..., 3:].astype(np.float32) / 255
+    return (image[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
+
+
 def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """HxWx3 uint8 -> 1x3xHxW float32 in [0, 1] on `device`."""
     import torch  # here, so that reading media and checking renders does not load torch

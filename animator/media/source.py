@@ -20,7 +20,7 @@ from PIL import Image
 
 from animator.errors import MediaError
 from animator.media.display import Display, deinterlaced
-from animator.media.frame import Frame
+from animator.media.frame import Frame, on_white
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,6 @@ def read_image(path: Path) -> np.ndarray:
 
 
 ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
-
-
-def on_white(image: np.ndarray) -> np.ndarray:
-    """An RGBA image over white, as a web page shows it: its alpha dropped, a transparent pixel
-    showed whatever colour it hid (a logo's background came out bright green)."""
-    alpha = image[..., 3:].astype(np.float32) / 255
-    return (image[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
 
 
 def image_files(folder: Path) -> list[Path]:

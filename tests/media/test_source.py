@@ -480,3 +480,15 @@ def test_a_matroska_recording_whose_sound_runs_longer_keeps_its_picture_frames(t
 def test_a_stream_without_timestamps_shows_each_frame_once(tmp_path):
     write_numbered(tmp_path / "raw.h264", [k / 25 for k in range(20)], container="h264")  # raw H.264: no times kept
     assert numbers(open_source(tmp_path / "raw.h264")) == list(range(20))
+
+
+def test_an_animated_pngs_transparency_is_laid_over_white_as_a_stills_is(tmp_path):
+    frames = []
+    for k in range(4):
+        pixels = np.zeros((16, 16, 4), np.uint8)
+        pixels[:, :8], pixels[:, 8:] = (200, 30 + 20 * k, 90, 255), (0, 255, 0, 0)  # green where nothing shows
+        frames.append(Image.fromarray(pixels, "RGBA"))
+    frames[0].save(tmp_path / "logo.png", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    shown = [frame.image for frame in open_source(tmp_path / "logo.png", moving=True)]
+    assert len(shown) == 4 and all((image[:, 8:] == 255).all() for image in shown)
+    assert [tuple(image[0, 0]) for image in shown] == [(200, 30 + 20 * k, 90) for k in range(4)]
