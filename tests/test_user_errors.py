@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 
 from animator.errors import AnimatorError
 from tests.conftest import SAMPLES
@@ -209,7 +210,7 @@ def test_fresh_moves_aside_a_work_folder_holding_files_no_render_wrote(tmp_path)
 
 
 def test_metrics_refuses_a_render_at_another_rate_than_its_source(tmp_path):
-    # frames are paired by their place in each clip: a 12 fps output of a 24 fps clip was measured
+    # frames are paired by their place in each clip: a 12 fps output of a 25 fps clip was measured
     # against the clip's first half, with exit 0
     from fractions import Fraction
 
@@ -218,15 +219,19 @@ def test_metrics_refuses_a_render_at_another_rate_than_its_source(tmp_path):
     from animator.media.source import VideoSource
 
     frames = [frame.image for frame, _ in zip(VideoSource(SAMPLES / "pan.mp4"), range(24))]
-    for name, fps, kept in (("source.mp4", 24, frames), ("half.mp4", 12, frames[::2]), ("whole.mp4", 24, frames)):
+    for name, fps, kept in (("source.mp4", 25, frames), ("half.mp4", 12, frames[::2]), ("whole.mp4", 25, frames)):
         with encoding([Mp4Sink(tmp_path / name, Fraction(fps), size=64)]) as put:
             for i, image in enumerate(kept):
                 put(Frame(i, Fraction(i, fps), image))
     refused(animator("metrics", "half.mp4", "--source", "source.mp4", cwd=tmp_path),
-            "half.mp4: 12 fps, its source 24", "its source's rate")
+            "half.mp4: 12 fps, its source 25", "its source's rate")
     refused(animator("metrics", "whole.mp4", "--source", "source.mp4", "--reference", "half.mp4", cwd=tmp_path),
             "half.mp4: 12 fps")
     assert animator("metrics", "whole.mp4", "--source", "source.mp4", "--json", cwd=tmp_path).returncode == 0
+    (tmp_path / "frames").mkdir()  # a png output's folder of frames has no rate: it is taken at its source's
+    for i, image in enumerate(frames):
+        Image.fromarray(image).save(tmp_path / "frames" / f"{i:04d}.png")
+    assert animator("metrics", "frames", "--source", "source.mp4", "--json", cwd=tmp_path).returncode == 0
 
 
 def test_an_empty_out_is_refused_not_the_current_folder(tmp_path):
