@@ -279,7 +279,7 @@ def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -
     an animated GIF's quick frames among slow ones) or the average is a clock's tick instead
     (over 240 fps: a browser's WebM recording says 1000)."""
     average = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
-    measured, rounded = measured_rate(container, stream)
+    measured, rounded = measured_rate(container, stream, average)
     if measured is None:  # no spacing to tell by (one frame, or a slideshow, seconds apart)
         return average if average <= MAX_FPS else FOLDER_FPS
     return measured if rounded or average > MAX_FPS or measured > 1.01 * average else average
@@ -307,13 +307,13 @@ def picture_stream(container: av.container.InputContainer) -> av.VideoStream | N
                  if not stream.disposition & av.stream.Disposition.attached_pic), None)
 
 
-def measured_rate(container: av.container.InputContainer, stream: av.VideoStream,
+def measured_rate(container: av.container.InputContainer, stream: av.VideoStream, average: Fraction,
                   packets: int = 120) -> tuple[Fraction | None, bool]:
     """The frame rate the first packets' timestamps keep (one over their median spacing), the
     common rate it is within 3% of if there is one; and whether it was read off a coarse clock's
     rounding. Spacings a tick apart are that rounding, not two rates: a GIF counts hundredths, so
-    its 24 fps is 4, 4, 4, 4, 4, 5, and their mean is the rate (the median, 4, is 25 fps, as
-    FFmpeg's average says too, and would add a frame in 25)."""
+    its 24 fps is 4, 4, 4, 4, 4, 5, and the rate is the one whose frame times round to them (the
+    median, 4, is 25 fps, as FFmpeg's `average` says too, and would add a frame in 25)."""
     times = np.sort([p.pts for p, _ in zip((p for p in container.demux(stream) if p.pts is not None), range(packets))])
     spacings = np.diff(times)
     rounded = len(spacings) > 0 and spacings.max() - spacings.min() == 1
@@ -321,9 +321,10 @@ def measured_rate(container: av.container.InputContainer, stream: av.VideoStream
     spacing = float(ticks * stream.time_base)
     if not 0 < spacing < 1:
         return None, False
-    if rounded:  # the rate whose frame times round to these ticks; a whole one first (the clock cannot tell 24 from 24000/1001)
+    if rounded:  # the rate whose frame times round to these ticks: the stream's average if it is one (a
+        # WebM's 30000/1001 on its millisecond clock), else a whole one first (it cannot tell 24 from 24000/1001)
         whole = [Fraction(math.floor(1 / spacing)), Fraction(math.ceil(1 / spacing))]
-        fits = [rate for rate in whole + COMMON_RATES if rate > 0 and np.abs(
+        fits = [rate for rate in [average, *whole, *COMMON_RATES] if rate > 0 and np.abs(
             times - times[0] - np.arange(len(times)) / float(rate * stream.time_base)).max() <= 1]
         if fits:
             return fits[0], True

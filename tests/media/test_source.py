@@ -229,6 +229,14 @@ def test_a_gif_keeps_its_rate_though_its_clock_counts_hundredths(tmp_path, fps):
     assert [round(frame.image.mean() / 4) for frame in source] == list(range(2 * fps))
 
 
+def test_a_millisecond_clocks_rounding_keeps_the_streams_own_rate(tmp_path):
+    # 29.97 fps on a millisecond clock is spacings of 33 and 34: the stream's own rate fits them,
+    # where the whole 30 would too over a short clip
+    write_numbered(tmp_path / "ntsc.mkv", [k * 1001 / 30000 for k in range(20)], rate=Fraction(30000, 1001))
+    source = open_source(tmp_path / "ntsc.mkv")
+    assert source.fps == Fraction(30000, 1001) and numbers(source) == list(range(20))
+
+
 def test_a_phones_jittery_rate_keeps_every_frame_and_holds_over_a_hiccup(tmp_path):
     # 30 fps with a few ms of jitter and one 100 ms hiccup: it averages 28 fps, and placed on that
     # every few frames would be dropped; on the rate its frames keep, each frame is kept once
