@@ -146,7 +146,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():  # every preset would fail on it: a bad argument
         raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes")
     overrides = parse_overrides(args.set, device=args.device)
-    items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force)
+    items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force, args.split, args.overlap)
     refused = [item.error for item in items if item.error and any(o.text in item.error for o in overrides)]
     if refused and len(refused) == len(items):  # a --set no preset takes is a bad argument, as in render
         raise AnimatorError(refused[0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from animator.batch.split import split_of
 from animator.errors import AnimatorError
 from animator.preset import Preset, load_preset
 from animator.preset.load import Override
@@ -52,15 +53,17 @@ def resolved(path: Path) -> Path:
         raise AnimatorError(f"{path}: cannot be followed ({getattr(exc, 'strerror', None) or exc})") from None
 
 
-def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: bool) -> list[Item]:
-    """Each preset loaded; unless it is up to date, planned too (its input opened, a video's
-    schedules checked against its clip), so bad input is a failure before anything renders."""
+def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: bool, split: int = 1,
+         overlap: int = 12) -> list[Item]:
+    """Each preset loaded; unless it is up to date (rendered whole, or cut as `split` and `overlap`
+    say), planned too (its input opened, a video's schedules checked against its clip), so bad
+    input is a failure before anything renders."""
     items = []
     for path in paths:
         item = Item(path)
         try:
             item.preset = load_preset(path, overrides)
-            item.current = None if force else up_to_date(item.preset, out_dir)
+            item.current = None if force else up_to_date(item.preset, out_dir, split_of(item.preset, split, overlap))
             if item.current is None:
                 Plan(item.preset)
         except AnimatorError as exc:

@@ -7,10 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from animator.batch.plan import Item
-from animator.batch.split import Split
+from animator.batch.split import Split, split_of
 from animator.batch.task import Result, Task
 from animator.errors import AnimatorError
-from animator.preset.resolve import follows_clip
 
 
 def run_batch(items: list[Item], executor, out_dir: Path, split: int = 1, overlap: int = 12,
@@ -29,7 +28,7 @@ def run_batch(items: list[Item], executor, out_dir: Path, split: int = 1, overla
             done(Result(item.name, "failed", error=item.error))
         elif item.current is not None:
             done(Result(item.name, "up to date", item.current.get("frames"), 0.0, item.current.get("outputs", [])))
-        elif split > 1 and follows_clip(item.preset):
+        elif split_of(item.preset, split, overlap):
             try:
                 tasks += splits.add(Split(item.preset, out_dir, split, overlap))
             except AnimatorError as exc:

@@ -24,9 +24,15 @@ from animator.media.frame import Frame
 from animator.media.sink import encoding
 from animator.media.source import open_source, read_image
 from animator.preset import Preset
-from animator.preset.resolve import Part, soundtrack
+from animator.preset.resolve import Part, follows_clip, soundtrack
 from animator.preset.resolve import chunk as chunk_of
 from animator.render.outputs import check_destinations, make_sinks, publish
+
+
+def split_of(preset: Preset, parts: int, overlap: int) -> tuple[int, int] | None:
+    """(parts, overlap) where a batch asked for chunks and the preset follows a clip, else None
+    (rendered whole)."""
+    return (parts, overlap) if parts > 1 and follows_clip(preset) else None
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ class Split:
     """One video preset as chunk tasks, and the join once they have all rendered."""
 
     def __init__(self, preset: Preset, out_dir: Path, parts: int, overlap: int):
-        self.preset, self.out_dir = preset, out_dir
+        self.preset, self.out_dir, self.asked = preset, out_dir, (parts, overlap)
         source = open_source(preset.input, preset.video.start, preset.video.duration, preset.video.fps, moving=True)
         self.fps, self.frames, self.has_audio = source.fps, source.frame_count, source.has_audio
         if self.frames is None:
@@ -81,7 +87,8 @@ class Split:
                 put(Frame(index, index / self.fps, image))
                 frames = index + 1
         seconds = sum(r.seconds for r in results) + time.perf_counter() - started
-        outputs = publish({sink.path: sink.partial for sink in sinks}, self.out_dir, self.preset, frames, seconds)
+        outputs = publish({sink.path: sink.partial for sink in sinks}, self.out_dir, self.preset, frames, seconds,
+                          self.asked)
         shutil.rmtree(self.work, ignore_errors=True)
         return Result(self.preset.name, "rendered", frames, seconds, [str(o.relative_to(self.out_dir)) for o in outputs])
 

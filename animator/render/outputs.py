@@ -184,9 +184,10 @@ def exchange(a: Path, b: Path) -> None:
 
 
 def publish(staged: dict[Path, Path], out_dir: Path, preset: Preset | None = None, frames: int = 0,
-            seconds: float = 0.0) -> list[Path]:
+            seconds: float = 0.0, split: tuple[int, int] | None = None) -> list[Path]:
     """Move finished outputs ({final path: partial path}) into place, then, given the preset,
-    write the render's record into out_dir. Returns the final paths."""
+    write the render's record into out_dir (`split`: the (parts, overlap) it was cut into).
+    Returns the final paths."""
     if preset is not None:
         record_path(preset, out_dir).unlink(missing_ok=True)
     for final, partial in staged.items():
@@ -198,5 +199,5 @@ def publish(staged: dict[Path, Path], out_dir: Path, preset: Preset | None = Non
         faults.point("publish")
     outputs = list(staged)
     if preset is not None:
-        write_record(preset, out_dir, outputs, frames, seconds)
+        write_record(preset, out_dir, outputs, frames, seconds, split)
     return outputs

@@ -1,9 +1,9 @@
 """What a finished render records beside its outputs, so that a batch knows it is up to date.
 
 `<out>/<name>.json` holds the render's fingerprint (the resolved preset, the SHA-256 of every
-file it reads and the animator version), the files it wrote with their SHA-256, its frames and
-seconds. A preset whose record has the same fingerprint, and whose outputs are all there with the
-content the record names, is up to date.
+file it reads, the animator version and, for a video a batch rendered in chunks, how it was cut),
+the files it wrote with their SHA-256, its frames and seconds. A preset whose record has the same
+fingerprint, and whose outputs are all there with the content the record names, is up to date.
 """
 
 from __future__ import annotations
@@ -56,9 +56,17 @@ def output_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int, seconds: float) -> Path:
+def made_in(split: tuple[int, int] | None) -> tuple:
+    """What the fingerprint adds for a render cut into chunks ((parts, overlap)): its seams are
+    cross-faded, so its frames are not those of one render of the whole (nor of another cut)."""
+    return () if split is None else ("split", *split)
+
+
+def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int, seconds: float,
+                 split: tuple[int, int] | None = None) -> Path:
     path = record_path(preset, out_dir)
-    record = {"animator": __version__, "fingerprint": fingerprint(preset), "preset": to_plain(preset),
+    record = {"animator": __version__, "fingerprint": fingerprint(preset, extra=made_in(split)),
+              "split": None if split is None else {"parts": split[0], "overlap": split[1]}, "preset": to_plain(preset),
               "inputs": {str(p): file_hash(p) for p in input_files(preset)},
               "outputs": [os.path.relpath(o, out_dir) for o in outputs],
               "checksums": {os.path.relpath(o, out_dir): output_hash(o) for o in outputs},
@@ -76,14 +84,14 @@ def is_record(path: Path) -> bool:
     return isinstance(record, dict) and {"animator", "fingerprint", "outputs"} <= record.keys()
 
 
-def up_to_date(preset: Preset, out_dir: Path) -> dict | None:
-    """The record of a finished render of this very preset whose outputs are all there as it
-    wrote them, or None."""
+def up_to_date(preset: Preset, out_dir: Path, split: tuple[int, int] | None = None) -> dict | None:
+    """The record of a finished render of this very preset, made whole or cut as `split` says,
+    whose outputs are all there as it wrote them, or None."""
     try:
         record = json.loads(record_path(preset, out_dir).read_text())
     except (OSError, ValueError):
         return None
-    if record.get("fingerprint") != fingerprint(preset):
+    if record.get("fingerprint") != fingerprint(preset, extra=made_in(split)):
         return None
     checksums = record.get("checksums", {})
     for output in record.get("outputs", []):

@@ -148,6 +148,15 @@ def test_a_split_video_joins_without_a_seam(tmp_path):
             lengths.append(float(container.streams.audio[0].duration * container.streams.audio[0].time_base))
     assert abs(lengths[0] - lengths[1]) < 0.05
     assert not (tmp_path / "split" / ".clip.split").exists()
+    from animator.batch.plan import plan
+
+    def current(folder: str, *split: int) -> bool:  # whether a batch would call the render up to date
+        return plan([path], [], tmp_path / folder, False, *split)[0].current is not None
+
+    # the seams are cross-faded: a split render is not the whole one, nor one cut another way
+    assert current("whole") and current("split", 3, 12)
+    assert not current("split") and not current("whole", 3, 12) and not current("split", 2, 12)
+    assert not current("split", 3, 6)
 
     errors = warping_error((f.image for f in VideoSource(tmp_path / "split" / "clip.mp4")),
                            (f.image for f in VideoSource(CHAPLIN)))["per_frame"]  # errors[i] is frame i + 1
