@@ -24,6 +24,7 @@ from animator.preset.schema import NUM_BUILTIN_STYLES
 if TYPE_CHECKING:
     import torch  # for annotations alone: the commands import it when they run
 
+log = logging.getLogger("animator")
 console = Console(stderr=True)  # progress bars only on a terminal: in a log, a bar that ends leaves a blank line
 
 
@@ -56,6 +57,7 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, r
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
     for preset in presets:
         render = load(preset)  # bad input fails here, before a progress bar or any output exists
+        show_notes(render.plan)
         started = time.perf_counter()
         with Progress(*columns, console=console, disable=quiet or not console.is_terminal, transient=True) as bar:
             task = bar.add_task(preset.name, total=render.frame_count)
@@ -65,6 +67,11 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, r
             written = ", ".join(str(p) for p in outputs)
             frames = int(bar.tasks[task].completed)
             console.print(f"{preset.name}: {frames} frames in {time.perf_counter() - started:.1f} s -> {written}")
+
+
+def show_notes(plan) -> None:
+    for note in plan.notes:
+        log.warning(note)
 
 
 def cmd_render(args: argparse.Namespace) -> None:
@@ -123,6 +130,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
         raise AnimatorError(f"--every {args.every}: expected 1 or more")
     (preset,) = load_all([args.preset], args.set, size=args.size, device=args.device)
     plan = preview_plan(preset)
+    show_notes(plan)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=args.quiet or not console.is_terminal, transient=True) as bar:
         task = bar.add_task(f"{preset.name} (preview)", total=plan.frame_count)
@@ -189,7 +197,10 @@ def cmd_validate(args: argparse.Namespace) -> None:
 
     for preset in load_all(args.presets, args.set):
         plan = Plan(preset)
-        print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {plan.frame_count or 'source'} frames)")
+        show_notes(plan)
+        frames = plan.frame_count
+        length = "source frames" if frames is None else "1 frame" if frames == 1 else f"{frames} frames"
+        print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {length})")
 
 
 def cmd_presets(args: argparse.Namespace) -> None:

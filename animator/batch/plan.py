@@ -3,6 +3,7 @@ presets that fail to load are failures of their own, presets already rendered ar
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from animator.preset import Preset, load_preset
 from animator.preset.load import Override
 from animator.render.plan import Plan
 from animator.render.record import up_to_date
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,7 +68,8 @@ def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: boo
             item.preset = load_preset(path, overrides)
             item.current = None if force else up_to_date(item.preset, out_dir, split_of(item.preset, split, overlap))
             if item.current is None:
-                Plan(item.preset)
+                for note in Plan(item.preset).notes:
+                    log.warning(note)
         except AnimatorError as exc:
             item.error = str(exc)
         items.append(item)

@@ -212,6 +212,18 @@ def check_schedules(preset: Preset, line: Timeline, error: Error | None = None, 
                 raise error(path, f"{problem} at frame {t}")
 
 
+def unreached_keyframes(preset: Preset, line: Timeline) -> list[str]:
+    """A line for each schedule whose last keyframe lies past the render's last step: the render
+    ends before it, which a preset cut short (or a shorter clip) makes easy to miss."""
+    if line.frames is None:  # a video of unknown length
+        return []
+    unit = "iterate" if preset.mode == "iterate" else "frame"
+    last = line.steps - 1
+    return [f"{located(preset, path)}: {dotted(path)}: keyframe {schedule.frames[-1]} is past the last {unit} ({last}); "
+            f"the render ends before it" for path, schedule, _ in scheduled_values(preset)
+            if schedule.frames and schedule.frames[-1] > last]
+
+
 def checked_values(path: KeyPath, schedule: Schedule, meta: dict, line: Timeline, heard: list, error: Error) -> list[float]:
     """A schedule's value at every step, each within its key's bounds."""
     lo, hi = (0, None) if path[:2] == ("method", "style") else (meta.get("min"), meta.get("max"))

@@ -16,7 +16,7 @@ from animator.media.sink import AudioSpan
 from animator.media.source import open_source, read_image
 from animator.music.features import Analysis, Features, analyse, frame_features
 from animator.preset.resolve import (Part, Timeline, beat_half_lives, check_schedules, checked_at_load, image_inputs, soundtrack,
-                                     timeline)
+                                     timeline, unreached_keyframes)
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
 
@@ -46,6 +46,7 @@ class Plan:
             self.features = frame_features(self.sound, line.steps, line.seconds_per_step, half_life, preset.audio.start)
         if not checked_at_load(preset):  # its schedules could not be checked before the clip or the sound was known
             check_schedules(preset, self.timeline, features=self.features and self.features.at)
+        self.notes: list[str] = unreached_keyframes(preset, self.timeline)  # for the command to show, once
 
     @property
     def fps(self) -> Fraction:
