@@ -70,11 +70,13 @@ def _has(node: Any, part: str | int) -> bool:
     return part in node
 
 
-def _key_lines(root: yaml.Node | None, file: Path) -> dict[KeyPath, int]:
+def _key_lines(root: yaml.Node | None, file: Path, loader: yaml.SafeLoader) -> dict[KeyPath, int]:
     """1-based line of every key and list item, from YAML's node tree. A key given twice in one
     mapping is an error: YAML would keep the last without a word, and the first is what the
-    user sees near the top of the file."""
+    user sees near the top of the file. Twice means as the same value, as the mapping will hold
+    it: keyframes `5` and `5.0` (or `1` and `true`) would be one frame."""
     lines: dict[KeyPath, int] = {}
+    keys: dict[tuple, tuple[str, int]] = {}  # (mapping's path, key's value) -> the key as written, its line
 
     def walk(node: yaml.Node, path: KeyPath) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -82,11 +84,15 @@ def _key_lines(root: yaml.Node | None, file: Path) -> dict[KeyPath, int]:
                 if not isinstance(key, yaml.ScalarNode):  # `? [a, b]`: YAML allows it, a preset has no such key
                     raise PresetError(f"{file}:{key.start_mark.line + 1}: a key is a name, found a "
                                       f"{'list' if isinstance(key, yaml.SequenceNode) else 'mapping'}")
-                sub = (*path, key.value)
-                if sub in lines:
-                    raise PresetError(f"{file}:{key.start_mark.line + 1}: {dotted(sub)}: given twice (first on line "
-                                      f"{lines[sub]})")
-                lines[sub] = key.start_mark.line + 1
+                sub, line = (*path, key.value), key.start_mark.line + 1
+                known = key.tag in loader.yaml_constructors  # not so for `<<`, merged later
+                same = (path, loader.construct_object(key) if known else key.value)
+                if same in keys:
+                    written, first = keys[same]
+                    again = "" if written == key.value else f" as {written}"
+                    raise PresetError(f"{file}:{line}: {dotted(sub)}: given twice (first on line {first}{again})")
+                keys[same] = key.value, line
+                lines[sub] = line
                 walk(value, sub)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
@@ -137,7 +143,7 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
         root = loader.get_single_node()  # the node tree, aliases not yet expanded
         if root is not None:
             _expanded_size(root)
-        lines = _key_lines(root, path)  # before construction merges `<<: *alias` keys into their mappings
+        lines = _key_lines(root, path, loader)  # before construction merges `<<: *alias` keys into their mappings
         raw = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

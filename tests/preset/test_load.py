@@ -143,6 +143,10 @@ def test_a_key_given_twice_is_an_error_not_the_last_one_silently(tmp_path):
         load_preset(write(tmp_path, minimal("size: 64\niterate: {steps: 3}\nsize: 128\n")))
     with pytest.raises(PresetError, match=r"p.yaml:3: iterate.blend: given twice \(first on line 3\)"):
         load_preset(write(tmp_path, minimal("iterate: {blend: 0.1, steps: 3, blend: 0.2}\n")))
+    # one frame written two ways: the mapping would keep one of them without a word
+    with pytest.raises(PresetError, match=r"p.yaml:3: iterate.blend.5.0: given twice \(first on line 3 as 5\)"):
+        load_preset(write(tmp_path, minimal("iterate: {steps: 9, blend: {0: 0.1, 5: 0.2, 5.0: 0.3}}\n")))
+    assert load_preset(write(tmp_path, minimal("iterate: {steps: 9, blend: {0: 0.1, 5: 0.2, 6: 0.3}}\n"))).iterate.blend.frames == (0, 5, 6)
     merged = "outputs: [&mp4 {format: mp4, fps: 12}, {<<: *mp4, format: gif}]\n"  # a merge is not a repeat
     assert [(o.format, o.fps) for o in load_preset(write(tmp_path, minimal(merged))).outputs] == [("mp4", 12), ("gif", 12)]
 
