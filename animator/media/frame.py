@@ -37,6 +37,14 @@ def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     )
 
 
+def output_size(width: int, height: int, long_side: int, multiple: int = 1) -> tuple[int, int]:
+    """An output's own (width, height): the long side `long_side` as asked, the short one to the
+    aspect, both rounded to `multiple` (2 where a codec subsamples colour). The render's size
+    rule (fit_size) is the networks'; an output is only resampled."""
+    scale = max(multiple, round(long_side / multiple) * multiple) / max(width, height)  # the short side to the long one written
+    return tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (width, height))
+
+
 def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     if image.shape[1] == width and image.shape[0] == height:
         return image

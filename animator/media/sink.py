@@ -31,7 +31,7 @@ from PIL.PngImagePlugin import PngInfo
 from animator import faults
 from animator.errors import MediaError
 from animator.files import write_file
-from animator.media.frame import Frame, fit_size, resize
+from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
 from animator.media.source import timeline_origin
 
@@ -55,6 +55,8 @@ def remove(path: Path) -> None:
 class Sink:
     """Base: sizes frames for this output and manages the temporary name."""
 
+    even = False  # chroma subsampled across columns (and rows) needs even sides
+
     def __init__(self, path: Path, size: int | None = None):
         self.path, self.size = path, size
         self.partial = partial_path(path)
@@ -63,7 +65,7 @@ class Sink:
     def write(self, frame: Frame) -> None:
         if self.shape is None:
             height, width = frame.image.shape[:2]
-            self.shape = fit_size(width, height, self.size) if self.size else (width, height)
+            self.shape = output_size(width, height, self.size, 2 if self.even else 1) if self.size else (width, height)
             try:
                 remove(self.partial)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +146,6 @@ class EncodedSink(Sink):
     codec: str
     pix_fmt: str
     bt709 = False
-    even = False  # chroma subsampled across columns (and rows) needs even sides
     audio_rules: AudioRules | None = None
 
     def __init__(self, path: Path, fps: Fraction, size: int | None = None, audio: AudioSpan | None = None):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from animator.media.frame import Frame, fit_size
-from animator.media.sink import GifSink, Mp4Sink, PngSink, SheetSink, encoding
+from animator.media.frame import Frame
+from animator.media.sink import ApngSink, GifSink, MovSink, Mp4Sink, PngSink, SheetSink, WebmSink, WebpSink, encoding
 from animator.media.source import read_image
 from tests.conftest import decode_video, ffmpeg_probe
 
@@ -50,9 +50,24 @@ def test_gif_loops_forever_with_every_frame_at_its_own_size(tmp_path):
             put(frame)
     gif = Image.open(tmp_path / "a.gif")
     assert gif.info["loop"] == 0 and gif.n_frames == 15
-    assert gif.size == fit_size(160, 96, 80)
+    assert gif.size == (80, 48)
     gif.seek(9)
     assert np.asarray(gif.convert("RGB"))[15, 27:37].mean(axis=0)[0] > 150  # the square, where frame 9 has it (half size)
+
+
+def test_an_outputs_size_is_its_long_side_as_asked(tmp_path):
+    """The render's sides are multiples of 8 for the networks; an output's own `size` is only a
+    resampling: its long side as asked, even sides only where the codec subsamples colour."""
+    kinds = {"a.gif": GifSink, "a.webp": WebpSink, "a.apng": ApngSink, "a.mp4": Mp4Sink, "a.webm": WebmSink, "a.mov": MovSink}
+    sinks = [sink(tmp_path / name, Fraction(12), size=75) for name, sink in kinds.items()]
+    with encoding([*sinks, PngSink(tmp_path / "f", size=75)]) as put:
+        for frame in moving_square(3):
+            put(frame)
+    sizes = {name: Image.open(tmp_path / name).size if name[2:] in ("gif", "webp", "apng") else
+             decode_video(tmp_path / name)[0]["size"] for name in kinds}
+    assert sizes == {"a.gif": (75, 45), "a.webp": (75, 45), "a.apng": (75, 45), "a.mp4": (76, 46), "a.webm": (76, 46),
+                     "a.mov": (76, 46)}
+    assert read_image(tmp_path / "f" / "000000.png").shape == (45, 75, 3)
 
 
 def test_png_frames_are_lossless(tmp_path):
