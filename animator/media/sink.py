@@ -146,6 +146,7 @@ class EncodedSink(Sink):
     codec: str
     pix_fmt: str
     bt709 = False
+    tick: Fraction | None = None  # a container that counts frame times in coarse ticks
     audio_rules: AudioRules | None = None
 
     def __init__(self, path: Path, fps: Fraction, size: int | None = None, audio: AudioSpan | None = None):
@@ -185,13 +186,16 @@ class EncodedSink(Sink):
             # ProRes writes each frame's own primaries and transfer into its header, not the stream's
             video_frame.color_primaries, video_frame.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
         video_frame.pts, video_frame.time_base = frame.index, 1 / self.fps
-        self.container.mux(self.stream.encode(video_frame))
+        self.container.mux(self._timed(self.stream.encode(video_frame)))
+
+    def _timed(self, packets: list[av.Packet]) -> list[av.Packet]:
+        return packets if self.tick is None else on_clock(packets, self.fps, self.tick)
 
     def close(self) -> None:
         if self.container is not None:
             container, self.container = self.container, None
             try:
-                container.mux(self.stream.encode(None))  # flush delayed frames
+                container.mux(self._timed(self.stream.encode(None)))  # flush delayed frames
                 if self.audio_copy is not None:
                     self.audio_copy.copy()
             finally:
@@ -302,7 +306,7 @@ class WebpSink(EncodedSink):
     frame and merges frames it finds alike, so a slow feedback loop drifts away under it (melt
     at quality 90: 39 dB at the first frame, 23 dB by frame 40) and loses frames."""
 
-    container_format, codec, pix_fmt = "webp", "libwebp", "bgra"
+    container_format, codec, pix_fmt, tick = "webp", "libwebp", "bgra", Fraction(1, 1000)
 
     def __init__(self, path: Path, fps: Fraction, size: int | None = None, quality: int = 90, lossless: bool = False):
         super().__init__(path, fps, size)
@@ -455,6 +459,17 @@ def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
     return 0.5 * float(np.abs(a - b).sum())
 
 
+def on_clock(packets: list[av.Packet], fps: Fraction, tick: Fraction) -> list[av.Packet]:
+    """Packets of frame numbers (time base 1/fps) timed on a coarse clock (a GIF's hundredths, a
+    WebP's milliseconds): each frame from its start to the next one's, both rounded to the nearest
+    tick, so the delays add up to the clip's length. The muxers take the last frame's delay from
+    its duration rounded down (5 frames at 12 fps lasted 0.41 s, not 0.42)."""
+    for packet in packets:
+        start, end = (math.floor(i / fps / tick + Fraction(1, 2)) for i in (packet.pts, packet.pts + 1))
+        packet.time_base, packet.pts, packet.dts, packet.duration = tick, start, start, end - start
+    return packets
+
+
 class GifSink(Sink):
     """GIF through ffmpeg's palettegen/paletteuse, so colours do not band; loops forever.
 
@@ -515,15 +530,18 @@ class GifSink(Sink):
         graph.push(None)
         while True:
             try:
-                self.container.mux(self.stream.encode(graph.pull()))
+                self._mux(self.stream.encode(graph.pull()))
             except (av.EOFError, BlockingIOError):
                 break
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        self.container.mux(on_clock(packets, self.fps, Fraction(1, 100)))
 
     def close(self) -> None:
         if self.container is not None:
             try:
                 self._end_scene()
-                self.container.mux(self.stream.encode(None))
+                self._mux(self.stream.encode(None))
             finally:
                 container, self.container = self.container, None
                 container.close()

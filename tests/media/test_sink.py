@@ -55,6 +55,21 @@ def test_gif_loops_forever_with_every_frame_at_its_own_size(tmp_path):
     assert np.asarray(gif.convert("RGB"))[15, 27:37].mean(axis=0)[0] > 150  # the square, where frame 9 has it (half size)
 
 
+@pytest.mark.parametrize("sink, delays", [(GifSink, [80, 90, 80, 80, 90]),  # 0, 0.08, 0.17, 0.25, 0.33 to 0.42 s
+                                           (WebpSink, [83, 84, 83, 83, 84])])  # ... 0.333 to 0.417 s (5/12 s)
+def test_an_animated_images_delays_add_up_to_the_clips_length(tmp_path, sink, delays):
+    """Frames start and end on the nearest tick of the format's clock, the last one too."""
+    with encoding([sink(tmp_path / "a", Fraction(12))]) as put:
+        for frame in moving_square(5):
+            put(frame)
+    image, shown = Image.open(tmp_path / "a"), []
+    for i in range(image.n_frames):
+        image.seek(i)
+        image.load()  # a WebP frame's duration is known once it is loaded
+        shown.append(image.info["duration"])
+    assert shown == delays
+
+
 def test_an_outputs_size_is_its_long_side_as_asked(tmp_path):
     """The render's sides are multiples of 8 for the networks; an output's own `size` is only a
     resampling: its long side as asked, even sides only where the codec subsamples colour."""
