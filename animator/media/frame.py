@@ -41,7 +41,8 @@ def output_size(width: int, height: int, long_side: int, multiple: int = 1) -> t
     """An output's own (width, height): the long side `long_side` as asked, the short one to the
     aspect, both rounded to `multiple` (2 where a codec subsamples colour). The render's size
     rule (fit_size) is the networks'; an output is only resampled."""
-    scale = max(multiple, round(long_side / multiple) * multiple) / max(width, height)  # the short side to the long one written
+    long_side = max(multiple, round(long_side / multiple) * multiple)  # the short side follows the long one written
+    scale = long_side / max(width, height)
     return tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (width, height))
 
 
