@@ -57,11 +57,10 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, r
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
     for preset in presets:
         render = load(preset)  # bad input fails here, before a progress bar or any output exists
-        show_notes(render.plan)
         started = time.perf_counter()
         with Progress(*columns, console=console, disable=quiet or not console.is_terminal, transient=True) as bar:
             task = bar.add_task(preset.name, total=render.frame_count)
-            outputs = render.run(out_dir, fresh=fresh, record=record,
+            outputs = render.run(out_dir, fresh=fresh, record=record, started=lambda: show_notes(render.plan),
                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
         if not quiet:
             written = ", ".join(str(p) for p in outputs)

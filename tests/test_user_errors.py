@@ -180,9 +180,14 @@ def test_a_video_of_the_users_own_under_the_outputs_name_stays(tmp_path):
     mine = tmp_path / "base.mp4"
     shutil.copy(SAMPLES / "pan.mp4", mine)
     before = mine.read_bytes()
-    refused(animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", cwd=tmp_path), "base.mp4", "in the way")
+    unreached = ["--set", "iterate.blend=0: 0.1, 9: 0.2"]  # a keyframe past the last iterate: a warning, once it renders
+    refused(animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", *unreached, cwd=tmp_path),
+            "base.mp4", "in the way")
     assert mine.read_bytes() == before
     mine.unlink()  # rendered once, the output is the record's: a changed preset replaces it
+    rendered = animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", *unreached, cwd=tmp_path)
+    assert rendered.returncode == 0 and rendered.stderr == ("WARNING: --set iterate.blend=0: 0.1, 9: 0.2: iterate.blend: keyframe 9 "
+                                                            "is past the last iterate (1); the render ends before it\n")
     assert animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
     assert animator("render", write(tmp_path, BASE), "--out", tmp_path, "--quiet", "--set", "seed=5", cwd=tmp_path).returncode == 0
 

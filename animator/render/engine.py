@@ -88,17 +88,20 @@ class Render:
         return self.plan.frame_count
 
     def run(self, out_dir: Path, *, fresh: bool = False, progress: Progress | None = None,
-            sinks: list[Sink] | None = None, record: bool = True, resumable: bool = True) -> list[Path]:
+            sinks: list[Sink] | None = None, record: bool = True, resumable: bool = True,
+            started: Callable[[], None] = lambda: None) -> list[Path]:
         """Render into out_dir and return the written outputs (the preset's, published with
         their record unless `record` is False; or the `sinks` given). Resumes unless `fresh`.
         Not `resumable` where out_dir goes when the call returns (a preview's temporary folder):
-        a failure then names no frames kept to resume from."""
-        preset, started = self.preset, time.perf_counter()
+        a failure then names no frames kept to resume from. `started` is called once nothing
+        stands in the render's way (its outputs' places checked, its work folder locked)."""
+        preset, began = self.preset, time.perf_counter()
         own = sinks is None
         sinks = make_sinks(preset, out_dir, self.fps, self.plan.audio(), self.device.type == "cuda") if own else sinks
         check_destinations(preset, out_dir, sinks, record=own and record)
         checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
         checkpoint.lock()
+        started()
         try:
             if fresh:
                 checkpoint.clear()
@@ -106,7 +109,7 @@ class Render:
             faults.point("finish")
             interrupt.check()  # the outputs are whole, but the user asked to stop: they stay unpublished
             outputs = publish({sink.path: sink.partial for sink in sinks}, out_dir, preset if own and record else None,
-                              frames, time.perf_counter() - started)
+                              frames, time.perf_counter() - began)
         except BaseException as exc:
             disk = isinstance(exc, OSError) and exc.errno in WRITE_ERRORS  # the user's disk, not a bug
             checkpoint.keep(quiet=disk)
