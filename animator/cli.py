@@ -165,6 +165,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         from animator.batch.executors import LocalExecutor
 
         executor = LocalExecutor(args.jobs)
+    for item in items:  # nothing refused the batch: now what its plans found worth saying
+        for note in item.notes:
+            log.warning(note)
     started = time.perf_counter()
 
     def report(result) -> None:

@@ -3,8 +3,7 @@ presets that fail to load are failures of their own, presets already rendered ar
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from animator.batch.split import split_of
@@ -14,8 +13,6 @@ from animator.preset.load import Override
 from animator.render.plan import Plan
 from animator.render.record import up_to_date
 
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class Item:
@@ -23,6 +20,7 @@ class Item:
     preset: Preset | None = None
     error: str = ""  # why it cannot be rendered (its preset or its input)
     current: dict | None = None  # its record, when its outputs are up to date
+    notes: list[str] = field(default_factory=list)  # what its plan found worth saying (a keyframe it never reaches)
 
     @property
     def name(self) -> str:
@@ -68,8 +66,7 @@ def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: boo
             item.preset = load_preset(path, overrides)
             item.current = None if force else up_to_date(item.preset, out_dir, split_of(item.preset, split, overlap))
             if item.current is None:
-                for note in Plan(item.preset).notes:
-                    log.warning(note)
+                item.notes = Plan(item.preset).notes
         except AnimatorError as exc:
             item.error = str(exc)
         items.append(item)

@@ -59,7 +59,8 @@ def test_a_failing_preset_does_not_stop_the_batch_and_finished_ones_are_skipped(
                                       "broken": "failed"}
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == stamps  # nothing written
 
-    preset(presets, "a", "seed: 3\n")  # a changed preset ...
+    changed = preset(presets, "a", "seed: 3\n")  # a changed preset (with a keyframe it never reaches) ...
+    changed.write_text(changed.read_text().replace("blend: 0.5", "blend: '0: 0.5, 9: 0.4'"))
     image = read_image(tmp_path / "cat.png")
     image[:10] = 0
     import cv2
@@ -68,6 +69,8 @@ def test_a_failing_preset_does_not_stop_the_batch_and_finished_ones_are_skipped(
     third = batch(presets, "--out", out, cwd=tmp_path)
     assert statuses(third.stdout) == {"a": "rendered", "bb": "up to date", "ccc": "up to date", "dddd": "rendered",
                                       "broken": "failed"}
+    assert third.stderr.count("WARNING") == 1 and (f"WARNING: {changed}: iterate.blend: keyframe 9 is past the last "
+                                                   "iterate (3); the render ends before it") in third.stderr
     forced = batch(presets / "bb.yaml", "--out", out, "--force", cwd=tmp_path)
     assert forced.returncode == 0 and statuses(forced.stdout) == {"bb": "rendered"}
 
@@ -82,7 +85,8 @@ def test_bad_arguments_exit_2(tmp_path):
 def test_two_presets_of_one_name_are_refused_naming_both_files(tmp_path):
     first = preset(tmp_path, "same")
     (tmp_path / "other.yaml").write_text(first.read_text())
-    result = batch(tmp_path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+    unreached = ["--set", "iterate.blend=0: 0.5, 9: 0.4"]  # a warning, were the batch not refused
+    result = batch(tmp_path, "--out", tmp_path / "out", "--quiet", *unreached, cwd=tmp_path)
     assert result.returncode == 2 and result.stderr == (f"error: {tmp_path / 'same.yaml'}: named 'same', as "
                                                         f"{tmp_path / 'other.yaml'} is: its outputs would replace that "
                                                         "one's; give it another name\n")
