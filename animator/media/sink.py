@@ -111,6 +111,9 @@ class AudioRules:
     remux: frozenset[str]
     encoder: str
     layouts: dict[int, str] | None = None
+    # An edit list (MP4, MOV) hides the part of a remuxed first packet that starts before the span:
+    # the sound starts at its first sample, and the packet is the decoder's pre-roll besides.
+    edit_list: bool = False
 
     def layout(self, layout: av.AudioLayout) -> av.AudioLayout | str:
         """The layout to encode a source's sound in: its own where the encoder takes it (named,
@@ -123,9 +126,10 @@ class AudioRules:
 
 # libopus takes Vorbis's channel orders only: 5.1(side), what AC3 and DTS decode to, is refused
 OPUS_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-MP4_AUDIO = AudioRules(frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac")
+MP4_AUDIO = AudioRules(frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac", edit_list=True)
 WEBM_AUDIO = AudioRules(frozenset({"opus", "vorbis"}), "libopus", OPUS_LAYOUTS)
-MOV_AUDIO = AudioRules(frozenset({"aac", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le"}), "pcm_s16le")
+MOV_AUDIO = AudioRules(frozenset({"aac", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le"}), "pcm_s16le",
+                       edit_list=True)
 
 # x264's speed names, for the encoders that count speed instead: libvpx's cpu-used (0 slowest ..
 # 5, in its "good" mode) and SVT-AV1's preset (0 slowest .. 13).
@@ -335,7 +339,7 @@ class AudioCopy:
     container's encoder. A broken audio stream is dropped with a warning; the video still renders."""
 
     def __init__(self, span: AudioSpan, container, rules: AudioRules = MP4_AUDIO):
-        self.span, self.output, self.stream = span, container, None
+        self.span, self.output, self.stream, self.edit_list = span, container, None, rules.edit_list
         try:
             self.source = av.open(str(span.path))
             source_stream = self.source.streams.audio[0]
@@ -381,10 +385,13 @@ class AudioCopy:
         for packet in self.source.demux(source_stream):
             if packet.dts is None:  # the demuxer's empty flush packet
                 continue
-            # a packet cannot be cut: the sound keeps the packet boundaries nearest the span's ends (an
-            # Opus stream's first packet, its priming, starts before 0 once seeked)
+            # A packet cannot be cut: the one the span starts in is kept whole where an edit list hides
+            # its head (an MP3's or AAC's priming, or the sound before the span; the decoder needs it),
+            # else the sound keeps the packet boundaries nearest the span's ends (an Opus stream's
+            # first packet, its priming, starts before 0 once seeked)
             middle = float((packet.pts + (packet.duration or 0) / 2) * source_stream.time_base)
-            if middle < start - 1e-3:
+            packet_end = float((packet.pts + (packet.duration or 0)) * source_stream.time_base)
+            if (packet_end if self.edit_list else middle) < start - 1e-3:
                 continue
             if end is not None and middle > end:
                 break

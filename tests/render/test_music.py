@@ -94,6 +94,32 @@ def test_sound_in_long_packets_ends_with_the_picture_and_an_opus_sounds_first_pa
             assert np.argmax(np.abs(heard.samples) > 0.3) / 48000 == pytest.approx(0.005, abs=0.002), (name, output)
 
 
+def write_coded(path: Path, codec: str, samples: np.ndarray, rate: int) -> None:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray((samples * 32767).astype(np.int16)[None], format="s16", layout="mono")
+        frame.sample_rate = rate
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+
+
+def test_sound_remuxed_into_mp4_starts_at_its_first_sample(tmp_path):
+    # the packet the span starts in was left out where its middle lay before the start: an MP3's
+    # first packet (its priming, then its first 47 samples) with it, and the next one decoded
+    # without the data it leans on (silent 16 ms); from a start inside a FLAC packet, the sound
+    # began at the next packet, up to half a packet (52 ms) late. An edit list now hides the head.
+    rate = 44100
+    sound, _ = click_track(240, 1.0, rate=rate)  # a click at 0 s, then every 0.25 s
+    write_coded(tmp_path / "clicks.mp3", "libmp3lame", sound.samples, rate)
+    write_coded(tmp_path / "clicks.flac", "flac", sound.samples, rate)
+    for name, start in (("clicks.mp3", 0.0), ("clicks.flac", 0.054)):  # FLAC's packets: 4608 samples, 0-104 ms
+        out = tmp_path / name[7:]
+        load(preset(tmp_path / name, audio={"file": str(tmp_path / name), "start": start}, iterate={"steps": 12})).run(out)
+        source = decode_audio(tmp_path / name, rate).samples[round(start * rate):]
+        heard = decode_audio(out / "music.mp4", rate).samples
+        assert np.abs(heard[:rate // 2] - source[:rate // 2]).max() < 1e-3, name
+
+
 @pytest.mark.parametrize("rate", [8000, 44100])
 def test_sound_reencoded_to_aac_is_not_delayed_by_the_encoders_priming(tmp_path, rate):
     # a WAV's PCM is re-encoded to AAC, whose encoder starts with 1024 samples of its own; written
