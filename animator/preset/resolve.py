@@ -8,6 +8,7 @@ long video). Nothing here loads torch.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -84,7 +85,10 @@ def timeline(preset: Preset, clip_frames: int | None = None, clip_fps: Fraction 
         if steps == "auto":
             if sound_seconds is None:
                 return None
-            steps = max(0, round(sound_seconds * fps) - 1) // k  # never longer than the sound: its end is cut to the video
+            # as many frames as the sound lasts: the last iterate leads the in-betweens up to its end and
+            # is itself left out where the frames run out before it
+            frames = max(1, round(sound_seconds * fps))
+            return Timeline(frames, fps, math.ceil((frames - 1) / k) + 1, k / float(fps))
         return Timeline(steps * k + 1, fps, steps + 1, k / float(fps))
     return Timeline(1, fps, 1, 0.0)
 

@@ -133,6 +133,8 @@ class Render:
             if progress:
                 progress(done, self.frame_count)
             for index, image, state in self.renderer.frames(resume):
+                if self.frame_count is not None and index >= self.frame_count:
+                    break  # `steps: auto` ends with the sound, in the last iterate's in-betweens
                 interrupt.check()
                 put(Frame(index, index / fps, self.picture(index, image)), state)
                 done = index + 1

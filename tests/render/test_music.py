@@ -59,6 +59,16 @@ def test_steps_auto_lasts_as_long_as_the_sound_and_carries_it_in_sync(on_the_bea
     assert video == pytest.approx(3.0, abs=1 / FPS) and abs(video - audio) <= 1 / FPS
 
 
+def test_steps_auto_with_in_betweens_lasts_as_long_as_the_sound(tmp_path, clicks):
+    # steps: auto made whole iterates only: 69 frames of the 72 the sound lasts with interpolate 5
+    # (up to k - 1 frames short); the last iterate now leads the in-betweens to the sound's end
+    plan = Plan(preset(clicks[0], iterate={"steps": "auto", "interpolate": 5, "blend": 0.1}))
+    assert (plan.frame_count, plan.timeline.steps) == (72, 16)  # iterates 0..15: frames 0, 5, .., 75, cut at 72
+    load(plan).run(tmp_path)
+    video, audio = durations(tmp_path / "music.mp4")
+    assert video == pytest.approx(3.0) and abs(video - audio) <= 1 / FPS
+
+
 def test_a_shorter_render_carries_the_sound_cut_to_its_length(tmp_path, clicks):
     outputs = [{"format": "mp4"}, {"format": "webm", "fps": 30}]  # the first with a rate sets the render's
     load(preset(clicks[0], iterate={"steps": 12, "blend": 0.1}, outputs=outputs)).run(tmp_path)
