@@ -92,11 +92,12 @@ def distinct(presets: list[Preset]) -> list[Preset]:
 def cmd_stylize(args: argparse.Namespace) -> None:
     if args.output.suffix != ".png":  # the image is written as <name>.png: Cat.PNG would be another file
         raise PresetError(f"-o {args.output}: expected a .png file name")
-    builtin = args.style is not None and args.style.isascii() and args.style.isdigit()  # not a superscript digit
+    # a whole number names a built-in style (not a superscript digit); -1 too, to be refused as one
+    builtin = args.style is not None and args.style.isascii() and args.style.removeprefix("-").isdigit()
     method = args.method or ("multistyle" if builtin else "arbitrary")
     raw = {"name": args.output.stem, "input": str(args.content), "mode": "still",
            "method": {"name": method}, "outputs": [{"format": "png"}]}
-    if builtin and int(args.style) >= NUM_BUILTIN_STYLES:
+    if builtin and not 0 <= int(args.style) < NUM_BUILTIN_STYLES:
         raise PresetError(f"--style {args.style}: expected a built-in style 0-{NUM_BUILTIN_STYLES - 1} or an image file")
     if builtin:
         raw["method"]["style"] = int(args.style)
@@ -230,6 +231,12 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         if not fine:
             raise AnimatorError(f"{flag} {value}: expected {expected}")
     frames = lambda path, start=0.0: (f.image for f in open_source(path, start, moving=True))  # noqa: E731
+    clip_flags = [flag for flag, value in (("--source", args.source), ("--reference", args.reference), ("--style", args.style),
+                                           ("--style-size", args.style_size)) if value is not None]
+    if args.loop and clip_flags:  # a loop is measured by itself: these would be ignored without a word
+        raise AnimatorError(f"animator metrics: {clip_flags[0]} measures a render against its clip, not a loop (--loop)")
+    if args.moving and not args.loop:
+        raise AnimatorError("animator metrics: --moving is for a loop (--loop)")
     if args.loop:
         for output in args.outputs:
             print_loop(output, frames(output), args.json, args.moving)

@@ -186,7 +186,11 @@ def test_bad_arguments_exit_2(tmp_path):
                               (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style", "3", "--size", "9000"),
                                "--size 9000: size: expected a whole number between 32"),
                               (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style", "26"),
-                               "--style 26: expected a built-in style 0-25")):
+                               "--style 26: expected a built-in style 0-25"),
+                              (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style=-1"),  # was a missing file "-1"
+                               "--style -1: expected a built-in style 0-25"),
+                              (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--moving"),
+                               "animator metrics: --moving is for a loop (--loop)")):
         result = animator(*command, cwd=tmp_path)  # the flag named as the user typed it, not as an override
         assert result.returncode == 2 and result.stderr.strip().startswith(f"error: {expected}"), result.stderr
 

@@ -46,7 +46,7 @@ def loop_figures(frames: Iterable[np.ndarray]) -> dict:
             changes.append(float(np.abs(frame.astype(np.int16) - previous).mean()))
         previous = frame.astype(np.int16)
     if len(rows) < QUARTERS + 1:
-        raise ValueError(f"{len(rows)} frames: a loop needs at least {QUARTERS + 1} to be measured")
+        raise ValueError(f"{len(rows)} frame{'' if len(rows) == 1 else 's'}: a loop needs at least {QUARTERS + 1} to be measured")
     first = rows[0]
     quarters = []
     for part in np.array_split(np.arange(1, len(rows)), QUARTERS):

@@ -54,6 +54,8 @@ def test_a_moving_photograph_is_alive():
 def test_too_short_a_clip_is_refused():
     with pytest.raises(ValueError, match="at least"):
         loop_figures([photo()] * 3)
+    with pytest.raises(ValueError, match="^1 frame: a loop needs at least"):
+        loop_figures([photo()])
 
 
 def test_the_metrics_command_reads_a_loop_from_its_video(tmp_path):
@@ -83,3 +85,6 @@ def test_the_metrics_command_reads_a_loop_from_its_video(tmp_path):
     assert figures["frames"] == 41 and figures["quarters"][-1]["detail"] < 0.1
     assert any("quarter 4: detail" in fault for fault in figures["lifeless"])
     assert "not alive: " in table.stdout and "quarter 4: detail" in table.stdout
+    clip_only = run("--source", str(path))  # a loop is measured by itself: it was ignored without a word
+    assert clip_only.returncode == 2 and clip_only.stderr == ("error: animator metrics: --source measures a render against "
+                                                              "its clip, not a loop (--loop)\n")
