@@ -189,6 +189,8 @@ def test_bad_arguments_exit_2(tmp_path):
                                "--style 26: expected a built-in style 0-25"),
                               (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style=-1"),  # was a missing file "-1"
                                "--style -1: expected a built-in style 0-25"),
+                              (("preview", "melt", "--size", "48", "--set", "size=96"),  # --size won without a word
+                               "--size 48 and --set size=96: both set size; give one"),
                               (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--moving"),
                                "animator metrics: --moving is for a loop (--loop)")):
         result = animator(*command, cwd=tmp_path)  # the flag named as the user typed it, not as an override

@@ -29,7 +29,8 @@ class Override:
 
 def parse_overrides(items: list[str], **flags: Any) -> list[Override]:
     """`--set key.path=value` items, then the command's own flags for top-level keys (`size=64`
-    for `--size 64`; None: not given), which win."""
+    for `--size 64`; None: not given). A flag and a `--set` of the same key are refused: one
+    would be dropped without a word."""
     overrides = []
     for text in items:
         key, sep, value = text.partition("=")
@@ -41,7 +42,11 @@ def parse_overrides(items: list[str], **flags: Any) -> list[Override]:
             parsed = value
         path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
         overrides.append(Override(path, parsed, f"--set {text}"))
-    return overrides + [Override((key,), value, f"--{key} {value}") for key, value in flags.items() if value is not None]
+    given = [Override((key,), value, f"--{key} {value}") for key, value in flags.items() if value is not None]
+    for flag in given:
+        if clash := next((o for o in overrides if o.path[0] == flag.path[0]), None):
+            raise PresetError(f"{flag.text} and {clash.text}: both set {flag.path[0]}; give one")
+    return overrides + given
 
 
 def _apply(raw: dict, override: Override) -> None:
