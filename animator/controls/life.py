@@ -40,7 +40,8 @@ def sharpen(x: torch.Tensor, amount: float, radius: float) -> torch.Tensor:
     # torch._dynamo), and only loops that sharpen need it.
     from torchvision.transforms.functional import gaussian_blur
 
-    size = 2 * math.ceil(3 * radius) + 1
+    half = min(math.ceil(3 * radius), min(x.shape[-2:]) - 1)  # reflected padding needs less than the picture's side
+    size = 2 * half + 1
     return (x + amount * (x - gaussian_blur(x, [size, size], [radius, radius]))).clamp(0, 1)
 
 

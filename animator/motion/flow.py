@@ -54,7 +54,7 @@ def pair_flows(backend: FlowBackend, previous: np.ndarray, current: np.ndarray, 
     a, b = grey(previous), grey(current)
     h, w = a.shape
     if scale != 1.0:
-        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        size = (max(12, round(w * scale)), max(12, round(h * scale)))  # DIS needs 12 px on a side
         a, b = cv2.resize(a, size, interpolation=cv2.INTER_AREA), cv2.resize(b, size, interpolation=cv2.INTER_AREA)
     flows = []
     for source, target in ((a, b), (b, a))[:2 if forward else 1]:

@@ -21,6 +21,8 @@ def test_sharpen_adds_detail_and_zero_leaves_the_picture_alone():
     x = picture()
     assert gradient_energy(life.sharpen(x, 0.8, 1.5)) > 1.2 * gradient_energy(x)
     assert life.sharpen(x, 0.0, 1.5) is x
+    small = torch.nn.functional.interpolate(x, size=(40, 64), mode="area")  # radius 16 at 64 px: the blur fits the picture
+    assert life.sharpen(small, 1.0, 16.0).shape == small.shape
 
 
 def test_tone_saturation_zero_is_grey_and_contrast_zero_is_the_mean():

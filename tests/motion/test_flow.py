@@ -142,3 +142,10 @@ def test_flow_found_for_several_pairs_at_once_is_the_same_flow_in_order(scene, m
     assert [motion is None for _, motion in together] == [True, True] + [False] * (len(frames) - 2)  # from a resume at 2
     for (_, one), (_, other) in zip(alone[2:], together[2:]):
         assert all(torch.equal(a, b) for a, b in zip(one, other))
+
+
+def test_flow_at_a_tenth_of_a_small_render_is_found_at_the_least_size_dis_takes():
+    # flow_scale 0.1 at 64 px asked DIS for 8 px frames, and it raised; it needs 12 on a side
+    a = np.ascontiguousarray(np.random.default_rng(0).integers(0, 255, (40, 64, 3), dtype=np.uint8))
+    backward, forward = pair_flows(make_backend("dis"), a, np.roll(a, 2, axis=1), scale=0.1)
+    assert backward.shape == forward.shape == (1, 2, 40, 64)
