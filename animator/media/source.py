@@ -166,12 +166,14 @@ class VideoSource:
         if seconds is not None and start >= seconds:
             raise MediaError(f"{path}: video.start {start} s is past the end ({seconds:.2f} s)")
         end = seconds if duration is None else min(seconds or start + duration, start + duration)
+        self.frame_count = round((end - start) * self.fps) if end is not None else None
+        if self.frame_count == 0 and duration is not None:
+            cut = f"video.duration {duration:g} s is" if end == start + duration else \
+                f"video.start {start:g} s leaves {end - start:.2f} s of the video,"
+            raise MediaError(f"{path}: {cut} less than half a frame at {float(self.fps):g} fps")
         if seconds is not None and duration is not None and start + duration > seconds + 0.5 / self.fps:
             log.warning("%s: video.duration %g s runs past the end of the video (%.2f s from video.start %g s): "
                         "the render ends with it", path, duration, seconds - start, start)
-        self.frame_count = round((end - start) * self.fps) if end is not None else None
-        if self.frame_count == 0 and duration is not None:
-            raise MediaError(f"{path}: video.duration {duration} s is less than half a frame at {float(self.fps):g} fps")
 
     def _decode(self) -> Iterator[Frame]:
         count = 0

@@ -191,6 +191,9 @@ BAD_VIDEOS = {
     "past the end": (lambda p: p.write_bytes(CHAPLIN.read_bytes()), "past the end"),
     "audio only": (audio_only, "has no video stream"),
     "shorter than a frame": (lambda p: p.write_bytes(CHAPLIN.read_bytes()), "video.duration 0.01 s is less than half a frame at 25 fps"),
+    # the clip, not the duration, is what runs out: it blamed video.duration 1 s, after a warning
+    "starts at its end": (lambda p: p.write_bytes(CHAPLIN.read_bytes()),
+                          "video.start 9.635 s leaves 0.01 s of the video, less than half a frame at 25 fps"),
 }
 
 
@@ -199,7 +202,8 @@ def test_bad_videos_give_one_line_exit_2_and_no_output(tmp_path, case):
     make, expected = BAD_VIDEOS[case]
     clip = tmp_path / "clip.mp4"
     make(clip)
-    extra = {"past the end": "video: {start: 60}\n", "shorter than a frame": "video: {duration: 0.01}\n"}.get(case, "")
+    extra = {"past the end": "video: {start: 60}\n", "shorter than a frame": "video: {duration: 0.01}\n",
+             "starts at its end": "video: {start: 9.635, duration: 1}\n"}.get(case, "")
     path = video_preset(tmp_path, "bad", clip, extra)
     result = animator("render", path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
     lines = result.stderr.strip().splitlines()
