@@ -15,7 +15,7 @@ from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted, to_plain
 from animator.preset.resolve import check_schedules, check_variables, checked_at_load, timeline
 from animator.preset.schedule import Schedule
-from animator.preset.schema import Preset
+from animator.preset.schema import Preset, TemporalConfig
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -271,6 +271,11 @@ SPATIAL_MAX_SIZE = 512  # the autocorrelation holds (2H-1)(2W-1) lags per channe
 
 
 def _check_gatys(preset: Preset, method, error) -> None:
+    temporal, default = preset.video.temporal, TemporalConfig()
+    for key in ("mode", "output_weight"):  # how the networks blend; gatys would ignore them without a word
+        if getattr(temporal, key) != getattr(default, key):
+            raise error(("video", "temporal", key), "is for the networks (arbitrary, multistyle); gatys holds frames "
+                                                    "together by its temporal loss (weight, long_term, passes)")
     transform = method.gram_transform
     if transform.name != "none" and method.representation != "gram":
         raise error(("method", "gram_transform"), f"transforms Gram matrices; representation is {method.representation}")

@@ -104,6 +104,9 @@ def test_style_images_with_weights(tmp_path):
         ("method: {name: gatys, steps: 4}\nvideo: {temporal: {passes: 5}}\n",
          r"video.temporal.passes: shares method.steps among the passes: expected at most 4, found 5"),
         ("method: gatys\nvideo: {temporal: {passes: 2, flow: none}}\n", r"video.temporal.passes: needs flow"),
+        # how the networks blend: gatys rendered the same frames whatever they said
+        ("method: gatys\nvideo: {temporal: {mode: blend}}\n", r"video.temporal.mode: is for the networks"),
+        ("method: gatys\nvideo: {temporal: {output_weight: 1}}\n", r"video.temporal.output_weight: is for the networks"),
     ],
 )
 def test_mistakes_name_file_line_key_and_expectation(tmp_path, extra, expected):
