@@ -202,7 +202,7 @@ def test_validate_presets_and_info(tmp_path):
     assert result.returncode == 0 and result.stdout.count(": ok") == len(list(PRESETS.glob("*.yaml")))
     assert "WARNING" not in result.stderr and "(still, gatys, 1 frame)" in result.stdout  # every keyframe is reached
     short = animator("validate", PRESETS / "zoom-melt.yaml", "--set", "iterate.steps=10", cwd=tmp_path)
-    assert short.returncode == 0 and short.stderr == (f"WARNING: {PRESETS / 'zoom-melt.yaml'}: iterate.motion.zoom: keyframe 24 "
+    assert short.returncode == 0 and short.stderr == (f"WARNING: {PRESETS / 'zoom-melt.yaml'}:13: iterate.motion.zoom: keyframe 24 "
                                                       "is past the last iterate (10); the render ends before it\n")
     listing = animator("presets", cwd=tmp_path)
     assert listing.returncode == 0 and "melt" in listing.stdout

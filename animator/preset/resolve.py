@@ -183,11 +183,20 @@ def _error(preset: Preset) -> Error:
 
 def located(preset: Preset, path: KeyPath, unknown: str = "<preset>") -> str:
     """Where the value at `path` came from: the command line's `--set` (or flag) that gave it, else
-    the preset file (`unknown` for a preset made without one)."""
+    the preset file and the line of the key, or of the nearest key above it that the file has
+    (`unknown` for a preset made without a file)."""
     for key, text in preset.overridden:
         if path[:len(key)] == key or key[:len(path)] == path:
             return text
-    return str(preset.source or unknown)
+    if preset.source is None:
+        return unknown
+    line = key_line(dict(preset.lines), path)
+    return str(preset.source) if line is None else f"{preset.source}:{line}"
+
+
+def key_line(lines: Mapping[KeyPath, int], path: KeyPath) -> int | None:
+    """The line of the key at `path`, or of the nearest key above it that was written."""
+    return next((lines[path[:end]] for end in range(len(path), 0, -1) if path[:end] in lines), None)
 
 
 def beat_half_lives(preset: Preset, line: Timeline) -> list[float]:

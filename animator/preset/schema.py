@@ -413,6 +413,7 @@ class Preset:
     source: Path | None = field(default=None, metadata={"internal": True})  # the preset file
     # (key path, "--set k=v") of each value the command line gave: where an error says it came from
     overridden: tuple[tuple[tuple, str], ...] = field(default=(), compare=False, metadata={"internal": True})
+    lines: tuple[tuple[tuple, int], ...] = field(default=(), compare=False, metadata={"internal": True})  # key path, its line
 
     @property
     def frame_count(self) -> int | None:

@@ -59,7 +59,8 @@ class Render:
         try:
             self.device = select_device(preset.device)
         except AnimatorError as exc:  # a device this machine lacks: the preset (or --device) that asked for it
-            raise PresetError(f"{located(preset, ('device',), preset.name)}: {exc}") from None
+            where = located(preset, ("device",), "")  # a batch's worker has no file: the batch names the preset
+            raise PresetError(f"{where}: {exc}" if where else str(exc)) from None
         self.dtype = select_dtype(preset.precision, self.device)
         self.threads = torch.get_num_threads()
         method = build_method(method_options(preset), self.device, self.dtype, preset.seed)

@@ -10,13 +10,13 @@ from fractions import Fraction
 
 import numpy as np
 
-from animator.errors import MediaError
+from animator.errors import MediaError, PresetError
 from animator.media.audio import decode_audio
 from animator.media.sink import AudioSpan
 from animator.media.source import open_source, read_image
 from animator.music.features import Analysis, Features, analyse, frame_features
-from animator.preset.resolve import (Part, Timeline, beat_half_lives, check_schedules, checked_at_load, image_inputs, soundtrack,
-                                     timeline, unreached_keyframes)
+from animator.preset.resolve import (Part, Timeline, beat_half_lives, check_schedules, checked_at_load, image_inputs, located,
+                                     soundtrack, timeline, unreached_keyframes)
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
 
@@ -34,6 +34,11 @@ class Plan:
         self.first: np.ndarray = self.source.first()  # HxWx3 uint8: the picture a loop starts from
         for image in image_inputs(preset):  # each must read as an image: a text file named style.png fails here
             read_image(image)
+        if getattr(preset.method, "weights", None) == "torchvision":  # the user's own download: it may be missing
+            from animator.nets.vgg import torchvision_missing  # torch loads here, for this choice alone
+
+            if missing := torchvision_missing():
+                raise PresetError(f"{located(preset, ('method', 'weights'))}: method.weights: {missing}")
         self.sound: Analysis | None = heard(preset)
         seconds = None if self.sound is None else self.sound.seconds - preset.audio.start
         self.timeline: Timeline = timeline(preset, self.source.frame_count, self.source.fps, seconds)

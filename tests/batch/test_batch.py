@@ -69,7 +69,7 @@ def test_a_failing_preset_does_not_stop_the_batch_and_finished_ones_are_skipped(
     third = batch(presets, "--out", out, cwd=tmp_path)
     assert statuses(third.stdout) == {"a": "rendered", "bb": "up to date", "ccc": "up to date", "dddd": "rendered",
                                       "broken": "failed"}
-    assert third.stderr.count("WARNING") == 1 and (f"WARNING: {changed}: iterate.blend: keyframe 9 is past the last "
+    assert third.stderr.count("WARNING") == 1 and (f"WARNING: {changed}:5: iterate.blend: keyframe 9 is past the last "
                                                    "iterate (3); the render ends before it") in third.stderr
     forced = batch(presets / "bb.yaml", "--out", out, "--force", cwd=tmp_path)
     assert forced.returncode == 0 and statuses(forced.stdout) == {"bb": "rendered"}
