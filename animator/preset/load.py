@@ -15,7 +15,7 @@ from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted, to_plain
 from animator.preset.resolve import check_schedules, check_variables, checked_at_load, key_line, timeline
 from animator.preset.schedule import Schedule
-from animator.preset.schema import Preset, TemporalConfig
+from animator.preset.schema import ColorConfig, IterateConfig, Preset, TemporalConfig
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -238,6 +238,7 @@ def _check_combinations(preset: Preset, error) -> None:
     _check_passes(preset, method, error)
     if preset.video.fps is not None and not preset.input.is_dir():
         raise error(("video", "fps"), "is a folder of images' frame rate; a video file keeps its own")
+    _check_unused(preset, error)
     inject = preset.iterate.inject
     if method.name == "multistyle" and inject.image is not None:
         raise error(("iterate", "inject"), "multistyle paints its built-in styles; schedule method.style to steer it")
@@ -252,6 +253,22 @@ def _check_combinations(preset: Preset, error) -> None:
         if problems := output.problems():
             key, problem = problems[0]
             raise error(("outputs", i, key), problem)
+
+
+def _check_unused(preset: Preset, error) -> None:
+    """Keys that would change nothing are refused, not ignored: the loop's keys outside iterate
+    mode, colour coherence's settings without a match."""
+    if preset.mode != "iterate":
+        default = IterateConfig()
+        for key in (f.name for f in dataclasses.fields(IterateConfig)):
+            if getattr(preset.iterate, key) != getattr(default, key):
+                raise error(("iterate", key), f"is for iterate mode; this preset's mode is {preset.mode}")
+    color, default = preset.iterate.color, ColorConfig()
+    if color.match == "none":
+        for key in ("reference", "strength"):
+            if getattr(color, key) != getattr(default, key):
+                raise error(("iterate", "color", key), "is for colour coherence: expected iterate.color.match "
+                                                       "lab or histogram with it")
 
 
 def _check_passes(preset: Preset, method, error) -> None:

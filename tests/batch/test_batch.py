@@ -25,8 +25,9 @@ def batch(*args, cwd: Path) -> subprocess.CompletedProcess:
 def preset(folder: Path, name: str, extra: str = "", image: Path = SAMPLES / "chelsea.png",
            method: str = "") -> Path:
     path = folder / f"{name}.yaml"
+    loop = "" if "mode: video" in extra else "iterate: {steps: 3, blend: 0.5}\n"  # the loop's keys are for a loop
     path.write_text(f"name: {name}\ninput: {image}\nsize: 48\nmethod: {method or f'{{name: multistyle, style: {len(name)}}}'}\n"
-                    f"iterate: {{steps: 3, blend: 0.5}}\noutputs: [{{format: png}}]\n{extra}")
+                    f"{loop}outputs: [{{format: png}}]\n{extra}")
     return path
 
 

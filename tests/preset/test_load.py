@@ -93,7 +93,7 @@ def test_style_images_with_weights(tmp_path):
          r"p.yaml:5: iterate.blend: expected values between 0 and 1, found 1.02 at frame 41"),
         ("iterate:\n  blend: 'clamp(1 / (t - 3), 0, 1)'\n", r"p.yaml:4: iterate.blend: .* cannot be computed at frame 3 \(float division by zero\)"),
         ("iterate:\n  blend: [0.5]\n", r"iterate.blend: expected a number or a schedule such as"),
-        ("iterate: {color: {strength: '0: 1, 10: -1'}}\n", r"iterate.color.strength: expected values between 0 and 1"),
+        ("iterate: {color: {match: lab, strength: '0: 1, 10: -1'}}\n", r"iterate.color.strength: expected values between 0 and 1"),
         ("method: {name: multistyle, style: {3: '0: 1, 10: 0'}}\n", r"method.style: the weights are all 0 at frame 10"),
         (f"style: [{{image: {SAMPLES / 'brick.png'}, at: 0}}, {SAMPLES / 'coffee.png'}]\n",
          r"style\[1\].at: a morph needs `at` on every style image"),
@@ -106,6 +106,9 @@ def test_style_images_with_weights(tmp_path):
         ("method: gatys\nvideo: {temporal: {passes: 2, flow: none}}\n", r"video.temporal.passes: needs flow"),
         # how the networks blend: gatys rendered the same frames whatever they said
         ("method: gatys\nvideo: {temporal: {mode: blend}}\n", r"video.temporal.mode: is for the networks"),
+        # keys that changed nothing: the loop's outside iterate mode, colour coherence's without a match
+        ("mode: still\nmethod: multistyle\niterate: {blend: 0.3}\n", r"iterate.blend: is for iterate mode; this preset's mode is still"),
+        ("iterate: {color: {reference: input}}\n", r"iterate.color.reference: is for colour coherence"),
         ("method: gatys\nvideo: {temporal: {output_weight: 1}}\n", r"video.temporal.output_weight: is for the networks"),
     ],
 )
@@ -217,5 +220,6 @@ def test_presets_survive_plain_data(path, tmp_path):
     from animator.preset import preset_from_dict
     from animator.preset.convert import to_plain
 
-    preset = load_preset(path, parse_overrides(["iterate.blend={keyframes: '0: 0.1, 9: 0.4', interpolation: cubic}"]))
+    key = "iterate.blend" if load_preset(path).mode == "iterate" else "original_colors"  # a schedule the preset takes
+    preset = load_preset(path, parse_overrides([f"{key}={{keyframes: '0: 0.1, 9: 0.4', interpolation: cubic}}"]))
     assert preset_from_dict(to_plain(preset), tmp_path, source=preset.source) == preset
