@@ -15,7 +15,7 @@ from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted, to_plain
 from animator.preset.resolve import check_schedules, check_variables, checked_at_load, key_line, timeline
 from animator.preset.schedule import Schedule
-from animator.preset.schema import ColorConfig, IterateConfig, Preset, TemporalConfig
+from animator.preset.schema import ColorConfig, IterateConfig, Preset, TemporalConfig, VideoConfig
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -257,12 +257,16 @@ def _check_combinations(preset: Preset, error) -> None:
 
 def _check_unused(preset: Preset, error) -> None:
     """Keys that would change nothing are refused, not ignored: the loop's keys outside iterate
-    mode, colour coherence's settings without a match."""
-    if preset.mode != "iterate":
-        default = IterateConfig()
-        for key in (f.name for f in dataclasses.fields(IterateConfig)):
-            if getattr(preset.iterate, key) != getattr(default, key):
-                raise error(("iterate", key), f"is for iterate mode; this preset's mode is {preset.mode}")
+    mode, a clip's outside video mode (where video.start, and a folder's fps, pick the picture
+    to start from), colour coherence's settings without a match."""
+    unused = {"iterate": [f.name for f in dataclasses.fields(IterateConfig)], "video": ["duration", "audio", "temporal"]}
+    for section, keys in unused.items():
+        if preset.mode == section:
+            continue
+        default = IterateConfig() if section == "iterate" else VideoConfig()
+        for key in keys:
+            if getattr(getattr(preset, section), key) != getattr(default, key):
+                raise error((section, key), f"is for {section} mode; this preset's mode is {preset.mode}")
     color, default = preset.iterate.color, ColorConfig()
     if color.match == "none":
         for key in ("reference", "strength"):

@@ -109,6 +109,7 @@ def test_style_images_with_weights(tmp_path):
         # keys that changed nothing: the loop's outside iterate mode, colour coherence's without a match
         ("mode: still\nmethod: multistyle\niterate: {blend: 0.3}\n", r"iterate.blend: is for iterate mode; this preset's mode is still"),
         ("iterate: {color: {reference: input}}\n", r"iterate.color.reference: is for colour coherence"),
+        ("video: {duration: 2}\n", r"video.duration: is for video mode; this preset's mode is iterate"),
         ("method: gatys\nvideo: {temporal: {output_weight: 1}}\n", r"video.temporal.output_weight: is for the networks"),
     ],
 )
