@@ -68,7 +68,7 @@ class Render:
         self.loaded = Loaded(preset, plan.source, fitted(plan.first, preset.size, self.device), self.device, method,
                              StyleTrack(method, load_styles(preset, self.device), load_inject(preset, self.device)),
                              Clock(line.steps, line.seconds_per_step, preset.seed, plan.features and plan.features.at,
-                                   line.first))
+                                   line.first), line.frames)
         self.renderer = RENDERERS[preset.mode](self.loaded)
 
     @property
@@ -134,8 +134,6 @@ class Render:
             if progress:
                 progress(done, self.frame_count)
             for index, image, state in self.renderer.frames(resume):
-                if self.frame_count is not None and index >= self.frame_count:
-                    break  # `steps: auto` ends with the sound, in the last iterate's in-betweens
                 interrupt.check()
                 put(Frame(index, index / fps, self.picture(index, image)), state)
                 done = index + 1

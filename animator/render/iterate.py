@@ -10,6 +10,7 @@ without draining, blurring or freezing. In-between frames, if asked for, are mad
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import torch
@@ -44,7 +45,9 @@ class IterateRenderer:
         if k == 1:
             return steps
         previous = None if resume is None else resume[1]["x"].to(loaded.device)
-        return tweened(steps, k, self.config.interpolate_with, previous)
+        # `steps: auto` ends with the sound, inside the last iterate's in-betweens
+        frames = tweened(steps, k, self.config.interpolate_with, previous)
+        return frames if loaded.frames is None else itertools.takewhile(lambda frame: frame[0] < loaded.frames, frames)
 
     def _color_reference(self) -> torch.Tensor | None:
         """The colour coherence reference, when it is known before the loop runs."""

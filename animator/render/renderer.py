@@ -33,6 +33,7 @@ class Loaded:
     method: Method
     styles: StyleTrack
     clock: Clock
+    frames: int | None = None  # the frames written, where known before the render (a loop's)
 
 
 class Renderer(Protocol):
