@@ -467,12 +467,13 @@ def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def on_clock(packets: list[av.Packet], fps: Fraction, tick: Fraction) -> list[av.Packet]:
-    """Packets of frame numbers (time base 1/fps) timed on a coarse clock (a GIF's hundredths, a
-    WebP's milliseconds): each frame from its start to the next one's, both rounded to the nearest
-    tick, so the delays add up to the clip's length. The muxers take the last frame's delay from
-    its duration rounded down (5 frames at 12 fps lasted 0.41 s, not 0.42)."""
+    """Packets of frames 1/fps long timed on a coarse clock (a GIF's hundredths, a WebP's
+    milliseconds): each frame from its start to the next one's, both rounded to the nearest tick,
+    so the delays add up to the clip's length. The muxers take the last frame's delay from its
+    duration rounded down (5 frames at 12 fps lasted 0.41 s, not 0.42)."""
     for packet in packets:
-        start, end = (math.floor(i / fps / tick + Fraction(1, 2)) for i in (packet.pts, packet.pts + 1))
+        begins = packet.pts * packet.time_base
+        start, end = (math.floor(t / tick + Fraction(1, 2)) for t in (begins, begins + 1 / fps))
         packet.time_base, packet.pts, packet.dts, packet.duration = tick, start, start, end - start
     return packets
 
