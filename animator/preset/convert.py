@@ -35,7 +35,12 @@ def dotted(path: KeyPath) -> str:
 
 
 def shown(value: Any) -> str:
-    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    """A found value as an error names it: a short repr, or what kind of thing it is."""
+    if isinstance(value, dict):
+        return "a schedule (this key takes one value)" if "keyframes" in value else "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -126,7 +131,7 @@ def _schedulable(options: tuple, raw: Any, path: KeyPath, meta: typing.Mapping) 
         try:
             return parse_schedule(raw, variables=None)  # the preset knows which (resolve.check_variables)
         except ScheduleError as exc:
-            raise Invalid(path, f"schedule {shown(raw)}: {exc}") from None
+            raise Invalid(path, f"schedule{f' {shown(raw)}' if isinstance(raw, str) else ''}: {exc}") from None
     (number,) = [o for o in options if o is not Schedule]
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return _scalar(number, raw, path, meta)

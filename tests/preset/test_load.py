@@ -110,6 +110,9 @@ def test_style_images_with_weights(tmp_path):
         ("mode: still\nmethod: multistyle\niterate: {blend: 0.3}\n", r"iterate.blend: is for iterate mode; this preset's mode is still"),
         ("iterate: {color: {reference: input}}\n", r"iterate.color.reference: is for colour coherence"),
         ("video: {duration: 2}\n", r"video.duration: is for video mode; this preset's mode is iterate"),
+        # a schedule where one value goes said "found dict"
+        ("size: {keyframes: '0: 64, 5: 96'}\n", r"size: expected a whole number .*, found a schedule \(this key takes one value\)"),
+        ("iterate: {interpolate: [2]}\n", r"iterate.interpolate: expected a whole number between 1 and 64, found a list"),
         ("method: gatys\nvideo: {temporal: {output_weight: 1}}\n", r"video.temporal.output_weight: is for the networks"),
     ],
 )
