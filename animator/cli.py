@@ -143,7 +143,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Every preset rendered or found up to date; failures reported, the rest go on. Exit 1 if
     any failed."""
-    from animator.batch.plan import find_presets, plan
+    from animator.batch.plan import find_presets, plan, refusal
     from animator.batch.run import run_batch
 
     for flag, value, least in (("--jobs", args.jobs, 1), ("--split", args.split, 1), ("--overlap", args.overlap, 0)):
@@ -155,9 +155,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes")
     overrides = parse_overrides(args.set, device=args.device)
     items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force, args.split, args.overlap)
-    refused = [item.error for item in items if item.error and any(o.text in item.error for o in overrides)]
-    if refused and len(refused) == len(items):  # a --set no preset takes is a bad argument, as in render
-        raise AnimatorError(refused[0])
+    for override in overrides:  # a --set no preset takes is a bad argument, as in render
+        if all(override in item.skipped for item in items):
+            raise AnimatorError(refusal(items[0].path, override))
     if args.executor == "ray":
         from animator.batch.executors import RayExecutor
 
@@ -169,6 +169,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for item in items:  # nothing refused the batch: now what its plans found worth saying
         for note in item.notes:
             log.warning(note)
+    for override in overrides:
+        if skipped := [item.name for item in items if override in item.skipped]:
+            log.warning("%s: not for %s (rendered without it)", override.text, ", ".join(skipped))
     started = time.perf_counter()
 
     def report(result) -> None:

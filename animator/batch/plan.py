@@ -21,6 +21,7 @@ class Item:
     error: str = ""  # why it cannot be rendered (its preset or its input)
     current: dict | None = None  # its record, when its outputs are up to date
     notes: list[str] = field(default_factory=list)  # what its plan found worth saying (a keyframe it never reaches)
+    skipped: list[Override] = field(default_factory=list)  # the batch's --set values this preset does not take
 
     @property
     def name(self) -> str:
@@ -54,6 +55,17 @@ def resolved(path: Path) -> Path:
         raise AnimatorError(f"{path}: cannot be followed ({getattr(exc, 'strerror', None) or exc})") from None
 
 
+def refusal(path: Path, override: Override) -> str:
+    """Why the preset refuses this `--set` (taken alone), or "" where it takes it. A batch of
+    loops, clips and stills shortened by `--set iterate.steps=3 --set video.duration=1` gives
+    each preset the values it takes."""
+    try:
+        load_preset(path, [override])
+    except AnimatorError as exc:
+        return str(exc) if override.text in str(exc) else ""
+    return ""
+
+
 def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: bool, split: int = 1,
          overlap: int = 12) -> list[Item]:
     """Each preset loaded; unless it is up to date (rendered whole, or cut as `split` and `overlap`
@@ -63,7 +75,8 @@ def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: boo
     for path in paths:
         item = Item(path)
         try:
-            item.preset = load_preset(path, overrides)
+            item.skipped = [o for o in overrides if refusal(path, o)]
+            item.preset = load_preset(path, [o for o in overrides if o not in item.skipped])
             item.current = None if force else up_to_date(item.preset, out_dir, split_of(item.preset, split, overlap))
             if item.current is None:
                 item.notes = Plan(item.preset).notes

@@ -83,6 +83,19 @@ def test_bad_arguments_exit_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_each_preset_takes_the_set_values_it_has_keys_for(tmp_path):
+    # a loop and a clip shortened together: the batch refused itself (each preset lacked one --set)
+    loop = preset(tmp_path, "loop")
+    clip = preset(tmp_path, "clip", f"mode: video\nstyle: {SAMPLES / 'brick.png'}\n", image=SAMPLES / "pan.mp4",
+                  method="arbitrary")
+    result = batch(loop, clip, "--out", tmp_path / "out", "--set", "iterate.steps=1", "--set", "video.duration=0.125",
+                   cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [len(list((tmp_path / "out" / f"{name}_frames").iterdir())) for name in ("loop", "clip")] == [2, 3]
+    assert "WARNING: --set iterate.steps=1: not for clip (rendered without it)" in result.stderr
+    assert "WARNING: --set video.duration=0.125: not for loop (rendered without it)" in result.stderr
+
+
 def test_two_presets_of_one_name_are_refused_naming_both_files(tmp_path):
     first = preset(tmp_path, "same")
     (tmp_path / "other.yaml").write_text(first.read_text())
