@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -256,7 +257,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         raise AnimatorError(f"{' '.join(map(str, args.outputs))}: {exc}") from None
     for output, figures in measured.items():
         if args.json:
-            print(json.dumps({"output": output, "source": str(args.source), **figures}))
+            print(json.dumps(json_figures({"output": output, "source": str(args.source), **figures}), allow_nan=False))
         else:
             print_clip(output, figures, args.weight)
 
@@ -286,14 +287,30 @@ def style_image(path: Path, size: int | None) -> torch.Tensor:
     return fitted(image, size) if size else to_tensor(image)
 
 
+def shown_figure(value: float, spec: str, unit: str = "") -> str:
+    """A figure as the table prints it; one that could not be measured (t-10 of a clip under 11
+    frames) is n/a."""
+    return f"{value:{spec}}{unit}" if value is not None and math.isfinite(value) else "n/a"
+
+
+def json_figures(value):
+    """Figures for JSON: a figure that could not be measured is null (NaN is not JSON)."""
+    if isinstance(value, dict):
+        return {key: json_figures(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [json_figures(v) for v in value]
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def print_clip(output: str, figures: dict, weight: float) -> None:
     print(f"{output}: {figures['frames']} frames, warping error {figures['warping_error']:.6f} "
-          f"(t-10: {figures['long_term_error']:.6f}), flicker {figures['flicker']:.3f} /255, "
+          f"(t-10: {shown_figure(figures['long_term_error'], '.6f')}), flicker {figures['flicker']:.3f} /255, "
           f"gradient energy {figures['gradient_energy']:.4f}")
     if "relative" in figures:
         r = figures["relative"]
-        print(f"against the per-frame render: warping error {r['warping_error']:.3f}x (t-10: {r['long_term_error']:.3f}x), "
-              f"gradient energy {r['gradient_energy']:.3f}, Gram distance {r.get('gram_distance', float('nan')):.3f}x, "
+        print(f"against the per-frame render: warping error {r['warping_error']:.3f}x "
+              f"(t-10: {shown_figure(r['long_term_error'], '.3f', 'x')}), "
+              f"gradient energy {r['gradient_energy']:.3f}, Gram distance {shown_figure(r.get('gram_distance'), '.3f', 'x')}, "
               f"perceptual distance {figures['perceptual_distance']:.4f}; the flow-free moving average at weight "
               f"{weight:g}: warping error {r['moving_average_warping_error']:.3f}x, gradient energy "
               f"{r['moving_average_gradient_energy']:.3f}")

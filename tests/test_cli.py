@@ -210,3 +210,22 @@ def test_validate_presets_and_info(tmp_path):
     assert info.returncode == 0
     for expected in ("libx264", "arbitrary_predict.onnx", "multistyle26.onnx", "vgg19_weights", "sha256"):
         assert expected in info.stdout
+
+
+def test_metrics_of_a_clip_under_eleven_frames_say_t_10_cannot_be_measured(tmp_path):
+    # the t-10 figure of 7 frames printed "nan", and --json wrote NaN, which is not JSON
+    import json
+
+    import av
+
+    with av.open(str(SAMPLES / "pan.mp4")) as source, av.open(str(tmp_path / "short.mp4"), "w") as out:
+        stream = out.add_stream("libx264", rate=24, options={"crf": "12"})
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        for i, frame in zip(range(7), source.decode(video=0)):
+            out.mux(stream.encode(frame.reformat(width=128, height=96, format="yuv420p")))
+        out.mux(stream.encode())
+    table = animator("metrics", tmp_path / "short.mp4", "--source", tmp_path / "short.mp4", cwd=tmp_path)
+    assert table.returncode == 0 and "(t-10: n/a)" in table.stdout, table.stderr
+    as_json = animator("metrics", tmp_path / "short.mp4", "--source", tmp_path / "short.mp4", "--json", cwd=tmp_path)
+    figures = json.loads(as_json.stdout, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+    assert figures["long_term_error"] is None and figures["frames"] == 7
