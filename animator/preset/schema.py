@@ -138,7 +138,7 @@ class GatysOptions:
     name: Literal["gatys"] = "gatys"
     steps: int = field(default=300, metadata={"min": 1, "max": 100_000})
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
-    lr: Num = field(default=0.02, metadata={"min": 0, "doc": "adam only, in image units (0..1)"})
+    lr: Num = field(default=0.02, metadata={"min": 0, "max": 1, "doc": "adam only, in image units (0..1)"})
     init: Literal["auto", "content", "style", "noise", "previous"] | Path = "auto"
     content_weight: Num = field(default=1.0, metadata={"min": 0})
     style_weight: Num = field(default=1.0, metadata={"min": 0})

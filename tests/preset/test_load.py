@@ -113,6 +113,7 @@ def test_style_images_with_weights(tmp_path):
         # a schedule where one value goes said "found dict"
         ("size: {keyframes: '0: 64, 5: 96'}\n", r"size: expected a whole number .*, found a schedule \(this key takes one value\)"),
         ("iterate: {interpolate: [2]}\n", r"iterate.interpolate: expected a whole number between 1 and 64, found a list"),
+        ("method: {name: gatys, optimizer: adam, lr: 1e38}\n", r"method.lr: expected values between 0 and 1, found 1e\+38"),  # a traceback
         ("method: gatys\nvideo: {temporal: {output_weight: 1}}\n", r"video.temporal.output_weight: is for the networks"),
     ],
 )
