@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     import torch  # for annotations alone: the commands import it when they run
 
 log = logging.getLogger("animator")
-console = Console(stderr=True)  # progress bars only on a terminal: in a log, a bar that ends leaves a blank line
+# Lines are not broken at 80 columns in a log (a render's list of outputs was); progress bars only on
+# a terminal: in a log, a bar that ends leaves a blank line.
+console = Console(stderr=True, soft_wrap=True)
 
 
 def resolve_preset_path(name: str) -> Path:

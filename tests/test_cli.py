@@ -229,3 +229,13 @@ def test_metrics_of_a_clip_under_eleven_frames_say_t_10_cannot_be_measured(tmp_p
     as_json = animator("metrics", tmp_path / "short.mp4", "--source", tmp_path / "short.mp4", "--json", cwd=tmp_path)
     figures = json.loads(as_json.stdout, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
     assert figures["long_term_error"] is None and figures["frames"] == 7
+
+
+def test_a_renders_line_of_outputs_is_one_line_in_a_log(tmp_path):
+    # piped, the console was 80 columns wide and broke the list of outputs in two
+    name = "a_long_name_" * 4
+    result = animator("render", "melt", "--set", "size=32", "--set", "iterate.steps=1", "--set", f"name={name}",
+                      "--out", tmp_path, cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr.strip().splitlines() == [
+        f"{name}: 2 frames in {result.stderr.split(' frames in ')[1].split(' s ->')[0]} s -> {tmp_path / name}.mp4, "
+        f"{tmp_path / name}.gif"], result.stderr

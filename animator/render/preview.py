@@ -71,5 +71,5 @@ def sound_strip(plan: Plan) -> SoundStrip | None:
 
 def describe(preset: Preset) -> str:
     method = preset.method
-    steps = f", {method.steps} optimizer steps a frame" if method.name == "gatys" else ""
+    steps = f", {method.steps} optimizer step{'' if method.steps == 1 else 's'} a frame" if method.name == "gatys" else ""
     return f"{preset.size} px{steps}"
