@@ -327,7 +327,7 @@ def measured_rate(container: av.container.InputContainer, stream: av.VideoStream
         # WebM's 30000/1001 on its millisecond clock), else a whole one first (it cannot tell 24 from 24000/1001)
         whole = [Fraction(math.floor(1 / spacing)), Fraction(math.ceil(1 / spacing))]
         fits = [rate for rate in [average, *whole, *COMMON_RATES] if rate > 0 and np.abs(
-            times - times[0] - np.arange(len(times)) / float(rate * stream.time_base)).max() <= 1]
+            times - times[0] - np.arange(len(times)) / float(rate * stream.time_base)).max() < 1]  # rounded or cut: under a tick
         if fits:
             return fits[0], True
     nearest = min(COMMON_RATES, key=lambda rate: abs(float(rate) * spacing - 1))
