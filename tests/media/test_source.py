@@ -221,8 +221,8 @@ def test_an_animated_gif_keeps_its_quick_frames_and_its_slow_ones(tmp_path):
 def test_a_gif_keeps_its_rate_though_its_clock_counts_hundredths(tmp_path, fps, count):
     # 24 fps is stored as delays of 4, 4, 4, 4, 4, 5 hundredths: read as the median, 25 fps, as
     # FFmpeg's average says too, a render of it had a frame in 25 twice and ran at the wrong rate.
-    # Over 7 frames 25 fps came within a tick of every frame's time, and was taken: a time rounds
-    # to its tick, so a rate must come within half of one
+    # Over 7 frames 25 fps came within a tick of every frame's time (a whole tick at one), and was
+    # taken: a time rounded or cut to its tick is strictly under one from it
     greys = [Image.fromarray(np.full((48, 64, 3), 4 * k, np.uint8)) for k in range(count)]
     ticks = [math.floor(100 * k / fps + 0.5) for k in range(count + 1)]
     greys[0].save(tmp_path / "anim.gif", save_all=True, append_images=greys[1:], loop=0,
