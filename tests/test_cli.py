@@ -201,6 +201,8 @@ def test_validate_presets_and_info(tmp_path):
     result = animator("validate", *sorted(PRESETS.glob("*.yaml")), cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.count(": ok") == len(list(PRESETS.glob("*.yaml")))
     assert "WARNING" not in result.stderr and "(still, gatys, 1 frame)" in result.stdout  # every keyframe is reached
+    morph = animator("validate", PRESETS / "three-styles.yaml", "--set", "iterate.steps=10", cwd=tmp_path)  # said nothing
+    assert morph.stderr.count("WARNING") == 2 and "style[2].at: keyframe 120 is past the last iterate (10)" in morph.stderr
     short = animator("validate", PRESETS / "zoom-melt.yaml", "--set", "iterate.steps=10", cwd=tmp_path)
     assert short.returncode == 0 and short.stderr == (f"WARNING: {PRESETS / 'zoom-melt.yaml'}:13: iterate.motion.zoom: keyframe 24 "
                                                       "is past the last iterate (10); the render ends before it\n")

@@ -232,9 +232,11 @@ def unreached_keyframes(preset: Preset, line: Timeline) -> list[str]:
         return []
     unit = "iterate" if preset.mode == "iterate" else "frame"
     last = line.steps - 1
-    return [f"{located(preset, path)}: {dotted(path)}: keyframe {schedule.frames[-1]} is past the last {unit} ({last}); "
-            f"the render ends before it" for path, schedule, _ in scheduled_values(preset)
-            if schedule.frames and schedule.frames[-1] > last]
+    keyframes = [(path, schedule.frames[-1]) for path, schedule, _ in scheduled_values(preset) if schedule.frames]
+    if preset.style != "self":  # a morph's styles are keyframes too
+        keyframes += [(("style", i, "at"), style.at) for i, style in enumerate(preset.style) if style.at is not None]
+    return [f"{located(preset, path)}: {dotted(path)}: keyframe {frame} is past the last {unit} ({last}); the render "
+            "ends before it" for path, frame in keyframes if frame > last]
 
 
 def checked_values(path: KeyPath, schedule: Schedule, meta: dict, line: Timeline, heard: list, error: Error) -> list[float]:
