@@ -196,7 +196,8 @@ def print_batch(results: list, seconds: float) -> None:
     Console().print(table)
     for r in results:
         if r.failed:
-            console.print(Text.assemble((f"{r.name}: ", "bold red"), r.error), soft_wrap=True)
+            error = r.error.removeprefix(f"{r.name}: ")  # some messages name the preset themselves
+            console.print(Text.assemble((f"{r.name}: ", "bold red"), error), soft_wrap=True)
 
 
 def cmd_validate(args: argparse.Namespace) -> None:

@@ -182,3 +182,15 @@ def test_a_split_video_joins_without_a_seam(tmp_path):
     at_seams = np.mean([e for i, e in enumerate(errors) if i in seams])
     elsewhere = np.mean([e for i, e in enumerate(errors) if i not in seams])
     assert at_seams <= 1.5 * elsewhere, (at_seams, elsewhere)
+
+
+def test_a_failures_line_names_its_preset_once(capsys):
+    # a render's own message may begin with the preset's name: the batch printed "nanr: nanr: frame 0 ..."
+    from animator.batch.task import Result
+    from animator.cli import print_batch
+
+    print_batch([Result("nanr", "failed", error="nanr: frame 0 came out of the render as NaN or infinity"),
+                 Result("other", "failed", error="p.yaml:3: size: expected a whole number")], 1.0)
+    lines = capsys.readouterr().err.splitlines()
+    assert "nanr: frame 0 came out of the render as NaN or infinity" in lines
+    assert "other: p.yaml:3: size: expected a whole number" in lines
