@@ -139,8 +139,8 @@ def cmd_preview(args: argparse.Namespace) -> None:
         task = bar.add_task(f"{preset.name} (preview)", total=plan.frame_count)
         every = preview(plan, output, args.every, lambda done, total: bar.update(task, completed=done, total=total))
     if not args.quiet:
-        console.print(f"{preset.name}: {'every frame' if every == 1 else f'every {ordinal(every)} frame'} at {describe(plan.preset)} in "
-                      f"{time.perf_counter() - started:.1f} s -> {output}")
+        shown = "its one frame" if plan.frame_count == 1 else "every frame" if every == 1 else f"every {ordinal(every)} frame"
+        console.print(f"{preset.name}: {shown} at {describe(plan.preset)} in {time.perf_counter() - started:.1f} s -> {output}")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

@@ -52,6 +52,15 @@ def test_a_preview_replaces_its_own_sheet_and_no_other_png(tmp_path):
     assert read_image(tmp_path / "melt-preview.png").shape[:2] == (2 * height, 2 * width)  # frames 0, 40, 80, 120
 
 
+def test_a_still_s_preview_says_it_shows_its_one_frame(tmp_path):
+    # it said "every 2nd frame" of a one-frame still
+    (tmp_path / "still.yaml").write_text(f"name: still\nmode: still\ninput: {SAMPLES / 'chelsea.png'}\n"
+                                         "method: {name: multistyle, style: 3}\noutputs: [{format: png}]\n")
+    result = subprocess.run([sys.executable, "-m", "animator", "preview", str(tmp_path / "still.yaml"), "--size", "32",
+                             "--every", "2", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr.startswith("still: its one frame at "), result.stderr
+
+
 @pytest.mark.parametrize("name", ["eigen-melt", "texture", "spatial-style", "pan-gatys"])
 def test_gatys_previews_fit_their_budget(name):
     from animator.render import preview
