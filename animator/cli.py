@@ -100,6 +100,9 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     method = args.method or ("multistyle" if builtin else "arbitrary")
     raw = {"name": args.output.stem, "input": str(args.content), "mode": "still",
            "method": {"name": method}, "outputs": [{"format": "png"}]}
+    if method == "multistyle" and args.style is not None and not builtin:  # the preset's hint (style: self) is no fix here
+        raise PresetError(f"--style {args.style}: multistyle paints its {NUM_BUILTIN_STYLES} built-in styles: give --style N "
+                          f"(0-{NUM_BUILTIN_STYLES - 1}), or --method arbitrary or gatys for an image")
     if builtin and not 0 <= int(args.style) < NUM_BUILTIN_STYLES:
         raise PresetError(f"--style {args.style}: expected a built-in style 0-{NUM_BUILTIN_STYLES - 1} or an image file")
     if builtin:

@@ -187,6 +187,9 @@ def test_bad_arguments_exit_2(tmp_path):
                                "--size 9000: size: expected a whole number between 32"),
                               (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style", "26"),
                                "--style 26: expected a built-in style 0-25"),
+                              (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--method", "multistyle", "--style",
+                                SAMPLES / "brick.png"), f"--style {SAMPLES / 'brick.png'}: multistyle paints its 26 built-in "
+                               "styles: give --style N (0-25)"),  # it said "use style: self", a preset file's fix
                               (("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style=-1"),  # was a missing file "-1"
                                "--style -1: expected a built-in style 0-25"),
                               (("preview", "melt", "--size", "48", "--set", "size=96"),  # --size won without a word
