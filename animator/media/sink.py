@@ -273,6 +273,9 @@ class WebmSink(EncodedSink):
         self.crf = self.DEFAULT_CRF[codec] if crf is None else crf
         self.preset, self.bitrate = preset, bitrate
 
+    def container_options(self) -> dict[str, str]:
+        return {"fflags": "+bitexact"}  # the Matroska muxer draws random track and segment ids otherwise
+
     def open(self, width: int, height: int) -> None:
         if self.video_codec == "av1":
             os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its whole configuration to stderr otherwise

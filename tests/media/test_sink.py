@@ -150,3 +150,22 @@ def test_a_png_on_a_full_disk_is_no_space_naming_the_file_and_leaves_nothing(tmp
     assert raised.value.errno == errno.ENOSPC  # numpy's tofile said "N requested and M written", no errno: a traceback
     assert raised.value.filename == str(sink.partial / frame if frame else sink.partial)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("make", [lambda p: Mp4Sink(p / "a.mp4", Fraction(24)), lambda p: MovSink(p / "a.mov", Fraction(24)),
+                                  lambda p: WebmSink(p / "a.webm", Fraction(24)),
+                                  lambda p: WebmSink(p / "a.webm", Fraction(24), codec="av1"),
+                                  lambda p: WebpSink(p / "a.webp", Fraction(24)), lambda p: ApngSink(p / "a.png", Fraction(24)),
+                                  lambda p: GifSink(p / "a.gif", Fraction(24))],
+                         ids=["mp4", "mov", "webm", "webm-av1", "webp", "apng", "gif"])
+def test_the_same_frames_make_the_same_bytes(tmp_path, make):
+    """A render made again, or resumed after a kill, gives the same file (WebM wrote a random id)."""
+    files = []
+    for run in ("one", "two"):
+        (tmp_path / run).mkdir()
+        sink = make(tmp_path / run)
+        with encoding([sink]) as put:
+            for frame in moving_square(4):
+                put(frame)
+        files.append(sink.path.read_bytes())
+    assert files[0] == files[1]
