@@ -15,7 +15,7 @@ from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted, to_plain
 from animator.preset.resolve import check_schedules, check_variables, checked_at_load, key_line, timeline
 from animator.preset.schedule import Schedule
-from animator.preset.schema import ColorConfig, IterateConfig, Preset, TemporalConfig, VideoConfig
+from animator.preset.schema import IterateConfig, Preset, StillConfig, TemporalConfig
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -256,23 +256,48 @@ def _check_combinations(preset: Preset, error) -> None:
 
 
 def _check_unused(preset: Preset, error) -> None:
-    """Keys that would change nothing are refused, not ignored: the loop's keys outside iterate
-    mode, a clip's outside video mode (where video.start, and a folder's fps, pick the picture
-    to start from), colour coherence's settings without a match."""
-    unused = {"iterate": [f.name for f in dataclasses.fields(IterateConfig)], "video": ["duration", "audio", "temporal"]}
-    for section, keys in unused.items():
-        if preset.mode == section:
-            continue
-        default = IterateConfig() if section == "iterate" else VideoConfig()
-        for key in keys:
-            if getattr(getattr(preset, section), key) != getattr(default, key):
-                raise error((section, key), f"is for {section} mode; this preset's mode is {preset.mode}")
-    color, default = preset.iterate.color, ColorConfig()
+    """Keys that would change nothing are refused, not ignored: a mode's section outside that mode
+    (where video.start, and a folder's fps, pick the picture to start from), and the keys of a
+    choice not taken (lr is adam's, window a local style's, flow_preset DIS's). A setting turned
+    off (flow: none, interpolate: 1, gram_transform: none) keeps its keys, so that one --set turns
+    it back on."""
+    sections = {"iterate": [f.name for f in dataclasses.fields(IterateConfig)], "video": ["duration", "audio", "temporal"],
+                "still": [f.name for f in dataclasses.fields(StillConfig)]}
+    for section, keys in sections.items():
+        if preset.mode != section:
+            _refuse_set(getattr(preset, section), keys, (section,), error, f"is for {section} mode; this preset's mode is {preset.mode}")
+    color = preset.iterate.color
     if color.match == "none":
-        for key in ("reference", "strength"):
-            if getattr(color, key) != getattr(default, key):
-                raise error(("iterate", "color", key), "is for colour coherence: expected iterate.color.match "
-                                                       "lab or histogram with it")
+        _refuse_set(color, ("reference", "strength"), ("iterate", "color"), error,
+                    "is for colour coherence: expected iterate.color.match lab or histogram with it")
+    if preset.still.objective != "reconstruct":
+        _refuse_set(preset.still, ("layer",), ("still",), error, f"is for objective reconstruct; objective is {preset.still.objective}")
+    temporal, where = preset.video.temporal, ("video", "temporal")
+    if temporal.flow == "farneback":
+        _refuse_set(temporal, ("flow_preset",), where, error, "is for flow dis; flow is farneback")
+    if temporal.mode == "blend":
+        _refuse_set(temporal, ("output_weight",), where, error, "is for mode features; mode is blend (weight blends the output)")
+    method = preset.method
+    if method.name != "gatys":
+        return
+    if method.optimizer != "adam":
+        _refuse_set(method, ("lr",), ("method",), error, f"is for optimizer adam; optimizer is {method.optimizer}")
+    if method.representation != "local":
+        _refuse_set(method, ("window",), ("method",), error, f"is for representation local; representation is {method.representation}")
+    transform = method.gram_transform
+    for key, names in {"low": ("eigen-randomize",), "high": ("eigen-randomize",), "density": ("sparse",),
+                       "amplitude": ("sparse", "single")}.items():
+        if transform.name not in (*names, "none"):
+            _refuse_set(transform, (key,), ("method", "gram_transform"), error,
+                        f"is for name {' or '.join(names)}; name is {transform.name}")
+
+
+def _refuse_set(config, keys, where: KeyPath, error, problem: str) -> None:
+    """Refuses the first of `keys` that `config` (a section of the preset) sets to other than its default."""
+    default = type(config)()
+    for key in keys:
+        if getattr(config, key) != getattr(default, key):
+            raise error((*where, key), problem)
 
 
 def _check_passes(preset: Preset, method, error) -> None:
