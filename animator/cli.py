@@ -87,7 +87,7 @@ def distinct(presets: list[Preset]) -> list[Preset]:
     for preset in presets:
         first = named.setdefault(preset.name, preset)
         if first.source.resolve() != preset.source.resolve():
-            raise PresetError(f"{preset.source}: named {preset.name!r}, as {first.source} is: its outputs would replace "
+            raise PresetError(f"{preset.shown}: named {preset.name!r}, as {first.shown} is: its outputs would replace "
                               "that one's; give it another name")
     return list(named.values())
 
@@ -203,17 +203,32 @@ def print_batch(results: list, seconds: float) -> None:
             console.print(Text.assemble((f"{r.name}: ", "bold red"), error), soft_wrap=True)
 
 
-def cmd_validate(args: argparse.Namespace) -> None:
+def cmd_validate(args: argparse.Namespace) -> int:
     """Each preset checked as a render would be, short of loading a network: its input opened and
-    a video's schedules checked against its clip."""
+    a video's schedules checked against its clip. Every preset is checked; each that fails says
+    why on a line of its own, and the command exits 2."""
     from animator.render.plan import Plan
 
-    for preset in load_all(args.presets, args.set):
-        plan = Plan(preset)
+    overrides, failed = parse_overrides(args.set), set()
+    for name in args.presets:
+        path = resolve_preset_path(name)
+        try:
+            preset = load_preset(path, overrides)
+            plan = Plan(preset)
+        except AnimatorError as exc:  # a PresetError, or a MediaError: an input that will not open
+            message = str(exc)
+            if isinstance(exc, MediaError) and len(args.presets) > 1 and not message.startswith(str(path)):
+                # a clip's or a style image's problem: which preset it is in
+                message = f"{path}: {message}"
+            if message not in failed:  # a --set that none takes, once
+                print_error(AnimatorError(message))
+            failed.add(message)
+            continue
         show_notes(plan)
         frames = plan.frame_count
         length = "source frames" if frames is None else "1 frame" if frames == 1 else f"{frames} frames"
-        print(f"{preset.source}: ok ({preset.mode}, {preset.method.name}, {length})")
+        print(f"{preset.shown}: ok ({preset.mode}, {preset.method.name}, {length})")
+    return 2 if failed else 0
 
 
 def cmd_presets(args: argparse.Namespace) -> None:
@@ -465,6 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def print_error(exc: AnimatorError) -> None:
+    one_line = str(exc).replace("\r", "\\r").replace("\n", "\\n")  # a name or path with a line break in it
+    console.print(Text.assemble(("error: ", "bold red"), one_line), soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
@@ -477,8 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             interrupt.install()
         return args.run(args) or 0
     except AnimatorError as exc:
-        one_line = str(exc).replace("\r", "\\r").replace("\n", "\\n")  # a name or path with a line break in it
-        console.print(Text.assemble(("error: ", "bold red"), one_line), soft_wrap=True)
+        print_error(exc)
         return 1 if isinstance(exc, RenderError) else 2
     except KeyboardInterrupt:
         console.print("interrupted: run the same command again to resume")

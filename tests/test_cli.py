@@ -200,6 +200,20 @@ def test_bad_arguments_exit_2(tmp_path):
         assert result.returncode == 2 and result.stderr.strip().startswith(f"error: {expected}"), result.stderr
 
 
+def test_validate_checks_every_preset_and_says_which_failed(tmp_path):
+    """It stopped at the first bad preset; a clip's problem did not say which preset it was in."""
+    (tmp_path / "late.yaml").write_text(f"name: late\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nstyle: [{SAMPLES / 'brick.png'}]\n"
+                                        "video: {start: 100}\n")
+    (tmp_path / "adam.yaml").write_text(f"name: adam\ninput: {SAMPLES / 'chelsea.png'}\nmethod: {{name: gatys, lr: 0.1}}\n")
+    result = animator("validate", "late.yaml", "melt", "adam.yaml", "missing.yaml", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == f"{PRESETS / 'melt.yaml'}: ok (iterate, arbitrary, 121 frames)\n"
+    assert result.stderr.splitlines() == [
+        f"error: late.yaml: {SAMPLES / 'pan.mp4'}: video.start 100.0 s is past the end (2.00 s)",
+        "error: adam.yaml:3: method.lr: is for optimizer adam; optimizer is lbfgs", "error: missing.yaml: preset file not found"]
+    unknown = animator("validate", "melt", "late.yaml", "--set", "sise=64", cwd=tmp_path)
+    assert unknown.returncode == 2 and unknown.stderr.count("error: --set sise=64: sise: unknown key") == 1  # once, not per preset
+
+
 def test_validate_presets_and_info(tmp_path):
     result = animator("validate", *sorted(PRESETS.glob("*.yaml")), cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.count(": ok") == len(list(PRESETS.glob("*.yaml")))

@@ -185,7 +185,7 @@ def preset_from_dict(
     _check_morph(preset.style, error)
     _check_audio(preset, error)
     check_variables(preset, error)
-    preset = dataclasses.replace(preset, source=source, overridden=tuple((o.path, o.text) for o in overrides),
+    preset = dataclasses.replace(preset, source=source, shown=where if source else None, overridden=tuple((o.path, o.text) for o in overrides),
                                  lines=tuple((lines or {}).items()))
     if checked_at_load(preset):  # else once its clip is open or its sound heard (render/plan.py)
         check_schedules(preset, timeline(preset), error)

@@ -190,8 +190,8 @@ def located(preset: Preset, path: KeyPath, unknown: str = "<preset>") -> str:
             return text
     if preset.source is None:
         return unknown
-    line = key_line(dict(preset.lines), path)
-    return str(preset.source) if line is None else f"{preset.source}:{line}"
+    line, shown = key_line(dict(preset.lines), path), preset.shown or str(preset.source)
+    return shown if line is None else f"{shown}:{line}"
 
 
 def key_line(lines: Mapping[KeyPath, int], path: KeyPath) -> int | None:

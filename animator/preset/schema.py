@@ -411,6 +411,7 @@ class Preset:
         default=(OutputConfig("mp4"), OutputConfig("gif", size=256)),
     )
     source: Path | None = field(default=None, metadata={"internal": True})  # the preset file
+    shown: str | None = field(default=None, compare=False, metadata={"internal": True})  # that file as the command named it
     # (key path, "--set k=v") of each value the command line gave: where an error says it came from
     overridden: tuple[tuple[tuple, str], ...] = field(default=(), compare=False, metadata={"internal": True})
     lines: tuple[tuple[tuple, int], ...] = field(default=(), compare=False, metadata={"internal": True})  # key path, its line
