@@ -125,16 +125,16 @@ def cmd_preview(args: argparse.Namespace) -> None:
     from animator.media.sink import is_sheet
     from animator.render.preview import describe, preview, preview_plan
 
-    output = args.output or args.out / f"{Path(args.preset).stem}-preview.png"
-    if output.suffix.lower() != ".png":
-        raise PresetError(f"-o {output}: expected a .png file name")
-    if args.output is None and (output.is_symlink() or output.exists()) and not is_sheet(output):
-        raise MediaError(f"{output}: is in the way of the preview and is not a preview's sheet; move it away, "
-                         "or name the sheet with -o")
+    if args.output is not None and args.output.suffix.lower() != ".png":
+        raise PresetError(f"-o {args.output}: expected a .png file name")
     started = time.perf_counter()
     if args.every is not None and args.every < 1:
         raise AnimatorError(f"--every {args.every}: expected 1 or more")
     (preset,) = load_all([args.preset], args.set, size=args.size, device=args.device)
+    output = args.output or args.out / f"{preset.name}-preview.png"  # beside the render's own outputs, named as they are
+    if args.output is None and (output.is_symlink() or output.exists()) and not is_sheet(output):
+        raise MediaError(f"{output}: is in the way of the preview and is not a preview's sheet; move it away, "
+                         "or name the sheet with -o")
     plan = preview_plan(preset)
     show_notes(plan)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from animator.media.frame import fit_size, resize
+from animator.media.sink import is_sheet
 from animator.media.source import read_image
 from animator.preset import load_preset, parse_overrides
 from tests.conftest import PRESETS, SAMPLES
@@ -53,12 +54,13 @@ def test_a_preview_replaces_its_own_sheet_and_no_other_png(tmp_path):
 
 
 def test_a_still_s_preview_says_it_shows_its_one_frame(tmp_path):
-    # it said "every 2nd frame" of a one-frame still
-    (tmp_path / "still.yaml").write_text(f"name: still\nmode: still\ninput: {SAMPLES / 'chelsea.png'}\n"
+    # it said "every 2nd frame" of a one-frame still; the sheet is named after the preset, as its render's outputs are
+    (tmp_path / "my-still.yaml").write_text(f"name: still\nmode: still\ninput: {SAMPLES / 'chelsea.png'}\n"
                                          "method: {name: multistyle, style: 3}\noutputs: [{format: png}]\n")
-    result = subprocess.run([sys.executable, "-m", "animator", "preview", str(tmp_path / "still.yaml"), "--size", "32",
+    result = subprocess.run([sys.executable, "-m", "animator", "preview", str(tmp_path / "my-still.yaml"), "--size", "32",
                              "--every", "2", "--out", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr.startswith("still: its one frame at "), result.stderr
+    assert result.stderr.rstrip().endswith(f"-> {tmp_path / 'still-preview.png'}") and is_sheet(tmp_path / "still-preview.png")
 
 
 @pytest.mark.parametrize("name", ["eigen-melt", "texture", "spatial-style", "pan-gatys"])
