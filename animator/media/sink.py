@@ -157,6 +157,7 @@ class EncodedSink(Sink):
         super().__init__(path, size)
         self.fps, self.audio = fps, audio
         self.container = self.audio_copy = None
+        self.shown = 0  # frames of the picture on this output's clock: where its sound is cut
 
     def container_options(self) -> dict[str, str]:
         return {}
@@ -191,6 +192,7 @@ class EncodedSink(Sink):
             video_frame.color_primaries, video_frame.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
         video_frame.pts, video_frame.time_base = frame.index, 1 / self.fps
         self.container.mux(self._timed(self.stream.encode(video_frame)))
+        self.shown = frame.index + 1
 
     def _timed(self, packets: list[av.Packet]) -> list[av.Packet]:
         return packets if self.tick is None else on_clock(packets, self.fps, self.tick)
@@ -201,7 +203,7 @@ class EncodedSink(Sink):
             try:
                 container.mux(self._timed(self.stream.encode(None)))  # flush delayed frames
                 if self.audio_copy is not None:
-                    self.audio_copy.copy()
+                    self.audio_copy.copy(float(self.shown / self.fps))
             finally:
                 container.close()
 
@@ -365,12 +367,13 @@ class AudioCopy:
             if hasattr(self, "source"):
                 self.source.close()
 
-    def copy(self) -> None:
+    def copy(self, picture_seconds: float) -> None:
+        """The span's sound, cut where the picture ends (a clip's sound may run on past its last frame)."""
         if self.stream is None:
             return
         source_stream = self.source.streams.audio[0]
         start = timeline_origin(self.source) + self.span.start  # on the stream's clock, as the frames are cut
-        end = None if self.span.duration is None else start + self.span.duration
+        end = start + min(picture_seconds, self.span.duration or picture_seconds)
         try:
             if self.span.start:
                 self.source.seek(int(start / source_stream.time_base), stream=source_stream)
@@ -383,7 +386,7 @@ class AudioCopy:
         finally:
             self.source.close()
 
-    def _remux(self, source_stream, start: float, end: float | None) -> None:
+    def _remux(self, source_stream, start: float, end: float) -> None:
         offset = int(start / source_stream.time_base)
         for packet in self.source.demux(source_stream):
             if packet.dts is None:  # the demuxer's empty flush packet
@@ -396,23 +399,23 @@ class AudioCopy:
             packet_end = float((packet.pts + (packet.duration or 0)) * source_stream.time_base)
             if (packet_end if self.edit_list else middle) < start - 1e-3:
                 continue
-            if end is not None and middle > end:
+            if middle > end:
                 break
             packet.pts -= offset
             packet.dts -= offset
             packet.stream = self.stream
             self.output.mux(packet)
 
-    def _reencode(self, source_stream, start: float, end: float | None) -> None:
+    def _reencode(self, source_stream, start: float, end: float) -> None:
         written = None  # samples from `start`; the first frame's own offset kept (a sound that starts late)
         for frame in self.source.decode(source_stream):
             time, rate = frame.time, frame.sample_rate
             if time is None or time + frame.samples / rate <= start + 1e-3:
                 continue
-            if end is not None and time >= end:
+            if time >= end:
                 break
             first = max(0, round((start - time) * rate))  # an Opus stream's first frame starts before 0 once seeked
-            last = frame.samples if end is None else min(frame.samples, round((end - time) * rate))  # cut where the picture ends
+            last = min(frame.samples, round((end - time) * rate))  # cut where the picture ends
             if last <= first:  # less than half a sample inside the span
                 continue
             if (first, last) != (0, frame.samples):

@@ -283,3 +283,26 @@ def test_surround_sound_opus_has_no_layout_for_is_encoded_in_one_it_has(tmp_path
         heard = np.concatenate([f.to_ndarray() for f in container.decode(audio)], axis=1)
     assert heard.shape[0] == channels and np.abs(heard).max() > 0.1  # every channel, and sound, not silence
     assert heard.shape[1] / 48000 == pytest.approx(0.5, abs=0.03)
+
+
+@pytest.mark.parametrize("make", [lambda p, a: Mp4Sink(p / "a.mp4", Fraction(24), audio=a),
+                                  lambda p, a: WebmSink(p / "a.webm", Fraction(24), audio=a, preset="ultrafast"),
+                                  lambda p, a: MovSink(p / "a.mov", Fraction(24), audio=a)], ids=["mp4", "webm", "mov"])
+@pytest.mark.parametrize("sound", ["tone.wav", "groove.m4a"])  # re-encoded; AAC, remuxed into MP4 and MOV
+def test_a_clips_sound_is_cut_where_its_picture_ends(tmp_path, make, sound):
+    # a clip's sound that ran on past its last frame (no video.duration) was carried whole: 0.5 s of
+    # picture with 1 s, or a song's 20 s, of sound
+    if sound == "tone.wav":
+        with av.open(str(tmp_path / sound), "w") as wav:
+            stream = wav.add_stream("pcm_s16le", rate=48000, layout="mono")
+            frame = av.AudioFrame.from_ndarray((8000 * np.sin(np.arange(48000) * 0.05)).astype(np.int16)[None], format="s16",
+                                               layout="mono")
+            frame.sample_rate = 48000
+            wav.mux(stream.encode(frame))
+            wav.mux(stream.encode())
+    source = tmp_path / sound if sound == "tone.wav" else SAMPLES / sound
+    path = write(make(tmp_path, AudioSpan(source)), moving_square(12))
+    with av.open(str(path)) as container:
+        audio = container.streams.audio[0]
+        heard = sum(f.samples for f in container.decode(audio)) / audio.rate
+    assert heard == pytest.approx(0.5, abs=0.025)  # within one 1024-sample AAC packet of the picture's end
