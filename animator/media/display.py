@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from av.sidedata.sidedata import Type
 from av.video.reformatter import Colorspace
 
 from animator.media.frame import on_white, resize
@@ -29,10 +30,11 @@ class Display:
             image = letterboxed(image, *self.stored)
         if self.pixel_aspect != 1:  # an anamorphic DVD's 720x480 shows as 853x480: widened as a player does
             image = resize(image, max(1, round(image.shape[1] * self.pixel_aspect)), image.shape[0])
-        return upright(image, frame.rotation)
+        return upright(image, frame)
 
 
 UNTAGGED = 2  # FFmpeg's AVCOL_SPC_UNSPECIFIED
+DISPLAYMATRIX = Type.DISPLAYMATRIX
 
 
 def rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -96,6 +98,18 @@ def pixel_aspect(stream: av.VideoStream) -> Fraction:
     return Fraction(aspect) if aspect and aspect > 0 else Fraction(1)
 
 
-def upright(image: np.ndarray, rotation: float) -> np.ndarray:
-    """A decoded frame turned by its rotation metadata (degrees counter-clockwise)."""
-    return np.ascontiguousarray(np.rot90(image, round(rotation / 90) % 4)) if rotation else image
+def upright(image: np.ndarray, frame: av.VideoFrame) -> np.ndarray:
+    """A decoded frame as its display matrix shows it: turned by quarter turns, and mirrored
+    where the matrix says so (a front camera's; `frame.rotation` alone reads a mirror as a half
+    turn). FFmpeg's matrix, [a b u; c d v; x y w] in 16.16 fixed point, puts the stored pixel
+    (p, q) at (a p + c q, b p + d q) on screen, less a shift; a turn that is not a quarter's is
+    taken to the nearest quarter."""
+    matrix = frame.side_data.get(DISPLAYMATRIX)
+    if matrix is None:
+        return image
+    a, b, _, c, d, *_ = np.rint(np.frombuffer(bytes(matrix), "<i4") / 65536).astype(int)
+    if sorted(map(abs, (a, b, c, d))) != [0, 0, 1, 1] or (a == 0) != (d == 0):  # no quarter turn: none of the above
+        return np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90) % 4))
+    if a == 0:  # the axes change places: x on screen is q, stored down the image, and y is p
+        image, (a, d) = image.transpose(1, 0, 2), (c, b)
+    return np.ascontiguousarray(image[::d, ::a])

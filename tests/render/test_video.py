@@ -228,6 +228,10 @@ def test_a_video_with_no_frames(tmp_path):
 SHOWN = {  # stored 64x48; ffmpeg's options that mark it, and those that show it: the shape shown, the 64 px render's
     # rotation metadata (a phone held upright)
     "rotated": (["-display_rotation", "90"], [], [], (64, 48, 3), (48, 64)),
+    # a mirror (a front camera's) in the matrix: shown turned half round, or not flipped at all
+    "mirrored": (["-display_hflip"], [], [], (48, 64, 3), (64, 48)),
+    "flipped": (["-display_vflip"], [], [], (48, 64, 3), (64, 48)),
+    "rotated and mirrored": (["-display_rotation", "90", "-display_hflip"], [], [], (64, 48, 3), (48, 64)),
     # pixels twice as wide as high (an anamorphic DVD's 720x480 for 16:9): rendered as stored,
     # every shape was squashed to half its width
     "anamorphic": ([], ["-bsf:v", "h264_metadata=sample_aspect_ratio=2/1"], ["-vf", "scale=iw*sar:ih"], (48, 128, 3), (64, 24)),
@@ -245,6 +249,7 @@ def test_a_clip_is_shown_and_rendered_as_ffmpeg_shows_it(tmp_path, case):
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     stored = np.zeros((48, 64, 3), np.uint8)
     stored[:, 16:32] = (255, 255, 255)
+    stored[4:12] = (200, 40, 40)  # top and left differ from bottom and right: every turn and mirror shows
     write_clip(tmp_path / "flat.mp4", [stored] * 3)
     subprocess.run([ffmpeg, "-y", "-v", "error", *before, "-i", tmp_path / "flat.mp4", "-c", "copy", *after, tmp_path / "marked.mp4"],
                    check=True)
