@@ -22,6 +22,10 @@ class Display:
     def __init__(self, stream: av.VideoStream):
         self.pixel_aspect = pixel_aspect(stream)
         self.stored = (stream.width, stream.height)  # a frame of another size is letterboxed into it
+        # PyAV wraps a frame's side data with its metadata and frees that metadata again when the
+        # wrapper goes, a double free that crashes; the PNG decoder names its colour profiles in
+        # theirs, so a PNG's frames are turned by their rotation alone
+        self.matrix_readable = stream.codec_context.name not in ("png", "apng")
 
     def image(self, frame: av.VideoFrame) -> np.ndarray:
         """The frame as HxWx3 uint8 RGB, as a player shows it."""
@@ -30,7 +34,7 @@ class Display:
             image = letterboxed(image, *self.stored)
         if self.pixel_aspect != 1:  # an anamorphic DVD's 720x480 shows as 853x480: widened as a player does
             image = resize(image, max(1, round(image.shape[1] * self.pixel_aspect)), image.shape[0])
-        return upright(image, frame)
+        return upright(image, frame, self.matrix_readable)
 
 
 UNTAGGED = 2  # FFmpeg's AVCOL_SPC_UNSPECIFIED
@@ -98,18 +102,17 @@ def pixel_aspect(stream: av.VideoStream) -> Fraction:
     return Fraction(aspect) if aspect and aspect > 0 else Fraction(1)
 
 
-def upright(image: np.ndarray, frame: av.VideoFrame) -> np.ndarray:
+def upright(image: np.ndarray, frame: av.VideoFrame, matrix_readable: bool = True) -> np.ndarray:
     """A decoded frame as its display matrix shows it: turned by quarter turns, and mirrored
     where the matrix says so (a front camera's; `frame.rotation` alone reads a mirror as a half
     turn). FFmpeg's matrix, [a b u; c d v; x y w] in 16.16 fixed point, puts the stored pixel
     (p, q) at (a p + c q, b p + d q) on screen, less a shift; a turn that is not a quarter's is
     taken to the nearest quarter."""
-    matrix = frame.side_data.get(DISPLAYMATRIX)
-    if matrix is None:
-        return image
-    a, b, _, c, d, *_ = np.rint(np.frombuffer(bytes(matrix), "<i4") / 65536).astype(int)
-    if sorted(map(abs, (a, b, c, d))) != [0, 0, 1, 1] or (a == 0) != (d == 0):  # no quarter turn: none of the above
-        return np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90) % 4))
-    if a == 0:  # the axes change places: x on screen is q, stored down the image, and y is p
-        image, (a, d) = image.transpose(1, 0, 2), (c, b)
-    return np.ascontiguousarray(image[::d, ::a])
+    matrix = frame.side_data.get(DISPLAYMATRIX) if matrix_readable else None
+    if matrix is not None:
+        a, b, c, d = np.rint(np.frombuffer(bytes(matrix), "<i4")[[0, 1, 3, 4]] / 65536).astype(int)
+        if sorted(map(abs, (a, b, c, d))) == [0, 0, 1, 1] and (a == 0) == (d == 0):  # quarter turns and mirrors
+            if a == 0:  # the axes change places: x on screen is q, stored down the image, and y is p
+                image, (a, d) = image.transpose(1, 0, 2), (c, b)
+            return np.ascontiguousarray(image[::d, ::a])
+    return np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90) % 4)) if frame.rotation else image
