@@ -315,19 +315,29 @@ def measured_rate(container: av.container.InputContainer, stream: av.VideoStream
     common rate it is within 3% of if there is one; and whether it was read off a coarse clock's
     rounding. Spacings a tick apart are that rounding, not two rates: a GIF counts hundredths, so
     its 24 fps is 4, 4, 4, 4, 4, 5, and the rate is the one whose frame times round to them (the
-    median, 4, is 25 fps, as FFmpeg's `average` says too, and would add a frame in 25)."""
+    median, 4, is 25 fps, as FFmpeg's `average` says too, and would add a frame in 25). The clock
+    may be coarser than the stream's time base (an MP4 re-times a recording's milliseconds to
+    16ths of them), and a stall between frames (a variable-rate recording's) is no rounding: the
+    rest of the spacings tell."""
     times = np.sort([p.pts for p, _ in zip((p for p in container.demux(stream) if p.pts is not None), range(packets))])
     spacings = np.diff(times)
-    rounded = len(spacings) > 0 and spacings.max() - spacings.min() == 1
-    ticks = spacings.mean() if rounded else np.median(spacings) if len(spacings) else 0
-    spacing = float(ticks * stream.time_base)
+    tick = int(np.gcd.reduce(spacings)) if len(spacings) else 0  # the clock's tick, in time-base units
+    if tick <= 0:
+        return None, False
+    regular = np.abs(spacings - np.median(spacings)) <= tick  # within a tick of the usual spacing
+    kept = spacings[regular]
+    # a clock's rounding: two spacings a tick apart, each several ticks long (3003 and 6006 on a
+    # 90 kHz clock is a dropped frame), and most of them
+    rounded = kept.max() - kept.min() == tick and kept.min() >= 2 * tick and regular.mean() >= 0.75
+    spacing = float((kept.mean() if rounded else np.median(spacings)) * stream.time_base)
     if not 0 < spacing < 1:
         return None, False
     if rounded:  # the rate whose frame times round to these ticks: the stream's average if it is one (a
         # WebM's 30000/1001 on its millisecond clock), else a whole one first (it cannot tell 24 from 24000/1001)
+        runs = np.split(times, np.flatnonzero(~regular) + 1)  # the frames between stalls, each run on the rate's grid
         whole = [Fraction(math.floor(1 / spacing)), Fraction(math.ceil(1 / spacing))]
-        fits = [rate for rate in [average, *whole, *COMMON_RATES] if rate > 0 and np.abs(
-            times - times[0] - np.arange(len(times)) / float(rate * stream.time_base)).max() < 1]  # rounded or cut: under a tick
+        fits = [rate for rate in [average, *whole, *COMMON_RATES] if rate > 0 and all(np.abs(
+            run - run[0] - np.arange(len(run)) / float(rate * stream.time_base)).max() < tick for run in runs)]  # under a tick
         if fits:
             return fits[0], True
     nearest = min(COMMON_RATES, key=lambda rate: abs(float(rate) * spacing - 1))

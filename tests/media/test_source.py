@@ -198,6 +198,19 @@ def test_a_stream_whose_rate_is_its_clock_gets_the_rate_its_frames_keep(tmp_path
     assert source.fps == 30 and numbers(source) == list(range(45))
 
 
+@pytest.mark.parametrize("rate", [24, 60])
+def test_a_recording_on_a_millisecond_clock_with_stalls_keeps_its_whole_rate(tmp_path, rate):
+    # 24 fps in milliseconds (41, 42, 42 ms ...), re-timed by the MP4 muxer to 16ths of them, with
+    # two stalls of a few frames: read as the median spacing, 42 ms, it rendered at 24000/1001
+    times = [k / rate for k in range(20)] + [k / rate + 0.5 for k in range(20, 40)] + [k / rate + 0.8 for k in range(40, 50)]
+    write_numbered(tmp_path / "recording.mp4", times, rate=rate)
+    source = open_source(tmp_path / "recording.mp4")
+    assert source.fps == rate
+    shown = numbers(source)
+    assert shown[:20] == list(range(20)) and shown[-10:] == list(range(40, 50))  # every frame, in its place
+    assert len(shown) == round(times[-1] * rate) + 1  # the stalls held: as long as the recording
+
+
 def test_an_animated_png_that_ffmpeg_would_probe_as_a_still_is_read_whole(tmp_path):
     # with a colour profile ahead of its animation chunk, FFmpeg's probe took such a file for one
     # image, and a render of it was a video of its first frame, with exit 0
