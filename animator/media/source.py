@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import imageio.v3 as iio
 import numpy as np
-from PIL import Image
+from PIL import ExifTags, Image
 
 from animator.errors import MediaError
 from animator.media.display import Display, deinterlaced
@@ -72,6 +72,19 @@ def read_image(path: Path) -> np.ndarray:
 ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 
 
+def shown_size(path: Path) -> tuple[int, int]:
+    """An image's width and height as read_image gives it (EXIF orientation applied), from its
+    header alone."""
+    try:
+        with warnings.catch_warnings(), Image.open(path) as image:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+            return image.size[::-1] if turned else image.size
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        height, width = read_image(path).shape[:2]  # which fails with what is wrong
+        return width, height
+
+
 def image_files(folder: Path) -> list[Path]:
     """The images in a folder in the order their names count (frame2 before frame10: many tools
     number frames without leading zeros)."""
@@ -121,19 +134,26 @@ class ImageFolderSource:
         self.frame_count = len(self.files)
         if not self.files:
             raise MediaError(f"{path}: video.duration {duration} s is less than half a frame at {float(fps):g} fps")
+        size = shown_size(self.files[0])  # every header read now: a bad frame fails before any output exists
+        for file in self.files[1:]:
+            _same_size(file, shown_size(file), size)
 
     def first(self) -> np.ndarray:
         return read_image(self.files[0])
 
     def __iter__(self) -> Iterator[Frame]:
-        shape = None
+        size = None
         for i, file in enumerate(self.files):
             image = read_image(file)
-            if shape is not None and image.shape != shape:
-                raise MediaError(f"{file}: {image.shape[1]}x{image.shape[0]}, where the folder's first image is "
-                                 f"{shape[1]}x{shape[0]}: a folder's images make one video, so they share one size")
-            shape = image.shape
+            size = size or image.shape[1::-1]
+            _same_size(file, image.shape[1::-1], size)  # as its header said, unless it changed since
             yield Frame(i, i / self.fps, image)
+
+
+def _same_size(file: Path, size: tuple[int, int], first: tuple[int, int]) -> None:
+    if tuple(size) != tuple(first):
+        raise MediaError(f"{file}: {size[0]}x{size[1]}, where the folder's first image is {first[0]}x{first[1]}: "
+                         "a folder's images make one video, so they share one size")
 
 
 class VideoSource:

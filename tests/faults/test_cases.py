@@ -320,13 +320,20 @@ def test_presets_that_crashed_are_one_line(tmp_path, text, words):
     refused(animator("validate", path, cwd=tmp_path), words)
 
 
-def test_a_folder_of_differently_sized_images_is_one_line(tmp_path):
+@pytest.mark.parametrize("last, words", [((48, 64), "share one size"), (None, "not a readable image")])
+def test_a_folder_with_a_frame_that_cannot_be_one_is_refused_before_the_render(tmp_path, last, words):
+    # validate said ok, and the render stopped at that frame with its work folder left behind
     frames = tmp_path / "frames"
     frames.mkdir()
-    for i, size in enumerate([(64, 48), (64, 48), (48, 64)]):
-        Image.fromarray(np.full((size[1], size[0], 3), 60 * i, np.uint8)).save(frames / f"{i}.png")
+    for i, size in enumerate([(64, 48), (64, 48), last]):
+        if size is None:
+            (frames / f"{i}.png").write_bytes(b"\x89PNG garbage")
+        else:
+            Image.fromarray(np.full((size[1], size[0], 3), 60 * i, np.uint8)).save(frames / f"{i}.png")
     path = write(tmp_path, f"name: f\nmode: video\ninput: {frames}\nsize: 32\nmethod: multistyle\noutputs: [{{format: mp4}}]\n")
-    refused(animator("render", path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path), "2.png", "share one size")
+    refused(animator("validate", path, cwd=tmp_path), "2.png", words)
+    refused(animator("render", path, "--out", tmp_path / "out", "--quiet", cwd=tmp_path), "2.png", words)
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_work_folder_record_is_json_with_checksums(tmp_path):
