@@ -185,8 +185,8 @@ def preset_from_dict(
     _check_morph(preset.style, error)
     _check_audio(preset, error)
     check_variables(preset, error)
-    preset = dataclasses.replace(preset, source=source, shown=where if source else None, overridden=tuple((o.path, o.text) for o in overrides),
-                                 lines=tuple((lines or {}).items()))
+    preset = dataclasses.replace(preset, source=source, shown=where if source else None,
+                                 overridden=tuple((o.path, o.text) for o in overrides), lines=tuple((lines or {}).items()))
     if checked_at_load(preset):  # else once its clip is open or its sound heard (render/plan.py)
         check_schedules(preset, timeline(preset), error)
     return preset
@@ -265,7 +265,8 @@ def _check_unused(preset: Preset, error) -> None:
                 "still": [f.name for f in dataclasses.fields(StillConfig)]}
     for section, keys in sections.items():
         if preset.mode != section:
-            _refuse_set(getattr(preset, section), keys, (section,), error, f"is for {section} mode; this preset's mode is {preset.mode}")
+            _refuse_set(getattr(preset, section), keys, (section,), error,
+                        f"is for {section} mode; this preset's mode is {preset.mode}")
     color = preset.iterate.color
     if color.match == "none":
         _refuse_set(color, ("reference", "strength"), ("iterate", "color"), error,
