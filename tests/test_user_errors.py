@@ -90,6 +90,7 @@ def one_line(result) -> str:
     ("line break in a key", ["bad\\nkey"]),  # the message broke over two lines
     ("number as name", ["name: expected text, found 2024", "write it in quotes"]),  # digits are a name's, unquoted a number
     ("folder as audio", ["a folder, where an audio file goes"]),  # "audio file not found"
+    ("start of an image", ["--set video.start=2: video.start: is for a video or a folder of images"]),  # said nothing
 ])
 def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
     (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
@@ -112,6 +113,8 @@ def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
             sets = ["name=2024"]
         case "folder as audio":
             sets = [f"audio={tmp_path}"]
+        case "start of an image":
+            sets = ["video.start=2"]
     result = animator("validate", write(tmp_path, text), *[arg for s in sets for arg in ("--set", s)], cwd=tmp_path)
     refused(result, *words)
     one_line(result)
