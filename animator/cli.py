@@ -68,7 +68,8 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, r
         if not quiet:
             written = ", ".join(str(p) for p in outputs)
             frames = int(bar.tasks[task].completed)
-            console.print(f"{preset.name}: {frames} frames in {time.perf_counter() - started:.1f} s -> {written}")
+            counted = "1 frame" if frames == 1 else f"{frames} frames"
+            console.print(f"{preset.name}: {counted} in {time.perf_counter() - started:.1f} s -> {written}")
 
 
 def show_notes(plan) -> None:
@@ -103,17 +104,22 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     if method == "multistyle" and args.style is not None and not builtin:  # the preset's hint (style: self) is no fix here
         raise PresetError(f"--style {args.style}: multistyle paints its {NUM_BUILTIN_STYLES} built-in styles: give --style N "
                           f"(0-{NUM_BUILTIN_STYLES - 1}), or --method arbitrary or gatys for an image")
+    if builtin and method != "multistyle":
+        raise PresetError(f"--style {args.style}: a built-in style is multistyle's; {method} needs a style image")
     if builtin and not 0 <= int(args.style) < NUM_BUILTIN_STYLES:
         raise PresetError(f"--style {args.style}: expected a built-in style 0-{NUM_BUILTIN_STYLES - 1} or an image file")
+    named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image, whatever --set says
+    overrides = parse_overrides(args.set, size=args.size, device=args.device) + [named]
+    objective = next((o.value for o in overrides if o.path == ("still", "objective")), "transfer")
     if builtin:
         raw["method"]["style"] = int(args.style)
     elif args.style is not None:
         raw["style"] = args.style
-    elif method != "multistyle":
+    elif method != "multistyle" and objective == "transfer":  # a texture (of the content, as self) and a reconstruction need none
         raise PresetError(f"animator stylize: --style IMAGE is needed with the {method} method (or --style N for multistyle)")
-    named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image, whatever --set says
-    overrides = parse_overrides(args.set, size=args.size, device=args.device) + [named]
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
+    if preset.mode != "still":  # -o names one picture
+        raise PresetError(f"--set mode={preset.mode}: stylize makes one still image; render a preset for {preset.mode} mode")
     if [output.format for output in preset.outputs] != ["png"]:  # --set outputs...: -o names one PNG
         raise PresetError(f"-o {args.output}: stylize writes one PNG there, and --set asks for "
                           f"{', '.join(output.format for output in preset.outputs) or 'no output'}")

@@ -204,9 +204,19 @@ def test_stylize_writes_the_path_o_names_or_refuses(tmp_path):
     refused(animator(*stylize, "-o", tmp_path / "Cat.PNG", cwd=tmp_path), "Cat.PNG: expected a .png file name")
     refused(animator(*stylize, "-o", tmp_path / "cat.png", "--set", "outputs.0.format=gif", cwd=tmp_path),
             "cat.png: stylize writes one PNG there, and --set asks for gif")
+    # a mode of more frames wrote a whole loop into cat_frames/ and no cat.png, with exit 0
+    refused(animator(*stylize, "-o", tmp_path / "cat.png", "--set", "mode=iterate", cwd=tmp_path),
+            "--set mode=iterate: stylize makes one still image")
+    # "method.style: unknown key (did you mean steps?)"
+    refused(animator(*stylize, "-o", tmp_path / "cat.png", "--method", "gatys", cwd=tmp_path),
+            "--style 3: a built-in style is multistyle's; gatys needs a style image")
     assert not list(tmp_path.iterdir())
     assert animator(*stylize, "-o", tmp_path / "cat.png", cwd=tmp_path).returncode == 0
     assert [p.name for p in tmp_path.iterdir()] == ["cat.png"]
+    # a reconstruction paints the content alone: it needs no --style (it said --style IMAGE is needed)
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "r.png", "--method", "gatys", "--size", "32",
+                      "--set", "method.steps=2", "--set", "still.objective=reconstruct", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr.startswith("r: 1 frame in "), result.stderr
 
 
 def test_fresh_moves_aside_a_work_folder_holding_files_no_render_wrote(tmp_path):
