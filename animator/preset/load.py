@@ -340,6 +340,41 @@ def _check_gatys(preset: Preset, method, error) -> None:
         raise error(("style",), "a local style matches pixel by pixel: expected one style image")
     if any(scale >= preset.size for scale in method.scales):
         raise error(("method", "scales"), f"expected sizes below size ({preset.size}), found {list(method.scales)}")
+    if list(method.scales) != sorted(set(method.scales)):
+        raise error(("method", "scales"), f"expected sizes from the coarsest up, each once, found {list(method.scales)}")
+    for key in ("content_layers", "style_layers"):  # a layer given twice counted twice
+        if twice := next((layer for layer in getattr(method, key) if getattr(method, key).count(layer) > 1), None):
+            raise error(("method", key), f"expected each layer once, found {twice} twice")
+    _check_gatys_choices(preset, method, error)
+
+
+def _check_gatys_choices(preset: Preset, method, error) -> None:
+    """Choices that would leave the picture as it was, or take no notice of a key."""
+    transform = method.gram_transform
+    if transform.zero_others and not transform.layers:
+        raise error(("method", "gram_transform", "zero_others"), "zeroes the style layers not in gram_transform.layers; "
+                                                                  "expected layers with it (empty: every style layer)")
+    if transform.redraw == "step" and method.optimizer == "lbfgs":  # its curvature estimate is of the last target
+        raise error(("method", "gram_transform", "redraw"), "step needs optimizer adam: L-BFGS under a target drawn "
+                                                            "anew every step hardly moves")
+    if method.representation == "local" and preset.iterate.inject.image is not None:
+        raise error(("iterate", "inject"), "a local style matches pixel by pixel: one style image, and inject adds a second")
+    flowing = preset.mode == "iterate" or preset.mode == "video" and preset.video.temporal.flow != "none"
+    if method.init == "previous" and not flowing:
+        raise error(("method", "init"), "previous is the last frame: iterate mode, or video mode with flow")
+    objective = preset.still.objective
+    if preset.mode == "still" and objective != "transfer":  # resolve.method_options sets these for the objective
+        _refuse_set(method, OBJECTIVE_KEYS[objective], ("method",), error,
+                    f"is not used by objective {objective}: {OBJECTIVE_PAINTS[objective]}")
+        if objective == "reconstruct" and preset.style != "self":
+            raise error(("style",), f"is not used by objective reconstruct: {OBJECTIVE_PAINTS[objective]}")
+
+
+OBJECTIVE_KEYS = {"texture": ("init", "content_weight", "content_layers"),
+                  "reconstruct": ("init", "content_layers", "style_weight", "style_layers", "style_layer_weights",
+                                  "representation", "window", "gram_transform")}
+OBJECTIVE_PAINTS = {"texture": "it paints the style alone, from noise",
+                    "reconstruct": "it paints the content alone, at still.layer, from noise"}
 
 
 def load_preset(path: Path | str, overrides: list[Override] = ()) -> Preset:
