@@ -53,6 +53,15 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
+def covering(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The image scaled to cover width x height, its shape kept, the overflow cropped evenly from
+    both sides: a picture to compare with a frame pixel by pixel."""
+    scale = max(width / image.shape[1], height / image.shape[0])
+    scaled = resize(image, max(width, round(image.shape[1] * scale)), max(height, round(image.shape[0] * scale)))
+    top, left = (scaled.shape[0] - height) // 2, (scaled.shape[1] - width) // 2
+    return scaled[top:top + height, left:left + width]
+
+
 def on_white(image: np.ndarray) -> np.ndarray:
     """An HxWx4 RGBA image over white, as a web page shows it: with its alpha dropped instead, a
     transparent pixel showed whatever colour it hid (a logo's background came out bright green)."""

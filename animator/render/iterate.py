@@ -18,7 +18,7 @@ import torch
 from animator.clock import Clock, at_frame
 from animator.controls import life
 from animator.controls.color import ColorReference, cohere
-from animator.media.frame import fitted, to_image, to_tensor
+from animator.media.frame import covering, fitted, to_image, to_tensor
 from animator.media.source import read_image
 from animator.methods import Method, StyleTrack
 from animator.motion import feedback
@@ -35,7 +35,8 @@ class IterateRenderer:
         self.loaded, self.config = loaded, loaded.preset.iterate
         self.reference = self._color_reference()
         anchor = self.config.anchor.image
-        self.anchor = loaded.first if anchor == "input" else fitted(read_image(anchor), loaded.preset.size, loaded.device)
+        height, width = loaded.first.shape[-2:]  # the anchor is pulled toward pixel by pixel: the frame's size
+        self.anchor = loaded.first if anchor == "input" else to_tensor(covering(read_image(anchor), width, height), loaded.device)
 
     def frames(self, resume: Resume | None = None) -> Iterator[Rendered]:
         loaded, k = self.loaded, self.config.interpolate

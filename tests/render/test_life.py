@@ -47,3 +47,25 @@ def test_the_bare_melt_falls_into_stripes():
     loaded = load(preset_from_dict(raw, PRESETS))
     last = loop_figures(to_image(x) for _, x, _ in loaded.renderer.frames())["quarters"][-1]
     assert last["coherence"] > 0.8 and last["flat"] > 0.4, last
+
+
+def test_an_anchor_of_another_shape_covers_the_frame(tmp_path):
+    # a square anchor for a landscape loop was a traceback (tensors of two sizes), exit 1
+    from animator.media.frame import covering, fit_size
+    from animator.media.source import read_image
+    from tests.conftest import SAMPLES
+
+    preset = preset_from_dict(yaml.safe_load(f"""
+        name: anchored
+        input: {SAMPLES / 'chelsea.png'}
+        size: 64
+        iterate: {{steps: 1, blend: 0, anchor: {{amount: 1, image: {SAMPLES / 'brick.png'}}}}}
+        outputs: [{{format: png}}]
+    """), tmp_path)
+    render = load(preset)
+    render.run(tmp_path, fresh=True)
+    frames = sorted((tmp_path / "anchored_frames").iterdir())
+    shown = read_image(frames[1]).astype(int)
+    width, height = fit_size(*read_image(SAMPLES / "chelsea.png").shape[1::-1], 64)
+    assert shown.shape == (height, width, 3) and height != width
+    assert abs(shown - covering(read_image(SAMPLES / "brick.png"), width, height)).mean() < 1  # the brick, cropped to the frame
