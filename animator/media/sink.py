@@ -562,10 +562,13 @@ class GifSink(Sink):
 
 
 class PngSink(Sink):
-    """One PNG for a single-frame render, else a folder of numbered PNGs."""
+    """One PNG for a single-frame render, else a folder of numbered PNGs (at `fps`, their number
+    on its clock: None, the render's)."""
 
-    def __init__(self, path: Path, size: int | None = None):
+    def __init__(self, path: Path, size: int | None = None, fps: Fraction | None = None):
         super().__init__(path, size)
+        if fps is not None:
+            self.fps = fps
 
     def open(self, width: int, height: int) -> None:
         if self.path.suffix != ".png":

@@ -99,7 +99,7 @@ def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, aud
         case "gif":
             return GifSink(path, fps, output.size, output.palette, output.dither, output.max_colors)
         case "png":
-            return PngSink(path if single else out_dir / f"{name}_frames", output.size)
+            return PngSink(path if single else out_dir / f"{name}_frames", output.size, fps)
     raise AssertionError(f"no sink for format {output.format}")  # the schema's Literal lists every format
 
 
@@ -126,7 +126,7 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
                                  for file in reads):
             raise MediaError(f"{path}: is this render's own input, and its output would replace it; "
                              "write the output elsewhere or under another name")
-        frames = isinstance(sink, PngSink) and path.suffix != ".png"
+        frames = isinstance(getattr(sink, "sink", sink), PngSink) and path.suffix != ".png"  # Retimed holds its sink
         shaped = path.is_dir() and not path.is_symlink() and all(is_frame(p) for p in path.iterdir()) if frames \
             else path.is_file() and not path.is_symlink() and of_its_format(path)
         claimed = written is None or unfinished or path.resolve() in written  # not a video of the user's own, named as ours

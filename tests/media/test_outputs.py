@@ -119,3 +119,20 @@ def test_an_mp4_on_a_gpu_uses_its_encoder_only_where_it_runs(tmp_path):
             put(Frame(i, Fraction(i, 24), np.full((64, 96, 3), 40 * i, np.uint8)))
     facts, frames = decode_video(tmp_path / "g.mp4")
     assert facts["codec"] == "h264" and len(frames) == 3
+
+
+def test_a_folder_of_frames_takes_its_own_fps(tmp_path):
+    # png's fps was taken and ignored: 24 frames at the render's 24 fps where 12 were asked for
+    from animator.render.outputs import check_destinations
+
+    p = preset({"format": "png", "fps": 12}, iterate={"steps": 23})
+    for _ in range(2):  # the second finds the first's folder, and takes it for frames it may replace
+        check_destinations(p, tmp_path, record=False)
+        (frames,) = make_sinks(p, tmp_path, Fraction(24))
+        with encoding([frames]) as put:
+            for frame in moving_square(24):
+                put(frame)
+    written = sorted((tmp_path / "p_frames").iterdir())
+    assert [f.name for f in written] == [f"{k:06d}.png" for k in range(12)]
+    shown = [np.asarray(Image.open(f))[40, :, 0].argmax() for f in written]  # where the red square's edge is
+    assert shown == [np.asarray(moving_square(24)[2 * k].image)[40, :, 0].argmax() for k in range(12)]  # every 2nd frame
