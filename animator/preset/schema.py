@@ -384,6 +384,8 @@ class OutputConfig:
                                  f"most {most} for {self.format}, found {float(self.fps):g}"))
         if self.format == "mp4" and self.crf is not None and self.crf > H264_MAX_CRF:
             found.append(("crf", f"expected a whole number between 0 and {H264_MAX_CRF} for H.264, found {self.crf}"))
+        if self.format == "mp4" and self.crf == 0 and self.bitrate is not None:  # x264's lossless ignores the cap
+            found.append(("bitrate", "crf 0 is lossless, which no bitrate caps: give one or the other"))
         return found
 
 

@@ -57,6 +57,7 @@ def test_a_single_frame_writes_one_png():
     ({"format": "mp4", "bitrate": "fast"}, "outputs[0].bitrate: expected a bitrate in bits per second such as 2500000"),
     ({"format": "mp4", "bitrate": "5k"}, "outputs[0].bitrate: expected a bitrate in bits per second such as 2500000, 2500k or 2.5M, between 10k and 1000M, found '5k'"),
     ({"format": "webm", "crf": 64}, "outputs[0].crf: expected a whole number between 0 and 63, found 64"),
+    ({"format": "mp4", "crf": 0, "bitrate": "50k"}, "outputs[0].bitrate: crf 0 is lossless, which no bitrate caps"),  # 45x it
     ({"format": "webp", "quality": 101}, "outputs[0].quality: expected a whole number between 0 and 100, found 101"),
     ({"format": "mkv"}, "outputs[0].format: expected one of mp4, webm, mov, webp, apng, gif, png, found 'mkv'"),
 ])
