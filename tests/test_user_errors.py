@@ -127,7 +127,8 @@ def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
 ])
 def test_a_beats_half_life_that_fails_somewhere_is_refused_in_one_line(tmp_path, half_life, words):
     text = (f"name: heard\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\n"
-            f"audio: {{file: {SAMPLES / 'groove.m4a'}, half_life: '{half_life}'}}\noutputs: [{{format: mp4}}]\n")
+            f"audio: {{file: {SAMPLES / 'groove.m4a'}, half_life: '{half_life}'}}\noriginal_colors: '0.5 * beat'\n"
+            "outputs: [{format: mp4}]\n")
     result = animator("validate", write(tmp_path, text), cwd=tmp_path)
     refused(result, "audio.half_life: ", words)
     one_line(result)

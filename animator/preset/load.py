@@ -13,9 +13,10 @@ import yaml
 
 from animator.errors import PresetError
 from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted, to_plain
-from animator.preset.resolve import check_schedules, check_variables, checked_at_load, key_line, timeline
-from animator.preset.schedule import Schedule
-from animator.preset.schema import IterateConfig, Preset, StillConfig, TemporalConfig
+from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,
+                                     timeline)
+from animator.preset.schedule import AUDIO_VARIABLES, Schedule
+from animator.preset.schema import AudioConfig, IterateConfig, Preset, StillConfig, TemporalConfig
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -198,6 +199,19 @@ def _check_audio(preset: Preset, error) -> None:
     if preset.mode == "iterate" and preset.iterate.steps == "auto" and preset.audio is None:
         raise error(("iterate", "steps"), "auto renders as long as the audio lasts: expected an audio file "
                                           "(audio: at the top of the preset) or a number of steps")
+    if preset.audio is None:
+        return
+    read = set().union(*(schedule.variables for _, schedule, _ in scheduled_values(preset)))
+    if "beat" not in read and preset.audio.half_life != HALF_LIFE:
+        raise error(("audio", "half_life"), "is how fast `beat` falls after each beat, and no schedule reads beat")
+    carried = any(output.format in SOUND_FORMATS for output in preset.outputs)
+    if not read & set(AUDIO_VARIABLES) and not carried and not (preset.mode == "iterate" and preset.iterate.steps == "auto"):
+        raise error(("audio",), "nothing hears it: no schedule reads its features, no output carries sound "
+                                f"({', '.join(SOUND_FORMATS)}), and iterate.steps is not auto")
+
+
+HALF_LIFE = next(f.default for f in dataclasses.fields(AudioConfig) if f.name == "half_life")
+SOUND_FORMATS = ("mp4", "webm", "mov")  # the outputs that carry sound (render/outputs.py)
 
 
 def _check_morph(style, error) -> None:

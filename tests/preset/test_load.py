@@ -124,6 +124,11 @@ def test_style_images_with_weights(tmp_path):
          r"video.temporal.flow_preset: is for flow dis; flow is farneback"),
         ("mode: video\nvideo: {temporal: {mode: blend, output_weight: 0.3}}\n",
          r"video.temporal.output_weight: is for mode features; mode is blend"),
+        # music that nothing hears: the frames were the same with it or without
+        (f"audio: {{file: {SAMPLES / 'groove.m4a'}, half_life: 5}}\niterate: {{blend: '0.2 + 0.2 * loud'}}\n",
+         r"audio.half_life: is how fast `beat` falls after each beat, and no schedule reads beat"),
+        (f"audio: {{file: {SAMPLES / 'groove.m4a'}}}\noutputs: [{{format: gif}}]\n",
+         r"audio: nothing hears it: no schedule reads its features, no output carries sound \(mp4, webm, mov\)"),
         # the optimization method's choices that left the picture as it was, or took no notice of a key
         ("method: {name: gatys, content_weight: 0, style_layer_weights: [0, 0, 0, 0, 0]}\n", r"method: no loss is active"),
         ("method: {name: gatys, optimizer: adam, lr: 0}\n", r"method.lr: expected above 0: at 0 adam leaves the picture"),
