@@ -91,6 +91,8 @@ def one_line(result) -> str:
     ("number as name", ["name: expected text, found 2024", "write it in quotes"]),  # digits are a name's, unquoted a number
     ("folder as audio", ["a folder, where an audio file goes"]),  # "audio file not found"
     ("start of an image", ["--set video.start=2: video.start: is for a video or a folder of images"]),  # said nothing
+    ("inject without an image", ["--set iterate.inject.weight=0.5: iterate.inject.weight: is an injected style image's"]),
+    ("cut-short list", ["--set outputs=[{format: mp4: not valid YAML (expected ',' or '}'"]),  # found '[{format: mp4'
 ])
 def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
     (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
@@ -115,6 +117,10 @@ def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
             sets = [f"audio={tmp_path}"]
         case "start of an image":
             sets = ["video.start=2"]
+        case "inject without an image":  # it blamed the preset's line for what --set gave
+            sets = ["iterate.inject.weight=0.5"]
+        case "cut-short list":
+            sets = ["outputs=[{format: mp4"]
     result = animator("validate", write(tmp_path, text), *[arg for s in sets for arg in ("--set", s)], cwd=tmp_path)
     refused(result, *words)
     one_line(result)

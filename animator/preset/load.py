@@ -39,7 +39,9 @@ def parse_overrides(items: list[str], **flags: Any) -> list[Override]:
             raise PresetError(f"--set {text}: expected key.path=value, e.g. iterate.steps=60")
         try:
             parsed = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
+        except yaml.YAMLError as exc:
+            if value.lstrip()[:1] in ("[", "{"):  # a list or a mapping cut short: not a word to take as it is
+                raise PresetError(f"--set {text}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
             parsed = value
         path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
         overrides.append(Override(path, parsed, f"--set {text}"))
@@ -257,7 +259,7 @@ def _check_combinations(preset: Preset, error) -> None:
     if method.name == "multistyle" and inject.image is not None:
         raise error(("iterate", "inject"), "multistyle paints its built-in styles; schedule method.style to steer it")
     if inject.image is None and inject.weight != 0:
-        raise error(("iterate", "inject", "image"), "expected a style image to inject")
+        raise error(("iterate", "inject", "weight"), "is an injected style image's: expected iterate.inject.image with it")
     if not preset.outputs:
         raise error(("outputs",), "expected at least one output")
     formats = [o.format for o in preset.outputs]
