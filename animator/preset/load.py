@@ -184,7 +184,7 @@ def preset_from_dict(
     except Invalid as exc:
         raise PresetError(f"{_locate(exc.path, where, lines or {}, overrides)}: {dotted(exc.path)}: {exc.message}") from None
     error = lambda path, msg: PresetError(f"{_locate(path, where, lines or {}, overrides)}: {dotted(path)}: {msg}")  # noqa: E731
-    _check_combinations(preset, error)
+    _check_combinations(preset, error, tuple(override.path for override in overrides))
     _check_morph(preset.style, error)
     _check_audio(preset, error)
     check_variables(preset, error)
@@ -237,7 +237,7 @@ def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: lis
     return where if line is None else f"{where}:{line}"
 
 
-def _check_combinations(preset: Preset, error) -> None:
+def _check_combinations(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) -> None:
     """Rules that span keys, checked once here so the engine can trust the Preset."""
     method = preset.method
     if not preset.style:  # `style: []`: every method needs a style to paint with
@@ -254,7 +254,7 @@ def _check_combinations(preset: Preset, error) -> None:
     _check_passes(preset, method, error)
     if preset.video.fps is not None and not preset.input.is_dir():
         raise error(("video", "fps"), "is a folder of images' frame rate; a video file keeps its own")
-    _check_unused(preset, error)
+    _check_unused(preset, error, commanded)
     inject = preset.iterate.inject
     if method.name == "multistyle" and inject.image is not None:
         raise error(("iterate", "inject"), "multistyle paints its built-in styles; schedule method.style to steer it")
@@ -271,22 +271,23 @@ def _check_combinations(preset: Preset, error) -> None:
             raise error(("outputs", i, key), problem)
 
 
-def _check_unused(preset: Preset, error) -> None:
+def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) -> None:
     """Keys that would change nothing are refused, not ignored: a mode's section outside that mode
-    (where video.start, and a folder's fps, pick the picture to start from), and the keys of a
-    choice not taken (lr is adam's, window a local style's, flow_preset DIS's). A setting turned
-    off (flow: none, interpolate: 1, gram_transform: none) keeps its keys, so that one --set turns
-    it back on."""
+    (where video.start, and a folder's fps, pick the picture to start from), the keys of a choice
+    not taken (lr is adam's, window a local style's, flow_preset DIS's), and those of a setting
+    switched off. A setting switched off by the command line (`commanded`: the --set paths) keeps
+    its keys, so that one --set compares a render with it and without."""
     sections = {"iterate": [f.name for f in dataclasses.fields(IterateConfig)], "video": ["duration", "audio", "temporal"],
                 "still": [f.name for f in dataclasses.fields(StillConfig)]}
     for section, keys in sections.items():
         if preset.mode != section:
             _refuse_set(getattr(preset, section), keys, (section,), error,
                         f"is for {section} mode; this preset's mode is {preset.mode}")
-    color = preset.iterate.color
-    if color.match == "none":
-        _refuse_set(color, ("reference", "strength"), ("iterate", "color"), error,
-                    "is for colour coherence: expected iterate.color.match lab or histogram with it")
+    for switch, (off, keys, problem) in OFF_SWITCHES.items():
+        *where, name = switch
+        config = _at(preset, where)
+        if config is not None and getattr(config, name) == off and not any(switch[:len(p)] == p for p in commanded):
+            _refuse_set(config, keys, tuple(where), error, problem)
     if preset.still.objective != "reconstruct":
         _refuse_set(preset.still, ("layer",), ("still",), error, f"is for objective reconstruct; objective is {preset.still.objective}")
     temporal, where = preset.video.temporal, ("video", "temporal")
@@ -307,6 +308,26 @@ def _check_unused(preset: Preset, error) -> None:
         if transform.name not in (*names, "none"):
             _refuse_set(transform, (key,), ("method", "gram_transform"), error,
                         f"is for name {' or '.join(names)}; name is {transform.name}")
+
+
+# A setting switched off, the keys it then takes no notice of, and what they are for
+OFF_SWITCHES: dict[KeyPath, tuple[Any, tuple[str, ...], str]] = {
+    ("video", "temporal", "flow"): ("none", ("flow_preset", "flow_scale", "flow_check", "mode", "weight", "output_weight",
+                                             "long_term"), "is for temporal consistency; flow is none (each frame on its own)"),
+    ("iterate", "interpolate"): (1, ("interpolate_with",), "is for in-betweens; interpolate is 1 (none)"),
+    ("iterate", "color", "match"): ("none", ("reference", "strength"), "is for colour coherence: expected "
+                                                                       "iterate.color.match lab or histogram with it"),
+    ("method", "gram_transform", "name"): ("none", ("low", "high", "density", "amplitude", "redraw"),
+                                           "is for a Gram transform; its name is none"),
+}
+
+
+def _at(preset: Preset, path: KeyPath):
+    """The section of the preset at `path`; None where the preset's method has no such section."""
+    node = preset
+    for part in path:
+        node = getattr(node, part, None)
+    return node
 
 
 def _refuse_set(config, keys, where: KeyPath, error, problem: str) -> None:

@@ -124,6 +124,11 @@ def test_style_images_with_weights(tmp_path):
          r"video.temporal.flow_preset: is for flow dis; flow is farneback"),
         ("mode: video\nvideo: {temporal: {mode: blend, output_weight: 0.3}}\n",
          r"video.temporal.output_weight: is for mode features; mode is blend"),
+        # the keys of a setting switched off in the file
+        ("mode: video\nvideo: {temporal: {flow: none, weight: 0.5}}\n",
+         r"p.yaml:4: video.temporal.weight: is for temporal consistency; flow is none"),
+        ("iterate: {interpolate: 1, interpolate_with: crossfade}\n", r"iterate.interpolate_with: is for in-betweens"),
+        ("method: {name: gatys, gram_transform: {name: none, low: 0.5}}\n", r"method.gram_transform.low: is for a Gram transform"),
         # music that nothing hears: the frames were the same with it or without
         (f"audio: {{file: {SAMPLES / 'groove.m4a'}, half_life: 5}}\niterate: {{blend: '0.2 + 0.2 * loud'}}\n",
          r"audio.half_life: is how fast `beat` falls after each beat, and no schedule reads beat"),
@@ -271,3 +276,17 @@ def test_presets_survive_plain_data(path, tmp_path):
     key = "iterate.blend" if load_preset(path).mode == "iterate" else "original_colors"  # a schedule the preset takes
     preset = load_preset(path, parse_overrides([f"{key}={{keyframes: '0: 0.1, 9: 0.4', interpolation: cubic}}"]))
     assert preset_from_dict(to_plain(preset), tmp_path, source=preset.source) == preset
+
+
+@pytest.mark.parametrize("text, switch, key", [
+    ("mode: video\nvideo: {temporal: {flow: dis, weight: 0.5}}\n", "video.temporal.flow=none", ("video", "temporal", "weight")),
+    ("iterate: {color: {match: lab, strength: 0.5}}\n", "iterate.color.match=none", ("iterate", "color", "strength")),
+])
+def test_a_setting_switched_off_by_the_command_line_keeps_its_keys(tmp_path, text, switch, key):
+    """So that one --set compares a render with the setting and without (in a file that switches
+    it off, the same keys are refused: above)."""
+    preset = load_preset(write(tmp_path, minimal(text)), parse_overrides([switch]))
+    section = preset
+    for part in key[:-1]:
+        section = getattr(section, part)
+    assert getattr(section, key[-1]) == 0.5
