@@ -274,9 +274,9 @@ def _check_combinations(preset: Preset, error, commanded: tuple[KeyPath, ...] = 
 def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) -> None:
     """Keys that would change nothing are refused, not ignored: a mode's section outside that mode
     (where video.start, and a folder's fps, pick the picture to start from), the keys of a choice
-    not taken (lr is adam's, window a local style's, flow_preset DIS's), and those of a setting
-    switched off. A setting switched off by the command line (`commanded`: the --set paths) keeps
-    its keys, so that one --set compares a render with it and without."""
+    not taken (ONLY_WITH), and those of a setting switched off (OFF_SWITCHES). A setting switched
+    off by the command line (`commanded`: the --set paths) keeps its keys, so that one --set
+    compares a render with it and without."""
     sections = {"iterate": [f.name for f in dataclasses.fields(IterateConfig)], "video": ["duration", "audio", "temporal"],
                 "still": [f.name for f in dataclasses.fields(StillConfig)]}
     for section, keys in sections.items():
@@ -284,30 +284,15 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
             _refuse_set(getattr(preset, section), keys, (section,), error,
                         f"is for {section} mode; this preset's mode is {preset.mode}")
     for switch, (off, keys, problem) in OFF_SWITCHES.items():
-        *where, name = switch
-        config = _at(preset, where)
-        if config is not None and getattr(config, name) == off and not any(switch[:len(p)] == p for p in commanded):
-            _refuse_set(config, keys, tuple(where), error, problem)
-    if preset.still.objective != "reconstruct":
-        _refuse_set(preset.still, ("layer",), ("still",), error, f"is for objective reconstruct; objective is {preset.still.objective}")
-    temporal, where = preset.video.temporal, ("video", "temporal")
-    if temporal.flow == "farneback":
-        _refuse_set(temporal, ("flow_preset",), where, error, "is for flow dis; flow is farneback")
-    if temporal.mode == "blend":
-        _refuse_set(temporal, ("output_weight",), where, error, "is for mode features; mode is blend (weight blends the output)")
-    method = preset.method
-    if method.name != "gatys":
-        return
-    if method.optimizer != "adam":
-        _refuse_set(method, ("lr",), ("method",), error, f"is for optimizer adam; optimizer is {method.optimizer}")
-    if method.representation != "local":
-        _refuse_set(method, ("window",), ("method",), error, f"is for representation local; representation is {method.representation}")
-    transform = method.gram_transform
-    for key, names in {"low": ("eigen-randomize",), "high": ("eigen-randomize",), "density": ("sparse",),
-                       "amplitude": ("sparse", "single")}.items():
-        if transform.name not in (*names, "none"):
-            _refuse_set(transform, (key,), ("method", "gram_transform"), error,
-                        f"is for name {' or '.join(names)}; name is {transform.name}")
+        config = _at(preset, switch[:-1])
+        if config is not None and getattr(config, switch[-1]) == off and not any(switch[:len(p)] == p for p in commanded):
+            _refuse_set(config, keys, switch[:-1], error, problem)
+    for path, (switch, takes) in ONLY_WITH.items():
+        config, chosen = _at(preset, path[:-1]), _at(preset, switch)
+        off = switch in OFF_SWITCHES and chosen == OFF_SWITCHES[switch][0]  # the rule above judges that
+        if hasattr(config, path[-1]) and chosen not in takes and not off:  # (the networks' options have no lr)
+            _refuse_set(config, path[-1:], path[:-1], error,
+                        f"is for {switch[-1]} {' or '.join(takes)}; {switch[-1]} is {chosen}")
 
 
 # A setting switched off, the keys it then takes no notice of, and what they are for
@@ -319,6 +304,17 @@ OFF_SWITCHES: dict[KeyPath, tuple[Any, tuple[str, ...], str]] = {
                                                                        "iterate.color.match lab or histogram with it"),
     ("method", "gram_transform", "name"): ("none", ("low", "high", "density", "amplitude", "redraw"),
                                            "is for a Gram transform; its name is none"),
+}
+# A key of one choice alone: the setting that chooses, and the values that take the key
+ONLY_WITH: dict[KeyPath, tuple[KeyPath, tuple[str, ...]]] = {
+    ("still", "layer"): (("still", "objective"), ("reconstruct",)),
+    ("video", "temporal", "flow_preset"): (("video", "temporal", "flow"), ("dis",)),
+    ("video", "temporal", "output_weight"): (("video", "temporal", "mode"), ("features",)),
+    ("method", "lr"): (("method", "optimizer"), ("adam",)),
+    ("method", "window"): (("method", "representation"), ("local",)),
+    **{("method", "gram_transform", key): (("method", "gram_transform", "name"), names)
+       for key, names in (("low", ("eigen-randomize",)), ("high", ("eigen-randomize",)), ("density", ("sparse",)),
+                          ("amplitude", ("sparse", "single")))},
 }
 
 
