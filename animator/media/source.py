@@ -76,10 +76,11 @@ def shown_size(path: Path) -> tuple[int, int]:
     """An image's width and height as read_image gives it (EXIF orientation applied), from its
     header alone."""
     try:
-        with warnings.catch_warnings(), Image.open(path) as image:
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
-            return image.size[::-1] if turned else image.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read_image takes what Pillow warns of
+            with Image.open(path) as image:
+                turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+                return image.size[::-1] if turned else image.size
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         height, width = read_image(path).shape[:2]  # which fails with what is wrong
         return width, height
