@@ -155,7 +155,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Every preset rendered or found up to date; failures reported, the rest go on. Exit 1 if
     any failed."""
-    from animator.batch.plan import find_presets, plan, refusal
+    from animator.batch.plan import find_presets, plan
     from animator.batch.run import run_batch
 
     for flag, value, least in (("--jobs", args.jobs, 1), ("--split", args.split, 1), ("--overlap", args.overlap, 0)):
@@ -168,8 +168,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.set, device=args.device)
     items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force, args.split, args.overlap)
     for override in overrides:  # a --set no preset takes is a bad argument, as in render
-        if all(override in item.skipped for item in items):
-            raise AnimatorError(refusal(items[0].path, override))
+        if all(override.text in item.refused for item in items):
+            raise AnimatorError(items[0].refused[override.text])
     if args.executor == "ray":
         from animator.batch.executors import RayExecutor
 
@@ -182,7 +182,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         for note in item.notes:
             log.warning(note)
     for override in overrides:
-        if skipped := [item.name for item in items if override in item.skipped]:
+        if skipped := [item.name for item in items if override.text in item.refused]:
             log.warning("%s: not for %s (rendered without it)", override.text, ", ".join(skipped))
     started = time.perf_counter()
 
@@ -212,23 +212,20 @@ def print_batch(results: list, seconds: float) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Each preset checked as a render would be, short of loading a network: its input opened and
     a video's schedules checked against its clip. Every preset is checked; each that fails says
-    why on a line of its own, and the command exits 2."""
+    why on a line of its own that names it, and the command exits 2."""
     from animator.render.plan import Plan
 
-    overrides, failed = parse_overrides(args.set), set()
+    overrides, failed = parse_overrides(args.set), False
     for name in args.presets:
         path = resolve_preset_path(name)
         try:
             preset = load_preset(path, overrides)
             plan = Plan(preset)
         except AnimatorError as exc:  # a PresetError, or a MediaError: an input that will not open
-            message = str(exc)
-            if isinstance(exc, MediaError) and len(args.presets) > 1 and not message.startswith(str(path)):
-                # a clip's or a style image's problem: which preset it is in
+            message, failed = str(exc), True
+            if len(args.presets) > 1 and not message.startswith(str(path)):  # a clip's or a --set's: which preset's
                 message = f"{path}: {message}"
-            if message not in failed:  # a --set that none takes, once
-                print_error(AnimatorError(message))
-            failed.add(message)
+            print_error(AnimatorError(message))
             continue
         show_notes(plan)
         frames = plan.frame_count

@@ -21,7 +21,7 @@ class Item:
     error: str = ""  # why it cannot be rendered (its preset or its input)
     current: dict | None = None  # its record, when its outputs are up to date
     notes: list[str] = field(default_factory=list)  # what its plan found worth saying (a keyframe it never reaches)
-    skipped: list[Override] = field(default_factory=list)  # the batch's --set values this preset does not take
+    refused: dict[str, str] = field(default_factory=dict)  # the batch's --set values this preset does not take, and why
 
     @property
     def name(self) -> str:
@@ -55,15 +55,23 @@ def resolved(path: Path) -> Path:
         raise AnimatorError(f"{path}: cannot be followed ({getattr(exc, 'strerror', None) or exc})") from None
 
 
-def refusal(path: Path, override: Override) -> str:
-    """Why the preset refuses this `--set` (taken alone), or "" where it takes it. A batch of
+def refusals(path: Path, overrides: list[Override]) -> dict[str, str]:
+    """The `--set` values the preset refuses (by their text), with the rest applied, and why. A batch of
     loops, clips and stills shortened by `--set iterate.steps=3 --set video.duration=1` gives
-    each preset the values it takes."""
-    try:
-        load_preset(path, [override])
-    except AnimatorError as exc:
-        return str(exc) if override.text in str(exc) else ""
-    return ""
+    each preset the values it takes; `--set method.optimizer=adam --set method.lr=0.05` are
+    taken together."""
+    taken, refused = list(overrides), {}
+    while True:
+        try:
+            load_preset(path, taken)
+            return refused
+        except AnimatorError as exc:
+            blamed = [o for o in taken if o.text in str(exc)]
+            if not blamed:  # the preset's own mistake: it is reported when it loads
+                return refused
+            culprit = max(blamed, key=lambda o: len(o.text))  # --set a=10 where --set a=1 is also given
+            refused[culprit.text] = str(exc)
+            taken.remove(culprit)
 
 
 def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: bool, split: int = 1,
@@ -75,8 +83,8 @@ def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: boo
     for path in paths:
         item = Item(path)
         try:
-            item.skipped = [o for o in overrides if refusal(path, o)]
-            item.preset = load_preset(path, [o for o in overrides if o not in item.skipped])
+            item.refused = refusals(path, overrides)
+            item.preset = load_preset(path, [o for o in overrides if o.text not in item.refused])
             item.current = None if force else up_to_date(item.preset, out_dir, split_of(item.preset, split, overlap))
             if item.current is None:
                 item.notes = Plan(item.preset).notes

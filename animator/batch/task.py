@@ -58,7 +58,7 @@ def render_task(plain: dict, out_dir: Path, record: bool = True, base: Path | No
 
     started, done = time.perf_counter(), [0]
     try:
-        render = load(Plan(preset_from_dict(plain, base or Path.cwd()), part))
+        render = load(Plan(preset_from_dict(plain, base or Path.cwd(), rebuilt=True), part))
         outputs = render.run(out_dir, record=record, progress=lambda frames, total: done.__setitem__(0, frames))
     except AnimatorError as exc:
         return Result(plain["name"], "failed", seconds=time.perf_counter() - started, error=str(exc))

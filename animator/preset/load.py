@@ -12,11 +12,12 @@ from typing import Any
 import yaml
 
 from animator.errors import PresetError
+from animator.media.source import IMAGE_SUFFIXES, frames_in
 from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted, to_plain
 from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,
                                      timeline)
 from animator.preset.schedule import AUDIO_VARIABLES, Schedule
-from animator.preset.schema import AudioConfig, IterateConfig, Preset, StillConfig, TemporalConfig
+from animator.preset.schema import AudioConfig, GramTransform, IterateConfig, Preset, StillConfig, TemporalConfig
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -173,9 +174,12 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
 
 def preset_from_dict(
     raw: dict, base: Path, *, where: str = "<preset>", lines: dict[KeyPath, int] | None = None,
-    overrides: list[Override] = (), source: Path | None = None,
+    overrides: list[Override] = (), source: Path | None = None, rebuilt: bool = False,
 ) -> Preset:
-    """Validate raw preset data; every problem becomes one PresetError line."""
+    """Validate raw preset data; every problem becomes one PresetError line. `rebuilt`: a batch's
+    task, made from a preset that passed the rules on what its writer put in it (keys that
+    change nothing), with --set values that may have switched a setting off, or a chunk of it:
+    those rules are not asked again."""
     raw = dict(raw)
     for override in overrides:
         _apply(raw, override)
@@ -184,10 +188,12 @@ def preset_from_dict(
     except Invalid as exc:
         raise PresetError(f"{_locate(exc.path, where, lines or {}, overrides)}: {dotted(exc.path)}: {exc.message}") from None
     error = lambda path, msg: PresetError(f"{_locate(path, where, lines or {}, overrides)}: {dotted(path)}: {msg}")  # noqa: E731
-    _check_combinations(preset, error, tuple(override.path for override in overrides))
+    _check_combinations(preset, error)
     _check_morph(preset.style, error)
     _check_audio(preset, error)
     check_variables(preset, error)
+    if not rebuilt:
+        _check_written(preset, error, tuple(override.path for override in overrides))
     preset = dataclasses.replace(preset, source=source, shown=where if source else None,
                                  overridden=tuple((o.path, o.text) for o in overrides), lines=tuple((lines or {}).items()))
     if checked_at_load(preset):  # else once its clip is open or its sound heard (render/plan.py)
@@ -201,13 +207,29 @@ def _check_audio(preset: Preset, error) -> None:
     if preset.mode == "iterate" and preset.iterate.steps == "auto" and preset.audio is None:
         raise error(("iterate", "steps"), "auto renders as long as the audio lasts: expected an audio file "
                                           "(audio: at the top of the preset) or a number of steps")
-    if preset.audio is None:
-        return
+
+
+def _check_written(preset: Preset, error, commanded: tuple[KeyPath, ...]) -> None:
+    """What the preset's writer put in it that would change nothing: refused, not ignored."""
+    _check_unused(preset, error, commanded)
+    if preset.video.start and preset.input.suffix.lower() in IMAGE_SUFFIXES and frames_in(preset.input) == 1:
+        # it picks the frame of a video (or a folder) to start from
+        raise error(("video", "start"), "is for a video or a folder of images; the input is an image")
+    if preset.method.name == "gatys":
+        _check_gatys_choices(preset, preset.method, error)
+    if preset.audio is not None:
+        _check_heard(preset, error, commanded)
+
+
+def _check_heard(preset: Preset, error, commanded: tuple[KeyPath, ...]) -> None:
+    """Music that nothing hears, unless a --set made it so (`iterate.steps=3` shortens a song's loop)."""
     read = set().union(*(schedule.variables for _, schedule, _ in scheduled_values(preset)))
     if "beat" not in read and preset.audio.half_life != HALF_LIFE:
         raise error(("audio", "half_life"), "is how fast `beat` falls after each beat, and no schedule reads beat")
     carried = any(output.format in SOUND_FORMATS for output in preset.outputs)
-    if not read & set(AUDIO_VARIABLES) and not carried and not (preset.mode == "iterate" and preset.iterate.steps == "auto"):
+    lasts = preset.mode == "iterate" and preset.iterate.steps == "auto"
+    shortened = any(path[:2] in (("iterate",), ("iterate", "steps"), ("outputs",)) for path in commanded)
+    if not read & set(AUDIO_VARIABLES) and not carried and not lasts and not shortened:
         raise error(("audio",), "nothing hears it: no schedule reads its features, no output carries sound "
                                 f"({', '.join(SOUND_FORMATS)}), and iterate.steps is not auto")
 
@@ -237,7 +259,7 @@ def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: lis
     return where if line is None else f"{where}:{line}"
 
 
-def _check_combinations(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) -> None:
+def _check_combinations(preset: Preset, error) -> None:
     """Rules that span keys, checked once here so the engine can trust the Preset."""
     method = preset.method
     if not preset.style:  # `style: []`: every method needs a style to paint with
@@ -254,7 +276,6 @@ def _check_combinations(preset: Preset, error, commanded: tuple[KeyPath, ...] = 
     _check_passes(preset, method, error)
     if preset.video.fps is not None and not preset.input.is_dir():
         raise error(("video", "fps"), "is a folder of images' frame rate; a video file keeps its own")
-    _check_unused(preset, error, commanded)
     inject = preset.iterate.inject
     if method.name == "multistyle" and inject.image is not None:
         raise error(("iterate", "inject"), "multistyle paints its built-in styles; schedule method.style to steer it")
@@ -378,7 +399,6 @@ def _check_gatys(preset: Preset, method, error) -> None:
     for key in ("content_layers", "style_layers"):  # a layer given twice counted twice
         if twice := next((layer for layer in getattr(method, key) if getattr(method, key).count(layer) > 1), None):
             raise error(("method", key), f"expected each layer once, found {twice} twice")
-    _check_gatys_choices(preset, method, error)
 
 
 def _check_gatys_choices(preset: Preset, method, error) -> None:
@@ -392,20 +412,25 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
                                                             "anew every step hardly moves")
     if method.representation == "local" and preset.iterate.inject.image is not None:
         raise error(("iterate", "inject"), "a local style matches pixel by pixel: one style image, and inject adds a second")
-    flowing = preset.mode == "iterate" or preset.mode == "video" and preset.video.temporal.flow != "none"
-    if method.init == "previous" and not flowing:
-        raise error(("method", "init"), "previous is the last frame: iterate mode, or video mode with flow")
+    if method.init == "previous" and preset.mode == "still":  # (in video mode without flow it is content, as auto)
+        raise error(("method", "init"), "previous is the last frame: iterate or video mode")
     objective = preset.still.objective
     if preset.mode == "still" and objective != "transfer":  # resolve.method_options sets these for the objective
-        _refuse_set(method, OBJECTIVE_KEYS[objective], ("method",), error,
-                    f"is not used by objective {objective}: {OBJECTIVE_PAINTS[objective]}")
+        default, sets = type(method)(), OBJECTIVE_KEYS[objective](preset)
+        for key, value in sets.items():
+            if getattr(method, key) not in (getattr(default, key), value):  # as the objective has it: said, not refused
+                raise error(("method", key), f"is not used by objective {objective}: {OBJECTIVE_PAINTS[objective]}")
         if objective == "reconstruct" and preset.style != "self":
             raise error(("style",), f"is not used by objective reconstruct: {OBJECTIVE_PAINTS[objective]}")
 
 
-OBJECTIVE_KEYS = {"texture": ("init", "content_weight", "content_layers"),
-                  "reconstruct": ("init", "content_layers", "style_weight", "style_layers", "style_layer_weights",
-                                  "representation", "window", "gram_transform")}
+# What each still objective makes of the optimization method's keys (resolve.method_options)
+OBJECTIVE_KEYS = {
+    "texture": lambda preset: {"init": "noise", "content_weight": 0.0, "content_layers": ()},
+    "reconstruct": lambda preset: {"init": "noise", "content_layers": (preset.still.layer,), "style_weight": 0.0,
+                                   "style_layers": (), "style_layer_weights": (), "representation": "gram", "window": 0,
+                                   "gram_transform": GramTransform()},
+}
 OBJECTIVE_PAINTS = {"texture": "it paints the style alone, from noise",
                     "reconstruct": "it paints the content alone, at still.layer, from noise"}
 

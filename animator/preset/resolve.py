@@ -275,9 +275,6 @@ def frame_rules(preset: Preset) -> list[tuple[KeyPath, Rule]]:
         rules.append((("method",), lambda at: None if (at(method.content_weight) > 0 and method.content_layers) or (
             at(method.style_weight) > 0 and method.style_layers and any(at(w) > 0 for w in layer_weights))
             else "no loss is active: a content or a style weight above 0, with its layers, is needed"))
-        if method.optimizer == "adam":
-            rules.append((("method", "lr"), lambda at: "expected above 0: at 0 adam leaves the picture as it starts"
-                          if at(method.lr) <= 0 else None))
     return rules
 
 

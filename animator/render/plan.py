@@ -13,7 +13,7 @@ import numpy as np
 from animator.errors import MediaError, PresetError
 from animator.media.audio import decode_audio
 from animator.media.sink import AudioSpan
-from animator.media.source import ImageSource, open_source, read_image
+from animator.media.source import open_source, read_image
 from animator.music.features import Analysis, Features, analyse, frame_features
 from animator.preset.resolve import (Part, Timeline, beat_half_lives, check_schedules, checked_at_load, image_inputs, located,
                                      soundtrack, timeline, unreached_keyframes)
@@ -31,9 +31,6 @@ class Plan:
         self.preset = preset
         self.source = open_source(preset.input, preset.video.start, preset.video.duration, preset.video.fps,
                                   moving=preset.mode == "video")
-        if isinstance(self.source, ImageSource) and preset.video.start:  # it picks a video's frame to start from
-            raise PresetError(f"{located(preset, ('video', 'start'))}: video.start: is for a video or a folder of images; "
-                              f"the input is an image")
         self.first: np.ndarray = self.source.first()  # HxWx3 uint8: the picture a loop starts from
         for image in image_inputs(preset):  # each must read as an image: a text file named style.png fails here
             read_image(image)

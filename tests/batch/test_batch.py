@@ -96,6 +96,21 @@ def test_each_preset_takes_the_set_values_it_has_keys_for(tmp_path):
     assert "WARNING: --set video.duration=0.125: not for loop (rendered without it)" in result.stderr
 
 
+def test_a_batchs_set_values_are_taken_together_and_a_switch_keeps_its_keys(tmp_path):
+    # each --set was tried alone: adam's lr was dropped for the lbfgs preset, and video.start failed
+    # the loop at render time; and the workers checked each preset again without the --set that
+    # switched flow off, so a clip with its own temporal weight failed
+    loop = preset(tmp_path, "loop", method="{name: gatys, steps: 2}")
+    clip = preset(tmp_path, "clip", f"mode: video\nstyle: {SAMPLES / 'brick.png'}\nvideo: {{temporal: {{weight: 0.5}}}}\n",
+                  image=SAMPLES / "pan.mp4", method="arbitrary")
+    result = batch(loop, clip, "--out", tmp_path / "out", "--set", "method.optimizer=adam", "--set", "method.lr=0.05",
+                   "--set", "video.start=0.5", "--set", "video.duration=0.125", "--set", "video.temporal.flow=none",
+                   cwd=tmp_path)
+    assert result.returncode == 0 and statuses(result.stdout) == {"loop": "rendered", "clip": "rendered"}, result.stderr
+    assert "method.lr=0.05: not for clip" in result.stderr and "video.start=0.5: not for loop" in result.stderr
+    assert "method.lr=0.05: not for loop" not in result.stderr and "method.optimizer=adam: not for loop" not in result.stderr
+
+
 def test_two_presets_of_one_name_are_refused_naming_both_files(tmp_path):
     first = preset(tmp_path, "same")
     (tmp_path / "other.yaml").write_text(first.read_text())
@@ -182,6 +197,17 @@ def test_a_split_video_joins_without_a_seam(tmp_path):
     at_seams = np.mean([e for i, e in enumerate(errors) if i in seams])
     elsewhere = np.mean([e for i, e in enumerate(errors) if i not in seams])
     assert at_seams <= 1.5 * elsewhere, (at_seams, elsewhere)
+
+
+def test_a_split_video_whose_music_is_only_its_sound_renders(tmp_path):
+    # each chunk writes frames alone, so the music was "heard by nothing" there and every chunk failed
+    path = tmp_path / "scored.yaml"
+    path.write_text(f"name: scored\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nstyle: [{SAMPLES / 'brick.png'}]\nsize: 48\n"
+                    f"audio: {SAMPLES / 'groove.m4a'}\nvideo: {{duration: 0.5}}\noutputs: [{{format: mp4}}]\n")
+    result = batch(path, "--out", tmp_path / "out", "--split", "2", "--overlap", "2", cwd=tmp_path)
+    assert result.returncode == 0 and statuses(result.stdout) == {"scored": "rendered"}, result.stdout + result.stderr
+    facts, frames = decode_video(tmp_path / "out" / "scored.mp4")
+    assert len(frames) == 12 and facts["audio"] == 1
 
 
 def test_a_failures_line_names_its_preset_once(capsys):
