@@ -110,7 +110,8 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raise PresetError(f"--style {args.style}: expected a built-in style 0-{NUM_BUILTIN_STYLES - 1} or an image file")
     named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image, whatever --set says
     overrides = parse_overrides(args.set, size=args.size, device=args.device) + [named]
-    objective = next((o.value for o in overrides if o.path == ("still", "objective")), "transfer")
+    still = next((o.value for o in reversed(overrides) if o.path == ("still",) and isinstance(o.value, dict)), {})
+    objective = next((o.value for o in overrides if o.path == ("still", "objective")), still.get("objective", "transfer"))
     if builtin:
         raw["method"]["style"] = int(args.style)
     elif args.style is not None:

@@ -224,6 +224,9 @@ def test_stylize_writes_the_path_o_names_or_refuses(tmp_path):
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "r.png", "--method", "gatys", "--size", "32",
                       "--set", "method.steps=2", "--set", "still.objective=reconstruct", cwd=tmp_path)
     assert result.returncode == 0 and result.stderr.startswith("r: 1 frame in "), result.stderr
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "t.png", "--method", "gatys", "--size", "32",
+                      "--set", "method.steps=2", "--set", "still={objective: texture}", "--quiet", cwd=tmp_path)  # the section whole
+    assert result.returncode == 0, result.stderr
 
 
 def test_fresh_moves_aside_a_work_folder_holding_files_no_render_wrote(tmp_path):

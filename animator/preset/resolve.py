@@ -222,7 +222,7 @@ def check_schedules(preset: Preset, line: Timeline, error: Error | None = None, 
         at = lambda v: v.at(t, count, t * seconds, heard[t]) if isinstance(v, Schedule) else v  # noqa: B023, E731
         for path, rule in rules:
             if (problem := rule(at)) is not None:
-                raise error(path, f"{problem} at frame {t}")
+                raise error(path, problem if count == 1 else f"{problem} at frame {t}")  # a still has one frame
 
 
 def unreached_keyframes(preset: Preset, line: Timeline) -> list[str]:
@@ -271,10 +271,13 @@ def frame_rules(preset: Preset) -> list[tuple[KeyPath, Rule]]:
         rules.append((("method", "gram_transform", "low"),
                       lambda at: f"expected low <= high, found {at(transform.low):g} > {at(transform.high):g}"
                       if at(transform.low) > at(transform.high) else None))
+        content = lambda at: at(method.content_weight) > 0 and method.content_layers  # noqa: E731
+        style = lambda at: at(method.style_weight) > 0 and method.style_layers  # noqa: E731
         layer_weights = method.style_layer_weights or (1.0,)  # all 0: no style term, as style_weight 0
-        rules.append((("method",), lambda at: None if (at(method.content_weight) > 0 and method.content_layers) or (
-            at(method.style_weight) > 0 and method.style_layers and any(at(w) > 0 for w in layer_weights))
-            else "no loss is active: a content or a style weight above 0, with its layers, is needed"))
+        rules.append((("method", "style_layer_weights"), lambda at: "all 0 and no content term: no loss is active"
+                      if not content(at) and style(at) and all(at(w) <= 0 for w in layer_weights) else None))
+        rules.append((("method",), lambda at: None if content(at) or style(at)
+                      else "no loss is active: a content or a style weight above 0, with its layers, is needed"))
     return rules
 
 

@@ -135,7 +135,10 @@ def test_style_images_with_weights(tmp_path):
         (f"audio: {{file: {SAMPLES / 'groove.m4a'}}}\noutputs: [{{format: gif}}]\n",
          r"audio: nothing hears it: no schedule reads its features, no output carries sound \(mp4, webm, mov\)"),
         # the optimization method's choices that left the picture as it was, or took no notice of a key
-        ("method: {name: gatys, content_weight: 0, style_layer_weights: [0, 0, 0, 0, 0]}\n", r"method: no loss is active"),
+        ("method: {name: gatys, content_weight: 0, style_layer_weights: [0, 0, 0, 0, 0]}\n",
+         r"method.style_layer_weights: all 0 and no content term: no loss is active at frame 0"),
+        ("mode: still\nmethod: {name: gatys, style_layer_weights: [0, 0, 0, 0, 0]}\nstill: {objective: texture}\n",
+         r"method.style_layer_weights: all 0 and no content term: no loss is active$"),  # "at frame 0" of a still
         ("method: {name: gatys, gram_transform: {name: sparse, zero_others: true}}\n",
          r"method.gram_transform.zero_others: zeroes the style layers not in gram_transform.layers"),
         ("method: {name: gatys, gram_transform: {name: eigen-randomize, redraw: step}}\n",
