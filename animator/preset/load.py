@@ -228,7 +228,7 @@ def _check_heard(preset: Preset, error, commanded: tuple[KeyPath, ...]) -> None:
         raise error(("audio", "half_life"), "is how fast `beat` falls after each beat, and no schedule reads beat")
     carried = any(output.format in SOUND_FORMATS for output in preset.outputs)
     lasts = preset.mode == "iterate" and preset.iterate.steps == "auto"
-    shortened = any(path[:2] in (("iterate",), ("iterate", "steps"), ("outputs",)) for path in commanded)
+    shortened = any(path[0] == "outputs" or ("iterate", "steps")[:len(path)] == path for path in commanded)
     if not read & set(AUDIO_VARIABLES) and not carried and not lasts and not shortened:
         raise error(("audio",), "nothing hears it: no schedule reads its features, no output carries sound "
                                 f"({', '.join(SOUND_FORMATS)}), and iterate.steps is not auto")

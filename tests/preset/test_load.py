@@ -299,3 +299,12 @@ def test_a_still_objectives_own_settings_written_out_are_taken(tmp_path):
     assert load_preset(write(tmp_path, minimal(text))).method.content_weight == 0
     text = "mode: still\nmethod: {name: gatys, style_weight: 0, content_layers: [relu3_1]}\nstill: {objective: reconstruct, layer: relu3_1}\n"
     assert load_preset(write(tmp_path, minimal(text))).still.layer == "relu3_1"
+
+
+def test_music_a_set_leaves_unheard_is_taken(tmp_path):
+    # a loop as long as its song, shortened by --set iterate.steps=3 (the README's batch recipe),
+    # was refused: "nothing hears it"
+    text = minimal(f"audio: {SAMPLES / 'groove.m4a'}\niterate: {{steps: auto}}\noutputs: [{{format: gif}}]\n")
+    assert load_preset(write(tmp_path, text), parse_overrides(["iterate.steps=3"])).iterate.steps == 3
+    with pytest.raises(PresetError, match=r"p.yaml:3: audio: nothing hears it"):
+        load_preset(write(tmp_path, text.replace("steps: auto", "steps: 3")))
