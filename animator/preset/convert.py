@@ -29,8 +29,9 @@ class Invalid(Exception):
 
 def dotted(path: KeyPath) -> str:
     text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    for part in path:  # a key YAML read as null, a number or a date is shown as written there: `~` as None
+        name = str(part)
+        text += f"[{part}]" if isinstance(part, int) and not isinstance(part, bool) else (f".{name}" if text else name)
     return text or "(top level)"
 
 
@@ -192,6 +193,10 @@ def _dataclass(cls: type, raw: Any, path: KeyPath, base: Path) -> Any:
     if not isinstance(raw, dict):
         raise Invalid(path, f"expected a mapping of keys, found {shown(raw)}")
     for key in raw:
+        if not isinstance(key, str):  # `1:`, `yes:`, `~:` are a number, true, null to YAML: no key's name
+            read = {type(None): "null", bool: "true or false", int: "a number", float: "a number"}.get(type(key), "a date")
+            raise Invalid((*path, key), f"unknown key: YAML read it as {read}, and keys are names; "
+                                        f"expected one of {', '.join(fields)}")
         if key not in fields:
             close = difflib.get_close_matches(str(key), fields, n=1)
             hint = f" (did you mean {close[0]}?)" if close else f"; expected one of {', '.join(fields)}"

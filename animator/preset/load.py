@@ -102,6 +102,7 @@ def _key_lines(root: yaml.Node | None, file: Path, loader: yaml.SafeLoader) -> d
                     raise PresetError(f"{file}:{line}: {dotted(sub)}: given twice (first on line {first}{again})")
                 keys[same] = key.value, line
                 lines[sub] = line
+                lines.setdefault((*path, same[1]), line)  # as the mapping holds it: `1:` is the number 1
                 walk(value, sub)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):

@@ -211,6 +211,12 @@ def test_a_key_given_twice_is_an_error_not_the_last_one_silently(tmp_path):
     assert [(o.format, o.fps) for o in load_preset(write(tmp_path, minimal(merged))).outputs] == [("mp4", 12), ("gif", 12)]
 
 
+@pytest.mark.parametrize("key, read", [("~", "null"), ("1.5", "a number"), ("2024-01-01", "a date"), ("yes", "true or false")])
+def test_a_key_yaml_reads_as_no_name_is_one_line_with_its_line(tmp_path, key, read):
+    with pytest.raises(PresetError, match=rf"p.yaml:3: .*: unknown key: YAML read it as {read}, and keys are names"):
+        load_preset(write(tmp_path, minimal(f"{key}: 2\n")))
+
+
 def test_unreadable_preset_files(tmp_path):
     with pytest.raises(PresetError, match="preset file not found"):
         load_preset(tmp_path / "nope.yaml")
