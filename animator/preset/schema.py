@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -39,6 +40,13 @@ def parse_fps(value: object) -> Fraction | None:
     if not 0 < fps <= 240:
         raise ValueError("a frame rate between 0 and 240")
     return fps
+
+
+def parse_device(value: object) -> str:
+    """auto, cpu, cuda or cuda:N, as written; whether this machine has it is asked at render."""
+    if not isinstance(value, str) or not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", value):
+        raise ValueError("auto, cpu, cuda or cuda:N")
+    return value
 
 
 def parse_builtin_style(value: object) -> tuple[Num, ...]:
@@ -401,7 +409,7 @@ class Preset:
     audio: AudioConfig | None = None
     size: int = field(default=384, metadata={"min": 32, "max": 8192})
     seed: int = field(default=0, metadata={"min": 0, "max": SEED_MAX})
-    device: str = "auto"
+    device: str = field(default="auto", metadata={"parse": parse_device})
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
     method: MethodOptions = field(default_factory=ArbitraryOptions)
     original_colors: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "every mode: how much of the "

@@ -217,6 +217,13 @@ def test_a_key_yaml_reads_as_no_name_is_one_line_with_its_line(tmp_path, key, re
         load_preset(write(tmp_path, minimal(f"{key}: 2\n")))
 
 
+@pytest.mark.parametrize("device", ["banana", "CPU", "mps", "", "cuda:x"])
+def test_a_device_no_machine_has_is_refused_at_load_not_at_render(tmp_path, device):
+    with pytest.raises(PresetError, match=rf"p.yaml:3: device: expected auto, cpu, cuda or cuda:N, found '{device}'"):
+        load_preset(write(tmp_path, minimal(f"device: '{device}'\n")))
+    assert load_preset(write(tmp_path, minimal("device: cuda:1\n"))).device == "cuda:1"  # whether it is here: at render
+
+
 def test_unreadable_preset_files(tmp_path):
     with pytest.raises(PresetError, match="preset file not found"):
         load_preset(tmp_path / "nope.yaml")
