@@ -55,11 +55,12 @@ class FpsColumn(ProgressColumn):
 
 
 def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, record: bool = True) -> None:
-    from animator.render.engine import load  # torch loads here, not for validate or --help
+    from animator.render.engine import checked, load  # torch loads here, not for validate or --help
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
-    for preset in presets:
-        render = load(preset)  # bad input fails here, before a progress bar or any output exists
+    plans = [checked(preset, out_dir, record) for preset in presets]  # bad input fails before any output exists
+    for plan in plans:
+        preset, render = plan.preset, load(plan)
         started = time.perf_counter()
         with Progress(*columns, console=console, disable=quiet or not console.is_terminal, transient=True) as bar:
             task = bar.add_task(preset.name, total=render.frame_count)

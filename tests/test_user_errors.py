@@ -278,3 +278,23 @@ def test_missing_torchvision_weights_are_a_preset_error_at_their_line(tmp_path):
         line = refused(animator(*command, preset, cwd=tmp_path, env={"TORCH_HOME": str(tmp_path)}),
                        "torchvision's VGG19 is not in the torch hub cache")
         assert line.startswith(f"error: {preset}:6: method.weights: "), line
+
+
+@pytest.mark.parametrize("second, words", [
+    ("output", ["other.mp4: is in the way of this render's output"]),
+    ("style", ["not a readable image"]),
+    ("device", ["device 'cuda:7': "]),
+])
+def test_a_second_presets_bad_input_stops_the_command_before_the_first_renders(tmp_path, second, words):
+    first = write(tmp_path, BASE, "base.yaml")
+    other = BASE.replace("name: base", "name: other")
+    if second == "output":
+        (tmp_path / "out" / "other.mp4").mkdir(parents=True)  # a folder where its video goes
+    elif second == "style":
+        (tmp_path / "style.png").write_text("not a picture")
+        other += f"style: {tmp_path / 'style.png'}\n"
+    else:
+        other += "device: cuda:7\n"
+    refused(animator("render", first, write(tmp_path, other, "other.yaml"), "--out", tmp_path / "out", "--quiet",
+                     cwd=tmp_path), *words)
+    assert not (tmp_path / "out" / "base.mp4").exists() and not (tmp_path / "out" / "base.json").exists()

@@ -56,11 +56,7 @@ class Render:
     def __init__(self, plan: Plan):
         preset = self.preset = plan.preset
         self.plan = plan
-        try:
-            self.device = select_device(preset.device)
-        except AnimatorError as exc:  # a device this machine lacks: the preset (or --device) that asked for it
-            where = located(preset, ("device",), "")  # a batch's worker has no file: the batch names the preset
-            raise PresetError(f"{where}: {exc}" if where else str(exc)) from None
+        self.device = device_of(preset)
         self.dtype = select_dtype(preset.precision, self.device)
         self.threads = torch.get_num_threads()
         method = build_method(method_options(preset), self.device, self.dtype, preset.seed)
@@ -160,6 +156,23 @@ def kept(sinks: list[Sink], checkpoint: Checkpoint | None) -> str:
     if checkpoint is not None and checkpoint.segments:
         what.append(f"the frames made so far in {checkpoint.folder}, to resume from")
     return "kept: " + (", ".join(what) or "nothing was written")
+
+
+def device_of(preset: Preset) -> torch.device:
+    try:
+        return select_device(preset.device)
+    except AnimatorError as exc:  # a device this machine lacks: the preset (or --device) that asked for it
+        where = located(preset, ("device",), "")  # a batch's worker has no file: the batch names the preset
+        raise PresetError(f"{where}: {exc}" if where else str(exc)) from None
+
+
+def checked(preset: Preset, out_dir: Path, record: bool = True) -> Plan:
+    """The preset's plan, once its device is here and its outputs' places are free: what a
+    command rendering several presets asks of each before the first renders."""
+    plan = Plan(preset)
+    device_of(preset)
+    check_destinations(preset, out_dir, record=record)
+    return plan
 
 
 def load(plan: Plan | Preset) -> Render:
