@@ -21,7 +21,7 @@ from animator.media.sink import AudioSpan
 from animator.media.source import image_files
 from animator.preset.convert import KeyPath, dotted
 from animator.preset.schedule import AUDIO_VARIABLES, VARIABLES, Schedule, ScheduleError, parse_schedule
-from animator.preset.schema import RENDER_FPS, MethodOptions, Num, OutputConfig, Preset, StyleImage, TemporalConfig
+from animator.preset.schema import RENDER_FPS, MethodOptions, Num, OutputConfig, Preset, StyleImage, TemporalConfig, WEIGHT_MAX
 
 Features = Callable[[int], Mapping[str, float]]  # step -> the audio's features there (see animator.music)
 
@@ -241,7 +241,7 @@ def unreached_keyframes(preset: Preset, line: Timeline) -> list[str]:
 
 def checked_values(path: KeyPath, schedule: Schedule, meta: dict, line: Timeline, heard: list, error: Error) -> list[float]:
     """A schedule's value at every step, each within its key's bounds."""
-    lo, hi = (0, None) if path[:2] == ("method", "style") else (meta.get("min"), meta.get("max"))
+    lo, hi = (0, WEIGHT_MAX) if path[:2] == ("method", "style") else (meta.get("min"), meta.get("max"))
     values = []
     for t in range(line.steps):
         try:

@@ -25,6 +25,10 @@ RENDER_FPS = Fraction(24)  # the render's own rate outside video mode; outputs m
 SEED_MAX = 2**32 - 1
 
 Num = float | Schedule  # a number, or a schedule of numbers over the render's frames
+# A weight relative to others (a style image's share, the optimization's terms) up to a million
+# million: the sums and losses they scale stay far inside float32's range (1e308 became infinity)
+WEIGHT_MAX = 10**12
+WEIGHT = {"min": 0, "max": WEIGHT_MAX}
 
 
 def parse_fps(value: object) -> Fraction | None:
@@ -66,8 +70,8 @@ def parse_builtin_style(value: object) -> tuple[Num, ...]:
             except ScheduleError as exc:
                 raise ValueError(f"{expected}; style {index}: {exc}") from None
             continue
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < math.inf:
-            raise ValueError(f"{expected} with non-negative weights")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= WEIGHT_MAX:
+            raise ValueError(f"{expected} with weights between 0 and {WEIGHT_MAX}")
         weights[index] = float(weight)
     if any(isinstance(w, Schedule) for w in weights):
         return tuple(weights)
@@ -87,7 +91,7 @@ def plain_builtin_style(weights: tuple[Num, ...]) -> dict:
 @dataclass(frozen=True)
 class StyleImage:
     image: Path
-    weight: Num = field(default=1.0, metadata={"min": 0})
+    weight: Num = field(default=1.0, metadata=WEIGHT)
     at: int | None = field(default=None, metadata={"min": 0, "doc": "morph: full weight at this frame, handed over linearly "
                                                                       "to the neighbouring images' frames"})
 
@@ -148,14 +152,14 @@ class GatysOptions:
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
     lr: Num = field(default=0.02, metadata={"min": 0, "max": 1, "doc": "adam only, in image units (0..1)"})
     init: Literal["auto", "content", "style", "noise", "previous"] | Path = "auto"
-    content_weight: Num = field(default=1.0, metadata={"min": 0})
-    style_weight: Num = field(default=1.0, metadata={"min": 0})
-    tv_weight: Num = field(default=0.0, metadata={"min": 0})
+    content_weight: Num = field(default=1.0, metadata=WEIGHT)
+    style_weight: Num = field(default=1.0, metadata=WEIGHT)
+    tv_weight: Num = field(default=0.0, metadata=WEIGHT)
     content_layers: tuple[str, ...] = field(default=("relu4_2",), metadata={"item": parse_layer, "doc": "[]: no content "
                                                                                                     "term, as content_weight 0"})
     style_layers: tuple[str, ...] = field(
         default=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), metadata={"item": parse_layer, "doc": "[]: no style term"})
-    style_layer_weights: tuple[Num, ...] = field(default=(), metadata={"min": 0, "doc": "one per style layer; default equal"})
+    style_layer_weights: tuple[Num, ...] = field(default=(), metadata={**WEIGHT, "doc": "one per style layer; default equal"})
     representation: Literal["gram", "spatial", "local"] = "gram"
     window: int = field(default=0, metadata={"min": 0, "max": 8, "doc": "local: window radius s (0: per pixel)"})
     gram_transform: GramTransform = field(default_factory=GramTransform)

@@ -224,6 +224,19 @@ def test_a_device_no_machine_has_is_refused_at_load_not_at_render(tmp_path, devi
     assert load_preset(write(tmp_path, minimal("device: cuda:1\n"))).device == "cuda:1"  # whether it is here: at render
 
 
+@pytest.mark.parametrize("extra, key", [
+    ("style: [{image: brick.png, weight: 1.0e308}]", r"style\[0\].weight"),
+    ("method: {name: gatys, tv_weight: 1.0e300}", "method.tv_weight"),
+    ("method: {name: gatys, style_weight: 1.0e39}", "method.style_weight"),
+    ("method: {name: multistyle, style: {3: 1.0e+308, 4: 1.0e+308}}", "method.style"),  # numbers to YAML
+    ("method: {name: multistyle, style: {3: 1.0e308, 4: 1.0e308}}", "method.style"),  # text: a schedule
+])
+def test_a_weight_past_what_float32_sums_hold_is_refused_at_load(tmp_path, extra, key):
+    extra = extra.replace("brick.png", str(SAMPLES / "brick.png"))
+    with pytest.raises(PresetError, match=rf"p.yaml:3: {key}(\[3\])?: .*between 0 and 1000000000000"):
+        load_preset(write(tmp_path, minimal(extra + "\n")))
+
+
 def test_unreadable_preset_files(tmp_path):
     with pytest.raises(PresetError, match="preset file not found"):
         load_preset(tmp_path / "nope.yaml")
