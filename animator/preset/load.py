@@ -17,7 +17,7 @@ from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted,
 from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,
                                      timeline)
 from animator.preset.schedule import AUDIO_VARIABLES, Schedule
-from animator.preset.schema import AudioConfig, GramTransform, IterateConfig, Preset, StillConfig, TemporalConfig
+from animator.preset.schema import AudioConfig, GramTransform, IterateConfig, MotionConfig, Preset, StillConfig, TemporalConfig
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
 
@@ -309,6 +309,14 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
         config = _at(preset, switch[:-1])
         if config is not None and getattr(config, switch[-1]) == off and not any(switch[:len(p)] == p for p in commanded):
             _refuse_set(config, keys, switch[:-1], error, problem)
+    if preset.style != "self" and len(preset.style) == 1 and preset.style[0].weight != 1:
+        raise error(("style", 0, "weight"), "is a share among style images, and this is the only one: it changes "
+                                            "nothing (a second image takes the rest)")
+    motion = preset.iterate.motion  # moving nothing is a switch of six keys
+    if motion == MotionConfig(border=motion.border, resample=motion.resample) and not any(
+            p[:2] == ("iterate", "motion") or p == ("iterate",) for p in commanded):
+        _refuse_set(motion, ("border", "resample"), ("iterate", "motion"), error,
+                    "is for motion; iterate.motion moves nothing (zoom 1, no angle, translate or tilt)")
     for path, (switch, takes) in ONLY_WITH.items():
         config, chosen = _at(preset, path[:-1]), _at(preset, switch)
         off = switch in OFF_SWITCHES and chosen == OFF_SWITCHES[switch][0]  # the rule above judges that
@@ -326,6 +334,11 @@ OFF_SWITCHES: dict[KeyPath, tuple[Any, tuple[str, ...], str]] = {
                                                                        "iterate.color.match lab or histogram with it"),
     ("method", "gram_transform", "name"): ("none", ("low", "high", "density", "amplitude", "redraw"),
                                            "is for a Gram transform; its name is none"),
+    # the controls that keep a loop alive, at 0 throughout: the file names a picture or a shape for nothing
+    ("iterate", "anchor", "amount"): (0.0, ("image",), "is for the anchor's pull; iterate.anchor.amount is 0"),
+    ("iterate", "inject", "weight"): (0.0, ("image",), "is for injecting a style; iterate.inject.weight is 0"),
+    ("iterate", "noise", "amount"): (0.0, ("scale", "octaves"), "is for noise; iterate.noise.amount is 0"),
+    ("iterate", "sharpen", "amount"): (0.0, ("radius",), "is for sharpening; iterate.sharpen.amount is 0"),
 }
 # A key of one choice alone: the setting that chooses, and the values that take the key
 ONLY_WITH: dict[KeyPath, tuple[KeyPath, tuple[str, ...]]] = {

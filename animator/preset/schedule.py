@@ -324,6 +324,8 @@ def _parse(raw: Any) -> Schedule:
         keyframes = parse_keyframes(text, names)
         frames, values = zip(*keyframes)
         return Schedule(text, interpolation, tuple(frames), tuple(values), names=tuple(names.items()))
+    if interpolation != "linear":  # it would change nothing: an expression is its own curve
+        raise ScheduleError(f"interpolation {interpolation} is for keyframes (frame: value, ...); this is an expression in t")
     expression = compile_expression(text, names=names)
     return Schedule(text, interpolation, expression=expression, names=tuple(names.items()))
 

@@ -80,7 +80,7 @@ def test_style_images_with_weights(tmp_path):
         ("method: {name: gatys, style_layers: [], content_layers: []}\n", r"p.yaml:3: method: no loss is active"),
         ("name2: x\n", r"name2: unknown key \(did you mean name\?\)"),
         ("method: {name: gatys, style_layers: [relu9_1]}\n", r"method.style_layers\[0\]: expected a VGG19 layer"),
-        ("method: {name: gatys, style_weight: -1}\n", r"method.style_weight: expected a number >= 0, found -1"),
+        ("method: {name: gatys, style_weight: -1}\n", r"method.style_weight: expected a number between 0 and 1000000000000, found -1"),
         ("method: {name: gatys, gram_transform: {name: swirl}}\n", r"method.gram_transform.name: expected one of none,"),
         ("size: 1024\nmethod: {name: gatys, representation: spatial}\n", r"size: a spatial style needs size <= 512"),
         ("method: {name: gatys, representation: local, gram_transform: sparse}\n", r"gram_transform: transforms Gram"),
@@ -129,6 +129,15 @@ def test_style_images_with_weights(tmp_path):
          r"p.yaml:4: video.temporal.weight: is for temporal consistency; flow is none"),
         ("iterate: {interpolate: 1, interpolate_with: crossfade}\n", r"iterate.interpolate_with: is for in-betweens"),
         ("method: {name: gatys, gram_transform: {name: none, low: 0.5}}\n", r"method.gram_transform.low: is for a Gram transform"),
+        # a loop's controls at 0 throughout, motion that moves nothing, a lone image's share
+        (f"iterate: {{anchor: {{image: {SAMPLES / 'brick.png'}}}}}\n", r"iterate.anchor.image: is for the anchor's pull; .*amount is 0"),
+        (f"iterate: {{inject: {{image: {SAMPLES / 'brick.png'}}}}}\n", r"iterate.inject.image: is for injecting a style"),
+        ("iterate: {noise: {scale: 4, octaves: 8}}\n", r"iterate.noise.scale: is for noise; iterate.noise.amount is 0"),
+        ("iterate: {sharpen: {radius: 9}}\n", r"iterate.sharpen.radius: is for sharpening"),
+        ("iterate: {motion: {border: wrap}}\n", r"iterate.motion.border: is for motion; iterate.motion moves nothing"),
+        (f"style: [{{image: {SAMPLES / 'brick.png'}, weight: 0.05}}]\n", r"style\[0\].weight: is a share among style images"),
+        ("iterate: {blend: {keyframes: '0.3 + 0.1 * sin(t)', interpolation: cubic}}\n",
+         r"iterate.blend: .*interpolation cubic is for keyframes \(frame: value, ...\); this is an expression in t"),
         # music that nothing hears: the frames were the same with it or without
         (f"audio: {{file: {SAMPLES / 'groove.m4a'}, half_life: 5}}\niterate: {{blend: '0.2 + 0.2 * loud'}}\n",
          r"audio.half_life: is how fast `beat` falls after each beat, and no schedule reads beat"),
@@ -225,7 +234,7 @@ def test_a_device_no_machine_has_is_refused_at_load_not_at_render(tmp_path, devi
 
 
 @pytest.mark.parametrize("extra, key", [
-    ("style: [{image: brick.png, weight: 1.0e308}]", r"style\[0\].weight"),
+    ("style: [{image: brick.png, weight: 1.0e308}, brick.png]", r"style\[0\].weight"),
     ("method: {name: gatys, tv_weight: 1.0e300}", "method.tv_weight"),
     ("method: {name: gatys, style_weight: 1.0e39}", "method.style_weight"),
     ("method: {name: multistyle, style: {3: 1.0e+308, 4: 1.0e+308}}", "method.style"),  # numbers to YAML
