@@ -162,21 +162,44 @@ def _main_key(cls: type) -> str | None:
     return required[0] if len(required) == 1 else ("name" if "name" in fields else None)
 
 
-def bare_key(kind: Any, path: KeyPath) -> str | None:
-    """The key a bare value at `path` inside `kind` stands for (`audio: song.mp3` is `audio:
-    {file: song.mp3}`, `method: gatys` is `method: {name: gatys}`), or None where a bare value
-    is just a value."""
+def bare_form(kind: Any, path: KeyPath, value: Any) -> Any:
+    """A bare value at `path` inside `kind` in its full form, for a --set to reach into: `style:
+    cat.png` is `style: [cat.png]`, `audio: song.mp3` is `audio: {file: song.mp3}`, `method:
+    gatys` is `method: {name: gatys}`, `blend: 0.3` is `blend: {keyframes: 0.3}`. None for
+    nothing there: a section left out of the file is its default (`method` is {name: arbitrary})."""
+    options, default = _kind_at(kind, path)
+    if value is None:
+        named = dataclasses.is_dataclass(default) and len([o for o in options if dataclasses.is_dataclass(o)]) > 1
+        return {"name": default.name} if named else [] if any(typing.get_origin(o) is tuple for o in options) else {}
+    if value in [a for o in options if typing.get_origin(o) is Literal for a in typing.get_args(o)]:
+        return []  # a word (`style: self`) has no items or keys
+    if any(typing.get_origin(o) is tuple for o in options):
+        return [value]
+    if Schedule in options:
+        return {"keyframes": value}
+    classes = [o for o in options if dataclasses.is_dataclass(o)]
+    key = "name" if len(classes) > 1 else _main_key(classes[0]) if classes else None
+    return {key: value} if key else {}
+
+
+def _kind_at(kind: Any, path: KeyPath) -> tuple[tuple, Any]:
+    """The options of the kind at `path` inside `kind`, and the default there (or None)."""
+    default = None
     for part in path:
         options = _options(kind)
         if isinstance(part, int):
             kinds = [typing.get_args(o)[0] for o in options if typing.get_origin(o) is tuple]
+            default = None
         else:
-            kinds = [typing.get_type_hints(o)[part] for o in options if dataclasses.is_dataclass(o) and part in _fields(o)]
+            found = [o for o in options if dataclasses.is_dataclass(o) and part in _fields(o)]
+            kinds = [typing.get_type_hints(o)[part] for o in found]
+            f = _fields(found[0])[part] if found else None
+            default = None if f is None else f.default_factory() if f.default_factory is not dataclasses.MISSING \
+                else (f.default if f.default is not dataclasses.MISSING else None)
         if not kinds:
-            return None
+            return (), None
         kind = kinds[0]
-    classes = [o for o in _options(kind) if dataclasses.is_dataclass(o)]
-    return "name" if len(classes) > 1 else _main_key(classes[0]) if classes else None
+    return _options(kind), default
 
 
 def _options(kind: Any) -> tuple:

@@ -13,7 +13,7 @@ import yaml
 
 from animator.errors import PresetError
 from animator.media.source import IMAGE_SUFFIXES, frames_in
-from animator.preset.convert import Invalid, KeyPath, bare_key, convert, dotted, to_plain
+from animator.preset.convert import Invalid, KeyPath, bare_form, convert, dotted, to_plain
 from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,
                                      timeline)
 from animator.preset.schedule import AUDIO_VARIABLES, Schedule
@@ -59,13 +59,11 @@ def _apply(raw: dict, override: Override) -> None:
         raw[top] = to_plain(DEFAULT_LISTS[top])  # so `outputs.0.fps=30` edits the default outputs
     node: Any = raw
     for i, part in enumerate(override.path[:-1]):
+        if isinstance(node, list) and not _has(node, part):
+            raise PresetError(f"{override.text}: {dotted(override.path[:i + 1])}: no such list item")
         child = node[part] if _has(node, part) else None
         if not isinstance(child, (dict, list)):
-            key = bare_key(Preset, override.path[:i + 1]) if child is not None else None
-            child = {key: child} if key else {}  # `--set audio.start=12` keeps `audio: song.mp3`'s file
-            if isinstance(node, list):
-                raise PresetError(f"{override.text}: {dotted(override.path[:i + 1])}: no such list item")
-            node[part] = child
+            child = node[part] = bare_form(Preset, override.path[:i + 1], child)  # `--set audio.start=12` keeps `audio: song.mp3`'s file
         node = child
     last = override.path[-1]
     if isinstance(node, list) and not _has(node, last):
@@ -255,6 +253,10 @@ def _check_morph(style, error) -> None:
 def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: list[Override]) -> str:
     for override in overrides:
         if path[: len(override.path)] == override.path or override.path[: len(path)] == path:
+            return override.text
+    written = max((end for end in range(len(path) + 1) if path[:end] in lines), default=0)
+    for override in overrides:  # a section the file leaves out, begun by a --set (`method.steps=9`: its name)
+        if next((n for n, (a, b) in enumerate(zip(path, override.path)) if a != b), min(len(path), len(override.path))) > written:
             return override.text
     line = key_line(lines, path)
     return where if line is None else f"{where}:{line}"

@@ -279,6 +279,22 @@ def test_an_override_inside_a_bare_value_keeps_what_the_value_stood_for(tmp_path
     assert preset.method.name == "multistyle" and preset.method.style.index(1.0) == 3  # style 3 alone
 
 
+def test_an_override_reaches_into_a_shorthand_list_or_schedule_and_a_section_left_out(tmp_path):
+    brick, coffee = SAMPLES / "brick.png", SAMPLES / "coffee.png"
+    path = write(tmp_path, minimal(f"style: {brick}\niterate: {{steps: 9, blend: '0: 0.1, 3: 0.5'}}\n"))
+    preset = load_preset(path, parse_overrides([f"style=[{brick}, {coffee}]", "style.0.weight=3", "outputs=gif",
+                                                "outputs.0.size=100", "iterate.blend.interpolation=cubic"]))
+    assert [s.weight for s in preset.style] == [3, 1] and [(o.format, o.size) for o in preset.outputs] == [("gif", 100)]
+    assert preset.iterate.blend.interpolation == "cubic" and preset.iterate.blend.frames == (0, 3)
+    preset = load_preset(path, parse_overrides(["iterate.blend=0.3", "iterate.blend.keyframes=0: 0.1, 2: 0.2"]))
+    assert preset.iterate.blend.frames == (0, 2)
+    assert load_preset(path, parse_overrides(["method.style_size=128"])).method.style_size == 128  # the default method's
+    with pytest.raises(PresetError, match=r"^--set audio.start=3: audio.file: required key is missing"):  # not the file's
+        load_preset(path, parse_overrides(["audio.start=3"]))
+    with pytest.raises(PresetError, match=r"^--set style.0.weight=2: style\[0\]: no such list item"):
+        load_preset(path, parse_overrides(["style=self", "style.0.weight=2"]))
+
+
 def test_schedules_and_morphs_load_as_their_values(tmp_path):
     from animator.preset.schedule import Schedule
     from animator.preset.resolve import style_weights
