@@ -39,8 +39,8 @@ def resolve_preset_path(name: str) -> Path:
     return path
 
 
-def load_all(names: list[str], sets: list[str], **flags) -> list[Preset]:
-    overrides = parse_overrides(sets, **flags)
+def load_all(names: list[str], sets: list[str], defaults: dict = {}, **flags) -> list[Preset]:
+    overrides = parse_overrides(sets, defaults, **flags)
     return [load_preset(resolve_preset_path(n), overrides) for n in names]
 
 
@@ -109,8 +109,11 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raise PresetError(f"--style {args.style}: a built-in style is multistyle's; {method} needs a style image")
     if builtin and not 0 <= int(args.style) < NUM_BUILTIN_STYLES:
         raise PresetError(f"--style {args.style}: expected a built-in style 0-{NUM_BUILTIN_STYLES - 1} or an image file")
-    named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image, whatever --set says
-    overrides = parse_overrides(args.set, size=args.size, device=args.device) + [named]
+    named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image
+    overrides = parse_overrides(args.set, {"size": 512}, size=args.size, device=args.device)
+    if clash := next((o for o in overrides if o.path[0] == "name"), None):
+        raise PresetError(f"{clash.text}: stylize names the image by -o {args.output}; give one")
+    overrides.append(named)
     still = next((o.value for o in reversed(overrides) if o.path == ("still",) and isinstance(o.value, dict)), {})
     objective = next((o.value for o in overrides if o.path == ("still", "objective")), still.get("objective", "transfer"))
     if builtin:
@@ -138,7 +141,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     if args.every is not None and args.every < 1:
         raise AnimatorError(f"--every {args.every}: expected 1 or more")
-    (preset,) = load_all([args.preset], args.set, size=args.size, device=args.device)
+    (preset,) = load_all([args.preset], args.set, {"size": 128}, size=args.size, device=args.device)
     output = args.output or args.out / f"{preset.name}-preview.png"  # beside the render's own outputs, named as they are
     if args.output is None and (output.is_symlink() or output.exists()) and not is_sheet(output):
         raise MediaError(f"{output}: is in the way of the preview and is not a preview's sheet; move it away, "
@@ -433,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True, help="output .png")
     p.add_argument("--style", help="a style image (arbitrary) or a built-in style number 0-25 (multistyle)")
     p.add_argument("--method", choices=["arbitrary", "multistyle", "gatys"])
-    p.add_argument("--size", type=int, default=512, help="long side in pixels (default 512)")
+    p.add_argument("--size", type=int, help="long side in pixels (default 512)")
     common(p)
     p.set_defaults(run=cmd_stylize)
 
@@ -452,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("preview", help="a contact sheet of a preset rendered small and fast")
     p.add_argument("preset", metavar="PRESET")
     p.add_argument("--every", type=int, help="every K-th frame (default: about 16 tiles)")
-    p.add_argument("--size", type=int, default=128, help="long side of the render (default 128)")
+    p.add_argument("--size", type=int, help="long side of the render (default 128)")
     p.add_argument("-o", "--output", type=Path, help="the sheet (default: OUT/NAME-preview.png)")
     p.add_argument("--out", type=folder, default=Path("renders"), help="output folder (default: ./renders)")
     common(p)

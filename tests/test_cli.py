@@ -90,8 +90,8 @@ def test_stylize_writes_one_png(tmp_path):
                       "--size", "128", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     arbitrary = read_image(tmp_path / "cat.png")
-    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "cat7.png", "--style", "7", "--size", "128",
-                      "--set", "name=other", "--quiet", cwd=tmp_path)  # -o names the image, not a --set name
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "cat7.png", "--style", "7",
+                      "--set", "size=128", "--quiet", cwd=tmp_path)  # --set size: the --size it did not give is no clash
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "cat7.png"]
     builtin = read_image(tmp_path / "cat7.png")

@@ -214,6 +214,8 @@ def test_stylize_writes_the_path_o_names_or_refuses(tmp_path):
     # a mode of more frames wrote a whole loop into cat_frames/ and no cat.png, with exit 0
     refused(animator(*stylize, "-o", tmp_path / "cat.png", "--set", "mode=iterate", cwd=tmp_path),
             "--set mode=iterate: stylize makes one still image")
+    refused(animator(*stylize, "-o", tmp_path / "cat.png", "--set", "name=other", cwd=tmp_path),
+            "--set name=other: stylize names the image by -o")  # it was dropped without a word
     # "method.style: unknown key (did you mean steps?)"
     refused(animator(*stylize, "-o", tmp_path / "cat.png", "--method", "gatys", cwd=tmp_path),
             "--style 3: a built-in style is multistyle's; gatys needs a style image")

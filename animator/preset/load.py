@@ -29,10 +29,12 @@ class Override:
     text: str  # as typed, for error messages: "--set iterate.steps=60", "--size 10"
 
 
-def parse_overrides(items: list[str], **flags: Any) -> list[Override]:
+def parse_overrides(items: list[str], defaults: dict[str, Any] = {}, **flags: Any) -> list[Override]:
     """`--set key.path=value` items, then the command's own flags for top-level keys (`size=64`
-    for `--size 64`; None: not given). A flag and a `--set` of the same key are refused: one
-    would be dropped without a word."""
+    for `--size 64`; None: not given), then the command's `defaults` for the keys neither sets (a
+    preview's small size). Refused, since one would be dropped without a word: a flag and a
+    `--set` of the same key, and a --set that a later one replaces (`iterate.steps=3` then
+    `iterate={...}`; a later one inside an earlier one's value refines it)."""
     overrides = []
     for text in items:
         key, sep, value = text.partition("=")
@@ -46,11 +48,16 @@ def parse_overrides(items: list[str], **flags: Any) -> list[Override]:
             parsed = value
         path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
         overrides.append(Override(path, parsed, f"--set {text}"))
+    for i, later in enumerate(overrides):
+        if dropped := next((o for o in overrides[:i] if o.path[:len(later.path)] == later.path), None):
+            raise PresetError(f"{dropped.text} and {later.text}: the second replaces the first; give one")
     given = [Override((key,), value, f"--{key} {value}") for key, value in flags.items() if value is not None]
     for flag in given:
         if clash := next((o for o in overrides if o.path[0] == flag.path[0]), None):
             raise PresetError(f"{flag.text} and {clash.text}: both set {flag.path[0]}; give one")
-    return overrides + given
+    taken = {o.path[0] for o in overrides + given}
+    return overrides + given + [Override((key,), value, f"--{key} {value} (the default)")
+                                for key, value in defaults.items() if key not in taken]
 
 
 def _apply(raw: dict, override: Override) -> None:
