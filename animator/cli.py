@@ -256,20 +256,26 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     from animator.media.source import open_source
     from animator.metrics.clip import measure_clips
 
-    for flag, value, fine, expected in (("--every", args.every, args.every >= 1, "1 or more"),
-                                        ("--weight", args.weight, 0 <= args.weight < 1, "a number from 0 up to 1"),
-                                        ("--start", args.start, args.start >= 0, "0 or more seconds"),
+    for flag, value, fine, expected in (("--every", args.every, args.every is None or args.every >= 1, "1 or more"),
+                                        ("--weight", args.weight, args.weight is None or 0 <= args.weight < 1,
+                                         "a number from 0 up to 1"),
+                                        ("--start", args.start, args.start is None or args.start >= 0, "0 or more seconds"),
                                         ("--style-size", args.style_size, args.style_size is None or 16 <= args.style_size <= 8192,
                                          "16 to 8192 pixels, as a render's size")):
         if not fine:
             raise AnimatorError(f"{flag} {value}: expected {expected}")
     frames = lambda path, start=0.0: (f.image for f in open_source(path, start, moving=True))  # noqa: E731
-    clip_flags = [flag for flag, value in (("--source", args.source), ("--reference", args.reference), ("--style", args.style),
-                                           ("--style-size", args.style_size)) if value is not None]
-    if args.loop and clip_flags:  # a loop is measured by itself: these would be ignored without a word
-        raise AnimatorError(f"animator metrics: {clip_flags[0]} measures a render against its clip, not a loop (--loop)")
+    given = {flag: value for flag, value in (("--source", args.source), ("--start", args.start), ("--reference", args.reference),
+                                             ("--style", args.style), ("--style-size", args.style_size),
+                                             ("--weight", args.weight), ("--every", args.every), ("--flow", args.flow))
+             if value is not None}
+    if args.loop and given:  # a loop is measured by itself: these would be ignored without a word
+        raise AnimatorError(f"animator metrics: {next(iter(given))} measures a render against its clip, not a loop (--loop)")
     if args.moving and not args.loop:
         raise AnimatorError("animator metrics: --moving is for a loop (--loop)")
+    for flag, needs in (("--style-size", ("--style",)), ("--weight", ("--reference",)), ("--every", ("--reference", "--style"))):
+        if flag in given and not any(need in given for need in needs):  # what it sets is measured only with them
+            raise AnimatorError(f"animator metrics: {flag} is for the figures {' or '.join(needs)} brings; give it too")
     if args.loop:
         for output in args.outputs:
             print_loop(output, frames(output), args.json, args.moving)
@@ -278,17 +284,18 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
     same_rate(args.source, [*args.outputs, *([args.reference] if args.reference else [])])
     style = style_image(args.style, args.style_size) if args.style else None
+    weight = 0.7 if args.weight is None else args.weight
     try:
-        measured = measure_clips({str(output): frames(output) for output in args.outputs}, frames(args.source, args.start),
-                                 frames(args.reference) if args.reference else None, style, weight=args.weight,
-                                 flow=args.flow, every=args.every)
+        measured = measure_clips({str(output): frames(output) for output in args.outputs}, frames(args.source, args.start or 0.0),
+                                 frames(args.reference) if args.reference else None, style, weight=weight,
+                                 flow=args.flow or "dis", every=args.every or 1)
     except ValueError as exc:
         raise AnimatorError(f"{' '.join(map(str, args.outputs))}: {exc}") from None
     for output, figures in measured.items():
         if args.json:
             print(json.dumps(json_figures({"output": output, "source": str(args.source), **figures}), allow_nan=False))
         else:
-            print_clip(output, figures, args.weight)
+            print_clip(output, figures, weight)
 
 
 def same_rate(source: Path, renders: list[Path]) -> None:
@@ -335,6 +342,8 @@ def print_clip(output: str, figures: dict, weight: float) -> None:
     print(f"{output}: {figures['frames']} frames, warping error {figures['warping_error']:.6f} "
           f"(t-10: {shown_figure(figures['long_term_error'], '.6f')}), flicker {figures['flicker']:.3f} /255, "
           f"gradient energy {figures['gradient_energy']:.4f}")
+    if "relative" not in figures and "gram_distance" in figures:  # a style without a reference: the distance alone
+        print(f"Gram distance to the style {figures['gram_distance']:.4f}")
     if "relative" in figures:
         r = figures["relative"]
         print(f"against the per-frame render: warping error {r['warping_error']:.3f}x "
@@ -472,14 +481,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="a feedback loop's detail, colour, change and pattern per quarter")
     p.add_argument("--moving", action="store_true", help="with --loop: the loop has feedback motion, so change per frame has no upper bar")
     p.add_argument("--source", type=Path, help="the clip the render was made from")
-    p.add_argument("--start", type=float, default=0.0, help="where in the source the render starts (seconds)")
+    p.add_argument("--start", type=float, help="where in the source the render starts (seconds; default 0)")
     p.add_argument("--reference", type=Path, help="the per-frame render of the same clip (temporal.flow: none)")
     p.add_argument("--style", type=Path, help="the style image, for the Gram distance (default: the reference's own)")
     p.add_argument("--style-size", type=int, metavar="N", help="the style seen with long side N, as a render of size N "
                    "fits it (gatys matches that; default: its own size)")
-    p.add_argument("--weight", type=float, default=0.7, help="the moving-average baseline's weight (default 0.7)")
-    p.add_argument("--every", type=int, default=1, help="VGG19 figures on every K-th frame (default 1)")
-    p.add_argument("--flow", choices=["dis", "farneback"], default="dis")
+    p.add_argument("--weight", type=float, help="with --reference: the moving-average baseline's weight (default 0.7)")
+    p.add_argument("--every", type=int, help="VGG19 figures on every K-th frame (default 1)")
+    p.add_argument("--flow", choices=["dis", "farneback"], help="the flow the warping error is judged by (default dis)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_metrics)
 

@@ -151,6 +151,8 @@ def test_the_style_is_judged_at_its_own_size_or_as_a_render_fits_it(tmp_path):
         distances.append(json.loads(result.stdout)["gram_distance"])
     own, fitted_to_render = distances
     assert fitted_to_render < 1e-6 * own, distances
+    table = animator("metrics", "clip", "--source", "clip", "--style", style, cwd=tmp_path)  # the text showed no distance
+    assert table.returncode == 0 and f"Gram distance to the style {own:.4f}" in table.stdout, table.stdout
 
 
 def test_bad_arguments_exit_2(tmp_path):
@@ -195,7 +197,17 @@ def test_bad_arguments_exit_2(tmp_path):
                               (("preview", "melt", "--size", "48", "--set", "size=96"),  # --size won without a word
                                "--size 48 and --set size=96: both set size; give one"),
                               (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--moving"),
-                               "animator metrics: --moving is for a loop (--loop)")):
+                               "animator metrics: --moving is for a loop (--loop)"),
+                              # flags whose figures were not measured, taken without a word
+                              (("metrics", "--loop", SAMPLES / "pan.mp4", "--start", "3"),
+                               "animator metrics: --start measures a render against its clip, not a loop"),
+                              (("metrics", "--loop", SAMPLES / "pan.mp4", "--flow", "farneback"), "animator metrics: --flow"),
+                              (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--style-size", "64"),
+                               "animator metrics: --style-size is for the figures --style brings; give it too"),
+                              (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--weight", "0.1"),
+                               "animator metrics: --weight is for the figures --reference brings"),
+                              (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--every", "7"),
+                               "animator metrics: --every is for the figures --reference or --style brings")):
         result = animator(*command, cwd=tmp_path)  # the flag named as the user typed it, not as an override
         assert result.returncode == 2 and result.stderr.strip().startswith(f"error: {expected}"), result.stderr
 
