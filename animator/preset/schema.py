@@ -357,6 +357,7 @@ H264_MAX_CRF = 51
 # hundredths of a second, so 2 (50 fps) is its shortest; WebP's whole milliseconds and APNG's
 # fractions may go down to 11 ms.
 ANIMATED_MAX_FPS = {"gif": 50, "webp": 90, "apng": 90}
+GIF_MIN_FPS = Fraction(100, 65535)  # a GIF frame's delay is 16 bits of hundredths: 655.35 s at most
 
 
 @dataclass(frozen=True)
@@ -394,11 +395,18 @@ class OutputConfig:
         if most is not None and self.fps is not None and self.fps > most:
             found.append(("fps", f"browsers play an animated image's frames of 10 ms or less for 100 ms: expected at "
                                  f"most {most} for {self.format}, found {float(self.fps):g}"))
+        if self.format == "gif" and self.fps is not None and self.fps < GIF_MIN_FPS:
+            found.append(("fps", gif_too_slow(self.fps)))
         if self.format == "mp4" and self.crf is not None and self.crf > H264_MAX_CRF:
             found.append(("crf", f"expected a whole number between 0 and {H264_MAX_CRF} for H.264, found {self.crf}"))
         if self.format == "mp4" and self.crf == 0 and self.bitrate is not None:  # x264's lossless ignores the cap
             found.append(("bitrate", "crf 0 is lossless, which no bitrate caps: give one or the other"))
         return found
+
+
+def gif_too_slow(fps: Fraction) -> str:
+    return (f"a GIF's frame lasts at most 655.35 s: expected an fps of at least {float(GIF_MIN_FPS):.5f} for gif, "
+            f"found {float(fps):g}")
 
 
 @dataclass(frozen=True)

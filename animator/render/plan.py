@@ -17,7 +17,7 @@ from animator.media.source import open_source, read_image
 from animator.music.features import Analysis, Features, analyse, frame_features
 from animator.preset.resolve import (Part, Timeline, beat_half_lives, check_schedules, checked_at_load, image_inputs, located,
                                      soundtrack, timeline, unreached_keyframes)
-from animator.preset.schema import Preset
+from animator.preset.schema import GIF_MIN_FPS, Preset, gif_too_slow
 from animator.render.record import fingerprint
 
 
@@ -51,6 +51,9 @@ class Plan:
             self.features = frame_features(self.sound, line.steps, line.seconds_per_step, half_life, preset.audio.start)
         if not checked_at_load(preset):  # its schedules could not be checked before the clip or the sound was known
             check_schedules(preset, self.timeline, features=self.features and self.features.at)
+        for i, output in enumerate(preset.outputs):  # at the render's own rate, known now: a folder's fps may be slow
+            if output.format == "gif" and output.fps is None and self.fps < GIF_MIN_FPS:
+                raise PresetError(f"{located(preset, ('outputs', i))}: outputs[{i}]: {gif_too_slow(self.fps)} (the render's)")
         self.notes: list[str] = unreached_keyframes(preset, self.timeline)  # for the command to show, once
 
     @property

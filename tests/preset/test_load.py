@@ -70,6 +70,7 @@ def test_style_images_with_weights(tmp_path):
         ("iterate:\n  blend: 1.5\n", r"p.yaml:4: iterate.blend: expected a number between 0 and 1, found 1.5"),
         ("outputs:\n  - {format: mkv}\n", r"p.yaml:4: outputs\[0\].format: expected one of mp4, webm, mov, webp, apng, gif, png, found 'mkv'"),
         ("outputs:\n  - {format: mp4, fps: 0}\n", r"outputs\[0\].fps: expected a frame rate between 0 and 240, found 0"),
+        ("outputs:\n  - {format: gif, fps: 0.001}\n", r"outputs\[0\].fps: a GIF's frame lasts at most 655.35 s"),  # it wrapped
         ("method: {name: gatsby}\n", r"method.name: expected one of arbitrary, multistyle, gatys, found 'gatsby'"),
         ("method: {name: multistyle, style: 26}\n", r"method.style: expected a style index 0..25"),
         (f"method: multistyle\nstyle: {SAMPLES / 'brick.png'}\n", r"style: multistyle paints its 26 built-in styles"),
@@ -301,6 +302,22 @@ def test_an_override_reaches_into_a_shorthand_list_or_schedule_and_a_section_lef
         load_preset(path, parse_overrides(["audio.start=3"]))
     with pytest.raises(PresetError, match=r"^--set style.0.weight=2: style\[0\]: no such list item"):
         load_preset(path, parse_overrides(["style=self", "style.0.weight=2"]))
+
+
+def test_a_gif_at_a_slow_folders_rate_is_refused_before_it_renders(tmp_path):
+    """A folder at 0.001 fps made a GIF of 2310 s for 4000: each frame's delay wrapped past 16 bits."""
+    from PIL import Image
+
+    from animator.render.plan import Plan
+
+    (tmp_path / "f").mkdir()
+    for i in range(2):
+        Image.new("RGB", (40, 30), (i * 90, 0, 0)).save(tmp_path / "f" / f"{i}.png")
+    path = write(tmp_path, f"name: t\nmode: video\ninput: {tmp_path / 'f'}\nmethod: multistyle\nvideo: {{fps: 0.001}}\n"
+                           "outputs: [{format: mp4}, {format: gif}]\n")
+    with pytest.raises(PresetError, match=r"p.yaml:6: outputs\[1\]: a GIF's frame lasts at most 655.35 s.*found 0.001 \(the render's\)"):
+        Plan(load_preset(path))
+    assert Plan(load_preset(path, parse_overrides(["outputs.1.fps=0.01"]))).fps == Fraction(1, 1000)
 
 
 def test_schedules_and_morphs_load_as_their_values(tmp_path):
