@@ -15,6 +15,7 @@ import av
 import numpy as np
 
 from animator.errors import MediaError
+from animator.media.source import timeline_origin
 
 ANALYSIS_RATE = 22050  # Hz: enough for band energies up to 11 kHz and onsets to a few ms
 
@@ -30,9 +31,14 @@ class Sound:
 
 
 def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
-    """The first audio stream of `path`, mixed down to mono and resampled to `rate`."""
+    """The first audio stream of `path`, mixed down to mono and resampled to `rate`, on the file's
+    own timeline (source.timeline_origin, where a render's copy of the sound is cut from): sound
+    that starts late (a capture's audio 0.3 s after its video) begins with that much silence, and
+    sound before the file's time 0 is left out, so a beat heard is a beat seen."""
     if not path.is_file():
-        raise MediaError(f"{path}: {'a folder, where an audio file goes' if path.is_dir() else 'audio file not found'}")
+        problem = "a folder, where an audio file goes" if path.is_dir() else \
+            "audio file not found" if not path.exists() else "not a regular file, where an audio file goes"
+        raise MediaError(f"{path}: {problem}")
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
@@ -43,14 +49,18 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
             raise MediaError(f"{path}: expected an audio stream, found {found}")
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks = []
+        chunks, late = [], None
         try:
             for frame in container.decode(stream):
+                if late is None and frame.time is not None:
+                    late = frame.time - timeline_origin(container)
                 chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
             chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
         except av.FFmpegError as exc:
             raise MediaError(f"{path}: audio stream cannot be decoded ({exc.strerror or exc})") from None
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    shift = round((late or 0.0) * rate)
+    samples = np.concatenate([np.zeros(shift, np.float32), samples]) if shift > 0 else samples[-shift:]
     if samples.size == 0:
         raise MediaError(f"{path}: expected sound, found an audio stream of length 0")
     return Sound(samples, rate)

@@ -3,6 +3,7 @@ features against what the soundtrack plays, normalization, and decay."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,37 @@ def test_a_sound_shorter_than_the_beat_trackers_windows_has_features():
     features = frame_features(analyse(blip), 3, 1 / FPS, [0.1] * 3)
     assert features.values["loud"][:2].max() == 1 and features.values["loud"][2] == 0  # heard in frames 0 and 1 only
     assert all(np.isfinite(v).all() and 0 <= v.min() and v.max() <= 1 for v in features.values.values())
+
+
+@pytest.mark.parametrize("audio_at, video_at", [(0.5, 0.0), (0.0, 0.5)])
+def test_the_sound_is_heard_on_the_files_timeline_where_its_copy_is_cut(tmp_path, audio_at, video_at):
+    """A capture whose audio starts after its video (or its video after its audio): the beats were
+    found on the audio's own clock, the copy in the output cut on the video's, half a second apart."""
+    import av
+
+    path, rate = tmp_path / "capture.mkv", 8000
+    sound = np.zeros(2 * rate, np.int16)
+    sound[rate: rate + 80] = 20000  # a click 1 s into the audio stream
+    with av.open(str(path), "w") as box:
+        video = box.add_stream("ffv1", rate=10)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        audio = box.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for i in range(20):  # interleaved by time, as a muxer expects
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            frame.pts = i + round(video_at * 10)
+            box.mux(video.encode(frame))
+            chunk = av.AudioFrame.from_ndarray(sound[None, i * 800:(i + 1) * 800], format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts, chunk.time_base = rate, i * 800 + round(audio_at * rate), Fraction(1, rate)
+            box.mux(audio.encode(chunk))
+        box.mux(video.encode(None))
+        box.mux(audio.encode(None))
+    heard = decode_audio(path, rate)
+    click = np.argmax(np.abs(heard.samples)) / rate
+    assert click == pytest.approx(1.0 + audio_at - video_at, abs=0.01)  # seconds from the file's time 0, its video's first
+
+
+def test_a_device_file_as_the_sound_is_named_for_what_it_is(tmp_path):
+    from animator.errors import MediaError
+
+    with pytest.raises(MediaError, match=r"^/dev/null: not a regular file, where an audio file goes$"):  # "not found"
+        decode_audio(Path("/dev/null"))
