@@ -16,7 +16,7 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -114,11 +114,20 @@ class AudioRules:
     # An edit list (MP4, MOV) hides the part of a remuxed first packet that starts before the span:
     # the sound starts at its first sample, and the packet is the decoder's pre-roll besides.
     edit_list: bool = False
+    rates: dict[str, frozenset[int]] = field(default_factory=dict)  # a remuxed codec's rates the container takes
+    most_channels: int | None = None  # the encoder's; more are mixed down to stereo
+
+    def remuxes(self, codec: str, rate: int) -> bool:
+        # PCM the container takes is written again as it is, sample for sample, so that it is cut
+        # where the picture ends: a WAV's packets (4096 samples) cannot be cut
+        return codec in self.remux and not codec.startswith("pcm_") and rate in self.rates.get(codec, (rate,))
 
     def layout(self, layout: av.AudioLayout) -> av.AudioLayout | str:
         """The layout to encode a source's sound in: its own where the encoder takes it (named,
         where it came without its channels' order), else the encoder's of as many channels."""
         named = named_layout(layout)
+        if self.most_channels is not None and len(layout.channels) > self.most_channels:
+            return "stereo"
         if self.layouts is None or getattr(named, "name", named) in self.layouts.values():
             return named
         return self.layouts.get(len(layout.channels), "stereo")
@@ -126,7 +135,9 @@ class AudioRules:
 
 # libopus takes Vorbis's channel orders only: 5.1(side), what AC3 and DTS decode to, is refused
 OPUS_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-MP4_AUDIO = AudioRules(frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac", edit_list=True)
+# MP3 in MP4 at the rates of MPEG-1 and 2 alone (FFmpeg's muxer refuses 2.5's 8-12 kHz); AAC to 7.1
+MP4_AUDIO = AudioRules(frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac", edit_list=True,
+                       rates={"mp3": frozenset({16000, 22050, 24000, 32000, 44100, 48000})}, most_channels=8)
 WEBM_AUDIO = AudioRules(frozenset({"opus", "vorbis"}), "libopus", OPUS_LAYOUTS)
 MOV_AUDIO = AudioRules(frozenset({"aac", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le"}), "pcm_s16le",
                        edit_list=True)
@@ -351,13 +362,11 @@ class AudioCopy:
             next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
             self.source.seek(0)
             codec = source_stream.codec_context.codec.canonical_name
-            # PCM the container takes is written again as it is, sample for sample, so that it is cut
-            # where the picture ends: a WAV's packets (4096 samples) cannot be cut
-            self.remux = codec in rules.remux and not codec.startswith("pcm_")
+            self.remux = rules.remuxes(codec, source_stream.codec_context.sample_rate)
             if self.remux:
                 self.stream = container.add_stream_from_template(source_stream)
             else:
-                encoder = codec if codec in rules.remux else rules.encoder
+                encoder = codec if codec in rules.remux and codec.startswith("pcm_") else rules.encoder  # (as it was)
                 rate = _encoder_rate(encoder, source_stream.codec_context.sample_rate)
                 self.stream = container.add_stream(encoder, rate=rate)
                 self.stream.layout = rules.layout(source_stream.codec_context.layout)

@@ -263,6 +263,29 @@ def test_sound_whose_channels_have_no_order_is_reencoded(tmp_path):
     assert np.abs(heard).max() > 0.1  # the tone, not silence
 
 
+@pytest.mark.parametrize("codec, rate, channels, mp4_codec, heard_channels", [
+    ("libmp3lame", 8000, 1, "aac", 1),  # MPEG-2.5's rates: FFmpeg's MP4 muxer refuses them (a traceback)
+    ("libmp3lame", 22050, 1, "mp3", 1),  # MPEG-2's: remuxed as they are
+    ("pcm_s16le", 44100, 10, "aac", 2),  # more channels than AAC takes (a traceback): mixed down
+])
+def test_sound_mp4_cannot_carry_as_it_is_is_encoded_in_what_it_can(tmp_path, codec, rate, channels, mp4_codec,
+                                                                      heard_channels):
+    with av.open(str(tmp_path / "sound.mkv"), "w") as box:
+        stream = box.add_stream(codec, rate=rate, layout="mono" if channels == 1 else f"{channels} channels")
+        tones = (8000 * np.sin(np.arange(rate // 2) * 0.05 * (1 + np.arange(channels)[:, None]))).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(tones.T.reshape(1, -1), format="s16", layout=stream.layout)  # interleaved
+        frame.sample_rate = rate
+        for packet in stream.encode(frame) + stream.encode():
+            box.mux(packet)
+    path = write(Mp4Sink(tmp_path / "a.mp4", Fraction(24), audio=AudioSpan(tmp_path / "sound.mkv")), moving_square(12))
+    with av.open(str(path)) as container:
+        audio = container.streams.audio[0]
+        assert audio.codec_context.codec.canonical_name == mp4_codec
+        heard = np.concatenate([f.to_ndarray().reshape(len(audio.layout.channels), -1) if f.format.is_planar
+                                else f.to_ndarray().reshape(-1, len(audio.layout.channels)).T for f in container.decode(audio)], axis=1)
+    assert heard.shape[0] == heard_channels and np.abs(heard).max() > 0.05  # sound, not silence
+
+
 @pytest.mark.parametrize("layout, opus", [("5.1(side)", "5.1"), ("4.0", "quad"), ("2.1", "3.0")])
 def test_surround_sound_opus_has_no_layout_for_is_encoded_in_one_it_has(tmp_path, layout, opus):
     # 5.1(side) is what AC3 and DTS decode to; libopus takes Vorbis's channel orders only, and a
