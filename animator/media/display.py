@@ -108,7 +108,7 @@ def upright(image: np.ndarray, frame: av.VideoFrame, matrix_readable: bool = Tru
     turn). FFmpeg's matrix, [a b u; c d v; x y w] in 16.16 fixed point, puts the stored pixel
     (p, q) at (a p + c q, b p + d q) on screen, less a shift; a turn that is not a quarter's is
     taken to the nearest quarter."""
-    matrix = frame.side_data.get(DISPLAYMATRIX) if matrix_readable else None
+    matrix = display_matrix(frame) if matrix_readable else None
     if matrix is not None:
         a, b, c, d = np.rint(np.frombuffer(bytes(matrix), "<i4")[[0, 1, 3, 4]] / 65536).astype(int)
         if sorted(map(abs, (a, b, c, d))) == [0, 0, 1, 1] and (a == 0) == (d == 0):  # quarter turns and mirrors
@@ -116,3 +116,13 @@ def upright(image: np.ndarray, frame: av.VideoFrame, matrix_readable: bool = Tru
                 image, (a, d) = image.transpose(1, 0, 2), (c, b)
             return np.ascontiguousarray(image[::d, ::a])
     return np.ascontiguousarray(np.rot90(image, round(frame.rotation / 90) % 4)) if frame.rotation else image
+
+
+def display_matrix(frame: av.VideoFrame):
+    """The frame's display matrix, or None. PyAV names the side data it knows and raises on the
+    rest (a motion-JPEG camera's EXIF, FFmpeg's type 31): there the rotation FFmpeg reads from the
+    same matrix is all there is to go by."""
+    try:
+        return frame.side_data.get(DISPLAYMATRIX)
+    except ValueError:
+        return None

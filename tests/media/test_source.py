@@ -516,3 +516,24 @@ def test_an_animated_pngs_transparency_is_laid_over_white_as_a_stills_is(tmp_pat
     shown = [frame.image for frame in open_source(tmp_path / "logo.png", moving=True)]
     assert len(shown) == 4 and all((image[:, 8:] == 255).all() for image in shown)
     assert [tuple(image[0, 0]) for image in shown] == [(200, 30 + 20 * k, 90) for k in range(4)]
+
+
+def test_a_motion_jpeg_cameras_exif_in_every_frame_is_read_past(tmp_path):
+    """FFmpeg hands each frame's EXIF on as side data of a type PyAV does not know: reading the
+    display matrix raised ValueError, a traceback in render, stylize and metrics."""
+    import io
+
+    import av
+
+    with av.open(str(tmp_path / "cam.avi"), "w") as box:
+        stream = box.add_stream("mjpeg", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        for i in range(6):
+            exif, jpeg = Image.Exif(), io.BytesIO()
+            exif[0x010F] = "Cam"  # the maker
+            Image.new("RGB", (64, 48), (i * 40,) * 3).save(jpeg, "JPEG", exif=exif.tobytes())
+            packet = av.Packet(jpeg.getvalue())
+            packet.stream, packet.pts, packet.dts, packet.time_base = stream, i, i, Fraction(1, 24)
+            box.mux(packet)
+    frames = [frame.image for frame in open_source(tmp_path / "cam.avi", moving=True)]
+    assert [round(float(image.mean()) / 40) for image in frames] == [0, 1, 2, 3, 4, 5]
