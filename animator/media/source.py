@@ -177,6 +177,8 @@ class VideoSource:
                 if stream is None:
                     cover = "a sound file with a cover picture, not a video"
                     raise MediaError(f"{path}: {cover if container.streams.video else 'has no video stream'}")
+                if stream.codec_context is None:  # a codec this FFmpeg has no decoder for (or a damaged codec id)
+                    raise MediaError(f"{path}: its video stream's codec cannot be decoded here")
                 self.fps = frame_rate(container, stream)
                 self.origin = timeline_origin(container)
                 self.display = Display(stream)
@@ -206,7 +208,8 @@ class VideoSource:
         if self.frame_count is not None and count < self.frame_count - 1:
             if self.head_missing:  # a recording cut between keyframes: what comes before the first cannot be decoded
                 raise MediaError(f"{self.path}: its first {self.head_missing:.2f} s cannot be decoded (it starts between "
-                                 f"keyframes, as a cut recording does): set video.start to {self.start + self.head_missing:.2f}")
+                                 f"keyframes, as a cut recording does): set video.start to "
+                                 f"{math.ceil((self.start + self.head_missing) * 100) / 100:.2f}")  # on or after the keyframe
             raise MediaError(f"{self.path}: the video ends after {count} frames where it declares "
                              f"{self.frame_count}: it is cut short or damaged")
 
@@ -218,7 +221,7 @@ class VideoSource:
         limit = self.frame_count if self.duration is not None else None  # else the count is the file's estimate
         origin, index, shown, image, before, until = self.start, 0, None, None, None, None
         for seen, (time, frame) in enumerate(self._timed(half)):
-            time = time if time is not None else self.start + seen / self.fps  # no timestamps: one a place
+            time = time if time is not None else seen / self.fps  # no timestamps: one a place, decoded from the top
             if time < self.start - half:
                 before = frame
                 continue
@@ -249,7 +252,8 @@ class VideoSource:
     def _timed(self, half: float) -> Iterator[tuple[float | None, av.VideoFrame]]:
         """(seconds from the stream's first timestamp, frame), in order, from about `start` on. A
         seek that lands past `start` (MPEG-TS seeks by bytes, and can miss) is tried again further
-        back, then made good by decoding from the top."""
+        back, then made good by decoding from the top (where the seek itself fails, as in a raw
+        H.264 stream with no index)."""
         for target in (self.start, self.start - SEEK_MARGIN, 0.0) if self.start > 0 else (0.0,):
             if target < 0:
                 continue
@@ -258,7 +262,10 @@ class VideoSource:
                 stream.thread_type = "AUTO"
                 if target > 0:
                     read_first_packet(container, stream)
-                    container.seek(int((self.origin + target) / stream.time_base), stream=stream)
+                    try:
+                        container.seek(int((self.origin + target) / stream.time_base), stream=stream)
+                    except av.FFmpegError:
+                        continue
                 landed = target == 0  # a seek has landed once a frame at or before `start` comes out
                 for frame in deinterlaced(container.decode(stream), stream):
                     time = frame.time - self.origin if frame.time is not None else None

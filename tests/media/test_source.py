@@ -537,3 +537,30 @@ def test_a_motion_jpeg_cameras_exif_in_every_frame_is_read_past(tmp_path):
             box.mux(packet)
     frames = [frame.image for frame in open_source(tmp_path / "cam.avi", moving=True)]
     assert [round(float(image.mean()) / 40) for image in frames] == [0, 1, 2, 3, 4, 5]
+
+
+def _h264(path, frames: int = 24, **options):
+    import av
+
+    with av.open(str(path), "w", **options) as box:
+        stream = box.add_stream("libx264", rate=24, options={"g": "6"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 10, np.uint8), format="rgb24")
+            frame.pts = i
+            box.mux(stream.encode(frame))
+        box.mux(stream.encode())
+
+
+def test_a_video_stream_of_a_codec_ffmpeg_cannot_decode_is_one_line(tmp_path):
+    _h264(tmp_path / "v.mkv")  # its codec id made one no decoder has: a traceback before
+    (tmp_path / "v.mkv").write_bytes((tmp_path / "v.mkv").read_bytes().replace(b"V_MPEG4/ISO/AVC", b"V_XXXXX/ISO/AVC"))
+    with pytest.raises(MediaError, match=r"v.mkv: its video stream's codec cannot be decoded here$"):
+        open_source(tmp_path / "v.mkv", moving=True)
+
+
+def test_a_start_in_a_stream_that_cannot_seek_is_decoded_to_from_the_top(tmp_path):
+    _h264(tmp_path / "raw.h264", format="h264")  # a camera's raw H.264: no index, the seek fails
+    whole = [frame.image for frame in open_source(tmp_path / "raw.h264", moving=True)]
+    later = [frame.image for frame in open_source(tmp_path / "raw.h264", 0.5, moving=True)]
+    assert len(later) == len(whole) - 12 and all(np.array_equal(a, b) for a, b in zip(later, whole[12:]))
