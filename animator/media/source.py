@@ -222,6 +222,9 @@ class VideoSource:
         origin, index, shown, image, before, until = self.start, 0, None, None, None, None
         for seen, (time, frame) in enumerate(self._timed(half)):
             time = time if time is not None else seen / self.fps  # no timestamps: one a place, decoded from the top
+            if until is not None and time < until - max(JUMP_BACK, 2 / self.fps):  # not jitter: a second clock
+                raise MediaError(f"{self.path}: its timestamps go back from {until:.2f} s to {time:.2f} s (recordings "
+                                 "joined end to end?): remux it first (ffmpeg -i IN -c copy OUT.mp4 joins the timelines)")
             if time < self.start - half:
                 before = frame
                 continue
@@ -298,6 +301,8 @@ def read_first_packet(container: av.container.InputContainer, stream: av.VideoSt
             stream.codec_context.decode(packet)
             return
 
+
+JUMP_BACK = 0.5  # seconds a frame's timestamp may fall below the last one's end before it is a second timeline
 
 COMMON_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
                 Fraction(60000, 1001), Fraction(60), Fraction(120)]

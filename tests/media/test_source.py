@@ -564,3 +564,14 @@ def test_a_start_in_a_stream_that_cannot_seek_is_decoded_to_from_the_top(tmp_pat
     whole = [frame.image for frame in open_source(tmp_path / "raw.h264", moving=True)]
     later = [frame.image for frame in open_source(tmp_path / "raw.h264", 0.5, moving=True)]
     assert len(later) == len(whole) - 12 and all(np.array_equal(a, b) for a, b in zip(later, whole[12:]))
+
+
+def test_recordings_joined_end_to_end_are_refused_not_cut_to_the_first(tmp_path):
+    """Two MPEG-TS clips joined byte for byte, each from timestamp 0 (as `cat a.ts b.ts` makes,
+    and cameras split and join): the second clip's frames were dropped but its last, exit 0."""
+    for name in ("a", "b"):
+        _h264(tmp_path / f"{name}.ts", format="mpegts")
+    (tmp_path / "ab.ts").write_bytes((tmp_path / "a.ts").read_bytes() + (tmp_path / "b.ts").read_bytes())
+    assert len(list(open_source(tmp_path / "a.ts", moving=True))) == 24  # one clip alone reads whole
+    with pytest.raises(MediaError, match=r"ab.ts: its timestamps go back from 1.00 s to 0.00 s \(recordings joined"):
+        list(open_source(tmp_path / "ab.ts", moving=True))
