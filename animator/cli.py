@@ -301,16 +301,19 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 def same_rate(source: Path, renders: list[Path]) -> None:
     """Frames are paired by their place in each clip, so every render must keep its source's rate
     (an output at its own `fps`, a GIF of a 60 fps clip at 30, would be paired with the wrong
-    frames). A folder of frames has no rate of its own, and is taken at its source's."""
+    frames). A folder of frames has no rate of its own: a folder render is taken at its source's,
+    and a folder source at its renders', which must then agree among themselves."""
     from animator.media.source import open_source
 
-    if source.is_dir():
-        return
-    rate = open_source(source, moving=True).fps
-    for render in (render for render in renders if not render.is_dir()):
-        if (fps := open_source(render, moving=True).fps) != rate:
-            raise AnimatorError(f"{render}: {float(fps):.4g} fps, its source {float(rate):.4g}: metrics pairs frames by "
-                                "their place in the clip, so it needs a render at its source's rate")
+    files = [render for render in renders if not render.is_dir()]
+    rate = None if source.is_dir() else open_source(source, moving=True).fps
+    for render in files:
+        fps = open_source(render, moving=True).fps
+        if rate is not None and fps != rate:
+            whose = f"its source {float(rate):.4g}" if not source.is_dir() else f"{files[0]} {float(rate):.4g}"
+            raise AnimatorError(f"{render}: {float(fps):.4g} fps, {whose}: metrics pairs frames by their place in the "
+                                "clip, so it needs a render at its source's rate")
+        rate = fps
 
 
 def style_image(path: Path, size: int | None) -> torch.Tensor:

@@ -264,6 +264,10 @@ def test_metrics_refuses_a_render_at_another_rate_than_its_source(tmp_path):
     for i, image in enumerate(frames):
         Image.fromarray(image).save(tmp_path / "frames" / f"{i:04d}.png")
     assert animator("metrics", "frames", "--source", "source.mp4", "--json", cwd=tmp_path).returncode == 0
+    # and a folder source is taken at its renders' rate, which must agree: the 12 fps one was measured
+    # against the first half of the folder, beside the whole one, with exit 0
+    refused(animator("metrics", "whole.mp4", "half.mp4", "--source", "frames", cwd=tmp_path), "half.mp4: 12 fps, whole.mp4 25")
+    assert animator("metrics", "whole.mp4", "--source", "frames", "--json", cwd=tmp_path).returncode == 0
 
 
 def test_an_empty_out_is_refused_not_the_current_folder(tmp_path):
