@@ -431,14 +431,15 @@ def decodes(path: Path) -> bool:
 
 def is_still(path: Path) -> bool:
     """A file that FFmpeg reads as one picture whatever its name: an image (a PNG named clip.mp4:
-    FFmpeg's image pipes) or a GIF of one frame (which its demuxer would make a tenth of a second
-    of video)."""
+    FFmpeg's image pipes), a GIF of one frame (which its demuxer would make a tenth of a second
+    of video), or a stream that says it has one frame (an AVIF or HEIF still, a video of one)."""
     try:
         with open_container(path) as container:
-            name = container.format.name
+            name, stream = container.format.name, picture_stream(container)
     except (av.FFmpegError, OSError):
         return False  # not readable as media at all: the video source says so
-    return name.endswith("_pipe") or name == "image2" or (name == "gif" and not animated(path))
+    one = stream is not None and stream.frames == 1
+    return name.endswith("_pipe") or name == "image2" or (name == "gif" and not animated(path)) or one
 
 
 def animated(path: Path) -> bool:

@@ -575,3 +575,12 @@ def test_recordings_joined_end_to_end_are_refused_not_cut_to_the_first(tmp_path)
     assert len(list(open_source(tmp_path / "a.ts", moving=True))) == 24  # one clip alone reads whole
     with pytest.raises(MediaError, match=r"ab.ts: its timestamps go back from 1.00 s to 0.00 s \(recordings joined"):
         list(open_source(tmp_path / "ab.ts", moving=True))
+
+
+def test_a_file_of_one_frame_is_a_still_to_video_mode_whatever_its_container(tmp_path):
+    """An AVIF still (in FFmpeg's MP4 demuxer) or a video of one frame made a one-frame, one-second
+    video with exit 0; it is a still image, as a PNG named clip.mp4 is."""
+    _h264(tmp_path / "one.mp4", frames=1)
+    with pytest.raises(MediaError, match=r"one.mp4: a still image, where a moving picture is needed"):
+        open_source(tmp_path / "one.mp4", moving=True)
+    assert open_source(tmp_path / "one.mp4").first().shape == (48, 64, 3)  # as a loop's or a still's input it reads
