@@ -15,7 +15,7 @@ import av
 import numpy as np
 
 from animator.errors import MediaError
-from animator.media.source import timeline_origin
+from animator.media.source import file_name, timeline_origin
 
 ANALYSIS_RATE = 22050  # Hz: enough for band energies up to 11 kHz and onsets to a few ms
 
@@ -40,7 +40,7 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
             "audio file not found" if not path.exists() else "not a regular file, where an audio file goes"
         raise MediaError(f"{path}: {problem}")
     try:
-        container = av.open(str(path))
+        container = av.open(file_name(path))
     except av.FFmpegError as exc:
         raise MediaError(f"{path}: not a readable audio file ({exc.strerror or exc})") from None
     with container:
@@ -75,7 +75,7 @@ def write_audio(path: Path, sound: Sound, bit_rate: int = 96_000) -> None:
     if path.suffix not in CODECS:
         raise MediaError(f"{path}: expected one of {', '.join(CODECS)} for an audio file")
     codec, sample_format, rate = CODECS[path.suffix]
-    with av.open(str(path), "w") as container:
+    with av.open(file_name(path), "w") as container:
         stream = container.add_stream(codec, rate=rate)
         stream.layout, stream.format, stream.bit_rate = "mono", sample_format, bit_rate
         resampler = av.AudioResampler(format=sample_format, layout="mono", rate=rate)

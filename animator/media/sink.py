@@ -33,7 +33,7 @@ from animator.errors import MediaError
 from animator.files import write_file
 from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
-from animator.media.source import timeline_origin
+from animator.media.source import file_name, timeline_origin
 
 log = logging.getLogger("animator")
 
@@ -179,7 +179,7 @@ class EncodedSink(Sink):
     def open(self, width: int, height: int) -> None:
         if self.even:
             width, height = width - width % 2, height - height % 2  # the odd last column or row is cropped
-        self.container = av.open(str(self.partial), "w", format=self.container_format, options=self.container_options())
+        self.container = av.open(file_name(self.partial), "w", format=self.container_format, options=self.container_options())
         self.stream = self.container.add_stream(self.codec, rate=self.fps)
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, self.pix_fmt
         self.stream.time_base = 1 / self.fps
@@ -357,7 +357,7 @@ class AudioCopy:
     def __init__(self, span: AudioSpan, container, rules: AudioRules = MP4_AUDIO):
         self.span, self.output, self.stream, self.edit_list = span, container, None, rules.edit_list
         try:
-            self.source = av.open(str(span.path))
+            self.source = av.open(file_name(span.path))
             source_stream = self.source.streams.audio[0]
             next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
             self.source.seek(0)
@@ -509,7 +509,7 @@ class GifSink(Sink):
         self.container = self.graph = self.first_colours = None
 
     def open(self, width: int, height: int) -> None:
-        self.container = av.open(str(self.partial), "w", format="gif", options={"loop": "0"})
+        self.container = av.open(file_name(self.partial), "w", format="gif", options={"loop": "0"})
         self.stream = self.container.add_stream("gif", rate=self.fps)
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "pal8"
 

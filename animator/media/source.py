@@ -414,10 +414,16 @@ def open_source(path: Path, start: float = 0.0, duration: float | None = None, f
     return ImageSource(path)
 
 
+def file_name(path: Path) -> str:
+    """A path as FFmpeg is to open it: absolute, so that a name with a colon (`12:30.mp4`,
+    `file:x.mp4`) is that file and not a protocol's address."""
+    return str(Path(path).absolute())
+
+
 def open_container(path: Path) -> av.container.InputContainer:
     """The file opened for decoding. An animated PNG is read as one: FFmpeg's probe takes a PNG
     for a single image (png_pipe) and would decode its first frame alone."""
-    return av.open(str(path), format="apng" if path.suffix.lower() == ".png" else None)
+    return av.open(file_name(path), format="apng" if path.suffix.lower() == ".png" else None)
 
 
 def decodes(path: Path) -> bool:

@@ -45,6 +45,7 @@ from animator.env import env_number
 from animator.errors import AnimatorError, MediaError
 from animator.files import write_atomically
 from animator.media.frame import Frame
+from animator.media.source import file_name
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
 
@@ -71,7 +72,7 @@ class Segment:
 
     def __init__(self, path: Path, first: int, width: int, height: int):
         self.path, self.first, self.count, self.opened = path, first, 0, time.monotonic()
-        self.container = av.open(str(path), "w", format="matroska")
+        self.container = av.open(file_name(path), "w", format="matroska")
         self.stream = self.container.add_stream("libx264rgb", rate=24)  # the rate is unused: frames are counted
         self.stream.width, self.stream.height, self.stream.pix_fmt = width, height, "rgb24"
         self.stream.options = {"qp": "0", "preset": "ultrafast"}
@@ -89,7 +90,7 @@ class Segment:
 
 
 def read_segment(path: Path) -> Iterator[np.ndarray]:
-    with av.open(str(path)) as container:
+    with av.open(file_name(path)) as container:
         for frame in container.decode(video=0):
             yield frame.to_ndarray(format="rgb24")
 

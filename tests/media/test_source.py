@@ -1,5 +1,6 @@
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -584,3 +585,9 @@ def test_a_file_of_one_frame_is_a_still_to_video_mode_whatever_its_container(tmp
     with pytest.raises(MediaError, match=r"one.mp4: a still image, where a moving picture is needed"):
         open_source(tmp_path / "one.mp4", moving=True)
     assert open_source(tmp_path / "one.mp4").first().shape == (48, 64, 3)  # as a loop's or a still's input it reads
+
+
+def test_a_relative_name_with_a_colon_is_a_file_not_a_protocol(tmp_path, monkeypatch):
+    _h264(tmp_path / "12:30.mp4", frames=3)  # FFmpeg read `12:30.mp4` as protocol 12's address
+    monkeypatch.chdir(tmp_path)
+    assert len(list(open_source(Path("12:30.mp4"), moving=True))) == 3
