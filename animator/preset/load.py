@@ -33,8 +33,9 @@ def parse_overrides(items: list[str], defaults: dict[str, Any] = {}, **flags: An
     """`--set key.path=value` items, then the command's own flags for top-level keys (`size=64`
     for `--size 64`; None: not given), then the command's `defaults` for the keys neither sets (a
     preview's small size). Refused, since one would be dropped without a word: a flag and a
-    `--set` of the same key, and a --set that a later one replaces (`iterate.steps=3` then
-    `iterate={...}`; a later one inside an earlier one's value refines it)."""
+    `--set` of the same key, and a --set inside a section a later one replaces (`iterate.steps=3`
+    then `iterate={...}`; a later one inside an earlier one's value refines it, and a later one of
+    the same key wins)."""
     overrides = []
     for text in items:
         key, sep, value = text.partition("=")
@@ -48,8 +49,8 @@ def parse_overrides(items: list[str], defaults: dict[str, Any] = {}, **flags: An
             parsed = value
         path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
         overrides.append(Override(path, parsed, f"--set {text}"))
-    for i, later in enumerate(overrides):
-        if dropped := next((o for o in overrides[:i] if o.path[:len(later.path)] == later.path), None):
+    for i, later in enumerate(overrides):  # the same key again wins, as on any command line (a script's base, then its own)
+        if dropped := next((o for o in overrides[:i] if o.path[:len(later.path)] == later.path != o.path), None):
             raise PresetError(f"{dropped.text} and {later.text}: the second replaces the first; give one")
     given = [Override((key,), value, f"--{key} {value}") for key, value in flags.items() if value is not None]
     for flag in given:
