@@ -62,6 +62,8 @@ def convert(kind: Any, raw: Any, path: KeyPath, base: Path, meta: typing.Mapping
             raise Invalid(path, f"expected one of {', '.join(map(str, args))}, found {shown(raw)}")
         return raw
     if origin is tuple:
+        if raw is None:  # `outputs:` left empty is no list of one nothing
+            raise Invalid(path, "expected a list (or one item), found null")
         items = raw if isinstance(raw, list) else [raw]  # one item stands for a list of one
         item_meta = {"parse": meta["item"]} if "item" in meta else meta
         return tuple(convert(args[0], item, (*path, i), base, item_meta) for i, item in enumerate(items))
@@ -86,7 +88,8 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
     if (lo is not None and raw < lo) or (hi is not None and raw > hi):
         raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
     if "pattern" in meta and not re.fullmatch(meta["pattern"], raw):
-        raise Invalid(path, f"expected letters, digits, '.', '_' or '-' (a file name), found {shown(raw)}")
+        raise Invalid(path, f"expected letters, digits, '.', '_' or '-', beginning with a letter or digit (a file name), "
+                            f"found {shown(raw)}")
     if "longest" in meta and len(raw) > meta["longest"]:
         raise Invalid(path, f"expected at most {meta['longest']} characters, found {len(raw)}")
     return float(raw) if kind is float else raw

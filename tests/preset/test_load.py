@@ -77,6 +77,8 @@ def test_style_images_with_weights(tmp_path):
         (f"method: multistyle\nstyle: {SAMPLES / 'brick.png'}\n", r"style: multistyle paints its 26 built-in styles"),
         ("style: nowhere.png\n", r"p.yaml:3: style\[0\].image: file not found: .*nowhere.png"),
         ("size: 20\n", r"size: expected a whole number between 32 and 8192, found 20"),
+        ("outputs:\n", r"p.yaml:3: outputs: expected a list \(or one item\), found null"),  # "outputs[0]: ... found None"
+
         ("style: []\n", r"p.yaml:3: style: expected self or at least one style image, found an empty list"),
         ("seed: 20000000000000\n", r"p.yaml:3: seed: expected a whole number between 0 and 4294967295, found 20000000000000"),
         ("method: {name: gatys, style_layers: [], content_layers: []}\n", r"p.yaml:3: method: no loss is active"),
@@ -226,6 +228,12 @@ def test_a_key_given_twice_is_an_error_not_the_last_one_silently(tmp_path):
 def test_a_key_yaml_reads_as_no_name_is_one_line_with_its_line(tmp_path, key, read):
     with pytest.raises(PresetError, match=rf"p.yaml:3: .*: unknown key: YAML read it as {read}, and keys are names"):
         load_preset(write(tmp_path, minimal(f"{key}: 2\n")))
+
+
+def test_a_name_that_begins_with_an_underscore_is_told_what_a_name_begins_with(tmp_path):
+    with pytest.raises(PresetError, match=r"p.yaml:1: name: expected letters, digits, '.', '_' or '-', beginning with a "
+                                          r"letter or digit \(a file name\), found '_x'"):
+        load_preset(write(tmp_path, f"name: _x\ninput: {SAMPLES / 'chelsea.png'}\n"))
 
 
 @pytest.mark.parametrize("device", ["banana", "CPU", "mps", "", "cuda:x"])
