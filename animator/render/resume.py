@@ -106,6 +106,19 @@ def own(entry: Path) -> bool:
     return bool(OWN.fullmatch(entry.name)) and entry.is_file() and not entry.is_symlink()
 
 
+def well_formed(manifest: Any) -> bool:
+    """A manifest as a checkpoint writes it: every entry's fields of their types, and its files
+    named as a checkpoint names them (no path: `../x` or `/x` would be deleted as a damaged one)."""
+    def entry(item: Any, number: str, pattern: str) -> bool:
+        return (isinstance(item, dict) and isinstance(item.get("file"), str) and re.fullmatch(pattern, item["file"]) is not None
+                and isinstance(item.get("sha256"), str) and type(item.get(number)) is int)
+
+    return (isinstance(manifest, dict) and isinstance(manifest.get("key"), str)
+            and isinstance(manifest.get("segments"), list) and isinstance(manifest.get("states"), list)
+            and all(entry(s, "first", r"\d{6}-\d{6}\.mkv") and type(s.get("count")) is int for s in manifest["segments"])
+            and all(entry(s, "index", r"state-\d{6}\.pt") for s in manifest["states"]))
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -183,11 +196,13 @@ class Checkpoint:
             return None
         try:
             manifest = json.loads((self.folder / MANIFEST).read_text())
-            if manifest.get("key") != self.key:
-                return self._start_over("the preset, its input files, the device, the precision or the CPU threads changed")
-            self.segments, self.states = list(manifest["segments"]), list(manifest["states"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError):
+            manifest = None
+        if not well_formed(manifest):  # a file it names is deleted on a mismatch: only its own, in the folder
             return self._start_over("it has no readable manifest")
+        if manifest["key"] != self.key:
+            return self._start_over("the preset, its input files, the device, the precision or the CPU threads changed")
+        self.segments, self.states = list(manifest["segments"]), list(manifest["states"])
         self._drop_damaged()
         covered = self._covered()
         for entry in reversed(self.states):

@@ -137,6 +137,35 @@ def test_a_checkpoint_of_another_preset_is_kept_aside_and_a_missing_segment_resu
     assert "is missing" in caplog.text
 
 
+@pytest.mark.parametrize("damage", [
+    lambda m: None, lambda m: [], lambda m: {**m, "segments": [{**m["segments"][0], "sha256": None}]},
+    lambda m: {**m, "states": [{k: v for k, v in m["states"][0].items() if k != "index"}]},
+    lambda m: {**m, "segments": [{**m["segments"][0], "first": "0"}]},
+    # a file named outside the folder: a segment that did not match its checksum was deleted there
+    lambda m: {**m, "segments": [{**m["segments"][0], "file": "../precious.txt"}]},
+    lambda m: {**m, "segments": [{**m["segments"][0], "file": str(m["outside"])}]},
+], ids=["null", "list", "no-checksum", "no-index", "text-first", "up-a-folder", "absolute"])
+def test_a_manifest_of_the_wrong_shape_is_set_aside_and_names_no_file_outside(tmp_path, caplog, damage):
+    """Valid JSON of another shape was a traceback (AttributeError, KeyError) on every rerun; a
+    file name with a path in it was deleted as a damaged segment wherever it was."""
+    from animator.media.frame import Frame
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.resume import Checkpoint
+
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS))
+    stored = Checkpoint(tmp_path / "work", preset)
+    stored.save(Frame(0, 0, np.zeros((8, 8, 3), np.uint8)), torch.zeros(1, 3, 8, 8))
+    stored.close()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("mine")
+    manifest = json.loads((tmp_path / "work" / "manifest.json").read_text())
+    manifest["outside"] = str(precious)
+    (tmp_path / "work" / "manifest.json").write_text(json.dumps(damage(manifest)))
+    assert Checkpoint(tmp_path / "work", preset).load() is None
+    assert precious.read_text() == "mine" and (tmp_path / "work.bad-1" / "manifest.json").exists()
+    assert "no readable manifest" in caplog.text
+
+
 def test_a_render_killed_before_its_first_checkpoint_leaves_nothing_behind(tmp_path, caplog):
     from animator.media.frame import Frame
     from animator.preset import load_preset, parse_overrides
