@@ -220,11 +220,15 @@ class VideoSource:
         half, tie = 0.5 / self.fps, 1e-6  # a frame that begins at a middle is the next place's
         limit = self.frame_count if self.duration is not None else None  # else the count is the file's estimate
         origin, index, shown, image, before, until = self.start, 0, None, None, None, None
+        latest = -math.inf  # the latest frame time so far
         for seen, (time, frame) in enumerate(self._timed(half)):
             time = time if time is not None else seen / self.fps  # no timestamps: one a place, decoded from the top
-            if until is not None and time < until - max(JUMP_BACK, 2 / self.fps):  # not jitter: a second clock
-                raise MediaError(f"{self.path}: its timestamps go back from {until:.2f} s to {time:.2f} s (recordings "
+            # Judged by start times: an MP4's frame durations follow decode order, so with B-frames a
+            # pause's length may be a neighbour's. Far back is not jitter: a second clock.
+            if time < latest - max(JUMP_BACK, 2 / self.fps):
+                raise MediaError(f"{self.path}: its timestamps go back from {latest:.2f} s to {time:.2f} s (recordings "
                                  "joined end to end?): remux it first (ffmpeg -i IN -c copy OUT.mp4 joins the timelines)")
+            latest = max(latest, time)
             if time < self.start - half:
                 before = frame
                 continue
