@@ -22,12 +22,13 @@ from pathlib import Path
 
 from animator import faults
 from animator.errors import MediaError
+from animator.files import write_atomically
 from animator.media.frame import Frame
 from animator.media.sink import (ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink, PngSink, Sink, WebmSink,
                                  WebpSink, remove)
 from animator.preset.resolve import input_files
 from animator.preset.schema import ANIMATED_MAX_FPS, OutputConfig, Preset
-from animator.render.record import is_record, record_path, write_record
+from animator.render.record import is_record, publishing_path, record_path, write_record
 
 H264_CRF = 18  # x264's visually near-lossless setting; the other encoders' defaults live in their sinks
 
@@ -108,16 +109,15 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
     what a render of ours wrote there, and is none of the files the render reads (its input, a
     style image, its sound: a preset named after its clip, rendered into the clip's folder);
     anything else stays, and is an error. Ours: a file of its format where a file goes, not a
-    link, that this name's record lists or that an unfinished render of this name (its work
-    folder) may have published; a folder of numbered frames where frames go; a render's record
-    where the `record` goes."""
+    link, that this name's record lists (its outputs, and earlier ones since dropped) or that a
+    publish of this name cut short named; a folder of numbered frames where frames go; a render's
+    record where the `record` goes."""
     reads = input_files(preset)
     record_file = record_path(preset, out_dir)
     if record and (record_file.exists() or record_file.is_symlink()) and not is_record(record_file):
         raise MediaError(f"{record_file}: is in the way of this render's record and is not one it wrote; "
                          "move it, or render into another --out")
-    written = recorded(record_file) if record else None  # None: no record to ask (a preview's own paths)
-    unfinished = (out_dir / f".{preset.name}.work").is_dir()
+    written = recorded(record_file) | publishing(preset, out_dir) if record else None  # None: a preview's own paths
     for sink in make_sinks(preset, out_dir, Fraction(1)) if sinks is None else sinks:  # paths do not depend on the rate
         path = sink.path
         if not path.exists() and not path.is_symlink():
@@ -129,7 +129,7 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
         frames = isinstance(getattr(sink, "sink", sink), PngSink) and path.suffix != ".png"  # Retimed holds its sink
         shaped = path.is_dir() and not path.is_symlink() and all(is_frame(p) for p in path.iterdir()) if frames \
             else path.is_file() and not path.is_symlink() and of_its_format(path)
-        claimed = written is None or unfinished or path.resolve() in written  # not a video of the user's own, named as ours
+        claimed = written is None or path.resolve() in written  # not a video of the user's own, named as ours
         ours = shaped and claimed
         if not ours:
             raise MediaError(f"{path}: is in the way of this render's output and is not one it wrote; "
@@ -137,10 +137,12 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
 
 
 def recorded(record_file: Path) -> set[Path]:
-    """The outputs a render's record lists (none where there is no record)."""
+    """The outputs a render's record lists, and its name's earlier ones it names (none where there
+    is no record)."""
     try:
-        outputs = json.loads(record_file.read_text()).get("outputs", []) if is_record(record_file) else []
-    except (OSError, ValueError):
+        record = json.loads(record_file.read_text()) if is_record(record_file) else {}
+        outputs = [*record.get("outputs", []), *record.get("earlier", [])]
+    except (OSError, ValueError, TypeError):
         outputs = []
     return {(record_file.parent / output).resolve() for output in outputs if isinstance(output, str)}
 
@@ -189,6 +191,9 @@ def publish(staged: dict[Path, Path], out_dir: Path, preset: Preset | None = Non
     write the render's record into out_dir (`split`: the (parts, overlap) it was cut into).
     Returns the final paths."""
     if preset is not None:
+        earlier = recorded(record_path(preset, out_dir)) | publishing(preset, out_dir)
+        marker = publishing_path(preset, out_dir)
+        write_atomically(marker, json.dumps(sorted(map(str, earlier | {f.resolve() for f in staged}))).encode())
         record_path(preset, out_dir).unlink(missing_ok=True)
     for final, partial in staged.items():
         if partial.is_dir() and final.is_dir():  # a folder of frames cannot replace another by a rename
@@ -199,5 +204,17 @@ def publish(staged: dict[Path, Path], out_dir: Path, preset: Preset | None = Non
         faults.point("publish")
     outputs = list(staged)
     if preset is not None:
-        write_record(preset, out_dir, outputs, frames, seconds, split)
+        made = {o.resolve() for o in outputs}
+        kept = [path for path in earlier if path not in made and (path.exists() or path.is_symlink())]
+        write_record(preset, out_dir, outputs, frames, seconds, split, kept)
+        marker.unlink()
     return outputs
+
+
+def publishing(preset: Preset, out_dir: Path) -> set[Path]:
+    """The outputs a publish cut short was moving into place (none where none was)."""
+    try:
+        names = json.loads(publishing_path(preset, out_dir).read_text())
+    except (OSError, ValueError):
+        return set()
+    return {Path(name) for name in names if isinstance(name, str)} if isinstance(names, list) else set()

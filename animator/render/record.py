@@ -63,16 +63,25 @@ def made_in(split: tuple[int, int] | None) -> tuple:
 
 
 def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int, seconds: float,
-                 split: tuple[int, int] | None = None) -> Path:
+                 split: tuple[int, int] | None = None, earlier: list[Path] = ()) -> Path:
+    """`earlier`: outputs of this name's earlier renders that this one did not make (a format
+    since dropped from the preset): still ours, to be replaced when the format comes back."""
     path = record_path(preset, out_dir)
     record = {"animator": __version__, "fingerprint": fingerprint(preset, extra=made_in(split)),
               "split": None if split is None else {"parts": split[0], "overlap": split[1]}, "preset": to_plain(preset),
               "inputs": {str(p): file_hash(p) for p in input_files(preset)},
               "outputs": [os.path.relpath(o, out_dir) for o in outputs],
+              "earlier": sorted(os.path.relpath(o, out_dir) for o in earlier),
               "checksums": {os.path.relpath(o, out_dir): output_hash(o) for o in outputs},
               "frames": frames, "seconds": round(seconds, 3)}
     write_atomically(path, json.dumps(record, indent=2).encode(), tmp=path.with_name(f".{path.name}.partial"))
     return path
+
+
+def publishing_path(preset: Preset, out_dir: Path) -> Path:
+    """Where a publish names the outputs it moves into place until its record is written: a
+    publish cut short leaves them named as ours."""
+    return out_dir / f".{preset.name}.publishing"
 
 
 def is_record(path: Path) -> bool:
