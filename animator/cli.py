@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,17 +56,28 @@ class FpsColumn(ProgressColumn):
         return Text(f"{speed:5.2f} fps" if speed else "  -.-- fps", style="progress.data.speed")
 
 
-def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, record: bool = True) -> None:
+def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, scratch: bool = False) -> None:
+    """`scratch`: outputs alone where out_dir says, no record, the work folder a temporary one
+    (stylize's one image: `-o melt.png` never touches the work folder of a render of melt there)."""
     from animator.render.engine import checked, load  # torch loads here, not for validate or --help
+    from animator.render.outputs import make_sinks
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
-    plans = [checked(preset, out_dir, record) for preset in presets]  # bad input fails before any output exists
+    plans = [checked(preset, out_dir, record=not scratch) for preset in presets]  # bad input fails before any output exists
+    if scratch:  # made here, as a render's work folder makes it
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MediaError(f"{out_dir}: cannot render into it ({(exc.strerror or str(exc)).lower()})") from None
     for plan in plans:
         preset, render = plan.preset, load(plan)
         started = time.perf_counter()
-        with Progress(*columns, console=console, disable=quiet or not console.is_terminal, transient=True) as bar:
+        with (Progress(*columns, console=console, disable=quiet or not console.is_terminal, transient=True) as bar,
+              tempfile.TemporaryDirectory() if scratch else contextlib.nullcontext() as work):
             task = bar.add_task(preset.name, total=render.frame_count)
-            outputs = render.run(out_dir, fresh=fresh, record=record, started=lambda: show_notes(render.plan),
+            sinks = make_sinks(preset, out_dir, plan.fps) if work else None
+            outputs = render.run(Path(work or out_dir), fresh=fresh, sinks=sinks, resumable=not work,
+                                 started=lambda: show_notes(render.plan),
                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
         if not quiet:
             written = ", ".join(str(p) for p in outputs)
@@ -128,7 +141,7 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     if [output.format for output in preset.outputs] != ["png"]:  # --set outputs...: -o names one PNG
         raise PresetError(f"-o {args.output}: stylize writes one PNG there, and --set asks for "
                           f"{', '.join(output.format for output in preset.outputs) or 'no output'}")
-    run_render([preset], args.output.parent, fresh=True, quiet=args.quiet, record=False)  # one image, where -o says
+    run_render([preset], args.output.parent, fresh=True, quiet=args.quiet, scratch=True)  # one image, where -o says
 
 
 def cmd_preview(args: argparse.Namespace) -> None:
@@ -160,8 +173,11 @@ def cmd_preview(args: argparse.Namespace) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Every preset rendered or found up to date; failures reported, the rest go on. Exit 1 if
     any failed."""
+    from animator import interrupt
     from animator.batch.plan import find_presets, plan
     from animator.batch.run import run_batch
+
+    interrupt.install()  # a `kill` of the batch stops its workers too
 
     for flag, value, least in (("--jobs", args.jobs, 1), ("--split", args.split, 1), ("--overlap", args.overlap, 0)):
         if value < least:
@@ -172,9 +188,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes")
     overrides = parse_overrides(args.set, device=args.device)
     items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force, args.split, args.overlap)
+    judged = [item for item in items if item.preset is not None]  # one that fails to load whatever --set says: not asked
     for override in overrides:  # a --set no preset takes is a bad argument, as in render
-        if all(override.text in item.refused for item in items):
-            raise AnimatorError(items[0].refused[override.text])
+        if judged and all(override.text in item.refused for item in judged):
+            raise AnimatorError(judged[0].refused[override.text])
     if args.executor == "ray":
         from animator.batch.executors import RayExecutor
 
