@@ -17,9 +17,12 @@ def _on_ctrl_c(signum, frame) -> None:
 
 
 def install() -> None:
-    """In the main thread of a command that renders (signal handlers can be set nowhere else)."""
+    """In the main thread of a command that renders (signal handlers can be set nowhere else).
+    A `kill` (SIGTERM) stops it as Ctrl-C does: its frames kept to resume from, a batch's
+    workers stopped with it."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _on_ctrl_c)
+        signal.signal(signal.SIGTERM, _on_ctrl_c)
 
 
 def check() -> None:

@@ -5,10 +5,14 @@ Both take a list of Tasks and yield a Result for each as it finishes, in any ord
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from animator.batch.task import Result, Task, render_shipped, render_task, ship
@@ -16,12 +20,39 @@ from animator.env import threads_asked
 from animator.errors import AnimatorError
 from animator.media.sink import partial_path, remove
 from animator.preset.convert import to_plain
+from animator.render.resume import held
+
+
+WORKER_DIED = ("a worker process died (killed, or out of memory), so the batch's unfinished presets stopped; "
+               "run it again to finish them (what finished is up to date, the rest resumes)")
 
 
 def _init_worker(threads: int) -> None:
     from animator.device import configure_process
 
     configure_process(threads)
+    if multiprocessing.parent_process() is not None:  # a worker process, not the batch's own
+        signal.signal(signal.SIGINT, _on_stop)
+
+
+_rendering = False  # in a worker: whether a task is under way
+
+
+def _on_stop(signum, frame) -> None:
+    """Ctrl-C, or the batch stopping its workers: a render stops as one does (its frames kept to
+    resume from); an idle worker just ends, without a traceback from the queue it waited on."""
+    if _rendering:
+        raise KeyboardInterrupt
+    os._exit(130)
+
+
+def _render_in_worker(plain: dict, out_dir: Path, part=None) -> Result:
+    global _rendering
+    _rendering = True
+    try:
+        return render_task(plain, out_dir, part=part)
+    finally:
+        _rendering = False
 
 
 class LocalExecutor:
@@ -42,9 +73,31 @@ class LocalExecutor:
             return
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.threads,)) as pool:
-            futures = [pool.submit(render_task, to_plain(task.preset), task.out_dir, part=task.part) for task in tasks]
-            for future in as_completed(futures):
-                yield future.result()
+            futures = {pool.submit(_render_in_worker, to_plain(task.preset), task.out_dir, part=task.part): task
+                       for task in tasks}
+            try:
+                for future in as_completed(futures):
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:  # a worker killed (out of memory, a signal): the pool ends with it
+                        yield Result(futures[future].name, "failed", error=f"{futures[future].name}: {WORKER_DIED}")
+            except BaseException:  # Ctrl-C or a `kill` of the batch: its workers would render on, orphaned
+                stop(list(pool._processes.values()))  # (no public handle on them)
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+
+def stop(workers: list, grace: float = 10.0) -> None:
+    """Stop worker processes as Ctrl-C stops a render (their frames kept to resume from), and
+    end those still running after `grace` seconds."""
+    for worker in workers:
+        with contextlib.suppress(OSError):
+            os.kill(worker.pid, signal.SIGINT)
+    deadline = time.monotonic() + grace
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.terminate()
 
 
 class RayExecutor:
@@ -84,9 +137,17 @@ class RayExecutor:
         while pending:
             (ref,), _ = self.ray.wait(list(pending), num_returns=1)
             task = pending.pop(ref)
-            result, outputs = self.ray.get(ref)
+            try:
+                result, outputs = self.ray.get(ref)
+            except self.ray.exceptions.RayError as exc:  # its worker crashed, or the cluster lost it
+                yield Result(task.name, "failed", error=f"{task.name}: its Ray task failed ({type(exc).__name__})")
+                continue
             if not result.failed:  # recorded with this machine's paths, as a local render would be
-                publish(_received(outputs, task.out_dir), task.out_dir, task.preset, result.frames, result.seconds)
+                try:
+                    with held(task.preset, task.out_dir):
+                        publish(_received(outputs, task.out_dir), task.out_dir, task.preset, result.frames, result.seconds)
+                except AnimatorError as exc:  # a render of it here meanwhile
+                    result = Result(task.name, "failed", error=str(exc))
             yield result
 
 

@@ -92,7 +92,7 @@ def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: boo
             item.error = str(exc)
         items.append(item)
     named: dict[str, Path] = {}
-    for item in items:
+    for item in (item for item in items if item.preset is not None):  # a file that fails to load has no name yet
         if (first := named.setdefault(item.name, item.path)) != item.path:
             raise AnimatorError(f"{item.path}: named {item.name!r}, as {first} is: its outputs would replace that one's; "
                                 "give it another name")

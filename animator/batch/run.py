@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,13 +20,18 @@ def run_batch(items: list[Item], executor, out_dir: Path, split: int = 1, overla
     tasks: list[Task] = []
     splits = Splits()
 
-    def done(result: Result) -> None:
-        results[result.name] = result
+    def done(result: Result, item: Item | None = None) -> None:
+        results[id(item) if item else result.name] = result  # a file that fails to load is named by its stem: not unique
         report(result)
 
+    split_names = {item.name for item in items if item.preset and not item.error and split_of(item.preset, split, overlap)}
     for item in items:
+        chunk_of = re.fullmatch(r"(.+)\.part\d+", item.name)  # its results would be taken for that video's chunk's
         if item.error:
-            done(Result(item.name, "failed", error=item.error))
+            done(Result(item.name, "failed", error=item.error), item)
+        elif chunk_of and chunk_of.group(1) in split_names:
+            done(Result(item.name, "failed", error=f"{item.name}: named as a chunk of the split video {chunk_of.group(1)}; "
+                                                   "give it another name"), item)
         elif item.current is not None:
             done(Result(item.name, "up to date", item.current.get("frames"), 0.0, item.current.get("outputs", [])))
         elif split_of(item.preset, split, overlap):
@@ -40,7 +46,7 @@ def run_batch(items: list[Item], executor, out_dir: Path, split: int = 1, overla
             done(result)
         elif (joined := splits.collect(result)) is not None:
             done(joined)
-    return [results[item.name] for item in items]
+    return [results.get(id(item)) or results[item.name] for item in items]
 
 
 class Splits:

@@ -27,6 +27,7 @@ from animator.preset import Preset
 from animator.preset.resolve import Part, follows_clip, soundtrack
 from animator.preset.resolve import chunk as chunk_of
 from animator.render.outputs import check_destinations, make_sinks, publish
+from animator.render.resume import Checkpoint
 
 
 def split_of(preset: Preset, parts: int, overlap: int) -> tuple[int, int] | None:
@@ -61,6 +62,10 @@ class Split:
         check_destinations(preset, out_dir)
         self.chunks = cut(self.frames, parts, overlap)
         self.work = out_dir / f".{preset.name}.split"
+        # held until the join has published: a render of the preset into out_dir meanwhile (or
+        # another batch's split of it) stops at once, rather than mixing its outputs with the join's
+        self.lock = Checkpoint(out_dir / f".{preset.name}.work", preset)
+        self.lock.lock()
 
     def tasks(self) -> list[Task]:
         tasks = []
@@ -75,6 +80,12 @@ class Split:
 
     def join(self, results: list[Result]) -> Result:
         """The chunks' frames, cross-faded over each overlap, into the preset's outputs."""
+        try:
+            return self._join(results)
+        finally:
+            self.lock.release(done=False)
+
+    def _join(self, results: list[Result]) -> Result:
         started = time.perf_counter()
         failed = [r for r in results if r.failed]
         if failed:

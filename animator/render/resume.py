@@ -127,6 +127,19 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def held(preset: Preset, out_dir: Path) -> Iterator[None]:
+    """The lock of the preset's work folder in out_dir, for writing its outputs other than by
+    rendering there (a split video's join, a Ray task's outputs): a render of it there meanwhile
+    stops at once, as it would for another render."""
+    lock = Checkpoint(out_dir / f".{preset.name}.work", preset)
+    lock.lock()
+    try:
+        yield
+    finally:
+        lock.release(done=False)
+
+
 class Checkpoint:
     def __init__(self, folder: Path, preset: Preset, engine: str = ""):
         self.folder, self.key = folder, frames_key(preset, engine)

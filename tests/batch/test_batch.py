@@ -122,6 +122,39 @@ def test_two_presets_of_one_name_are_refused_naming_both_files(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_preset_that_fails_to_load_neither_takes_a_set_nor_a_name(tmp_path):
+    """A mistyped --set became a warning when another preset failed on its own, and a failing file
+    was named after its file (`loop`), clashing with a good preset of that name: the batch refused."""
+    loop = preset(tmp_path, "loop")
+    (tmp_path / "bad").mkdir()
+    bad = preset(tmp_path / "bad", "loop-other", "seed: -1\n").rename(tmp_path / "bad" / "loop.yaml")
+    typo = batch(loop, bad, "--out", tmp_path / "out", "--set", "iterate.stpes=2", cwd=tmp_path)
+    assert typo.returncode == 2 and "iterate.stpes: unknown key (did you mean steps?)" in typo.stderr, typo.stderr
+    result = batch(loop, bad, "--out", tmp_path / "out", cwd=tmp_path)
+    rows = [tuple(cell.strip() for cell in line.split("│")[1:3]) for line in result.stdout.splitlines() if line.count("│") >= 5]
+    assert result.returncode == 1 and {("loop", "rendered"), ("loop", "failed")} <= set(rows), result.stdout + result.stderr
+    assert "seed: expected a whole number between 0 and" in result.stdout + result.stderr
+
+
+def test_a_preset_named_as_a_split_videos_chunk_fails_alone(tmp_path):
+    clip = preset(tmp_path, "clip", f"mode: video\nstyle: {SAMPLES / 'brick.png'}\nvideo: {{duration: 0.5}}\n",
+                  image=SAMPLES / "pan.mp4", method="arbitrary")
+    twin = preset(tmp_path, "clip.part0")
+    result = batch(clip, twin, "--out", tmp_path / "out", "--split", "2", "--overlap", "2", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert statuses(result.stdout) == {"clip": "rendered", "clip.part0": "failed"}
+    assert "clip.part0: named as a chunk of the split video clip" in result.stdout + result.stderr
+
+
+def test_a_worker_killed_mid_render_is_a_failure_reported_not_a_traceback(tmp_path):
+    loops = [preset(tmp_path, name) for name in ("one", "two")]
+    result = subprocess.run([sys.executable, "-m", "animator", "batch", *map(str, loops), "--out", str(tmp_path / "out"),
+                             "--jobs", "2"], cwd=tmp_path, capture_output=True, text=True,
+                            env={**__import__("os").environ, "ANIMATOR_FAULT": "frame:2"})  # each worker SIGKILLs itself
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert set(statuses(result.stdout).values()) == {"failed"} and "a worker process died" in result.stdout + result.stderr
+
+
 @pytest.fixture(scope="module")
 def ray_instance():
     ray = pytest.importorskip("ray")
