@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from PIL import Image
 
@@ -220,8 +222,11 @@ def test_stylize_writes_the_path_o_names_or_refuses(tmp_path):
     refused(animator(*stylize, "-o", tmp_path / "cat.png", "--method", "gatys", cwd=tmp_path),
             "--style 3: a built-in style is multistyle's; gatys needs a style image")
     assert not list(tmp_path.iterdir())
+    work = tmp_path / ".cat.work"  # a killed render of a preset named cat, to resume there: stylize deleted it
+    work.mkdir()
+    (work / "manifest.json").write_text("{}")
     assert animator(*stylize, "-o", tmp_path / "cat.png", cwd=tmp_path).returncode == 0
-    assert [p.name for p in tmp_path.iterdir()] == ["cat.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cat.work", "cat.png"] and (work / "manifest.json").exists()
     # a reconstruction paints the content alone: it needs no --style (it said --style IMAGE is needed)
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "r.png", "--method", "gatys", "--size", "32",
                       "--set", "method.steps=2", "--set", "still.objective=reconstruct", cwd=tmp_path)
@@ -304,3 +309,26 @@ def test_a_second_presets_bad_input_stops_the_command_before_the_first_renders(t
     refused(animator("render", first, write(tmp_path, other, "other.yaml"), "--out", tmp_path / "out", "--quiet",
                      cwd=tmp_path), *words)
     assert not (tmp_path / "out" / "base.mp4").exists() and not (tmp_path / "out" / "base.json").exists()
+
+
+def test_a_stale_work_folder_does_not_make_a_users_file_ours(tmp_path):
+    """Any `.base.work` (a killed render's of other settings, or a lock alone) made a video of the
+    user's own named base.mp4 "ours", and it was replaced."""
+    mine = tmp_path / "out" / "base.mp4"
+    mine.parent.mkdir()
+    mine.write_bytes((SAMPLES / "pan.mp4").read_bytes())
+    (tmp_path / "out" / ".base.work").mkdir()
+    (tmp_path / "out" / ".base.work" / "lock").write_text("123")
+    refused(animator("render", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", cwd=tmp_path),
+            "base.mp4: is in the way of this render's output and is not one it wrote")
+    assert mine.read_bytes() == (SAMPLES / "pan.mp4").read_bytes()
+
+
+def test_an_output_dropped_from_the_preset_and_asked_for_again_is_still_ours(tmp_path):
+    """A format dropped from the preset was left, then refused as "not one it wrote" once asked for again."""
+    both = BASE.replace("outputs: [{format: mp4}]", "outputs: [{format: mp4}, {format: gif}]")
+    for text in (both, BASE, both):
+        result = animator("render", write(tmp_path, text), "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out" / "base.json").read_text())["outputs"] == ["base.mp4", "base.gif"]
+    assert not list((tmp_path / "out").glob(".base.*"))  # no work folder, no publishing note left
