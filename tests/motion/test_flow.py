@@ -70,6 +70,29 @@ def test_frames_of_different_shots_hold_nowhere():
     assert find_motion(backend, chaplin[0], chaplin[1], one_pass, "cpu")[1].mean() > 0.7
 
 
+@pytest.mark.parametrize("flow", ["dis", "farneback"])
+def test_a_cut_to_or_from_a_flat_frame_and_farnebacks_cuts_hold_nowhere(flow):
+    """A black, white or grey frame's flow returns home everywhere, so the forward-backward check
+    held across a cut to it and the last shot's painting stayed on the black frames; Farneback's
+    held on a quarter of a cut between shots."""
+    import cv2
+
+    from animator.motion.flow import find_motion
+    from animator.preset.schema import TemporalConfig
+    from tests.conftest import MEDIA, decode_video
+
+    chaplin = [cv2.resize(f, (128, 72), interpolation=cv2.INTER_AREA) for f in decode_video(MEDIA / "chaplin.mp4")[1][:2]]
+    bunny = cv2.resize(decode_video(MEDIA / "big_buck_bunny_432_433.webm")[1][0], (128, 72), interpolation=cv2.INTER_AREA)
+    backend, temporal = make_backend(flow), TemporalConfig(flow=flow)
+    for level in (0, 128, 255):
+        flat = np.full_like(chaplin[0], level)
+        assert not find_motion(backend, chaplin[1], flat, temporal, "cpu")[1].any()
+        assert not find_motion(backend, flat, chaplin[0], temporal, "cpu")[1].any()
+    assert find_motion(backend, flat, flat, temporal, "cpu")[1].all()  # a flat shot held still is one shot
+    assert not find_motion(backend, chaplin[1], bunny, temporal, "cpu")[1].any()
+    assert find_motion(backend, chaplin[0], chaplin[1], temporal, "cpu")[1].mean() > 0.5
+
+
 def test_one_pass_check_trusts_what_is_valid_and_stops_at_the_frame_edge(scene, monkeypatch):
     """`flow_check: boundaries`: one flow pass, the same backward flow as two, and a mask of motion
     boundaries and the frame's edge alone."""
