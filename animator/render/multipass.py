@@ -36,17 +36,18 @@ def multi_pass(method: GatysMethod, frames: Iterable[tuple[int, np.ndarray, Moti
                device: torch.device, styles: StyleTrack, clock: Clock) -> Iterator[tuple[int, np.ndarray, torch.Tensor]]:
     """(index, image, output) for each of `frames` ((index, image at the render size, motion from the
     previous frame)), once every pass is done."""
-    steps = max(1, method.options.steps // temporal.passes)
+    share = [len(range(n, method.options.steps, temporal.passes)) for n in range(temporal.passes)]  # 20 in 3: 7, 7, 6
     indices, images, outputs = [], [], []
-    held, first = TemporalLoss(temporal, device), method.with_steps(steps)
+    held, first = TemporalLoss(temporal, device), method.with_steps(share[0])
     for index, image, motion in frames:  # the first pass: the single pass, with its share of the steps
         x, when = to_tensor(image, device), clock.at(index)
         outputs.append(first.transfer(styles.at(x, when), x, when=when, temporal=held.guide(image, motion, when)))
         held.keep(outputs[-1], image)
         indices.append(index)
         images.append(image)
-    later, backend = method.with_steps(steps, refine=True), make_backend(temporal.flow, temporal.flow_preset)
+    backend = make_backend(temporal.flow, temporal.flow_preset)
     for n in range(1, temporal.passes):
+        later = method.with_steps(share[n], refine=True)
         order = range(len(images)) if n % 2 == 0 else range(len(images) - 1, -1, -1)
         neighbour = None
         for i in order:

@@ -99,6 +99,20 @@ def test_multi_pass_gatys_is_steadier_than_one_pass_at_the_same_steps_and_comes_
     assert all(torch.equal(a, b) for (_, a, _), (_, b, _) in zip(two, again))
 
 
+def test_the_passes_share_every_step_of_the_method(monkeypatch):
+    """20 steps in 3 passes ran 6 each: 18 in all, where the README says the steps are shared."""
+    from animator.methods.gatys import GatysMethod
+
+    shares = []
+    with_steps = GatysMethod.with_steps
+    monkeypatch.setattr(GatysMethod, "with_steps", lambda self, steps, refine=False: shares.append(steps) or
+                        with_steps(self, steps, refine))
+    raw = {"name": "g", "mode": "video", "input": str(SAMPLES / "pan.mp4"), "style": str(SAMPLES / "brick.png"), "size": 32,
+           "method": {"name": "gatys", "steps": 8}, "video": {"duration": 0.1, "temporal": {"passes": 3}}}
+    list(load(preset_from_dict(raw, ROOT)).renderer.frames())
+    assert shares == [3, 3, 2]
+
+
 def test_the_temporal_loss_holds_a_frame_to_the_earlier_output():
     from animator.methods import Temporal
 
