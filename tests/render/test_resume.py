@@ -206,7 +206,8 @@ def test_frames_kept_past_their_state_are_made_again_and_replaced(tmp_path):
     assert [int(f.image[0, 0, 0]) for f in again.frames(3, 24)] == [0, 10, 20, 30]
 
 
-def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C, and a `kill` (it ended the render at once)
+def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path, stop):
     longer = ("--set", "iterate.steps=80")  # room to interrupt it however fast the machine is
     victim = render(tmp_path, *longer)
     work = tmp_path / ".melt.work"
@@ -214,7 +215,7 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path):
     while finished_index(work) < 5 and victim.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert victim.poll() is None, f"the render ended before it was interrupted (state index {finished_index(work)})"
-    victim.send_signal(signal.SIGINT)
+    victim.send_signal(stop)
     code, stderr = victim.wait(), victim.stderr.read()
     assert code == 130 and "resume" in stderr, (code, stderr)
     assert finished_index(work) >= 5
