@@ -27,7 +27,6 @@ from animator.preset import Preset
 from animator.preset.resolve import Part, follows_clip, soundtrack
 from animator.preset.resolve import chunk as chunk_of
 from animator.render.outputs import check_destinations, make_sinks, publish
-from animator.render.resume import Checkpoint
 
 
 def split_of(preset: Preset, parts: int, overlap: int) -> tuple[int, int] | None:
@@ -64,6 +63,8 @@ class Split:
         self.work = out_dir / f".{preset.name}.split"
         # held until the join has published: a render of the preset into out_dir meanwhile (or
         # another batch's split of it) stops at once, rather than mixing its outputs with the join's
+        from animator.render.resume import Checkpoint  # torch loads here: a batch's planning does without
+
         self.lock = Checkpoint(out_dir / f".{preset.name}.work", preset)
         self.lock.lock()
 
