@@ -332,3 +332,13 @@ def test_an_output_dropped_from_the_preset_and_asked_for_again_is_still_ours(tmp
         assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "out" / "base.json").read_text())["outputs"] == ["base.mp4", "base.gif"]
     assert not list((tmp_path / "out").glob(".base.*"))  # no work folder, no publishing note left
+
+
+
+def test_a_killed_renders_partials_of_formats_no_longer_asked_for_go_with_the_next_render(tmp_path):
+    (tmp_path / "out").mkdir()
+    for left in (".base.gif.partial", ".base.png.partial"):  # a GIF once asked for; a stylize -o base.png's
+        (tmp_path / "out" / left).write_bytes(b"GIF8")
+    result = animator("render", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".base.png.partial", "base.json", "base.mp4"]

@@ -208,7 +208,18 @@ def publish(staged: dict[Path, Path], out_dir: Path, preset: Preset | None = Non
         kept = [path for path in earlier if path not in made and (path.exists() or path.is_symlink())]
         write_record(preset, out_dir, outputs, frames, seconds, split, kept)
         marker.unlink()
+        for stale in leftovers(preset, out_dir):
+            remove(stale)
     return outputs
+
+
+def leftovers(preset: Preset, out_dir: Path) -> list[Path]:
+    """The partial outputs a killed render of this name left, of formats this one did not make:
+    the name's work lock keeps any other render of it from writing them now. Not a `.NAME.png`'s,
+    which `stylize -o NAME.png` writes without that lock."""
+    names = [f".{preset.name}.{suffix}.partial" for suffix in ("mp4", "webm", "mov", "gif", "webp", "apng")]
+    return [path for path in (out_dir / name for name in [*names, f".{preset.name}_frames.partial"])
+            if path.exists() or path.is_symlink()]
 
 
 def publishing(preset: Preset, out_dir: Path) -> set[Path]:
