@@ -54,9 +54,14 @@ def cohere(image: torch.Tensor, reference: ColorReference, match: str, strength:
     return torch.lerp(image, matched, strength)
 
 
+# The least spread of a LAB channel that is scaled to the reference's (a hundredth of a unit): a flat
+# frame's float32 mean is 1e-5 off its pixels, and divided by 1e-6 that came out white or black
+FLAT = 1e-2
+
+
 def _match_stats(lab: torch.Tensor, reference: ColorReference) -> torch.Tensor:
     mean, std = lab.mean(dim=(2, 3), keepdim=True), lab.std(dim=(2, 3), keepdim=True)
-    return (lab - mean) / std.clamp_min(1e-6) * reference.std[None, :, None, None] + reference.mean[None, :, None, None]
+    return (lab - mean) / std.clamp_min(FLAT) * reference.std[None, :, None, None] + reference.mean[None, :, None, None]
 
 
 def _match_histogram(rgb: torch.Tensor, reference: ColorReference) -> torch.Tensor:

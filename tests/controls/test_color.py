@@ -46,3 +46,13 @@ def test_histogram_matching_takes_the_reference_distribution(chelsea):
         found = torch.quantile(matched[0, channel].flatten(), levels)
         wanted = torch.quantile(coffee[0, channel].flatten(), levels)
         assert (found - wanted).abs().max() < 2 / 255, channel
+
+
+def test_a_flat_frame_matched_in_lab_takes_the_references_mean_colour(chelsea):
+    """A loop gone flat (contrast 0) was matched to pure white or black: its float32 mean, 1e-5 off
+    its pixels, divided by a spread floored at 1e-6."""
+    reference = ColorReference(to_tensor(chelsea))
+    for level in (0.1, 0.4, 0.77):
+        matched = cohere(torch.full((1, 3, 32, 48), level), reference, "lab", 1.0)
+        assert matched.std(dim=(2, 3)).max() < 1e-3  # still flat
+        assert (rgb_to_lab(matched).mean(dim=(2, 3))[0] - reference.mean).abs().max() < 0.5  # the reference's mean
