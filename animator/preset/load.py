@@ -322,6 +322,11 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
     if preset.style != "self" and len(preset.style) == 1 and preset.style[0].weight != 1:
         raise error(("style", 0, "weight"), "is a share among style images, and this is the only one: it changes "
                                             "nothing (a second image takes the rest)")
+    transform, switch = getattr(preset.method, "gram_transform", None), ("method", "gram_transform", "name")
+    if transform is not None and transform.name == "none" and transform.layers and not transform.zero_others and not any(
+            switch[:len(p)] == p for p in commanded):  # the layers a transform, or zero_others, is for
+        raise error(("method", "gram_transform", "layers"), "is for a Gram transform or zero_others; its name is none "
+                                                            "and zero_others false")
     motion = preset.iterate.motion  # moving nothing is a switch of six keys
     if motion == MotionConfig(border=motion.border, resample=motion.resample) and not any(
             p[:2] == ("iterate", "motion") or p == ("iterate",) for p in commanded):

@@ -133,6 +133,8 @@ def test_style_images_with_weights(tmp_path):
          r"p.yaml:4: video.temporal.weight: is for temporal consistency; flow is none"),
         ("iterate: {interpolate: 1, interpolate_with: crossfade}\n", r"iterate.interpolate_with: is for in-betweens"),
         ("method: {name: gatys, gram_transform: {name: none, low: 0.5}}\n", r"method.gram_transform.low: is for a Gram transform"),
+        ("method: {name: gatys, gram_transform: {layers: [relu3_1]}}\n",
+         r"method.gram_transform.layers: is for a Gram transform or zero_others"),
         # a loop's controls at 0 throughout, motion that moves nothing, a lone image's share
         (f"iterate: {{anchor: {{image: {SAMPLES / 'brick.png'}}}}}\n", r"iterate.anchor.image: is for the anchor's pull; .*amount is 0"),
         (f"iterate: {{inject: {{image: {SAMPLES / 'brick.png'}}}}}\n", r"iterate.inject.image: is for injecting a style"),
