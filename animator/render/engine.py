@@ -141,7 +141,10 @@ class Render:
         """The frame in 8 bits. NaN or infinity would be written as black with exit 0: it stops
         the render instead, before its outputs are published."""
         if not bool(image.isfinite().all()):
-            hint = "" if self.dtype == torch.float32 else " (precision: float32 may avoid it)"
+            fixes = ["precision: float32"] if self.dtype != torch.float32 else []
+            if self.preset.method.name == "gatys":  # L-BFGS diverging under a large target, whatever the precision
+                fixes = ["optimizer adam", "smaller weights or Gram-transform values", *fixes]
+            hint = f" ({', or '.join(fixes)} may avoid it)" if fixes else ""
             raise RenderError(f"{self.preset.name}: frame {index} came out of the render as NaN or infinity "
                               f"({self.engine}); nothing was published{hint}")
         return to_image(image)

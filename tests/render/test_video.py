@@ -372,3 +372,20 @@ def test_a_sound_that_starts_after_the_picture_keeps_its_place_when_reencoded(tm
         heard = np.concatenate([f.to_ndarray().reshape(-1) for f in out.decode(stream)])
         click = float(stream.start_time * stream.time_base) + np.argmax(np.abs(heard) > 0.5) / stream.rate
     assert stream.codec_context.name == "aac" and click == pytest.approx(1.0, abs=0.003)
+
+
+def test_a_nan_frame_of_the_optimization_method_names_what_may_avoid_it(tmp_path):
+    """It said "precision: float32 may avoid it" alone, and L-BFGS diverging under a Gram transform's
+    large target does so in float32 too."""
+    import torch
+
+    from animator.errors import RenderError
+    from animator.preset import preset_from_dict
+    from animator.render.engine import load
+
+    raw = {"name": "g", "mode": "still", "input": str(SAMPLES / "chelsea.png"), "style": str(SAMPLES / "brick.png"),
+           "size": 32, "precision": "float32", "method": {"name": "gatys", "steps": 1}, "outputs": [{"format": "png"}]}
+    render = load(preset_from_dict(raw, tmp_path))
+    with pytest.raises(RenderError, match=r"NaN or infinity .*\(optimizer adam, or smaller weights or Gram-transform "
+                                          r"values may avoid it\)$"):
+        render.picture(0, torch.full((1, 3, 8, 8), float("nan")))
