@@ -82,7 +82,7 @@ class LocalExecutor:
                     except BrokenProcessPool:  # a worker killed (out of memory, a signal): the pool ends with it
                         yield Result(futures[future].name, "failed", error=f"{futures[future].name}: {WORKER_DIED}")
             except BaseException:  # Ctrl-C or a `kill` of the batch: its workers would render on, orphaned
-                stop(list(pool._processes.values()))  # (no public handle on them)
+                stop(list((pool._processes or {}).values()))  # (no public handle on them)
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
 
