@@ -273,26 +273,8 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     from animator.media.source import open_source
     from animator.metrics.clip import measure_clips
 
-    for flag, value, fine, expected in (("--every", args.every, args.every is None or args.every >= 1, "1 or more"),
-                                        ("--weight", args.weight, args.weight is None or 0 <= args.weight < 1,
-                                         "a number from 0 up to 1"),
-                                        ("--start", args.start, args.start is None or args.start >= 0, "0 or more seconds"),
-                                        ("--style-size", args.style_size, args.style_size is None or 16 <= args.style_size <= 8192,
-                                         "16 to 8192 pixels, as a render's size")):
-        if not fine:
-            raise AnimatorError(f"{flag} {value}: expected {expected}")
+    check_metrics_flags(args)
     frames = lambda path, start=0.0: (f.image for f in open_source(path, start, moving=True))  # noqa: E731
-    given = {flag: value for flag, value in (("--source", args.source), ("--start", args.start), ("--reference", args.reference),
-                                             ("--style", args.style), ("--style-size", args.style_size),
-                                             ("--weight", args.weight), ("--every", args.every), ("--flow", args.flow))
-             if value is not None}
-    if args.loop and given:  # a loop is measured by itself: these would be ignored without a word
-        raise AnimatorError(f"animator metrics: {next(iter(given))} measures a render against its clip, not a loop (--loop)")
-    if args.moving and not args.loop:
-        raise AnimatorError("animator metrics: --moving is for a loop (--loop)")
-    for flag, needs in (("--style-size", ("--style",)), ("--weight", ("--reference",)), ("--every", ("--reference", "--style"))):
-        if flag in given and not any(need in given for need in needs):  # what it sets is measured only with them
-            raise AnimatorError(f"animator metrics: {flag} is for the figures {' or '.join(needs)} brings; give it too")
     if args.loop:
         for output in args.outputs:
             print_loop(output, frames(output), args.json, args.moving)
@@ -313,6 +295,30 @@ def cmd_metrics(args: argparse.Namespace) -> None:
             print(json.dumps(json_figures({"output": output, "source": str(args.source), **figures}), allow_nan=False))
         else:
             print_clip(output, figures, weight)
+
+
+def check_metrics_flags(args: argparse.Namespace) -> None:
+    """Values in range, and no flag whose figures this measure does not make: it would be taken
+    without a word."""
+    for flag, value, fine, expected in (("--every", args.every, args.every is None or args.every >= 1, "1 or more"),
+                                        ("--weight", args.weight, args.weight is None or 0 <= args.weight < 1,
+                                         "a number from 0 up to 1"),
+                                        ("--start", args.start, args.start is None or args.start >= 0, "0 or more seconds"),
+                                        ("--style-size", args.style_size, args.style_size is None or 16 <= args.style_size <= 8192,
+                                         "16 to 8192 pixels, as a render's size")):
+        if not fine:
+            raise AnimatorError(f"{flag} {value}: expected {expected}")
+    given = {flag: value for flag, value in (("--source", args.source), ("--start", args.start), ("--reference", args.reference),
+                                             ("--style", args.style), ("--style-size", args.style_size),
+                                             ("--weight", args.weight), ("--every", args.every), ("--flow", args.flow))
+             if value is not None}
+    if args.loop and given:  # a loop is measured by itself: these would be ignored without a word
+        raise AnimatorError(f"animator metrics: {next(iter(given))} measures a render against its clip, not a loop (--loop)")
+    if args.moving and not args.loop:
+        raise AnimatorError("animator metrics: --moving is for a loop (--loop)")
+    for flag, needs in (("--style-size", ("--style",)), ("--weight", ("--reference",)), ("--every", ("--reference", "--style"))):
+        if flag in given and not any(need in given for need in needs):  # what it sets is measured only with them
+            raise AnimatorError(f"animator metrics: {flag} is for the figures {' or '.join(needs)} brings; give it too")
 
 
 def same_rate(source: Path, renders: list[Path]) -> None:
