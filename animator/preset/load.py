@@ -264,10 +264,15 @@ def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: lis
             return override.text
     written = max((end for end in range(len(path) + 1) if path[:end] in lines), default=0)
     for override in overrides:  # a section the file leaves out, begun by a --set (`method.steps=9`: its name)
-        if next((n for n, (a, b) in enumerate(zip(path, override.path)) if a != b), min(len(path), len(override.path))) > written:
+        if _shared(path, override.path) > written:
             return override.text
     line = key_line(lines, path)
     return where if line is None else f"{where}:{line}"
+
+
+def _shared(a: KeyPath, b: KeyPath) -> int:
+    """How many keys two paths begin with in common."""
+    return next((n for n, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
 
 def _check_combinations(preset: Preset, error) -> None:
