@@ -55,6 +55,23 @@ def at_features(motion: tuple[torch.Tensor, torch.Tensor], shape: torch.Size, pa
     return pool(backward) / 4, pool(mask)
 
 
+class PerFrame:
+    """No consistency (`flow: none`): each frame is the network's own painting, made whole in the
+    workers, so the decoder does not wait its turn in frame order."""
+
+    def __init__(self, method: FeedForward):
+        self.method = method
+
+    def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
+        return self.method.stylize(target, content)
+
+    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+        return painted
+
+    def state(self) -> Any:
+        return None
+
+
 class Blend:
     def __init__(self, method: FeedForward, temporal: TemporalConfig, state: Any = None):
         self.method, self.temporal = method, temporal
@@ -178,8 +195,10 @@ def mean3x3(image: torch.Tensor) -> torch.Tensor:
 MODES = {"blend": Blend, "features": Features}
 
 
-def consistency(method: FeedForward, temporal: TemporalConfig, state: Any = None) -> Blend | Features | LongTerm:
+def consistency(method: FeedForward, temporal: TemporalConfig, state: Any = None) -> PerFrame | Blend | Features | LongTerm:
     """The preset's consistency, from a resumed render's state if given."""
+    if temporal.flow == "none":
+        return PerFrame(method)
     if temporal.long_term == 0:
         return MODES[temporal.mode](method, temporal, state)
     mode = MODES[temporal.mode](method, temporal, state["mode"] if state is not None else None)

@@ -389,3 +389,54 @@ def test_a_nan_frame_of_the_optimization_method_names_what_may_avoid_it(tmp_path
     with pytest.raises(RenderError, match=r"NaN or infinity .*\(optimizer adam, or smaller weights or Gram-transform "
                                           r"values may avoid it\)$"):
         render.picture(0, torch.full((1, 3, 8, 8), float("nan")))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_one_pixel_of_nan_or_infinity_anywhere_stops_the_render(tmp_path, value):
+    """The check reads the frame's extremes, which NaN and infinity reach wherever they are: in
+    either memory layout, at the first pixel, the last, or one between."""
+    import torch
+
+    from animator.errors import RenderError
+    from animator.preset import preset_from_dict
+    from animator.render.engine import load
+
+    raw = {"name": "n", "mode": "video", "input": str(SAMPLES / "pan.mp4"), "size": 32, "video": {"duration": 0.1},
+           "outputs": [{"format": "mp4"}]}
+    render = load(preset_from_dict(raw, tmp_path))
+    frame = torch.rand(1, 3, 36, 64)
+    assert render.picture(0, frame).shape == (36, 64, 3)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        for place in (0, 3 * 36 * 64 // 2 + 7, 3 * 36 * 64 - 1):
+            spoiled = frame.clone().contiguous(memory_format=layout)
+            spoiled.as_strided((spoiled.numel(),), (1,))[place] = value
+            with pytest.raises(RenderError, match="NaN or infinity"):
+                render.picture(3, spoiled)
+
+
+def test_a_per_frame_render_paints_each_frame_whole_where_frames_are_painted_at_once(monkeypatch):
+    """With `flow: none` nothing is blended, so nothing waits for frame order: the decoder runs in
+    the workers that paint two frames at once on the CPU, not in the loop that takes them in order,
+    and each frame is the network's own painting."""
+    import threading
+
+    import torch
+
+    from animator.media.frame import fit_size, resize, to_tensor
+    from animator.media.source import VideoSource
+    from animator.nets.layers import StylizationNetwork
+    from animator.preset import preset_from_dict
+    from animator.render.engine import load
+
+    threads, decode = [], StylizationNetwork.decode
+    monkeypatch.setattr(StylizationNetwork, "decode",
+                        lambda self, *args: threads.append(threading.current_thread().name) or decode(self, *args))
+    raw = {"name": "pf", "mode": "video", "input": str(SAMPLES / "pan.mp4"), "style": str(SAMPLES / "hubble_deep_field.jpg"),
+           "size": 64, "video": {"duration": 0.3, "temporal": {"flow": "none"}}}
+    render = load(preset_from_dict(raw, SAMPLES))
+    frames = [x for _, x, _ in render.renderer.frames()]
+    assert len(frames) == len(threads) > 1 and all(name.startswith("stylize") for name in threads), threads
+    loaded = render.renderer.loaded
+    image = next(iter(VideoSource(SAMPLES / "pan.mp4"))).image
+    x = to_tensor(resize(image, *fit_size(image.shape[1], image.shape[0], 64)))
+    assert torch.equal(frames[0], loaded.method.stylize(loaded.styles.at(x, loaded.clock.at(0)), x))
