@@ -69,7 +69,7 @@ class PerFrame:
         return painted
 
     def state(self) -> Any:
-        return None
+        return {}  # nothing carries over, and every frame is a point to resume from (None is none)
 
 
 class Blend:

@@ -340,3 +340,20 @@ def test_a_work_folder_record_is_json_with_checksums(tmp_path):
     assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *TINY, cwd=tmp_path).returncode == 0
     record = json.loads((tmp_path / "melt.json").read_text())
     assert set(record["checksums"]) == set(record["outputs"]) == {"melt.mp4", "melt.gif"}
+
+
+def test_a_killed_per_frame_render_resumes_from_its_frames(tmp_path):
+    """A per-frame render (`flow: none`) kept no frame to resume from: each of its frames said
+    "no state", and a segment closes only at a frame with one."""
+    sets = ["--set", "size=32", "--set", "video.duration=0.5", "--set", "video.temporal.flow=none",
+            "--set", "outputs=[{format: png}]", "--quiet"]
+    assert animator("render", PRESETS / "pan-arbitrary.yaml", "--out", tmp_path / "whole", *sets, cwd=tmp_path).returncode == 0
+    killed = animator("render", PRESETS / "pan-arbitrary.yaml", "--out", tmp_path / "out", *sets, cwd=tmp_path,
+                      env={"ANIMATOR_CHECKPOINT_SECONDS": "0", "ANIMATOR_FAULT": "frame:6"})
+    assert killed.returncode == -9
+    manifest = json.loads((tmp_path / "out" / ".pan-arbitrary.work" / "manifest.json").read_text())
+    assert manifest["segments"], manifest
+    again = animator("render", PRESETS / "pan-arbitrary.yaml", "--out", tmp_path / "out", *sets, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    whole, resumed = frames_of(tmp_path / "whole" / "pan-arbitrary_frames"), frames_of(tmp_path / "out" / "pan-arbitrary_frames")
+    assert len(whole) == 12 and all(np.array_equal(a, b) for a, b in zip(whole, resumed))
