@@ -47,19 +47,25 @@ def grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
+# DIS crashes the process (a segmentation fault in OpenCV 4) on frames under 16 px high and 48 px
+# or more wide, and Farneback's pyramid wants as much: flow is found on frames of 16 px a side at least.
+FLOW_MIN_SIDE = 16
+
+
 def pair_flows(backend: FlowBackend, previous: np.ndarray, current: np.ndarray, scale: float = 1.0,
                device: torch.device | str = "cpu", forward: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(backward, forward) flows as (1,2,H,W) tensors at full size: backward samples the previous
     frame for each pixel of the current one; forward the other way (None unless asked for)."""
     a, b = grey(previous), grey(current)
     h, w = a.shape
-    if scale != 1.0:
-        size = (max(12, round(w * scale)), max(12, round(h * scale)))  # DIS needs 12 px on a side
-        a, b = cv2.resize(a, size, interpolation=cv2.INTER_AREA), cv2.resize(b, size, interpolation=cv2.INTER_AREA)
+    size = (max(FLOW_MIN_SIDE, round(w * scale)), max(FLOW_MIN_SIDE, round(h * scale)))
+    if size != (w, h):
+        shrinking = size[0] * size[1] < w * h
+        a, b = (cv2.resize(x, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR) for x in (a, b))
     flows = []
     for source, target in ((a, b), (b, a))[:2 if forward else 1]:
         f = backend.flow(source, target)
-        if scale != 1.0:
+        if size != (w, h):
             f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) * np.array([w / f.shape[1], h / f.shape[0]], np.float32)
         flows.append(torch.from_numpy(np.ascontiguousarray(f.transpose(2, 0, 1)))[None].to(device))
     return flows[0], flows[1] if forward else None

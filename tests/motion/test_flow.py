@@ -145,6 +145,11 @@ def test_bicubic_warp_on_the_cpu_is_grid_samples(scene):
     expected = sample(image, sampling_grid(flow), "bicubic").clamp(0, 1)
     assert (warp(image, flow, "bicubic") - expected).abs().max() < 2e-4
     assert warp(image.bfloat16(), flow, "bicubic").dtype == torch.bfloat16
+    # a painting the networks leave channels-last, and more channels than remap takes at once
+    assert torch.equal(warp(image.contiguous(memory_format=torch.channels_last), flow, "bicubic"), warp(image, flow, "bicubic"))
+    five = torch.cat([image, image[:, :2].flip(-1)], 1)
+    expected = sample(five, sampling_grid(flow), "bicubic").clamp(0, 1)
+    assert (warp(five, flow, "bicubic") - expected).abs().max() < 2e-4
 
 
 def test_flow_found_for_several_pairs_at_once_is_the_same_flow_in_order(scene, monkeypatch):
@@ -172,3 +177,21 @@ def test_flow_at_a_tenth_of_a_small_render_is_found_at_the_least_size_dis_takes(
     a = np.ascontiguousarray(np.random.default_rng(0).integers(0, 255, (40, 64, 3), dtype=np.uint8))
     backward, forward = pair_flows(make_backend("dis"), a, np.roll(a, 2, axis=1), scale=0.1)
     assert backward.shape == forward.shape == (1, 2, 40, 64)
+
+
+def test_flow_of_frames_under_16_px_high_is_found_on_frames_of_16(tmp_path):
+    """DIS ended the process (a segmentation fault, no message) on frames under 16 px high and 48
+    or more wide: `animator metrics` of a thin clip, or a render of a wide one at `flow_scale: 0.5`.
+    Run in a process of its own, so that a crash fails this test, not the suite."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from animator.motion.flow import DIS, pair_flows\n"
+            "rng = np.random.default_rng(0)\n"
+            "for h, w, scale in ((12, 64, 1.0), (8, 96, 1.0), (24, 96, 0.5)):\n"
+            "    a, b = (rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(2))\n"
+            "    backward, forward = pair_flows(DIS(), a, b, scale)\n"
+            "    assert backward.shape == forward.shape == (1, 2, h, w), backward.shape\n"
+            "print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout == "ok\n", (result.returncode, result.stderr[-500:])
