@@ -186,6 +186,8 @@ class VideoSource:
                 self.has_audio = bool(container.streams.audio)
         except av.FFmpegError as exc:
             raise MediaError(f"{path}: not a readable video ({exc.strerror or exc})") from None
+        if path.suffix.lower() == ".gif":
+            whole_gif(path)
         if seconds is not None and start >= seconds:
             raise MediaError(f"{path}: video.start {start} s is past the end ({seconds:.2f} s)")
         end = seconds if duration is None else min(seconds or start + duration, start + duration)
@@ -291,6 +293,34 @@ class VideoSource:
 
     def __iter__(self) -> Iterator[Frame]:
         return self._decode()
+
+
+def whole_gif(path: Path) -> None:
+    """A GIF cut short decodes without a word: its last frame part painted, the rest of it the
+    frame before. Its blocks are walked instead: each image's data must end where its length
+    says. (A GIF whose last image is whole but whose trailer byte is missing is read, as players
+    read it.)"""
+    data = path.read_bytes()
+    at = 13 + (3 << ((data[10] & 7) + 1) if len(data) > 10 and data[10] & 0x80 else 0)  # header, screen, global colours
+    images = 0
+
+    def sub_blocks(at: int) -> int:
+        while at < len(data) and data[at]:
+            at += data[at] + 1
+        return at + 1  # past the zero-length block that ends them
+
+    while at < len(data) and data[at] != 0x3B:  # the trailer
+        if data[at] == 0x21:  # an extension: its label, then data blocks
+            at = sub_blocks(at + 2)
+        elif data[at] == 0x2C:  # an image: its descriptor, its own colours, the LZW code size, data blocks
+            flags = data[at + 9] if at + 9 < len(data) else 0
+            at = sub_blocks(at + 11 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0))
+            images += 1
+        else:
+            raise MediaError(f"{path}: a damaged GIF (a block of no known kind after {images} whole frames)")
+    if at > len(data):
+        raise MediaError(f"{path}: the GIF is cut short (its data ends after {images - 1} whole frames): it is "
+                         "damaged or was not copied whole")
 
 
 def read_first_packet(container: av.container.InputContainer, stream: av.VideoStream) -> None:

@@ -607,3 +607,26 @@ def test_a_pause_in_a_b_frame_stream_is_no_second_timeline(tmp_path):
             box.mux(stream.encode(frame))
         box.mux(stream.encode())
     assert len(list(open_source(tmp_path / "pause.mp4", moving=True))) == 71
+
+
+def test_a_gif_cut_short_is_refused_as_a_render_source(tmp_path):
+    """FFmpeg decodes a cut GIF without a word: its last frame part painted, the rest the frame
+    before. A render of it was a video ending in a half-painted frame, with exit 0."""
+    from fractions import Fraction
+
+    from animator.errors import MediaError
+    from animator.media.frame import Frame
+    from animator.media.sink import GifSink, encoding
+    from animator.media.source import VideoSource, read_image
+
+    coffee = read_image(SAMPLES / "coffee.png")
+    with encoding([GifSink(tmp_path / "whole.gif", Fraction(10))]) as put:
+        for i in range(6):
+            put(Frame(i, Fraction(i, 10), coffee[10 * i:10 * i + 64, :96].copy()))
+    data = (tmp_path / "whole.gif").read_bytes()
+    for cut in (len(data) // 2, len(data) - 40):
+        (tmp_path / "cut.gif").write_bytes(data[:cut])
+        with pytest.raises(MediaError, match=r"cut\.gif: the GIF is cut short \(its data ends after \d whole frames\)"):
+            VideoSource(tmp_path / "cut.gif")
+    (tmp_path / "no-end.gif").write_bytes(data[:-1])  # the trailer byte alone missing: every frame whole, as players read it
+    assert len(list(VideoSource(tmp_path / "no-end.gif"))) == 6
