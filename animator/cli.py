@@ -9,6 +9,7 @@ import math
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -271,30 +272,43 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     import json
 
     from animator.media.source import open_source
-    from animator.metrics.clip import measure_clips
+    from animator.metrics.clip import Mismatch, measure_clips
 
     check_metrics_flags(args)
-    frames = lambda path, start=0.0: (f.image for f in open_source(path, start, moving=True))  # noqa: E731
+    frames = lambda path, fps=None: (f.image for f in open_source(path, fps=fps, moving=True))  # noqa: E731
     if args.loop:
-        for output in args.outputs:
-            print_loop(output, frames(output), args.json, args.moving)
+        loops = [open_source(output, moving=True) for output in args.outputs]  # every file opened before the first is measured
+        for output, loop in zip(args.outputs, loops):
+            print_loop(output, (f.image for f in loop), args.json, args.moving)
         return
     if args.source is None:
         raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
-    same_rate(args.source, [*args.outputs, *([args.reference] if args.reference else [])])
+    rate = same_rate(args.source, [*args.outputs, *([args.reference] if args.reference else [])])
+    source = source_from(args.source, args.start or 0.0, rate)
     style = style_image(args.style, args.style_size) if args.style else None
     weight = 0.7 if args.weight is None else args.weight
-    try:
-        measured = measure_clips({str(output): frames(output) for output in args.outputs}, frames(args.source, args.start or 0.0),
+    try:  # by place on the command line: a file named twice is measured twice
+        measured = measure_clips({str(i): frames(output) for i, output in enumerate(args.outputs)}, (f.image for f in source),
                                  frames(args.reference) if args.reference else None, style, weight=weight,
                                  flow=args.flow or "dis", every=args.every or 1)
-    except ValueError as exc:
-        raise AnimatorError(f"{' '.join(map(str, args.outputs))}: {exc}") from None
-    for output, figures in measured.items():
+    except Mismatch as exc:
+        files = {"renders": args.outputs, "source": [args.source], "reference": [args.reference]}[exc.whose]
+        raise AnimatorError(f"{' '.join(map(str, files))}: {exc}") from None
+    for output, figures in zip(args.outputs, measured.values()):
         if args.json:
-            print(json.dumps(json_figures({"output": output, "source": str(args.source), **figures}), allow_nan=False))
+            print(json.dumps(json_figures({"output": str(output), "source": str(args.source), **figures}), allow_nan=False))
         else:
-            print_clip(output, figures, weight)
+            print_clip(str(output), figures, weight)
+
+
+def source_from(path: Path, start: float, rate: Fraction | None):
+    """The source from `--start` on; a folder of frames at the renders' rate (its own is 24 fps)."""
+    from animator.media.source import open_source
+
+    try:
+        return open_source(path, start, fps=rate, moving=True)
+    except AnimatorError as exc:  # the sources name the preset's key
+        raise type(exc)(str(exc).replace("video.start", "--start", 1)) from None
 
 
 def check_metrics_flags(args: argparse.Namespace) -> None:
@@ -303,7 +317,7 @@ def check_metrics_flags(args: argparse.Namespace) -> None:
     for flag, value, fine, expected in (("--every", args.every, args.every is None or args.every >= 1, "1 or more"),
                                         ("--weight", args.weight, args.weight is None or 0 <= args.weight < 1,
                                          "a number from 0 up to 1"),
-                                        ("--start", args.start, args.start is None or args.start >= 0, "0 or more seconds"),
+                                        ("--start", args.start, args.start is None or 0 <= args.start < math.inf, "0 or more seconds"),
                                         ("--style-size", args.style_size, args.style_size is None or 16 <= args.style_size <= 8192,
                                          "16 to 8192 pixels, as a render's size")):
         if not fine:
@@ -321,22 +335,39 @@ def check_metrics_flags(args: argparse.Namespace) -> None:
             raise AnimatorError(f"animator metrics: {flag} is for the figures {' or '.join(needs)} brings; give it too")
 
 
-def same_rate(source: Path, renders: list[Path]) -> None:
-    """Frames are paired by their place in each clip, so every render must keep its source's rate
-    (an output at its own `fps`, a GIF of a 60 fps clip at 30, would be paired with the wrong
-    frames). A folder of frames has no rate of its own: a folder render is taken at its source's,
-    and a folder source at its renders', which must then agree among themselves."""
+def same_rate(source: Path, renders: list[Path]) -> Fraction | None:
+    """The rate the clips are paired at. Frames are paired by their place in each clip, so every
+    render must keep its source's rate (an output at its own `fps`, a GIF of a 60 fps clip at 30,
+    would be paired with the wrong frames). A folder of frames has no rate of its own: a folder
+    render is taken at its source's, and a folder source at its renders', which must then agree
+    among themselves (None: every clip is a folder)."""
     from animator.media.source import open_source
 
     files = [render for render in renders if not render.is_dir()]
     rate = None if source.is_dir() else open_source(source, moving=True).fps
     for render in files:
         fps = open_source(render, moving=True).fps
-        if rate is not None and fps != rate:
+        if rate is not None and fps != rate and not gif_at(render, rate):
             whose = f"its source {float(rate):.4g}" if not source.is_dir() else f"{files[0]} {float(rate):.4g}"
             raise AnimatorError(f"{render}: {float(fps):.4g} fps, {whose}: metrics pairs frames by their place in the "
                                 "clip, so it needs a render at its source's rate")
-        rate = fps
+        rate = rate or fps
+    return rate
+
+
+def gif_at(path: Path, rate: Fraction) -> bool:
+    """A GIF whose every frame starts within half its clock's tick (1/100 s) of its place at
+    `rate`: a GIF cannot say 29.97 fps, and a render's GIF at that rate reads as 30."""
+    import av
+
+    from animator.media.source import file_name
+
+    if path.suffix.lower() != ".gif":
+        return False
+    with av.open(file_name(path)) as container:
+        stream = container.streams.video[0]
+        starts = [packet.pts * stream.time_base for packet in container.demux(stream) if packet.pts is not None]
+    return all(abs(start - starts[0] - i / rate) <= Fraction(1, 200) for i, start in enumerate(starts))
 
 
 def style_image(path: Path, size: int | None) -> torch.Tensor:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -16,6 +16,15 @@ from animator.metrics.fidelity import GramDistance, Judge, gradient_energy, perc
 from animator.metrics.video import MovingAverage, WarpTrack, source_motion
 
 LONG_TERM = 10  # frames back for the long-term error
+
+
+class Mismatch(ValueError):
+    """Clips that cannot be measured together; `whose` is the one at fault: "renders", "source"
+    or "reference"."""
+
+    def __init__(self, whose: str, message: str):
+        super().__init__(message)
+        self.whose = whose
 
 
 class Figures:
@@ -62,15 +71,15 @@ def measure_clips(outputs: dict[str, Iterable[np.ndarray]], sources: Iterable[np
     names, streams = list(outputs), [iter(o) for o in outputs.values()]
     firsts = [next(stream, None) for stream in streams]
     if any(first is None for first in firsts):
-        raise ValueError("no frames to measure")
+        raise Mismatch("renders", "no frames to measure")
     size = (firsts[0].shape[1], firsts[0].shape[0])
     if any(first.shape != firsts[0].shape for first in firsts):
-        raise ValueError(f"renders of different sizes: {', '.join(f'{n} {f.shape[1]}x{f.shape[0]}' for n, f in zip(names, firsts))}")
+        raise Mismatch("renders", f"renders of different sizes: {', '.join(f'{n} {f.shape[1]}x{f.shape[0]}' for n, f in zip(names, firsts))}")
     judged = references is not None or style is not None
     judge = judge or (Judge(device) if judged else None)
     clips, reference, average = [Figures(judged) for _ in names], Figures(judged), Figures(judged)
     moving, perceptual, frames = MovingAverage(weight), [[] for _ in names], 0
-    motions = source_motion(sources, size, (1, long_term), flow, device)
+    motions = source_motion(shaped(sources, size), size, (1, long_term), flow, device)
     images = lockstep([itertools.chain([first], stream) for first, stream in zip(firsts, streams)])
     for t, (renders, motion, ref) in enumerate(beside(images, motions, references, size)):
         frames += 1
@@ -91,7 +100,7 @@ def measure_clips(outputs: dict[str, Iterable[np.ndarray]], sources: Iterable[np
             for distances, features in zip(perceptual, seen):
                 distances.append(perceptual_distance(features, reference_features))
     if frames < 2:
-        raise ValueError("warping error needs at least two frames")
+        raise Mismatch("renders", "warping error needs at least two frames")
     target = judge.style_target(style.to(device)) if style is not None else reference.grams.mean_gram() if references is not None else None
     shared = None if references is None else {"reference": reference.summary(target, long_term),
                                               "moving_average": {"weight": weight, **average.summary(target, long_term)}}
@@ -110,11 +119,28 @@ def summary(frames: int, figures: dict, distances: list[float], shared: dict | N
     return result
 
 
+def shaped(sources: Iterable[np.ndarray], size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """The source's frames, the first checked against the renders' shape. A render keeps its
+    source's shape, its sides rounded (to multiples of 8, at most 4 px off each), so a source of
+    another shape (turned, cropped) is another clip, which resized to the renders' would be
+    measured as theirs. A side stretched to the networks' least (MIN_SIDE) is let pass."""
+    from animator.media.frame import MIN_SIDE
+
+    width, height = size
+    for t, image in enumerate(sources):
+        w, h = image.shape[1], image.shape[0]
+        # width/height against w/h, each side of the render up to 4 px off its exact scale
+        if t == 0 and min(size) > MIN_SIDE and abs(width * h - height * w) > 4 * (w + h):
+            raise Mismatch("source", f"the source is {w}x{h}, the renders {width}x{height}: of another shape, so "
+                                     "another clip (or turned, or cropped)")
+        yield image
+
+
 def lockstep(streams: list[Iterable[np.ndarray]]) -> Iterable[tuple[np.ndarray, ...]]:
     """The renders' frames side by side; one that ends early is an error, not a shorter clip."""
     for frames in itertools.zip_longest(*streams):
         if any(frame is None for frame in frames):
-            raise ValueError("the renders have different numbers of frames")
+            raise Mismatch("renders", "the renders have different numbers of frames")
         yield frames
 
 
@@ -127,17 +153,17 @@ def beside(images: Iterable, motions: Iterable, references: Iterable[np.ndarray]
     for t, renders in enumerate(images):
         motion = next(motions, None)
         if motion is None:
-            raise ValueError(f"the source ends after {t} frames, before the renders do (at --start?)")
+            raise Mismatch("source", f"the source ends after {t} frames, before the renders do (at --start?)")
         ref = next(references, None) if references is not None else None
         if references is not None:
             if ref is None:
-                raise ValueError(f"the reference ends after {t} frames, before the renders do: it must be the same clip")
+                raise Mismatch("reference", f"the reference ends after {t} frames, before the renders do: it must be the same clip")
             if (ref.shape[1], ref.shape[0]) != size:
-                raise ValueError(f"the reference is {ref.shape[1]}x{ref.shape[0]}, the renders {size[0]}x{size[1]}: "
+                raise Mismatch("reference", f"the reference is {ref.shape[1]}x{ref.shape[0]}, the renders {size[0]}x{size[1]}: "
                                  "render it at the same size")
         yield renders, motion, ref
     if references is not None and next(references, None) is not None:
-        raise ValueError(f"the reference goes on past the renders' {t + 1} frames: it must be the same clip")
+        raise Mismatch("reference", f"the reference goes on past the renders' {t + 1} frames: it must be the same clip")
 
 
 def relative(result: dict) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from animator.media.frame import MIN_SIDE
 from animator.nets.vgg import load_vgg19
 from animator.nets.vgg_layers import CHANNELS_AT
 from animator.preset.schema import GatysOptions
@@ -71,6 +72,9 @@ class Judge:
 
     @torch.inference_mode()
     def features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        h, w = image.shape[-2:]
+        if min(h, w) < MIN_SIDE:  # VGG19's four poolings need 16 px: a thinner picture is stretched to it, as a render's is
+            image = F.interpolate(image, size=(max(h, MIN_SIDE), max(w, MIN_SIDE)), mode="bilinear", align_corners=False)
         return self.vgg(image.to(self.device), frozenset(STYLE_LAYERS + PERCEPTUAL_LAYERS))
 
     @torch.inference_mode()

@@ -1,0 +1,122 @@
+"""`animator metrics` given clips that do not belong together, or that a GIF or a folder holds:
+the right frames paired, or one line naming the file at fault."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from animator.media.frame import Frame
+from animator.media.sink import GifSink, Mp4Sink, encoding
+from animator.media.source import read_image
+from tests.conftest import SAMPLES
+from tests.faults.test_cases import animator, refused
+
+
+def camera(count: int, steps: list[tuple[int, int]] | None = None) -> list[np.ndarray]:
+    """Frames of a camera over coffee.png that moves by `steps` (right 2 px a frame for half the
+    clip, then down 2 px: pairing a frame with the wrong one shows)."""
+    coffee = read_image(SAMPLES / "coffee.png")
+    x = y = 0
+    frames = []
+    for t in range(count):
+        frames.append(coffee[80 + y:152 + y, 100 + x:196 + x].copy())
+        x, y = (x + 2, y) if t < count // 2 else (x, y + 2)
+    return frames
+
+
+def write(path, frames, fps, sink=Mp4Sink, **options):
+    with encoding([sink(path, Fraction(fps), **options)]) as put:
+        for i, image in enumerate(frames):
+            put(Frame(i, Fraction(i) / Fraction(fps), image))
+    return path
+
+
+def figures(result) -> list[dict]:
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    frames = camera(40)
+    write(folder / "source.mp4", frames, 25, crf=0)
+    write(folder / "tail.mp4", frames[20:], 25, crf=0)  # a render from 0.8 s on that changed nothing
+    (folder / "frames").mkdir()
+    for i, image in enumerate(frames):
+        Image.fromarray(image).save(folder / "frames" / f"{i:04d}.png")
+    return folder
+
+
+def test_a_folder_source_is_cut_at_its_renders_rate(clips):
+    """`--start` on a folder was counted at 24 fps whatever the renders' rate: 25 fps renders from
+    0.8 s were paired with the folder's frames from 19 on, the wrong ones, with exit 0."""
+    by_file = figures(animator("metrics", "tail.mp4", "--source", "source.mp4", "--start", "0.8", "--json", cwd=clips))
+    by_folder = figures(animator("metrics", "tail.mp4", "--source", "frames", "--start", "0.8", "--json", cwd=clips))
+    assert by_file[0]["warping_error"] < 1e-5 and by_folder[0]["warping_error"] < 1e-5, (by_file, by_folder)
+
+
+def test_a_source_of_another_shape_is_another_clip(clips, tmp_path):
+    """It was resized to the renders' size and measured, with exit 0."""
+    write(tmp_path / "turned.mp4", [np.ascontiguousarray(f.transpose(1, 0, 2)) for f in camera(20)], 25, crf=0)
+    write(tmp_path / "cropped.mp4", [f[:, :40] for f in camera(20)], 25, crf=0)
+    for source in ("turned.mp4", "cropped.mp4"):
+        refused(animator("metrics", clips / "source.mp4", "--source", source, cwd=tmp_path),
+                f"error: {source}: the source is ", "of another shape")
+    write(tmp_path / "rounded.mp4", [f[:, :90] for f in camera(20)], 25, crf=0)  # 90x72 renders at 96x72 (sides of 8)
+    figures(animator("metrics", "rounded.mp4", "--source", clips / "source.mp4", "--json", cwd=tmp_path))
+
+
+def test_a_reference_at_fault_is_the_file_named(clips, tmp_path):
+    write(tmp_path / "small.mp4", [f[::2, ::2] for f in camera(40)], 25, crf=0)
+    refused(animator("metrics", "source.mp4", "--source", "source.mp4", "--reference", tmp_path / "small.mp4", cwd=clips),
+            f"error: {tmp_path / 'small.mp4'}: the reference is 48x36")
+    refused(animator("metrics", "source.mp4", "--source", "tail.mp4", cwd=clips), "error: tail.mp4: the source ends after 20")
+
+
+def test_a_cut_short_gif_is_refused_not_measured_with_its_half_painted_frame(clips, tmp_path):
+    gif = write(tmp_path / "whole.gif", camera(12), 25, sink=GifSink)
+    data = gif.read_bytes()
+    (tmp_path / "cut.gif").write_bytes(data[:len(data) * 2 // 3])
+    (tmp_path / "no-trailer.gif").write_bytes(data[:-1])  # whole frames, the end byte missing: players read it
+    write(tmp_path / "source.mp4", camera(12), 25, crf=0)
+    refused(animator("metrics", "cut.gif", "--source", "source.mp4", cwd=tmp_path), "error: cut.gif: the GIF is cut short")
+    for name in ("whole.gif", "no-trailer.gif"):
+        assert figures(animator("metrics", name, "--source", "source.mp4", "--json", cwd=tmp_path))[0]["frames"] == 12
+
+
+def test_a_gif_of_a_render_at_29_97_fps_is_measured_and_one_at_another_rate_is_not(tmp_path):
+    """A GIF's clock counts hundredths: a 29.97 fps render's GIF reads as 30 fps, and was refused."""
+    frames = camera(24)
+    write(tmp_path / "source.mp4", frames, Fraction(30000, 1001), crf=0)
+    write(tmp_path / "render.gif", frames, Fraction(30000, 1001), sink=GifSink)
+    write(tmp_path / "other.gif", frames, 25, sink=GifSink)
+    assert figures(animator("metrics", "render.gif", "--source", "source.mp4", "--json", cwd=tmp_path))[0]["frames"] == 24
+    refused(animator("metrics", "other.gif", "--source", "source.mp4", cwd=tmp_path), "other.gif: 25 fps, its source 29.97")
+
+
+def test_pictures_under_16_px_are_stretched_for_vgg19_as_a_renders_are(clips, tmp_path):
+    """A 12 px style, or clips 12 px high, ended in a traceback after the whole clip was measured."""
+    Image.fromarray(read_image(SAMPLES / "brick.png")[:12, :12]).save(tmp_path / "tiny.png")
+    result = figures(animator("metrics", clips / "tail.mp4", "--source", clips / "tail.mp4", "--style", "tiny.png", "--json",
+                              cwd=tmp_path))
+    assert result[0]["gram_distance"] > 0
+    write(tmp_path / "thin.mp4", [f[:12, :64] for f in camera(12)], 25, crf=0)
+    result = figures(animator("metrics", "thin.mp4", "--source", "thin.mp4", "--reference", "thin.mp4", "--json", cwd=tmp_path))
+    assert result[0]["relative"]["gradient_energy"] == pytest.approx(1.0)
+
+
+def test_every_render_named_is_measured_and_every_file_opened_first(clips, tmp_path):
+    result = figures(animator("metrics", "tail.mp4", "tail.mp4", "--source", "source.mp4", "--start", "0.8", "--json", cwd=clips))
+    assert len(result) == 2 and result[0] == result[1]
+    (tmp_path / "garbage.mp4").write_bytes(b"not a video")
+    result = animator("metrics", "--loop", clips / "source.mp4", "garbage.mp4", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == "", result.stdout  # no table of the first before the error
+    refused(animator("metrics", "tail.mp4", "--source", "source.mp4", "--start", "inf", cwd=clips), "--start inf: expected")
+    refused(animator("metrics", "tail.mp4", "--source", "source.mp4", "--start", "100", cwd=clips),
+            "error: source.mp4: --start 100.0 s is past the end")
