@@ -342,3 +342,12 @@ def test_a_killed_renders_partials_of_formats_no_longer_asked_for_go_with_the_ne
     result = animator("render", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".base.png.partial", "base.json", "base.mp4"]
+
+
+def test_a_layer_deeper_than_the_picture_reaches_is_one_line(tmp_path):
+    """pool5 on a picture 24 px high ended in a traceback (VGG19's last pooling had no pixels)."""
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "a.png", "--method", "gatys", "--size", "40",
+                      "--set", "method.steps=1", "--set", "still.objective=reconstruct", "--set", "still.layer=pool5",
+                      cwd=tmp_path)
+    refused(result, "method: pool5 needs pictures of 32 px a side at least", "40x24")
+    assert not (tmp_path / "a.png").exists()

@@ -17,11 +17,12 @@ import torch
 import torch.nn.functional as F
 
 from animator.clock import When, at_frame
+from animator.errors import AnimatorError
 from animator.media.frame import fit_size, to_tensor
 from animator.media.source import read_image
 from animator.methods.base import Temporal
 from animator.nets.vgg import load_vgg19
-from animator.nets.vgg_layers import CHANNELS_AT, LAYERS
+from animator.nets.vgg_layers import CHANNELS_AT, LAYERS, least_side
 from animator.preset.schema import GatysOptions
 from animator.style import gram_transforms
 from animator.style.functional import keep_colors
@@ -102,6 +103,11 @@ class GatysMethod:
         return x.clamp(0, 1)
 
     def features(self, image: torch.Tensor, layers: frozenset[str]) -> dict[str, torch.Tensor]:
+        deepest = max(layers, key=LAYERS.index)
+        if min(image.shape[-2:]) < least_side(deepest):  # VGG19 would fail on a picture of no pixels there
+            raise AnimatorError(f"method: {deepest} needs pictures of {least_side(deepest)} px a side at least, and this "
+                                f"render has one of {image.shape[-1]}x{image.shape[-2]} (a larger size, no smaller method.scales, "
+                                "a less thin picture or a shallower layer)")
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
             features = self.vgg(image, layers)
         return {layer: f.float() for layer, f in features.items()}

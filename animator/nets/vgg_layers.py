@@ -22,3 +22,9 @@ def _channels_at() -> dict[str, int]:
 
 
 CHANNELS_AT = _channels_at()
+
+
+def least_side(layer: str) -> int:
+    """The least side, in pixels, of a picture that still has one pixel at `layer`: each pooling
+    before it (and itself, a pooling) halves the picture, rounding down."""
+    return 2 ** sum(name.startswith("pool") for name in LAYERS[:LAYERS.index(layer) + 1])
