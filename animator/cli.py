@@ -125,8 +125,11 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raise PresetError(f"--style {args.style}: expected a built-in style 0-{NUM_BUILTIN_STYLES - 1} or an image file")
     named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image
     overrides = parse_overrides(args.set, {"size": 512}, size=args.size, device=args.device)
-    if clash := next((o for o in overrides if o.path[0] == "name"), None):
-        raise PresetError(f"{clash.text}: stylize names the image by -o {args.output}; give one")
+    given = {"name": f"-o {args.output}", "input": f"CONTENT {args.content}"}  # what a --set would silently replace
+    if args.style is not None:
+        given["style"] = f"--style {args.style}"
+    if clash := next((o for o in overrides if o.path[0] in given), None):
+        raise PresetError(f"{clash.text}: stylize takes the {clash.path[0]} from {given[clash.path[0]]}; give one")
     overrides.append(named)
     still = next((o.value for o in reversed(overrides) if o.path == ("still",) and isinstance(o.value, dict)), {})
     objective = next((o.value for o in overrides if o.path == ("still", "objective")), still.get("objective", "transfer"))
@@ -573,6 +576,6 @@ def main(argv: list[str] | None = None) -> int:
     except AnimatorError as exc:
         print_error(exc)
         return 1 if isinstance(exc, RenderError) else 2
-    except KeyboardInterrupt:
-        console.print("interrupted: run the same command again to resume")
+    except KeyboardInterrupt:  # stylize works in a temporary folder: nothing of it is kept to resume from
+        console.print("interrupted" if args.run is cmd_stylize else "interrupted: run the same command again to resume")
         return 130

@@ -217,7 +217,16 @@ def test_stylize_writes_the_path_o_names_or_refuses(tmp_path):
     refused(animator(*stylize, "-o", tmp_path / "cat.png", "--set", "mode=iterate", cwd=tmp_path),
             "--set mode=iterate: stylize makes one still image")
     refused(animator(*stylize, "-o", tmp_path / "cat.png", "--set", "name=other", cwd=tmp_path),
-            "--set name=other: stylize names the image by -o")  # it was dropped without a word
+            "--set name=other: stylize takes the name from -o")  # it was dropped without a word
+    # and these replaced the picture or the style the command named, without a word
+    refused(animator(*stylize, "-o", tmp_path / "cat.png", "--set", f"input={SAMPLES / 'coffee.png'}", cwd=tmp_path),
+            "stylize takes the input from CONTENT")
+    refused(animator("stylize", SAMPLES / "chelsea.png", "--style", SAMPLES / "brick.png", "--size", "32", "-o",
+                     tmp_path / "cat.png", "--set", f"style={SAMPLES / 'coffee.png'}", cwd=tmp_path),
+            "stylize takes the style from --style")
+    (tmp_path / "notes.png").write_text("mine")  # in the way: the advice is another -o, not --out
+    refused(animator(*stylize, "-o", tmp_path / "notes.png", cwd=tmp_path), "name another file with -o")
+    (tmp_path / "notes.png").unlink()
     # "method.style: unknown key (did you mean steps?)"
     refused(animator(*stylize, "-o", tmp_path / "cat.png", "--method", "gatys", cwd=tmp_path),
             "--style 3: a built-in style is multistyle's; gatys needs a style image")
@@ -350,4 +359,22 @@ def test_a_layer_deeper_than_the_picture_reaches_is_one_line(tmp_path):
                       "--set", "method.steps=1", "--set", "still.objective=reconstruct", "--set", "still.layer=pool5",
                       cwd=tmp_path)
     refused(result, "method: pool5 needs pictures of 32 px a side at least", "40x24")
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_an_interrupted_stylize_does_not_offer_to_resume(tmp_path):
+    """stylize works in a temporary folder (its frames are gone with it), and said "run the same
+    command again to resume"."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "animator", "stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "a.png",
+                                "--method", "gatys", "--style", SAMPLES / "brick.png", "--size", "64", "--set",
+                                "method.steps=5000", "--quiet"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and stderr.strip() == "interrupted", stderr
     assert not (tmp_path / "a.png").exists()

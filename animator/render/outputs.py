@@ -131,9 +131,9 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
             else path.is_file() and not path.is_symlink() and of_its_format(path)
         claimed = written is None or path.resolve() in written  # not a video of the user's own, named as ours
         ours = shaped and claimed
-        if not ours:
+        if not ours:  # without a record, a file the command was named (stylize's -o)
             raise MediaError(f"{path}: is in the way of this render's output and is not one it wrote; "
-                             "move it, or render into another --out")
+                             f"move it, or {'render into another --out' if record else 'name another file with -o'}")
 
 
 def recorded(record_file: Path) -> set[Path]:
