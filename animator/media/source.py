@@ -62,6 +62,11 @@ def read_image(path: Path) -> np.ndarray:
             raise MediaError(f"{path}: permission denied") from None
         raise MediaError(f"{path}: not a readable image (expected PNG, JPEG, BMP, TIFF or WebP)") from None
     if mode in DEEP_MODES:
+        low, high = float(image.min()), float(image.max())
+        if low < 0 or high > DEEP_MODES[mode] or not math.isfinite(high - low):  # clipped, it would be a flat picture
+            kind = "floating-point" if mode == "F" else "integer"
+            raise MediaError(f"{path}: {kind} samples from {low:g} to {high:g}, where {kind} images are read from 0 to "
+                             f"{DEEP_MODES[mode]:g} (it would come out flat); save it as an 8- or 16-bit image")
         scaled = np.clip(image.astype(np.float64) * (255 / DEEP_MODES[mode]), 0, 255).round().astype(np.uint8)
         image = np.repeat(scaled[..., None], 3, axis=2)  # Pillow's deep modes are single-channel
     elif see_through:

@@ -630,3 +630,18 @@ def test_a_gif_cut_short_is_refused_as_a_render_source(tmp_path):
             VideoSource(tmp_path / "cut.gif")
     (tmp_path / "no-end.gif").write_bytes(data[:-1])  # the trailer byte alone missing: every frame whole, as players read it
     assert len(list(VideoSource(tmp_path / "no-end.gif"))) == 6
+
+
+def test_deep_samples_beyond_their_range_are_refused_not_read_as_a_flat_picture(tmp_path):
+    """A TIFF of floats from 0 to 255, or of 32-bit integers, was read clipped to white: a flat
+    picture, rendered with exit 0. Floats from 0 to 1 and 16-bit integers are read as before."""
+    grey = np.asarray(Image.open(SAMPLES / "chelsea.png").convert("L"))
+    Image.fromarray(grey.astype(np.float32) / 255).save(tmp_path / "unit.tif")
+    Image.fromarray(grey.astype(np.int32) * 257).save(tmp_path / "sixteen.tif")
+    for name in ("unit.tif", "sixteen.tif"):
+        assert np.abs(read_image(tmp_path / name)[..., 0].astype(int) - grey).max() <= 1
+    Image.fromarray(grey.astype(np.float32)).save(tmp_path / "levels.tif")
+    Image.fromarray(grey.astype(np.int32) * 2 ** 23).save(tmp_path / "wide.tif")
+    for name, words in (("levels.tif", "floating-point samples from 4 to 194"), ("wide.tif", "integer samples from")):
+        with pytest.raises(MediaError, match=f"{name}: {words}.*save it as an 8- or 16-bit image"):
+            read_image(tmp_path / name)
