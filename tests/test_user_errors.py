@@ -378,3 +378,12 @@ def test_an_interrupted_stylize_does_not_offer_to_resume(tmp_path):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and stderr.strip() == "interrupted", stderr
     assert not (tmp_path / "a.png").exists()
+
+
+def test_of_a_key_set_twice_the_set_taken_is_the_one_blamed(tmp_path):
+    """`--set size=64 --set size=7` said "--set size=64: size: ... found 7"."""
+    refused(animator("validate", "texture", "--set", "size=64", "--set", "size=7", cwd=tmp_path),
+            "error: --set size=7: size: expected")
+    refused(animator("validate", "texture", "--set", "method.steps=2", "--set", "method.steps=0", cwd=tmp_path),
+            "error: --set method.steps=0: method.steps")
+    assert animator("validate", "texture", "--set", "size=7", "--set", "size=64", cwd=tmp_path).returncode == 0

@@ -259,7 +259,7 @@ def _check_morph(style, error) -> None:
 
 
 def _locate(path: KeyPath, where: str, lines: dict[KeyPath, int], overrides: list[Override]) -> str:
-    for override in overrides:
+    for override in reversed(overrides):  # of a key given twice, the last is the one taken
         if path[: len(override.path)] == override.path or override.path[: len(path)] == path:
             return override.text
     written = max((end for end in range(len(path) + 1) if path[:end] in lines), default=0)

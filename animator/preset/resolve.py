@@ -185,7 +185,7 @@ def located(preset: Preset, path: KeyPath, unknown: str = "<preset>") -> str:
     """Where the value at `path` came from: the command line's `--set` (or flag) that gave it, else
     the preset file and the line of the key, or of the nearest key above it that the file has
     (`unknown` for a preset made without a file)."""
-    for key, text in preset.overridden:
+    for key, text in reversed(preset.overridden):  # of a key given twice, the last is the one taken
         if path[:len(key)] == key or key[:len(path)] == path:
             return text
     if preset.source is None:
