@@ -387,3 +387,13 @@ def test_of_a_key_set_twice_the_set_taken_is_the_one_blamed(tmp_path):
     refused(animator("validate", "texture", "--set", "method.steps=2", "--set", "method.steps=0", cwd=tmp_path),
             "error: --set method.steps=0: method.steps")
     assert animator("validate", "texture", "--set", "size=7", "--set", "size=64", cwd=tmp_path).returncode == 0
+
+
+def test_a_section_of_another_mode_is_refused_even_at_its_defaults(tmp_path):
+    """`still: {objective: transfer}` in an iterate preset passed, `still: {objective: texture}`
+    did not: both change nothing there."""
+    head = f"name: base\ninput: {SAMPLES / 'chelsea.png'}\nsize: 32\n"
+    cases = (("mode: iterate\nstill: {objective: transfer}\n", "still.objective: is for still mode"),
+             (f"mode: still\nstyle: {SAMPLES / 'brick.png'}\niterate: {{steps: 120}}\n", "iterate.steps: is for iterate mode"))
+    for body, words in cases:
+        refused(animator("validate", write(tmp_path, head + body), cwd=tmp_path), words)

@@ -199,10 +199,10 @@ def preset_from_dict(
     _check_morph(preset.style, error)
     _check_audio(preset, error)
     check_variables(preset, error)
-    if not rebuilt:
-        _check_written(preset, error, tuple(override.path for override in overrides))
     preset = dataclasses.replace(preset, source=source, shown=where if source else None,
                                  overridden=tuple((o.path, o.text) for o in overrides), lines=tuple((lines or {}).items()))
+    if not rebuilt:
+        _check_written(preset, error, tuple(override.path for override in overrides))
     if checked_at_load(preset):  # else once its clip is open or its sound heard (render/plan.py)
         check_schedules(preset, timeline(preset), error)
     return preset
@@ -316,10 +316,14 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
     compares a render with it and without."""
     sections = {"iterate": [f.name for f in dataclasses.fields(IterateConfig)], "video": ["duration", "audio", "temporal"],
                 "still": [f.name for f in dataclasses.fields(StillConfig)]}
+    written = {path for path, _ in preset.lines} | {path for path, _ in preset.overridden}
+    mode_commanded = any(path[:1] == ("mode",) for path in commanded)  # a --set of the mode keeps the file's sections
     for section, keys in sections.items():
         if preset.mode != section:
-            _refuse_set(getattr(preset, section), keys, (section,), error,
-                        f"is for {section} mode; this preset's mode is {preset.mode}")
+            problem = f"is for {section} mode; this preset's mode is {preset.mode}"
+            _refuse_set(getattr(preset, section), keys, (section,), error, problem)
+            if given := next((key for key in keys if (section, key) in written and not mode_commanded), None):
+                raise error((section, given), problem)  # at its default value too: it still says nothing
     for switch, (off, keys, problem) in OFF_SWITCHES.items():
         config = _at(preset, switch[:-1])
         if config is not None and getattr(config, switch[-1]) == off and not any(switch[:len(p)] == p for p in commanded):
