@@ -88,7 +88,7 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
     if (lo is not None and raw < lo) or (hi is not None and raw > hi):
         raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
     if "pattern" in meta and not re.fullmatch(meta["pattern"], raw):
-        raise Invalid(path, f"expected letters, digits, '.', '_' or '-', beginning with a letter or digit (a file name), "
+        raise Invalid(path, f"expected ASCII letters, digits, '.', '_' or '-', beginning with a letter or digit (a file name), "
                             f"found {shown(raw)}")
     if "longest" in meta and len(raw) > meta["longest"]:
         raise Invalid(path, f"expected at most {meta['longest']} characters, found {len(raw)}")

@@ -233,7 +233,7 @@ def test_a_key_yaml_reads_as_no_name_is_one_line_with_its_line(tmp_path, key, re
 
 
 def test_a_name_that_begins_with_an_underscore_is_told_what_a_name_begins_with(tmp_path):
-    with pytest.raises(PresetError, match=r"p.yaml:1: name: expected letters, digits, '.', '_' or '-', beginning with a "
+    with pytest.raises(PresetError, match=r"p.yaml:1: name: expected ASCII letters, digits, '.', '_' or '-', beginning with a "
                                           r"letter or digit \(a file name\), found '_x'"):
         load_preset(write(tmp_path, f"name: _x\ninput: {SAMPLES / 'chelsea.png'}\n"))
 
