@@ -12,6 +12,31 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 _DONE = object()
+# Ctrl-C raises KeyboardInterrupt wherever the main thread is (animator/interrupt.py), inside a
+# queue's notify too, after it took a waiting thread off the condition and before it woke it: that
+# thread would sleep for ever, and the render would hang at its end instead of stopping. The
+# stages' threads wait a tick at a time, so a lost wake-up costs a tick.
+TICK = 0.1
+
+
+def _put(q: queue.Queue, item, stop: threading.Event | None = None) -> bool:
+    """q.put(item), a tick at a time; False if `stop` was set first."""
+    while not (stop is not None and stop.is_set()):
+        try:
+            q.put(item, timeout=TICK)
+            return True
+        except queue.Full:
+            pass
+    return False
+
+
+def _get(q: queue.Queue):
+    """q.get(), a tick at a time."""
+    while True:
+        try:
+            return q.get(timeout=TICK)
+        except queue.Empty:
+            pass
 
 
 def background(items: Iterable[T], maxsize: int = 8, name: str = "background") -> Iterator[T]:
@@ -24,13 +49,12 @@ def background(items: Iterable[T], maxsize: int = 8, name: str = "background") -
     def produce() -> None:
         try:
             for item in items:
-                if stop.is_set():
+                if not _put(q, item, stop):
                     return
-                q.put(item)
         except BaseException as exc:  # handed to the consumer below
             failure.append(exc)
         finally:
-            q.put(_DONE)
+            _put(q, _DONE, stop)
 
     thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
@@ -80,7 +104,7 @@ class Worker:
         self._thread.start()
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not _DONE:
+        while (item := _get(self._queue)) is not _DONE:
             if self._error is None:
                 try:
                     self._handle(item)

@@ -1,0 +1,50 @@
+"""The stages' threads stop when they are told to, even where Ctrl-C broke a wake-up."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from animator.media.pipeline import Worker, background
+
+
+def lose_wake_ups(condition: threading.Condition) -> None:
+    """What a KeyboardInterrupt inside `notify` leaves: the waiting threads taken off the
+    condition, never woken."""
+    with condition:
+        condition._waiters.clear()
+
+
+def test_the_encoder_thread_stops_though_its_wake_up_was_lost():
+    """Ctrl-C landing in a queue's notify left the encode thread asleep, and a render hung at its
+    end (1 time in 3, SIGINT to a temporal render) instead of exiting 130."""
+    seen = []
+    worker = Worker(seen.append, maxsize=2)
+    time.sleep(0.2)  # the thread waits for work
+    lose_wake_ups(worker._queue.not_empty)
+    worker.put(1)
+    finished = threading.Thread(target=worker.close)
+    finished.start()
+    finished.join(5)
+    assert not finished.is_alive() and seen == [1]
+
+
+def test_a_producer_stops_though_its_wake_up_was_lost():
+    """A stage's producer waiting on a full queue, its wake-up lost: the consumer that stops
+    must not wait for it for ever."""
+    made = []
+
+    def items():
+        for i in range(100):
+            made.append(i)
+            yield i
+
+    stream = background(items(), maxsize=1)
+    assert next(stream) == 0
+    time.sleep(0.2)  # the producer waits on the full queue
+    queue = stream.gi_frame.f_locals["q"]
+    lose_wake_ups(queue.not_full)
+    closed = threading.Thread(target=stream.close)
+    closed.start()
+    closed.join(5)
+    assert not closed.is_alive() and len(made) < 100
