@@ -291,7 +291,8 @@ def _check_combinations(preset: Preset, error) -> None:
         _check_gatys(preset, method, error)
     _check_passes(preset, method, error)
     if preset.video.fps is not None and not preset.input.is_dir():
-        raise error(("video", "fps"), "is a folder of images' frame rate; a video file keeps its own")
+        raise error(("video", "fps"), "is a folder of images' frame rate; a file input keeps its own (a video, an "
+                                      "animation) or has none (an image)")
     inject = preset.iterate.inject
     if method.name == "multistyle" and inject.image is not None:
         raise error(("iterate", "inject"), "multistyle paints its built-in styles; schedule method.style to steer it")
