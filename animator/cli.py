@@ -290,8 +290,9 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     source = source_from(args.source, args.start or 0.0, rate)
     style = style_image(args.style, args.style_size) if args.style else None
     weight = 0.7 if args.weight is None else args.weight
-    try:  # by place on the command line: a file named twice is measured twice
-        measured = measure_clips({str(i): frames(output) for i, output in enumerate(args.outputs)}, (f.image for f in source),
+    names = [str(output) + (f" ({i + 1})" if output in args.outputs[:i] else "") for i, output in enumerate(args.outputs)]
+    try:  # a file named twice is measured twice
+        measured = measure_clips({name: frames(output) for name, output in zip(names, args.outputs)}, (f.image for f in source),
                                  frames(args.reference) if args.reference else None, style, weight=weight,
                                  flow=args.flow or "dis", every=args.every or 1)
     except Mismatch as exc:

@@ -306,6 +306,8 @@ def whole_gif(path: Path) -> None:
     says. (A GIF whose last image is whole but whose trailer byte is missing is read, as players
     read it.)"""
     data = path.read_bytes()
+    if not data.startswith(b"GIF8"):  # named .gif, another format inside: FFmpeg read it by its content
+        return
     at = 13 + (3 << ((data[10] & 7) + 1) if len(data) > 10 and data[10] & 0x80 else 0)  # header, screen, global colours
     images = 0
 

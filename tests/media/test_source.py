@@ -630,6 +630,8 @@ def test_a_gif_cut_short_is_refused_as_a_render_source(tmp_path):
             VideoSource(tmp_path / "cut.gif")
     (tmp_path / "no-end.gif").write_bytes(data[:-1])  # the trailer byte alone missing: every frame whole, as players read it
     assert len(list(VideoSource(tmp_path / "no-end.gif"))) == 6
+    (tmp_path / "clip.gif").write_bytes((SAMPLES / "pan.mp4").read_bytes())  # another format under the name: FFmpeg reads it
+    assert VideoSource(tmp_path / "clip.gif").frame_count == 48
 
 
 def test_deep_samples_beyond_their_range_are_refused_not_read_as_a_flat_picture(tmp_path):

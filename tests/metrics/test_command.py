@@ -114,6 +114,9 @@ def test_pictures_under_16_px_are_stretched_for_vgg19_as_a_renders_are(clips, tm
 def test_every_render_named_is_measured_and_every_file_opened_first(clips, tmp_path):
     result = figures(animator("metrics", "tail.mp4", "tail.mp4", "--source", "source.mp4", "--start", "0.8", "--json", cwd=clips))
     assert len(result) == 2 and result[0] == result[1]
+    write(tmp_path / "half.mp4", [f[::2, ::2] for f in camera(20)], 25, crf=0)
+    refused(animator("metrics", "tail.mp4", tmp_path / "half.mp4", "--source", "source.mp4", "--start", "0.8", cwd=clips),
+            f"renders of different sizes: tail.mp4 96x72, {tmp_path / 'half.mp4'} 48x36")
     (tmp_path / "garbage.mp4").write_bytes(b"not a video")
     result = animator("metrics", "--loop", clips / "source.mp4", "garbage.mp4", cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == "", result.stdout  # no table of the first before the error
