@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -45,8 +46,14 @@ def select_dtype(precision: str, device: torch.device) -> torch.dtype:
     if device.type == "cuda":
         fast = torch.cuda.is_bf16_supported()
     else:
-        fast = any(getattr(torch.cpu, check, lambda: False)() for check in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+        fast = has_amx() or getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
     return torch.bfloat16 if fast else torch.float32
+
+
+@functools.cache
+def has_amx() -> bool:
+    """Whether this CPU has Intel's AMX tiles, which multiply bfloat16 matrices in hardware."""
+    return getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
 
 
 def configure_process(threads: int | None = None) -> int:
