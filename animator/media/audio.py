@@ -15,7 +15,7 @@ import av
 import numpy as np
 
 from animator.errors import MediaError
-from animator.media.source import file_name, timeline_origin
+from animator.media.source import file_name, sound_stream, timeline_origin
 
 ANALYSIS_RATE = 22050  # Hz: enough for band energies up to 11 kHz and onsets to a few ms
 
@@ -31,7 +31,7 @@ class Sound:
 
 
 def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
-    """The first audio stream of `path`, mixed down to mono and resampled to `rate`, on the file's
+    """The audio stream of `path` a player plays (source.sound_stream), mixed down to mono and resampled to `rate`, on the file's
     own timeline (source.timeline_origin, where a render's copy of the sound is cut from): sound
     that starts late (a capture's audio 0.3 s after its video) begins with that much silence, and
     sound before the file's time 0 is left out, so a beat heard is a beat seen."""
@@ -47,7 +47,7 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
         if not container.streams.audio:
             found = "a video stream only" if container.streams.video else "no streams"
             raise MediaError(f"{path}: expected an audio stream, found {found}")
-        stream = container.streams.audio[0]
+        stream = sound_stream(container)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         chunks, late = [], None
         try:

@@ -33,7 +33,7 @@ from animator.errors import MediaError
 from animator.files import write_file
 from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
-from animator.media.source import file_name, timeline_origin
+from animator.media.source import file_name, sound_stream, timeline_origin
 
 log = logging.getLogger("animator")
 
@@ -358,9 +358,10 @@ class AudioCopy:
         self.span, self.output, self.stream, self.edit_list = span, container, None, rules.edit_list
         try:
             self.source = av.open(file_name(span.path))
-            source_stream = self.source.streams.audio[0]
+            source_stream = sound_stream(self.source)
+            if source_stream is None:
+                raise LookupError("no audio stream")
             next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
-            self.source.seek(0)
             codec = source_stream.codec_context.codec.canonical_name
             self.remux = rules.remuxes(codec, source_stream.codec_context.sample_rate)
             if self.remux:
@@ -370,7 +371,11 @@ class AudioCopy:
                 rate = _encoder_rate(encoder, source_stream.codec_context.sample_rate)
                 self.stream = container.add_stream(encoder, rate=rate)
                 self.stream.layout = rules.layout(source_stream.codec_context.layout)
-        except (av.FFmpegError, StopIteration, IndexError) as exc:
+            # Opened again to copy from the top: a seek back to 0 in a Matroska file lands on the
+            # packet after one that starts before 0 (an Opus stream's priming), and its sound is lost.
+            self.source.close()
+            self.source = av.open(file_name(span.path))
+        except (av.FFmpegError, StopIteration, LookupError) as exc:
             log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)
             self.stream = None
             if hasattr(self, "source"):
@@ -380,7 +385,7 @@ class AudioCopy:
         """The span's sound, cut where the picture ends (a clip's sound may run on past its last frame)."""
         if self.stream is None:
             return
-        source_stream = self.source.streams.audio[0]
+        source_stream = sound_stream(self.source)
         start = timeline_origin(self.source) + self.span.start  # on the stream's clock, as the frames are cut
         end = start + min(picture_seconds, self.span.duration or picture_seconds)
         try:

@@ -383,6 +383,14 @@ def picture_stream(container: av.container.InputContainer) -> av.VideoStream | N
                  if not stream.disposition & av.stream.Disposition.attached_pic), None)
 
 
+def sound_stream(container: av.container.InputContainer) -> av.AudioStream | None:
+    """The audio stream a player plays: the one flagged default (a film's second language may come
+    first), else the first."""
+    streams = container.streams.audio
+    return next((stream for stream in streams if stream.disposition & av.stream.Disposition.default),
+                streams[0] if streams else None)
+
+
 def measured_rate(container: av.container.InputContainer, stream: av.VideoStream, average: Fraction,
                   packets: int = 120) -> tuple[Fraction | None, bool]:
     """The frame rate the first packets' timestamps keep (one over their median spacing), the
@@ -422,9 +430,9 @@ def timeline_origin(container: av.container.InputContainer) -> float:
     """Where a file's time 0 lies on its streams' clocks: its video's first timestamp (an MPEG-TS
     clip's is 1.4 s, say), or a sound file's audio's. Frames and sound are both counted from it,
     so they stay together."""
-    for streams in (container.streams.video, container.streams.audio):
-        if streams and streams[0].start_time is not None:
-            return float(streams[0].start_time * streams[0].time_base)
+    for stream in (container.streams.video[0] if container.streams.video else None, sound_stream(container)):
+        if stream is not None and stream.start_time is not None:
+            return float(stream.start_time * stream.time_base)
     return 0.0
 
 

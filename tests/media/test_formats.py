@@ -329,3 +329,41 @@ def test_a_clips_sound_is_cut_where_its_picture_ends(tmp_path, make, sound):
         audio = container.streams.audio[0]
         heard = sum(f.samples for f in container.decode(audio)) / audio.rate
     assert heard == pytest.approx(0.5, abs=0.025)  # within one 1024-sample AAC packet of the picture's end
+
+
+def clicks_in_webm(tmp_path: Path) -> Path:
+    """A WebM as FFmpeg writes one, VP9 and Opus: the sound's first packet is the encoder's
+    priming, starting before 0; a click from 5 ms to 25 ms, the next at 0.505 s."""
+    from animator.media.audio import write_audio
+    from animator.music.soundtrack import click_track
+
+    sound, _ = click_track(120, 1.0, start=0.005)
+    write_audio(tmp_path / "clicks.opus", sound)
+    ffmpeg("-v", "error", "-i", str(SAMPLES / "pan.mp4"), "-i", str(tmp_path / "clicks.opus"), "-t", "1", "-vf", "scale=64:-2",
+           "-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:a", "copy", str(tmp_path / "clicks.webm"))
+    return tmp_path / "clicks.webm"
+
+
+@pytest.mark.parametrize("make", [lambda p, a: Mp4Sink(p / "a.mp4", Fraction(24), audio=a),
+                                  lambda p, a: WebmSink(p / "a.webm", Fraction(24), audio=a, preset="ultrafast"),
+                                  lambda p, a: MovSink(p / "a.mov", Fraction(24), audio=a)], ids=["mp4", "webm", "mov"])
+def test_an_opus_sound_beside_a_video_in_a_webm_keeps_its_first_packet(tmp_path, make):
+    # the stream was decoded once to check it, then sought back to 0, which in a WebM lands on
+    # the packet after the priming: the sound's first 14-21 ms were lost, and the click in them
+    from animator.media.audio import decode_audio
+
+    path = write(make(tmp_path, AudioSpan(clicks_in_webm(tmp_path), 0.0, 0.5)), moving_square(12))
+    heard = decode_audio(path, 48000)
+    assert np.argmax(np.abs(heard.samples) > 0.3) / 48000 == pytest.approx(0.005, abs=0.002)
+
+
+def test_of_several_sounds_the_one_flagged_default_is_carried(tmp_path):
+    # the first audio stream was taken, where players play the one flagged default (a second language)
+    ffmpeg("-v", "error", "-i", str(clicks_in_webm(tmp_path)), "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono", "-t", "0.3",
+           "-map", "0:v", "-map", "1:a", "-map", "0:a", "-c:v", "copy", "-c:a:0", "aac", "-c:a:1", "copy",
+           "-disposition:a:0", "0", "-disposition:a:1", "default", str(tmp_path / "two.mkv"))
+    path = write(Mp4Sink(tmp_path / "a.mp4", Fraction(24), audio=AudioSpan(tmp_path / "two.mkv", 0.0, 0.5)), moving_square(12))
+    with av.open(str(path)) as container:
+        (audio,) = container.streams.audio
+        heard = np.concatenate([f.to_ndarray() for f in container.decode(audio)], axis=1)
+    assert audio.codec_context.name == "opus" and np.abs(heard).max() > 0.3  # the clicks, not the silence
