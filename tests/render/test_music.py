@@ -4,12 +4,10 @@ preview's strip, and bad audio refused before any frame."""
 from __future__ import annotations
 
 import re
-import subprocess
 import wave
 from pathlib import Path
 
 import av
-import imageio_ffmpeg
 import numpy as np
 import pytest
 
@@ -81,12 +79,9 @@ def test_a_shorter_render_carries_the_sound_cut_to_its_length(tmp_path, clicks):
 
 def test_sound_in_long_packets_ends_with_the_picture_and_an_opus_sounds_first_packet_is_kept(tmp_path):
     # FLAC's packets are 4608 samples (104 ms): whole ones ran up to a packet past the picture, and
-    # a clicking end; Opus's first packet, its priming before 0, was left out, and its first 13 ms;
-    # in Matroska (a WebM's sound) too, where a seek back to 0 lands on the packet after it
+    # a clicking end; Opus's first packet, its priming before 0, was left out, and its first 13 ms
     sound, _ = click_track(120, 1.0, start=0.005)
     write_audio(tmp_path / "clicks.opus", sound)
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "clicks.opus"), "-c", "copy",
-                    str(tmp_path / "clicks.mka")], check=True)
     with av.open(str(tmp_path / "clicks.flac"), "w") as flac:
         stream = flac.add_stream("flac", rate=sound.rate, layout="mono")
         frame = av.AudioFrame.from_ndarray((sound.samples * 32767).astype(np.int16)[None], format="s16", layout="mono")
@@ -100,7 +95,7 @@ def test_sound_in_long_packets_ends_with_the_picture_and_an_opus_sounds_first_pa
         wav.mux(stream.encode(frame))
         wav.mux(stream.encode())
     outputs = [{"format": "mp4"}, {"format": "mov"}, {"format": "webm"}]
-    for name in ("clicks.flac", "clicks.opus", "clicks.mka", "clicks.wav"):  # MOV writes the WAV's PCM again, to the sample
+    for name in ("clicks.flac", "clicks.opus", "clicks.wav"):  # MOV writes the WAV's PCM again, to the sample
         load(preset(tmp_path / name, iterate={"steps": 12, "blend": 0.1}, outputs=outputs)).run(tmp_path / name[7:])
         for output, most in (("music.mp4", 0.053), ("music.mov", 0.001), ("music.webm", 0.021)):
             video, audio = durations(tmp_path / name[7:] / output)  # 13 frames at 24 fps
