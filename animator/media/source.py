@@ -281,7 +281,7 @@ class VideoSource:
                     except av.FFmpegError:
                         continue
                 landed = target == 0  # a seek has landed once a frame at or before `start` comes out
-                for frame in deinterlaced(container.decode(stream), stream):
+                for frame in deinterlaced(decoded(container, stream), stream):
                     time = frame.time - self.origin if frame.time is not None else None
                     if not landed:
                         if time is None or time > self.start + half:
@@ -328,6 +328,24 @@ def whole_gif(path: Path) -> None:
     if at > len(data):
         raise MediaError(f"{path}: the GIF is cut short (its data ends after {images - 1} whole frames): it is "
                          "damaged or was not copied whole")
+
+
+ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
+
+
+def decoded(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+    """The stream's frames. A WebM's VP8 or VP9 with transparency (its `alpha_mode` tag: a sticker,
+    an overlay) carries the alpha plane beside the picture, where FFmpeg's own decoders drop it and
+    show the colours under the transparent part; libvpx's decoders read it, so the frame is laid
+    over white as any other picture with transparency."""
+    tags = {key.lower(): value for key, value in stream.metadata.items()}
+    decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
+    if decoder is None or decoder not in av.codecs_available:
+        yield from container.decode(stream)
+        return
+    context = av.CodecContext.create(decoder, "r")
+    for packet in container.demux(stream):  # its last packet, empty, flushes the decoder
+        yield from context.decode(packet)
 
 
 def read_first_packet(container: av.container.InputContainer, stream: av.VideoStream) -> None:

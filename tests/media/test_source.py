@@ -647,3 +647,29 @@ def test_deep_samples_beyond_their_range_are_refused_not_read_as_a_flat_picture(
     for name, words in (("levels.tif", "floating-point samples from 4 to 194"), ("wide.tif", "integer samples from")):
         with pytest.raises(MediaError, match=f"{name}: {words}.*save it as an 8- or 16-bit image"):
             read_image(tmp_path / name)
+
+
+@pytest.mark.parametrize("codec", ["libvpx-vp9", "libvpx"])
+def test_a_webms_transparency_is_laid_over_white(tmp_path, codec):
+    # FFmpeg's own VP8 and VP9 decoders drop the alpha plane a WebM carries beside the picture:
+    # the colours under the transparent half came out (red here), where a browser shows the page
+    import av
+
+    path = tmp_path / "sticker.webm"
+    rgba = np.zeros((48, 64, 4), np.uint8)
+    rgba[:, :32] = (255, 0, 0, 0)  # transparent, red under it
+    rgba[:, 32:] = (0, 0, 255, 255)  # opaque blue
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuva420p"
+        stream.options = {"auto-alt-ref": "0"}  # VP8's alpha takes no hidden reference frames
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format="yuva420p")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    frames = [frame.image for frame in open_source(path, moving=True)]
+    assert len(frames) == 6
+    for image in frames:
+        assert image[:, :28].min() >= 235  # white
+        assert np.abs(image[:, 36:].astype(int) - (0, 0, 255)).max() <= 24  # blue, as it was
