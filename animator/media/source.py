@@ -472,10 +472,15 @@ def open_source(path: Path, start: float = 0.0, duration: float | None = None, f
     frames = frames_in(path)
     if frames > 1 and decodes(path):  # FFmpeg reads an animated PNG, not an animated WebP
         return VideoSource(path, start, duration)
+    ffmpeg_reads = frames == 0 and decodes(path)  # what Pillow cannot read, whatever its name: a video named x.png
+    if ffmpeg_reads and not is_still(path):
+        return VideoSource(path, start, duration)
     if frames > 1 and moving:
         raise MediaError(f"{path}: an animation of {frames} frames that the video decoder cannot read; "
                          "convert it to a GIF or a video first")
     if moving:
+        if frames == 0 and not ffmpeg_reads:
+            read_image(path)  # what is wrong with a file nothing reads
         raise MediaError(f"{path}: a still image, where a moving picture is needed: a video, an animated GIF or PNG, "
                          "or a folder of images")
     return ImageSource(path)
@@ -489,8 +494,15 @@ def file_name(path: Path) -> str:
 
 def open_container(path: Path) -> av.container.InputContainer:
     """The file opened for decoding. An animated PNG is read as one: FFmpeg's probe takes a PNG
-    for a single image (png_pipe) and would decode its first frame alone."""
-    return av.open(file_name(path), format="apng" if path.suffix.lower() == ".png" else None)
+    for a single image (png_pipe) and would decode its first frame alone. What its name says is
+    only believed of a file that starts as a PNG does."""
+    return av.open(file_name(path), format="apng" if path.suffix.lower() == ".png" and is_png(path) else None)
+
+
+def is_png(path: Path) -> bool:
+    with contextlib.suppress(OSError), open(path, "rb") as file:
+        return file.read(8) == b"\x89PNG\r\n\x1a\n"
+    return False
 
 
 def decodes(path: Path) -> bool:
@@ -526,12 +538,13 @@ def animated(path: Path) -> bool:
 
 
 def frames_in(path: Path) -> int:
-    """How many frames an image file holds (an animated PNG or WebP has several); 1 for a file
-    Pillow cannot open, which read_image then reports."""
+    """How many frames an image file holds (an animated PNG or WebP has several); 0 for a file
+    Pillow cannot open (a video under an image's name, or no picture at all, which read_image
+    then reports)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 return getattr(image, "n_frames", 1)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
-        return 1
+        return 0

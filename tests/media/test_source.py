@@ -28,6 +28,21 @@ def test_bad_images_are_media_errors(tmp_path, content, message):
         open_source(path)
 
 
+@pytest.mark.parametrize("moving", [False, True])
+def test_a_video_under_an_images_name_is_read_as_the_video_it_is(tmp_path, moving):
+    # named .png, an MP4 was forced through FFmpeg's animated PNG reader, found no frames, and was
+    # refused in video mode as "a still image" (as .webm, .gif or .mov it rendered)
+    path = tmp_path / "clip.png"
+    path.write_bytes((SAMPLES / "pan.mp4").read_bytes())
+    source = open_source(path, moving=moving)
+    frames = [frame.image for frame in source]
+    assert source.fps == open_source(SAMPLES / "pan.mp4").fps and len(frames) == 48
+    assert np.array_equal(frames[7], [f.image for f in open_source(SAMPLES / "pan.mp4")][7])
+    (tmp_path / "junk.png").write_bytes(b"not an image")  # in video mode too: not "a still image"
+    with pytest.raises(MediaError, match="junk.png: not a readable image"):
+        open_source(tmp_path / "junk.png", moving=moving)
+
+
 def test_a_folder_or_an_unreadable_file_where_an_image_goes_is_named_as_such(tmp_path, monkeypatch):
     import imageio.v3 as iio
 
