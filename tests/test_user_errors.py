@@ -333,6 +333,35 @@ def test_a_stale_work_folder_does_not_make_a_users_file_ours(tmp_path):
     assert mine.read_bytes() == (SAMPLES / "pan.mp4").read_bytes()
 
 
+@pytest.mark.parametrize("what", ["a video", "a folder"])
+def test_what_comes_in_an_outputs_place_while_the_render_runs_stays(tmp_path, what):
+    """Outputs' places were checked before the first frame only: a file put there while the render
+    ran was replaced, and a frames folder swapped out and deleted, files of yours in it too."""
+    from animator.errors import MediaError
+    from animator.preset import load_preset
+    from animator.render.engine import load
+
+    out = tmp_path / "out"
+    preset = load_preset(write(tmp_path, BASE.replace("[{format: mp4}]", "[{format: mp4}, {format: png}]")))
+    mine = out / ("base.mp4" if what == "a video" else "base_frames")
+
+    def users_file_arrives():
+        if what == "a video":
+            mine.write_bytes((SAMPLES / "pan.mp4").read_bytes())
+        else:
+            mine.mkdir()
+            (mine / "notes.txt").write_text("mine")
+
+    with pytest.raises(MediaError, match=f"{mine.name}: is in the way of this render's output and is not one it wrote"):
+        load(preset).run(out, started=users_file_arrives)
+    assert (mine.read_bytes() == (SAMPLES / "pan.mp4").read_bytes()) if what == "a video" else \
+        [p.name for p in mine.iterdir()] == ["notes.txt"]
+    assert not (out / "base.json").exists()
+    (tmp_path / "moved").mkdir()
+    mine.rename(tmp_path / "moved" / mine.name)
+    assert load(preset).run(out) == [out / "base.mp4", out / "base_frames"]  # resumed, and published
+
+
 def test_an_output_dropped_from_the_preset_and_asked_for_again_is_still_ours(tmp_path):
     """A format dropped from the preset was left, then refused as "not one it wrote" once asked for again."""
     both = BASE.replace("outputs: [{format: mp4}]", "outputs: [{format: mp4}, {format: gif}]")

@@ -127,13 +127,19 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
             raise MediaError(f"{path}: is this render's own input, and its output would replace it; "
                              "write the output elsewhere or under another name")
         frames = isinstance(getattr(sink, "sink", sink), PngSink) and path.suffix != ".png"  # Retimed holds its sink
-        shaped = path.is_dir() and not path.is_symlink() and all(is_frame(p) for p in path.iterdir()) if frames \
-            else path.is_file() and not path.is_symlink() and of_its_format(path)
-        claimed = written is None or path.resolve() in written  # not a video of the user's own, named as ours
-        ours = shaped and claimed
-        if not ours:  # without a record, a file the command was named (stylize's -o)
+        if not ours(path, frames, written):
             raise MediaError(f"{path}: is in the way of this render's output and is not one it wrote; "
                              f"move it, or {'render into another --out' if record else 'name another file with -o'}")
+
+
+def ours(path: Path, frames: bool, written: set[Path] | None) -> bool:
+    """Whether what is at an output's path may be replaced: a folder of numbered frames where
+    `frames` go, else a file of the output's format, not a link; and one of the `written` paths
+    (a record's, a cut-short publish's: not a video of the user's own, named as ours), where
+    there is a record (without one, a file the command was named: stylize's -o)."""
+    shaped = path.is_dir() and not path.is_symlink() and all(is_frame(p) for p in path.iterdir()) if frames \
+        else path.is_file() and not path.is_symlink() and of_its_format(path)
+    return shaped and (written is None or path.resolve() in written)
 
 
 def recorded(record_file: Path) -> set[Path]:
@@ -189,9 +195,14 @@ def publish(staged: dict[Path, Path], out_dir: Path, preset: Preset | None = Non
             seconds: float = 0.0, split: tuple[int, int] | None = None) -> list[Path]:
     """Move finished outputs ({final path: partial path}) into place, then, given the preset,
     write the render's record into out_dir (`split`: the (parts, overlap) it was cut into).
-    Returns the final paths."""
+    Returns the final paths. What the user put in an output's place while the render ran (it
+    was checked before the first frame) stops the publish before anything moves."""
+    earlier = recorded(record_path(preset, out_dir)) | publishing(preset, out_dir) if preset is not None else None
+    for final, partial in staged.items():
+        if (final.exists() or final.is_symlink()) and not ours(final, partial.is_dir(), earlier):
+            raise MediaError(f"{final}: is in the way of this render's output and is not one it wrote (it came while "
+                             "the render ran); move it, and run the command again to publish")
     if preset is not None:
-        earlier = recorded(record_path(preset, out_dir)) | publishing(preset, out_dir)
         marker = publishing_path(preset, out_dir)
         write_atomically(marker, json.dumps(sorted(map(str, earlier | {f.resolve() for f in staged}))).encode())
         record_path(preset, out_dir).unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import hashlib
 import io
 import json
@@ -46,6 +47,7 @@ from animator.errors import AnimatorError, MediaError
 from animator.files import write_atomically
 from animator.media.frame import Frame
 from animator.media.source import file_name
+from animator.preset.resolve import follows_clip, render_fps
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
 
@@ -57,9 +59,11 @@ COSMETIC = ("description", "outputs", "device", "precision")  # keys that do not
 
 def frames_key(preset: Preset, engine: str = "") -> str:
     """What decides the frames: the preset less its cosmetic keys, its input files' content, the
-    engine (device type, compute type and CPU threads, as resolved on this machine) and the animator
-    version."""
-    return fingerprint(preset, ignore=COSMETIC, extra=(engine,))
+    engine (device type, compute type and CPU threads, as resolved on this machine), the animator
+    version, and, but for a clip's frames, the render's rate: an output's `fps` sets it
+    (resolve.render_fps), and with it the seconds of every schedule and the music's features."""
+    rate = () if follows_clip(preset) else (f"{render_fps(preset)} fps",)
+    return fingerprint(preset, ignore=COSMETIC, extra=(engine, *rate))
 
 
 def segment_seconds() -> float:
@@ -188,9 +192,16 @@ class Checkpoint:
 
     def release(self, done: bool) -> None:
         """Give the lock up. The folder goes first when the render is `done`, or when it holds
-        nothing to resume from."""
+        nothing to resume from. A `done` render also removes the folders set aside from earlier
+        renders of its name that hold nothing but a render's own files (a changed preset's): the
+        outputs they would have made are replaced by its own. One holding anything else stays."""
         if done or not any(p.name != LOCK for p in self.folder.iterdir()):
             shutil.rmtree(self.folder, ignore_errors=True)
+        if done:
+            for aside in self.folder.parent.glob(glob.escape(self.folder.name) + ".bad-*"):
+                if re.fullmatch(r"\.bad-\d+", aside.name[len(self.folder.name):]) and aside.is_dir() and \
+                        not aside.is_symlink() and all(own(entry) for entry in aside.iterdir()):
+                    shutil.rmtree(aside, ignore_errors=True)
         if self.lock_file is not None:
             self.lock_file.close()
             self.lock_file = None

@@ -107,6 +107,29 @@ def test_a_checkpoint_made_on_other_cpu_threads_is_not_resumed(tmp_path):
     assert read_image(sorted((tmp_path / "melt_frames").iterdir())[0]).mean() > 50  # the photo, not the stored frame
 
 
+def test_a_checkpoint_at_another_rate_is_not_resumed_and_is_removed_once_the_render_is_done(tmp_path):
+    # outside video mode an output's fps is the render's rate, which sets every schedule's seconds
+    # and the music's: it was no part of the key, and a rerun at 12 fps went on from 24 fps frames;
+    # and what a changed preset's rerun set aside stayed, one folder more each time
+    from animator.media.frame import Frame
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.engine import load
+    from animator.render.resume import Checkpoint
+
+    at = lambda fps: f"outputs=[{{format: mp4, fps: {fps}}}, {{format: png}}]"  # noqa: E731
+    job = load(load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["iterate.steps=3", at(24)])))
+    checkpoint = Checkpoint(tmp_path / ".melt.work", job.preset, job.engine)
+    checkpoint.save(Frame(0, 0, np.zeros((104, 160, 3), np.uint8)), {"x": torch.zeros(1, 3, 104, 160), "reference": None})
+    checkpoint.close()
+    (tmp_path / ".melt.work.bad-7").mkdir()  # an earlier one set aside, holding a file of the user's: it stays
+    (tmp_path / ".melt.work.bad-7" / "notes.txt").write_text("mine")
+    result = subprocess.run([sys.executable, "-m", "animator", "render", str(PRESETS / "melt.yaml"), "--out", str(tmp_path),
+                             *ARGS, "--set", "iterate.steps=3", "--set", at(12)], capture_output=True, text=True, env=EVERY_FRAME)
+    assert result.returncode == 0 and "starting over" in result.stderr
+    assert read_image(sorted((tmp_path / "melt_frames").iterdir())[0]).mean() > 50  # the photo, not the stored frame
+    assert sorted(p.name for p in tmp_path.glob(".melt.work*")) == [".melt.work.bad-7"]
+
+
 def test_a_checkpoint_of_another_preset_is_kept_aside_and_a_missing_segment_resumes_earlier(tmp_path, caplog):
     from animator.media.frame import Frame
     from animator.preset import load_preset, parse_overrides
