@@ -1,3 +1,16 @@
-from animator.cli import main
+"""`python -m animator` and the `animator` command. A Ctrl-C while the command starts (its imports)
+or as it ends (after what it wrote is in place) exits 130 in silence, as one in the middle does
+with a line; Python's own handling would print a traceback."""
 
-raise SystemExit(main())
+
+def run() -> int:
+    try:
+        from animator.cli import main
+
+        return main()
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(run())
