@@ -53,3 +53,8 @@ def test_a_wheel_installed_outside_the_repository_renders_a_bundled_preset(tmp_p
     assert all(name in listed for name in ("melt", "pan-gatys", "three-styles"))
     run(env / "bin" / "animator", "render", "melt", "--set", "size=64", "--set", "iterate.steps=2", "--quiet", cwd=elsewhere)
     assert sorted(p.name for p in (elsewhere / "renders").iterdir()) == ["melt.gif", "melt.json", "melt.mp4"]
+    # the commands that make the samples read the photographs where the package has them (they
+    # looked beside the package's folder, the repository's top in a checkout: a traceback here)
+    run(python, "-m", "animator.media.synthetic", elsewhere / "pan.mp4", cwd=elsewhere)
+    run(python, "-m", "animator.music.soundtrack", elsewhere / "groove.m4a", cwd=elsewhere)
+    assert (elsewhere / "pan.mp4").stat().st_size > 10_000 and (elsewhere / "groove.m4a").stat().st_size > 10_000

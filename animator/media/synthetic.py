@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+from animator.bundled import samples_folder
+from animator.errors import AnimatorError
+
 FPS = Fraction(24)
 
 
@@ -27,8 +29,8 @@ class Scene:
 def pan_scene(count: int = 48, width: int = 320, height: int = 192, camera=(2, 1), patch_velocity=(-3, 1)) -> Scene:
     from animator.media.source import read_image
 
-    background = read_image(SAMPLES / "coffee.png")
-    patch = read_image(SAMPLES / "chelsea.png")[60:124, 170:234]  # the cat's eye, 64x64
+    background = read_image(samples_folder() / "coffee.png")
+    patch = read_image(samples_folder() / "chelsea.png")[60:124, 170:234]  # the cat's eye, 64x64
     camera, velocity = np.array(camera), np.array(patch_velocity)
     start = np.array([width - 110, 40])
     frames, backward, valid, uncovered = [], [None], [None], [None]
@@ -66,4 +68,8 @@ def write_clip(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    write_clip(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES / "pan.mp4")
+    try:
+        write_clip(Path(sys.argv[1]) if len(sys.argv) > 1 else samples_folder() / "pan.mp4")
+    except AnimatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from animator.bundled import samples_folder
+from animator.errors import AnimatorError
 from animator.media.audio import Sound, write_audio
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 RATE = 44100
 BPM = 100
 BARS = 10
@@ -105,4 +106,8 @@ def beat_times(bars: int = BARS, bpm: float = BPM) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    write_audio(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES / "groove.m4a", soundtrack(), bit_rate=64_000)
+    try:
+        write_audio(Path(sys.argv[1]) if len(sys.argv) > 1 else samples_folder() / "groove.m4a", soundtrack(), bit_rate=64_000)
+    except AnimatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
