@@ -443,6 +443,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     import torch
 
     from animator.device import select_device, select_dtype
+    from animator.env import render_threads, threads_asked
     from animator.media.sink import h264_encoder
     from animator.nets import weights
 
@@ -455,7 +456,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     table.add_row("device (auto)", str(device))
     table.add_row("precision (auto)", str(select_dtype("auto", device)).removeprefix("torch."))
     table.add_row("cuda", torch.cuda.get_device_name() if torch.cuda.is_available() else "not available")
-    table.add_row("torch threads", str(torch.get_num_threads()))
+    table.add_row("render threads", f"{render_threads()} ({'ANIMATOR_THREADS' if threads_asked() else 'one a core'})")
     table.add_row("MP4 encoder (auto)", h264_encoder(device.type == "cuda"))
     for codec in ("libx264", "libvpx-vp9", "libsvtav1", "prores_ks", "libwebp", "apng", "gif", "png", "aac", "libopus"):
         table.add_row(f"codec {codec}", "yes" if codec in av.codecs_available else "no")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import torch
 
 from animator.errors import AnimatorError
-from animator.env import threads_asked
+from animator.env import render_threads
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -62,7 +62,7 @@ def configure_process(threads: int | None = None) -> int:
     denormal floats flush to zero (the networks' activations decay into them, and on x86 CPUs
     each one costs a slow microcode path: about 15% of a multistyle frame here), and freed
     memory is kept for the next frame."""
-    threads = threads or threads_asked() or os.cpu_count() or 1
+    threads = threads or render_threads()
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
     keep_freed_memory()

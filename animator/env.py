@@ -28,3 +28,8 @@ def env_number(name: str, kind: type[int] | type[float], least: float, expected:
 def threads_asked() -> int | None:
     """ANIMATOR_THREADS as a thread count, None where it is unset or empty."""
     return env_number("ANIMATOR_THREADS", int, 1, "a whole number of threads, 1 to 1024", most=1024)  # beyond any machine: a typo
+
+
+def render_threads() -> int:
+    """The CPU threads a render computes on: ANIMATOR_THREADS, else one a core."""
+    return threads_asked() or os.cpu_count() or 1

