@@ -333,33 +333,64 @@ def test_a_stale_work_folder_does_not_make_a_users_file_ours(tmp_path):
     assert mine.read_bytes() == (SAMPLES / "pan.mp4").read_bytes()
 
 
-@pytest.mark.parametrize("what", ["a video", "a folder"])
+@pytest.mark.parametrize("what", ["a video", "a folder", "a video where the record has one"])
 def test_what_comes_in_an_outputs_place_while_the_render_runs_stays(tmp_path, what):
     """Outputs' places were checked before the first frame only: a file put there while the render
-    ran was replaced, and a frames folder swapped out and deleted, files of yours in it too."""
+    ran was replaced, and a frames folder swapped out and deleted, files of yours in it too; and
+    any video at a place the record lists was taken for the render's own."""
     from animator.errors import MediaError
     from animator.preset import load_preset
     from animator.render.engine import load
 
     out = tmp_path / "out"
     preset = load_preset(write(tmp_path, BASE.replace("[{format: mp4}]", "[{format: mp4}, {format: png}]")))
-    mine = out / ("base.mp4" if what == "a video" else "base_frames")
+    mine = out / ("base_frames" if what == "a folder" else "base.mp4")
+    if what == "a video where the record has one":
+        load(preset).run(out)
+        (out / "base.mp4").unlink()
 
     def users_file_arrives():
-        if what == "a video":
-            mine.write_bytes((SAMPLES / "pan.mp4").read_bytes())
-        else:
+        if what == "a folder":
             mine.mkdir()
             (mine / "notes.txt").write_text("mine")
+        else:
+            mine.write_bytes((SAMPLES / "pan.mp4").read_bytes())
 
-    with pytest.raises(MediaError, match=f"{mine.name}: is in the way of this render's output and is not one it wrote"):
+    with pytest.raises(MediaError, match=f"{mine.name}: came in the place of this render's output while it ran; move it, "
+                                         "and run the command again to publish"):
         load(preset).run(out, started=users_file_arrives)
-    assert (mine.read_bytes() == (SAMPLES / "pan.mp4").read_bytes()) if what == "a video" else \
-        [p.name for p in mine.iterdir()] == ["notes.txt"]
-    assert not (out / "base.json").exists()
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"] if what == "a folder" else \
+        mine.read_bytes() == (SAMPLES / "pan.mp4").read_bytes()
     (tmp_path / "moved").mkdir()
     mine.rename(tmp_path / "moved" / mine.name)
     assert load(preset).run(out) == [out / "base.mp4", out / "base_frames"]  # resumed, and published
+
+
+@pytest.mark.parametrize("command", ["stylize", "preview"])
+def test_what_comes_in_the_place_of_a_named_picture_while_it_renders_stays(tmp_path, command, monkeypatch):
+    """`-o` (or a preview's own sheet) was checked before the render only: a file put there meanwhile
+    was replaced; refused now, with no partial left, since nothing would publish it."""
+    from animator.cli import main
+    from animator.render import engine
+
+    target = tmp_path / "out" / ("x.png" if command == "stylize" else "base-preview.png")
+    run = engine.Render.run
+
+    def arrives_once_started(self, *args, started=lambda: None, **kwargs):
+        def then():
+            started()
+            target.parent.mkdir(exist_ok=True)
+            target.write_text("notes")  # the user's, and no picture at all
+        return run(self, *args, started=then, **kwargs)
+
+    monkeypatch.setattr(engine.Render, "run", arrives_once_started)
+    if command == "stylize":
+        argv = ["stylize", str(SAMPLES / "chelsea.png"), "-o", str(target), "--style", "3", "--size", "32"]
+    else:
+        argv = ["preview", str(write(tmp_path, BASE)), "--out", str(tmp_path / "out"), "--quiet"]
+    assert main(argv) == 2
+    assert target.read_text() == "notes"
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no partial, no work folder
 
 
 def test_an_output_dropped_from_the_preset_and_asked_for_again_is_still_ours(tmp_path):

@@ -128,15 +128,15 @@ class RayExecutor:
         pending = {}
         for task in tasks:
             try:  # here, before the render: its outputs are published here, not where it runs
-                check_destinations(task.preset, task.out_dir)
+                seen = check_destinations(task.preset, task.out_dir)
             except AnimatorError as exc:
                 yield Result(task.name, "failed", error=str(exc))
                 continue
             ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(*ship(task.preset), self.threads, task.part)
-            pending[ref] = task
+            pending[ref] = task, seen
         while pending:
             (ref,), _ = self.ray.wait(list(pending), num_returns=1)
-            task = pending.pop(ref)
+            task, seen = pending.pop(ref)
             try:
                 result, outputs = self.ray.get(ref)
             except self.ray.exceptions.RayError as exc:  # its worker crashed, or the cluster lost it
@@ -145,7 +145,7 @@ class RayExecutor:
             if not result.failed:  # recorded with this machine's paths, as a local render would be
                 try:
                     with held(task.preset, task.out_dir):
-                        publish(_received(outputs, task.out_dir), task.out_dir, task.preset, result.frames, result.seconds)
+                        publish(_received(outputs, task.out_dir), task.out_dir, seen, task.preset, result.frames, result.seconds)
                 except AnimatorError as exc:  # a render of it here meanwhile
                     result = Result(task.name, "failed", error=str(exc))
             yield result

@@ -104,21 +104,35 @@ def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, aud
     raise AssertionError(f"no sink for format {output.format}")  # the schema's Literal lists every format
 
 
-def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None = None, record: bool = True) -> None:
+Seen = dict[Path, tuple | None]  # what stood at each output's place when the render began
+
+
+def standing(path: Path) -> tuple | None:
+    """What stands at a path, as `publish` compares it with what stood there when the render
+    began: the file or folder itself (its inode), its size and its last change; None: nothing."""
+    try:
+        stat = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_mode, stat.st_size, stat.st_mtime_ns
+
+
+def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None = None, record: bool = True) -> Seen:
     """Every output path (of `sinks`, or of the preset's own outputs in out_dir) is free, or holds
     what a render of ours wrote there, and is none of the files the render reads (its input, a
     style image, its sound: a preset named after its clip, rendered into the clip's folder);
     anything else stays, and is an error. Ours: a file of its format where a file goes, not a
     link, that this name's record lists (its outputs, and earlier ones since dropped) or that a
     publish of this name cut short named; a folder of numbered frames where frames go; a render's
-    record where the `record` goes."""
+    record where the `record` goes. Returns what stands at those places now, for `publish`."""
     reads = input_files(preset)
     record_file = record_path(preset, out_dir)
     if record and (record_file.exists() or record_file.is_symlink()) and not is_record(record_file):
         raise MediaError(f"{record_file}: is in the way of this render's record and is not one it wrote; "
                          "move it, or render into another --out")
     written = recorded(record_file) | publishing(preset, out_dir) if record else None  # None: a preview's own paths
-    for sink in make_sinks(preset, out_dir, Fraction(1)) if sinks is None else sinks:  # paths do not depend on the rate
+    sinks = make_sinks(preset, out_dir, Fraction(1)) if sinks is None else sinks  # paths do not depend on the rate
+    for sink in sinks:
         path = sink.path
         if not path.exists() and not path.is_symlink():
             continue
@@ -130,6 +144,7 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
         if not ours(path, frames, written):
             raise MediaError(f"{path}: is in the way of this render's output and is not one it wrote; "
                              f"move it, or {'render into another --out' if record else 'name another file with -o'}")
+    return {place: standing(place) for place in [*(sink.path for sink in sinks), *([record_file] if record else [])]}
 
 
 def ours(path: Path, frames: bool, written: set[Path] | None) -> bool:
@@ -191,18 +206,20 @@ def exchange(a: Path, b: Path) -> None:
     os.replace(aside, a)
 
 
-def publish(staged: dict[Path, Path], out_dir: Path, preset: Preset | None = None, frames: int = 0,
+def publish(staged: dict[Path, Path], out_dir: Path, seen: Seen, preset: Preset | None = None, frames: int = 0,
             seconds: float = 0.0, split: tuple[int, int] | None = None) -> list[Path]:
     """Move finished outputs ({final path: partial path}) into place, then, given the preset,
     write the render's record into out_dir (`split`: the (parts, overlap) it was cut into).
-    Returns the final paths. What the user put in an output's place while the render ran (it
-    was checked before the first frame) stops the publish before anything moves."""
-    earlier = recorded(record_path(preset, out_dir)) | publishing(preset, out_dir) if preset is not None else None
-    for final, partial in staged.items():
-        if (final.exists() or final.is_symlink()) and not ours(final, partial.is_dir(), earlier):
-            raise MediaError(f"{final}: is in the way of this render's output and is not one it wrote (it came while "
-                             "the render ran); move it, and run the command again to publish")
+    Returns the final paths. `seen`: what stood at each output's place when the render began
+    (check_destinations); anything else there now came while it ran, and is the user's: the
+    publish stops before anything moves."""
+    for final in [*staged, *([record_path(preset, out_dir)] if preset is not None else [])]:
+        now = standing(final)
+        if now is not None and now != seen.get(final):
+            again = "run the command again to publish" if preset is not None else "run the command again"
+            raise MediaError(f"{final}: came in the place of this render's output while it ran; move it, and {again}")
     if preset is not None:
+        earlier = recorded(record_path(preset, out_dir)) | publishing(preset, out_dir)
         marker = publishing_path(preset, out_dir)
         write_atomically(marker, json.dumps(sorted(map(str, earlier | {f.resolve() for f in staged}))).encode())
         record_path(preset, out_dir).unlink(missing_ok=True)
