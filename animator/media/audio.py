@@ -75,6 +75,13 @@ def write_audio(path: Path, sound: Sound, bit_rate: int = 96_000) -> None:
     if path.suffix not in CODECS:
         raise MediaError(f"{path}: expected one of {', '.join(CODECS)} for an audio file")
     codec, sample_format, rate = CODECS[path.suffix]
+    try:
+        _write(path, sound, codec, sample_format, rate, bit_rate)
+    except (OSError, av.FFmpegError) as exc:
+        raise MediaError(f"{path}: cannot be written ({(exc.strerror or str(exc)).lower()})") from None
+
+
+def _write(path: Path, sound: Sound, codec: str, sample_format: str, rate: int, bit_rate: int) -> None:
     with av.open(file_name(path), "w") as container:
         stream = container.add_stream(codec, rate=rate)
         stream.layout, stream.format, stream.bit_rate = "mono", sample_format, bit_rate

@@ -78,7 +78,9 @@ class Sink:
         """Close the file; with `publish`, move it from its partial name into place (a render
         publishes all its outputs together instead: render/outputs.py)."""
         self.close()
-        if publish:
+        if publish:  # a file named for it is replaced; a folder in its way is refused, not removed
+            if self.path.is_dir() and not self.path.is_symlink() and not self.partial.is_dir():
+                raise MediaError(f"{self.path}: is a folder, where this file goes; move it, or name another file")
             remove(self.path)
             self.partial.rename(self.path)
         return self.path

@@ -171,3 +171,33 @@ def test_the_same_frames_make_the_same_bytes(tmp_path, make):
                 put(frame)
         files.append(sink.path.read_bytes())
     assert files[0] == files[1]
+
+
+def test_a_sink_that_publishes_itself_refuses_a_folder_in_its_place(tmp_path):
+    # a folder where the file goes was removed whole, what was in it too (`python -m
+    # animator.media.synthetic FOLDER` deleted the folder)
+    from animator.errors import MediaError
+
+    (tmp_path / "clip.mp4" / "sub").mkdir(parents=True)
+    (tmp_path / "clip.mp4" / "sub" / "keep.txt").write_text("mine")
+    with pytest.raises(MediaError, match="clip.mp4: is a folder, where this file goes"):
+        with encoding([Mp4Sink(tmp_path / "clip.mp4", Fraction(24))]) as put:
+            for frame in moving_square(3):
+                put(frame)
+    assert (tmp_path / "clip.mp4" / "sub" / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # no partial left
+
+
+@pytest.mark.parametrize("module, name", [("animator.media.synthetic", "pan.mp4"), ("animator.music.soundtrack", "groove.m4a")])
+def test_the_commands_that_make_the_samples_say_a_bad_place_in_one_line(tmp_path, module, name):
+    import subprocess
+    import sys
+
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "keep.txt").write_text("mine")
+    (tmp_path / "a-file").write_text("mine")
+    for place in (tmp_path / name, tmp_path / "a-file" / name):  # a folder in its place; a file where its folder goes
+        result = subprocess.run([sys.executable, "-m", module, str(place)], capture_output=True, text=True)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: {place}"), \
+            result.stderr
+    assert (tmp_path / name / "keep.txt").read_text() == "mine"
