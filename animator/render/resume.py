@@ -12,8 +12,9 @@ Nothing in the folder is trusted unread. A manifest, replaced atomically when a 
 names every segment with its frame count and SHA-256 and every state with its SHA-256: a segment
 that does not match (truncated, garbage, missing) is dropped with everything after it and made
 again, with a warning. A folder that cannot be used at all (no readable manifest, a changed
-preset, another version's) is moved aside to `.<name>.work.bad-N`, never deleted, and the render
-says so; one holding nothing but a checkpoint's own files and no manifest (a render killed before
+preset, another version's) is moved aside to `.<name>.work.bad-N`, and the render says so; it is
+removed once a render of the name finishes, if it holds nothing but a checkpoint's files (the
+outputs it would have made are replaced by then), and kept for good otherwise. One holding nothing but a checkpoint's own files and no manifest (a render killed before
 its first checkpoint) names no frame to resume, and is cleared. A lock file, held with an OS
 lock for as long as the render runs, keeps a second render of the same output out of the folder;
 the OS releases it when the process dies.
@@ -199,7 +200,7 @@ class Checkpoint:
             shutil.rmtree(self.folder, ignore_errors=True)
         if done:
             for aside in self.folder.parent.glob(glob.escape(self.folder.name) + ".bad-*"):
-                if re.fullmatch(r"\.bad-\d+", aside.name[len(self.folder.name):]) and aside.is_dir() and \
+                if re.fullmatch(r"\.bad-[1-9][0-9]*", aside.name[len(self.folder.name):]) and aside.is_dir() and \
                         not aside.is_symlink() and all(own(entry) for entry in aside.iterdir()):
                     shutil.rmtree(aside, ignore_errors=True)
         if self.lock_file is not None:
@@ -225,7 +226,8 @@ class Checkpoint:
         if not well_formed(manifest):  # a file it names is deleted on a mismatch: only its own, in the folder
             return self._start_over("it has no readable manifest")
         if manifest["key"] != self.key:
-            return self._start_over("the preset, its input files, the device, the precision or the CPU threads changed")
+            return self._start_over("the preset, an output's fps, its input files, the device, the precision or the CPU "
+                                    "threads changed")
         self.segments, self.states = list(manifest["segments"]), list(manifest["states"])
         self._drop_damaged()
         covered = self._covered()
@@ -295,10 +297,12 @@ class Checkpoint:
         while (aside := self.folder.with_name(f"{self.folder.name}.bad-{n}")).exists():
             n += 1
         aside.mkdir()
-        for entry in self.folder.iterdir():
-            if entry.name != LOCK:
-                os.replace(entry, aside / entry.name)
-        log.warning("%s: cannot resume from it (%s); starting over, what it held is kept in %s", self.folder, why, aside)
+        entries = [entry for entry in self.folder.iterdir() if entry.name != LOCK]
+        until = " until a render of this name finishes" if all(own(entry) for entry in entries) else ""  # see release
+        for entry in entries:
+            os.replace(entry, aside / entry.name)
+        log.warning("%s: cannot resume from it (%s); starting over, what it held is kept in %s%s", self.folder, why, aside,
+                    until)
         self.segments, self.states = [], []
         return None
 

@@ -123,11 +123,15 @@ def test_a_checkpoint_at_another_rate_is_not_resumed_and_is_removed_once_the_ren
     checkpoint.close()
     (tmp_path / ".melt.work.bad-7").mkdir()  # an earlier one set aside, holding a file of the user's: it stays
     (tmp_path / ".melt.work.bad-7" / "notes.txt").write_text("mine")
+    for name in (".melt.work.bad-07", ".melt.work.bad-\u0663"):  # of a checkpoint's files, but named as no render names one
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text("{}")
     result = subprocess.run([sys.executable, "-m", "animator", "render", str(PRESETS / "melt.yaml"), "--out", str(tmp_path),
                              *ARGS, "--set", "iterate.steps=3", "--set", at(12)], capture_output=True, text=True, env=EVERY_FRAME)
     assert result.returncode == 0 and "starting over" in result.stderr
     assert read_image(sorted((tmp_path / "melt_frames").iterdir())[0]).mean() > 50  # the photo, not the stored frame
-    assert sorted(p.name for p in tmp_path.glob(".melt.work*")) == [".melt.work.bad-7"]
+    assert sorted(p.name for p in tmp_path.glob(".melt.work*")) == [".melt.work.bad-07", ".melt.work.bad-7", ".melt.work.bad-\u0663"]
+    assert "kept in" in result.stderr and "until a render of this name finishes" in result.stderr
 
 
 def test_a_checkpoint_of_another_preset_is_kept_aside_and_a_missing_segment_resumes_earlier(tmp_path, caplog):
