@@ -456,7 +456,11 @@ def cmd_info(args: argparse.Namespace) -> None:
     table.add_row("device (auto)", str(device))
     table.add_row("precision (auto)", str(select_dtype("auto", device)).removeprefix("torch."))
     table.add_row("cuda", torch.cuda.get_device_name() if torch.cuda.is_available() else "not available")
-    table.add_row("render threads", f"{render_threads()} ({'ANIMATOR_THREADS' if threads_asked() else 'one a core'})")
+    try:
+        threads = f"{render_threads()} ({'ANIMATOR_THREADS' if threads_asked() else 'one a core'})"
+    except AnimatorError as exc:  # shown, not raised: this table is where a bad setting is looked into
+        threads = f"none: {exc}"
+    table.add_row("render threads", threads)
     table.add_row("MP4 encoder (auto)", h264_encoder(device.type == "cuda"))
     for codec in ("libx264", "libvpx-vp9", "libsvtav1", "prores_ks", "libwebp", "apng", "gif", "png", "aac", "libopus"):
         table.add_row(f"codec {codec}", "yes" if codec in av.codecs_available else "no")
@@ -469,6 +473,7 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 RENDERING = (cmd_render, cmd_stylize, cmd_preview, cmd_metrics)  # the commands that run networks in this process
+RESUMING = (cmd_render, cmd_batch)  # those whose frames are kept to resume from
 
 
 class Parser(argparse.ArgumentParser):
@@ -579,5 +584,5 @@ def main(argv: list[str] | None = None) -> int:
         print_error(exc)
         return 1 if isinstance(exc, RenderError) else 2
     except KeyboardInterrupt:  # stylize works in a temporary folder: nothing of it is kept to resume from
-        console.print("interrupted" if args.run is cmd_stylize else "interrupted: run the same command again to resume")
+        console.print("interrupted: run the same command again to resume" if args.run in RESUMING else "interrupted")
         return 130

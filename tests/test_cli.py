@@ -248,6 +248,9 @@ def test_validate_presets_and_info(tmp_path):
     one = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
                          env={**os.environ, "ANIMATOR_THREADS": "1"})  # it showed torch's own count, not a render's
     assert re.search(r"render threads\W+1 \(ANIMATOR_THREADS\)", one.stdout), one.stdout
+    bad = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "ANIMATOR_THREADS": "abc"})  # the table, where a bad setting is looked into
+    assert bad.returncode == 0 and "libx264" in bad.stdout and "ANIMATOR_THREADS=abc" in bad.stdout, bad.stderr
 
 
 def test_metrics_of_a_clip_under_eleven_frames_say_t_10_cannot_be_measured(tmp_path):

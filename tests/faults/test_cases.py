@@ -279,7 +279,7 @@ def test_an_output_folder_that_is_a_file_is_refused(tmp_path):
 # Mistakes that were tracebacks
 
 def test_a_thread_count_that_is_not_one_is_one_line(tmp_path, monkeypatch):
-    from animator.device import threads_asked
+    from animator.env import threads_asked
     from animator.errors import AnimatorError
 
     refused(animator("render", "melt", "--out", tmp_path, *TINY, cwd=tmp_path, env={"ANIMATOR_THREADS": "two"}),
