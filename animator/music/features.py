@@ -21,7 +21,7 @@ import numpy as np
 
 from animator.media.audio import Sound
 from animator.music.beats import tempo_period, track_beats
-from animator.music.spectrum import Spectrogram, onset_envelope, spectrogram
+from animator.music.spectrum import Spectrum, spectrum
 from animator.preset.schedule import AUDIO_VARIABLES
 
 NAMES = AUDIO_VARIABLES  # what schedules call them
@@ -33,8 +33,7 @@ class Analysis:
     """A sound's features at its own resolution, before they are sampled at a frame rate."""
 
     sound: Sound
-    spectrum: Spectrogram
-    onsets: np.ndarray  # spectral flux per spectrum frame
+    spectrum: Spectrum
     beats: np.ndarray  # seconds
     bpm: float
 
@@ -44,10 +43,9 @@ class Analysis:
 
 
 def analyse(sound: Sound) -> Analysis:
-    spectrum = spectrogram(sound)
-    onsets = onset_envelope(spectrum)
-    beats = track_beats(onsets, spectrum.rate) / spectrum.rate
-    return Analysis(sound, spectrum, onsets, beats, 60.0 * spectrum.rate / tempo_period(onsets, spectrum.rate))
+    summed = spectrum(sound, BANDS)
+    beats = track_beats(summed.onsets, summed.rate) / summed.rate
+    return Analysis(sound, summed, beats, 60.0 * summed.rate / tempo_period(summed.onsets, summed.rate))
 
 
 @dataclass(frozen=True)
@@ -78,10 +76,10 @@ def frame_features(analysis: Analysis, count: int, seconds_per_frame: float, hal
     frames = np.arange(first, max(count, int(np.ceil((analysis.seconds - start) / seconds_per_frame)) + 1))
     edges = start + (np.append(frames, frames[-1] + 1) - 0.5) * seconds_per_frame  # frame f: edges[i] .. edges[i + 1]
     values = {"loud": _windowed_rms(analysis.sound, edges)}
-    spectrum = analysis.spectrum
-    values["onset"] = _windowed(analysis.onsets, spectrum.rate, edges, np.max)
-    for name, (low, high) in BANDS.items():
-        values[name] = np.sqrt(_windowed(spectrum.band(low, high) ** 2, spectrum.rate, edges, np.mean))
+    summed = analysis.spectrum
+    values["onset"] = _windowed(summed.onsets, summed.rate, edges, np.max)
+    for name, amplitude in summed.bands.items():
+        values[name] = np.sqrt(_windowed(amplitude ** 2, summed.rate, edges, np.mean))
     values = {name: _unit(v)[-first:count - first] for name, v in values.items()}
     beat_frames = np.unique(np.round((analysis.beats - start) / seconds_per_frame).astype(int))
     beat = _decaying(beat_frames, count, seconds_per_frame, np.maximum(np.asarray(half_life, np.float64), 1e-3))

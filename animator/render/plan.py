@@ -39,16 +39,16 @@ class Plan:
 
             if missing := torchvision_missing():
                 raise PresetError(f"{located(preset, ('method', 'weights'))}: method.weights: {missing}")
-        self.sound: Analysis | None = heard(preset)
-        seconds = None if self.sound is None else self.sound.seconds - preset.audio.start
+        sound = heard(preset)  # not kept: its samples and spectrum are the track's length; the features, the render's
+        seconds = None if sound is None else sound.seconds - preset.audio.start
         self.timeline: Timeline = timeline(preset, self.source.frame_count, self.source.fps, seconds)
         if part is not None:
             self.timeline = dataclasses.replace(self.timeline, steps=part.total, first=part.first)
         self.features: Features | None = None
-        if self.sound is not None:
+        if sound is not None:
             line = self.timeline
             half_life = beat_half_lives(preset, line)
-            self.features = frame_features(self.sound, line.steps, line.seconds_per_step, half_life, preset.audio.start)
+            self.features = frame_features(sound, line.steps, line.seconds_per_step, half_life, preset.audio.start)
         if not checked_at_load(preset):  # its schedules could not be checked before the clip or the sound was known
             check_schedules(preset, self.timeline, features=self.features and self.features.at)
         for i, output in enumerate(preset.outputs):  # at the render's own rate, known now: a folder's fps may be slow

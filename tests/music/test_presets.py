@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from animator.errors import PresetError
+from animator.media.audio import decode_audio
 from animator.preset import preset_from_dict
 from animator.render.plan import Plan
 from tests.conftest import SAMPLES
@@ -36,7 +37,7 @@ def test_audio_features_are_checked_at_every_frame_once_the_plan_has_heard_them(
         Plan(preset)
     plan = Plan(load(iterate={"steps": "auto", "blend": "0.2 + 0.3 * loud", "motion": {"zoom": "1 + 0.02 * beat"}},
                      method={"name": "multistyle", "style": {3: "beat", 12: "1 - beat"}}))
-    assert plan.frame_count == round(plan.sound.seconds * 24) and plan.features.count == plan.timeline.steps
+    assert plan.frame_count == round(decode_audio(plan.preset.audio.file).seconds * 24) and plan.features.count == plan.timeline.steps
 
 
 @pytest.mark.parametrize("keys, message", [
