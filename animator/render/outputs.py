@@ -112,7 +112,7 @@ def standing(path: Path) -> tuple | None:
     began: the file or folder itself (its inode), its size and its last change; None: nothing."""
     try:
         stat = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there, or no folder for it (a file: refused after)
         return None
     return stat.st_dev, stat.st_ino, stat.st_mode, stat.st_size, stat.st_mtime_ns
 
