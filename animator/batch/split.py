@@ -73,9 +73,10 @@ class Split:
         video = self.preset.video
         for i, chunk in enumerate(self.chunks):
             start = video.start + float(Fraction(chunk.warm) / self.fps)
-            last = chunk is self.chunks[-1]  # runs to the span's real end, not to an estimate of it
-            duration = (None if video.duration is None else video.start + video.duration - start) if last else \
-                float(Fraction(chunk.end - chunk.warm) / self.fps)
+            # Counted in frames, as the whole span is: seconds from the chunk's own start would round
+            # to a frame more or less. A span to the clip's end runs to its real end, not an estimate.
+            to_the_end = chunk is self.chunks[-1] and video.duration is None
+            duration = None if to_the_end else float(Fraction(chunk.end - chunk.warm) / self.fps)
             tasks.append(Task(chunk_of(self.preset, i, start, duration), self.work, Part(chunk.warm, self.frames)))
         return tasks
 
@@ -109,7 +110,7 @@ class Split:
         for i, chunk in enumerate(self.chunks):
             following = self.chunks[i + 1] if i + 1 < len(self.chunks) else None
             files = sorted((self.work / f"{self.preset.name}.part{i}_frames").iterdir())
-            if following is not None and len(files) != chunk.end - chunk.warm:
+            if (following is not None or self.preset.video.duration is not None) and len(files) != chunk.end - chunk.warm:
                 raise MediaError(f"{self.preset.input}: chunk {i} decoded {len(files)} frames where {chunk.end - chunk.warm} "
                                  "were expected; a source with a varying frame rate cannot be split exactly")
             fresh = []

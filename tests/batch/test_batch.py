@@ -253,3 +253,18 @@ def test_a_failures_line_names_its_preset_once(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert "nanr: frame 0 came out of the render as NaN or infinity" in lines
     assert "other: p.yaml:3: size: expected a whole number" in lines
+
+
+@pytest.mark.parametrize("start, duration", [(2, 1.1), (0, 0.9)])
+def test_a_split_span_has_the_whole_spans_frames(tmp_path, start, duration):
+    # the last chunk was given the span's end in seconds from its own start, which rounded to a
+    # frame more or less than the whole span's count (28 against 27, 22 against 23), exit 0
+    path = tmp_path / "clip.yaml"
+    path.write_text(f"name: clip\nmode: video\ninput: {CHAPLIN}\nmethod: {{name: multistyle, style: 3}}\nsize: 48\n"
+                    f"video: {{start: {start}, duration: {duration}, temporal: {{flow: none}}}}\noutputs: [{{format: png}}]\n")
+    assert batch(path, "--out", tmp_path / "whole", cwd=tmp_path).returncode == 0
+    split = batch(path, "--out", tmp_path / "split", "--split", "3", "--overlap", "2", cwd=tmp_path)
+    assert split.returncode == 0, split.stderr
+    whole, parts = (sorted((tmp_path / d / "clip_frames").iterdir()) for d in ("whole", "split"))
+    assert len(parts) == len(whole) == round(duration * 25)
+    assert all(np.array_equal(read_image(a), read_image(b)) for a, b in zip(whole, parts))  # per frame: the same pictures
