@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -33,6 +35,19 @@ def _init_worker(threads: int) -> None:
     configure_process(threads)
     if multiprocessing.parent_process() is not None:  # a worker process, not the batch's own
         signal.signal(signal.SIGINT, _on_stop)
+        threading.Thread(target=_stop_with_the_batch, daemon=True, name="batch-watch").start()
+
+
+def _stop_with_the_batch(grace: float = 30.0) -> None:
+    """In a worker: when the batch's own process dies (a kill -9 leaves it no time to stop its
+    workers), stop as on Ctrl-C, the frames kept to resume from; orphaned, a worker would render
+    on and hold its work folder's lock against the batch run again."""
+    multiprocessing.connection.wait([multiprocessing.parent_process().sentinel])
+    os.kill(os.getpid(), signal.SIGINT)
+    deadline = time.monotonic() + grace
+    while _rendering and time.monotonic() < deadline:  # a render stopping keeps its frames first
+        time.sleep(0.05)
+    os._exit(130)  # nothing to report to: the worker would wait on its dead queue
 
 
 _rendering = False  # in a worker: whether a task is under way

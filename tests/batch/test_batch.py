@@ -155,6 +155,41 @@ def test_a_worker_killed_mid_render_is_a_failure_reported_not_a_traceback(tmp_pa
     assert set(statuses(result.stdout).values()) == {"failed"} and "a worker process died" in result.stdout + result.stderr
 
 
+def test_workers_of_a_batch_killed_outright_stop_and_the_batch_resumes(tmp_path):
+    # a kill -9 of the batch left its workers rendering on, orphaned, and a rerun failed on the
+    # work folders' locks they held
+    import os
+    import signal
+    import time
+
+    loops = [preset(tmp_path, name, image=SAMPLES / "coffee.png").read_text() for name in ("one", "two")]
+    for name, text in zip(("one", "two"), loops):
+        (tmp_path / f"{name}.yaml").write_text(text.replace("steps: 3", "steps: 400"))
+    command = [sys.executable, "-m", "animator", "batch", tmp_path / "one.yaml", tmp_path / "two.yaml", "--out",
+               tmp_path / "out", "--jobs", "2", "--quiet"]
+    victim = subprocess.Popen(list(map(str, command)), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0"})
+    manifests = [tmp_path / "out" / f".{name}.work" / "manifest.json" for name in ("one", "two")]
+    deadline = time.monotonic() + 120
+    while not all(m.exists() for m in manifests) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [int(pid) for task in Path(f"/proc/{victim.pid}/task").iterdir()
+               for pid in (task / "children").read_text().split()]
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert len(workers) >= 2, workers
+    while any(Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+              for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    orphans = [pid for pid in workers if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+    for pid in orphans:  # not left to render on after this test
+        os.kill(pid, signal.SIGKILL)
+    assert not orphans, "the workers render on"
+    rerun = subprocess.run(list(map(str, command)), cwd=tmp_path, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert all(len(list((tmp_path / "out" / f"{name}_frames").iterdir())) == 401 for name in ("one", "two"))
+
+
 @pytest.fixture(scope="module")
 def ray_instance():
     ray = pytest.importorskip("ray")
