@@ -143,15 +143,15 @@ class RayExecutor:
         pending = {}
         for task in tasks:
             try:  # here, before the render: its outputs are published here, not where it runs
-                seen = check_destinations(task.preset, task.out_dir)
+                began = check_destinations(task.preset, task.out_dir)
             except AnimatorError as exc:
                 yield Result(task.name, "failed", error=str(exc))
                 continue
             ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(*ship(task.preset), self.threads, task.part)
-            pending[ref] = task, seen
+            pending[ref] = task, began
         while pending:
             (ref,), _ = self.ray.wait(list(pending), num_returns=1)
-            task, seen = pending.pop(ref)
+            task, began = pending.pop(ref)
             try:
                 result, outputs = self.ray.get(ref)
             except self.ray.exceptions.RayError as exc:  # its worker crashed, or the cluster lost it
@@ -160,7 +160,7 @@ class RayExecutor:
             if not result.failed:  # recorded with this machine's paths, as a local render would be
                 try:
                     with held(task.preset, task.out_dir):
-                        publish(_received(outputs, task.out_dir), task.out_dir, seen, task.preset, result.frames, result.seconds)
+                        publish(_received(outputs, task.out_dir), task.out_dir, began, task.preset, result.frames, result.seconds)
                 except AnimatorError as exc:  # a render of it here meanwhile
                     result = Result(task.name, "failed", error=str(exc))
             yield result

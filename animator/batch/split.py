@@ -58,7 +58,7 @@ class Split:
         self.fps, self.frames, self.has_audio = source.fps, source.frame_count, source.has_audio
         if self.frames is None:
             raise MediaError(f"{preset.input}: its length is unknown, so it cannot be split")
-        self.seen = check_destinations(preset, out_dir)
+        self.began = check_destinations(preset, out_dir)
         self.chunks = cut(self.frames, parts, overlap)
         self.work = out_dir / f".{preset.name}.split"
         # held until the join has published: a render of the preset into out_dir meanwhile (or
@@ -100,7 +100,7 @@ class Split:
                 put(Frame(index, index / self.fps, image))
                 frames = index + 1
         seconds = sum(r.seconds for r in results) + time.perf_counter() - started
-        outputs = publish({sink.path: sink.partial for sink in sinks}, self.out_dir, self.seen, self.preset, frames, seconds,
+        outputs = publish({sink.path: sink.partial for sink in sinks}, self.out_dir, self.began, self.preset, frames, seconds,
                           self.asked)
         shutil.rmtree(self.work, ignore_errors=True)
         return Result(self.preset.name, "rendered", frames, seconds, [str(o.relative_to(self.out_dir)) for o in outputs])

@@ -95,7 +95,7 @@ class Render:
         preset, began = self.preset, time.perf_counter()
         own = sinks is None
         sinks = make_sinks(preset, out_dir, self.fps, self.plan.audio(), self.device.type == "cuda") if own else sinks
-        seen = check_destinations(preset, out_dir, sinks, record=own and record)
+        at_start = check_destinations(preset, out_dir, sinks, record=own and record)
         checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
         checkpoint.lock()
         started()
@@ -105,7 +105,7 @@ class Render:
             frames = self._render(checkpoint, sinks, progress)
             faults.point("finish")
             interrupt.check()  # the outputs are whole, but the user asked to stop: they stay unpublished
-            outputs = publish({sink.path: sink.partial for sink in sinks}, out_dir, seen, preset if own and record else None,
+            outputs = publish({sink.path: sink.partial for sink in sinks}, out_dir, at_start, preset if own and record else None,
                               frames, time.perf_counter() - began)
         except BaseException as exc:
             disk = isinstance(exc, OSError) and exc.errno in WRITE_ERRORS  # the user's disk, not a bug

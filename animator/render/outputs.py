@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from animator.media.sink import (ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink,
                                  WebpSink, remove)
 from animator.preset.resolve import input_files
 from animator.preset.schema import ANIMATED_MAX_FPS, OutputConfig, Preset
-from animator.render.record import is_record, publishing_path, record_path, write_record
+from animator.render.record import input_hashes, is_record, publishing_path, record_path, write_record
 
 H264_CRF = 18  # x264's visually near-lossless setting; the other encoders' defaults live in their sinks
 
@@ -104,7 +105,13 @@ def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, aud
     raise AssertionError(f"no sink for format {output.format}")  # the schema's Literal lists every format
 
 
-Seen = dict[Path, tuple | None]  # what stood at each output's place when the render began
+@dataclass(frozen=True)
+class Began:
+    """What a render began from, as `publish` holds it against what is there when it ends: what
+    stood at each of its outputs' places (and its record's), and its input files' SHA-256."""
+
+    places: dict[Path, tuple | None]
+    inputs: dict[str, str]
 
 
 def standing(path: Path) -> tuple | None:
@@ -117,14 +124,14 @@ def standing(path: Path) -> tuple | None:
     return stat.st_dev, stat.st_ino, stat.st_mode, stat.st_size, stat.st_mtime_ns
 
 
-def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None = None, record: bool = True) -> Seen:
+def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None = None, record: bool = True) -> Began:
     """Every output path (of `sinks`, or of the preset's own outputs in out_dir) is free, or holds
     what a render of ours wrote there, and is none of the files the render reads (its input, a
     style image, its sound: a preset named after its clip, rendered into the clip's folder);
     anything else stays, and is an error. Ours: a file of its format where a file goes, not a
     link, that this name's record lists (its outputs, and earlier ones since dropped) or that a
     publish of this name cut short named; a folder of numbered frames where frames go; a render's
-    record where the `record` goes. Returns what stands at those places now, for `publish`."""
+    record where the `record` goes. Returns what the render begins from, for `publish`."""
     reads = input_files(preset)
     record_file = record_path(preset, out_dir)
     if record and (record_file.exists() or record_file.is_symlink()) and not is_record(record_file):
@@ -144,7 +151,8 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
         if not ours(path, frames, written):
             raise MediaError(f"{path}: is in the way of this render's output and is not one it wrote; "
                              f"move it, or {'render into another --out' if record else 'name another file with -o'}")
-    return {place: standing(place) for place in [*(sink.path for sink in sinks), *([record_file] if record else [])]}
+    places = [*(sink.path for sink in sinks), *([record_file] if record else [])]
+    return Began({place: standing(place) for place in places}, input_hashes(preset))
 
 
 def ours(path: Path, frames: bool, written: set[Path] | None) -> bool:
@@ -206,16 +214,16 @@ def exchange(a: Path, b: Path) -> None:
     os.replace(aside, a)
 
 
-def publish(staged: dict[Path, Path], out_dir: Path, seen: Seen, preset: Preset | None = None, frames: int = 0,
+def publish(staged: dict[Path, Path], out_dir: Path, began: Began, preset: Preset | None = None, frames: int = 0,
             seconds: float = 0.0, split: tuple[int, int] | None = None) -> list[Path]:
     """Move finished outputs ({final path: partial path}) into place, then, given the preset,
-    write the render's record into out_dir (`split`: the (parts, overlap) it was cut into).
-    Returns the final paths. `seen`: what stood at each output's place when the render began
-    (check_destinations); anything else there now came while it ran, and is the user's: the
-    publish stops before anything moves."""
+    write the render's record into out_dir (`split`: the (parts, overlap) it was cut into), with
+    the inputs as the render `began` from them. Returns the final paths. Anything at an output's
+    place other than what stood there when the render began came while it ran, and is the
+    user's: the publish stops before anything moves."""
     for final in [*staged, *([record_path(preset, out_dir)] if preset is not None else [])]:
         now = standing(final)
-        if now is not None and now != seen.get(final):
+        if now is not None and now != began.places.get(final):
             again = "run the command again to publish" if preset is not None else "run the command again"
             raise MediaError(f"{final}: came in the place of this render's output while it ran; move it, and {again}")
     if preset is not None:
@@ -234,7 +242,7 @@ def publish(staged: dict[Path, Path], out_dir: Path, seen: Seen, preset: Preset 
     if preset is not None:
         made = {o.resolve() for o in outputs}
         kept = [path for path in earlier if path not in made and (path.exists() or path.is_symlink())]
-        write_record(preset, out_dir, outputs, frames, seconds, split, kept)
+        write_record(preset, out_dir, outputs, frames, seconds, began.inputs, split, kept)
         marker.unlink()
         for stale in leftovers(preset, out_dir):
             remove(stale)

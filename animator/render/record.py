@@ -34,12 +34,18 @@ def file_hash(path: Path) -> str:
     return _hashes[key]
 
 
-def fingerprint(preset: Preset, ignore: tuple[str, ...] = ("description",), extra: tuple = ()) -> str:
-    """SHA-256 of the preset less the `ignore`d keys, its input files' content, the animator
-    version and `extra`."""
+def input_hashes(preset: Preset) -> dict[str, str]:
+    """The SHA-256 of every file the preset reads, by path."""
+    return {str(path): file_hash(path) for path in input_files(preset)}
+
+
+def fingerprint(preset: Preset, ignore: tuple[str, ...] = ("description",), extra: tuple = (),
+                inputs: dict[str, str] | None = None) -> str:
+    """SHA-256 of the preset less the `ignore`d keys, its input files' content (as `inputs` has
+    it, or as it is now), the animator version and `extra`."""
     plain = {key: value for key, value in to_plain(preset).items() if key not in ignore}
-    inputs = [[str(path), file_hash(path)] for path in input_files(preset)]
-    return hashlib.sha256(json.dumps([plain, inputs, __version__, list(extra)], sort_keys=True).encode()).hexdigest()
+    files = [list(item) for item in (input_hashes(preset) if inputs is None else inputs).items()]
+    return hashlib.sha256(json.dumps([plain, files, __version__, list(extra)], sort_keys=True).encode()).hexdigest()
 
 
 def record_path(preset: Preset, out_dir: Path) -> Path:
@@ -62,14 +68,16 @@ def made_in(split: tuple[int, int] | None) -> tuple:
     return () if split is None else ("split", *split)
 
 
-def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int, seconds: float,
+def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int, seconds: float, inputs: dict[str, str],
                  split: tuple[int, int] | None = None, earlier: list[Path] = ()) -> Path:
-    """`earlier`: outputs of this name's earlier renders that this one did not make (a format
-    since dropped from the preset): still ours, to be replaced when the format comes back."""
+    """`inputs`: the input files' SHA-256 as the render began, which its frames were made from (a
+    file changed since makes it out of date). `earlier`: outputs of this name's earlier renders
+    that this one did not make (a format since dropped from the preset): still ours, to be
+    replaced when the format comes back."""
     path = record_path(preset, out_dir)
-    record = {"animator": __version__, "fingerprint": fingerprint(preset, extra=made_in(split)),
+    record = {"animator": __version__, "fingerprint": fingerprint(preset, extra=made_in(split), inputs=inputs),
               "split": None if split is None else {"parts": split[0], "overlap": split[1]}, "preset": to_plain(preset),
-              "inputs": {str(p): file_hash(p) for p in input_files(preset)},
+              "inputs": inputs,
               "outputs": [os.path.relpath(o, out_dir) for o in outputs],
               "earlier": sorted(os.path.relpath(o, out_dir) for o in earlier),
               "checksums": {os.path.relpath(o, out_dir): output_hash(o) for o in outputs},

@@ -303,3 +303,20 @@ def test_a_split_span_has_the_whole_spans_frames(tmp_path, start, duration):
     whole, parts = (sorted((tmp_path / d / "clip_frames").iterdir()) for d in ("whole", "split"))
     assert len(parts) == len(whole) == round(duration * 25)
     assert all(np.array_equal(read_image(a), read_image(b)) for a, b in zip(whole, parts))  # per frame: the same pictures
+
+
+def test_an_input_changed_while_the_render_runs_leaves_it_out_of_date(tmp_path):
+    # the record took the inputs' checksums when it was written: a style image replaced while the
+    # render ran was recorded as the one the frames were made from, and the batch called it done
+    from animator.preset import load_preset
+    from animator.render.engine import load
+    from animator.render.record import up_to_date
+
+    style = tmp_path / "style.png"
+    style.write_bytes((SAMPLES / "brick.png").read_bytes())
+    path = preset(tmp_path, "swap", f"style: {style}\n", method="arbitrary")
+    swapped = lambda: style.write_bytes((SAMPLES / "coffee.png").read_bytes())  # noqa: E731
+    load(load_preset(path)).run(tmp_path / "out", started=swapped)
+    assert up_to_date(load_preset(path), tmp_path / "out") is None
+    assert statuses(batch(path, "--out", tmp_path / "out", cwd=tmp_path).stdout) == {"swap": "rendered"}
+    assert up_to_date(load_preset(path), tmp_path / "out") is not None
