@@ -251,14 +251,20 @@ def test_ctrl_c_exits_130_and_leaves_a_resumable_render(tmp_path, stop):
     assert len(list((tmp_path / "melt_frames").iterdir())) == 81
 
 
-@pytest.mark.parametrize("after", [0.1, 0.15, 0.3])
+@pytest.mark.parametrize("after", [0.1, 0.15, 0.2, 0.3, 0.45])
 def test_a_ctrl_c_as_the_command_starts_is_no_traceback(tmp_path, after):
     # before the command's own handling (its imports: rich, the preset's modules) Python printed a
     # traceback and exited -2; a signal before Python itself is up may still end it so, silently
+    # and one raised inside an import could leave that module's import lock held, swallowed by a
+    # library's bare `except:`: the encoder thread, importing it later, waited forever (a hang)
     victim = render(tmp_path)
     time.sleep(after)
     victim.send_signal(signal.SIGINT)
-    code, stderr = victim.wait(), victim.stderr.read()
+    try:
+        code, stderr = victim.wait(timeout=90), victim.stderr.read()
+    except subprocess.TimeoutExpired:
+        victim.kill()
+        raise AssertionError("the render hung") from None
     assert code in (130, -signal.SIGINT) and "Traceback" not in stderr, (code, stderr)
 
 
