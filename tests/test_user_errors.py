@@ -403,6 +403,20 @@ def test_an_output_dropped_from_the_preset_and_asked_for_again_is_still_ours(tmp
     assert not list((tmp_path / "out").glob(".base.*"))  # no work folder, no publishing note left
 
 
+def test_a_file_of_yours_under_a_dropped_outputs_name_is_not_taken_for_it(tmp_path):
+    """A dropped format's name stayed "ours" by its name alone: a GIF of the user's saved there in
+    place of the render's was replaced without a word when the format came back."""
+    both = BASE.replace("outputs: [{format: mp4}]", "outputs: [{format: mp4}, {format: gif}]")
+    for text in (both, BASE, BASE):  # dropped, and a render more: the GIF's checksum carried on
+        assert animator("render", write(tmp_path, text), "--out", tmp_path / "out", "--quiet", cwd=tmp_path).returncode == 0
+    mine = tmp_path / "out" / "base.gif"
+    mine.unlink()
+    Image.new("RGB", (8, 8), "red").save(mine)
+    refused(animator("render", write(tmp_path, both), "--out", tmp_path / "out", "--quiet", cwd=tmp_path),
+            "base.gif: is in the way of this render's output and is not one it wrote")
+    assert Image.open(mine).convert("RGB").getpixel((0, 0)) == (255, 0, 0)
+
+
 
 def test_a_killed_renders_partials_of_formats_no_longer_asked_for_go_with_the_next_render(tmp_path):
     (tmp_path / "out").mkdir()

@@ -29,7 +29,7 @@ from animator.media.sink import (ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink,
                                  WebpSink, remove)
 from animator.preset.resolve import input_files
 from animator.preset.schema import ANIMATED_MAX_FPS, OutputConfig, Preset
-from animator.render.record import input_hashes, is_record, publishing_path, record_path, write_record
+from animator.render.record import input_hashes, is_record, output_hash, publishing_path, record_path, write_record
 
 H264_CRF = 18  # x264's visually near-lossless setting; the other encoders' defaults live in their sinks
 
@@ -137,7 +137,7 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
     if record and (record_file.exists() or record_file.is_symlink()) and not is_record(record_file):
         raise MediaError(f"{record_file}: is in the way of this render's record and is not one it wrote; "
                          "move it, or render into another --out")
-    written = recorded(record_file) | publishing(preset, out_dir) if record else None  # None: a preview's own paths
+    written = recorded(record_file) | dict.fromkeys(publishing(preset, out_dir)) if record else None  # None: a preview's own paths
     sinks = make_sinks(preset, out_dir, Fraction(1)) if sinks is None else sinks  # paths do not depend on the rate
     for sink in sinks:
         path = sink.path
@@ -155,25 +155,35 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
     return Began({place: standing(place) for place in places}, input_hashes(preset))
 
 
-def ours(path: Path, frames: bool, written: set[Path] | None) -> bool:
+def ours(path: Path, frames: bool, written: dict[Path, str | None] | None) -> bool:
     """Whether what is at an output's path may be replaced: a folder of numbered frames where
     `frames` go, else a file of the output's format, not a link; and one of the `written` paths
     (a record's, a cut-short publish's: not a video of the user's own, named as ours), where
     there is a record (without one, a file the command was named: stylize's -o)."""
     shaped = path.is_dir() and not path.is_symlink() and all(is_frame(p) for p in path.iterdir()) if frames \
         else path.is_file() and not path.is_symlink() and of_its_format(path)
-    return shaped and (written is None or path.resolve() in written)
+    if not shaped or written is None:
+        return shaped
+    place = path.resolve()
+    return place in written and written[place] in (None, output_hash(path))
 
 
-def recorded(record_file: Path) -> set[Path]:
-    """The outputs a render's record lists, and its name's earlier ones it names (none where there
-    is no record)."""
+def recorded(record_file: Path, last_written: bool = False) -> dict[Path, str | None]:
+    """The outputs a render's record lists, ours whatever they hold (an edited output is made
+    again: None), and its name's earlier ones it names, ours while they hold what was written
+    there (a file of the user's saved under a dropped format's name is not): their SHA-256, None
+    where an older record kept none. With `last_written`, every one's SHA-256 as last written."""
     try:
         record = json.loads(record_file.read_text()) if is_record(record_file) else {}
-        outputs = [*record.get("outputs", []), *record.get("earlier", [])]
-    except (OSError, ValueError, TypeError):
-        outputs = []
-    return {(record_file.parent / output).resolve() for output in outputs if isinstance(output, str)}
+        earlier = record.get("earlier", [])
+        names = dict.fromkeys(record.get("outputs", []))
+        if last_written:
+            names = {name: record.get("checksums", {}).get(name) for name in names}
+        names |= earlier if isinstance(earlier, dict) else dict.fromkeys(earlier)
+    except (OSError, ValueError, TypeError, AttributeError):
+        names = {}
+    return {(record_file.parent / name).resolve(): digest if isinstance(digest, str) else None
+            for name, digest in names.items() if isinstance(name, str)}
 
 
 FRAME = re.compile(r"\d{6}\.png")
@@ -227,9 +237,9 @@ def publish(staged: dict[Path, Path], out_dir: Path, began: Began, preset: Prese
             again = "run the command again to publish" if preset is not None else "run the command again"
             raise MediaError(f"{final}: came in the place of this render's output while it ran; move it, and {again}")
     if preset is not None:
-        earlier = recorded(record_path(preset, out_dir)) | publishing(preset, out_dir)
+        earlier = recorded(record_path(preset, out_dir), last_written=True) | dict.fromkeys(publishing(preset, out_dir))
         marker = publishing_path(preset, out_dir)
-        write_atomically(marker, json.dumps(sorted(map(str, earlier | {f.resolve() for f in staged}))).encode())
+        write_atomically(marker, json.dumps(sorted(map(str, earlier.keys() | {f.resolve() for f in staged}))).encode())
         record_path(preset, out_dir).unlink(missing_ok=True)
     for final, partial in staged.items():
         if partial.is_dir() and final.is_dir():  # a folder of frames cannot replace another by a rename
@@ -241,7 +251,7 @@ def publish(staged: dict[Path, Path], out_dir: Path, began: Began, preset: Prese
     outputs = list(staged)
     if preset is not None:
         made = {o.resolve() for o in outputs}
-        kept = [path for path in earlier if path not in made and (path.exists() or path.is_symlink())]
+        kept = {path: digest for path, digest in earlier.items() if path not in made and (path.exists() or path.is_symlink())}
         write_record(preset, out_dir, outputs, frames, seconds, began.inputs, split, kept)
         marker.unlink()
         for stale in leftovers(preset, out_dir):

@@ -69,17 +69,17 @@ def made_in(split: tuple[int, int] | None) -> tuple:
 
 
 def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int, seconds: float, inputs: dict[str, str],
-                 split: tuple[int, int] | None = None, earlier: list[Path] = ()) -> Path:
+                 split: tuple[int, int] | None = None, earlier: dict[Path, str | None] | None = None) -> Path:
     """`inputs`: the input files' SHA-256 as the render began, which its frames were made from (a
     file changed since makes it out of date). `earlier`: outputs of this name's earlier renders
-    that this one did not make (a format since dropped from the preset): still ours, to be
-    replaced when the format comes back."""
+    that this one did not make (a format since dropped from the preset), with their SHA-256 as
+    last written: ours while they hold it, to be replaced when the format comes back."""
     path = record_path(preset, out_dir)
     record = {"animator": __version__, "fingerprint": fingerprint(preset, extra=made_in(split), inputs=inputs),
               "split": None if split is None else {"parts": split[0], "overlap": split[1]}, "preset": to_plain(preset),
               "inputs": inputs,
               "outputs": [os.path.relpath(o, out_dir) for o in outputs],
-              "earlier": sorted(os.path.relpath(o, out_dir) for o in earlier),
+              "earlier": {os.path.relpath(o, out_dir): digest for o, digest in sorted((earlier or {}).items())},
               "checksums": {os.path.relpath(o, out_dir): output_hash(o) for o in outputs},
               "frames": frames, "seconds": round(seconds, 3)}
     write_atomically(path, json.dumps(record, indent=2).encode(), tmp=path.with_name(f".{path.name}.partial"))
