@@ -4,8 +4,9 @@ with a line; Python's own handling would print a traceback."""
 
 
 def run() -> int:
-    from animator import interrupt
+    from animator import env, interrupt
 
+    env.idle_threads_sleep()  # before torch loads, in this process and the workers it starts
     interrupt.install()  # before the imports: none is cut by a Ctrl-C half done (see interrupt.py)
     try:
         from animator.cli import main

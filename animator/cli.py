@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import math
+import os
 import sys
 import tempfile
 import time
@@ -461,6 +462,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     except AnimatorError as exc:  # shown, not raised: this table is where a bad setting is looked into
         threads = f"none: {exc}"
     table.add_row("render threads", threads)
+    table.add_row("idle threads", idle_threads())
     table.add_row("MP4 encoder (auto)", h264_encoder(device.type == "cuda"))
     for codec in ("libx264", "libvpx-vp9", "libsvtav1", "prores_ks", "libwebp", "apng", "gif", "png", "aac", "libopus"):
         table.add_row(f"codec {codec}", "yes" if codec in av.codecs_available else "no")
@@ -562,6 +564,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("presets", help="list the bundled presets").set_defaults(run=cmd_presets)
     sub.add_parser("info", help="versions, device, codecs and weight files").set_defaults(run=cmd_info)
     return parser
+
+
+def idle_threads() -> str:
+    policy = os.environ.get("OMP_WAIT_POLICY", "").strip()
+    waits = {"PASSIVE": "sleep", "ACTIVE": "spin"}.get(policy.upper(), "spin a while, then sleep")
+    return f"{waits} (OMP_WAIT_POLICY={policy})" if policy else f"{waits} (OMP_WAIT_POLICY unset)"
 
 
 def print_error(exc: AnimatorError) -> None:

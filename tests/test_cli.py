@@ -246,11 +246,19 @@ def test_validate_presets_and_info(tmp_path):
     for expected in ("libx264", "arbitrary_predict.onnx", "multistyle26.onnx", "vgg19_weights", "sha256"):
         assert expected in info.stdout
     one = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "ANIMATOR_THREADS": "1"})  # it showed torch's own count, not a render's
+                         env={**unset("OMP_WAIT_POLICY"), "ANIMATOR_THREADS": "1"})  # it showed torch's own count, not a render's
     assert re.search(r"render threads\W+1 \(ANIMATOR_THREADS\)", one.stdout), one.stdout
+    # threads spinning between operators took the cores from each other beside another busy program
+    assert re.search(r"idle threads\W+sleep \(OMP_WAIT_POLICY=PASSIVE\)", one.stdout), one.stdout
     bad = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "ANIMATOR_THREADS": "abc"})  # the table, where a bad setting is looked into
+                         env={**os.environ, "ANIMATOR_THREADS": "abc", "OMP_WAIT_POLICY": "active"})
+    # the table, where a bad setting is looked into
     assert bad.returncode == 0 and "libx264" in bad.stdout and "ANIMATOR_THREADS=abc" in bad.stdout, bad.stderr
+    assert re.search(r"idle threads\W+spin \(OMP_WAIT_POLICY=active\)", bad.stdout), bad.stdout  # the user's own kept
+
+
+def unset(name: str) -> dict:
+    return {key: value for key, value in os.environ.items() if key != name}
 
 
 def test_metrics_of_a_clip_under_eleven_frames_say_t_10_cannot_be_measured(tmp_path):
