@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -471,3 +473,20 @@ def test_a_section_of_another_mode_is_refused_even_at_its_defaults(tmp_path):
              (f"mode: still\nstyle: {SAMPLES / 'brick.png'}\niterate: {{steps: 120}}\n", "iterate.steps: is for iterate mode"))
     for body, words in cases:
         refused(animator("validate", write(tmp_path, head + body), cwd=tmp_path), words)
+
+
+@pytest.mark.parametrize("command, words", [
+    (("render", "melt", "--set", "size=8"), "size: expected a whole number"),
+    (("stylize", SAMPLES / "chelsea.png", "-o", "cat.jpg", "--style", "3"), "expected a .png file name"),
+    (("preview", "melt", "--every", "0"), "--every 0: expected 1 or more"),
+    (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "chelsea.png"), "a still image, where a moving picture is needed"),
+    (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--weight", "1"), "--weight 1.0"),
+    (("batch", "melt", "--out", "afile"), "is a file, where a folder for the outputs goes"),
+])
+def test_a_mistake_is_reported_before_torch_loads(tmp_path, command, words):
+    """Each of these loaded torch first (2-3 s on two cores) to say what was wrong with the command."""
+    (tmp_path / "afile").write_text("mine")
+    reports = "import sys; from animator.__main__ import run; code = run(); print('torch' in sys.modules); sys.exit(code)"
+    result = subprocess.run([sys.executable, "-c", reports, *map(str, command)], cwd=tmp_path, capture_output=True, text=True)
+    refused(result, words)
+    assert result.stdout == "False\n"
