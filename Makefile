@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/animator render presets/melt.yaml --out renders
 
+# A worker a core: many tests start the command, one process at a time, and wait on it.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/feedforward.py

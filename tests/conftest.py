@@ -7,10 +7,14 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
-import pytest
-import torch
+from animator import env
+
+env.idle_threads_sleep()  # as the command does, before torch loads: the suite's workers share the cores
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
