@@ -61,12 +61,14 @@ class FpsColumn(ProgressColumn):
 def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, scratch: bool = False) -> None:
     """`scratch`: outputs alone where out_dir says, no record, the work folder a temporary one
     (stylize's one image: `-o melt.png` never touches the work folder of a render of melt there)."""
-    from animator.render.engine import checked, load  # torch loads here, not for validate or --help
+    from animator.render.plan import checked
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
+    plans = [checked(preset, out_dir, record=not scratch) for preset in presets]  # bad input fails before any output exists
+    from animator.render.engine import load  # torch loads here, once the presets are found fit to render
     from animator.render.outputs import make_sinks
 
     computing()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
-    plans = [checked(preset, out_dir, record=not scratch) for preset in presets]  # bad input fails before any output exists
     if scratch:  # made here, as a render's work folder makes it
         try:
             out_dir.mkdir(parents=True, exist_ok=True)

@@ -482,10 +482,14 @@ def test_a_section_of_another_mode_is_refused_even_at_its_defaults(tmp_path):
     (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "chelsea.png"), "a still image, where a moving picture is needed"),
     (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--weight", "1"), "--weight 1.0"),
     (("batch", "melt", "--out", "afile"), "is a file, where a folder for the outputs goes"),
+    (("render", "late.yaml"), "video.start 100.0 s is past the end (2.00 s)"),  # found as the render is planned
+    (("render", "melt", "--out", "."), "melt.mp4: is in the way of this render's output"),  # ... or its outputs' places
 ])
 def test_a_mistake_is_reported_before_torch_loads(tmp_path, command, words):
     """Each of these loaded torch first (2-3 s on two cores) to say what was wrong with the command."""
     (tmp_path / "afile").write_text("mine")
+    (tmp_path / "melt.mp4").write_text("mine")
+    write(tmp_path, f"name: late\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nvideo: {{start: 100}}\n", "late.yaml")
     reports = "import sys; from animator.__main__ import run; code = run(); print('torch' in sys.modules); sys.exit(code)"
     result = subprocess.run([sys.executable, "-c", reports, *map(str, command)], cwd=tmp_path, capture_output=True, text=True)
     refused(result, words)

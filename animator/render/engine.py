@@ -173,15 +173,6 @@ def device_of(preset: Preset) -> torch.device:
         raise PresetError(f"{where}: {exc}" if where else str(exc)) from None
 
 
-def checked(preset: Preset, out_dir: Path, record: bool = True) -> Plan:
-    """The preset's plan, once its device is here and its outputs' places are free: what a
-    command rendering several presets asks of each before the first renders."""
-    plan = Plan(preset)
-    device_of(preset)
-    check_destinations(preset, out_dir, record=record)
-    return plan
-
-
 def load(plan: Plan | Preset) -> Render:
     """A render ready to run, its method's weights loaded: what can fail on bad input has failed."""
     return Render(plan if isinstance(plan, Plan) else Plan(plan))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -82,3 +83,18 @@ def heard(preset: Preset) -> Analysis | None:
     if audio.start >= sound.seconds:
         raise MediaError(f"{audio.file}: audio.start {audio.start:g} s is past the end of the sound ({sound.seconds:.2f} s)")
     return sound
+
+
+def checked(preset: Preset, out_dir: Path, record: bool = True) -> Plan:
+    """The preset's plan, once its device is here and its outputs' places are free: what a
+    command rendering several presets asks of each before the first renders. Torch loads only
+    to look for a GPU the preset names (`auto` and `cpu` are always here)."""
+    from animator.render.outputs import check_destinations
+
+    plan = Plan(preset)
+    if preset.device not in ("auto", "cpu"):
+        from animator.render.engine import device_of
+
+        device_of(preset)
+    check_destinations(preset, out_dir, record=record)
+    return plan
