@@ -30,12 +30,25 @@ WORKER_DIED = ("a worker process died (killed, or out of memory), so the batch's
 
 
 def _init_worker(threads: int) -> None:
+    if multiprocessing.parent_process() is not None:  # a worker process, not the batch's own
+        signal.signal(signal.SIGINT, _on_stop)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held since it started (ctrl_c_held)
+        threading.Thread(target=_stop_with_the_batch, daemon=True, name="batch-watch").start()
     from animator.device import configure_process
 
     configure_process(threads)
-    if multiprocessing.parent_process() is not None:  # a worker process, not the batch's own
-        signal.signal(signal.SIGINT, _on_stop)
-        threading.Thread(target=_stop_with_the_batch, daemon=True, name="batch-watch").start()
+
+
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C held back meanwhile, and let in as the block ends. A worker process started meanwhile
+    inherits the hold, until its own handler is set (_init_worker): pressed while the worker
+    started (its imports, a second or two), it printed the worker's traceback."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _stop_with_the_batch(grace: float = 30.0) -> None:
@@ -88,9 +101,10 @@ class LocalExecutor:
             return
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.threads,)) as pool:
-            futures = {pool.submit(_render_in_worker, to_plain(task.preset), task.out_dir, part=task.part): task
-                       for task in tasks}
             try:
+                with ctrl_c_held():  # the workers start as the tasks are submitted
+                    futures = {pool.submit(_render_in_worker, to_plain(task.preset), task.out_dir, part=task.part): task
+                               for task in tasks}
                 for future in as_completed(futures):
                     try:
                         yield future.result()

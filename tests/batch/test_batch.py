@@ -190,6 +190,37 @@ def test_workers_of_a_batch_killed_outright_stop_and_the_batch_resumes(tmp_path)
     assert all(len(list((tmp_path / "out" / f"{name}_frames").iterdir())) == 401 for name in ("one", "two"))
 
 
+def test_ctrl_c_while_a_batchs_workers_start_is_one_line(tmp_path):
+    """Pressed while the workers started (their imports), it printed each worker's traceback."""
+    import os
+    import signal
+    import time
+
+    loops = [preset(tmp_path, name) for name in ("one", "two")]
+    command = [sys.executable, "-m", "animator", "batch", *loops, "--out", tmp_path / "out", "--jobs", "2", "--quiet"]
+    batch = subprocess.Popen(list(map(str, command)), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(workers_of(batch.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(workers_of(batch.pid)) == 2
+    os.killpg(batch.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole group, the workers as they start
+    out, err = batch.communicate(timeout=120)
+    assert batch.returncode == 130 and err == "interrupted: run the same command again to resume\n", err
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes a batch has started (not multiprocessing's resource tracker)."""
+    found = []
+    for child in (int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:  # ended meanwhile
+            pass
+    return found
+
+
 @pytest.fixture(scope="module")
 def ray_instance():
     ray = pytest.importorskip("ray")
