@@ -15,17 +15,17 @@ import torch
 
 from animator import faults, interrupt
 from animator.clock import Clock
-from animator.device import select_device, select_dtype
-from animator.errors import AnimatorError, MediaError, PresetError, RenderError
+from animator.device import select_dtype
+from animator.errors import MediaError, RenderError
 from animator.media.frame import Frame, fitted, to_image
 from animator.media.sink import Sink, encoding
 from animator.media.source import read_image
 from animator.methods import Styles, StyleTrack, build_method
-from animator.preset.resolve import located, method_options, style_weights
+from animator.preset.resolve import method_options, style_weights
 from animator.preset.schema import Num, Preset
 from animator.render.iterate import IterateRenderer
 from animator.render.outputs import check_destinations, make_sinks, publish
-from animator.render.plan import Plan
+from animator.render.plan import Plan, device_of
 from animator.render.renderer import Loaded, Renderer
 from animator.render.resume import Checkpoint
 from animator.render.still import StillRenderer
@@ -163,14 +163,6 @@ def kept(sinks: list[Sink], checkpoint: Checkpoint | None) -> str:
     if checkpoint is not None and checkpoint.segments:
         what.append(f"the frames made so far in {checkpoint.folder}, to resume from")
     return "kept: " + (", ".join(what) or "nothing was written")
-
-
-def device_of(preset: Preset) -> torch.device:
-    try:
-        return select_device(preset.device)
-    except AnimatorError as exc:  # a device this machine lacks: the preset (or --device) that asked for it
-        where = located(preset, ("device",), "")  # a batch's worker has no file: the batch names the preset
-        raise PresetError(f"{where}: {exc}" if where else str(exc)) from None
 
 
 def load(plan: Plan | Preset) -> Render:

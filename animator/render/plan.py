@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from animator.errors import MediaError, PresetError
+from animator.errors import AnimatorError, MediaError, PresetError
 from animator.media.audio import decode_audio
 from animator.media.sink import AudioSpan
 from animator.media.source import open_source, read_image
@@ -93,8 +93,17 @@ def checked(preset: Preset, out_dir: Path, record: bool = True) -> Plan:
 
     plan = Plan(preset)
     if preset.device not in ("auto", "cpu"):
-        from animator.render.engine import device_of
-
         device_of(preset)
     check_destinations(preset, out_dir, record=record)
     return plan
+
+
+def device_of(preset: Preset):
+    """The torch device the preset asks for, which this machine has (torch loads here)."""
+    from animator.device import select_device
+
+    try:
+        return select_device(preset.device)
+    except AnimatorError as exc:  # a device this machine lacks: the preset (or --device) that asked for it
+        where = located(preset, ("device",), "")  # a batch's worker has no file: the batch names the preset
+        raise PresetError(f"{where}: {exc}" if where else str(exc)) from None
