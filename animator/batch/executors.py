@@ -22,7 +22,6 @@ from animator.env import threads_asked
 from animator.errors import AnimatorError
 from animator.media.sink import partial_path, remove
 from animator.preset.convert import to_plain
-from animator.render.resume import held
 
 
 WORKER_DIED = ("a worker process died (killed, or out of memory), so the batch's unfinished presets stopped; "
@@ -68,7 +67,8 @@ _rendering = False  # in a worker: whether a task is under way
 
 def _on_stop(signum, frame) -> None:
     """Ctrl-C, or the batch stopping its workers: a render stops as one does (its frames kept to
-    resume from); an idle worker just ends, without a traceback from the queue it waited on."""
+    resume from), and the worker ends; an idle worker just ends, without a traceback from the
+    queue it waited on."""
     if _rendering:
         raise KeyboardInterrupt
     os._exit(130)
@@ -79,6 +79,8 @@ def _render_in_worker(plain: dict, out_dir: Path, part=None) -> Result:
     _rendering = True
     try:
         return render_task(plain, out_dir, part=part)
+    except KeyboardInterrupt:  # stopped, its frames kept: handed back, the worker would wait idle for the
+        os._exit(130)  # batch's stop, which had come already (the batch waited 10 s for it, then killed it)
     finally:
         _rendering = False
 
@@ -152,6 +154,7 @@ class RayExecutor:
 
     def run(self, tasks: list[Task]) -> Iterator[Result]:
         from animator.render.outputs import check_destinations, publish
+        from animator.render.resume import held
 
         remote = self.ray.remote(_remote_render)
         pending = {}

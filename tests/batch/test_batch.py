@@ -209,6 +209,33 @@ def test_ctrl_c_while_a_batchs_workers_start_is_one_line(tmp_path):
     assert batch.returncode == 130 and err == "interrupted: run the same command again to resume\n", err
 
 
+def test_ctrl_c_while_a_batchs_workers_render_ends_it_at_once_and_it_resumes(tmp_path):
+    """A worker handed its stopped render back and waited idle for the batch's own stop, which had
+    come already: the batch waited out its 10 s of grace, then killed the workers."""
+    import os
+    import signal
+    import time
+
+    for name in ("one", "two"):
+        (tmp_path / f"{name}.yaml").write_text(preset(tmp_path, name, image=SAMPLES / "coffee.png").read_text()
+                                               .replace("steps: 3", "steps: 400"))
+    command = [sys.executable, "-m", "animator", "batch", "one.yaml", "two.yaml", "--out", "out", "--jobs", "2", "--quiet"]
+    batch = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True, env={**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0"})
+    manifests = [tmp_path / "out" / f".{name}.work" / "manifest.json" for name in ("one", "two")]
+    deadline = time.monotonic() + 120
+    while not all(m.exists() for m in manifests) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(batch.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole group
+    pressed = time.monotonic()
+    out, err = batch.communicate(timeout=120)
+    assert batch.returncode == 130 and err == "interrupted: run the same command again to resume\n", err
+    assert time.monotonic() - pressed < 8, "the batch waited out its workers' grace"
+    rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert all(len(list((tmp_path / "out" / f"{name}_frames").iterdir())) == 401 for name in ("one", "two"))
+
+
 def workers_of(pid: int) -> list[int]:
     """The worker processes a batch has started (not multiprocessing's resource tracker)."""
     found = []
