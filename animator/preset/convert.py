@@ -98,6 +98,8 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
 def _path(raw: Any, path: KeyPath, base: Path) -> Path:
     if not isinstance(raw, str) or not raw:
         raise Invalid(path, f"expected a file path, found {shown(raw)}")
+    if "\0" in raw:  # no file name holds one; os calls raise ValueError on it
+        raise Invalid(path, f"expected a file path, found {shown(raw)} (a path cannot hold a null character)")
     try:
         resolved = (base / Path(raw).expanduser()).resolve()
     except (OSError, RuntimeError) as exc:  # a loop of links (OSError; RuntimeError before Python 3.13)
@@ -149,7 +151,7 @@ def _tagged(options: list, raw: Any, path: KeyPath, base: Path) -> Any:
         raise Invalid((*path, "name"), f"expected one of {', '.join(names)}, found {shown(raw)}")
     if "name" not in raw:
         raise Invalid((*path, "name"), f"required key is missing: one of {', '.join(names)}")
-    if raw["name"] not in names:
+    if not isinstance(raw["name"], str) or raw["name"] not in names:  # a list or a mapping is no name (nor hashable)
         raise Invalid((*path, "name"), f"expected one of {', '.join(names)}, found {shown(raw['name'])}")
     return _dataclass(names[raw["name"]], raw, path, base)
 

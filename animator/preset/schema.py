@@ -29,6 +29,9 @@ Num = float | Schedule  # a number, or a schedule of numbers over the render's f
 # million: the sums and losses they scale stay far inside float32's range (1e308 became infinity)
 WEIGHT_MAX = 10**12
 WEIGHT = {"min": 0, "max": WEIGHT_MAX}
+# A step's move, in pixels: at most the largest render size. Far beyond it the sampling positions
+# lose their fractions in float32 and a reflected border came out as a replicated one.
+TRANSLATE = {"min": -8192, "max": 8192}
 
 
 def parse_fps(value: object) -> Fraction | None:
@@ -134,10 +137,10 @@ class GramTransform:
     """Manipulations of the style targets (Gram matrices), drawn from the render's seed."""
 
     name: Literal["none", "eigen-randomize", "eigen-replace", "random", "sparse", "single"] = "none"
-    low: Num = field(default=0.1, metadata={"min": 0, "doc": "eigen-randomize: factor range for every element of V"})
-    high: Num = field(default=1.9, metadata={"min": 0})
+    low: Num = field(default=0.1, metadata={**WEIGHT, "doc": "eigen-randomize: factor range for every element of V"})
+    high: Num = field(default=1.9, metadata=WEIGHT)
     density: Num = field(default=0.05, metadata={"min": 0, "max": 1, "doc": "sparse: fraction of non-zero entries"})
-    amplitude: Num = field(default=1.0, metadata={"min": 0, "doc": "sparse, single: size, in RMS entries of the target"})
+    amplitude: Num = field(default=1.0, metadata={**WEIGHT, "doc": "sparse, single: size, in RMS entries of the target"})
     redraw: Literal["never", "step", "frame"] = "never"
     layers: tuple[str, ...] = field(default=(), metadata={"item": parse_layer, "doc": "layers transformed; default all style layers"})
     zero_others: bool = field(default=False, metadata={"doc": "style layers not in `layers` get a zero target"})
@@ -180,8 +183,8 @@ class MotionConfig:
 
     zoom: Num = field(default=1.0, metadata={"min": 0.1, "max": 10, "doc": "> 1 zooms in"})
     angle: Num = field(default=0.0, metadata={"min": -180, "max": 180, "doc": "degrees, counter-clockwise"})
-    translate_x: Num = field(default=0.0, metadata={"doc": "pixels at the render size; > 0 moves the picture right"})
-    translate_y: Num = field(default=0.0, metadata={"doc": "pixels; > 0 moves the picture down"})
+    translate_x: Num = field(default=0.0, metadata={**TRANSLATE, "doc": "pixels at the render size; > 0 moves the picture right"})
+    translate_y: Num = field(default=0.0, metadata={**TRANSLATE, "doc": "pixels; > 0 moves the picture down"})
     tilt_x: Num = field(default=0.0, metadata={"min": -60, "max": 60, "doc": "degrees"})
     tilt_y: Num = field(default=0.0, metadata={"min": -60, "max": 60, "doc": "degrees"})
     border: Literal["reflect", "replicate", "wrap"] = "reflect"

@@ -77,6 +77,9 @@ def test_style_images_with_weights(tmp_path):
         (f"method: multistyle\nstyle: {SAMPLES / 'brick.png'}\n", r"style: multistyle paints its 26 built-in styles"),
         ("style: nowhere.png\n", r"p.yaml:3: style\[0\].image: file not found: .*nowhere.png"),
         ("size: 20\n", r"size: expected a whole number between 32 and 8192, found 20"),
+        ("iterate: {motion: {translate_x: 1e20}}\n", r"iterate.motion.translate_x: expected values between -8192 and 8192, found 1e\+20 at frame 0"),
+        ("method: {name: gatys, gram_transform: {name: eigen-randomize, low: 1e300, high: 1e300}}\n",
+         r"method.gram_transform.low: expected values between 0 and 1000000000000, found 1e\+300 at frame 0"),  # NaN frames, after a render
         ("outputs:\n", r"p.yaml:3: outputs: expected a list \(or one item\), found null"),  # "outputs[0]: ... found None"
 
         ("style: []\n", r"p.yaml:3: style: expected self or at least one style image, found an empty list"),
@@ -396,3 +399,16 @@ def test_music_a_set_leaves_unheard_is_taken(tmp_path):
     assert load_preset(write(tmp_path, text), parse_overrides(["iterate.steps=3"])).iterate.steps == 3
     with pytest.raises(PresetError, match=r"p.yaml:3: audio: nothing hears it"):
         load_preset(write(tmp_path, text.replace("steps: auto", "steps: 3")))
+
+
+@pytest.mark.parametrize("name, found", [("[gatys]", "a list"), ("{a: 1}", "a mapping")])
+def test_a_method_name_that_is_a_list_or_a_mapping_is_one_line(tmp_path, name, found):
+    """A list or a mapping as the method's name could not be looked up (unhashable): a traceback."""
+    with pytest.raises(PresetError, match=rf"p\.yaml:3: method\.name: expected one of arbitrary, multistyle, gatys, found {found}$"):
+        load_preset(write(tmp_path, minimal(f"method: {{name: {name}}}\n")))
+
+
+def test_a_path_with_a_null_character_is_one_line(tmp_path):
+    """os.path raised ValueError (embedded null byte) past the loader: a traceback."""
+    with pytest.raises(PresetError, match=r"p\.yaml:3: iterate\.inject\.image: expected a file path, found .*null character"):
+        load_preset(write(tmp_path, minimal('iterate: {inject: {image: "a\\0b.png", weight: 0.5}}\n')))
