@@ -170,7 +170,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     if args.every is not None and args.every < 1:
         raise AnimatorError(f"--every {args.every}: expected 1 or more")
-    (preset,) = load_all([args.preset], args.set, {"size": 128}, size=args.size, device=args.device)
+    preset = load_preview(args.preset, args.set, args.size, args.device)
     output = args.output or args.out / f"{preset.name}-preview.png"  # beside the render's own outputs, named as they are
     if args.output is None and (output.is_symlink() or output.exists()) and not is_sheet(output):
         raise MediaError(f"{output}: is in the way of the preview and is not a preview's sheet; move it away, "
@@ -187,6 +187,28 @@ def cmd_preview(args: argparse.Namespace) -> None:
     if not args.quiet:
         shown = "its one frame" if plan.frame_count == 1 else "every frame" if every == 1 else f"every {ordinal(every)} frame"
         console.print(f"{preset.name}: {shown} at {describe(plan.preset)} in {time.perf_counter() - started:.1f} s -> {output}")
+
+
+PREVIEW_SIZE = 128
+
+
+def load_preview(name: str, sets: list[str], size: int | None, device: str | None) -> Preset:
+    """The preset a preview renders: at --size (or a --set of size), else at PREVIEW_SIZE. A
+    preset is checked at its own size, and the optimization method's coarse-to-fine `scales`
+    are scaled with it (those that reach the preview's size dropped): a preset whose scales
+    fit its size is not refused for the preview's (`scales: [64, 128]` of a 256 px render)."""
+    import dataclasses
+
+    overrides = parse_overrides(sets, size=size, device=device)
+    preset = load_preset(resolve_preset_path(name), overrides)
+    if any(o.path[0] == "size" for o in overrides):
+        return preset
+    method = preset.method
+    if method.name == "gatys" and method.scales:
+        scaled = sorted({round(s * PREVIEW_SIZE / preset.size) for s in method.scales})
+        method = dataclasses.replace(method, scales=tuple(s for s in scaled if 16 <= s < PREVIEW_SIZE))
+    default = ((("size",), f"--size {PREVIEW_SIZE} (the default)"),)
+    return dataclasses.replace(preset, size=PREVIEW_SIZE, method=method, overridden=preset.overridden + default)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

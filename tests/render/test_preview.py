@@ -97,3 +97,19 @@ def test_a_preview_onto_a_full_disk_is_one_line_that_names_no_temporary_frames(t
         preview(plan, tmp_path / "pv.png")
     assert str(raised.value) == f"{tmp_path / '.pv.png.partial'}: no space left on device (kept: nothing was written)"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gatys_preset_s_scales_are_scaled_to_the_preview_not_refused_at_its_size(tmp_path):
+    """`scales: [32, 64, 128]` fit a 256 px render; the preview's size (128) was applied before the
+    preset was checked, and the preview refused the preset as if its scales were wrong."""
+    from animator.cli import load_preview
+
+    path = tmp_path / "p.yaml"
+    path.write_text(f"name: p\nmode: still\ninput: {SAMPLES / 'chelsea.png'}\nstyle: {SAMPLES / 'brick.png'}\nsize: 256\n"
+                    "method: {name: gatys, steps: 1, scales: [32, 64, 128]}\noutputs: [png]\n")
+    result = subprocess.run([sys.executable, "-m", "animator", "preview", str(path), "-o", str(tmp_path / "sheet.png"),
+                             "--quiet"], capture_output=True, text=True)
+    assert result.returncode == 0 and is_sheet(tmp_path / "sheet.png"), result.stderr
+    preset = load_preview(str(path), [], None, None)
+    assert preset.size == 128 and preset.method.scales == (16, 32, 64)
+    assert load_preview(str(path), ["size=192"], None, None).method.scales == (32, 64, 128)  # asked for: as written
