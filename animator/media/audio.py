@@ -48,12 +48,14 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
             found = "a video stream only" if container.streams.video else "no streams"
             raise MediaError(f"{path}: expected an audio stream, found {found}")
         stream = sound_stream(container)
+        origin = timeline_origin(container)
+        ends = declared_end(container, stream)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         chunks, late = [], None
         try:
             for frame in container.decode(stream):
                 if late is None and frame.time is not None:
-                    late = frame.time - timeline_origin(container)
+                    late = frame.time - origin
                 chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
             chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
         except av.FFmpegError as exc:
@@ -61,9 +63,21 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     shift = round((late or 0.0) * rate)
     samples = np.concatenate([np.zeros(shift, np.float32), samples]) if shift > 0 else samples[-shift:]
+    if ends is not None:  # an AAC's last frame decodes whole, its padding too: the sound ends where the file says
+        samples = samples[:max(1, round((ends - origin) * rate))]
     if samples.size == 0:
         raise MediaError(f"{path}: expected sound, found an audio stream of length 0")
     return Sound(samples, rate)
+
+
+def declared_end(container: av.container.InputContainer, stream: av.AudioStream) -> float | None:
+    """Where an MP4's or MOV's sound ends on its own clock, as its index (and edit list) says:
+    FFmpeg hides an AAC's priming there but decodes the padding of its last frame (up to 1024
+    samples: 128 ms at 8 kHz, 3 frames at 24 fps), which no player plays. None for other
+    containers, whose durations may be estimates (an ADTS stream's, from its bit rate)."""
+    if "mp4" not in container.format.name.split(",") or stream.duration is None or stream.start_time is None:
+        return None
+    return float((stream.start_time + stream.duration) * stream.time_base)
 
 
 CODECS = {".m4a": ("aac", "fltp", 44100), ".mp4": ("aac", "fltp", 44100), ".ogg": ("libopus", "flt", 48000),

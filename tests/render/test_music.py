@@ -69,6 +69,32 @@ def test_steps_auto_with_in_betweens_lasts_as_long_as_the_sound(tmp_path, clicks
     assert video == pytest.approx(3.0) and abs(video - audio) <= 1 / FPS
 
 
+def aac_of(path: Path, seconds: float, rate: int) -> Path:
+    """`seconds` of a quiet tone as AAC in an M4A at `rate` (its last 1024-sample frame padded)."""
+    from fractions import Fraction
+
+    samples = (0.1 * np.sin(2 * np.pi * 440 * np.arange(round(seconds * rate)) / rate)).astype(np.float32)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(samples[None], format="flt", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=rate)
+        for converted in resampler.resample(frame) + resampler.resample(None):
+            container.mux(stream.encode(converted))
+        container.mux(stream.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("rate, fps", [(8000, 24), (44100, 60)])
+def test_steps_auto_counts_the_sound_an_m4a_declares_not_its_last_frames_padding(tmp_path, rate, fps):
+    # FFmpeg decodes an AAC's last frame whole: 3.072 s of a 3 s M4A at 8 kHz made 74 frames at 24 fps
+    path = aac_of(tmp_path / "tone.m4a", 3.0, rate)
+    assert decode_audio(path).seconds == pytest.approx(3.0, abs=1 / rate)
+    plan = Plan(preset(path, iterate={"steps": "auto", "blend": 0.1}, outputs=[{"format": "mp4", "fps": fps}]))
+    assert plan.frame_count == 3 * fps
+
+
 def test_a_shorter_render_carries_the_sound_cut_to_its_length(tmp_path, clicks):
     outputs = [{"format": "mp4"}, {"format": "webm", "fps": 30}]  # the first with a rate sets the render's
     load(preset(clicks[0], iterate={"steps": 12, "blend": 0.1}, outputs=outputs)).run(tmp_path)
