@@ -64,20 +64,24 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
     shift = round((late or 0.0) * rate)
     samples = np.concatenate([np.zeros(shift, np.float32), samples]) if shift > 0 else samples[-shift:]
     if ends is not None:  # an AAC's last frame decodes whole, its padding too: the sound ends where the file says
-        samples = samples[:max(1, round((ends - origin) * rate))]
+        declared, padding = round((ends[0] - origin) * rate), round(ends[1] * rate)
+        if 0 < declared < samples.size <= declared + padding:  # more than a frame's padding: the index is not to be trusted
+            samples = samples[:declared]
     if samples.size == 0:
         raise MediaError(f"{path}: expected sound, found an audio stream of length 0")
     return Sound(samples, rate)
 
 
-def declared_end(container: av.container.InputContainer, stream: av.AudioStream) -> float | None:
-    """Where an MP4's or MOV's sound ends on its own clock, as its index (and edit list) says:
-    FFmpeg hides an AAC's priming there but decodes the padding of its last frame (up to 1024
-    samples: 128 ms at 8 kHz, 3 frames at 24 fps), which no player plays. None for other
-    containers, whose durations may be estimates (an ADTS stream's, from its bit rate)."""
-    if "mp4" not in container.format.name.split(",") or stream.duration is None or stream.start_time is None:
+def declared_end(container: av.container.InputContainer, stream: av.AudioStream) -> tuple[float, float] | None:
+    """Where an MP4's or MOV's sound ends on its own clock, as its index (and edit list) says, and
+    the most its last frame's padding lasts (seconds): FFmpeg hides an AAC's priming there but
+    decodes the padding of its last frame (up to 1024 samples: 128 ms at 8 kHz, 3 frames at 24
+    fps), which no player plays. None for other containers, whose durations may be estimates (an
+    ADTS stream's, from its bit rate), and for codecs without frames of a fixed size."""
+    frame = stream.codec_context.frame_size
+    if "mp4" not in container.format.name.split(",") or stream.duration is None or stream.start_time is None or not frame:
         return None
-    return float((stream.start_time + stream.duration) * stream.time_base)
+    return float((stream.start_time + stream.duration) * stream.time_base), frame / stream.codec_context.sample_rate
 
 
 CODECS = {".m4a": ("aac", "fltp", 44100), ".mp4": ("aac", "fltp", 44100), ".ogg": ("libopus", "flt", 48000),
