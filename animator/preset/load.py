@@ -219,6 +219,10 @@ def _check_audio(preset: Preset, error) -> None:
 def _check_written(preset: Preset, error, commanded: tuple[KeyPath, ...]) -> None:
     """What the preset's writer put in it that would change nothing: refused, not ignored."""
     _check_unused(preset, error, commanded)
+    temporal, flow = preset.video.temporal, ("video", "temporal", "flow")
+    if temporal.passes > 1 and temporal.flow == "none" and not any(flow[:len(p)] == p for p in commanded):
+        # switched off by --set, the passes are kept, so that one --set gives the per-frame render
+        raise error(("video", "temporal", "passes"), "needs flow: each pass holds a frame to its neighbour warped by it")
     if preset.video.start and preset.input.suffix.lower() in IMAGE_SUFFIXES and frames_in(preset.input) == 1:
         # it picks the frame of a video (or a folder) to start from
         raise error(("video", "start"), "is for a video or a folder of images; the input is an image")
@@ -400,8 +404,6 @@ def _check_passes(preset: Preset, method, error) -> None:
         return
     if method.name != "gatys":
         raise error(where, f"is for the optimization method (gatys); {method.name} paints each frame once")
-    if temporal.flow == "none":
-        raise error(where, "needs flow: each pass holds a frame to its neighbour warped by it")
     if temporal.passes > method.steps:
         raise error(where, f"shares method.steps among the passes: expected at most {method.steps}, found {temporal.passes}")
 

@@ -112,7 +112,7 @@ def stylize_video(
                 output = keeper.next(painted, target, x, item.motion, when)
                 yield item.index, colored(output, x, when), keeper.state()
         return
-    if temporal.passes > 1:  # no frame is final before the last pass: none is a resume point
+    if temporal.passes > 1 and temporal.flow != "none":  # no frame is final before the last pass: none is a resume point
         frames = ((item.index, item.image, item.motion) for item in items)
         for index, image, output in multi_pass(method, frames, temporal, device, styles, clock):
             yield index, colored(output, to_tensor(image, device), clock.at(index)), None

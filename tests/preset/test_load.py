@@ -110,7 +110,7 @@ def test_style_images_with_weights(tmp_path):
         ("video: {temporal: {passes: 3}}\n", r"video.temporal.passes: is for the optimization method \(gatys\); arbitrary"),
         ("method: {name: gatys, steps: 4}\nvideo: {temporal: {passes: 5}}\n",
          r"video.temporal.passes: shares method.steps among the passes: expected at most 4, found 5"),
-        ("method: gatys\nvideo: {temporal: {passes: 2, flow: none}}\n", r"video.temporal.passes: needs flow"),
+        ("mode: video\nmethod: gatys\nvideo: {temporal: {passes: 2, flow: none}}\n", r"video.temporal.passes: needs flow"),
         # how the networks blend: gatys rendered the same frames whatever they said
         ("method: gatys\nvideo: {temporal: {mode: blend}}\n", r"video.temporal.mode: is for the networks"),
         # keys that changed nothing: the loop's outside iterate mode, colour coherence's without a match
@@ -373,6 +373,9 @@ def test_presets_survive_plain_data(path, tmp_path):
 @pytest.mark.parametrize("text, switch, key", [
     ("mode: video\nvideo: {temporal: {flow: dis, weight: 0.5}}\n", "video.temporal.flow=none", ("video", "temporal", "weight")),
     ("iterate: {color: {match: lab, strength: 0.5}}\n", "iterate.color.match=none", ("iterate", "color", "strength")),
+    # a gatys video's passes: --set video.temporal.flow=none was refused ("needs flow")
+    ("mode: video\nmethod: {name: gatys, steps: 4}\nvideo: {temporal: {passes: 2, weight: 0.5}}\n", "video.temporal.flow=none",
+     ("video", "temporal", "weight")),
 ])
 def test_a_setting_switched_off_by_the_command_line_keeps_its_keys(tmp_path, text, switch, key):
     """So that one --set compares a render with the setting and without (in a file that switches

@@ -113,6 +113,20 @@ def test_the_passes_share_every_step_of_the_method(monkeypatch):
     assert shares == [3, 3, 2]
 
 
+def test_passes_switched_off_with_the_flow_by_the_command_line_give_the_per_frame_render(tmp_path):
+    """`--set video.temporal.flow=none` compares a render with consistency and without; a preset
+    with passes was refused (they need flow), and its passes are to be kept, not run."""
+    from animator.preset import load_preset, parse_overrides
+
+    text = (f"name: g\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nstyle: {SAMPLES / 'brick.png'}\nsize: 32\n"
+            "method: {name: gatys, steps: 4}\nvideo: {duration: 0.1, temporal: {passes: 2, weight: 0.5}}\n")
+    (tmp_path / "g.yaml").write_text(text)
+    (tmp_path / "plain.yaml").write_text(text.replace("passes: 2, weight: 0.5", "flow: none"))
+    switched = load_preset(tmp_path / "g.yaml", parse_overrides(["video.temporal.flow=none"]))
+    frames = [[image for _, image, _ in load(preset).renderer.frames()] for preset in (switched, load_preset(tmp_path / "plain.yaml"))]
+    assert len(frames[0]) == len(frames[1]) == 2 and all(torch.equal(a, b) for a, b in zip(*frames))
+
+
 def test_the_temporal_loss_holds_a_frame_to_the_earlier_output():
     from animator.methods import Temporal
 
