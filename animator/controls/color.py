@@ -65,14 +65,29 @@ def _match_stats(lab: torch.Tensor, reference: ColorReference) -> torch.Tensor:
 
 
 def _match_histogram(rgb: torch.Tensor, reference: ColorReference) -> torch.Tensor:
-    """Each value replaced by the reference's value at the same rank (linearly between quantiles)."""
+    """Each value replaced by the reference's value at the same rank (linearly between quantiles).
+    Equal values share one rank, the middle of their run: ranked one by one in sort order, a flat
+    area (a clipped highlight, a plain background) came out as a spread of colours."""
     b, c, h, w = rgb.shape
     flat = rgb.reshape(c, -1)
-    ranks = torch.empty_like(flat)
-    order = flat.argsort(dim=1)
-    ranks.scatter_(1, order, torch.linspace(0, QUANTILES - 1, flat.shape[1], device=rgb.device).expand(c, -1).contiguous())
+    ordered, order = flat.sort(dim=1)
+    ranks = torch.empty_like(flat).scatter_(1, order, shared_ranks(ordered) * ((QUANTILES - 1) / max(flat.shape[1] - 1, 1)))
     low = ranks.floor().long().clamp(max=QUANTILES - 2)
     frac = ranks - low
     q = reference.quantiles
     values = torch.lerp(q.gather(1, low), q.gather(1, low + 1), frac)
     return values.reshape(b, c, h, w)
+
+
+def shared_ranks(ordered: torch.Tensor) -> torch.Tensor:
+    """Each place of rows sorted ascending, as the middle place of its run of equal values."""
+    n = ordered.shape[1]
+    places = torch.arange(n, device=ordered.device).expand_as(ordered)
+    differs = ordered[:, 1:] != ordered[:, :-1]
+    starts = torch.ones_like(ordered, dtype=torch.bool)
+    starts[:, 1:] = differs
+    ends = torch.ones_like(starts)
+    ends[:, :-1] = differs
+    first = torch.where(starts, places, 0).cummax(1).values
+    last = torch.where(ends, places, n - 1).flip(1).cummin(1).values.flip(1)
+    return (first + last).to(ordered.dtype) / 2

@@ -56,3 +56,14 @@ def test_a_flat_frame_matched_in_lab_takes_the_references_mean_colour(chelsea):
         matched = cohere(torch.full((1, 3, 32, 48), level), reference, "lab", 1.0)
         assert matched.std(dim=(2, 3)).max() < 1e-3  # still flat
         assert (rgb_to_lab(matched).mean(dim=(2, 3))[0] - reference.mean).abs().max() < 0.5  # the reference's mean
+
+
+def test_histogram_matching_keeps_a_flat_area_one_colour(chelsea):
+    # Equal values share a rank: ranked one by one, a plain box (a clipped highlight, a flat
+    # background) came out of the match as hundreds of colours spread over up to 60 levels.
+    coffee = resize(read_image(SAMPLES / "coffee.png"), 96, 64).copy()
+    coffee[16:48, 24:72] = 200
+    cat = to_tensor(resize(chelsea, 96, 64))
+    matched = to_image(cohere(to_tensor(coffee), ColorReference(cat), "histogram", 1.0))
+    box = matched[16:48, 24:72].reshape(-1, 3)
+    assert len(np.unique(box, axis=0)) == 1
