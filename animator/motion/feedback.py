@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from animator.preset.schema import MotionConfig
 
 PADDING = {"reflect": "reflection", "replicate": "border"}
+WRAP_PAD = {"bilinear": 1, "bicubic": 2}  # pixels of the far side a sample may read beyond an edge
 
 
 def is_still(motion: MotionConfig) -> bool:
@@ -53,10 +54,12 @@ def move(image: torch.Tensor, motion: MotionConfig) -> torch.Tensor:
     points = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1) @ matrix.T
     source = points[..., :2] / points[..., 2:].clamp_min(1e-6)  # behind the camera: far away, border fills it
     if motion.border == "wrap":
-        # Wrapped coordinates plus a one-pixel circular pad, so bilinear sampling across the seam is right.
-        padded = F.pad(image, (0, 1, 0, 1), mode="circular")
-        source = torch.stack([source[..., 0].remainder(w), source[..., 1].remainder(h)], dim=-1)
-        return _sample(padded, source, w + 1, h + 1, "border", motion.resample)
+        # Wrapped coordinates plus a circular pad wide enough for the sampler's whole footprint
+        # (bilinear reads one neighbour on a side, bicubic two), so sampling across the seam is right.
+        pad = WRAP_PAD[motion.resample]
+        padded = F.pad(image, (pad, pad, pad, pad), mode="circular")
+        source = torch.stack([source[..., 0].remainder(w), source[..., 1].remainder(h)], dim=-1) + pad
+        return _sample(padded, source, w + 2 * pad, h + 2 * pad, "border", motion.resample)
     return _sample(image, source, w, h, PADDING[motion.border], motion.resample)
 
 

@@ -58,3 +58,15 @@ def test_border_modes(picture):
     assert torch.allclose(replicated[..., :4], picture[..., :1].expand(-1, -1, -1, 4), atol=1e-5)
     reflected = move(picture, MotionConfig(translate_x=4, border="reflect"))
     assert torch.allclose(reflected[..., :4], picture[..., 1:5].flip(-1), atol=1e-5)
+
+
+@pytest.mark.parametrize("resample", ["bilinear", "bicubic"])
+def test_wrap_has_no_seam_at_a_fraction_of_a_pixel(picture, resample):
+    # A wrapped picture is periodic: moved, it must match the same move of the picture tiled
+    # 3x3 (whose middle tile sees true neighbours across the edges); bicubic reads two pixels
+    # across a seam, and a one-pixel pad once left the edge columns and rows 20+ levels off.
+    h, w = picture.shape[-2:]
+    motion = dict(translate_x=0.5, translate_y=0.5, resample=resample)
+    wrapped = move(picture, MotionConfig(border="wrap", **motion))
+    tiled = move(picture.repeat(1, 1, 3, 3), MotionConfig(border="replicate", **motion))[..., h:2 * h, w:2 * w]
+    assert torch.allclose(wrapped, tiled, atol=1e-4)
