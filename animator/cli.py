@@ -193,22 +193,25 @@ PREVIEW_SIZE = 128
 
 
 def load_preview(name: str, sets: list[str], size: int | None, device: str | None) -> Preset:
-    """The preset a preview renders: at --size (or a --set of size), else at PREVIEW_SIZE. A
-    preset is checked at its own size, and the optimization method's coarse-to-fine `scales`
-    are scaled with it (those that reach the preview's size dropped): a preset whose scales
-    fit its size is not refused for the preview's (`scales: [64, 128]` of a 256 px render)."""
-    import dataclasses
+    """The preset a preview renders: at --size, else at PREVIEW_SIZE (a --set of size: the preset
+    as edited, checked as written). A preset is checked at its own size, and the optimization
+    method's coarse-to-fine `scales` are scaled with it (those that reach the preview's size
+    dropped): a preset whose scales fit its size is not refused for the preview's (`scales: [64,
+    128]` of a 256 px render), whether the preview's size is the default or given as --size."""
+    from animator.preset.load import Override
 
-    overrides = parse_overrides(sets, size=size, device=device)
-    preset = load_preset(resolve_preset_path(name), overrides)
-    if any(o.path[0] == "size" for o in overrides):
-        return preset
+    path = resolve_preset_path(name)
+    overrides = parse_overrides(sets, size=size, device=device)  # a --size beside a --set of size: refused here
+    if size is None and any(o.path[0] == "size" for o in overrides):
+        return load_preset(path, overrides)
+    own = [o for o in overrides if o.path[0] != "size"]
+    preset, target = load_preset(path, own), size or PREVIEW_SIZE
+    text = f"--size {size}" if size is not None else f"--size {PREVIEW_SIZE} (the default)"
     method = preset.method
     if method.name == "gatys" and method.scales:
-        scaled = sorted({round(s * PREVIEW_SIZE / preset.size) for s in method.scales})
-        method = dataclasses.replace(method, scales=tuple(s for s in scaled if 16 <= s < PREVIEW_SIZE))
-    default = ((("size",), f"--size {PREVIEW_SIZE} (the default)"),)
-    return dataclasses.replace(preset, size=PREVIEW_SIZE, method=method, overridden=preset.overridden + default)
+        scaled = sorted({round(s * target / preset.size) for s in method.scales})
+        own.append(Override(("method", "scales"), [s for s in scaled if 16 <= s < target], text))
+    return load_preset(path, [*own, Override(("size",), target, text)])  # checked again at the preview's size
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from animator.errors import PresetError
 from animator.media.frame import fit_size, resize
 from animator.media.sink import is_sheet
 from animator.media.source import read_image
@@ -113,3 +114,18 @@ def test_a_gatys_preset_s_scales_are_scaled_to_the_preview_not_refused_at_its_si
     preset = load_preview(str(path), [], None, None)
     assert preset.size == 128 and preset.method.scales == (16, 32, 64)
     assert load_preview(str(path), ["size=192"], None, None).method.scales == (32, 64, 128)  # asked for: as written
+
+
+def test_a_preview_s_size_given_as_size_scales_the_scales_as_its_default_does(tmp_path):
+    """`--size 128` is the default written out: it was refused where the default was not; and a
+    smaller preview (--size 64) of a preset whose scales fit its own size was refused too."""
+    from animator.cli import load_preview
+
+    path = tmp_path / "p.yaml"
+    path.write_text(f"name: p\nmode: still\ninput: {SAMPLES / 'chelsea.png'}\nstyle: {SAMPLES / 'brick.png'}\nsize: 256\n"
+                    "method: {name: gatys, steps: 1, scales: [32, 64, 128]}\noutputs: [png]\n")
+    assert load_preview(str(path), [], 128, None).method.scales == (16, 32, 64)
+    preset = load_preview(str(path), [], 64, None)
+    assert preset.size == 64 and preset.method.scales == (16, 32)
+    with pytest.raises(PresetError, match=r"^--size 20: size: expected a whole number between 32 and 8192, found 20$"):
+        load_preview(str(path), [], 20, None)  # still checked at the preview's size
