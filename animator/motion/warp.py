@@ -58,9 +58,11 @@ def remap_bicubic(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
         map_x, map_y = xs + f[0], ys + f[1]
         pixels = image[b].float().permute(1, 2, 0)
         for c in range(0, image.shape[1], 4):  # remap takes up to four channels at once
-            into = warped[b, ..., c:c + 4]  # written in place where it is whole (a frame's colours)
+            # written in place where it is the whole pixel (a frame's colours); not where torch alone
+            # calls it contiguous (a 1x1 slice of more than 4 channels, whose strides OpenCV refuses)
+            into = warped[b, ..., c:c + 4]
             remapped = cv2.remap(pixels[..., c:c + 4].contiguous().numpy(), map_x, map_y, cv2.INTER_CUBIC,
-                                 dst=into.numpy() if into.is_contiguous() else None, borderMode=cv2.BORDER_REPLICATE)
+                                 dst=into.numpy() if image.shape[1] <= 4 else None, borderMode=cv2.BORDER_REPLICATE)
             if remapped.ctypes.data != into.data_ptr():
                 into.copy_(torch.from_numpy(remapped.reshape(h, w, -1)))
     return warped.permute(0, 3, 1, 2).to(image.dtype)

@@ -152,6 +152,14 @@ def test_bicubic_warp_on_the_cpu_is_grid_samples(scene):
     assert (warp(five, flow, "bicubic") - expected).abs().max() < 2e-4
 
 
+@pytest.mark.parametrize("channels", [1, 3, 5, 8])
+def test_bicubic_warp_of_a_single_pixel_of_any_channels(channels):
+    """A 1x1 slice of 4 of 8 channels is contiguous to torch, not to OpenCV (its strides): remap
+    refused the output array it was handed, where it had written into one of its own."""
+    image = torch.rand(2, channels, 1, 1)
+    assert torch.allclose(warp(image, torch.randn(2, 2, 1, 1), "bicubic"), image, atol=1e-5)
+
+
 def test_flow_found_for_several_pairs_at_once_is_the_same_flow_in_order(scene, monkeypatch):
     from fractions import Fraction
 
