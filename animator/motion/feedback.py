@@ -52,7 +52,19 @@ def move(image: torch.Tensor, motion: MotionConfig) -> torch.Tensor:
     ys, xs = torch.meshgrid(torch.arange(h, device=image.device, dtype=torch.float32),
                             torch.arange(w, device=image.device, dtype=torch.float32), indexing="ij")
     points = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1) @ matrix.T
-    source = points[..., :2] / points[..., 2:].clamp_min(1e-6)  # behind the camera: far away, border fills it
+    source = points[..., :2] / points[..., 2:].clamp_min(1e-6)  # behind the camera: far away
+    moved = _border(image, source, motion)
+    behind = points[..., 2] <= 1e-6
+    if motion.border != "replicate" and bool(behind.any()):
+        # Nothing lies behind the camera (a strong tilt on both axes): the edge repeated, as far
+        # away; reflected or wrapped, those far points were a scatter of arbitrary pixels.
+        moved = torch.where(behind, _sample(image, source, w, h, "border", motion.resample), moved)
+    return moved
+
+
+def _border(image: torch.Tensor, source: torch.Tensor, motion: MotionConfig) -> torch.Tensor:
+    """The picture sampled at `source` (pixels), filled beyond its edges as `motion.border` says."""
+    h, w = image.shape[-2:]
     if motion.border == "wrap":
         # Wrapped coordinates plus a circular pad wide enough for the sampler's whole footprint
         # (bilinear reads one neighbour on a side, bicubic two), so sampling across the seam is right.

@@ -70,3 +70,19 @@ def test_wrap_has_no_seam_at_a_fraction_of_a_pixel(picture, resample):
     wrapped = move(picture, MotionConfig(border="wrap", **motion))
     tiled = move(picture.repeat(1, 1, 3, 3), MotionConfig(border="replicate", **motion))[..., h:2 * h, w:2 * w]
     assert torch.allclose(wrapped, tiled, atol=1e-4)
+
+
+@pytest.mark.parametrize("border", ["reflect", "wrap"])
+def test_what_lies_behind_the_camera_is_the_edge_repeated_whatever_the_border(picture, border):
+    # Tilted 60 degrees on both axes, part of the frame looks behind the camera: reflected or
+    # wrapped, those points (far away) came out a scatter of arbitrary pixels of the picture.
+    from animator.motion.feedback import homography
+
+    motion = dict(tilt_x=60, tilt_y=60)
+    h, w = picture.shape[-2:]
+    ys, xs = np.mgrid[0:h, 0:w]
+    behind = torch.from_numpy((np.stack([xs, ys, np.ones_like(xs)], -1) @ homography(MotionConfig(**motion), w, h).T)[..., 2] <= 1e-6)
+    assert 0.05 < float(behind.float().mean()) < 0.5
+    moved, repeated = (move(picture, MotionConfig(border=b, **motion)) for b in (border, "replicate"))
+    assert torch.equal(moved[..., behind], repeated[..., behind])
+    assert not torch.equal(moved[..., ~behind], repeated[..., ~behind])  # in front of it, the border as asked
