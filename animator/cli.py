@@ -23,7 +23,7 @@ from animator import __version__
 from animator.bundled import presets_folder
 from animator.errors import AnimatorError, MediaError, PresetError, RenderError
 from animator.preset import Preset, load_preset, parse_overrides, preset_from_dict
-from animator.preset.load import Override
+from animator.preset.load import Override, applied
 from animator.preset.schema import NUM_BUILTIN_STYLES
 
 if TYPE_CHECKING:
@@ -138,20 +138,29 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raise PresetError(f"--style {args.style}: expected a built-in style 0-{NUM_BUILTIN_STYLES - 1} or an image file")
     named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image
     overrides = parse_overrides(args.set, {"size": 512}, size=args.size, device=args.device)
-    given = {"name": f"-o {args.output}", "input": f"CONTENT {args.content}"}  # what a --set would silently replace
+    # what a --set would silently replace: at that key, inside it, or the section holding it
+    given = {("name",): f"-o {args.output}", ("input",): f"CONTENT {args.content}"}
     if args.style is not None:
-        given["style"] = f"--style {args.style}"
-    if clash := next((o for o in overrides if o.path[0] in given), None):
-        raise PresetError(f"{clash.text}: stylize takes the {clash.path[0]} from {given[clash.path[0]]}; give one")
+        given[("style",)] = f"--style {args.style}"
+    if builtin:
+        given[("method", "style")] = f"--style {args.style}"
+    if args.method is not None or builtin:  # --style N is multistyle's
+        given[("method", "name")] = f"--method {args.method}" if args.method is not None else f"--style {args.style}"
+    for override in overrides:
+        if path := next((p for p in given if override.path[:len(p)] == p or p[:len(override.path)] == override.path), None):
+            raise PresetError(f"{override.text}: stylize takes the {'.'.join(path)} from {given[path]}; give one")
     overrides.append(named)
-    still = next((o.value for o in reversed(overrides) if o.path == ("still",) and isinstance(o.value, dict)), {})
-    objective = next((o.value for o in overrides if o.path == ("still", "objective")), still.get("objective", "transfer"))
     if builtin:
         raw["method"]["style"] = int(args.style)
     elif args.style is not None:
         raw["style"] = args.style
-    elif method != "multistyle" and objective == "transfer":  # a texture (of the content, as self) and a reconstruction need none
-        raise PresetError(f"animator stylize: --style IMAGE is needed with the {method} method (or --style N for multistyle)")
+    else:  # a texture (of the content, as self) and a reconstruction need no style; --set style=[...] gives several
+        edited = applied(raw, overrides)  # as the --set items leave it: a mistake in it is the preset's to name, below
+        chosen, still = edited["method"], edited.get("still")
+        chosen = chosen if isinstance(chosen, str) else chosen.get("name") if isinstance(chosen, dict) else None
+        objective = still.get("objective", "transfer") if isinstance(still, dict) else "transfer"
+        if chosen in ("arbitrary", "gatys") and objective == "transfer" and "style" not in edited:
+            raise PresetError(f"animator stylize: --style IMAGE is needed with the {chosen} method (or --style N for multistyle)")
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
     if preset.mode != "still":  # -o names one picture
         raise PresetError(f"--set mode={preset.mode}: stylize makes one still image; render a preset for {preset.mode} mode")

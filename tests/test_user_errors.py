@@ -247,6 +247,27 @@ def test_stylize_writes_the_path_o_names_or_refuses(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_stylize_refuses_a_set_that_contradicts_its_flags_and_reads_the_last_set(tmp_path):
+    """`--style 3 --set method.style=4` painted style 4 and `--method arbitrary --set method.name=gatys`
+    ran gatys, with exit 0; `--set method.name=multistyle`, `--set style=[a, b]` and a repeated
+    `--set still.objective` (the first was read) were refused with "--style IMAGE is needed"."""
+    base = ("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "c.png", "--size", "32", "--quiet")
+    refused(animator(*base, "--style", "3", "--set", "method.style=4", cwd=tmp_path),
+            "--set method.style=4: stylize takes the method.style from --style 3")
+    refused(animator(*base, "--style", "5", "--set", "method={name: multistyle, stroke_scale: 0.5}", cwd=tmp_path),
+            "stylize takes the method.style from --style 5")
+    refused(animator(*base, "--method", "arbitrary", "--style", SAMPLES / "brick.png", "--set", "method.name=gatys",
+                     cwd=tmp_path), "--set method.name=gatys: stylize takes the method.name from --method arbitrary")
+    refused(animator(*base, "--style", "3", "--set", "method.name=arbitrary", cwd=tmp_path),
+            "stylize takes the method.name from --style 3")
+    assert not list(tmp_path.iterdir())
+    both = f"style=[{{image: {SAMPLES / 'brick.png'}, weight: 0.5}}, {{image: {SAMPLES / 'coffee.png'}, weight: 0.5}}]"
+    for sets in (["method.name=multistyle"], [both],
+                 ["method=gatys", "method.steps=1", "still.objective=transfer", "still.objective=texture"]):
+        result = animator(*base, *(arg for s in sets for arg in ("--set", s)), cwd=tmp_path)
+        assert result.returncode == 0, (sets, result.stderr)
+
+
 def test_fresh_moves_aside_a_work_folder_holding_files_no_render_wrote(tmp_path):
     """--fresh deleted everything in `.NAME.work`; what a checkpoint did not write is kept now."""
     notes = tmp_path / ".base.work" / "notes.txt"

@@ -5,6 +5,7 @@ Precedence: defaults (schema.py) < the preset file < `--set key.path=value` on t
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,14 @@ def parse_overrides(items: list[str], defaults: dict[str, Any] = {}, **flags: An
     taken = {o.path[0] for o in overrides + given}
     return overrides + given + [Override((key,), value, f"--{key} {value} (the default)")
                                 for key, value in defaults.items() if key not in taken]
+
+
+def applied(raw: dict, overrides: list[Override]) -> dict:
+    """Raw preset data as the overrides leave it (a copy), before it is checked."""
+    raw = copy.deepcopy(raw)
+    for override in overrides:
+        _apply(raw, override)
+    return raw
 
 
 def _apply(raw: dict, override: Override) -> None:
@@ -187,9 +196,7 @@ def preset_from_dict(
     task, made from a preset that passed the rules on what its writer put in it (keys that
     change nothing), with --set values that may have switched a setting off, or a chunk of it:
     those rules are not asked again."""
-    raw = dict(raw)
-    for override in overrides:
-        _apply(raw, override)
+    raw = applied(raw, overrides)
     try:
         preset = convert(Preset, raw, (), base)
     except Invalid as exc:
