@@ -474,7 +474,7 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
 
 # What each still objective makes of the optimization method's keys (resolve.method_options)
 OBJECTIVE_KEYS = {
-    "texture": lambda preset: {"init": "noise", "content_weight": 0.0, "content_layers": ()},
+    "texture": lambda preset: {"init": "noise", "content_weight": 0.0, "content_layers": (), "original_colors": False},
     "reconstruct": lambda preset: {"init": "noise", "content_layers": (preset.still.layer,), "style_weight": 0.0,
                                    "style_layers": (), "style_layer_weights": (), "representation": "gram", "window": 0,
                                    "gram_transform": GramTransform()},

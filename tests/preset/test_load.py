@@ -167,6 +167,9 @@ def test_style_images_with_weights(tmp_path):
          r"method.init: previous is the last frame: iterate or video mode"),
         ("mode: still\nmethod: {name: gatys, content_weight: 5}\nstill: {objective: texture}\n",
          r"method.content_weight: is not used by objective texture: it paints the style alone"),
+        # the content's colours laid on a texture brought the content back (a blue picture, a blue texture)
+        ("mode: still\nmethod: {name: gatys, original_colors: true}\nstill: {objective: texture}\n",
+         r"method.original_colors: is not used by objective texture: it paints the style alone"),
         ("mode: still\nmethod: {name: gatys, init: content}\nstill: {objective: reconstruct}\n",
          r"method.init: is not used by objective reconstruct"),
         ("mode: still\nmethod: {name: gatys, gram_transform: sparse}\nstill: {objective: reconstruct}\n",
