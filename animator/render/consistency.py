@@ -111,10 +111,11 @@ class Features:
             kept = torch.empty_like(painted).copy_(sample(self.features.float(), sampling_grid(flow)))
             features = torch.lerp(painted, kept, (when.value(self.temporal.weight) * mask).to(painted.dtype))
         output = self.painting = self.method.decode(target, features, content)
+        self.warped = None  # the previous output warped onto the frame, when there is one
         if motion is not None and self.previous is not None:
             backward, mask = motion
-            warped = warp(self.previous, backward, "bicubic")
-            output = torch.lerp(output, warped, when.value(self.temporal.output_weight) * mask)
+            self.warped = warp(self.previous, backward, "bicubic")
+            output = torch.lerp(output, self.warped, when.value(self.temporal.output_weight) * mask)
         self.features, self.previous = features, output
         return output
 
@@ -146,6 +147,7 @@ class LongTerm:
         return self.mode.paint(target, content)
 
     def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+        last_output_is_key = self.key is not None and self.key is self.mode.previous  # the key was made last frame
         output = self.mode.next(painted, target, content, motion, when)
         if motion is not None and self.key is not None:
             backward, mask = motion
@@ -153,7 +155,10 @@ class LongTerm:
             self.flow = backward + carried[:, :2]  # to the previous frame, then on to the key
             self.mask = mask * carried[:, 2:]
             weight = (when.value(self.weight) * mean3x3(self.mask)).to(output.dtype)
-            output = torch.lerp(output, warp(self.key, self.flow, "bicubic"), weight)
+            # A key made last frame has come this frame's flow alone (what was carried is zero), as
+            # `features` warped the last output: that warp is the key's (a quarter of the frames).
+            shared = getattr(self.mode, "warped", None) if last_output_is_key else None
+            output = torch.lerp(output, shared if shared is not None else warp(self.key, self.flow, "bicubic"), weight)
             output = keep_detail(output, self.mode.painting, weight, self.detail_gain(target, painted, content, weight))
             self.mode.previous = output
         if motion is None or self.key is None or float(self.mask.mean()) < self.REFRESH:

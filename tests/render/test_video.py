@@ -95,6 +95,36 @@ def test_the_key_keeps_the_detail_of_the_networks_own_painting(monkeypatch):
     assert sampled == list(range(0, len(gains), LongTerm.SAMPLED)) and min(gains) > 1.1, (sampled, gains)
 
 
+def test_a_key_made_last_frame_takes_the_warp_features_made_of_it():
+    """A key made last frame is the last output, and has come this frame's flow alone: the output
+    blend's warp of it is the key's, not made twice. Copied each frame (no longer the same
+    tensor), the key is warped again: the same frames, and a bicubic warp more on each of those."""
+    import animator.render.consistency as consistency
+
+    warp, next_frame = consistency.warp, consistency.LongTerm.next
+    modes: list[str] = []
+
+    def counted(image, flow, mode="bilinear"):
+        modes.append(mode)
+        return warp(image, flow, mode)
+
+    def copying(self, *args):
+        output = next_frame(self, *args)
+        self.key = self.key.clone()
+        return output
+
+    renders = {}
+    for name, step in (("shared", next_frame), ("copied", copying)):
+        modes.clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(consistency, "warp", counted)
+            patch.setattr(consistency.LongTerm, "next", step)
+            renders[name] = pan_render(), modes.count("bicubic")
+    (shared, shared_warps), (copied, copied_warps) = renders["shared"], renders["copied"]
+    assert all(np.array_equal(a, b) for a, b in zip(shared, copied))
+    assert shared_warps < copied_warps, (shared_warps, copied_warps)
+
+
 def test_the_key_keeps_a_slow_pan_sharp_and_as_steady():
     """A sub-pixel pan warped a frame at a time loses its strokes; the key, warped once by the
     composed flow, keeps them at no more warping error."""
