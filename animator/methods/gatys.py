@@ -89,8 +89,10 @@ class GatysMethod:
         if temporal is not None and init is None:
             init = temporal.start(content)
         x = self._start(options, target, content, init, rng)
+        drawn = rng.get_state()  # every scale draws the frame's targets alike: `frame` is once per call
         full = max(content.shape[-2:])
         for size in (*options.scales, full):
+            rng.set_state(drawn)
             scaled = at_size(content, size) if size != full else content
             x = resized(x, *scaled.shape[-2:])
             objective, redraw = self._objective(options, target, scaled, full, rng)

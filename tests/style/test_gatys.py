@@ -99,3 +99,25 @@ def test_zero_targets_and_seeds_are_deterministic(chelsea):
     a = run(options, x, x, when=Clock(1, 0.0, 1).at(0))
     b = run(options, x, x, when=Clock(1, 0.0, 1).at(0))
     assert torch.equal(a, b)
+
+
+def test_a_frame_redraw_draws_one_target_for_every_scale(chelsea, monkeypatch):
+    """redraw: frame is once per call: the coarse scales aim at the target the full size does
+    (each scale drew anew from the frame's generator: a single entry at three places)."""
+    from animator.style import gram_transforms
+
+    drawn = []
+    single = gram_transforms.single
+
+    def spy(gram, rng, amplitude):
+        out = single(gram, rng, amplitude)
+        drawn.append(tuple(out.nonzero()[0].tolist()))
+        return out
+
+    monkeypatch.setattr(gram_transforms, "single", spy)
+    content, style = start(chelsea, 64), start(chelsea, 48)
+    options = GatysOptions(steps=1, style_layers=("relu3_1",), content_layers=("relu2_1",), scales=(32, 48),
+                           gram_transform=GramTransform(name="single", redraw="frame"))
+    method = build_method(options, torch.device("cpu"), seed=1)
+    method.transfer(prepare_style(method, [(style, 1.0)]), content, when=Clock(3, 1 / 24, 1).at(1))
+    assert len(drawn) == 3 and len(set(drawn)) == 1, drawn
