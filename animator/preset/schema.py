@@ -197,7 +197,7 @@ class ColorConfig:
     """Colour coherence: each frame's colour statistics are pulled towards a reference's."""
 
     match: Literal["none", "lab", "histogram"] = field(default="none", metadata={
-        "doc": "lab: mean and spread of each LAB channel; histogram: each LAB channel's distribution"})
+        "doc": "lab: mean and spread of each LAB channel; histogram: each RGB channel's distribution"})
     reference: Literal["first", "input"] | Path = field(default="first", metadata={
         "doc": "first: the first frame the loop makes; input: the input picture; or an image"})
     strength: Num = field(default=1.0, metadata={"min": 0, "max": 1})
@@ -236,7 +236,8 @@ class NoiseConfig:
     """Seeded coloured noise added to x[t] before each step, at a spatial scale: octave k is drawn
     in cells scale / 2^k pixels wide, upsampled smoothly, at half the previous octave's amplitude."""
 
-    amount: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "the first octave's std (0..1 units)"})
+    amount: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "the first octave's cells' std (0..1 units; smoothed "
+                                                                                "between cells to ~0.87 of it)"})
     scale: Num = field(default=16.0, metadata={"min": 1, "max": 512, "doc": "pixels per noise cell, first octave"})
     octaves: int = field(default=3, metadata={"min": 1, "max": 8})
 
