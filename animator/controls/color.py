@@ -69,12 +69,12 @@ def _match_histogram(rgb: torch.Tensor, reference: ColorReference) -> torch.Tens
     Equal values share one rank, the middle of their run: ranked one by one in sort order, a flat
     area (a clipped highlight, a plain background) came out as a spread of colours."""
     b, c, h, w = rgb.shape
-    flat = rgb.reshape(c, -1)
+    flat = rgb.reshape(b * c, -1)  # each picture's channels on their own
     ordered, order = flat.sort(dim=1)
     ranks = torch.empty_like(flat).scatter_(1, order, shared_ranks(ordered) * ((QUANTILES - 1) / max(flat.shape[1] - 1, 1)))
     low = ranks.floor().long().clamp(max=QUANTILES - 2)
     frac = ranks - low
-    q = reference.quantiles
+    q = reference.quantiles.repeat(b, 1)
     values = torch.lerp(q.gather(1, low), q.gather(1, low + 1), frac)
     return values.reshape(b, c, h, w)
 

@@ -67,3 +67,12 @@ def test_histogram_matching_keeps_a_flat_area_one_colour(chelsea):
     matched = to_image(cohere(to_tensor(coffee), ColorReference(cat), "histogram", 1.0))
     box = matched[16:48, 24:72].reshape(-1, 3)
     assert len(np.unique(box, axis=0)) == 1
+
+
+def test_histogram_matching_matches_each_picture_of_a_batch_on_its_own(chelsea):
+    # (B,3,H,W) was ranked as three rows of all the pictures' samples: channels of two pictures mixed
+    cat, coffee = (to_tensor(resize(image, 96, 64)) for image in (chelsea, read_image(SAMPLES / "coffee.png")))
+    reference = ColorReference(to_tensor(resize(read_image(SAMPLES / "brick.png"), 96, 64)))
+    both = cohere(torch.cat([cat, coffee]), reference, "histogram", 1.0)
+    assert torch.equal(both[:1], cohere(cat, reference, "histogram", 1.0))
+    assert torch.equal(both[1:], cohere(coffee, reference, "histogram", 1.0))
