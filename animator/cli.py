@@ -184,6 +184,10 @@ def cmd_preview(args: argparse.Namespace) -> None:
     if args.output is None and (output.is_symlink() or output.exists()) and not is_sheet(output):
         raise MediaError(f"{output}: is in the way of the preview and is not a preview's sheet; move it away, "
                          "or name the sheet with -o")
+    from animator.media.sink import SheetSink
+    from animator.render.outputs import check_destinations
+
+    check_destinations(preset, output.parent, [SheetSink(output, 1)], record=False)  # its place, before torch loads
     from animator.render.preview import describe, preview, preview_plan  # torch loads here
 
     computing()
@@ -214,7 +218,7 @@ def load_preview(name: str, sets: list[str], size: int | None, device: str | Non
     if size is None and any(o.path[0] == "size" for o in overrides):
         return load_preset(path, overrides)
     own = [o for o in overrides if o.path[0] != "size"]
-    preset, target = load_preset(path, own), size or PREVIEW_SIZE
+    preset, target = load_preset(path, own), PREVIEW_SIZE if size is None else size  # --size 0 is refused, not 128
     text = f"--size {size}" if size is not None else f"--size {PREVIEW_SIZE} (the default)"
     method = preset.method
     if method.name == "gatys" and method.scales:
@@ -235,8 +239,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
             raise AnimatorError(f"{flag} {value}: expected {least} or more")
     if args.address and args.executor != "ray":
         raise AnimatorError("--address is for --executor ray")
-    if args.out.exists() and not args.out.is_dir():  # every preset would fail on it: a bad argument
-        raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes")
+    place = next((p for p in (args.out, *args.out.parents) if p.exists()), None)  # it, or the folder it would be made in
+    if place is not None and not place.is_dir():  # every preset would fail on it: a bad argument
+        raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes" if place == args.out
+                            else f"--out {args.out}: {place} is a file, where a folder goes")
     overrides = parse_overrides(args.set, device=args.device)
     from animator.batch.plan import find_presets, plan  # torch loads here, once the flags are found fit
     from animator.batch.run import run_batch
@@ -338,6 +344,12 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
     rate = same_rate(args.source, [*args.outputs, *([args.reference] if args.reference else [])])
     source = source_from(args.source, args.start or 0.0, rate)
+    for folder in (path for path in [*args.outputs, *([args.reference] if args.reference else [])] if path.is_dir()):
+        open_source(folder, moving=True)  # a folder of frames has no rate for same_rate to read: opened here
+    if args.style:  # an image that will not open, found before torch loads
+        from animator.media.source import read_image
+
+        read_image(args.style)
     from animator.metrics.clip import Mismatch, measure_clips  # torch loads here, once the files are found fit
 
     computing()

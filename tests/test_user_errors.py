@@ -505,11 +505,25 @@ def test_a_section_of_another_mode_is_refused_even_at_its_defaults(tmp_path):
     (("batch", "melt", "--out", "afile"), "is a file, where a folder for the outputs goes"),
     (("render", "late.yaml"), "video.start 100.0 s is past the end (2.00 s)"),  # found as the render is planned
     (("render", "melt", "--out", "."), "melt.mp4: is in the way of this render's output"),  # ... or its outputs' places
+    # a file where the output folder, or a folder above it, goes: found once the render made its work folder
+    (("render", "melt", "--out", "afile"), "afile: cannot render into it (not a directory)"),
+    (("render", "melt", "--out", "afile/sub"), "afile/sub: cannot render into it (not a directory)"),
+    (("batch", "melt", "--out", "afile/sub"), "--out afile/sub: afile is a file"),  # each preset failed, exit 1
+    (("stylize", SAMPLES / "chelsea.png", "-o", "afile/cat.png", "--style", "3"), "afile: cannot render into it"),
+    (("preview", "melt", "-o", "afile/sheet.png"), "afile: cannot render into it"),
+    (("preview", "own.yaml", "-o", "cat.png"), "cat.png: is this render's own input"),  # the sheet's place
+    (("preview", "melt", "--size", "0"), "--size 0: size: expected a whole number"),  # was rendered at 128, exit 0
+    (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--style", "nothing.png"), "nothing.png: file not found"),
+    (("metrics", SAMPLES / "pan.mp4", "empty", "--source", SAMPLES / "pan.mp4"), "empty: folder holds no images"),
+    (("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", "--reference", "empty"), "empty: folder holds no images"),
 ])
 def test_a_mistake_is_reported_before_torch_loads(tmp_path, command, words):
     """Each of these loaded torch first (2-3 s on two cores) to say what was wrong with the command."""
     (tmp_path / "afile").write_text("mine")
     (tmp_path / "melt.mp4").write_text("mine")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "cat.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
+    write(tmp_path, "name: own\ninput: cat.png\nsize: 32\niterate: {steps: 1}\n", "own.yaml")
     write(tmp_path, f"name: late\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nvideo: {{start: 100}}\n", "late.yaml")
     reports = "import sys; from animator.__main__ import run; code = run(); print('torch' in sys.modules); sys.exit(code)"
     result = subprocess.run([sys.executable, "-c", reports, *map(str, command)], cwd=tmp_path, capture_output=True, text=True)

@@ -134,11 +134,13 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
     record where the `record` goes. Returns what the render begins from, for `publish`."""
     reads = input_files(preset)
     record_file = record_path(preset, out_dir)
+    sinks = make_sinks(preset, out_dir, Fraction(1)) if sinks is None else sinks  # paths do not depend on the rate
+    for folder in dict.fromkeys([out_dir, *(sink.path.parent for sink in sinks)]):
+        check_folder(folder)
     if record and (record_file.exists() or record_file.is_symlink()) and not is_record(record_file):
         raise MediaError(f"{record_file}: is in the way of this render's record and is not one it wrote; "
                          "move it, or render into another --out")
     written = recorded(record_file) | dict.fromkeys(publishing(preset, out_dir)) if record else None  # None: a preview's own paths
-    sinks = make_sinks(preset, out_dir, Fraction(1)) if sinks is None else sinks  # paths do not depend on the rate
     for sink in sinks:
         path = sink.path
         if not path.exists() and not path.is_symlink():
@@ -153,6 +155,16 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
                              f"move it, or {'render into another --out' if record else 'name another file with -o'}")
     places = [*(sink.path for sink in sinks), *([record_file] if record else [])]
     return Began({place: standing(place) for place in places}, input_hashes(preset))
+
+
+def check_folder(folder: Path) -> None:
+    """A folder the outputs go in can be made, or is one: a file where it, or a folder above it,
+    goes is an error before anything renders (and before torch loads), not once the render makes it."""
+    for place in (folder, *folder.parents):
+        if place.exists() or place.is_symlink():
+            if not place.is_dir():
+                raise MediaError(f"{folder}: cannot render into it (not a directory)")
+            return
 
 
 def ours(path: Path, frames: bool, written: dict[Path, str | None] | None) -> bool:
