@@ -127,40 +127,21 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     # a whole number names a built-in style (not a superscript digit); -1 too, to be refused as one
     builtin = args.style is not None and args.style.isascii() and args.style.removeprefix("-").isdigit()
     method = args.method or ("multistyle" if builtin else "arbitrary")
-    raw = {"name": args.output.stem, "input": str(args.content), "mode": "still",
-           "method": {"name": method}, "outputs": [{"format": "png"}]}
-    if method == "multistyle" and args.style is not None and not builtin:  # the preset's hint (style: self) is no fix here
-        raise PresetError(f"--style {args.style}: multistyle paints its {NUM_BUILTIN_STYLES} built-in styles: give --style N "
-                          f"(0-{NUM_BUILTIN_STYLES - 1}), or --method arbitrary or gatys for an image")
     if builtin and method != "multistyle":
         raise PresetError(f"--style {args.style}: a built-in style is multistyle's; {method} needs a style image")
     if builtin and not 0 <= int(args.style) < NUM_BUILTIN_STYLES:
         raise PresetError(f"--style {args.style}: expected a built-in style 0-{NUM_BUILTIN_STYLES - 1} or an image file")
-    named = Override(("name",), args.output.stem, f"-o {args.output}")  # -o names the image
-    overrides = parse_overrides(args.set, {"size": 512}, size=args.size, device=args.device)
-    # what a --set would silently replace: at that key, inside it, or the section holding it
-    given = {("name",): f"-o {args.output}", ("input",): f"CONTENT {args.content}"}
-    if args.style is not None:
-        given[("style",)] = f"--style {args.style}"
-    if builtin:
-        given[("method", "style")] = f"--style {args.style}"
-    if args.method is not None or builtin:  # --style N is multistyle's
-        given[("method", "name")] = f"--method {args.method}" if args.method is not None else f"--style {args.style}"
-    for override in overrides:
-        if path := next((p for p in given if override.path[:len(p)] == p or p[:len(override.path)] == override.path), None):
-            raise PresetError(f"{override.text}: stylize takes the {'.'.join(path)} from {given[path]}; give one")
-    overrides.append(named)
-    if builtin:
-        raw["method"]["style"] = int(args.style)
-    elif args.style is not None:
-        raw["style"] = args.style
-    else:  # a texture (of the content, as self) and a reconstruction need no style; --set style=[...] gives several
-        edited = applied(raw, overrides)  # as the --set items leave it: a mistake in it is the preset's to name, below
-        chosen, still = edited["method"], edited.get("still")
-        chosen = chosen if isinstance(chosen, str) else chosen.get("name") if isinstance(chosen, dict) else None
-        objective = still.get("objective", "transfer") if isinstance(still, dict) else "transfer"
-        if chosen in ("arbitrary", "gatys") and objective == "transfer" and "style" not in edited:
-            raise PresetError(f"animator stylize: --style IMAGE is needed with the {chosen} method (or --style N for multistyle)")
+    raw = {"mode": "still", "method": {"name": method}, "outputs": [{"format": "png"}]}
+    overrides = stylize_overrides(args, builtin)
+    edited = applied(raw, overrides)  # as the --set items leave it: a mistake in it is the preset's to name, below
+    chosen, still = edited["method"], edited.get("still")
+    chosen = chosen if isinstance(chosen, str) else chosen.get("name") if isinstance(chosen, dict) else None
+    objective = still.get("objective", "transfer") if isinstance(still, dict) else "transfer"
+    if chosen == "multistyle" and args.style is not None and not builtin:  # the preset's hint (style: self) is no fix here
+        raise PresetError(f"--style {args.style}: multistyle paints its {NUM_BUILTIN_STYLES} built-in styles: give --style N "
+                          f"(0-{NUM_BUILTIN_STYLES - 1}), or --method arbitrary or gatys for an image")
+    if chosen in ("arbitrary", "gatys") and objective == "transfer" and "style" not in edited:  # a texture, a reconstruction: none
+        raise PresetError(f"animator stylize: --style IMAGE is needed with the {chosen} method (or --style N for multistyle)")
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
     if preset.mode != "still":  # -o names one picture
         raise PresetError(f"--set mode={preset.mode}: stylize makes one still image; render a preset for {preset.mode} mode")
@@ -168,6 +149,25 @@ def cmd_stylize(args: argparse.Namespace) -> None:
         raise PresetError(f"-o {args.output}: stylize writes one PNG there, and --set asks for "
                           f"{', '.join(output.format for output in preset.outputs) or 'no output'}")
     run_render([preset], args.output.parent, fresh=True, quiet=args.quiet, scratch=True)  # one image, where -o says
+
+
+def stylize_overrides(args: argparse.Namespace, builtin: bool) -> list[Override]:
+    """The --set items, then what stylize's own flags give, as overrides, so that a mistake in one
+    names the flag. A --set at, inside or over a key a flag gives is refused: it would silently
+    replace it (`--style 3 --set method.style=4` painted style 4)."""
+    flags = [Override(("name",), args.output.stem, f"-o {args.output}"),  # -o names the image
+             Override(("input",), str(args.content), f"CONTENT {args.content}")]
+    if builtin:
+        flags.append(Override(("method", "style"), int(args.style), f"--style {args.style}"))
+    elif args.style is not None:
+        flags.append(Override(("style",), args.style, f"--style {args.style}"))
+    if args.method is not None or builtin:  # --style N is multistyle's
+        flags.append(Override(("method", "name"), args.method or "multistyle", f"--method {args.method}" if args.method else f"--style {args.style}"))
+    overrides = parse_overrides(args.set, {"size": 512}, size=args.size, device=args.device)
+    for override in overrides:
+        if flag := next((f for f in flags if override.path[:len(f.path)] == f.path or f.path[:len(override.path)] == override.path), None):
+            raise PresetError(f"{override.text}: stylize takes the {'.'.join(flag.path)} from {flag.text}; give one")
+    return [*overrides, *flags]
 
 
 def cmd_preview(args: argparse.Namespace) -> None:
@@ -203,6 +203,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
 
 
 PREVIEW_SIZE = 128
+OVERLAP = 12  # frames each chunk of a --split video starts early, cross-faded into the chunk before
 
 
 def load_preview(name: str, sets: list[str], size: int | None, device: str | None) -> Preset:
@@ -235,19 +236,29 @@ def cmd_batch(args: argparse.Namespace) -> int:
     interrupt.install()  # a `kill` of the batch stops its workers too
 
     for flag, value, least in (("--jobs", args.jobs, 1), ("--split", args.split, 1), ("--overlap", args.overlap, 0)):
-        if value < least:
+        if value is not None and value < least:
             raise AnimatorError(f"{flag} {value}: expected {least} or more")
     if args.address and args.executor != "ray":
         raise AnimatorError("--address is for --executor ray")
+    if args.overlap is not None and args.split == 1:  # taken without a word, it would change nothing
+        raise AnimatorError(f"--overlap {args.overlap} is for --split N: the frames each chunk starts early")
+    overlap = OVERLAP if args.overlap is None else args.overlap
     place = next((p for p in (args.out, *args.out.parents) if p.exists()), None)  # it, or the folder it would be made in
     if place is not None and not place.is_dir():  # every preset would fail on it: a bad argument
         raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes" if place == args.out
                             else f"--out {args.out}: {place} is a file, where a folder goes")
     overrides = parse_overrides(args.set, device=args.device)
+    if args.device not in (None, "auto", "cpu"):  # every preset would fail on it: a bad argument (torch loads)
+        from animator.device import select_device
+
+        try:
+            select_device(args.device)
+        except AnimatorError as exc:
+            raise AnimatorError(f"--device {args.device}: {exc}") from None
     from animator.batch.plan import find_presets, plan  # torch loads here, once the flags are found fit
     from animator.batch.run import run_batch
 
-    items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force, args.split, args.overlap)
+    items = plan(find_presets(args.presets, presets_folder()), overrides, args.out, args.force, args.split, overlap)
     judged = [item for item in items if item.preset is not None]  # one that fails to load whatever --set says: not asked
     for override in overrides:  # a --set no preset takes is a bad argument, as in render
         if judged and all(override.text in item.refused for item in judged):
@@ -272,7 +283,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if not args.quiet:
             console.print(f"{result.name}: {result.status}" + (f" in {result.seconds:.1f} s" if result.status == "rendered" else ""))
 
-    results = run_batch(items, executor, args.out, args.split, args.overlap, report)
+    results = run_batch(items, executor, args.out, args.split, overlap, report)
     print_batch(results, time.perf_counter() - started)
     return 1 if any(r.failed for r in results) else 0
 
@@ -590,7 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="a Ray cluster to join (default: a local instance)")
     p.add_argument("--force", action="store_true", help="render presets that are up to date too")
     p.add_argument("--split", type=int, default=1, metavar="N", help="cut each video preset into N chunks rendered in parallel")
-    p.add_argument("--overlap", type=int, default=12, metavar="K", help="frames each chunk starts early, cross-faded (default 12)")
+    p.add_argument("--overlap", type=int, metavar="K", help=f"frames each chunk starts early, cross-faded (default {OVERLAP})")
     common(p)
     p.set_defaults(run=cmd_batch)
 

@@ -65,6 +65,10 @@ def test_a_device_this_machine_lacks_names_the_preset_or_the_flag_that_asked_for
     line = refused(animator("render", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", "--set", "device=cuda:7",
                             cwd=tmp_path), "device 'cuda:7'")
     assert line.startswith("error: --set device=cuda:7: device 'cuda:7': "), line
+    # a batch's --device is every preset's: a bad argument, as in render (each preset failed, exit 1)
+    line = refused(animator("batch", write(tmp_path, BASE), "--out", tmp_path / "out", "--device", "cuda:7", cwd=tmp_path),
+                   "device 'cuda:7'")
+    assert line.startswith("error: --device cuda:7: device 'cuda:7': "), line
 
 
 def test_a_value_the_command_line_gave_is_blamed_on_it_when_checked_against_the_sound(tmp_path):
@@ -529,3 +533,22 @@ def test_a_mistake_is_reported_before_torch_loads(tmp_path, command, words):
     result = subprocess.run([sys.executable, "-c", reports, *map(str, command)], cwd=tmp_path, capture_output=True, text=True)
     refused(result, words)
     assert result.stdout == "False\n"
+
+
+def test_stylize_names_its_flag_in_a_mistake_about_what_the_flag_gave(tmp_path):
+    """`--style ""` read "animator stylize: style[0].image: ..."; a style image beside a --set of
+    multistyle was given the preset's advice (style: self, method.style), not stylize's."""
+    base = ("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "c.png", "--size", "32", "--quiet")
+    refused(animator(*base, "--style", "", cwd=tmp_path), "--style : style[0].image: expected a file path")
+    refused(animator(*base, "--style", SAMPLES / "brick.png", "--set", "method.name=multistyle", cwd=tmp_path),
+            f"--style {SAMPLES / 'brick.png'}: multistyle paints its 26 built-in styles: give --style N")
+    refused(animator("stylize", tmp_path / "none.png", "-o", tmp_path / "c.png", "--style", "3", cwd=tmp_path),
+            f"CONTENT {tmp_path / 'none.png'}: input: file not found")
+    assert not list(tmp_path.iterdir())
+
+
+def test_batch_refuses_an_overlap_without_a_split(tmp_path):
+    # --overlap alone was taken without a word, and changed nothing
+    refused(animator("batch", "melt", "--overlap", "5", "--out", tmp_path / "out", cwd=tmp_path),
+            "--overlap 5 is for --split N")
+    assert not (tmp_path / "out").exists()
