@@ -350,7 +350,7 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
                                                             "and zero_others false")
     motion = preset.iterate.motion  # moving nothing is a switch of six keys
     if motion == MotionConfig(border=motion.border, resample=motion.resample) and not any(
-            p[:2] == ("iterate", "motion") or p == ("iterate",) for p in commanded):
+            p[:3] in MOVING or p[:2] == ("iterate", "motion") and len(p) == 2 or p == ("iterate",) for p in commanded):
         _refuse_set(motion, ("border", "resample"), ("iterate", "motion"), error,
                     "is for motion; iterate.motion moves nothing (zoom 1, no angle, translate or tilt)")
     for path, (switch, takes) in ONLY_WITH.items():
@@ -361,6 +361,8 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
                         f"is for {switch[-1]} {' or '.join(takes)}; {switch[-1]} is {chosen}")
 
 
+# The motion keys that move the picture: a --set of one (to nothing) keeps the file's border and resample
+MOVING = {("iterate", "motion", key) for key in ("zoom", "angle", "translate_x", "translate_y", "tilt_x", "tilt_y")}
 # A setting switched off, the keys it then takes no notice of, and what they are for
 OFF_SWITCHES: dict[KeyPath, tuple[Any, tuple[str, ...], str]] = {
     ("video", "temporal", "flow"): ("none", ("flow_preset", "flow_scale", "flow_check", "mode", "weight", "output_weight",

@@ -390,6 +390,15 @@ def test_a_setting_switched_off_by_the_command_line_keeps_its_keys(tmp_path, tex
     assert getattr(section, key[-1]) == 0.5
 
 
+def test_a_border_set_from_the_command_line_for_motion_that_moves_nothing_is_refused(tmp_path):
+    # a --set anywhere under iterate.motion skipped the check that a file gets; one that stops the
+    # motion keeps the file's border, so that one --set compares a loop moving and still
+    with pytest.raises(PresetError, match=r"--set iterate.motion.border=wrap: iterate.motion.border: is for motion"):
+        load_preset(write(tmp_path, minimal()), parse_overrides(["iterate.motion.border=wrap"]))
+    moving = minimal("iterate: {motion: {zoom: 1.02, border: wrap}}\n")
+    assert load_preset(write(tmp_path, moving), parse_overrides(["iterate.motion.zoom=1"])).iterate.motion.border == "wrap"
+
+
 def test_a_still_objectives_own_settings_written_out_are_taken(tmp_path):
     # `content_weight: 0` in a texture, what the objective does itself, was refused as unused
     text = "mode: still\nmethod: {name: gatys, init: noise, content_weight: 0, content_layers: []}\nstill: {objective: texture}\n"
