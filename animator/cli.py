@@ -344,7 +344,15 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     from animator.media.source import open_source
 
     check_metrics_flags(args)
-    frames = lambda path, fps=None: (f.image for f in open_source(path, fps=fps, moving=True))  # noqa: E731
+
+    def frames(path: Path, rate: Fraction | None = None):
+        clip = open_source(path, moving=True)
+        if rate is not None and not path.is_dir() and clip.fps != rate:  # a GIF same_rate took at its source's rate
+            # placed on its own (a GIF's 30 for 29.97) it would drift by a frame every ~17 s: paired with the wrong frames
+            clip.frame_count = None if clip.frame_count is None else round(clip.frame_count * rate / clip.fps)
+            clip.fps = rate
+        return (f.image for f in clip)
+
     if args.loop:
         loops = [open_source(output, moving=True) for output in args.outputs]  # every file opened before the first is measured
         computing()
@@ -368,8 +376,8 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     weight = 0.7 if args.weight is None else args.weight
     names = [str(output) + (f" ({i + 1})" if output in args.outputs[:i] else "") for i, output in enumerate(args.outputs)]
     try:  # a file named twice is measured twice
-        measured = measure_clips({name: frames(output) for name, output in zip(names, args.outputs)}, (f.image for f in source),
-                                 frames(args.reference) if args.reference else None, style, weight=weight,
+        measured = measure_clips({name: frames(output, rate) for name, output in zip(names, args.outputs)}, (f.image for f in source),
+                                 frames(args.reference, rate) if args.reference else None, style, weight=weight,
                                  flow=args.flow or "dis", every=args.every or 1)
     except Mismatch as exc:
         files = {"renders": args.outputs, "source": [args.source], "reference": [args.reference]}[exc.whose]

@@ -123,3 +123,26 @@ def test_every_render_named_is_measured_and_every_file_opened_first(clips, tmp_p
     refused(animator("metrics", "tail.mp4", "--source", "source.mp4", "--start", "inf", cwd=clips), "--start inf: expected")
     refused(animator("metrics", "tail.mp4", "--source", "source.mp4", "--start", "100", cwd=clips),
             "error: source.mp4: --start 100.0 s is past the end")
+
+
+def test_a_long_gif_of_a_29_97_fps_render_is_paired_at_its_sources_rate_not_its_own(tmp_path):
+    """Such a GIF was placed on its own 30 fps: from frame 352 on, every third place showed the
+    frame before, paired with the wrong source frame, and the figures were those, exit 0."""
+    coffee = read_image(SAMPLES / "coffee.png")
+    coffee = np.concatenate([coffee, coffee[:, ::-1], coffee], axis=1) // 64 * 85  # 64 colours: a GIF's exactly
+    rng, x, frames = np.random.default_rng(0), 0, []
+    for _ in range(420):
+        frames.append(coffee[100:124, x:x + 32].copy())
+        x += int(rng.integers(1, 4))  # irregular: a frame paired one off shows
+    rate = Fraction(30000, 1001)
+    write(tmp_path / "source.mp4", frames, rate, crf=0)
+    (tmp_path / "render").mkdir()
+    for i, image in enumerate(frames):
+        Image.fromarray(image).save(tmp_path / "render" / f"{i:04d}.png")
+    starts = [round(i * 100 / rate) for i in range(len(frames) + 1)]  # a GIF's hundredths
+    images = [Image.fromarray(image) for image in frames]
+    images[0].save(tmp_path / "render.gif", save_all=True, append_images=images[1:], loop=0,
+                   duration=[10 * (b - a) for a, b in zip(starts, starts[1:])])
+    pngs, gif = figures(animator("metrics", "render", "render.gif", "--source", "source.mp4", "--json", cwd=tmp_path))
+    assert gif["frames"] == pngs["frames"] == 420
+    assert gif["warping_error"] == pytest.approx(pngs["warping_error"], rel=1e-6)  # the same frames, paired alike
