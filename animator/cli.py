@@ -470,7 +470,7 @@ def style_image(path: Path, size: int | None) -> torch.Tensor:
 
 def shown_figure(value: float, spec: str, unit: str = "") -> str:
     """A figure as the table prints it; one that could not be measured (t-10 of a clip under 11
-    frames) is n/a."""
+    frames, a ratio to a reference's figure of 0: a frozen or black per-frame render) is n/a."""
     return f"{value:{spec}}{unit}" if value is not None and math.isfinite(value) else "n/a"
 
 
@@ -491,12 +491,12 @@ def print_clip(output: str, figures: dict, weight: float) -> None:
         print(f"Gram distance to the style {figures['gram_distance']:.4f}")
     if "relative" in figures:
         r = figures["relative"]
-        print(f"against the per-frame render: warping error {r['warping_error']:.3f}x "
+        print(f"against the per-frame render: warping error {shown_figure(r['warping_error'], '.3f', 'x')} "
               f"(t-10: {shown_figure(r['long_term_error'], '.3f', 'x')}), "
-              f"gradient energy {r['gradient_energy']:.3f}, Gram distance {shown_figure(r.get('gram_distance'), '.3f', 'x')}, "
+              f"gradient energy {shown_figure(r['gradient_energy'], '.3f')}, Gram distance {shown_figure(r.get('gram_distance'), '.3f', 'x')}, "
               f"perceptual distance {figures['perceptual_distance']:.4f}; the flow-free moving average at weight "
-              f"{weight:g}: warping error {r['moving_average_warping_error']:.3f}x, gradient energy "
-              f"{r['moving_average_gradient_energy']:.3f}")
+              f"{weight:g}: warping error {shown_figure(r['moving_average_warping_error'], '.3f', 'x')}, gradient energy "
+              f"{shown_figure(r['moving_average_gradient_energy'], '.3f')}")
 
 
 def print_loop(path: Path, frames, as_json: bool, moving: bool) -> None:

@@ -176,7 +176,14 @@ def relative(result: dict) -> dict:
     return ratios
 
 
+# Past a million times the reference's figure, that figure is 0 but for rounding (a per-frame
+# render that never changes has a warping error of ~1e-13): no ratio to it is reported (inf: n/a).
+RATIO_MAX = 1e6
+
+
 def _ratio(a: float, b: float) -> float:
     if math.isnan(a) or math.isnan(b):
         return float("nan")
-    return a / b if b > 0 else 1.0 if a == 0 else float("inf")
+    if a == 0:
+        return 1.0 if b == 0 else 0.0
+    return a / b if b > 0 and a <= RATIO_MAX * b else float("inf")

@@ -77,6 +77,21 @@ def test_the_gram_distance_is_to_a_style_image_when_one_is_given(pan, flickering
     assert 0 < near and near != far
 
 
+def test_a_still_reference_gives_ratios_that_say_so_not_noise(pan, capsys):
+    """A frozen per-frame render's warping error and its Gram distance to its own style are 0:
+    a ratio to it cannot be measured (n/a, JSON null), where the Gram ratio was 1.4e16 (the running
+    sums' cancellation left 6e-10 of a difference of 0) and the warping error's printed as infx."""
+    from animator.cli import json_figures, print_clip
+
+    still = [pan[0]] * 12  # a still source, and a per-frame render of it that does not flicker at all
+    figures = measure_clip(pan, still, still)
+    assert figures["reference"]["gram_distance"] == 0.0 and figures["relative"]["warping_error"] == float("inf")
+    print_clip("render.mp4", figures, 0.7)
+    shown = capsys.readouterr().out
+    assert "warping error n/a (t-10: n/a), gradient energy" in shown and "Gram distance n/a" in shown and "inf" not in shown
+    assert json_figures(figures["relative"])["gram_distance"] is None
+
+
 def test_renders_measured_together_score_as_measured_alone(pan, flickering):
     blurred = [cv2.GaussianBlur(f, (0, 0), 1.5) for f in flickering]
     together = measure_clips({"blurred": blurred, "flickering": flickering}, pan, flickering, every=4)
