@@ -248,7 +248,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes" if place == args.out
                             else f"--out {args.out}: {place} is a file, where a folder goes")
     overrides = parse_overrides(args.set, device=args.device)
-    if args.device not in (None, "auto", "cpu"):  # every preset would fail on it: a bad argument (torch loads)
+    # every preset would fail on it: a bad argument (torch loads). Not for Ray: its tasks run on the
+    # cluster's machines, which may have the GPU this driver lacks (a task asks the cluster for one)
+    if args.device not in (None, "auto", "cpu") and args.executor != "ray":
         from animator.device import select_device
 
         try:

@@ -71,6 +71,30 @@ def test_a_device_this_machine_lacks_names_the_preset_or_the_flag_that_asked_for
     assert line.startswith("error: --device cuda:7: device 'cuda:7': "), line
 
 
+def test_a_ray_batch_s_device_is_the_cluster_s_to_have_not_this_machine_s(tmp_path, monkeypatch, capsys):
+    """A Ray task asks the cluster for a GPU, and runs on a machine that has one: a driver without
+    one (a laptop, a head node) was refused --device cuda before the cluster was asked."""
+    import torch
+
+    import animator.batch.executors as executors
+    from animator.cli import main
+
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has cuda:7")
+
+    class Reached(AnimatorError):
+        pass
+
+    def cluster(*args, **kwargs):
+        raise Reached("the Ray cluster was asked")
+
+    monkeypatch.setattr(executors, "RayExecutor", cluster)
+    monkeypatch.setattr("animator.interrupt.install", lambda: None)  # this process's Ctrl-C stays pytest's
+    preset = write(tmp_path, BASE)
+    assert main(["batch", str(preset), "--out", str(tmp_path / "out"), "--executor", "ray", "--device", "cuda:7"]) == 2
+    assert "the Ray cluster was asked" in capsys.readouterr().err
+
+
 def test_a_value_the_command_line_gave_is_blamed_on_it_when_checked_against_the_sound(tmp_path):
     # schedules reading the sound are checked once it is heard, after loading: the error named
     # the preset file for a value --set gave
