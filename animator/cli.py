@@ -140,7 +140,8 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     if chosen == "multistyle" and args.style is not None and not builtin:  # the preset's hint (style: self) is no fix here
         raise PresetError(f"--style {args.style}: multistyle paints its {NUM_BUILTIN_STYLES} built-in styles: give --style N "
                           f"(0-{NUM_BUILTIN_STYLES - 1}), or --method arbitrary or gatys for an image")
-    if chosen in ("arbitrary", "gatys") and objective == "transfer" and "style" not in edited:  # a texture, a reconstruction: none
+    needs_style = edited.get("mode") == "still" and objective == "transfer" and "style" not in edited  # a texture, a reconstruction: none
+    if chosen in ("arbitrary", "gatys") and needs_style:  # (another mode is refused below)
         raise PresetError(f"animator stylize: --style IMAGE is needed with the {chosen} method (or --style N for multistyle)")
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
     if preset.mode != "still":  # -o names one picture

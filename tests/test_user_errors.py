@@ -568,6 +568,7 @@ def test_stylize_names_its_flag_in_a_mistake_about_what_the_flag_gave(tmp_path):
             f"--style {SAMPLES / 'brick.png'}: multistyle paints its 26 built-in styles: give --style N")
     refused(animator("stylize", tmp_path / "none.png", "-o", tmp_path / "c.png", "--style", "3", cwd=tmp_path),
             f"CONTENT {tmp_path / 'none.png'}: input: file not found")
+    refused(animator(*base, "--set", "mode=video", cwd=tmp_path), "--set mode=video: stylize makes one still image")  # not "--style IMAGE is needed"
     assert not list(tmp_path.iterdir())
 
 

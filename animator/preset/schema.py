@@ -202,7 +202,7 @@ class ColorConfig:
         "doc": "first: the first frame the loop makes; input: the input picture; or an image"})
     strength: Num = field(default=1.0, metadata={"min": 0, "max": 1})
     noise: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "seeded Gaussian noise (std, 0..1 units) "
-                                                                         "added to the network's input each step"})
+                                                                         "added to what the method is given each step"})
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,8 @@ class InjectConfig:
 
 @dataclass(frozen=True)
 class NoiseConfig:
-    """Seeded coloured noise added to the network's input each step (x[t] itself, the part the blend
-    keeps, stays clean), at a spatial scale: octave k is drawn in cells scale / 2^k pixels wide,
+    """Seeded coloured noise added to what the method is given each step (the network's input,
+    gatys's content and start; x[t] itself, the part the blend keeps, stays clean), at a spatial scale: octave k is drawn in cells scale / 2^k pixels wide,
     upsampled smoothly, at half the previous octave's amplitude."""
 
     amount: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "the first octave's cells' std (0..1 units; smoothed "
