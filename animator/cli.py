@@ -195,21 +195,30 @@ def cmd_preview(args: argparse.Namespace) -> None:
     plan = preview_plan(preset)
     show_notes(plan)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
+    tile = PREVIEW_SIZE if plan.preset.size > PREVIEW_SIZE and args.size is None and own_size_loop(preset) else None
     with Progress(*columns, console=console, disable=args.quiet or not console.is_terminal, transient=True) as bar:
         task = bar.add_task(f"{preset.name} (preview)", total=plan.frame_count)
-        every = preview(plan, output, args.every, lambda done, total: bar.update(task, completed=done, total=total))
+        every = preview(plan, output, args.every, lambda done, total: bar.update(task, completed=done, total=total), tile)
     if not args.quiet:
         shown = "its one frame" if plan.frame_count == 1 else "every frame" if every == 1 else f"every {ordinal(every)} frame"
-        console.print(f"{preset.name}: {shown} at {describe(plan.preset)} in {time.perf_counter() - started:.1f} s -> {output}")
+        tiles = f" (tiles of {tile} px)" if tile else ""
+        console.print(f"{preset.name}: {shown} at {describe(plan.preset)}{tiles} in {time.perf_counter() - started:.1f} s -> {output}")
 
 
 PREVIEW_SIZE = 128
 OVERLAP = 12  # frames each chunk of a --split video starts early, cross-faded into the chunk before
 
 
+def own_size_loop(preset: Preset) -> bool:
+    """A feed-forward network's feedback loop, which a preview renders at its own size: the networks
+    paint strokes of a fixed size in pixels, so at another size it is another loop (`melt` at 128
+    px flattens by its first quarter, where at its 384 it stays alive for minutes)."""
+    return preset.mode == "iterate" and preset.method.name != "gatys"
+
+
 def load_preview(name: str, sets: list[str], size: int | None, device: str | None) -> Preset:
-    """The preset a preview renders: at --size, else at PREVIEW_SIZE (a --set of size: the preset
-    as edited, checked as written). A preset is checked at its own size, and the optimization
+    """The preset a preview renders: at --size, else at PREVIEW_SIZE or, a network's loop, at its
+    own size with tiles of PREVIEW_SIZE (a --set of size: the preset as edited, checked as written). A preset is checked at its own size, and the optimization
     method's coarse-to-fine `scales` are scaled with it (those that reach the preview's size
     dropped): a preset whose scales fit its size is not refused for the preview's (`scales: [64,
     128]` of a 256 px render), whether the preview's size is the default or given as --size."""
@@ -221,6 +230,8 @@ def load_preview(name: str, sets: list[str], size: int | None, device: str | Non
         return load_preset(path, overrides)
     own = [o for o in overrides if o.path[0] != "size"]
     preset, target = load_preset(path, own), PREVIEW_SIZE if size is None else size  # --size 0 is refused, not 128
+    if size is None and own_size_loop(preset):
+        return preset
     text = f"--size {size}" if size is not None else f"--size {PREVIEW_SIZE} (the default)"
     method = preset.method
     if method.name == "gatys" and method.scales:
@@ -619,7 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("preview", help="a contact sheet of a preset rendered small and fast")
     p.add_argument("preset", metavar="PRESET")
     p.add_argument("--every", type=int, help="every K-th frame (default: about 16 tiles)")
-    p.add_argument("--size", type=int, help="long side of the render (default 128)")
+    p.add_argument("--size", type=int, help="long side of the render (default 128; a network's loop: its own, in 128 px tiles)")
     p.add_argument("-o", "--output", type=Path, help="the sheet (default: OUT/NAME-preview.png)")
     p.add_argument("--out", type=folder, default=Path("renders"), help="output folder (default: ./renders)")
     common(p)

@@ -48,12 +48,14 @@ def preview_plan(preset: Preset) -> Plan:
                                     method=dataclasses.replace(method, steps=steps, scales=scales)))
 
 
-def preview(plan: Plan, output: Path, every: int | None = None, progress: Progress | None = None) -> int:
-    """Render the plan into a contact sheet at `output`; returns the frame step K."""
+def preview(plan: Plan, output: Path, every: int | None = None, progress: Progress | None = None,
+            tile: int | None = None) -> int:
+    """Render the plan into a contact sheet at `output`, its tiles `tile` px on their long side (as
+    rendered if None); returns the frame step K."""
     every = every or max(1, math.ceil((plan.frame_count or 1) / TILES))
+    sheet = SheetSink(output, every, size=tile, sound=sound_strip(plan))
     with tempfile.TemporaryDirectory() as work:  # a preview never touches a real render's checkpoint
-        load(plan).run(Path(work), fresh=True, sinks=[SheetSink(output, every, sound=sound_strip(plan))], progress=progress,
-                       resumable=False)
+        load(plan).run(Path(work), fresh=True, sinks=[sheet], progress=progress, resumable=False)
     return every
 
 

@@ -129,3 +129,20 @@ def test_a_preview_s_size_given_as_size_scales_the_scales_as_its_default_does(tm
     assert preset.size == 64 and preset.method.scales == (16, 32)
     with pytest.raises(PresetError, match=r"^--size 20: size: expected a whole number between 32 and 8192, found 20$"):
         load_preview(str(path), [], 20, None)  # still checked at the preview's size
+
+
+def test_a_networks_loop_is_previewed_at_its_own_size_in_small_tiles(tmp_path):
+    """The networks paint strokes of a fixed size in pixels: `melt` rendered at the preview's 128 px
+    flattens by its first quarter, where at its 384 it stays alive. Its sheet is that render's frames,
+    the tiles made small."""
+    text = (PRESETS / "melt.yaml").read_text().replace("../samples/", f"{SAMPLES}/")
+    text = text[:text.index("outputs:")].replace("steps: 120", "steps: 24").replace("size: 384", "size: 256")
+    (tmp_path / "melt.yaml").write_text(text + "outputs: [{format: png, size: 128}]\n")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "animator", *map(str, args)], capture_output=True, text=True)  # noqa: E731
+    result = run("preview", tmp_path / "melt.yaml", "--every", "24", "-o", tmp_path / "sheet.png")
+    assert result.returncode == 0 and "at 256 px (tiles of 128 px)" in result.stderr, result.stderr
+    assert run("render", tmp_path / "melt.yaml", "--out", tmp_path, "--quiet").returncode == 0
+    sheet, last = read_image(tmp_path / "sheet.png"), read_image(tmp_path / "melt_frames" / "000024.png")
+    height, width = last.shape[:2]
+    assert width == 128 and sheet.shape[1] == 2 * width  # two tiles (frames 0 and 24) of 128 px
+    assert np.array_equal(sheet[20:height, width:2 * width], last[20:])  # frame 24, below its number
