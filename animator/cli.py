@@ -140,8 +140,9 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     if chosen == "multistyle" and args.style is not None and not builtin:  # the preset's hint (style: self) is no fix here
         raise PresetError(f"--style {args.style}: multistyle paints its {NUM_BUILTIN_STYLES} built-in styles: give --style N "
                           f"(0-{NUM_BUILTIN_STYLES - 1}), or --method arbitrary or gatys for an image")
-    needs_style = edited.get("mode") == "still" and objective == "transfer" and "style" not in edited  # a texture, a reconstruction: none
-    if chosen in ("arbitrary", "gatys") and needs_style:  # (another mode is refused below)
+    # a texture and a reconstruction need no style; another mode is refused below
+    needs_style = edited.get("mode") == "still" and objective == "transfer" and "style" not in edited
+    if chosen in ("arbitrary", "gatys") and needs_style:
         raise PresetError(f"animator stylize: --style IMAGE is needed with the {chosen} method (or --style N for multistyle)")
     preset = preset_from_dict(raw, Path.cwd(), where="animator stylize", overrides=overrides)
     if preset.mode != "still":  # -o names one picture
@@ -163,12 +164,18 @@ def stylize_overrides(args: argparse.Namespace, builtin: bool) -> list[Override]
     elif args.style is not None:
         flags.append(Override(("style",), args.style, f"--style {args.style}"))
     if args.method is not None or builtin:  # --style N is multistyle's
-        flags.append(Override(("method", "name"), args.method or "multistyle", f"--method {args.method}" if args.method else f"--style {args.style}"))
+        given = f"--method {args.method}" if args.method else f"--style {args.style}"
+        flags.append(Override(("method", "name"), args.method or "multistyle", given))
     overrides = parse_overrides(args.set, {"size": 512}, size=args.size, device=args.device)
     for override in overrides:
-        if flag := next((f for f in flags if override.path[:len(f.path)] == f.path or f.path[:len(override.path)] == override.path), None):
+        if flag := next((f for f in flags if overlaps(override.path, f.path)), None):
             raise PresetError(f"{override.text}: stylize takes the {'.'.join(flag.path)} from {flag.text}; give one")
     return [*overrides, *flags]
+
+
+def overlaps(a: tuple, b: tuple) -> bool:
+    """Whether two key paths are one, or one holds the other."""
+    return a[:len(b)] == b or b[:len(a)] == a
 
 
 def cmd_preview(args: argparse.Namespace) -> None:
@@ -218,10 +225,11 @@ def own_size_loop(preset: Preset) -> bool:
 
 def load_preview(name: str, sets: list[str], size: int | None, device: str | None) -> Preset:
     """The preset a preview renders: at --size, else at PREVIEW_SIZE or, a network's loop, at its
-    own size with tiles of PREVIEW_SIZE (a --set of size: the preset as edited, checked as written). A preset is checked at its own size, and the optimization
-    method's coarse-to-fine `scales` are scaled with it (those that reach the preview's size
-    dropped): a preset whose scales fit its size is not refused for the preview's (`scales: [64,
-    128]` of a 256 px render), whether the preview's size is the default or given as --size."""
+    own size with tiles of PREVIEW_SIZE (a --set of size: the preset as edited, checked as
+    written). A preset is checked at its own size, and the optimization method's coarse-to-fine
+    `scales` are scaled with it (those that reach the preview's size dropped): a preset whose
+    scales fit its size is not refused for the preview's (`scales: [64, 128]` of a 256 px
+    render), whether the preview's size is the default or given as --size."""
     from animator.preset.load import Override
 
     path = resolve_preset_path(name)

@@ -234,8 +234,9 @@ class InjectConfig:
 @dataclass(frozen=True)
 class NoiseConfig:
     """Seeded coloured noise added to what the method is given each step (the network's input,
-    gatys's content and start; x[t] itself, the part the blend keeps, stays clean), at a spatial scale: octave k is drawn in cells scale / 2^k pixels wide,
-    upsampled smoothly, at half the previous octave's amplitude."""
+    gatys's content and start; x[t] itself, the part the blend keeps, stays clean), at a spatial
+    scale: octave k is drawn in cells scale / 2^k pixels wide, upsampled smoothly, at half the
+    previous octave's amplitude."""
 
     amount: Num = field(default=0.0, metadata={"min": 0, "max": 1, "doc": "the first octave's cells' std (0..1 units; smoothed "
                                                                                 "between cells to ~0.87 of it)"})
