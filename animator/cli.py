@@ -601,6 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="animator", description="Style-transfer animation renderer.")
     parser.add_argument("--version", action="version", version=f"animator {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    parser.commands = sub.choices  # for an unknown flag's error line, which names the command it was given to
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--set", action="append", default=[], metavar="K=V", help="override a preset key, e.g. iterate.steps=60")
@@ -683,7 +684,10 @@ def print_error(exc: AnimatorError) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse would name the top level, where the flag was given to a command
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         if args.run in RENDERING:

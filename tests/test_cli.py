@@ -162,6 +162,8 @@ def test_bad_arguments_exit_2(tmp_path):
         result = animator(*command, cwd=tmp_path)  # argparse's own errors on one line too, not its usage
         assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
         assert result.stderr.startswith("error: animator") and result.stderr.rstrip().endswith("--help)"), result.stderr
+    result = animator("stylize", "c.png", "-o", "o.png", "--bogus", cwd=tmp_path)  # named the top level, whose help lacks it
+    assert result.stderr == "error: animator stylize: unrecognized arguments: --bogus (see animator stylize --help)\n"
     (tmp_path / "afile").write_text("mine")
     result = animator("batch", "melt", "--out", "afile", cwd=tmp_path)  # was a failed preset, exit 1
     assert result.returncode == 2 and result.stderr == "error: --out afile: is a file, where a folder for the outputs goes\n"
