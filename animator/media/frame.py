@@ -62,11 +62,12 @@ def covering(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return scaled[top:top + height, left:left + width]
 
 
-def on_white(image: np.ndarray) -> np.ndarray:
-    """An HxWx4 RGBA image over white, as a web page shows it: with its alpha dropped instead, a
-    transparent pixel showed whatever colour it hid (a logo's background came out bright green)."""
-    alpha = image[..., 3:].astype(np.float32) / 255
-    return (image[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
+def on_white(image: np.ndarray, full: int = 255) -> np.ndarray:
+    """An HxWx4 RGBA image (samples from 0 to `full`) over white as uint8, as a web page shows it:
+    with its alpha dropped instead, a transparent pixel showed whatever colour it hid (a logo's
+    background came out bright green)."""
+    alpha = image[..., 3:].astype(np.float32) / full
+    return ((image[..., :3] * alpha + full * (1 - alpha)) * (255 / full)).round().astype(np.uint8)
 
 
 def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -1,4 +1,6 @@
 import math
+import struct
+import zlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -136,7 +138,12 @@ def test_images_are_upright_8_bit_rgb_whatever_their_file_holds(tmp_path, chelse
     import cv2
 
     cv2.imwrite(str(tmp_path / "rgb16.png"), (crop.astype(np.uint16) * 257 + 100)[..., ::-1])
-    cases["rgb16.png"] = (crop, 0.5)  # Pillow keeps the high byte of 16-bit colour: within a level of rounding
+    cases["rgb16.png"] = (crop, 0)  # rounded: Pillow kept the high byte, a level high where crop >= 156
+    stored = np.dstack([np.rot90(crop), np.full((80, 60), 200, np.uint8)]).astype(np.uint16) * 257 + 100
+    _, png = cv2.imencode(".png", stored[..., [2, 1, 0, 3]])
+    (tmp_path / "turned16.png").write_bytes(with_exif(png.tobytes(), exif.tobytes()))
+    alpha = (200 * 257 + 100) / 65535
+    cases["turned16.png"] = ((((crop.astype(float) * 257 + 100) * alpha + 65535 * (1 - alpha)) / 257).round(), 0.01)  # float32 ties
     Image.fromarray(np.dstack([crop, np.full(crop.shape[:2], 60, np.uint8)])).save(tmp_path / "alpha.png")
     cases["alpha.png"] = ((crop * (60 / 255) + 255 * (195 / 255)).round(), 0)  # over white, as a web page shows it
     hidden = np.dstack([np.zeros_like(crop), np.zeros(crop.shape[:2], np.uint8)])
@@ -147,6 +154,12 @@ def test_images_are_upright_8_bit_rgb_whatever_their_file_holds(tmp_path, chelse
         image = read_image(tmp_path / name)
         assert image.dtype == np.uint8 and image.shape == (60, 80, 3), name
         assert np.abs(image.astype(int) - expected).mean() <= tolerance, name
+
+
+def with_exif(png: bytes, exif: bytes) -> bytes:
+    """A PNG file's bytes with an eXIf chunk after its header chunk (33 bytes in)."""
+    chunk = b"eXIf" + exif.removeprefix(b"Exif\x00\x00")
+    return png[:33] + struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk)) + png[33:]
 
 
 def write_numbered(path, times: list[float], container: str | None = None, rate: int = 25, options: dict | None = None):
