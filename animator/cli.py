@@ -58,18 +58,19 @@ class FpsColumn(ProgressColumn):
         return Text(f"{speed:5.2f} fps" if speed else "  -.-- fps", style="progress.data.speed")
 
 
-def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, scratch: bool = False) -> None:
-    """`scratch`: outputs alone where out_dir says, no record, the work folder a temporary one
-    (stylize's one image: `-o melt.png` never touches the work folder of a render of melt there)."""
+def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, image: Path | None = None) -> None:
+    """`image`: stylize's one picture, written there alone (out_dir its folder): no record, the
+    work folder a temporary one (`-o melt.png` never touches the work folder of a render of melt)."""
+    from animator.media.sink import PngSink
     from animator.render.plan import checked
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
-    plans = [checked(preset, out_dir, record=not scratch) for preset in presets]  # bad input fails before any output exists
+    picture = lambda preset: [PngSink(image, preset.outputs[0].size)] if image else None  # noqa: E731
+    plans = [checked(preset, out_dir, image is None, picture(preset)) for preset in presets]  # bad input fails first
     from animator.render.engine import load  # torch loads here, once the presets are found fit to render
-    from animator.render.outputs import make_sinks
 
     computing()
-    if scratch:  # made here, as a render's work folder makes it
+    if image:  # made here, as a render's work folder makes it
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -78,10 +79,9 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, s
         preset, render = plan.preset, load(plan)
         started = time.perf_counter()
         with (Progress(*columns, console=console, disable=quiet or not console.is_terminal, transient=True) as bar,
-              tempfile.TemporaryDirectory() if scratch else contextlib.nullcontext() as work):
+              tempfile.TemporaryDirectory() if image else contextlib.nullcontext() as work):
             task = bar.add_task(preset.name, total=render.frame_count)
-            sinks = make_sinks(preset, out_dir, plan.fps) if work else None
-            outputs = render.run(Path(work or out_dir), fresh=fresh, sinks=sinks, resumable=not work,
+            outputs = render.run(Path(work or out_dir), fresh=fresh, sinks=picture(preset), resumable=not work,
                                  started=lambda: show_notes(render.plan),
                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
         if not quiet:
@@ -150,14 +150,14 @@ def cmd_stylize(args: argparse.Namespace) -> None:
     if [output.format for output in preset.outputs] != ["png"]:  # --set outputs...: -o names one PNG
         raise PresetError(f"-o {args.output}: stylize writes one PNG there, and --set asks for "
                           f"{', '.join(output.format for output in preset.outputs) or 'no output'}")
-    run_render([preset], args.output.parent, fresh=True, quiet=args.quiet, scratch=True)  # one image, where -o says
+    run_render([preset], args.output.parent, fresh=True, quiet=args.quiet, image=args.output)
 
 
 def stylize_overrides(args: argparse.Namespace, builtin: bool) -> list[Override]:
     """The --set items, then what stylize's own flags give, as overrides, so that a mistake in one
     names the flag. A --set at, inside or over a key a flag gives is refused: it would silently
     replace it (`--style 3 --set method.style=4` painted style 4)."""
-    flags = [Override(("name",), args.output.stem, f"-o {args.output}"),  # -o names the image
+    flags = [Override(("name",), "stylize", f"-o {args.output}"),  # -o names the file, whatever its name
              Override(("input",), str(args.content), f"CONTENT {args.content}")]
     if builtin:
         flags.append(Override(("method", "style"), int(args.style), f"--style {args.style}"))

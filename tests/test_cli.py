@@ -172,8 +172,6 @@ def test_bad_arguments_exit_2(tmp_path):
     assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "out").exists()
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "x.png", "--style", "\u00b2", cwd=tmp_path)
     assert result.returncode == 2 and "file not found" in result.stderr, result.stderr  # a superscript is no style number
-    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "my photo.png", "--style", "3", cwd=tmp_path)
-    assert result.returncode == 2 and result.stderr.startswith(f"error: -o {tmp_path / 'my photo.png'}: name:"), result.stderr
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "x.jpg", "--style", "3", cwd=tmp_path)
     assert result.returncode == 2 and "expected a .png" in result.stderr
     for given, expected in ((("--every", "0"), "--every 0: expected 1 or more"),

@@ -6,10 +6,12 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from animator.errors import AnimatorError
+from animator.media.source import read_image
 from tests.conftest import SAMPLES
 from tests.faults.test_cases import animator, refused, write
 
@@ -266,10 +268,13 @@ def test_stylize_writes_the_path_o_names_or_refuses(tmp_path):
     (work / "manifest.json").write_text("{}")
     assert animator(*stylize, "-o", tmp_path / "cat.png", cwd=tmp_path).returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [".cat.work", "cat.png"] and (work / "manifest.json").exists()
+    named = tmp_path / "My cat (1).png"  # any file name: it was refused as not a preset's name
+    assert animator(*stylize, "-o", named, cwd=tmp_path).returncode == 0
+    assert np.array_equal(read_image(named), read_image(tmp_path / "cat.png"))
     # a reconstruction paints the content alone: it needs no --style (it said --style IMAGE is needed)
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "r.png", "--method", "gatys", "--size", "32",
                       "--set", "method.steps=2", "--set", "still.objective=reconstruct", cwd=tmp_path)
-    assert result.returncode == 0 and result.stderr.startswith("r: 1 frame in "), result.stderr
+    assert result.returncode == 0 and result.stderr.startswith("stylize: 1 frame in "), result.stderr
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "t.png", "--method", "gatys", "--size", "32",
                       "--set", "method.steps=2", "--set", "still={objective: texture}", "--quiet", cwd=tmp_path)  # the section whole
     assert result.returncode == 0, result.stderr

@@ -85,16 +85,17 @@ def heard(preset: Preset) -> Analysis | None:
     return sound
 
 
-def checked(preset: Preset, out_dir: Path, record: bool = True) -> Plan:
-    """The preset's plan, once its device is here and its outputs' places are free: what a
-    command rendering several presets asks of each before the first renders. Torch loads only
-    to look for a GPU the preset names (`auto` and `cpu` are always here)."""
+def checked(preset: Preset, out_dir: Path, record: bool = True, sinks: list | None = None) -> Plan:
+    """The preset's plan, once its device is here and its outputs' places are free (those of
+    `sinks`, where given): what a command rendering several presets asks of each before the
+    first renders. Torch loads only to look for a GPU the preset names (`auto` and `cpu` are
+    always here)."""
     from animator.render.outputs import check_destinations
 
     plan = Plan(preset)
     if preset.device not in ("auto", "cpu"):
         device_of(preset)
-    check_destinations(preset, out_dir, record=record)
+    check_destinations(preset, out_dir, sinks, record=record)
     return plan
 
 
