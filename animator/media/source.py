@@ -218,6 +218,8 @@ class VideoSource:
             raise MediaError(f"{path}: not a readable video ({exc.strerror or exc})") from None
         if path.suffix.lower() == ".gif":
             whole_gif(path)
+        elif is_png(path):
+            whole_apng(path)
         if seconds is not None and start >= seconds:
             raise MediaError(f"{path}: video.start {start} s is past the end ({seconds:.2f} s)")
         end = seconds if duration is None else min(seconds or start + duration, start + duration)
@@ -353,6 +355,32 @@ def whole_gif(path: Path) -> None:
     if at > len(data):
         raise MediaError(f"{path}: the GIF is cut short (its data ends after {images - 1} whole frames): it is "
                          "damaged or was not copied whole")
+
+
+def whole_apng(path: Path) -> None:
+    """An animated PNG cut short decodes without a word (with threads, FFmpeg's error on the cut
+    frame is dropped): it ended where its data did. Its chunks are walked instead: each must end
+    where its length says, and its animation control must find as many frames as it declares.
+    (One whose frames are whole but whose end chunk is missing is read, as players read it.)"""
+    data = path.read_bytes()
+    at, declared, frames, cut = 8, None, 0, False
+    while at + 8 <= len(data):  # a chunk: its data's length, its type, its data, a CRC
+        length, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+        if at + 12 + length > len(data):
+            cut = True
+            break
+        if kind == b"acTL":
+            declared = int.from_bytes(data[at + 8:at + 12], "big")
+        frames += kind == b"fcTL"  # a frame's control, its data after it
+        if kind == b"IEND":
+            break
+        at += 12 + length
+    else:
+        cut = at != len(data)  # a part of a chunk's header
+    whole = frames - cut  # a cut lies within the data of the last frame begun (or its control)
+    if declared is not None and (cut or frames < declared):
+        raise MediaError(f"{path}: the animated PNG is cut short (its data ends after {max(whole, 0)} whole frames of "
+                         f"the {declared} it declares): it is damaged or was not copied whole")
 
 
 ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}

@@ -662,6 +662,30 @@ def test_a_gif_cut_short_is_refused_as_a_render_source(tmp_path):
     assert VideoSource(tmp_path / "clip.gif").frame_count == 48
 
 
+def test_an_animated_png_cut_short_is_refused_as_a_render_source(tmp_path):
+    """With threads, FFmpeg drops its error on a cut APNG's frame: a render of half an animation
+    was a video half as long, with exit 0."""
+    from fractions import Fraction
+
+    from animator.errors import MediaError
+    from animator.media.frame import Frame
+    from animator.media.sink import ApngSink, encoding
+    from animator.media.source import VideoSource, read_image
+
+    coffee = read_image(SAMPLES / "coffee.png")
+    with encoding([ApngSink(tmp_path / "whole.png", Fraction(10))]) as put:
+        for i in range(6):
+            put(Frame(i, Fraction(i, 10), coffee[10 * i:10 * i + 64, :96].copy()))
+    data = (tmp_path / "whole.png").read_bytes()
+    for cut in (len(data) // 2, len(data) - 40):
+        (tmp_path / "cut.png").write_bytes(data[:cut])
+        with pytest.raises(MediaError, match=r"cut\.png: the animated PNG is cut short \(its data ends after \d whole "
+                                             r"frames of the 6 it declares\)"):
+            VideoSource(tmp_path / "cut.png")
+    (tmp_path / "no-end.png").write_bytes(data[:-12])  # the end chunk alone missing: every frame whole
+    assert len(list(VideoSource(tmp_path / "no-end.png"))) == 6
+
+
 def test_deep_samples_beyond_their_range_are_refused_not_read_as_a_flat_picture(tmp_path):
     """A TIFF of floats from 0 to 255, or of 32-bit integers, was read clipped to white: a flat
     picture, rendered with exit 0. Floats from 0 to 1 and 16-bit integers are read as before."""
