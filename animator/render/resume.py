@@ -161,8 +161,10 @@ class Checkpoint:
     def lock(self) -> None:
         """Hold the folder's lock for this process; a render already holding it is a one-line
         error naming its pid. Creates the folder."""
-        if self.folder.exists() and not self.folder.is_dir():
-            raise MediaError(f"{self.folder}: exists and is not a work folder: move it away to render here")
+        if self.folder.is_symlink() or self.folder.exists() and not self.folder.is_dir():  # a link: what it holds is
+            # another folder's, which a render would move aside as not its own, and fill with its frames
+            raise MediaError(f"{self.folder}: exists and is not a work folder{' (a link)' if self.folder.is_symlink() else ''}: "
+                             "move it away to render here")
         while True:
             handle = self._open_lock()
             try:

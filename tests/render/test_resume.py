@@ -83,6 +83,21 @@ def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
     assert len(frames) == 4 and frames[0].mean() > 50  # the photo again
 
 
+def test_a_link_where_the_work_folder_goes_is_refused(tmp_path):
+    """A render moved what the linked folder held aside as not its own, and filled it with frames."""
+    from animator.errors import MediaError
+    from animator.preset import load_preset
+    from animator.render.resume import Checkpoint
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    (tmp_path / ".melt.work").symlink_to(mine)
+    with pytest.raises(MediaError, match=r"\.melt\.work: exists and is not a work folder \(a link\): move it away"):
+        Checkpoint(tmp_path / ".melt.work", load_preset(PRESETS / "melt.yaml")).lock()
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
 def test_a_checkpoint_made_on_other_cpu_threads_is_not_resumed(tmp_path):
     from animator.media.frame import Frame
     from animator.preset import load_preset, parse_overrides
