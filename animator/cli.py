@@ -701,3 +701,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # stylize works in a temporary folder: nothing of it is kept to resume from
         console.print("interrupted: run the same command again to resume" if args.run in RESUMING else "interrupted")
         return 130
+    except BrokenPipeError:  # a reader that stopped reading (`| head`): what it read is what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout once more at exit
+        return 141  # as a command the pipe's signal stopped
+    except OSError as exc:  # a path the system refuses to look at: a name too long, a folder without permission
+        if exc.filename is None:
+            raise
+        print_error(AnimatorError(f"{exc.filename}: {(exc.strerror or str(exc)).lower()}"))
+        return 2

@@ -10,7 +10,23 @@ pos 768 vs 662"); their bytes are made in memory and written here instead.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+
+
+def why_unreadable(path: Path) -> str | None:
+    """Why a path given to read is none to read: missing, out of reach (a name too long, no
+    permission), or a pipe, socket or device (reading one waits for a writer, or never ends).
+    None for a file or a folder."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "file not found"
+    except OSError as exc:
+        return f"cannot be read ({(exc.strerror or str(exc)).lower()})"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return "not a regular file (a pipe, a socket or a device)"
 
 
 def write_file(path: Path, data, sync: bool = False) -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from animator.errors import AnimatorError
 from animator.media.source import read_image
-from tests.conftest import SAMPLES
+from tests.conftest import PRESETS, SAMPLES
 from tests.faults.test_cases import animator, refused, write
 
 BASE = f"name: base\ninput: {SAMPLES / 'chelsea.png'}\nsize: 32\niterate: {{steps: 1}}\noutputs: [{{format: mp4}}]\n"
@@ -582,3 +582,28 @@ def test_batch_refuses_an_overlap_without_a_split(tmp_path):
     refused(animator("batch", "melt", "--overlap", "5", "--out", tmp_path / "out", cwd=tmp_path),
             "--overlap 5 is for --split N")
     assert not (tmp_path / "out").exists()
+
+
+def test_pipes_names_too_long_and_a_reader_gone_are_one_line(tmp_path):
+    """A pipe given as a file was opened and read, waiting for a writer forever; a name longer
+    than the file system takes was a traceback (and so was a folder without permission); and a
+    reader that stopped reading (`| head -1`) a BrokenPipeError's."""
+    import os
+
+    os.mkfifo(tmp_path / "pipe.png")
+    os.mkfifo(tmp_path / "pipe.yaml")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "animator", *map(str, args)], cwd=tmp_path,  # noqa: E731
+                                       capture_output=True, text=True, timeout=60)
+    preset = write(tmp_path, BASE.replace(str(SAMPLES / "chelsea.png"), "pipe.png"))
+    refused(run("validate", preset), "p.yaml:2: input: not a regular file (a pipe, a socket or a device)")
+    refused(run("validate", "pipe.yaml"), "pipe.yaml: not a regular file")
+    refused(run("stylize", SAMPLES / "chelsea.png", "--style", "pipe.png", "-o", "x.png"), "--style pipe.png", "not a regular")
+    refused(run("metrics", "--loop", "pipe.png"), "pipe.png: not a regular file")
+    long = "v" * 300
+    refused(run("render", write(tmp_path, BASE), "--out", long), f"error: {long}: file name too long")
+    refused(run("validate", f"{long}.yaml"), f"{long}.yaml", "file name too long")
+    reader = subprocess.Popen([sys.executable, "-m", "animator", "validate", *[PRESETS / "melt.yaml"] * 3000],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    reader.stdout.readline()
+    reader.stdout.close()  # as `| head -1` does
+    assert reader.wait(timeout=60) == 141 and not reader.stderr.read(), "a BrokenPipeError's traceback"

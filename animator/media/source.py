@@ -19,6 +19,7 @@ import numpy as np
 from PIL import ExifTags, Image
 
 from animator.errors import MediaError
+from animator.files import why_unreadable
 from animator.media.display import Display, deinterlaced
 from animator.media.frame import Frame, on_white
 
@@ -44,7 +45,7 @@ def read_image(path: Path) -> np.ndarray:
     CMYK, palette and grey converted, 16-bit and float samples scaled to 8 bits (read by Pillow
     through imageio; 16-bit colour by OpenCV)."""
     if not path.is_file():
-        raise MediaError(f"{path}: {'a folder, where an image file goes' if path.is_dir() else 'file not found'}")
+        raise MediaError(f"{path}: {'a folder, where an image file goes' if path.is_dir() else why_unreadable(path)}")
     try:
         with iio.imopen(path, "r", plugin="pillow") as file, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -516,10 +517,10 @@ def open_source(path: Path, start: float = 0.0, duration: float | None = None, f
     animated PNG is a video; `moving` (video mode, metrics) refuses a still image, which would make
     a video of one frame, and an animation the video decoder cannot read (animated WebP), which
     would make one of its first frame."""
+    if problem := why_unreadable(path):
+        raise MediaError(f"{path}: {problem}")
     if path.is_dir():
         return ImageFolderSource(path, start, duration, fps or FOLDER_FPS)
-    if not path.exists():
-        raise MediaError(f"{path}: file not found")
     if path.suffix.lower() not in IMAGE_SUFFIXES and not (moving and is_still(path)):
         return VideoSource(path, start, duration)
     frames = frames_in(path)

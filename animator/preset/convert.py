@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
+from animator.files import why_unreadable
 from animator.preset.schedule import Schedule, ScheduleError, parse_schedule
 
 KeyPath = tuple[str | int, ...]
@@ -104,8 +105,8 @@ def _path(raw: Any, path: KeyPath, base: Path) -> Path:
         resolved = (base / Path(raw).expanduser()).resolve()
     except (OSError, RuntimeError) as exc:  # a loop of links (OSError; RuntimeError before Python 3.13)
         raise Invalid(path, f"cannot be followed: {base / raw} ({getattr(exc, 'strerror', None) or exc})") from None
-    if not resolved.exists():
-        raise Invalid(path, f"file not found: {resolved}")
+    if problem := why_unreadable(resolved):
+        raise Invalid(path, f"{problem}: {resolved}")
     return resolved
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from animator.errors import PresetError
+from animator.files import why_unreadable
 from animator.media.source import IMAGE_SUFFIXES, frames_in
 from animator.preset.convert import Invalid, KeyPath, bare_form, convert, dotted, to_plain
 from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,
@@ -157,6 +158,8 @@ def _expanded_size(root: yaml.Node) -> int:
 
 
 def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
+    if (problem := why_unreadable(path)) and problem != "file not found":  # a pipe would wait for a writer
+        raise PresetError(f"{path}: {problem}, where a preset file goes")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
