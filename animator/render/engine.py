@@ -24,7 +24,7 @@ from animator.methods import Styles, StyleTrack, build_method
 from animator.preset.resolve import method_options, style_weights
 from animator.preset.schema import Num, Preset
 from animator.render.iterate import IterateRenderer
-from animator.render.outputs import check_destinations, make_sinks, publish
+from animator.render.outputs import Began, check_destinations, make_sinks, publish, standing
 from animator.render.plan import Plan, device_of
 from animator.render.renderer import Loaded, Renderer
 from animator.render.resume import Checkpoint
@@ -115,7 +115,7 @@ class Render:
                 for sink in sinks:
                     sink.abort()
             if disk:
-                what = kept(sinks, checkpoint if resumable else None)
+                what = kept(sinks, at_start, checkpoint if resumable else None)
                 raise MediaError(f"{exc.filename or out_dir}: {os.strerror(exc.errno).lower()} ({what})") from None
             raise
         checkpoint.release(done=True)
@@ -157,9 +157,11 @@ class Render:
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
-def kept(sinks: list[Sink], checkpoint: Checkpoint | None) -> str:
-    """What a failed render leaves the user: the outputs as they were, and frames to resume from."""
-    what = [f"{sink.path.name} as it was" for sink in sinks if sink.path.exists()]
+def kept(sinks: list[Sink], at_start: Began, checkpoint: Checkpoint | None) -> str:
+    """What a failed render leaves the user: the outputs as they were (or the new ones, where the
+    publish had moved them into place: its record failed), and frames to resume from."""
+    what = [f"{sink.path.name} as it was" if standing(sink.path) == at_start.places.get(sink.path) else
+            f"the new {sink.path.name}" for sink in sinks if sink.path.exists()]
     if checkpoint is not None and checkpoint.segments:
         what.append(f"the frames made so far in {checkpoint.folder}, to resume from")
     return "kept: " + (", ".join(what) or "nothing was written")

@@ -251,7 +251,8 @@ def publish(staged: dict[Path, Path], out_dir: Path, began: Began, preset: Prese
     if preset is not None:
         earlier = recorded(record_path(preset, out_dir), last_written=True) | dict.fromkeys(publishing(preset, out_dir))
         marker = publishing_path(preset, out_dir)
-        write_atomically(marker, json.dumps(sorted(map(str, earlier.keys() | {f.resolve() for f in staged}))).encode())
+        write_atomically(marker, json.dumps(sorted(map(str, earlier.keys() | {f.resolve() for f in staged}))).encode(),
+                         marker.with_name(f"{marker.name}.tmp"))  # hidden already
         record_path(preset, out_dir).unlink(missing_ok=True)
     for final, partial in staged.items():
         if partial.is_dir() and final.is_dir():  # a folder of frames cannot replace another by a rename

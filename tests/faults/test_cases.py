@@ -107,6 +107,11 @@ def test_a_full_disk_replaces_no_finished_output_and_says_what_it_kept(tmp_path)
                     cwd=tmp_path, env={"ANIMATOR_FAULT": "frame:4:enospc"})
     refused(full, "no space left on device", "kept: melt.mp4 as it was, melt.gif as it was")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    # the disk full once the first output is in place (the frames resumed from the run above)
+    full = animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, "--set", "seed=3", "--set", "iterate.blend=0.5",
+                    cwd=tmp_path, env={"ANIMATOR_FAULT": "publish:1:enospc"})
+    refused(full, "no space left on device", "kept: the new melt.mp4, melt.gif as it was")  # said "melt.mp4 as it was"
+    assert (tmp_path / "melt.mp4").read_bytes() != before["melt.mp4"]
 
 
 # 4: NaN and infinities are refused everywhere
