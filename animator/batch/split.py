@@ -27,6 +27,7 @@ from animator.preset import Preset
 from animator.preset.resolve import Part, follows_clip, soundtrack
 from animator.preset.resolve import chunk as chunk_of
 from animator.render.outputs import check_destinations, make_sinks, publish
+from animator.render.record import split_work_path
 
 
 def split_of(preset: Preset, parts: int, overlap: int) -> tuple[int, int] | None:
@@ -60,7 +61,7 @@ class Split:
             raise MediaError(f"{preset.input}: its length is unknown, so it cannot be split")
         self.began = check_destinations(preset, out_dir)
         self.chunks = cut(self.frames, parts, overlap)
-        self.work = out_dir / f".{preset.name}.split"
+        self.work = split_work_path(preset, out_dir)
         # held until the join has published: a render of the preset into out_dir meanwhile (or
         # another batch's split of it) stops at once, rather than mixing its outputs with the join's
         from animator.render.resume import Checkpoint  # torch loads here: a batch's planning does without
@@ -82,10 +83,12 @@ class Split:
 
     def join(self, results: list[Result]) -> Result:
         """The chunks' frames, cross-faded over each overlap, into the preset's outputs."""
+        joined = None
         try:
-            return self._join(results)
-        finally:
-            self.lock.release(done=False)
+            joined = self._join(results)
+            return joined
+        finally:  # done: a whole render of the preset left off part-way is replaced by the join
+            self.lock.release(done=joined is not None and not joined.failed)
 
     def _join(self, results: list[Result]) -> Result:
         started = time.perf_counter()

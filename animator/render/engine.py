@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -26,6 +27,7 @@ from animator.preset.schema import Num, Preset
 from animator.render.iterate import IterateRenderer
 from animator.render.outputs import Began, check_destinations, make_sinks, publish, standing
 from animator.render.plan import Plan, device_of
+from animator.render.record import split_work_path
 from animator.render.renderer import Loaded, Renderer
 from animator.render.resume import Checkpoint
 from animator.render.still import StillRenderer
@@ -119,6 +121,9 @@ class Render:
                 raise MediaError(f"{exc.filename or out_dir}: {os.strerror(exc.errno).lower()} ({what})") from None
             raise
         checkpoint.release(done=True)
+        split = split_work_path(preset, out_dir)
+        if own and record and split.is_dir() and not split.is_symlink():  # a batch's split of it, left off part-way:
+            shutil.rmtree(split, ignore_errors=True)  # its outputs are this render's now
         return outputs
 
     def _render(self, checkpoint: Checkpoint, sinks: list[Sink], progress: Progress | None) -> int:

@@ -92,6 +92,11 @@ def publishing_path(preset: Preset, out_dir: Path) -> Path:
     return out_dir / f".{preset.name}.publishing"
 
 
+def split_work_path(preset: Preset, out_dir: Path) -> Path:
+    """Where a batch's `--split` renders the preset's chunks until it joins them."""
+    return out_dir / f".{preset.name}.split"
+
+
 def is_record(path: Path) -> bool:
     """Whether the file at `path` is a render's record (and so may be replaced by another)."""
     try:

@@ -293,8 +293,14 @@ def test_a_split_video_joins_without_a_seam(tmp_path):
     path = tmp_path / "clip.yaml"
     path.write_text(f"name: clip\nmode: video\ninput: {CHAPLIN}\nstyle: {SAMPLES / 'hubble_deep_field.jpg'}\nsize: 160\n"
                     "video: {duration: 3}\noutputs: [{format: mp4, crf: 12}]\n")
+    left = tmp_path / "whole" / ".clip.split" / ".clip.part0.work"  # a split of it stopped part-way, then rendered whole:
+    left.mkdir(parents=True)  # its chunks' frames stayed for good
+    (left / "segment-000000.mkv").write_bytes(b"frames")
+    (tmp_path / "split" / ".clip.work").mkdir(parents=True)  # and the other way round
+    (tmp_path / "split" / ".clip.work" / "segment-000000.mkv").write_bytes(b"frames")
     whole = batch(path, "--out", tmp_path / "whole", cwd=tmp_path)
     split = batch(path, "--out", tmp_path / "split", "--split", "3", "--jobs", "2", cwd=tmp_path)
+    assert not (tmp_path / "whole" / ".clip.split").exists() and not (tmp_path / "split" / ".clip.work").exists()
     assert whole.returncode == split.returncode == 0, split.stderr
     (facts_a, frames_a), (facts_b, frames_b) = (decode_video(tmp_path / d / "clip.mp4") for d in ("whole", "split"))
     assert len(frames_a) == len(frames_b) == 75 and facts_a["rate"] == facts_b["rate"]
