@@ -161,7 +161,9 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
     if (problem := why_unreadable(path)) and problem != "file not found":  # a pipe would wait for a writer
         raise PresetError(f"{path}: {problem}, where a preset file goes")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        # YAML's own encodings: UTF-8, or UTF-16 marked by its byte order mark (Windows editors' "Unicode")
+        text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("utf-8")
     except FileNotFoundError:
         raise PresetError(f"{path}: preset file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

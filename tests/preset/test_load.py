@@ -427,3 +427,17 @@ def test_a_path_with_a_null_character_is_one_line(tmp_path):
     """os.path raised ValueError (embedded null byte) past the loader: a traceback."""
     with pytest.raises(PresetError, match=r"p\.yaml:3: iterate\.inject\.image: expected a file path, found .*null character"):
         load_preset(write(tmp_path, minimal('iterate: {inject: {image: "a\\0b.png", weight: 0.5}}\n')))
+
+
+def test_a_preset_saved_as_utf_16_reads_as_its_utf_8_twin(tmp_path):
+    """YAML files may be UTF-16 with a byte order mark (what Windows editors save as "Unicode"):
+    it was "cannot read preset ('utf-8' codec can't decode byte 0xff ...)"."""
+    import dataclasses
+
+    text = (PRESETS / "melt.yaml").read_text().replace("../samples/", f"{SAMPLES}/")
+    (tmp_path / "utf-8.yaml").write_text(text)
+    twin = load_preset(tmp_path / "utf-8.yaml")
+    for encoding in ("utf-16", "utf-16-be"):
+        path = tmp_path / f"{encoding}.yaml"
+        path.write_bytes(("\ufeff" if encoding.endswith("be") else "").encode(encoding) + text.encode(encoding))
+        assert dataclasses.replace(load_preset(path), source=twin.source) == twin, encoding
