@@ -35,7 +35,7 @@ def select_device(name: str = "auto") -> torch.device:
 
 def select_dtype(precision: str, device: torch.device) -> torch.dtype:
     """The feed-forward networks' compute type. `auto` takes bfloat16 where the hardware computes
-    it natively: CUDA GPUs with bf16, CPUs with AMX (about twice as fast as float32) or with
+    it natively: CUDA GPUs from Ampere on, CPUs with AMX (about twice as fast as float32) or with
     AVX-512's bfloat16 dot products (AMD Zen 4 and later, Intel Cooper Lake: a network pass in
     0.6-0.7x float32's time), within 43-53 dB PSNR of float32 on the bundled networks.
     Everything outside the networks stays float32."""
@@ -43,8 +43,8 @@ def select_dtype(precision: str, device: torch.device) -> torch.dtype:
         return torch.float32
     if precision == "bfloat16":
         return torch.bfloat16
-    if device.type == "cuda":
-        fast = torch.cuda.is_bf16_supported()
+    if device.type == "cuda":  # Ampere on: older GPUs take bfloat16 too, emulated (is_bf16_supported says yes)
+        fast = torch.cuda.get_device_capability(device) >= (8, 0)
     else:
         fast = has_amx() or getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
     return torch.bfloat16 if fast else torch.float32

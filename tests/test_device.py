@@ -54,3 +54,18 @@ def test_opencv_runs_on_one_thread_while_frame_workers_share_the_cores():
     assert cv2.getNumThreads() == before
     with threads_shared_by(1):  # one worker (a GPU render): the flow keeps every core
         assert cv2.getNumThreads() == before
+
+
+def test_auto_precision_takes_bfloat16_only_on_gpus_that_compute_it(monkeypatch):
+    """torch.cuda.is_bf16_supported() says yes on a T4 or a V100, which emulate bfloat16: `auto`
+    took it there, slower than float32 (this machine has no GPU: the GPU's answers are set here)."""
+    import torch
+
+    from animator.device import select_dtype
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)  # as with emulation
+    for capability, expected in (((7, 5), torch.float32), ((7, 0), torch.float32), ((8, 0), torch.bfloat16),
+                                 ((9, 0), torch.bfloat16)):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None, capability=capability: capability)
+        assert select_dtype("auto", torch.device("cuda")) == expected, capability
+        assert select_dtype("bfloat16", torch.device("cuda")) == torch.bfloat16
