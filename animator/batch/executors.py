@@ -133,7 +133,7 @@ def stop(workers: list, grace: float = 10.0) -> None:
 
 class RayExecutor:
     """Each preset a Ray task asking for its share of the cluster's CPUs (and a GPU when its
-    device is CUDA). Inputs travel with the task and outputs come back into the driver's
+    device is CUDA, or `auto` on a cluster with GPUs: unasked, every task would share a node's first). Inputs travel with the task and outputs come back into the driver's
     output folder, so workers need no shared file system. Without an address, and unless Ray is
     already initialized in this process, a local Ray instance is started."""
 
@@ -150,6 +150,7 @@ class RayExecutor:
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise AnimatorError(f"--address {address}: cannot reach a Ray cluster ({exc})") from None
         self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)) // jobs)
+        self.gpus = ray.cluster_resources().get("GPU", 0) > 0  # where `auto` renders on a GPU, it asks for one
         self.threads = asked or self.cpus
 
     def run(self, tasks: list[Task]) -> Iterator[Result]:
@@ -164,7 +165,11 @@ class RayExecutor:
             except AnimatorError as exc:
                 yield Result(task.name, "failed", error=str(exc))
                 continue
-            ref = remote.options(num_cpus=self.cpus, num_gpus=1 if task.cuda else 0).remote(*ship(task.preset), self.threads, task.part)
+            plain, files = ship(task.preset)
+            if task.cuda:  # the GPU Ray gives the task is the one it sees, numbered 0: cuda:1 would be none
+                plain["device"] = "cuda"
+            gpus = 1 if task.cuda or task.preset.device == "auto" and self.gpus else 0
+            ref = remote.options(num_cpus=self.cpus, num_gpus=gpus).remote(plain, files, self.threads, task.part)
             pending[ref] = task, began
         while pending:
             (ref,), _ = self.ray.wait(list(pending), num_returns=1)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from animator.media.source import read_image
-from tests.conftest import MEDIA, SAMPLES, decode_video
+from tests.conftest import MEDIA, PRESETS, SAMPLES, decode_video
 
 CHAPLIN = MEDIA / "chaplin.mp4"
 
@@ -254,6 +254,40 @@ def ray_instance():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+def test_ray_tasks_ask_for_a_gpu_and_render_on_the_one_they_get(tmp_path):
+    """Ray shows a task the GPU it gives it alone, numbered 0: `cuda:1` failed there ("only 1 CUDA
+    device(s) present"), and `auto` asked for none, so every task of a node shared its first GPU.
+    (No GPU here: Ray's scheduling is stood in for, and what each task asks of it is checked.)"""
+    import types
+
+    from animator.batch.executors import RayExecutor
+    from animator.batch.task import Result, Task
+    from animator.preset import load_preset, parse_overrides
+
+    asked = []
+
+    class Remote:
+        def options(self, **resources):
+            asked.append(resources)
+            return self
+
+        def remote(self, plain, files, threads, part):
+            asked[-1]["device"] = plain["device"]
+            return len(asked)
+
+    ray = types.SimpleNamespace(remote=lambda function: Remote(), wait=lambda refs, num_returns: (refs[:1], refs[1:]),
+                                get=lambda ref: (Result("t", "failed", error="stood in"), {}),
+                                exceptions=types.SimpleNamespace(RayError=RuntimeError))
+    executor = RayExecutor.__new__(RayExecutor)
+    executor.ray, executor.cpus, executor.threads = ray, 2, 2
+    for gpus, device, expected in ((True, "cuda:1", (1, "cuda")), (True, "auto", (1, "auto")), (False, "auto", (0, "auto")),
+                                   (True, "cpu", (0, "cpu"))):
+        executor.gpus = gpus
+        preset = load_preset(PRESETS / "melt.yaml", parse_overrides([f"device={device}"]))
+        list(executor.run([Task(preset, tmp_path / device)]))
+        assert (asked[-1]["num_gpus"], asked[-1]["device"]) == expected, (gpus, device)
 
 
 def test_ray_renders_the_frames_the_local_executor_does(tmp_path, ray_instance):
