@@ -244,26 +244,41 @@ def h264_encoder(gpu: bool) -> str:
     return "h264_nvenc" if gpu and nvenc_available() else "libx264"
 
 
+FALLBACK = "libx264"  # where the GPU's encoder will not open at the render's size (over its 4096 px a side),
+# or its sessions are all taken (consumer cards run a few at once: a batch's jobs, several MP4 outputs)
+
+
 class Mp4Sink(EncodedSink):
     """H.264 for the web: High profile (the encoder picks the lowest level that fits the size and
     rate), BT.709, and the index (moov) before the media, so a browser starts playing at once.
-    With `gpu`, NVIDIA's encoder where it runs (lossless, crf 0, stays with x264)."""
+    With `gpu` (the render's GPU, by its index), NVIDIA's encoder on it where it runs (lossless,
+    crf 0, stays with x264, as does a picture NVENC will not open)."""
 
     container_format, codec, pix_fmt, bt709, even, audio_rules = "mp4", "libx264", "yuv420p", True, True, MP4_AUDIO
 
     def __init__(self, path: Path, fps: Fraction, crf: int = 18, size: int | None = None, audio: AudioSpan | None = None,
-                 preset: str = "medium", bitrate: int | None = None, gpu: bool = False):
+                 preset: str = "medium", bitrate: int | None = None, gpu: int | None = None):
         super().__init__(path, fps, size, audio)
-        self.crf, self.preset, self.bitrate = crf, preset, bitrate
-        self.codec = h264_encoder(gpu and crf > 0)
+        self.crf, self.preset, self.bitrate, self.gpu = crf, preset, bitrate, gpu
+        self.codec = h264_encoder(gpu is not None and crf > 0)
 
     def container_options(self) -> dict[str, str]:
         return {"movflags": "+faststart"}
 
+    def open(self, width: int, height: int) -> None:
+        super().open(width, height)
+        if self.codec == "h264_nvenc":
+            try:  # opened now rather than at the first frame, so that x264 can take over
+                self.stream.codec_context.open()
+            except av.FFmpegError:
+                self.container.close()
+                self.codec = FALLBACK
+                super().open(width, height)
+
     def codec_options(self) -> dict[str, str]:
         if self.codec == "h264_nvenc":  # constant quality (cq, on crf's scale) under an optional cap
             options = {"preset": NVENC_PRESET[self.preset], "tune": "hq", "rc": "vbr", "cq": str(self.crf), "b": "0",
-                       "profile": "high"}
+                       "profile": "high", "gpu": str(self.gpu)}
             return options | ({"maxrate": str(self.bitrate), "bufsize": str(2 * self.bitrate)} if self.bitrate else {})
         options = {"crf": str(self.crf), "preset": self.preset}
         if self.crf > 0:  # crf 0 is lossless, which only the High 4:4:4 profile allows

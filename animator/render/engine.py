@@ -96,7 +96,9 @@ class Render:
         stands in the render's way (its outputs' places checked, its work folder locked)."""
         preset, began = self.preset, time.perf_counter()
         own = sinks is None
-        sinks = make_sinks(preset, out_dir, self.fps, self.plan.audio(), self.device.type == "cuda") if own else sinks
+        gpu = None if self.device.type != "cuda" else torch.cuda.current_device() if self.device.index is None \
+            else self.device.index
+        sinks = make_sinks(preset, out_dir, self.fps, self.plan.audio(), gpu) if own else sinks
         at_start = check_destinations(preset, out_dir, sinks, record=own and record)
         checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
         checkpoint.lock()

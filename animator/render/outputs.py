@@ -34,10 +34,11 @@ from animator.render.record import input_hashes, is_record, output_hash, publish
 H264_CRF = 18  # x264's visually near-lossless setting; the other encoders' defaults live in their sinks
 
 
-def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | None = None, gpu: bool = False) -> list[Sink]:
+def make_sinks(preset: Preset, out_dir: Path, fps: Fraction, audio: AudioSpan | None = None,
+               gpu: int | None = None) -> list[Sink]:
     """The preset's outputs; `fps` is the render's own rate: an output at another rate takes,
-    for each of its frames, the render's frame nearest in time (see Retimed). `gpu` when the
-    render runs on one (its video encoder may then be used)."""
+    for each of its frames, the render's frame nearest in time (see Retimed). `gpu`: the index
+    of the GPU the render runs on, if it does (its video encoder may then be used)."""
     single = preset.frame_count == 1
     sinks = []
     for output in preset.outputs:
@@ -83,7 +84,7 @@ class Retimed:
 
 
 def make_sink(output: OutputConfig, out_dir: Path, name: str, fps: Fraction, audio: AudioSpan | None, single: bool,
-              gpu: bool = False) -> Sink:
+              gpu: int | None = None) -> Sink:
     """One output as `<out_dir>/<name>.<format>` (PNG: `<name>_frames/`, or `<name>.png` for one frame)."""
     path = out_dir / f"{name}.{output.format}"
     match output.format:

@@ -109,17 +109,23 @@ def test_bitrates_read_as_bits_per_second_and_round_trip():
     assert preset(*plain["outputs"]).outputs[0] == outputs[0].__class__("mp4", bitrate=2_500_000, crf=20)
 
 
-def test_an_mp4_on_a_gpu_uses_its_encoder_only_where_it_runs(tmp_path):
+def test_an_mp4_on_a_gpu_uses_its_encoder_only_where_it_runs(tmp_path, monkeypatch):
+    from animator.media import sink as sinks
     from animator.media.sink import Mp4Sink, nvenc_available
 
-    sink = Mp4Sink(tmp_path / "g.mp4", Fraction(24), crf=20, gpu=True)
+    sink = Mp4Sink(tmp_path / "g.mp4", Fraction(24), crf=20, gpu=0)
     assert sink.codec == ("h264_nvenc" if nvenc_available() else "libx264")  # no GPU: x264, not a failure
-    assert Mp4Sink(tmp_path / "l.mp4", Fraction(24), crf=0, gpu=True).codec == "libx264"  # lossless stays with x264
-    with encoding([sink]) as put:
-        for i in range(3):
-            put(Frame(i, Fraction(i, 24), np.full((64, 96, 3), 40 * i, np.uint8)))
-    facts, frames = decode_video(tmp_path / "g.mp4")
-    assert facts["codec"] == "h264" and len(frames) == 3
+    assert Mp4Sink(tmp_path / "l.mp4", Fraction(24), crf=0, gpu=0).codec == "libx264"  # lossless stays with x264
+    # NVENC found, and then refusing the render's picture (over its 4096 px, its sessions taken; here: no
+    # GPU): the render failed at its first frame
+    monkeypatch.setattr(sinks, "nvenc_available", lambda: "h264_nvenc" in av.codecs_available)
+    refusing = Mp4Sink(tmp_path / "r.mp4", Fraction(24), crf=20, gpu=1)
+    for sink, name in ((sink, "g.mp4"), (refusing, "r.mp4")):
+        with encoding([sink]) as put:
+            for i in range(3):
+                put(Frame(i, Fraction(i, 24), np.full((64, 96, 3), 40 * i, np.uint8)))
+        facts, frames = decode_video(tmp_path / name)
+        assert facts["codec"] == "h264" and len(frames) == 3
 
 
 def test_a_folder_of_frames_takes_its_own_fps(tmp_path):
