@@ -43,7 +43,7 @@ def background(items: Iterable[T], maxsize: int = 8, name: str = "background") -
     """Iterate `items` in a producer thread named after its stage; re-raises its exception in
     the consumer."""
     q: queue.Queue = queue.Queue(maxsize)
-    stop = threading.Event()
+    stop, ended = threading.Event(), threading.Event()  # ended: not the thread's is_alive (see Worker)
     failure: list[BaseException] = []
 
     def produce() -> None:
@@ -55,6 +55,7 @@ def background(items: Iterable[T], maxsize: int = 8, name: str = "background") -
             failure.append(exc)
         finally:
             _put(q, _DONE, stop)
+            ended.set()
 
     thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
@@ -65,11 +66,11 @@ def background(items: Iterable[T], maxsize: int = 8, name: str = "background") -
             raise failure[0]
     finally:
         stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
+        while not ended.is_set():  # unblock a producer waiting on a full queue
             try:
                 q.get_nowait()
             except queue.Empty:
-                thread.join(0.01)
+                ended.wait(0.01)
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, name: str = "stylize") -> Iterator[R]:
@@ -93,23 +94,30 @@ class Worker:
     """Calls `handle(item)` for each item put, in its own thread, behind a bounded queue.
 
     The first exception is kept: later `put`s re-raise it, and `close` re-raises it after the
-    thread has stopped, so the caller sees the failure and can clean up.
+    thread has stopped, so the caller sees the failure and can clean up. Waited for by an event,
+    not Thread.join: in Python 3.11 a join that Ctrl-C interrupts leaves the thread marked as
+    stopped while it runs on, and a second join returns at once.
     """
 
     def __init__(self, handle: Callable[[T], None], maxsize: int = 8, name: str = "encode"):
         self._handle = handle
         self._queue: queue.Queue = queue.Queue(maxsize)
         self._error: BaseException | None = None
+        self._dropping = False  # abandoned: what is still queued is not handled
+        self._ended = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while (item := _get(self._queue)) is not _DONE:
-            if self._error is None:
-                try:
-                    self._handle(item)
-                except BaseException as exc:
-                    self._error = exc
+        try:
+            while (item := _get(self._queue)) is not _DONE:
+                if self._error is None and not self._dropping:
+                    try:
+                        self._handle(item)
+                    except BaseException as exc:
+                        self._error = exc
+        finally:
+            self._ended.set()
 
     def put(self, item: T) -> None:
         if self._error is not None:
@@ -118,6 +126,18 @@ class Worker:
 
     def close(self) -> None:
         self._queue.put(_DONE)
-        self._thread.join()
+        self._ended.wait()
         if self._error is not None:
             raise self._error
+
+    def abandon(self) -> None:
+        """Stop after the item in hand, the rest dropped; returns once the thread has ended,
+        whatever Ctrl-C comes meanwhile (what it writes to is closed next, by the caller)."""
+        self._dropping = True
+        while True:
+            try:
+                _put(self._queue, _DONE)  # room soon: the thread drops what is queued
+                self._ended.wait()
+                return
+            except KeyboardInterrupt:
+                continue

@@ -717,8 +717,7 @@ def encoding(sinks: list[Sink], written: Callable[[Frame, object], None] | None 
         for sink in sinks:
             sink.finish(publish)
     except BaseException:
-        with contextlib.suppress(BaseException):
-            worker.close()
+        worker.abandon()  # ended before the sinks it writes are closed
         for sink in sinks:
             sink.abort()
         raise

@@ -48,3 +48,48 @@ def test_a_producer_stops_though_its_wake_up_was_lost():
     closed.start()
     closed.join(5)
     assert not closed.is_alive() and len(made) < 100
+
+
+class SlowSink:
+    """What `encoding` needs of a sink, slow to write, and telling whether it was closed while a
+    frame was being written into it."""
+
+    path = None
+
+    def __init__(self):
+        self.writing, self.closed_while_writing = False, []
+
+    def write(self, frame) -> None:
+        self.writing = True
+        time.sleep(0.4)
+        self.writing = False
+
+    def finish(self, publish: bool) -> None:
+        pass
+
+    def abort(self) -> None:
+        self.closed_while_writing.append(self.writing)
+
+
+def test_ctrl_c_while_the_encoder_drains_closes_no_sink_under_it():
+    """Python 3.11 marks a thread whose join Ctrl-C interrupted as stopped while it runs: the
+    render closed its encoders under the encode thread's feet, and once hung for good (SIGINT
+    and SIGTERM ignored) with both threads in PyAV."""
+    import os
+    import signal
+
+    from animator.media.sink import encoding
+
+    sink = SlowSink()
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # a test runner's worker may ignore it
+    try:
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()  # while the encoder drains, at the end
+        try:
+            with encoding([sink]) as put:
+                put(None)
+                put(None)
+        except KeyboardInterrupt:
+            pass
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert sink.closed_while_writing == [False]
