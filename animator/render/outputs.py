@@ -141,7 +141,7 @@ def check_destinations(preset: Preset, out_dir: Path, sinks: list[Sink] | None =
     if record and (record_file.exists() or record_file.is_symlink()) and not is_record(record_file):
         raise MediaError(f"{record_file}: is in the way of this render's record and is not one it wrote; "
                          "move it, or render into another --out")
-    written = recorded(record_file) | dict.fromkeys(publishing(preset, out_dir)) if record else None  # None: a preview's own paths
+    written = owned(preset, out_dir) if record else None  # None: a preview's own paths
     for sink in sinks:
         path = sink.path
         if not path.exists() and not path.is_symlink():
@@ -168,17 +168,37 @@ def check_folder(folder: Path) -> None:
             return
 
 
-def ours(path: Path, frames: bool, written: dict[Path, str | None] | None) -> bool:
+Owned = dict[Path, frozenset[str] | None]  # a path, and the SHA-256s of what it may hold and be ours (None: anything)
+
+
+def ours(path: Path, frames: bool, written: Owned | None) -> bool:
     """Whether what is at an output's path may be replaced: a folder of numbered frames where
     `frames` go, else a file of the output's format, not a link; and one of the `written` paths
-    (a record's, a cut-short publish's: not a video of the user's own, named as ours), where
-    there is a record (without one, a file the command was named: stylize's -o)."""
+    holding what it may (see `owned`: not a video of the user's own, named as ours), where there
+    is a record (without one, a file the command was named: stylize's -o)."""
     shaped = path.is_dir() and not path.is_symlink() and all(is_frame(p) for p in path.iterdir()) if frames \
         else path.is_file() and not path.is_symlink() and of_its_format(path)
     if not shaped or written is None:
         return shaped
     place = path.resolve()
-    return place in written and written[place] in (None, output_hash(path))
+    return place in written and (written[place] is None or output_hash(path) in written[place])
+
+
+def owned(preset: Preset, out_dir: Path) -> Owned:
+    """What a render of this name may replace: its record's outputs whatever they hold, the
+    earlier ones it names while they hold what was written there, and what a publish cut short
+    was moving into place, while it holds what that publish moved there or what was ours before."""
+    listed = {path: None if digest is None else frozenset([digest])
+              for path, digest in recorded(record_path(preset, out_dir)).items()}
+    return joined(listed, publishing(preset, out_dir))
+
+
+def joined(a: Owned, b: Owned) -> Owned:
+    """Ours where either says so."""
+    both = dict(a)
+    for path, digests in b.items():
+        both[path] = None if digests is None or path in both and both[path] is None else both.get(path, frozenset()) | digests
+    return both
 
 
 def recorded(record_file: Path, last_written: bool = False) -> dict[Path, str | None]:
@@ -250,9 +270,12 @@ def publish(staged: dict[Path, Path], out_dir: Path, began: Began, preset: Prese
             again = "run the command again to publish" if preset is not None else "run the command again"
             raise MediaError(f"{final}: came in the place of this render's output while it ran; move it, and {again}")
     if preset is not None:
-        earlier = recorded(record_path(preset, out_dir), last_written=True) | dict.fromkeys(publishing(preset, out_dir))
+        earlier = recorded(record_path(preset, out_dir), last_written=True) | still_ours(publishing(preset, out_dir))
         marker = publishing_path(preset, out_dir)
-        write_atomically(marker, json.dumps(sorted(map(str, earlier.keys() | {f.resolve() for f in staged}))).encode(),
+        moving = joined(owned(preset, out_dir), {final.resolve(): frozenset([output_hash(partial)])
+                                                 for final, partial in staged.items()})
+        write_atomically(marker, json.dumps({str(path): None if digests is None else sorted(digests)
+                                             for path, digests in sorted(moving.items())}).encode(),
                          marker.with_name(f"{marker.name}.tmp"))  # hidden already
         record_path(preset, out_dir).unlink(missing_ok=True)
     for final, partial in staged.items():
@@ -282,10 +305,20 @@ def leftovers(preset: Preset, out_dir: Path) -> list[Path]:
             if path.exists() or path.is_symlink()]
 
 
-def publishing(preset: Preset, out_dir: Path) -> set[Path]:
-    """The outputs a publish cut short was moving into place (none where none was)."""
+def publishing(preset: Preset, out_dir: Path) -> Owned:
+    """What a publish cut short was moving into place (none where none was), and what each may
+    hold and be ours: what the publish moved there, or what was ours there before it."""
     try:
         names = json.loads(publishing_path(preset, out_dir).read_text())
     except (OSError, ValueError):
-        return set()
-    return {Path(name) for name in names if isinstance(name, str)} if isinstance(names, list) else set()
+        return {}
+    if isinstance(names, list):  # 0.3.10's and earlier: the names alone
+        return {Path(name): None for name in names if isinstance(name, str)}
+    return {Path(name): None if digests is None else frozenset(d for d in digests if isinstance(d, str))
+            for name, digests in names.items() if isinstance(digests, list | None)} if isinstance(names, dict) else {}
+
+
+def still_ours(written: Owned) -> dict[Path, str]:
+    """Of `written`'s paths, those that hold what they may: their SHA-256 now, for a record."""
+    found = {path: output_hash(path) for path in written if path.exists() and not path.is_symlink()}
+    return {path: digest for path, digest in found.items() if written[path] is None or digest in written[path]}

@@ -99,6 +99,22 @@ def test_a_render_killed_while_publishing_is_not_up_to_date_and_renders_again(tm
     assert up_to_date(preset, tmp_path) is None  # the record names each output's checksum
 
 
+def test_a_file_of_the_users_where_a_publish_cut_short_had_yet_to_move_an_output_stays(tmp_path):
+    """A publish names what it moves before it moves it; a GIF of the user's saved, after the
+    kill, under a name it had not reached yet was taken for the render's and replaced (exit 0)."""
+    sets = [*TINY, "--set", "outputs=[{format: mp4}, {format: gif}]"]
+    killed = animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path, env={"ANIMATOR_FAULT": "publish:1"})
+    assert killed.returncode == -9 and (tmp_path / "melt.mp4").exists() and not (tmp_path / "melt.gif").exists()
+    Image.open(SAMPLES / "brick.png").save(tmp_path / "melt.gif")
+    mine = (tmp_path / "melt.gif").read_bytes()
+    refused(animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path),
+            "melt.gif: is in the way of this render's output and is not one it wrote")
+    assert (tmp_path / "melt.gif").read_bytes() == mine
+    (tmp_path / "melt.gif").unlink()  # moved away: the render publishes, the MP4 it had moved taken as its own
+    assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path).returncode == 0
+    assert (tmp_path / "melt.gif").exists() and not list(tmp_path.glob(".melt.*"))
+
+
 def test_a_full_disk_replaces_no_finished_output_and_says_what_it_kept(tmp_path):
     sets = [*TINY, "--set", "outputs=[{format: mp4}, {format: gif}]"]
     assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path).returncode == 0
