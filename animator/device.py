@@ -64,6 +64,9 @@ def configure_process(threads: int | None = None) -> int:
     memory is kept for the next frame."""
     threads = threads or render_threads()
     torch.set_num_threads(threads)
+    # the same convolution kernels every run, so a killed render resumes to the same frames on a GPU
+    # (cuDNN's autotuner may pick another; some backward kernels, gatys's, sum in any order)
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = False, True
     torch.set_flush_denormal(True)
     keep_freed_memory()
     return threads

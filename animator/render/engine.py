@@ -71,12 +71,13 @@ class Render:
 
     @property
     def engine(self) -> str:
-        """Device type, compute type and, on the CPU, the thread count: with the preset, what
-        decides the frames. Threads split a sum in other places, and a loop feeds the last bit's
-        difference back (`melt` on 1 and 2 threads: 3 levels apart after 30 frames), so a render
-        resumed on other threads would not be the one begun."""
-        threads = f"/{self.threads} threads" if self.device.type == "cpu" else ""
-        return f"{self.device.type}/{str(self.dtype).removeprefix('torch.')}{threads}"
+        """Device type, compute type and, on the CPU, the thread count (on a GPU, its model): with
+        the preset, what decides the frames. Threads split a sum in other places, and a loop feeds
+        the last bit's difference back (`melt` on 1 and 2 threads: 3 levels apart after 30 frames),
+        so a render resumed on other threads would not be the one begun; another GPU model runs
+        other kernels (TF32 convolutions from Ampere on, float32 before)."""
+        where = f"/{self.threads} threads" if self.device.type == "cpu" else f" ({torch.cuda.get_device_name(self.device)})"
+        return f"{self.device.type}/{str(self.dtype).removeprefix('torch.')}{where}"
 
     @property
     def fps(self) -> Fraction:

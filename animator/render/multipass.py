@@ -8,7 +8,8 @@ holds it to that neighbour by the temporal loss. So a frame's painting reaches t
 it as well as after, and every frame is painted again with its neighbours' newest in view.
 
 Every frame is held until the last pass: the source frames at the render size and the outputs
-stay in memory (about 1.3 MB a frame at 384x216: the output in float32, the frame in 8 bits), and
+stay in the machine's memory, not a GPU's (about 1.3 MB a frame at 384x216: the output in
+float32, the frame in 8 bits), and
 a frame is final only when every pass is done, so a killed render starts its passes over (it
 comes to the same frames). The flow is found again in each pass: milliseconds beside a frame's
 steps.
@@ -41,8 +42,9 @@ def multi_pass(method: GatysMethod, frames: Iterable[tuple[int, np.ndarray, Moti
     held, first = TemporalLoss(temporal, device), method.with_steps(share[0])
     for index, image, motion in frames:  # the first pass: the single pass, with its share of the steps
         x, when = to_tensor(image, device), clock.at(index)
-        outputs.append(first.transfer(styles.at(x, when), x, when=when, temporal=held.guide(image, motion, when)))
-        held.keep(outputs[-1], image)
+        painted = first.transfer(styles.at(x, when), x, when=when, temporal=held.guide(image, motion, when))
+        held.keep(painted, image)
+        outputs.append(painted.cpu())  # in the machine's memory: a long clip would fill a GPU's
         indices.append(index)
         images.append(image)
     backend = make_backend(temporal.flow, temporal.flow_preset)
@@ -52,11 +54,11 @@ def multi_pass(method: GatysMethod, frames: Iterable[tuple[int, np.ndarray, Moti
         neighbour = None
         for i in order:
             x, when = to_tensor(images[i], device), clock.at(indices[i])
-            start, guide = outputs[i], None
+            start, guide = outputs[i].to(device), None
             if neighbour is not None:
                 flow, mask = find_motion(backend, images[neighbour], images[i], temporal, device)
-                warped = warp(outputs[neighbour], flow)
+                warped = warp(outputs[neighbour].to(device), flow)
                 start, guide = (outputs[i] + mask * warped) / (1 + mask), Temporal(warped, mask, when.value(temporal.weight))
-            outputs[i] = later.transfer(styles.at(x, when), x, init=start, when=when, temporal=guide)
+            outputs[i] = later.transfer(styles.at(x, when), x, init=start, when=when, temporal=guide).cpu()
             neighbour = i
     yield from zip(indices, images, outputs)
