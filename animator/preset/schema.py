@@ -41,12 +41,14 @@ def parse_fps(value: object) -> Fraction | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError("a frame rate such as 24, 12.5 or 30000/1001")
     try:
-        fps = Fraction(str(value).strip()).limit_denominator(1001)
+        fps = Fraction(str(value).strip())
     except (ValueError, ZeroDivisionError):
         raise ValueError("a frame rate such as 24, 12.5 or 30000/1001") from None
     if not 0 < fps <= 240:
         raise ValueError("a frame rate between 0 and 240")
-    return fps
+    if fps < Fraction(1, 2002):  # what a denominator up to 1001 rounds to 0
+        raise ValueError("a frame rate of 1/1001 or more (a frame in 1001 s)")
+    return fps.limit_denominator(1001)
 
 
 def parse_device(value: object) -> str:

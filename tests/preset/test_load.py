@@ -71,6 +71,8 @@ def test_style_images_with_weights(tmp_path):
         ("iterate:\n  blend: 1.5\n", r"p.yaml:4: iterate.blend: expected a number between 0 and 1, found 1.5"),
         ("outputs:\n  - {format: mkv}\n", r"p.yaml:4: outputs\[0\].format: expected one of mp4, webm, mov, webp, apng, gif, png, found 'mkv'"),
         ("outputs:\n  - {format: mp4, fps: 0}\n", r"outputs\[0\].fps: expected a frame rate between 0 and 240, found 0"),
+        # rounded to 0 first, and said to be outside 0 to 240
+        ("outputs:\n  - {format: mp4, fps: 0.0001}\n", r"fps: expected a frame rate of 1/1001 or more \(a frame in 1001 s\)"),
         ("outputs:\n  - {format: gif, fps: 0.001}\n", r"outputs\[0\].fps: a GIF's frame lasts at most 655.35 s"),  # it wrapped
         ("method: {name: gatsby}\n", r"method.name: expected one of arbitrary, multistyle, gatys, found 'gatsby'"),
         ("method: {name: multistyle, style: 26}\n", r"method.style: expected a style index 0..25"),
