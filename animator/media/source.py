@@ -361,27 +361,27 @@ def whole_gif(path: Path) -> None:
 def whole_apng(path: Path) -> None:
     """An animated PNG cut short decodes without a word (with threads, FFmpeg's error on the cut
     frame is dropped): it ended where its data did. Its chunks are walked instead: each must end
-    where its length says, and its animation control must find as many frames as it declares.
-    (One whose frames are whole but whose end chunk is missing is read, as players read it.)"""
+    where its length says, up to the end chunk, and there must be as many frames as its animation
+    control declares. (A cut that falls between chunks, even between the chunks of one frame's
+    data, leaves whole chunks: only the missing end chunk tells.)"""
     data = path.read_bytes()
-    at, declared, frames, cut = 8, None, 0, False
-    while at + 8 <= len(data):  # a chunk: its data's length, its type, its data, a CRC
+    at, declared, frames, ended = 8, None, 0, False
+    while at + 12 <= len(data):  # a chunk: its data's length, its type, its data, a CRC
         length, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
         if at + 12 + length > len(data):
-            cut = True
             break
         if kind == b"acTL":
             declared = int.from_bytes(data[at + 8:at + 12], "big")
         frames += kind == b"fcTL"  # a frame's control, its data after it
         if kind == b"IEND":
+            ended = True
             break
         at += 12 + length
-    else:
-        cut = at != len(data)  # a part of a chunk's header
-    whole = frames - cut  # a cut lies within the data of the last frame begun (or its control)
-    if declared is not None and (cut or frames < declared):
-        raise MediaError(f"{path}: the animated PNG is cut short (its data ends after {max(whole, 0)} whole frames of "
-                         f"the {declared} it declares): it is damaged or was not copied whole")
+    if declared is not None and not ended:
+        raise MediaError(f"{path}: the animated PNG is cut short (its data ends before its end chunk; it declares "
+                         f"{declared} frames): it is damaged or was not copied whole")
+    if declared is not None and frames < declared:
+        raise MediaError(f"{path}: a damaged animated PNG (it declares {declared} frames and holds {frames})")
 
 
 ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}

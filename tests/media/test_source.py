@@ -677,13 +677,17 @@ def test_an_animated_png_cut_short_is_refused_as_a_render_source(tmp_path):
         for i in range(6):
             put(Frame(i, Fraction(i, 10), coffee[10 * i:10 * i + 64, :96].copy()))
     data = (tmp_path / "whole.png").read_bytes()
-    for cut in (len(data) // 2, len(data) - 40):
-        (tmp_path / "cut.png").write_bytes(data[:cut])
-        with pytest.raises(MediaError, match=r"cut\.png: the animated PNG is cut short \(its data ends after \d whole "
-                                             r"frames of the 6 it declares\)"):
+    assert len(list(VideoSource(tmp_path / "whole.png"))) == 6
+    chunks, at = [], 8  # where each chunk ends
+    while at < len(data):
+        at += 12 + int.from_bytes(data[at:at + 4], "big")
+        chunks.append(at)
+    last_control = data.rindex(b"fcTL") + 4 + 26 + 4  # its type, its data, its CRC
+    for cut in (len(data) // 2, len(data) - 40, len(data) - 12, len(data) - 5, last_control, *chunks[-4:-1]):
+        (tmp_path / "cut.png").write_bytes(data[:cut])  # at chunk boundaries too: whole chunks, frames missing
+        with pytest.raises(MediaError, match=r"cut\.png: the animated PNG is cut short \(its data ends before its end "
+                                             r"chunk; it declares 6 frames\)"):
             VideoSource(tmp_path / "cut.png")
-    (tmp_path / "no-end.png").write_bytes(data[:-12])  # the end chunk alone missing: every frame whole
-    assert len(list(VideoSource(tmp_path / "no-end.png"))) == 6
 
 
 def test_deep_samples_beyond_their_range_are_refused_not_read_as_a_flat_picture(tmp_path):
