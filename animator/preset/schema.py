@@ -46,9 +46,9 @@ def parse_fps(value: object) -> Fraction | None:
         raise ValueError("a frame rate such as 24, 12.5 or 30000/1001") from None
     if not 0 < fps <= 240:
         raise ValueError("a frame rate between 0 and 240")
-    if fps < Fraction(1, 2002):  # what a denominator up to 1001 rounds to 0
+    if (fps := fps.limit_denominator(1001)) == 0:  # a rate's denominator is at most 1001: 0.0001 rounds to 0
         raise ValueError("a frame rate of 1/1001 or more (a frame in 1001 s)")
-    return fps.limit_denominator(1001)
+    return fps
 
 
 def parse_device(value: object) -> str:

@@ -73,6 +73,7 @@ def test_style_images_with_weights(tmp_path):
         ("outputs:\n  - {format: mp4, fps: 0}\n", r"outputs\[0\].fps: expected a frame rate between 0 and 240, found 0"),
         # rounded to 0 first, and said to be outside 0 to 240
         ("outputs:\n  - {format: mp4, fps: 0.0001}\n", r"fps: expected a frame rate of 1/1001 or more \(a frame in 1001 s\)"),
+        ("outputs:\n  - {format: mp4, fps: 1/2002}\n", r"fps: expected a frame rate of 1/1001 or more"),  # was 0: 24 fps
         ("outputs:\n  - {format: gif, fps: 0.001}\n", r"outputs\[0\].fps: a GIF's frame lasts at most 655.35 s"),  # it wrapped
         ("method: {name: gatsby}\n", r"method.name: expected one of arbitrary, multistyle, gatys, found 'gatsby'"),
         ("method: {name: multistyle, style: 26}\n", r"method.style: expected a style index 0..25"),
