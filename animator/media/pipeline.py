@@ -130,14 +130,14 @@ class Worker:
         if self._error is not None:
             raise self._error
 
-    def abandon(self) -> None:
-        """Stop after the item in hand, the rest dropped; returns once the thread has ended,
-        whatever Ctrl-C comes meanwhile (what it writes to is closed next, by the caller)."""
+    def abandon(self) -> bool:
+        """Stop after the item in hand, the rest dropped; returns once the thread has ended (True:
+        what it writes to may be closed), or at a Ctrl-C meanwhile (False: an item in hand that
+        does not end, a stalled disk, is no reason for a render that cannot be stopped)."""
         self._dropping = True
-        while True:
-            try:
-                _put(self._queue, _DONE)  # room soon: the thread drops what is queued
-                self._ended.wait()
-                return
-            except KeyboardInterrupt:
-                continue
+        try:
+            _put(self._queue, _DONE)  # room soon: the thread drops what is queued
+            self._ended.wait()
+        except KeyboardInterrupt:
+            return False
+        return True

@@ -93,3 +93,23 @@ def test_ctrl_c_while_the_encoder_drains_closes_no_sink_under_it():
     finally:
         signal.signal(signal.SIGINT, handler)
     assert sink.closed_while_writing == [False]
+
+
+def test_a_second_ctrl_c_stops_waiting_for_an_encoder_that_does_not_end():
+    """Waiting for the encoder to end took every Ctrl-C (and SIGTERM): one stuck in a write (a
+    stalled disk) made a render only SIGKILL could stop."""
+    import os
+    import signal
+
+    stuck = threading.Event()
+    worker = Worker(lambda item: stuck.wait(), maxsize=2)
+    worker.put(1)
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    threading.Timer(5, stuck.set).start()  # the write ends at last: without the fix, the wait did too
+    try:
+        started = time.monotonic()
+        assert worker.abandon() is False and time.monotonic() - started < 4
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        stuck.set()
