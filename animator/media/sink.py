@@ -272,6 +272,8 @@ class Mp4Sink(EncodedSink):
                 self.stream.codec_context.open()
             except av.FFmpegError:
                 self.container.close()
+                if self.audio_copy is not None:
+                    self.audio_copy.discard()
                 self.codec = FALLBACK
                 super().open(width, height)
 
@@ -397,6 +399,11 @@ class AudioCopy:
             self.stream = None
             if hasattr(self, "source"):
                 self.source.close()
+
+    def discard(self) -> None:
+        """Close the source unread (the container it was for is given up)."""
+        if hasattr(self, "source"):
+            self.source.close()
 
     def copy(self, picture_seconds: float) -> None:
         """The span's sound, cut where the picture ends (a clip's sound may run on past its last frame)."""
@@ -717,7 +724,7 @@ def encoding(sinks: list[Sink], written: Callable[[Frame, object], None] | None 
         for sink in sinks:
             sink.finish(publish)
     except BaseException:
-        worker.abandon()  # ended before the sinks it writes are closed
-        for sink in sinks:
-            sink.abort()
+        if worker.abandon():  # ended before the sinks it writes are closed; else they stay, hidden partials
+            for sink in sinks:
+                sink.abort()
         raise

@@ -123,10 +123,10 @@ class Render:
                 what = kept(sinks, at_start, checkpoint if resumable else None)
                 raise MediaError(f"{exc.filename or out_dir}: {os.strerror(exc.errno).lower()} ({what})") from None
             raise
-        checkpoint.release(done=True)
         split = split_work_path(preset, out_dir)
         if own and record and split.is_dir() and not split.is_symlink():  # a batch's split of it, left off part-way:
-            shutil.rmtree(split, ignore_errors=True)  # its outputs are this render's now
+            shutil.rmtree(split, ignore_errors=True)  # its outputs are this render's now (removed under the lock)
+        checkpoint.release(done=True)
         return outputs
 
     def _render(self, checkpoint: Checkpoint, sinks: list[Sink], progress: Progress | None) -> int:

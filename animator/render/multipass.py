@@ -58,7 +58,7 @@ def multi_pass(method: GatysMethod, frames: Iterable[tuple[int, np.ndarray, Moti
             if neighbour is not None:
                 flow, mask = find_motion(backend, images[neighbour], images[i], temporal, device)
                 warped = warp(outputs[neighbour].to(device), flow)
-                start, guide = (outputs[i] + mask * warped) / (1 + mask), Temporal(warped, mask, when.value(temporal.weight))
+                start, guide = (start + mask * warped) / (1 + mask), Temporal(warped, mask, when.value(temporal.weight))
             outputs[i] = later.transfer(styles.at(x, when), x, init=start, when=when, temporal=guide).cpu()
             neighbour = i
     yield from zip(indices, images, outputs)

@@ -1,5 +1,6 @@
 """A preset's outputs: keys checked at load, one sink per format, each file written where the preset says."""
 
+import os
 import re
 from fractions import Fraction
 
@@ -119,13 +120,15 @@ def test_an_mp4_on_a_gpu_uses_its_encoder_only_where_it_runs(tmp_path, monkeypat
     # NVENC found, and then refusing the render's picture (over its 4096 px, its sessions taken; here: no
     # GPU): the render failed at its first frame
     monkeypatch.setattr(sinks, "nvenc_available", lambda: "h264_nvenc" in av.codecs_available)
-    refusing = Mp4Sink(tmp_path / "r.mp4", Fraction(24), crf=20, gpu=1)
+    refusing = Mp4Sink(tmp_path / "r.mp4", Fraction(24), crf=20, audio=AudioSpan(MEDIA / "chaplin.mp4", 0, 0.2), gpu=1)
     for sink, name in ((sink, "g.mp4"), (refusing, "r.mp4")):
         with encoding([sink]) as put:
             for i in range(3):
                 put(Frame(i, Fraction(i, 24), np.full((64, 96, 3), 40 * i, np.uint8)))
         facts, frames = decode_video(tmp_path / name)
         assert facts["codec"] == "h264" and len(frames) == 3
+    open_files = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}")]
+    assert str(MEDIA / "chaplin.mp4") not in open_files  # the sound's source, opened for the encoder given up
 
 
 def test_a_folder_of_frames_takes_its_own_fps(tmp_path):
