@@ -59,15 +59,20 @@ class Split:
         self.fps, self.frames, self.has_audio = source.fps, source.frame_count, source.has_audio
         if self.frames is None:
             raise MediaError(f"{preset.input}: its length is unknown, so it cannot be split")
-        self.began = check_destinations(preset, out_dir)
-        self.chunks = cut(self.frames, parts, overlap)
-        self.work = split_work_path(preset, out_dir)
         # held until the join has published: a render of the preset into out_dir meanwhile (or
-        # another batch's split of it) stops at once, rather than mixing its outputs with the join's
+        # another batch's split of it) stops at once, rather than mixing its outputs with the join's;
+        # taken before the outputs' places are looked at, which a render finishing meanwhile changes
         from animator.render.resume import Checkpoint  # torch loads here: a batch's planning does without
 
         self.lock = Checkpoint(out_dir / f".{preset.name}.work", preset)
         self.lock.lock()
+        try:
+            self.began = check_destinations(preset, out_dir)
+        except BaseException:
+            self.lock.release(done=False)
+            raise
+        self.chunks = cut(self.frames, parts, overlap)
+        self.work = split_work_path(preset, out_dir)
 
     def tasks(self) -> list[Task]:
         tasks = []

@@ -365,6 +365,29 @@ def test_a_split_video_joins_without_a_seam(tmp_path):
     assert at_seams <= 1.5 * elsewhere, (at_seams, elsewhere)
 
 
+def test_a_split_takes_the_names_lock_before_it_looks_at_the_outputs_places(tmp_path):
+    """A render finishing between the two (torch loads between them: 1-2 s) let the split render
+    every chunk, then fail on the render's own output as "came in the place of this render's"."""
+    from animator.batch.split import Split
+    from animator.errors import AnimatorError
+    from animator.preset import load_preset
+    from animator.render.resume import Checkpoint
+
+    path = tmp_path / "clip.yaml"
+    path.write_text(f"name: clip\nmode: video\ninput: {CHAPLIN}\nstyle: {SAMPLES / 'brick.png'}\nsize: 64\n"
+                    "video: {duration: 1}\noutputs: [{format: mp4}]\n")
+    preset = load_preset(path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "clip.mp4").write_text("a render's, finished meanwhile (not a video here: in the way)")
+    rendering = Checkpoint(tmp_path / "out" / ".clip.work", preset)
+    rendering.lock()
+    try:
+        with pytest.raises(AnimatorError, match="another render of 'clip' is writing here"):
+            Split(preset, tmp_path / "out", 2, 4)
+    finally:
+        rendering.release(done=False)
+
+
 def test_a_split_video_whose_music_is_only_its_sound_renders(tmp_path):
     # each chunk writes frames alone, so the music was "heard by nothing" there and every chunk failed
     path = tmp_path / "scored.yaml"
