@@ -65,7 +65,7 @@ def run_render(presets: list[Preset], out_dir: Path, fresh: bool, quiet: bool, i
     from animator.render.plan import checked
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), FpsColumn(), TimeRemainingColumn())
-    picture = lambda preset: [PngSink(image, preset.outputs[0].size)] if image else None  # noqa: E731
+    picture = lambda preset: [PngSink(image, preset.outputs[0].size, unlocked=True)] if image else None  # noqa: E731
     plans = [checked(preset, out_dir, image is None, picture(preset)) for preset in presets]  # bad input fails first
     from animator.render.engine import load  # torch loads here, once the presets are found fit to render
 

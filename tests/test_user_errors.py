@@ -476,11 +476,12 @@ def test_a_file_of_yours_under_a_dropped_outputs_name_is_not_taken_for_it(tmp_pa
 
 def test_a_killed_renders_partials_of_formats_no_longer_asked_for_go_with_the_next_render(tmp_path):
     (tmp_path / "out").mkdir()
-    for left in (".base.gif.partial", ".base.png.partial"):  # a GIF once asked for; a stylize -o base.png's
+    # a GIF once asked for, a PNG; and a stylize -o base.png's, named by its process (it takes no lock)
+    for left in (".base.gif.partial", ".base.png.partial", ".base.png.123.partial"):
         (tmp_path / "out" / left).write_bytes(b"GIF8")
     result = animator("render", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".base.png.partial", "base.json", "base.mp4"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".base.png.123.partial", "base.json", "base.mp4"]
 
 
 def test_a_layer_deeper_than_the_picture_reaches_is_one_line(tmp_path):

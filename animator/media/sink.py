@@ -57,9 +57,12 @@ class Sink:
 
     even = False  # chroma subsampled across columns (and rows) needs even sides
 
-    def __init__(self, path: Path, size: int | None = None):
+    def __init__(self, path: Path, size: int | None = None, unlocked: bool = False):
+        """`unlocked`: written without a render's lock on the name (stylize's picture, a preview's
+        sheet), under a partial name of this process's own: `.melt.png.partial` is a render's of
+        `melt`, and each would have published the other's picture."""
         self.path, self.size = path, size
-        self.partial = partial_path(path)
+        self.partial = path.with_name(f".{path.name}.{os.getpid()}.partial") if unlocked else partial_path(path)
         self.shape: tuple[int, int] | None = None  # (width, height) once the first frame arrives
 
     def write(self, frame: Frame) -> None:
@@ -603,8 +606,8 @@ class PngSink(Sink):
     """One PNG for a single-frame render, else a folder of numbered PNGs (at `fps`, their number
     on its clock: None, the render's)."""
 
-    def __init__(self, path: Path, size: int | None = None, fps: Fraction | None = None):
-        super().__init__(path, size)
+    def __init__(self, path: Path, size: int | None = None, fps: Fraction | None = None, unlocked: bool = False):
+        super().__init__(path, size, unlocked)
         if fps is not None:
             self.fps = fps
 
@@ -654,7 +657,7 @@ class SheetSink(Sink):
     under it, given the render's `sound`, its loudness and beats (draw_sound_strip)."""
 
     def __init__(self, path: Path, every: int, size: int | None = None, sound: SoundStrip | None = None):
-        super().__init__(path, size)
+        super().__init__(path, size, unlocked=True)  # a preview takes no lock
         self.every, self.tiles, self.latest, self.sound = every, [], None, sound
 
     def encode(self, frame: Frame, image: np.ndarray) -> None:

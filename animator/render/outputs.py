@@ -298,9 +298,9 @@ def publish(staged: dict[Path, Path], out_dir: Path, began: Began, preset: Prese
 
 def leftovers(preset: Preset, out_dir: Path) -> list[Path]:
     """The partial outputs a killed render of this name left, of formats this one did not make:
-    the name's work lock keeps any other render of it from writing them now. Not a `.NAME.png`'s,
-    which `stylize -o NAME.png` writes without that lock."""
-    names = [f".{preset.name}.{suffix}.partial" for suffix in ("mp4", "webm", "mov", "gif", "webp", "apng")]
+    the name's work lock keeps any other render of it from writing them now (`stylize` and
+    `preview`, which take no lock, write partials named by their process)."""
+    names = [f".{preset.name}.{suffix}.partial" for suffix in ("mp4", "webm", "mov", "gif", "webp", "apng", "png")]
     return [path for path in (out_dir / name for name in [*names, f".{preset.name}_frames.partial"])
             if path.exists() or path.is_symlink()]
 

@@ -201,3 +201,23 @@ def test_the_commands_that_make_the_samples_say_a_bad_place_in_one_line(tmp_path
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: {place}"), \
             result.stderr
     assert (tmp_path / name / "keep.txt").read_text() == "mine"
+
+
+def test_a_picture_written_without_a_renders_lock_keeps_a_partial_of_its_own(tmp_path):
+    """`stylize -o out/melt.png` and `preview -o out/melt.png` take no lock, and wrote the partial
+    a render of a still `melt` writes, `.melt.png.partial`: each removed the other's and published
+    its picture, and the render exited 0 with the stylize's picture as its output."""
+    from fractions import Fraction
+
+    from animator.media.frame import Frame
+    from animator.media.sink import PngSink, SheetSink, encoding
+    from animator.media.source import read_image
+
+    red, blue = (np.full((16, 24, 3), colour, np.uint8) for colour in ((200, 0, 0), (0, 0, 200)))
+    render = PngSink(tmp_path / "melt.png")
+    with encoding([render], publish=False) as put:  # a render's output, waiting for its publish
+        put(Frame(0, Fraction(0), red))
+    for alone in (PngSink(tmp_path / "melt.png", unlocked=True), SheetSink(tmp_path / "melt.png", 1)):
+        with encoding([alone]) as put:
+            put(Frame(0, Fraction(0), blue))
+        assert read_image(tmp_path / "melt.png")[0, 0, 2] > 150 and read_image(render.partial)[0, 0, 0] == 200

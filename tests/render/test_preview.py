@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_a_preview_onto_a_full_disk_is_one_line_that_names_no_temporary_frames(t
     plan = preview_plan(load_preset(PRESETS / "melt.yaml", parse_overrides(["size=32", "iterate.steps=3"])))
     with pytest.raises(MediaError) as raised:  # was: numpy's "N requested and M written", a traceback
         preview(plan, tmp_path / "pv.png")
-    assert str(raised.value) == f"{tmp_path / '.pv.png.partial'}: no space left on device (kept: nothing was written)"
+    assert str(raised.value) == f"{tmp_path / f'.pv.png.{os.getpid()}.partial'}: no space left on device (kept: nothing was written)"
     assert list(tmp_path.iterdir()) == []
 
 
