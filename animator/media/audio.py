@@ -33,12 +33,30 @@ class Sound:
 def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
     """The audio stream of `path` a player plays (source.sound_stream), mixed down to mono and resampled to `rate`, on the file's
     own timeline (source.timeline_origin, where a render's copy of the sound is cut from): sound
-    that starts late (a capture's audio 0.3 s after its video) begins with that much silence, and
-    sound before the file's time 0 is left out, so a beat heard is a beat seen."""
+    that starts late (a capture's audio 0.3 s after its video) begins with that much silence, a gap
+    in its timestamps is silence too, and sound before the file's time 0 is left out, so a beat
+    heard is a beat seen. Where the mix cancels what the channels carry (a channel in opposite
+    phase; a 5.1 track's low-frequency channel, which FFmpeg's mix leaves out), the loudest
+    channel is heard instead."""
     if not path.is_file():
         problem = "a folder, where an audio file goes" if path.is_dir() else \
             "audio file not found" if not path.exists() else "not a regular file, where an audio file goes"
         raise MediaError(f"{path}: {problem}")
+    samples, loudest = _decoded(path, rate)
+    if loudest is not None:
+        samples, _ = _decoded(path, rate, loudest)
+    if samples.size == 0:
+        raise MediaError(f"{path}: expected sound, found an audio stream of length 0")
+    return Sound(samples, rate)
+
+
+CANCELLED = 0.01  # the mix's energy, of its loudest channel's, below which the mix has lost the sound
+GAP = 0.002  # seconds between one frame's end and the next one's start taken as a gap: a millisecond clock's rounding is not
+
+
+def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndarray, int | None]:
+    """The stream's sound at `rate` on the file's timeline: the mono mix, or one `channel`; and,
+    for the mix, the channel to hear instead where the mix cancels it (None: the mix holds)."""
     try:
         container = av.open(file_name(path))
     except av.FFmpegError as exc:
@@ -50,26 +68,52 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
         stream = sound_stream(container)
         origin = timeline_origin(container)
         ends = declared_end(container, stream)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks, late = [], None
+        mix = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        apart = av.AudioResampler(format="fltp", rate=rate)  # the channels as they are: their energies, or the one heard
+        chunks, energies, late, until = [], np.zeros(1), None, None
+
+        def hear(frame: av.AudioFrame | None) -> None:  # None: what the resamplers hold back
+            nonlocal energies
+            if channel is None:
+                chunks.extend(f.to_ndarray().reshape(-1) for f in mix.resample(frame))
+            for piece in apart.resample(frame):
+                planes = piece.to_ndarray()
+                energies = energies + np.square(planes, dtype=np.float64).sum(axis=1)
+                if channel is not None:
+                    chunks.append(planes[channel])
+
         try:
             for frame in container.decode(stream):
-                if late is None and frame.time is not None:
-                    late = frame.time - origin
-                chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+                if frame.time is not None:
+                    late = frame.time - origin if late is None else late
+                    if until is not None and frame.time - until > GAP:  # a gap in the timestamps: silence, as played
+                        hear(silence(frame, round((frame.time - until) * frame.sample_rate)))
+                    until = frame.time + frame.samples / frame.sample_rate
+                hear(frame)
+            hear(None)
         except av.FFmpegError as exc:
             raise MediaError(f"{path}: audio stream cannot be decoded ({exc.strerror or exc})") from None
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    loudest = None
+    if channel is None and np.square(samples, dtype=np.float64).sum() < CANCELLED * energies.max():
+        loudest = int(np.argmax(energies))
     shift = round((late or 0.0) * rate)
     samples = np.concatenate([np.zeros(shift, np.float32), samples]) if shift > 0 else samples[-shift:]
     if ends is not None:  # an AAC's last frame decodes whole, its padding too: the sound ends where the file says
         declared, padding = round((ends[0] - origin) * rate), round(ends[1] * rate)
         if 0 < declared < samples.size <= declared + padding:  # more than a frame's padding: the index is not to be trusted
             samples = samples[:declared]
-    if samples.size == 0:
-        raise MediaError(f"{path}: expected sound, found an audio stream of length 0")
-    return Sound(samples, rate)
+    return samples, loudest
+
+
+def silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
+    """`samples` of silence in the format, layout and rate of `like`."""
+    shape = (len(like.layout.channels), samples) if like.format.is_planar else (1, samples * len(like.layout.channels))
+    dtype = like.to_ndarray().dtype
+    level = 128 if dtype == np.uint8 else 0  # unsigned 8-bit samples are silent in the middle
+    frame = av.AudioFrame.from_ndarray(np.full(shape, level, dtype), format=like.format.name, layout=like.layout.name)
+    frame.sample_rate = like.sample_rate
+    return frame
 
 
 def declared_end(container: av.container.InputContainer, stream: av.AudioStream) -> tuple[float, float] | None:

@@ -31,6 +31,7 @@ from PIL.PngImagePlugin import PngInfo
 from animator import faults
 from animator.errors import MediaError
 from animator.files import write_file
+from animator.media.audio import GAP, silence
 from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
 from animator.media.source import file_name, sound_stream, timeline_origin
@@ -461,8 +462,14 @@ class AudioCopy:
                 continue
             if (first, last) != (0, frame.samples):
                 frame, time = samples_of(frame, first, last), time + first / rate
+            at = max(0, round((time - start) * frame.sample_rate))
             if written is None:
-                written = max(0, round((time - start) * frame.sample_rate))
+                written = at
+            elif at - written > GAP * frame.sample_rate:  # a gap in the timestamps: silence, as a player plays it
+                gap = silence(frame, at - written)
+                gap.pts, gap.time_base = written, Fraction(1, frame.sample_rate)
+                written = at
+                self.output.mux(self.stream.encode(gap))
             frame.pts, frame.time_base = written, Fraction(1, frame.sample_rate)  # the encoder's priming goes before 0
             written += frame.samples
             self.output.mux(self.stream.encode(frame))

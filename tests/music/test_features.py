@@ -113,6 +113,73 @@ def test_the_sound_is_heard_on_the_files_timeline_where_its_copy_is_cut(tmp_path
     assert click == pytest.approx(1.0 + audio_at - video_at, abs=0.01)  # seconds from the file's time 0, its video's first
 
 
+def gap_track(path: Path, rate: int = 8000) -> Path:
+    """4 s of clicks at 0.5, 1.5, 2.5 and 3.5 s, in frames of a tenth of a second placed by their
+    timestamps: from 2 s on, one second late (a recording that dropped a second)."""
+    import av
+
+    sound = np.zeros(4 * rate, np.int16)
+    for second in (0.5, 1.5, 2.5, 3.5):
+        sound[int(second * rate): int(second * rate) + 80] = 20000
+    with av.open(str(path), "w") as box:
+        audio = box.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for i in range(40):
+            chunk = av.AudioFrame.from_ndarray(sound[None, i * 800:(i + 1) * 800], format="s16", layout="mono")
+            chunk.sample_rate, chunk.time_base = rate, Fraction(1, rate)
+            chunk.pts = i * 800 + (rate if i >= 20 else 0)
+            box.mux(audio.encode(chunk))
+        box.mux(audio.encode(None))
+    return path
+
+
+def click_times(samples: np.ndarray, rate: int) -> np.ndarray:
+    return np.flatnonzero(np.diff((np.abs(samples) > 0.3).astype(int)) == 1) / rate
+
+
+def test_a_gap_in_the_sounds_timestamps_is_heard_and_written_as_silence(tmp_path):
+    """The samples were joined end to end: every beat after the gap was seen a second before it
+    was heard (the MP4 copies the packets, timestamps and all), and a WebM's re-encoded sound
+    closed the gap and ended a second before its picture."""
+    import av
+
+    from animator.media.frame import Frame
+    from animator.media.sink import AudioSpan, WebmSink, encoding
+
+    rate = 8000
+    heard = decode_audio(gap_track(tmp_path / "gap.mka", rate), rate).samples
+    assert click_times(heard, rate) == pytest.approx([0.5, 1.5, 3.5, 4.5], abs=0.002) and heard.size == 5 * rate
+    with encoding([WebmSink(tmp_path / "out.webm", Fraction(10), audio=AudioSpan(tmp_path / "gap.mka"))]) as put:
+        for i in range(50):
+            put(Frame(i, Fraction(i, 10), np.zeros((32, 32, 3), np.uint8)))
+    with av.open(str(tmp_path / "out.webm")) as box:
+        written = np.concatenate([f.to_ndarray()[0] for f in box.decode(audio=0)])
+        written_rate = box.streams.audio[0].rate
+    assert click_times(written, written_rate) == pytest.approx([0.5, 1.5, 3.5, 4.5], abs=0.01)
+
+
+@pytest.mark.parametrize("channels", ["opposite", "low-frequency"])
+def test_sound_the_mono_mix_cancels_is_heard_in_its_loudest_channel(tmp_path, channels):
+    """A stereo track with one channel in opposite phase, or 5.1 with its kick in the low-frequency
+    channel alone (which FFmpeg's mix leaves out), mixed to silence: no beat, a still picture."""
+    sound, clicks = soundtrack.click_track(120, 4.0)
+    rate = sound.rate
+    if channels == "opposite":
+        planes, layout = np.stack([sound.samples, -sound.samples]), "stereo"
+    else:
+        planes, layout = np.zeros((6, sound.samples.size), np.float32), "5.1"
+        planes[3] = sound.samples
+    import av
+
+    with av.open(str(tmp_path / "track.wav"), "w") as box:
+        stream = box.add_stream("pcm_f32le", rate=rate, layout=layout)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planes.T.reshape(1, -1)), format="flt", layout=layout)
+        frame.sample_rate = rate
+        box.mux(stream.encode(frame))
+        box.mux(stream.encode(None))
+    analysis = analyse(decode_audio(tmp_path / "track.wav"))
+    assert analysis.beats == pytest.approx(clicks, abs=0.03)
+
+
 def test_a_device_file_as_the_sound_is_named_for_what_it_is(tmp_path):
     from animator.errors import MediaError
 
