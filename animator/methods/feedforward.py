@@ -3,6 +3,8 @@ through a 100-number vector) and `multistyle` (Dumoulin et al. 2017, 26 built-in
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -88,8 +90,9 @@ class ArbitraryMethod(FeedForward):
     def mix_styles(self, codes: Sequence[tuple[torch.Tensor, float]], when: When | None = None) -> list:
         """The weighted mean of the style vectors, turned into every norm layer's (scale, shift)."""
         vectors = torch.cat([vector for vector, _ in codes])
-        weights = torch.tensor([w for _, w in codes], device=vectors.device, dtype=vectors.dtype)
-        vector = (weights @ vectors / weights.sum()).unsqueeze(0)
+        total = math.fsum(w for _, w in codes)  # in float64: weights of 1e-50 are 0 in float32, and 0 / 0 NaN
+        weights = torch.tensor([w / total for _, w in codes], device=vectors.device, dtype=vectors.dtype)
+        vector = (weights @ vectors).unsqueeze(0)
         return self.net.condition(vector.to(self.dtype))
 
 
@@ -108,5 +111,5 @@ class MultistyleMethod(FeedForward):
 
     @torch.inference_mode()
     def _conditions(self, weights: Sequence[float]) -> list:
-        weights = torch.tensor(weights, device=self.device, dtype=torch.float32)
-        return self.net.condition((weights / weights.sum()).to(self.dtype))
+        total = math.fsum(weights)  # in float64, as mix_styles
+        return self.net.condition(torch.tensor([w / total for w in weights], device=self.device).to(self.dtype))
