@@ -5,6 +5,7 @@ and when all are written the outputs are published together with the render's re
 from __future__ import annotations
 
 import errno
+import math
 import os
 import shutil
 import time
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from animator import faults, interrupt
@@ -41,8 +43,19 @@ RENDERERS: dict[str, type[Renderer]] = {"iterate": IterateRenderer, "video": Vid
 def load_styles(preset: Preset, device: torch.device) -> Styles | None:
     if preset.style == "self":
         return None
-    return [(fitted(read_image(style.image), preset.size, device), weight)
-            for style, weight in zip(preset.style, style_weights(preset.style))]
+    images = [read_image(style.image) for style in preset.style]
+    return [(fitted(image, style_side(preset, image), device), weight)
+            for image, weight in zip(images, style_weights(preset.style))]
+
+
+def style_side(preset: Preset, image: np.ndarray) -> int:
+    """The long side a style image is read at: the render's; for `arbitrary`, at least what keeps its
+    short side at the `style_size` its network sees a style at, as far as the image has it (a 64 px
+    render saw it at 64 px, blown up: a blur of the style, 0.29 of the style vector away)."""
+    if preset.method.name != "arbitrary":
+        return preset.size
+    short, long = sorted(image.shape[:2])
+    return max(preset.size, min(long, math.ceil(preset.method.style_size * long / short)))
 
 
 def load_inject(preset: Preset, device: torch.device) -> tuple[torch.Tensor, Num] | None:
