@@ -477,6 +477,9 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
                 raise error(("method", key), f"is not used by objective {objective}: {OBJECTIVE_PAINTS[objective]}")
         if objective == "reconstruct" and preset.style != "self":
             raise error(("style",), f"is not used by objective reconstruct: {OBJECTIVE_PAINTS[objective]}")
+        if objective == "texture" and preset.original_colors != 0:  # as method.original_colors is, above
+            raise error(("original_colors",), f"is not used by objective texture: {OBJECTIVE_PAINTS[objective]} "
+                                              "(the content's colours would bring the content back)")
 
 
 # What each still objective makes of the optimization method's keys (resolve.method_options)

@@ -173,6 +173,8 @@ def test_style_images_with_weights(tmp_path):
         # the content's colours laid on a texture brought the content back (a blue picture, a blue texture)
         ("mode: still\nmethod: {name: gatys, original_colors: true}\nstill: {objective: texture}\n",
          r"method.original_colors: is not used by objective texture: it paints the style alone"),
+        ("mode: still\nmethod: gatys\noriginal_colors: 0.5\nstill: {objective: texture}\n",  # taken: the cat's colours
+         r"p.yaml:5: original_colors: is not used by objective texture: it paints the style alone"),
         ("mode: still\nmethod: {name: gatys, init: content}\nstill: {objective: reconstruct}\n",
          r"method.init: is not used by objective reconstruct"),
         ("mode: still\nmethod: {name: gatys, gram_transform: sparse}\nstill: {objective: reconstruct}\n",
@@ -371,7 +373,9 @@ def test_presets_survive_plain_data(path, tmp_path):
     from animator.preset import preset_from_dict
     from animator.preset.convert import to_plain
 
-    key = "iterate.blend" if load_preset(path).mode == "iterate" else "original_colors"  # a schedule the preset takes
+    plain = load_preset(path)  # a schedule the preset takes (a texture takes no colours of the content)
+    key = "iterate.blend" if plain.mode == "iterate" else "method.style_weight" if plain.still.objective == "texture" \
+        else "original_colors"
     preset = load_preset(path, parse_overrides([f"{key}={{keyframes: '0: 0.1, 9: 0.4', interpolation: cubic}}"]))
     assert preset_from_dict(to_plain(preset), tmp_path, source=preset.source) == preset
 
