@@ -470,6 +470,9 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
     if method.init == "previous" and preset.mode == "still":  # (in video mode without flow it is content, as auto)
         raise error(("method", "init"), "previous is the last frame: iterate or video mode")
     objective = preset.still.objective
+    if preset.style != "self" and (preset.mode != "still" or objective == "transfer") and (off := style_off(method)):
+        raise error(("method", off[0]), f"{off[1]}: the style images would not be used, every frame the content's; "
+                                        "for the content alone, from noise, use still.objective: reconstruct")
     if preset.mode == "still" and objective != "transfer":  # resolve.method_options sets these for the objective
         default, sets = type(method)(), OBJECTIVE_KEYS[objective](preset)
         for key, value in sets.items():
@@ -480,6 +483,18 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
         if objective == "texture" and preset.original_colors != 0:  # as method.original_colors is, above
             raise error(("original_colors",), f"is not used by objective texture: {OBJECTIVE_PAINTS[objective]} "
                                               "(the content's colours would bring the content back)")
+
+
+def style_off(method) -> tuple[str, str] | None:
+    """The key that switches the optimization method's style term off, and how, if one does."""
+    weights = method.style_layer_weights
+    if not isinstance(method.style_weight, Schedule) and method.style_weight == 0:
+        return "style_weight", "is 0"
+    if not method.style_layers:
+        return "style_layers", "is empty"
+    if weights and all(not isinstance(w, Schedule) and w == 0 for w in weights):
+        return "style_layer_weights", "are all 0"
+    return None
 
 
 # What each still objective makes of the optimization method's keys (resolve.method_options)

@@ -173,6 +173,13 @@ def test_style_images_with_weights(tmp_path):
         # the content's colours laid on a texture brought the content back (a blue picture, a blue texture)
         ("mode: still\nmethod: {name: gatys, original_colors: true}\nstill: {objective: texture}\n",
          r"method.original_colors: is not used by objective texture: it paints the style alone"),
+        # the style image unused: every frame the content's, with exit 0
+        (f"style: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, style_weight: 0}}\n",
+         r"p.yaml:4: method.style_weight: is 0: the style images would not be used"),
+        (f"style: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, style_layers: []}}\n",
+         r"method.style_layers: is empty: the style images would not be used"),
+        (f"style: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, style_layers: [relu1_1, relu2_1], style_layer_weights: [0, 0]}}\n",
+         r"method.style_layer_weights: are all 0: the style images would not be used"),
         ("mode: still\nmethod: gatys\noriginal_colors: 0.5\nstill: {objective: texture}\n",  # taken: the cat's colours
          r"p.yaml:5: original_colors: is not used by objective texture: it paints the style alone"),
         ("mode: still\nmethod: {name: gatys, init: content}\nstill: {objective: reconstruct}\n",
