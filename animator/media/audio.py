@@ -7,6 +7,7 @@ it) and says so in one MediaError line, so a render fails before its first frame
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -51,7 +52,8 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
 
 
 CANCELLED = 0.01  # the mix's energy, of its loudest channel's, below which the mix has lost the sound
-GAP = 0.002  # seconds between one frame's end and the next one's start taken as a gap: a millisecond clock's rounding is not
+GAP = 0.02  # seconds a frame starts after the sound placed before it, taken as a gap: a clock's jitter (an MKV's
+# milliseconds, a capture's) is not
 
 
 def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndarray, int | None]:
@@ -70,7 +72,7 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
         ends = declared_end(container, stream)
         mix = av.AudioResampler(format="flt", layout="mono", rate=rate)
         apart = av.AudioResampler(format="fltp", rate=rate)  # the channels as they are: their energies, or the one heard
-        chunks, energies, late, until = [], np.zeros(1), None, None
+        chunks, energies, late, placed = [], np.zeros(1), None, 0.0  # placed: seconds of sound from `late` on
 
         def hear(frame: av.AudioFrame | None) -> None:  # None: what the resamplers hold back
             nonlocal energies
@@ -86,9 +88,12 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
             for frame in container.decode(stream):
                 if frame.time is not None:
                     late = frame.time - origin if late is None else late
-                    if until is not None and frame.time - until > GAP:  # a gap in the timestamps: silence, as played
-                        hear(silence(frame, round((frame.time - until) * frame.sample_rate)))
-                    until = frame.time + frame.samples / frame.sample_rate
+                    gap = frame.time - origin - late - placed
+                    for second in range(math.ceil(gap)) if gap > GAP else ():  # a gap in the timestamps: silence,
+                        length = round(min(1.0, gap - second) * frame.sample_rate)  # as played (a second at a time)
+                        hear(silence(frame, length))
+                        placed += length / frame.sample_rate
+                placed += frame.samples / frame.sample_rate
                 hear(frame)
             hear(None)
         except av.FFmpegError as exc:

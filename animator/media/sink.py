@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import glob
 import io
 import logging
 import math
@@ -46,6 +47,27 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial")
 
 
+def abandoned_partials(path: Path) -> list[Path]:
+    """The partials of `path` that lock-free writers (stylize, preview) killed before they finished
+    left: named by a process that no longer runs."""
+    found = []
+    for partial in path.parent.glob(f".{glob.escape(path.name)}.*.partial"):
+        pid = partial.name[len(path.name) + 2:-len(".partial")]
+        if pid.isdigit() and int(pid) > 0 and not running(int(pid)):
+            found.append(partial)
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal: whether there is such a process
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 def remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
@@ -62,7 +84,7 @@ class Sink:
         """`unlocked`: written without a render's lock on the name (stylize's picture, a preview's
         sheet), under a partial name of this process's own: `.melt.png.partial` is a render's of
         `melt`, and each would have published the other's picture."""
-        self.path, self.size = path, size
+        self.path, self.size, self.unlocked = path, size, unlocked
         self.partial = path.with_name(f".{path.name}.{os.getpid()}.partial") if unlocked else partial_path(path)
         self.shape: tuple[int, int] | None = None  # (width, height) once the first frame arrives
 
@@ -71,7 +93,8 @@ class Sink:
             height, width = frame.image.shape[:2]
             self.shape = output_size(width, height, self.size, 2 if self.even else 1) if self.size else (width, height)
             try:
-                remove(self.partial)
+                for partial in [self.partial, *(abandoned_partials(self.path) if self.unlocked else [])]:
+                    remove(partial)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.open(*self.shape)
             except (OSError, av.FFmpegError) as exc:
@@ -465,15 +488,20 @@ class AudioCopy:
             at = max(0, round((time - start) * frame.sample_rate))
             if written is None:
                 written = at
-            elif at - written > GAP * frame.sample_rate:  # a gap in the timestamps: silence, as a player plays it
-                gap = silence(frame, at - written)
-                gap.pts, gap.time_base = written, Fraction(1, frame.sample_rate)
+            if at - written > GAP * frame.sample_rate:  # a gap in the timestamps: silence, as played
+                self._silence(frame, written, at)
                 written = at
-                self.output.mux(self.stream.encode(gap))
             frame.pts, frame.time_base = written, Fraction(1, frame.sample_rate)  # the encoder's priming goes before 0
             written += frame.samples
             self.output.mux(self.stream.encode(frame))
         self.output.mux(self.stream.encode(None))
+
+    def _silence(self, like: av.AudioFrame, start: int, end: int) -> None:
+        """Silence from sample `start` to `end` (at `like`'s rate), a second at a time."""
+        for at in range(start, end, like.sample_rate):
+            gap = silence(like, min(end - at, like.sample_rate))
+            gap.pts, gap.time_base = at, Fraction(1, like.sample_rate)
+            self.output.mux(self.stream.encode(gap))
 
 
 def samples_of(frame: av.AudioFrame, first: int, last: int) -> av.AudioFrame:

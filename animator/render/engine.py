@@ -62,7 +62,8 @@ def load_inject(preset: Preset, device: torch.device) -> tuple[torch.Tensor, Num
     inject = preset.iterate.inject
     if preset.mode != "iterate" or inject.image is None:
         return None
-    return fitted(read_image(inject.image), preset.size, device), inject.weight
+    image = read_image(inject.image)  # a style of the mix too (base.StyleTrack): read as one
+    return fitted(image, style_side(preset, image), device), inject.weight
 
 
 class Render:

@@ -1,4 +1,5 @@
 import errno
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -221,3 +222,21 @@ def test_a_picture_written_without_a_renders_lock_keeps_a_partial_of_its_own(tmp
         with encoding([alone]) as put:
             put(Frame(0, Fraction(0), blue))
         assert read_image(tmp_path / "melt.png")[0, 0, 2] > 150 and read_image(render.partial)[0, 0, 0] == 200
+
+
+def test_what_a_killed_stylize_left_goes_with_the_next_picture_written_there(tmp_path):
+    """A lock-free writer's partial is named by its process: one killed left it for good."""
+    import subprocess
+    import sys
+    from fractions import Fraction
+
+    from animator.media.frame import Frame
+    from animator.media.sink import PngSink, encoding
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left, alive = tmp_path / f".cat.png.{int(gone.stdout)}.partial", tmp_path / f".cat.png.{os.getppid()}.partial"
+    for partial in (left, alive):
+        partial.write_bytes(b"half a picture")
+    with encoding([PngSink(tmp_path / "cat.png", unlocked=True)]) as put:
+        put(Frame(0, Fraction(0), np.zeros((8, 8, 3), np.uint8)))
+    assert not left.exists() and alive.exists() and (tmp_path / "cat.png").exists()  # one still writing is left alone

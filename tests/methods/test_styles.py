@@ -8,10 +8,10 @@ from animator.preset import load_preset, parse_overrides
 from tests.conftest import PRESETS, SAMPLES
 
 
-def loaded(size: int, *sets: str):
+def loaded(size: int, *sets: str, preset: str = "deep-field"):
     from animator.render.engine import load
 
-    return load(load_preset(PRESETS / "deep-field.yaml", parse_overrides([f"size={size}", "device=cpu",
+    return load(load_preset(PRESETS / f"{preset}.yaml", parse_overrides([f"size={size}", "device=cpu",
                                                                         "precision=float32", *sets]))).loaded
 
 
@@ -21,6 +21,8 @@ def test_arbitrary_sees_its_style_at_its_style_size_whatever_the_renders_size():
     seen = {size: loaded(size).styles.codes[0][0].flatten() for size in (64, 128, 512)}
     for size in (64, 128):
         assert (seen[size] - seen[512]).norm() / seen[512].norm() < 0.1, size  # 0.28 and 0.15 before
+    injected = {size: loaded(size, preset="melt").styles.inject[0].flatten() for size in (64, 512)}  # a style too
+    assert (injected[64] - injected[512]).norm() / injected[512].norm() < 0.1
 
 
 def test_tiny_style_weights_mix_as_their_ratio_says():

@@ -157,6 +157,24 @@ def test_a_gap_in_the_sounds_timestamps_is_heard_and_written_as_silence(tmp_path
     assert click_times(written, written_rate) == pytest.approx([0.5, 1.5, 3.5, 4.5], abs=0.01)
 
 
+def test_timestamps_that_jitter_are_no_gaps(tmp_path):
+    """Each frame's gap was measured from the timestamp of the one before: a capture's clock, a
+    few milliseconds off either way, grew a minute of sound by 0.8 s at 2 ms (4 s at 5 ms)."""
+    import av
+
+    rate, size = 48000, 1024
+    jitter = np.random.default_rng(0).uniform(-0.005, 0.005, 60 * rate // size)
+    with av.open(str(tmp_path / "jitter.mka"), "w") as box:
+        audio = box.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for i, off in enumerate(jitter):
+            chunk = av.AudioFrame.from_ndarray(np.zeros((1, size), np.int16), format="s16", layout="mono")
+            chunk.sample_rate, chunk.time_base = rate, Fraction(1, rate)
+            chunk.pts = max(0, i * size + round(off * rate))
+            box.mux(audio.encode(chunk))
+        box.mux(audio.encode(None))
+    assert decode_audio(tmp_path / "jitter.mka").seconds == pytest.approx(len(jitter) * size / rate, abs=0.03)
+
+
 @pytest.mark.parametrize("channels", ["opposite", "low-frequency"])
 def test_sound_the_mono_mix_cancels_is_heard_in_its_loudest_channel(tmp_path, channels):
     """A stereo track with one channel in opposite phase, or 5.1 with its kick in the low-frequency
