@@ -66,7 +66,7 @@ def sound_strip(plan: Plan) -> SoundStrip | None:
     if features is None:
         return None
     k = max(1, round(line.seconds_per_step * float(line.fps)))  # frames written per step
-    frames = np.arange((features.count - 1) * k + 1)
+    frames = np.arange(line.frames or (features.count - 1) * k + 1)  # the render's count, where the rates round
     loud = np.interp(frames / k, np.arange(features.count), features.values["loud"])
     return SoundStrip(loud, features.beat_frames * k, f"loudness and beats ({features.bpm:.0f} BPM)")
 

@@ -14,10 +14,10 @@ import pytest
 from animator.cli import main
 from animator.media.audio import decode_audio, write_audio
 from animator.music.soundtrack import click_track
-from animator.preset import preset_from_dict
+from animator.preset import load_preset, parse_overrides, preset_from_dict
 from animator.render.engine import load
 from animator.render.plan import Plan
-from tests.conftest import MEDIA, SAMPLES, decode_video
+from tests.conftest import MEDIA, PRESETS, SAMPLES, decode_video
 
 FPS = 24
 
@@ -203,6 +203,9 @@ def test_preview_draws_loudness_and_beats_under_the_sheet(tmp_path, clicks):
     plan = Plan(preset(clicks[0], iterate={"steps": 12, "blend": 0.1, "interpolate": 2, "interpolate_with": "crossfade"}))
     strip = sound_strip(plan)  # 1 s: the clicks at 0.25 and 0.75 s are steps 3 and 9, frames 6 and 18
     assert len(strip.loud) == plan.frame_count == 25 and list(strip.beats) == [6, 18]
+    # steps: auto, its in-betweens at a rate whose steps do not divide it: 766 values for 764 frames
+    pulse = Plan(load_preset(PRESETS / "pulse.yaml", parse_overrides(["iterate.interpolate=3", "outputs.0.fps=30000/1001"])))
+    assert len(sound_strip(pulse).loud) == pulse.frame_count == 764
     preview(plan, tmp_path / "sheet.png", every=4)
     sheet = read_image(tmp_path / "sheet.png")
     below = sheet[-STRIP_HEIGHT + 12:]  # under the label
