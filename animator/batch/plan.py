@@ -29,8 +29,8 @@ class Item:
 
 
 def find_presets(arguments: list[str], bundled: Path) -> list[Path]:
-    """Preset files, in order: files as given, folders' *.yaml sorted, bundled presets by name.
-    Anything else is a bad argument."""
+    """Preset files, in order, each once: files as given, folders' *.yaml sorted, bundled presets
+    by name. Anything else is a bad argument."""
     paths: list[Path] = []
     for argument in arguments:
         path = Path(argument)
@@ -45,7 +45,10 @@ def find_presets(arguments: list[str], bundled: Path) -> list[Path]:
             paths.append(bundled / f"{argument}.yaml")
         else:
             raise AnimatorError(f"{argument}: no such preset file or folder")
-    return list(dict.fromkeys(resolved(p) for p in paths))
+    given: dict[Path, Path] = {}  # each file once, named as the command named it first (as messages name it)
+    for path in paths:
+        given.setdefault(resolved(path), path)
+    return list(given.values())
 
 
 def resolved(path: Path) -> Path:

@@ -441,3 +441,14 @@ def test_an_input_changed_while_the_render_runs_leaves_it_out_of_date(tmp_path):
     assert up_to_date(load_preset(path), tmp_path / "out") is None
     assert statuses(batch(path, "--out", tmp_path / "out", cwd=tmp_path).stdout) == {"swap": "rendered"}
     assert up_to_date(load_preset(path), tmp_path / "out") is not None
+
+
+def test_a_batch_names_each_preset_as_the_command_named_it(tmp_path, monkeypatch):
+    """Its messages named a preset by its full path where render, preview and validate name it as
+    typed (the README's rule for every message after loading)."""
+    from animator.batch.plan import find_presets
+
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "x.yaml").write_text("name: x\n")
+    monkeypatch.chdir(tmp_path)
+    assert find_presets(["p/x.yaml", "p/../p/x.yaml", str(tmp_path / "p")], PRESETS) == [Path("p/x.yaml")]
