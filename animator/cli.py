@@ -699,7 +699,9 @@ def main(argv: list[str] | None = None) -> int:
         print_error(exc)
         return 1 if isinstance(exc, RenderError) else 2
     except KeyboardInterrupt:  # stylize works in a temporary folder: nothing of it is kept to resume from
-        console.print("interrupted: run the same command again to resume" if args.run in RESUMING else "interrupted")
+        remote = getattr(args, "executor", None) == "ray"  # a Ray task's frames are in its worker's temporary folder
+        console.print("interrupted: run the same command again to " + ("render what was cut short, from its start" if remote
+                      else "resume") if args.run in RESUMING else "interrupted")
         return 130
     except BrokenPipeError:  # a reader that stopped reading (`| head`): what it read is what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout once more at exit

@@ -22,6 +22,7 @@ from animator.env import threads_asked
 from animator.errors import AnimatorError
 from animator.media.sink import partial_path, remove
 from animator.preset.convert import to_plain
+from animator.preset.resolve import anchor
 
 
 WORKER_DIED = ("a worker process died (killed, or out of memory), so the batch's unfinished presets stopped; "
@@ -145,10 +146,17 @@ class RayExecutor:
             raise AnimatorError("--executor ray needs Ray: pip install 'animator[ray]'") from None
         self.ray = ray
         if not ray.is_initialized():
+            if address:
+                reachable(address)
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
             except (ConnectionError, ValueError, RuntimeError) as exc:
+                if "ray[client]" in str(exc):  # a ray:// address, and Ray without its client's packages
+                    raise AnimatorError(f"--address {address}: a Ray Client address needs pip install 'ray[client]'") from None
                 raise AnimatorError(f"--address {address}: cannot reach a Ray cluster ({exc})") from None
+            from animator import interrupt
+
+            interrupt.install()  # Ray's start replaced the handler of `kill` (SIGTERM) with its own, which dumps and exits 1
         self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)) // jobs)
         self.gpus = ray.cluster_resources().get("GPU", 0) > 0  # where `auto` renders on a GPU, it asks for one
         self.threads = asked or self.cpus
@@ -165,11 +173,16 @@ class RayExecutor:
             except AnimatorError as exc:
                 yield Result(task.name, "failed", error=str(exc))
                 continue
+            if task.cuda and not self.gpus:  # the task would wait for one forever, without a word
+                yield Result(task.name, "failed", error=f"{task.name}: device {task.preset.device}: the Ray cluster has no GPU")
+                continue
             plain, files = ship(task.preset)
             if task.cuda:  # the GPU Ray gives the task is the one it sees, numbered 0: cuda:1 would be none
                 plain["device"] = "cuda"
             gpus = 1 if task.cuda or task.preset.device == "auto" and self.gpus else 0
-            ref = remote.options(num_cpus=self.cpus, num_gpus=gpus).remote(plain, files, self.threads, task.part)
+            # not retried: a worker that died (out of memory) would render the preset again from the top, three times
+            ref = remote.options(num_cpus=self.cpus, num_gpus=gpus, max_retries=0).remote(
+                plain, files, self.threads, task.part, str(anchor(task.preset)))
             pending[ref] = task, began
         while pending:
             (ref,), _ = self.ray.wait(list(pending), num_returns=1)
@@ -188,9 +201,24 @@ class RayExecutor:
             yield result
 
 
-def _remote_render(plain: dict, files: dict[str, bytes], threads: int, part=None):
+def _remote_render(plain: dict, files: dict[str, bytes], threads: int, part=None, origin: str = ""):
     _init_worker(threads)
-    return render_shipped(plain, files, part)
+    return render_shipped(plain, files, part, origin)
+
+
+def reachable(address: str, seconds: float = 10.0) -> None:
+    """A cluster's address answers: Ray's own start retries an address that does not for minutes,
+    deaf to Ctrl-C for half a minute at a time."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if address == "auto" or not port.isdigit():
+        return  # Ray's own rules: `auto` finds a local cluster; it refuses a malformed address at once
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc)).lower()
+        raise AnimatorError(f"--address {address}: cannot reach a Ray cluster there ({reason})") from None
 
 
 def _received(outputs: dict[str, bytes], out_dir: Path) -> dict[Path, Path]:

@@ -77,10 +77,12 @@ def ship(preset: Preset) -> tuple[dict, dict[str, bytes]]:
     return to_plain(moved), {name: path.read_bytes() for name, path in files.items()}
 
 
-def render_shipped(plain: dict, files: dict[str, bytes], part: Part | None = None) -> tuple[Result, dict[str, bytes]]:
+def render_shipped(plain: dict, files: dict[str, bytes], part: Part | None = None,
+                   origin: str = "") -> tuple[Result, dict[str, bytes]]:
     """On a remote worker: the input files written into a folder of its own, the preset read
     against it, rendered, and every output file returned as bytes by its path relative to the
-    output folder (the driver publishes them with the record)."""
+    output folder (the driver publishes them with the record). A failure names the files by
+    where they are on the driver (`origin`, their common folder there)."""
     with tempfile.TemporaryDirectory(prefix="animator-") as folder:
         root = Path(folder)
         for name, data in files.items():
@@ -88,6 +90,8 @@ def render_shipped(plain: dict, files: dict[str, bytes], part: Part | None = Non
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         result = render_task(plain, root / "out", record=False, base=root / "in", part=part)
+        if result.failed and origin:
+            result.error = result.error.replace(str(root / "in"), origin)
         outputs = {}
         for output in result.outputs:
             path = root / "out" / output

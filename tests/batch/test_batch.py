@@ -273,7 +273,7 @@ def test_ray_tasks_ask_for_a_gpu_and_render_on_the_one_they_get(tmp_path):
             asked.append(resources)
             return self
 
-        def remote(self, plain, files, threads, part):
+        def remote(self, plain, files, threads, part, origin):
             asked[-1]["device"] = plain["device"]
             return len(asked)
 
@@ -288,6 +288,37 @@ def test_ray_tasks_ask_for_a_gpu_and_render_on_the_one_they_get(tmp_path):
         preset = load_preset(PRESETS / "melt.yaml", parse_overrides([f"device={device}"]))
         list(executor.run([Task(preset, tmp_path / device)]))
         assert (asked[-1]["num_gpus"], asked[-1]["device"]) == expected, (gpus, device)
+    executor.gpus, count = False, len(asked)  # a GPU asked of a cluster without one: the task waited forever, silent
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(["device=cuda"]))
+    (result,) = executor.run([Task(preset, tmp_path / "none")])
+    assert result.failed and result.error == "melt: device cuda: the Ray cluster has no GPU" and len(asked) == count
+
+
+def test_a_ray_address_that_does_not_answer_is_one_line():
+    """Ray's start retried it for minutes, deaf to Ctrl-C half a minute at a time."""
+    from animator.batch.executors import reachable
+    from animator.errors import AnimatorError
+
+    with pytest.raises(AnimatorError, match=r"--address 127.0.0.1:1: cannot reach a Ray cluster there \(connection refused\)"):
+        reachable("127.0.0.1:1")
+    with pytest.raises(AnimatorError, match="ray://127.0.0.1:1: cannot reach"):
+        reachable("ray://127.0.0.1:1")
+
+
+def test_a_remote_failure_names_the_input_where_the_driver_has_it(tmp_path):
+    """It named the worker's temporary copy (/tmp/animator-xxxx/in/clip.mp4), gone by then."""
+    from animator.batch.task import render_shipped, ship
+    from animator.preset import load_preset
+
+    data = (SAMPLES / "pan.mp4").read_bytes()
+    (tmp_path / "clip.mp4").write_bytes(data[:len(data) // 2])  # cut short: refused when the render opens it
+    (tmp_path / "clip.yaml").write_text(f"name: clip\nmode: video\ninput: clip.mp4\nstyle: {SAMPLES / 'brick.png'}\n"
+                                        "size: 64\noutputs: [{format: mp4}]\n")
+    preset = load_preset(tmp_path / "clip.yaml")
+    from animator.preset.resolve import anchor
+
+    result, _ = render_shipped(*ship(preset), origin=str(anchor(preset)))
+    assert result.failed and str(tmp_path / "clip.mp4") in result.error and "animator-" not in result.error, result.error
 
 
 def test_ray_renders_the_frames_the_local_executor_does(tmp_path, ray_instance):
