@@ -146,8 +146,8 @@ class RayExecutor:
             raise AnimatorError("--executor ray needs Ray: pip install 'animator[ray]'") from None
         self.ray = ray
         if not ray.is_initialized():
-            if address:
-                reachable(address)
+            if address or os.environ.get("RAY_ADDRESS"):  # Ray's start reads the environment's without one
+                reachable(address or os.environ["RAY_ADDRESS"])
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
             except (ConnectionError, ValueError, RuntimeError) as exc:

@@ -7,7 +7,6 @@ it) and says so in one MediaError line, so a render fails before its first frame
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -89,10 +88,10 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
                 if frame.time is not None:
                     late = frame.time - origin if late is None else late
                     gap = frame.time - origin - late - placed
-                    for second in range(math.ceil(gap)) if gap > GAP else ():  # a gap in the timestamps: silence,
-                        length = round(min(1.0, gap - second) * frame.sample_rate)  # as played (a second at a time)
-                        hear(silence(frame, length))
-                        placed += length / frame.sample_rate
+                    missing = round(gap * frame.sample_rate) if gap > GAP else 0  # a gap in the timestamps: silence,
+                    for at in range(0, missing, frame.sample_rate):  # as played, a second at a time
+                        hear(silence(frame, min(frame.sample_rate, missing - at)))
+                    placed += missing / frame.sample_rate
                 placed += frame.samples / frame.sample_rate
                 hear(frame)
             hear(None)

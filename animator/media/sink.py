@@ -53,9 +53,12 @@ def abandoned_partials(path: Path) -> list[Path]:
     found = []
     for partial in path.parent.glob(f".{glob.escape(path.name)}.*.partial"):
         pid = partial.name[len(path.name) + 2:-len(".partial")]
-        if pid.isdigit() and int(pid) > 0 and not running(int(pid)):
+        if pid.isdigit() and 0 < int(pid) < PID_LIMIT and not running(int(pid)):
             found.append(partial)
     return found
+
+
+PID_LIMIT = 1 << 22  # Linux's largest pid_max: a number past it names no process (and overflows os.kill)
 
 
 def running(pid: int) -> bool:

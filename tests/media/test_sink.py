@@ -235,7 +235,8 @@ def test_what_a_killed_stylize_left_goes_with_the_next_picture_written_there(tmp
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     left, alive = tmp_path / f".cat.png.{int(gone.stdout)}.partial", tmp_path / f".cat.png.{os.getppid()}.partial"
-    for partial in (left, alive):
+    past = tmp_path / ".cat.png.99999999999.partial"  # no process's: os.kill overflowed, a traceback
+    for partial in (left, alive, past):
         partial.write_bytes(b"half a picture")
     with encoding([PngSink(tmp_path / "cat.png", unlocked=True)]) as put:
         put(Frame(0, Fraction(0), np.zeros((8, 8, 3), np.uint8)))

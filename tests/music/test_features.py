@@ -148,6 +148,16 @@ def test_a_gap_in_the_sounds_timestamps_is_heard_and_written_as_silence(tmp_path
     rate = 8000
     heard = decode_audio(gap_track(tmp_path / "gap.mka", rate), rate).samples
     assert click_times(heard, rate) == pytest.approx([0.5, 1.5, 3.5, 4.5], abs=0.002) and heard.size == 5 * rate
+    # frames of 1152 samples, a gap of a second to the sample: its last piece of silence was 0 samples long,
+    # which the resampler refused ("cannot be decoded (Cannot allocate memory)")
+    with av.open(str(tmp_path / "second.mka"), "w") as box:
+        audio = box.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for i in range(13):
+            chunk = av.AudioFrame.from_ndarray(np.full((1, 1152), 1000, np.int16), format="s16", layout="mono")
+            chunk.sample_rate, chunk.time_base, chunk.pts = rate, Fraction(1, rate), i * 1152 + (rate if i >= 10 else 0)
+            box.mux(audio.encode(chunk))
+        box.mux(audio.encode(None))
+    assert decode_audio(tmp_path / "second.mka", rate).seconds == pytest.approx(13 * 1152 / rate + 1)
     with encoding([WebmSink(tmp_path / "out.webm", Fraction(10), audio=AudioSpan(tmp_path / "gap.mka"))]) as put:
         for i in range(50):
             put(Frame(i, Fraction(i, 10), np.zeros((32, 32, 3), np.uint8)))
@@ -159,11 +169,13 @@ def test_a_gap_in_the_sounds_timestamps_is_heard_and_written_as_silence(tmp_path
 
 def test_timestamps_that_jitter_are_no_gaps(tmp_path):
     """Each frame's gap was measured from the timestamp of the one before: a capture's clock, a
-    few milliseconds off either way, grew a minute of sound by 0.8 s at 2 ms (4 s at 5 ms)."""
+    few milliseconds off either way, grew a minute of sound by 0.8 s at 2 ms (4 s at 5 ms), and
+    a frame stamped 30 ms early made the next, on time, a gap."""
     import av
 
-    rate, size = 48000, 1024
+    rate, size = 48000, 4096  # 85 ms a frame: one 30 ms early still comes after the one before
     jitter = np.random.default_rng(0).uniform(-0.005, 0.005, 60 * rate // size)
+    jitter[::10] -= 0.03
     with av.open(str(tmp_path / "jitter.mka"), "w") as box:
         audio = box.add_stream("pcm_s16le", rate=rate, layout="mono")
         for i, off in enumerate(jitter):
