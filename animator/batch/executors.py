@@ -147,7 +147,7 @@ class RayExecutor:
         self.ray = ray
         if not ray.is_initialized():
             if address or os.environ.get("RAY_ADDRESS"):  # Ray's start reads the environment's without one
-                reachable(address or os.environ["RAY_ADDRESS"])
+                reachable(address or os.environ["RAY_ADDRESS"], "--address" if address else "RAY_ADDRESS")
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
             except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -206,7 +206,7 @@ def _remote_render(plain: dict, files: dict[str, bytes], threads: int, part=None
     return render_shipped(plain, files, part, origin)
 
 
-def reachable(address: str, seconds: float = 10.0) -> None:
+def reachable(address: str, given: str = "--address", seconds: float = 10.0) -> None:
     """A cluster's address answers: Ray's own start retries an address that does not for minutes,
     deaf to Ctrl-C for half a minute at a time."""
     import socket
@@ -218,7 +218,7 @@ def reachable(address: str, seconds: float = 10.0) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
     except OSError as exc:
         reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc)).lower()
-        raise AnimatorError(f"--address {address}: cannot reach a Ray cluster there ({reason})") from None
+        raise AnimatorError(f"{given} {address}: cannot reach a Ray cluster there ({reason})") from None
 
 
 def _received(outputs: dict[str, bytes], out_dir: Path) -> dict[Path, Path]:
