@@ -285,7 +285,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for override in overrides:  # a --set no preset takes is a bad argument, as in render
         if judged and all(override.text in item.refused for item in judged):
             raise AnimatorError(judged[0].refused[override.text])
-    if args.executor == "ray":
+    if args.executor == "ray" and any(item.current is None and not item.error for item in items):  # Ray starts
+        # (5 s) for work only: a batch whose presets are all up to date takes no more than a local one's check
         from animator.batch.executors import RayExecutor
 
         executor = RayExecutor(args.jobs, args.address)

@@ -483,3 +483,12 @@ def test_a_batch_names_each_preset_as_the_command_named_it(tmp_path, monkeypatch
     (tmp_path / "p" / "x.yaml").write_text("name: x\n")
     monkeypatch.chdir(tmp_path)
     assert find_presets(["p/x.yaml", "p/../p/x.yaml", str(tmp_path / "p")], PRESETS) == [Path("p/x.yaml")]
+
+
+def test_a_ray_batch_with_nothing_to_render_does_not_start_ray(tmp_path):
+    """Every preset up to date, it started Ray all the same (5.6 s against 1 for the local check),
+    and so needed the cluster's address to answer to say so."""
+    tiny = ("--set", "size=32", "--set", "iterate.steps=2", "--out", tmp_path / "out")
+    assert batch("melt", *tiny, cwd=tmp_path).returncode == 0
+    again = batch("melt", *tiny, "--executor", "ray", "--address", "127.0.0.1:1", cwd=tmp_path)
+    assert again.returncode == 0 and "melt: up to date" in again.stdout + again.stderr, again.stderr
