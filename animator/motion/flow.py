@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from animator.motion.warp import consistency_mask, motion_boundaries, warp, within_frame
+from animator.motion.warp import inside, returns_home, sample, sampling_grid, smooth_motion
 from animator.preset.schema import TemporalConfig
 
 DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
@@ -92,19 +92,17 @@ def find_motion(backend: FlowBackend, earlier: np.ndarray, image: np.ndarray, te
     when the frames are of different shots (a cut). Decided on the device: no wait for a GPU."""
     checked = temporal.flow_check == "forward-backward"
     backward, forward = pair_flows(backend, earlier, image, temporal.flow_scale, device, forward=checked)
+    greys = torch.from_numpy(np.stack([grey(earlier), grey(image)]))[None].to(device, torch.float32).div_(255)
+    grid = sampling_grid(backward)
+    # the forward flow and the earlier frame's grey, where each pixel came from: one pass for both
+    there = sample(torch.cat([forward, greys[:, :1]], 1) if checked else greys[:, :1], grid)
+    # Two frames are of one shot when the earlier one, warped, looks like this one (the mean
+    # absolute difference of grey levels, 0-1), whatever the check: a flat frame (a fade to black,
+    # a white flash) has a flow that returns home everywhere, and Farneback's holds on a quarter of
+    # a cut.
+    one_shot = (there[:, -1:] - greys[:, 1:]).abs_().mean() <= CUT_ERROR
+    held = inside(grid) & smooth_motion(backward)
     if checked:
-        held = consistency_mask(backward, forward) * motion_boundaries(backward)
-        one_shot = held.mean() >= NEW_SHOT
-    else:
-        held, one_shot = within_frame(backward) * motion_boundaries(backward), True
-    # and by the picture itself, whatever the check: a flat frame (a fade to black, a white flash)
-    # has a flow that returns home everywhere, and Farneback's holds on a quarter of a cut
-    one_shot = one_shot & (warp_error(earlier, image, backward) <= CUT_ERROR)
-    return backward, held * one_shot
-
-
-def warp_error(earlier: np.ndarray, image: np.ndarray, backward: torch.Tensor) -> torch.Tensor:
-    """The mean absolute difference of grey levels (0-1) between a frame and the earlier one warped
-    onto it by `backward`."""
-    a, b = (torch.from_numpy(grey(x)).to(backward.device, torch.float32)[None, None] / 255 for x in (earlier, image))
-    return (warp(a, backward) - b).abs_().mean()
+        held &= returns_home(backward, there[:, :2])
+        one_shot &= held.float().mean() >= NEW_SHOT
+    return backward, held.float() * one_shot

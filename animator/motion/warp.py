@@ -82,17 +82,20 @@ def sample(image: torch.Tensor, grid: torch.Tensor, mode: str = "bilinear") -> t
 
 
 def consistency_mask(backward: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:
-    """(B,1,H,W), 1 where the flow is trustworthy (Ruder et al. 2016).
-
-    `backward` maps frame t to t-1, `forward` maps t-1 to t. Following backward then forward
-    should return home: |w + w'|^2 > 0.01 (|w|^2 + |w'|^2) + 0.5 marks a pixel occluded. A pixel
-    whose source lies outside the previous frame is not trustworthy either.
-    """
+    """(B,1,H,W), 1 where the flow is trustworthy (Ruder et al. 2016): `returns_home` where the
+    pixel's source lies inside the previous frame."""
     grid = sampling_grid(backward)
-    there = sample(forward, grid)  # w'(p + w(p))
-    error = (backward + there).square_().sum(1, keepdim=True)
-    bound = (backward.square() + there.square_()).sum(1, keepdim=True).mul_(0.01).add_(0.5)
-    return ((error <= bound) & inside(grid)).float()
+    return (returns_home(backward, sample(forward, grid)) & inside(grid)).float()
+
+
+def returns_home(backward: torch.Tensor, there: torch.Tensor) -> torch.Tensor:
+    """(B,1,H,W) bool: the forward-backward check. `backward` maps frame t to t-1; `there` is the
+    forward flow (t-1 to t) sampled at p + backward(p). Following one then the other should
+    return home: |w + w'|^2 > 0.01 (|w|^2 + |w'|^2) + 0.5 marks a pixel occluded. Channel by
+    channel: on the CPU a sum over the two channels' dimension takes 3x as long as their sum."""
+    error = (backward + there).square_()
+    lengths = backward.square().add_(there.square())
+    return error[:, :1] + error[:, 1:] <= (lengths[:, :1] + lengths[:, 1:]).mul_(0.01).add_(0.5)
 
 
 def within_frame(backward: torch.Tensor) -> torch.Tensor:
@@ -102,13 +105,21 @@ def within_frame(backward: torch.Tensor) -> torch.Tensor:
 
 
 def inside(grid: torch.Tensor) -> torch.Tensor:
-    """(B,1,H,W): where a sampling grid lies inside the image (read as planes, as it was made)."""
-    return grid.permute(0, 3, 1, 2).abs().amax(1, keepdim=True) <= 1 + 1e-6
+    """(B,1,H,W) bool: where a sampling grid lies inside the image (read as planes, as it was made)."""
+    extent = grid.permute(0, 3, 1, 2).abs()
+    return torch.maximum(extent[:, :1], extent[:, 1:]) <= 1 + 1e-6
 
 
 def motion_boundaries(flow: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:
     """(B,1,H,W), 1 away from motion boundaries: |grad u|^2 + |grad v|^2 > 0.01 |w|^2 + 0.002."""
+    return smooth_motion(flow, threshold).float()
+
+
+def smooth_motion(flow: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:
+    """`motion_boundaries` as a bool tensor."""
+    across, down = (flow[..., :, 1:] - flow[..., :, :-1]).square_(), (flow[..., 1:, :] - flow[..., :-1, :]).square_()
     gradient = torch.zeros_like(flow[:, :1])
-    gradient[..., :, :-1] += (flow[..., :, 1:] - flow[..., :, :-1]).square_().sum(1, keepdim=True)
-    gradient[..., :-1, :] += (flow[..., 1:, :] - flow[..., :-1, :]).square_().sum(1, keepdim=True)
-    return (gradient <= flow.square().sum(1, keepdim=True).mul_(threshold).add_(0.002)).float()
+    gradient[..., :, :-1] = across[:, :1] + across[:, 1:]
+    gradient[..., :-1, :] += down[:, :1] + down[:, 1:]
+    lengths = flow.square()
+    return gradient <= (lengths[:, :1] + lengths[:, 1:]).mul_(threshold).add_(0.002)
