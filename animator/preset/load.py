@@ -302,7 +302,8 @@ def _check_combinations(preset: Preset, error) -> None:
         raise error(("still", "objective"), f"{preset.still.objective} needs method gatys, found {method.name}")
     style_free = method.name == "multistyle" or preset.still.objective != "transfer"
     if preset.mode == "still" and preset.style == "self" and not style_free:
-        raise error(("style",), "still mode needs a style image (self applies to iterate mode only)")
+        raise error(("style",), "still mode needs a style image (self, the picture as its own style, is for iterate "
+                                "and video mode)")
     if method.name == "gatys":
         _check_gatys(preset, method, error)
     _check_passes(preset, method, error)
@@ -469,6 +470,14 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
         raise error(("iterate", "inject"), "a local style matches pixel by pixel: one style image, and inject adds a second")
     if method.init == "previous" and preset.mode == "still":  # (in video mode without flow it is content, as auto)
         raise error(("method", "init"), "previous is the last frame: iterate or video mode")
+    # With the frame as its style and its target Gram matrices untouched, the frame itself is the
+    # optimum, and where the content term lets go, a start at the frame (or the last output
+    # warped onto it) is one already: the render would be the clip.
+    if preset.mode == "video" and preset.style == "self" and transform.name == "none" and not transform.zero_others \
+            and (content_held(method) or method.init in ("auto", "content", "previous", "style")):
+        raise error(("style",), "self with gatys in video mode paints each frame as itself (f(x, x) = x): expected a "
+                                "style image, a method.gram_transform, or content_weight 0 and init noise (each "
+                                "frame's texture)")
     objective = preset.still.objective
     if preset.style != "self" and (preset.mode != "still" or objective == "transfer") and (off := style_off(method)):
         raise error(("method", off[0]), f"{off[1]}: the style images would not be used, every frame the content's; "
@@ -483,6 +492,13 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
         if objective == "texture" and preset.original_colors != 0:  # as method.original_colors is, above
             raise error(("original_colors",), f"is not used by objective texture: {OBJECTIVE_PAINTS[objective]} "
                                               "(the content's colours would bring the content back)")
+
+
+def content_held(method) -> bool:
+    """Whether the optimization method's content term holds every frame to its content (a weight
+    scheduled may let go of it)."""
+    weight = method.content_weight
+    return bool(method.content_layers) and not isinstance(weight, Schedule) and weight > 0
 
 
 def style_off(method) -> tuple[str, str] | None:

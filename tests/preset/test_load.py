@@ -41,7 +41,8 @@ def test_defaults_and_relative_paths(tmp_path):
     ("arbitrary", "{}", 0.7), ("multistyle", "{}", 0.6), ("multistyle", "{mode: blend}", 0.7),
     ("multistyle", "{weight: 0.85}", 0.85), ("arbitrary", "{weight: null}", 0.7), ("gatys", "{}", 0.7)])
 def test_a_temporal_weight_left_null_is_the_networks_measured_best(tmp_path, method, temporal, weight):
-    preset = load_preset(write(tmp_path, minimal(f"mode: video\nmethod: {method}\nvideo: {{temporal: {temporal}}}\n")))
+    style = f"style: {SAMPLES / 'brick.png'}\n" if method == "gatys" else ""  # gatys paints a frame as itself from itself
+    preset = load_preset(write(tmp_path, minimal(f"mode: video\n{style}method: {method}\nvideo: {{temporal: {temporal}}}\n")))
     assert temporal_settings(preset).weight == weight
     assert temporal_settings(preset).mode == preset.video.temporal.mode  # the rest as written
 
@@ -188,6 +189,13 @@ def test_style_images_with_weights(tmp_path):
          r"method.gram_transform: is not used by objective reconstruct"),
         (f"mode: still\nstyle: [{SAMPLES / 'brick.png'}]\nmethod: gatys\nstill: {{objective: reconstruct}}\n",
          r"style: is not used by objective reconstruct: it paints the content alone"),
+        # the frame its own style and its own start: the clip came back, after minutes of optimizing
+        ("mode: video\nstyle: self\nmethod: gatys\n", r"p.yaml:4: style: self with gatys in video mode paints each frame "
+                                                    r"as itself \(f\(x, x\) = x\): expected a style image"),
+        ("mode: video\nstyle: self\nmethod: {name: gatys, content_weight: 0}\n", r"p.yaml:4: style: self with gatys"),
+        ("mode: video\nstyle: self\nmethod: {name: gatys, content_weight: 0, init: previous}\n", r"style: self with gatys"),
+        ("mode: still\nstyle: self\n", r"p.yaml:4: style: still mode needs a style image \(self, the picture as its own "
+                                     r"style, is for iterate and video mode\)"),
         ("method: {name: gatys, scales: [48, 32]}\n", r"method.scales: expected sizes from the coarsest up, each once"),
         ("method: {name: gatys, scales: [32, 32]}\n", r"method.scales: expected sizes from the coarsest up"),
         ("method: {name: gatys, style_layers: [relu1_1, relu1_1]}\n", r"method.style_layers: expected each layer once, "
@@ -211,6 +219,12 @@ def test_the_largest_seed_seeds_every_frame(tmp_path):
 
     assert load_preset(write(tmp_path, minimal(f"seed: {SEED_MAX}\n"))).seed == SEED_MAX
     frame_generator(SEED_MAX, 10**12)  # seed * 1_000_003 + frame stays below 2^64, the most torch takes
+
+
+def test_gatys_paints_a_video_in_its_own_style_when_the_style_space_moves_or_the_content_lets_go(tmp_path):
+    for method in ("{name: gatys, gram_transform: sparse}", "{name: gatys, gram_transform: {name: none, layers: [relu1_1], "
+                   "zero_others: true}}", "{name: gatys, content_weight: 0, init: noise}"):
+        assert load_preset(write(tmp_path, minimal(f"mode: video\nstyle: self\nmethod: {method}\n"))).style == "self"
 
 
 def test_an_empty_layer_list_is_no_such_term(tmp_path):
@@ -391,8 +405,8 @@ def test_presets_survive_plain_data(path, tmp_path):
     ("mode: video\nvideo: {temporal: {flow: dis, weight: 0.5}}\n", "video.temporal.flow=none", ("video", "temporal", "weight")),
     ("iterate: {color: {match: lab, strength: 0.5}}\n", "iterate.color.match=none", ("iterate", "color", "strength")),
     # a gatys video's passes: --set video.temporal.flow=none was refused ("needs flow")
-    ("mode: video\nmethod: {name: gatys, steps: 4}\nvideo: {temporal: {passes: 2, weight: 0.5}}\n", "video.temporal.flow=none",
-     ("video", "temporal", "weight")),
+    (f"mode: video\nstyle: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, steps: 4}}\n"
+     "video: {temporal: {passes: 2, weight: 0.5}}\n", "video.temporal.flow=none", ("video", "temporal", "weight")),
 ])
 def test_a_setting_switched_off_by_the_command_line_keeps_its_keys(tmp_path, text, switch, key):
     """So that one --set compares a render with the setting and without (in a file that switches
