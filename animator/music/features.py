@@ -21,7 +21,7 @@ import numpy as np
 
 from animator.media.audio import Sound
 from animator.music.beats import tempo_period, track_beats
-from animator.music.spectrum import Spectrum, spectrum
+from animator.music.spectrum import ONSET_LAG, Spectrum, spectrum
 from animator.preset.schedule import AUDIO_VARIABLES
 
 NAMES = AUDIO_VARIABLES  # what schedules call them
@@ -44,7 +44,7 @@ class Analysis:
 
 def analyse(sound: Sound) -> Analysis:
     summed = spectrum(sound, BANDS)
-    beats = track_beats(summed.onsets, summed.rate) / summed.rate
+    beats = (track_beats(summed.onsets, summed.rate) + ONSET_LAG) / summed.rate
     return Analysis(sound, summed, beats, 60.0 * summed.rate / tempo_period(summed.onsets, summed.rate))
 
 
@@ -77,7 +77,7 @@ def frame_features(analysis: Analysis, count: int, seconds_per_frame: float, hal
     edges = start + (np.append(frames, frames[-1] + 1) - 0.5) * seconds_per_frame  # frame f: edges[i] .. edges[i + 1]
     values = {"loud": _windowed_rms(analysis.sound, edges)}
     summed = analysis.spectrum
-    values["onset"] = _windowed(summed.onsets, summed.rate, edges, np.max)
+    values["onset"] = _windowed(summed.onsets, summed.rate, edges - ONSET_LAG / summed.rate, np.max)
     for name, amplitude in summed.bands.items():
         values[name] = np.sqrt(_windowed(amplitude ** 2, summed.rate, edges, np.mean))
     values = {name: _unit(v)[-first:count - first] for name, v in values.items()}

@@ -16,6 +16,11 @@ N_FFT = 1024  # 46 ms at 22050 Hz: bins 21.5 Hz apart, so the bass band has its 
 HOP = 256  # 11.6 ms: onsets and beats are placed to a third of a 24 fps frame
 CHUNK = 1024  # frames transformed at once (numpy transforms in float64: 30 MB of temporaries)
 COMPRESSION = 100.0  # log(1 + C |X|): loud and quiet partials weigh alike in the flux
+# A centred window hears a sound start before its centre does: the flux, compressed, peaks at the
+# first frame whose window holds the rise in its middle half, a quarter window (a hop) before it.
+# Beats and onsets placed at their frames' centres came 10.7 ms early on average (clicks and
+# kicks; 16.6 at most): they are placed this many frames later.
+ONSET_LAG = N_FFT / 4 / HOP
 
 
 @dataclass(frozen=True)

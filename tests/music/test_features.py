@@ -40,6 +40,22 @@ def test_beats_fall_within_a_frame_of_every_click_at_120_bpm(tmp_path, start):
     assert analysis.bpm == pytest.approx(120, abs=1)
 
 
+def test_beats_are_placed_when_their_clicks_sound_not_a_hop_before(tmp_path, groove):
+    """The flux of centred windows peaks a quarter window before the sound rises: beats came 10.7
+    ms early on average (at 60 fps, six in ten on the frame before their click's)."""
+    offsets = []
+    for start in np.linspace(0, 0.0232, 5):  # clicks at every phase of the spectrum's 11.6 ms hop
+        sound, clicks = soundtrack.click_track(120, 6.0, start=start)
+        beats = heard(tmp_path, sound).beats
+        assert len(beats) == len(clicks)
+        offsets.append(beats - clicks)
+    offsets = np.concatenate(offsets)
+    assert abs(offsets.mean()) < 0.003 and -0.006 < offsets.min() and offsets.max() < 0.012
+    kicks = soundtrack.beat_times()
+    to_kicks = np.array([groove.beats[np.argmin(np.abs(groove.beats - kick))] - kick for kick in kicks])
+    assert abs(to_kicks.mean()) < 0.003 and np.abs(to_kicks).max() < 0.008
+
+
 def test_beats_of_the_soundtrack_are_its_kicks(groove):
     count = int(groove.seconds * FPS)
     beats = frame_features(groove, count, 1 / FPS, [0.1] * count).beat_frames
