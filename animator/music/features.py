@@ -77,7 +77,8 @@ def frame_features(analysis: Analysis, count: int, seconds_per_frame: float, hal
     edges = start + (np.append(frames, frames[-1] + 1) - 0.5) * seconds_per_frame  # frame f: edges[i] .. edges[i + 1]
     values = {"loud": _windowed_rms(analysis.sound, edges)}
     summed = analysis.spectrum
-    values["onset"] = _windowed(summed.onsets, summed.rate, edges - ONSET_LAG / summed.rate, np.max)
+    onsets = _windowed(summed.onsets, summed.rate, edges - ONSET_LAG / summed.rate, np.max)
+    values["onset"] = np.where(edges[:-1] < analysis.seconds, onsets, 0.0)  # the last spectrum frames heard a hop on
     for name, amplitude in summed.bands.items():
         values[name] = np.sqrt(_windowed(amplitude ** 2, summed.rate, edges, np.mean))
     values = {name: _unit(v)[-first:count - first] for name, v in values.items()}

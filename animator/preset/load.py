@@ -463,6 +463,12 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
     if transform.zero_others and not transform.layers:
         raise error(("method", "gram_transform", "zero_others"), "zeroes the style layers not in gram_transform.layers; "
                                                                   "expected layers with it (empty: every style layer)")
+    if transform.zero_others and set(method.style_layers) <= set(transform.layers):
+        raise error(("method", "gram_transform", "zero_others"), "zeroes the style layers not in gram_transform.layers, "
+                                                                  "which holds every style layer: none would be zeroed")
+    if transform.name == "eigen-randomize" and transform.low == transform.high == 1:  # (a schedule is never 1)
+        raise error(("method", "gram_transform", "low"), "and high are 1: eigen-randomize would multiply every element of "
+                                                          "V by 1, the style targets as they were")
     if transform.redraw == "step" and method.optimizer == "lbfgs":  # its curvature estimate is of the last target
         raise error(("method", "gram_transform", "redraw"), "step needs optimizer adam: L-BFGS under a target drawn "
                                                             "anew every step hardly moves")

@@ -93,6 +93,17 @@ def test_beat_halves_every_half_life_and_a_later_start_sees_the_same_values(groo
         np.testing.assert_allclose(later.values[name], whole.values[name][100:], atol=1e-6)
 
 
+def test_an_onset_heard_a_hop_after_its_spectrum_frame_is_not_heard_past_the_sound(tmp_path):
+    """A tone cut off 3 ms before a frame's window: the last spectrum frames, placed a hop later,
+    fell in that frame, which had an onset of 0.27 where every other feature was 0."""
+    from animator.media.audio import ANALYSIS_RATE, Sound
+
+    t = np.arange(44550) / ANALYSIS_RATE  # 2.0204 s: frame 49's window at 24 fps starts at 2.0208
+    features = frame_features(analyse(Sound((0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), ANALYSIS_RATE)),
+                              56, 1 / FPS, [0.1] * 56)
+    assert features.values["onset"][48] > 0 and all(v[49:].max() == 0 for v in features.values.values())
+
+
 def test_a_sound_shorter_than_the_beat_trackers_windows_has_features():
     from animator.media.audio import ANALYSIS_RATE, Sound
 

@@ -163,6 +163,11 @@ def test_style_images_with_weights(tmp_path):
          r"method.style_layer_weights: all 0 and no content term: no loss is active$"),  # "at frame 0" of a still
         ("method: {name: gatys, gram_transform: {name: sparse, zero_others: true}}\n",
          r"method.gram_transform.zero_others: zeroes the style layers not in gram_transform.layers"),
+        ("method: {name: gatys, gram_transform: {name: sparse, zero_others: true, layers: [relu5_1, relu4_1, relu3_1, "
+         "relu2_1, relu1_1]}}\n", r"method.gram_transform.zero_others: zeroes the style layers not in "
+                                  r"gram_transform.layers, which holds every style layer: none would be zeroed"),
+        ("method: {name: gatys, gram_transform: {name: eigen-randomize, low: 1, high: 1.0}}\n",
+         r"method.gram_transform.low: and high are 1: eigen-randomize would multiply every element of V by 1"),
         ("method: {name: gatys, gram_transform: {name: eigen-randomize, redraw: step}}\n",
          r"method.gram_transform.redraw: step needs optimizer adam"),
         (f"method: {{name: gatys, representation: local}}\niterate: {{inject: {{image: {SAMPLES / 'brick.png'}, weight: 0.5}}}}\n",
