@@ -213,8 +213,10 @@ class VideoSource:
                 self.fps = frame_rate(container, stream)
                 self.origin = timeline_origin(container)
                 self.display = Display(stream)
-                seconds = video_seconds(container, stream, self.origin)
                 self.has_audio = bool(container.streams.audio)
+                seconds = video_seconds(container, stream, self.origin)
+            if seconds is None:  # the file does not say: its packets do (this reads them all, once)
+                seconds = demuxed_seconds(path, self.origin, self.fps)
         except av.FFmpegError as exc:
             raise MediaError(f"{path}: not a readable video ({exc.strerror or exc})") from None
         if path.suffix.lower() == ".gif":
@@ -446,6 +448,24 @@ def video_seconds(container: av.container.InputContainer, stream: av.VideoStream
     if container.duration:
         return ((container.start_time or 0) + container.duration) / 1e6 - origin
     return None
+
+
+def demuxed_seconds(path: Path, origin: float, fps: Fraction) -> float | None:
+    """How long the picture runs, from its packets, for a file that does not say (a raw H.264
+    stream; a live WebM, as a browser's recorder writes it): where its last packet ends, or,
+    without timestamps, a frame a packet at `fps`. Without it a schedule was checked at frame 0
+    alone and `T` was 1."""
+    count, end = 0, None
+    with open_container(path) as container:  # afresh: the rate was measured on the first packets
+        for packet in container.demux(picture_stream(container)):
+            if packet.size:
+                count += 1
+                if packet.pts is not None:
+                    ends = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                    end = ends if end is None else max(end, ends)
+    if end is not None:
+        return end - origin
+    return float(count / fps) if count else None
 
 
 def picture_stream(container: av.container.InputContainer) -> av.VideoStream | None:

@@ -595,6 +595,23 @@ def test_a_start_in_a_stream_that_cannot_seek_is_decoded_to_from_the_top(tmp_pat
     assert len(later) == len(whole) - 12 and all(np.array_equal(a, b) for a, b in zip(later, whole[12:]))
 
 
+@pytest.mark.parametrize("name, options", [("raw.h264", {"format": "h264"}),
+                                           ("live.mkv", {"format": "matroska", "options": {"live": "1"}})])
+def test_a_video_that_does_not_say_its_length_is_measured_by_its_packets(tmp_path, name, options):
+    """A raw H.264 stream, and a live Matroska (WebM) file as a browser's recorder writes it, declare
+    no duration: a schedule was checked at frame 0 alone, and `T` was 1 (`t / T` reached 47, exit 0)."""
+    from animator.errors import PresetError
+    from animator.preset import load_preset
+    from animator.render.plan import Plan
+
+    _h264(tmp_path / name, **options)
+    assert open_source(tmp_path / name, moving=True).frame_count == 24
+    (tmp_path / "p.yaml").write_text(f"name: p\nmode: video\ninput: {name}\nmethod: {{name: multistyle, style: 0}}\n"
+                                     "original_colors: '0.1 * t'\n")
+    with pytest.raises(PresetError, match=r"original_colors: expected values between 0 and 1, found 1.1 at frame 11"):
+        Plan(load_preset(tmp_path / "p.yaml"))
+
+
 def test_recordings_joined_end_to_end_are_refused_not_cut_to_the_first(tmp_path):
     """Two MPEG-TS clips joined byte for byte, each from timestamp 0 (as `cat a.ts b.ts` makes,
     and cameras split and join): the second clip's frames were dropped but its last, exit 0."""
