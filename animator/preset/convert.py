@@ -84,7 +84,7 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
         quote = " (YAML read it as a number or a truth value: write it in quotes)" if kind is str and isinstance(
             raw, int | float) else ""
         raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}{quote}")
-    if kind is float and not math.isfinite(raw):  # YAML's .nan and .inf: every comparison with NaN is false
+    if kind is float and not finite(raw):  # YAML's .nan and .inf: every comparison with NaN is false
         raise Invalid(path, f"expected a finite number{bounds}, found {shown(raw)}")
     if (lo is not None and raw < lo) or (hi is not None and raw > hi):
         raise Invalid(path, f"expected {names[kind]}{bounds}, found {shown(raw)}")
@@ -94,6 +94,15 @@ def _scalar(kind: type, raw: Any, path: KeyPath, meta: typing.Mapping) -> Any:
     if "longest" in meta and len(raw) > meta["longest"]:
         raise Invalid(path, f"expected at most {meta['longest']} characters, found {len(raw)}")
     return float(raw) if kind is float else raw
+
+
+def finite(number: int | float) -> bool:
+    """Whether a number is finite as a float: not NaN, not infinite, and not an integer beyond
+    float's range (which math.isfinite raises for)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 def _path(raw: Any, path: KeyPath, base: Path) -> Path:

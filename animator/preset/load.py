@@ -15,7 +15,7 @@ import yaml
 from animator.errors import PresetError
 from animator.files import why_unreadable
 from animator.media.source import IMAGE_SUFFIXES, frames_in
-from animator.preset.convert import Invalid, KeyPath, bare_form, convert, dotted, to_plain
+from animator.preset.convert import Invalid, KeyPath, bare_form, convert, dotted, shown, to_plain
 from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,
                                      timeline)
 from animator.preset.schedule import AUDIO_VARIABLES, Schedule
@@ -49,6 +49,8 @@ def parse_overrides(items: list[str], defaults: dict[str, Any] = {}, **flags: An
             if value.lstrip()[:1] in ("[", "{"):  # a list or a mapping cut short: not a word to take as it is
                 raise PresetError(f"--set {text}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
             parsed = value
+        except ValueError:  # an integer of more digits than Python converts
+            raise PresetError(f"--set {shown(text)}: refused: {LONG_NUMBER}") from None
         path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
         overrides.append(Override(path, parsed, f"--set {text}"))
     for i, later in enumerate(overrides):  # the same key again wins, as on any command line (a script's base, then its own)
@@ -130,6 +132,7 @@ def _key_lines(root: yaml.Node | None, file: Path, loader: yaml.SafeLoader) -> d
     return lines
 
 
+LONG_NUMBER = "a number of more digits than 4300 (Python's limit for reading one)"
 MAX_NODES = 100_000  # a preset is a few hundred; aliases repeated inside aliases grow exponentially
 
 
@@ -181,7 +184,7 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PresetError(f"{where}: YAML syntax error: {problem}") from None
     except ValueError as exc:
-        raise PresetError(f"{path}: refused: {exc}") from None
+        raise PresetError(f"{path}: refused: {LONG_NUMBER if 'integer string conversion' in str(exc) else exc}") from None
     except RecursionError:
         raise PresetError(f"{path}: refused: nested too deeply") from None
     finally:

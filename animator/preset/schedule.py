@@ -112,7 +112,10 @@ def _leading(text: str) -> int:
 def _compile(node: ast.AST, offset: int) -> Compiled:
     where = offset + getattr(node, "col_offset", 0) + 1
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        value = float(node.value)
+        try:
+            value = float(node.value)
+        except OverflowError:  # an integer beyond float's range
+            raise ScheduleError("a number beyond a float's range (at most about 1.8e308)", where) from None
         return lambda env: value
     if isinstance(node, ast.Name):
         if node.id in CONSTANTS:

@@ -201,6 +201,13 @@ def test_style_images_with_weights(tmp_path):
         ("mode: video\nstyle: self\nmethod: {name: gatys, content_weight: 0, init: previous}\n", r"style: self with gatys"),
         ("mode: still\nstyle: self\n", r"p.yaml:4: style: still mode needs a style image \(self, the picture as its own "
                                      r"style, is for iterate and video mode\)"),
+        # an integer beyond a float's range: a traceback (OverflowError)
+        (f"iterate: {{blend: '{'9' * 400} * 0'}}\n", r"p.yaml:3: iterate.blend: schedule .*: a number beyond a float's "
+                                                       r"range \(at most about 1.8e308\) \(at character 1\)$"),
+        (f"iterate: {{blend: {{0: {'9' * 400}}}}}\n", r"iterate.blend: schedule: a number beyond a float's range"),
+        (f"iterate: {{blend: {'9' * 400}}}\n", r"iterate.blend: expected a finite number between 0 and 1, found 999"),
+        (f"video: {{start: {'9' * 400}}}\nmode: video\n", r"video.start: expected a finite number >= 0, found 999"),
+        (f"iterate: {{blend: {'9' * 5000}}}\n", r"p.yaml: refused: a number of more digits than 4300"),
         ("method: {name: gatys, scales: [48, 32]}\n", r"method.scales: expected sizes from the coarsest up, each once"),
         ("method: {name: gatys, scales: [32, 32]}\n", r"method.scales: expected sizes from the coarsest up"),
         ("method: {name: gatys, style_layers: [relu1_1, relu1_1]}\n", r"method.style_layers: expected each layer once, "
@@ -230,6 +237,11 @@ def test_gatys_paints_a_video_in_its_own_style_when_the_style_space_moves_or_the
     for method in ("{name: gatys, gram_transform: sparse}", "{name: gatys, gram_transform: {name: none, layers: [relu1_1], "
                    "zero_others: true}}", "{name: gatys, content_weight: 0, init: noise}"):
         assert load_preset(write(tmp_path, minimal(f"mode: video\nstyle: self\nmethod: {method}\n"))).style == "self"
+
+
+def test_a_set_of_a_number_python_will_not_read_is_one_line():
+    with pytest.raises(PresetError, match=r"^--set 'iterate.blend=9+\.\.\.: refused: a number of more digits than 4300"):
+        parse_overrides([f"iterate.blend={'9' * 5000}"])
 
 
 def test_an_empty_layer_list_is_no_such_term(tmp_path):
