@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def parse_overrides(items: list[str], defaults: dict[str, Any] = {}, **flags: An
         if not sep or not key.strip():
             raise PresetError(f"--set {text}: expected key.path=value, e.g. iterate.steps=60")
         try:
-            parsed = yaml.safe_load(value) if value.strip() else None
+            parsed = yaml.load(value, Loader=PresetLoader) if value.strip() else None
         except yaml.YAMLError as exc:
             if value.lstrip()[:1] in ("[", "{"):  # a list or a mapping cut short: not a word to take as it is
                 raise PresetError(f"--set {text}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
@@ -132,6 +133,18 @@ def _key_lines(root: yaml.Node | None, file: Path, loader: yaml.SafeLoader) -> d
     return lines
 
 
+class PresetLoader(yaml.SafeLoader):
+    """YAML as PyYAML reads it, but for YAML 1.1's numbers in base 60: `translate_x: 5:30` is the
+    keyframe it looks like (it was the number 330, a constant, where `angle: 0:30` was a keyframe)."""
+
+    SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0] and self.SEXAGESIMAL.fullmatch(value):
+            return "tag:yaml.org,2002:str"
+        return super().resolve(kind, value, implicit)
+
+
 LONG_NUMBER = "a number of more digits than 4300 (Python's limit for reading one)"
 MAX_NODES = 100_000  # a preset is a few hundred; aliases repeated inside aliases grow exponentially
 
@@ -171,7 +184,7 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
         raise PresetError(f"{path}: preset file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PresetError(f"{path}: cannot read preset ({exc})") from None
-    loader = yaml.SafeLoader(text)
+    loader = PresetLoader(text)
     try:
         root = loader.get_single_node()  # the node tree, aliases not yet expanded
         if root is not None:

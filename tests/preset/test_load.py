@@ -244,6 +244,16 @@ def test_a_set_of_a_number_python_will_not_read_is_one_line():
         parse_overrides([f"iterate.blend={'9' * 5000}"])
 
 
+def test_a_keyframe_written_bare_is_a_keyframe_not_a_number_in_base_60(tmp_path):
+    """YAML 1.1 reads `5:30` as 330 (5 x 60 + 30), where `0:30` is text: a constant 330 px a step
+    where `angle: 0:30` beside it was a keyframe."""
+    motion = load_preset(write(tmp_path, minimal("iterate:\n  motion: {translate_x: 5:30, angle: 0:30}\n"))).iterate.motion
+    assert (motion.translate_x.frames, motion.angle.frames) == ((5,), (0,))
+    assert motion.translate_x.at(0, 10, 0.0) == 30 and motion.angle.at(0, 10, 0.0) == 30
+    overridden = load_preset(write(tmp_path, minimal()), parse_overrides(["iterate.motion.translate_x=1:30"]))
+    assert overridden.iterate.motion.translate_x.frames == (1,)
+
+
 def test_an_empty_layer_list_is_no_such_term(tmp_path):
     for layers in ("style_layers", "content_layers"):
         preset = load_preset(write(tmp_path, minimal(f"method: {{name: gatys, {layers}: []}}\n")))
