@@ -147,9 +147,16 @@ def _compile(node: ast.AST, offset: int) -> Compiled:
                 left = value
             return 1.0
         return compare
-    if isinstance(node, ast.BoolOp):
+    if isinstance(node, ast.BoolOp):  # as Python has them: the operand that decides (`t > 10 and 0.3` is 0.3, not 1)
         parts, every = [_compile(n, offset) for n in node.values], isinstance(node.op, ast.And)
-        return lambda env: float(all(p(env) for p in parts) if every else any(p(env) for p in parts))
+
+        def boolean(env: Env) -> float:
+            for part in parts[:-1]:
+                value = part(env)
+                if bool(value) != every:  # `and` stops at the first false operand, `or` at the first true one
+                    return value
+            return parts[-1](env)
+        return boolean
     what = DESCRIBED.get(type(node)) or (f"the operator {type(node.op).__name__}" if hasattr(node, "op") else None)
     if isinstance(node, ast.Constant):
         what = "strings" if isinstance(node.value, str) else f"the value {node.value!r}"

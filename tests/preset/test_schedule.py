@@ -52,6 +52,14 @@ def test_expressions_in_t_T_and_s():
     assert parse_schedule(0.25).at(7, 10, 0) == 0.25
 
 
+def test_and_and_or_give_the_operand_that_decides_as_python_does():
+    """They gave 1 or 0: `t > 10 and 0.3` rendered a blend of 1 from frame 11."""
+    assert values(parse_schedule("t > 10 and 0.3"), [5, 11]) == [0, 0.3]
+    assert values(parse_schedule("0 or 0.3"), [0]) == [0.3]
+    assert values(parse_schedule("0.5 and 0.3 and t"), [0, 2]) == [0, 2]
+    assert values(parse_schedule("t or 0.2 or 0.9"), [0, 4]) == [0.2, 4]
+
+
 def test_keyframe_values_may_be_expressions():
     s = parse_schedule("0: 0, 10: (t / 10)")
     assert s.at(20, 100, 0) == 2  # held last value, evaluated at t
