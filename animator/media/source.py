@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 FOLDER_FPS = Fraction(24)
 SEEK_MARGIN = 10.0  # seconds before `start` to seek to when a seek to `start` lands past it
+# Frames a quarter of a second apart or more (in the median) are pictures shown in turn (a GIF, a
+# slideshow), not motion: the rate gives the one shown for the shortest time a place of its own.
+# On the median's rate, or the average's, a picture shown 0.2 s between pictures shown 1 s fell
+# between two places and was lost.
+SLIDESHOW = 0.25
+SLIDESHOW_MAX_FPS = Fraction(30)  # a picture flashed for less than a frame of it may be left out
 MAX_FPS = 240  # above it a stream's "rate" is its clock, and the frames' own spacing is measured
 
 
@@ -130,6 +136,16 @@ def image_files(folder: Path) -> list[Path]:
             raise MediaError(f"{path}: is {'a folder' if path.is_dir() else 'a link to nothing'}, where the folder's "
                              "frames are images")
     return files
+
+
+def missing_frames(files: list[Path]) -> list[int]:
+    """The numbers a folder's frames skip, where their names differ in their last number alone
+    (frame_0001.png ... frame_0048.png): none for names that differ otherwise (photos)."""
+    named = [re.fullmatch(r"(.*?)(\d+)(\D*)", path.name) for path in files]
+    if not named or not all(named) or len({(m.group(1), m.group(3)) for m in named}) > 1:
+        return []
+    numbers = sorted(int(m.group(2)) for m in named)
+    return sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
 
 
 class ImageSource:
@@ -419,6 +435,8 @@ def read_first_packet(container: av.container.InputContainer, stream: av.VideoSt
 
 JUMP_BACK = 0.5  # seconds a frame's timestamp may fall below the last one's end before it is a second timeline
 
+# Video streams with no container (a camera's raw H.264, say): no timestamps, and no rate but their own headers'
+ELEMENTARY = {"h264", "hevc", "vvc", "m4v", "mpegvideo", "cavsvideo"}
 COMMON_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
                 Fraction(60000, 1001), Fraction(60), Fraction(120)]
 
@@ -429,8 +447,10 @@ def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -
     an animated GIF's quick frames among slow ones) or the average is a clock's tick instead
     (over 240 fps: a browser's WebM recording says 1000)."""
     average = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
+    if container.format.name in ELEMENTARY and stream.guessed_rate:  # FFmpeg's average is its 25 fps placeholder
+        average = Fraction(stream.guessed_rate)  # the rate the stream's own headers give (a 60 fps one played 2.4x slow)
     measured, rounded = measured_rate(container, stream, average)
-    if measured is None:  # no spacing to tell by (one frame, or a slideshow, seconds apart)
+    if measured is None:  # no spacing to tell by (one frame, or pictures shown for equal times)
         return average if average <= MAX_FPS else FOLDER_FPS
     return measured if rounded or average > MAX_FPS or measured > 1.01 * average else average
 
@@ -498,12 +518,18 @@ def measured_rate(container: av.container.InputContainer, stream: av.VideoStream
     tick = int(np.gcd.reduce(spacings)) if len(spacings) else 0  # the clock's tick, in time-base units
     if tick <= 0:
         return None, False
-    regular = np.abs(spacings - np.median(spacings)) <= tick  # within a tick of the usual spacing
+    median = np.median(spacings)
+    if median * stream.time_base >= SLIDESHOW:  # pictures rather than motion: a place for each, the shortest too
+        shortest = spacings[spacings > 0].min()
+        if shortest >= 0.95 * median:  # shown for equal times: the average's rate is theirs
+            return None, False
+        return min(1 / (int(shortest) * stream.time_base), SLIDESHOW_MAX_FPS), False
+    regular = np.abs(spacings - median) <= tick  # within a tick of the usual spacing
     kept = spacings[regular]
     # a clock's rounding: two spacings a tick apart, each several ticks long (3003 and 6006 on a
     # 90 kHz clock is a dropped frame), and most of them
-    rounded = kept.max() - kept.min() == tick and kept.min() >= 2 * tick and regular.mean() >= 0.75
-    spacing = float((kept.mean() if rounded else np.median(spacings)) * stream.time_base)
+    rounded = regular.mean() >= 0.75 and kept.max() - kept.min() == tick and kept.min() >= 2 * tick
+    spacing = float((kept.mean() if rounded else median) * stream.time_base)
     if not 0 < spacing < 1:
         return None, False
     if rounded:  # the rate whose frame times round to these ticks: the stream's average if it is one (a
