@@ -364,7 +364,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     of the same clip, what that consistency cost in detail and style."""
     import json
 
-    from animator.media.source import open_source
+    from animator.media.source import missing_frames, open_source
 
     check_metrics_flags(args)
 
@@ -387,7 +387,11 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     rate = same_rate(args.source, [*args.outputs, *([args.reference] if args.reference else [])])
     source = source_from(args.source, args.start or 0.0, rate)
     for folder in (path for path in [*args.outputs, *([args.reference] if args.reference else [])] if path.is_dir()):
-        open_source(folder, moving=True)  # a folder of frames has no rate for same_rate to read: opened here
+        frames_found = open_source(folder, moving=True)  # a folder of frames has no rate for same_rate to read: opened here
+        if missing := missing_frames(frames_found.files):  # every frame after the gap paired with the wrong one
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise AnimatorError(f"{folder}: frame {missing[0]} is missing{more}: a render's frames are measured in "
+                                "order, each against its source frame")
     if args.style:  # an image that will not open, found before torch loads
         from animator.media.source import read_image
 

@@ -181,6 +181,14 @@ def test_bad_arguments_exit_2(tmp_path):
                             (("--style-size", "8"), "--style-size 8: expected 16 to 8192 pixels, as a render's size")):
         result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "pan.mp4", *given, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.strip() == f"error: {expected}", result.stderr
+    frames = tmp_path / "frames"  # a render's frames, one deleted: every frame after it paired with the wrong one
+    frames.mkdir()
+    for i in range(6):
+        (frames / f"{i:06d}.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
+    (frames / "000003.png").unlink()
+    result = animator("metrics", frames, "--source", SAMPLES / "pan.mp4", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == (f"error: {frames}: frame 3 is missing: a render's frames "
+                                                                "are measured in order, each against its source frame")
     result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "chelsea.png", cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.strip().endswith("chelsea.png: a still image, where a moving "
                                                                       "picture is needed: a video, an animated GIF or PNG, "
