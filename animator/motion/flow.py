@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from animator.motion.warp import inside, returns_home, sample, sampling_grid, smooth_motion
+from animator.motion.warp import inside, returns_home, sample, sampling_grid, smooth_motion, warp
 from animator.preset.schema import TemporalConfig
 
 DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
@@ -106,3 +106,10 @@ def find_motion(backend: FlowBackend, earlier: np.ndarray, image: np.ndarray, te
         held &= returns_home(backward, there[:, :2])
         one_shot &= held.float().mean() >= NEW_SHOT
     return backward, held.float() * one_shot
+
+
+def different_shots(earlier: np.ndarray, image: np.ndarray, backward: torch.Tensor, held: torch.Tensor) -> bool:
+    """find_motion's test of a cut, for a mask of one's own (the metrics' check): the flow holds on
+    less than NEW_SHOT of the frame, or the earlier frame warped onto this one is CUT_ERROR off."""
+    a, b = (torch.from_numpy(grey(x)).to(backward.device, torch.float32)[None, None] / 255 for x in (earlier, image))
+    return bool(held.mean() < NEW_SHOT or (warp(a, backward) - b).abs_().mean() > CUT_ERROR)
