@@ -158,6 +158,9 @@ def _compile(node: ast.AST, offset: int) -> Compiled:
             return parts[-1](env)
         return boolean
     what = DESCRIBED.get(type(node)) or (f"the operator {type(node.op).__name__}" if hasattr(node, "op") else None)
+    if isinstance(node, ast.Compare):  # a comparison of numbers is <, <=, ==, !=, >=, >
+        bad = next(type(op) for op in node.ops if type(op) not in COMPARE)
+        what = f"the comparison '{ {ast.In: 'in', ast.NotIn: 'not in', ast.Is: 'is', ast.IsNot: 'is not'}.get(bad, bad.__name__)}'"
     if isinstance(node, ast.Constant):
         what = "strings" if isinstance(node.value, str) else f"the value {node.value!r}"
     raise ScheduleError(f"{what or type(node).__name__} not allowed in a schedule", where)
@@ -273,6 +276,9 @@ class Schedule:
         except (ArithmeticError, ValueError) as exc:
             raise ScheduleError(f"{self.text!r} cannot be computed at frame {t} ({exc})") from None
         if not math.isfinite(value):
+            for frame, keyframe in zip(self.frames, self.values):  # the keyframe at fault (0 x inf is nan between)
+                if not math.isfinite(kept := float(keyframe(env))):
+                    raise ScheduleError(f"{self.text!r}: keyframe {frame} is {kept}")
             raise ScheduleError(f"{self.text!r} is {value} at frame {t}")
         return value
 
@@ -309,18 +315,21 @@ def parse_schedule(raw: Any, variables: Sequence[str] | None = VARIABLES) -> Sch
 
 
 def _parse(raw: Any) -> Schedule:
-    interpolation = "linear"
+    interpolation, given = "linear", False
     if isinstance(raw, dict) and "keyframes" in raw:
         unknown = set(raw) - {"keyframes", "interpolation"}
         if unknown:
             raise ScheduleError(f"unknown key {sorted(unknown)[0]!r} (expected keyframes and interpolation)")
-        interpolation = raw.get("interpolation", "linear")
+        interpolation, given = raw.get("interpolation", "linear"), "interpolation" in raw
         if interpolation not in INTERPOLATIONS:
             raise ScheduleError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, found {interpolation!r}")
         raw = raw["keyframes"]
     if isinstance(raw, dict):
         if not raw or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in raw):
             raise ScheduleError("a keyframe mapping needs frame numbers as keys, such as {0: 1.0, 60: 1.05}")
+        crowded = next((k for k, v in raw.items() if isinstance(v, str) and len(split_top_level(v, ",")) > 1), None)
+        if crowded is not None:
+            raise ScheduleError(f"keyframe {crowded}'s value {raw[crowded]!r} holds a comma: one number or expression a keyframe")
         raw = ", ".join(f"{k}: {v}" for k, v in sorted(raw.items()))
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         raise ScheduleError(f"expected a number, keyframes such as \"0: 1.0, 60: 1.05\" or an expression in t, found {type(raw).__name__}")
@@ -334,7 +343,7 @@ def _parse(raw: Any) -> Schedule:
         keyframes = parse_keyframes(text, names)
         frames, values = zip(*keyframes)
         return Schedule(text, interpolation, tuple(frames), tuple(values), names=tuple(names.items()))
-    if interpolation != "linear":  # it would change nothing: an expression is its own curve
+    if given:  # it would change nothing: an expression is its own curve
         raise ScheduleError(f"interpolation {interpolation} is for keyframes (frame: value, ...); this is an expression in t")
     expression = compile_expression(text, names=names)
     return Schedule(text, interpolation, expression=expression, names=tuple(names.items()))

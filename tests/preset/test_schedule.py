@@ -95,6 +95,7 @@ def test_bad_keyframes_name_the_position_and_reason(text, reason, position):
     ("sin(x=1)", "plain arguments"),
     ("[i for i in range(3)]", "comprehensions"),
     ("(y := 2)", "assignment"),
+    ("0.5 if t in (1, 2) else 0.2", "the comparison 'in' not allowed"),  # it said "Compare"
 ])
 def test_the_evaluator_refuses_everything_but_arithmetic(text, reason):
     with pytest.raises(ScheduleError, match=reason):
@@ -109,6 +110,8 @@ def test_values_that_cannot_be_computed_say_where():
     with pytest.raises(ScheduleError, match="at frame 1"):
         parse_schedule("log(0) if t > 0 else 1").at(1, 10, 0)
     assert math.isclose(parse_schedule("log(e)").at(0, 1, 0), 1)
+    with pytest.raises(ScheduleError, match=r"^'0: 0.5, 60: 1e400': keyframe 60 is inf$"):  # "nan at frame 0" (0 x inf)
+        parse_schedule("0: 0.5, 60: 1e400").at(0, 100, 0)
 
 
 @pytest.mark.parametrize("raw, reason", [
@@ -117,6 +120,8 @@ def test_values_that_cannot_be_computed_say_where():
     ({"a": 1}, "frame numbers as keys"),
     ([1, 2], "expected a number, keyframes"),
     ("  ", "empty schedule"),
+    ({"keyframes": "0.2 + 0.1 * sin(t)", "interpolation": "linear"}, "interpolation linear is for keyframes"),
+    ({0: "0.2, 30: 0.9", 60: 0.5}, "keyframe 0's value '0.2, 30: 0.9' holds a comma"),  # three keyframes, said nothing
 ])
 def test_bad_schedule_forms(raw, reason):
     with pytest.raises(ScheduleError, match=reason):
