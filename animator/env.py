@@ -42,3 +42,13 @@ def idle_threads_sleep() -> None:
     beside another busy program the spinning threads take the cores from it and from each other:
     `melt` beside one busy core took 22.6 s against 13.3 sleeping (the bench README)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def available_memory() -> float | None:
+    """Bytes of memory the system can give without swapping (Linux's MemAvailable), None where it
+    does not say."""
+    try:
+        with open("/proc/meminfo") as info:
+            return next(int(line.split()[1]) * 1024 for line in info if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from animator.errors import AnimatorError
 from animator.media.source import read_image
 from animator.preset import load_preset
 from tests.conftest import PRESETS, SAMPLES, decode_video, ffmpeg_probe
@@ -155,6 +156,20 @@ def test_the_style_is_judged_at_its_own_size_or_as_a_render_fits_it(tmp_path):
     assert fitted_to_render < 1e-6 * own, distances
     table = animator("metrics", "clip", "--source", "clip", "--style", style, cwd=tmp_path)  # the text showed no distance
     assert table.returncode == 0 and f"Gram distance to the style {own:.4f}" in table.stdout, table.stdout
+
+
+def test_a_style_too_large_to_measure_at_its_own_size_is_refused_before_it_is_read_by_vgg(monkeypatch):
+    """VGG19 takes about 1.1 GB a megapixel of the style: a phone's photo past the memory free was
+    ended by the kernel, without a word."""
+    import animator.env
+    from animator.cli import check_style_fits
+
+    monkeypatch.setattr(animator.env, "available_memory", lambda: 2 * 2**30)
+    photo = np.zeros((1500, 2000, 3), np.uint8)  # 3 MP: about 3 GiB
+    with pytest.raises(AnimatorError, match=r"^s.jpg: 2000x1500 seen at its own size takes about 3 GiB, and 2.0 GiB "
+                                            r"is free: give --style-size N \(a render's size\)$"):
+        check_style_fits(Path("s.jpg"), photo, None)
+    check_style_fits(Path("s.jpg"), photo, 1024)  # 0.8 GiB at a long side of 1024
 
 
 def test_bad_arguments_exit_2(tmp_path):
