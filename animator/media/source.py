@@ -5,6 +5,7 @@ renderer that wants decoding beside its own work runs the source in a thread of 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import re
@@ -33,7 +34,10 @@ SEEK_MARGIN = 10.0  # seconds before `start` to seek to when a seek to `start` l
 # On the median's rate, or the average's, a picture shown 0.2 s between pictures shown 1 s fell
 # between two places and was lost.
 SLIDESHOW = 0.25
-SLIDESHOW_MAX_FPS = Fraction(30)  # a picture flashed for less than a frame of it may be left out
+# At most: a picture shown for less than a tenth of a second (a flash; a browser shows a GIF's
+# shortest delays as a tenth) may be left out, rather than a slideshow of 2 s pictures with one of
+# 0.03 s rendered at 30 fps, 58 times the frames.
+SLIDESHOW_MAX_FPS = Fraction(10)
 MAX_FPS = 240  # above it a stream's "rate" is its clock, and the frames' own spacing is measured
 
 
@@ -138,14 +142,21 @@ def image_files(folder: Path) -> list[Path]:
     return files
 
 
-def missing_frames(files: list[Path]) -> list[int]:
-    """The numbers a folder's frames skip, where their names differ in their last number alone
-    (frame_0001.png ... frame_0048.png): none for names that differ otherwise (photos)."""
+def numbering_fault(files: list[Path]) -> str | None:
+    """What is wrong with a folder's numbering, where its frames' names differ in their last number
+    alone (frame_0001.png ... frame_0048.png): a number missing, or one given twice (f_1, f_01).
+    None for names that differ otherwise (photos)."""
     named = [re.fullmatch(r"(.*?)(\d+)(\D*)", path.name) for path in files]
     if not named or not all(named) or len({(m.group(1), m.group(3)) for m in named}) > 1:
-        return []
-    numbers = sorted(int(m.group(2)) for m in named)
-    return sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+        return None
+    numbered = sorted((int(m.group(2)), path.name) for m, path in zip(named, files))
+    for (number, name), (after, later) in zip(numbered, numbered[1:]):
+        if after == number:
+            return f"frame {number} is there twice ({name}, {later})"
+        if after > number + 1:
+            missing = sum(b - a - 1 for (a, _), (b, _) in zip(numbered, numbered[1:]) if b > a + 1)
+            return f"frame {number + 1} is missing" + (f" (and {missing - 1} more)" if missing > 1 else "")
+    return None
 
 
 class ImageSource:
@@ -231,8 +242,9 @@ class VideoSource:
                 self.display = Display(stream)
                 self.has_audio = bool(container.streams.audio)
                 seconds = video_seconds(container, stream, self.origin)
-            if seconds is None:  # the file does not say: its packets do (this reads them all, once)
-                seconds = demuxed_seconds(path, self.origin, self.fps)
+            self.counted = seconds is None  # the file does not say: its packets do (this reads them all, once)
+            if self.counted:
+                seconds = demuxed_seconds(path, self.fps)
         except av.FFmpegError as exc:
             raise MediaError(f"{path}: not a readable video ({exc.strerror or exc})") from None
         if path.suffix.lower() == ".gif":
@@ -258,7 +270,7 @@ class VideoSource:
                 yield frame
         except av.FFmpegError as exc:
             raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
-        if self.frame_count is not None and count < self.frame_count - 1:
+        if self.frame_count is not None and count < self.frame_count - 1 and not self.counted:  # as it declares
             if self.head_missing:  # a recording cut between keyframes: what comes before the first cannot be decoded
                 raise MediaError(f"{self.path}: its first {self.head_missing:.2f} s cannot be decoded (it starts between "
                                  f"keyframes, as a cut recording does): set video.start to "
@@ -470,21 +482,30 @@ def video_seconds(container: av.container.InputContainer, stream: av.VideoStream
     return None
 
 
-def demuxed_seconds(path: Path, origin: float, fps: Fraction) -> float | None:
-    """How long the picture runs, from its packets, for a file that does not say (a raw H.264
-    stream; a live WebM, as a browser's recorder writes it): where its last packet ends, or,
-    without timestamps, a frame a packet at `fps`. Without it a schedule was checked at frame 0
-    alone and `T` was 1."""
-    count, end = 0, None
-    with open_container(path) as container:  # afresh: the rate was measured on the first packets
+def demuxed_seconds(path: Path, fps: Fraction) -> float | None:
+    """How long the picture runs, read from its packets, for a file that does not say (a raw H.264
+    stream; a live WebM, as a browser's recorder writes it): from its first keyframe (what comes
+    before it cannot be decoded) to where its last packet ends (one without a duration lasting a
+    frame at `fps`), or, without timestamps, a frame a packet. Without it a schedule was checked
+    at frame 0 alone and `T` was 1. Read once a file: a split batch opens its clip once a chunk."""
+    stat = path.stat()
+    return _demuxed_seconds(str(path), stat.st_mtime_ns, stat.st_size, fps)
+
+
+@functools.lru_cache(maxsize=8)
+def _demuxed_seconds(path: str, mtime: int, size: int, fps: Fraction) -> float | None:
+    count, first, end = 0, None, None
+    with open_container(Path(path)) as container:
         for packet in container.demux(picture_stream(container)):
-            if packet.size:
-                count += 1
-                if packet.pts is not None:
-                    ends = float((packet.pts + (packet.duration or 0)) * packet.time_base)
-                    end = ends if end is None else max(end, ends)
+            if not packet.size or (not count and not packet.is_keyframe):
+                continue
+            count += 1
+            if packet.pts is not None:
+                at = float(packet.pts * packet.time_base)
+                lasts = float(packet.duration * packet.time_base) if packet.duration else 1 / float(fps)
+                first, end = (at, at + lasts) if first is None else (min(first, at), max(end, at + lasts))
     if end is not None:
-        return end - origin
+        return end - first
     return float(count / fps) if count else None
 
 
@@ -520,10 +541,11 @@ def measured_rate(container: av.container.InputContainer, stream: av.VideoStream
         return None, False
     median = np.median(spacings)
     if median * stream.time_base >= SLIDESHOW:  # pictures rather than motion: a place for each, the shortest too
-        shortest = spacings[spacings > 0].min()
-        if shortest >= 0.95 * median:  # shown for equal times: the average's rate is theirs
+        shown = spacings[spacings * stream.time_base >= 1 / SLIDESHOW_MAX_FPS]  # a flash is left out, not paid for
+        shortest = shown.min()
+        if shortest >= 0.75 * median:  # shown for equal times (a 3 fps clip's jitter aside): the average's rate
             return None, False
-        return min(1 / (int(shortest) * stream.time_base), SLIDESHOW_MAX_FPS), False
+        return 1 / (int(shortest) * stream.time_base), False
     regular = np.abs(spacings - median) <= tick  # within a tick of the usual spacing
     kept = spacings[regular]
     # a clock's rounding: two spacings a tick apart, each several ticks long (3003 and 6006 on a

@@ -202,6 +202,20 @@ def test_a_slideshow_gives_each_picture_a_place_the_briefest_too(tmp_path, conta
     assert [count for _, count in runs[:5]] == [round(s * clip.fps) for s in shown[:5]]
 
 
+def test_a_slow_clip_with_jitter_keeps_its_rate_and_a_flash_costs_no_frames(tmp_path):
+    """The briefest picture's rate is for pictures shown for different times: a 3 fps clip's 20 ms
+    jitter made it 3.47 fps (pictures doubled unevenly), and 2 s slides with one 0.03 s flash were
+    1801 frames at 30 fps, the flash lost all the same."""
+    rng = np.random.default_rng(0)
+    write_numbered(tmp_path / "slow.mkv", list(np.cumsum([0, *(1 / 3 + rng.normal(0, 0.02, 30))])), container="matroska",
+                   rate=3)
+    clip = open_source(tmp_path / "slow.mkv", moving=True)
+    assert clip.fps == 3 and numbers(clip) == list(range(31))
+    write_numbered(tmp_path / "flash.mkv", [0, 2, 4, 4.03, 6, 8], container="matroska", rate=1)
+    clip = open_source(tmp_path / "flash.mkv", moving=True)
+    assert clip.frame_count < 12 and len(numbers(clip)) < 12
+
+
 def test_spacings_none_of_which_is_the_usual_one_are_placed_not_a_traceback(tmp_path):
     """Frames 0.03 s and 0.15 s apart in turn: no spacing within a tick of the median (a
     ValueError from an empty array's max, in every command that opened the file)."""
@@ -637,6 +651,19 @@ def test_a_video_that_does_not_say_its_length_is_measured_by_its_packets(tmp_pat
                                      "original_colors: '0.1 * t'\n")
     with pytest.raises(PresetError, match=r"original_colors: expected values between 0 and 1, found 1.1 at frame 11"):
         Plan(load_preset(tmp_path / "p.yaml"))
+
+
+def test_a_raw_stream_cut_between_keyframes_is_measured_from_the_first(tmp_path):
+    """A camera's stream cut mid-GOP: the packets before its first keyframe cannot be decoded, and
+    counted as frames they made a render of every frame end "cut short or damaged"."""
+    import av
+
+    _h264(tmp_path / "whole.h264", frames=36, format="h264")  # a keyframe every 6 frames
+    with av.open(str(tmp_path / "whole.h264")) as whole:
+        packets = [bytes(packet) for packet in whole.demux(video=0) if packet.size]
+    (tmp_path / "cut.h264").write_bytes(b"".join(packets[3:]))  # from the middle of the first group
+    clip = open_source(tmp_path / "cut.h264", moving=True)
+    assert clip.frame_count == 30 and len(numbers(clip)) == 30
 
 
 def test_a_raw_h264_stream_plays_at_the_rate_its_headers_give(tmp_path):
