@@ -364,7 +364,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     of the same clip, what that consistency cost in detail and style."""
     import json
 
-    from animator.media.source import missing_frames, open_source
+    from animator.media.source import numbering_fault, open_source
 
     check_metrics_flags(args)
 
@@ -388,10 +388,9 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     source = source_from(args.source, args.start or 0.0, rate)
     for folder in (path for path in [*args.outputs, *([args.reference] if args.reference else [])] if path.is_dir()):
         frames_found = open_source(folder, moving=True)  # a folder of frames has no rate for same_rate to read: opened here
-        if missing := missing_frames(frames_found.files):  # every frame after the gap paired with the wrong one
-            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise AnimatorError(f"{folder}: frame {missing[0]} is missing{more}: a render's frames are measured in "
-                                "order, each against its source frame")
+        if fault := numbering_fault(frames_found.files):  # every frame after the gap paired with the wrong one
+            raise AnimatorError(f"{folder}: {fault}: a render's frames are measured in order, each against its "
+                                "source frame")
     if args.style:  # an image that will not open, or will not fit, found before torch loads
         from animator.media.source import read_image
 
@@ -427,6 +426,7 @@ def source_from(path: Path, start: float, rate: Fraction | None):
 
 
 VGG_BYTES_PER_PIXEL = 1100  # VGG19's activations over a style image, measured: 4.0 GB at 3 MP, 6.9 GB at 6 MP
+VGG_BYTES = 0.6e9  # its weights, and torch
 
 
 def check_style_fits(path: Path, image, size: int | None) -> None:
@@ -435,10 +435,11 @@ def check_style_fits(path: Path, image, size: int | None) -> None:
     from animator.env import available_memory
 
     pixels = image.shape[0] * image.shape[1] * (1 if size is None else (size / max(image.shape[:2])) ** 2)
-    if (free := available_memory()) is not None and pixels * VGG_BYTES_PER_PIXEL > free:
-        raise AnimatorError(f"{path}: {image.shape[1]}x{image.shape[0]} seen at its own size takes about "
-                            f"{pixels * VGG_BYTES_PER_PIXEL / 2**30:.0f} GiB, and {free / 2**30:.1f} GiB is free: "
-                            "give --style-size N (a render's size)")
+    need = pixels * VGG_BYTES_PER_PIXEL + VGG_BYTES
+    if (free := available_memory()) is not None and need > free:
+        seen = "at its own size" if size is None else f"at --style-size {size}"
+        raise AnimatorError(f"{path}: {image.shape[1]}x{image.shape[0]} seen {seen} takes about {need / 2**30:.0f} GiB, "
+                            f"and {free / 2**30:.1f} GiB is free: give --style-size N (a render's size)")
 
 
 def check_metrics_flags(args: argparse.Namespace) -> None:
@@ -512,7 +513,8 @@ def style_image(path: Path, size: int | None) -> torch.Tensor:
 
 def shown_figure(value: float, spec: str, unit: str = "") -> str:
     """A figure as the table prints it; one that could not be measured (t-10 of a clip under 11
-    frames, a ratio to a reference's figure of 0: a frozen or black per-frame render) is n/a."""
+    frames, a clip whose every frame follows a cut, a ratio to a reference's figure of 0: a frozen
+    or black per-frame render) is n/a."""
     return f"{value:{spec}}{unit}" if value is not None and math.isfinite(value) else "n/a"
 
 
@@ -526,8 +528,8 @@ def json_figures(value):
 
 
 def print_clip(output: str, figures: dict, weight: float) -> None:
-    print(f"{output}: {figures['frames']} frames, warping error {figures['warping_error']:.6f} "
-          f"(t-10: {shown_figure(figures['long_term_error'], '.6f')}), flicker {figures['flicker']:.3f} /255, "
+    print(f"{output}: {figures['frames']} frames, warping error {shown_figure(figures['warping_error'], '.6f')} "
+          f"(t-10: {shown_figure(figures['long_term_error'], '.6f')}), flicker {shown_figure(figures['flicker'], '.3f')} /255, "
           f"gradient energy {figures['gradient_energy']:.4f}")
     if "relative" not in figures and "gram_distance" in figures:  # a style without a reference: the distance alone
         print(f"Gram distance to the style {figures['gram_distance']:.4f}")

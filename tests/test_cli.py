@@ -166,10 +166,10 @@ def test_a_style_too_large_to_measure_at_its_own_size_is_refused_before_it_is_re
 
     monkeypatch.setattr(animator.env, "available_memory", lambda: 2 * 2**30)
     photo = np.zeros((1500, 2000, 3), np.uint8)  # 3 MP: about 3 GiB
-    with pytest.raises(AnimatorError, match=r"^s.jpg: 2000x1500 seen at its own size takes about 3 GiB, and 2.0 GiB "
+    with pytest.raises(AnimatorError, match=r"^s.jpg: 2000x1500 seen at its own size takes about 4 GiB, and 2.0 GiB "
                                             r"is free: give --style-size N \(a render's size\)$"):
         check_style_fits(Path("s.jpg"), photo, None)
-    check_style_fits(Path("s.jpg"), photo, 1024)  # 0.8 GiB at a long side of 1024
+    check_style_fits(Path("s.jpg"), photo, 1024)  # 1.4 GiB at a long side of 1024
 
 
 def test_bad_arguments_exit_2(tmp_path):
@@ -204,6 +204,13 @@ def test_bad_arguments_exit_2(tmp_path):
     result = animator("metrics", frames, "--source", SAMPLES / "pan.mp4", cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.strip() == (f"error: {frames}: frame 3 is missing: a render's frames "
                                                                 "are measured in order, each against its source frame")
+    for name in ("000003.png", "03.png", "9999999999.png"):  # 3 twice; a gap of billions, counted, not listed
+        (frames / name).write_bytes((SAMPLES / "chelsea.png").read_bytes())
+    result = animator("metrics", frames, "--source", SAMPLES / "pan.mp4", cwd=tmp_path)
+    assert result.returncode == 2 and "frame 3 is there twice (000003.png, 03.png)" in result.stderr, result.stderr
+    (frames / "03.png").unlink()
+    result = animator("metrics", frames, "--source", SAMPLES / "pan.mp4", cwd=tmp_path)
+    assert result.returncode == 2 and "frame 6 is missing (and 9999999992 more)" in result.stderr, result.stderr
     result = animator("metrics", SAMPLES / "pan.mp4", "--source", SAMPLES / "chelsea.png", cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.strip().endswith("chelsea.png: a still image, where a moving "
                                                                       "picture is needed: a video, an animated GIF or PNG, "

@@ -96,8 +96,8 @@ def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], 
     """Temporal consistency of a stylized clip (Lai et al. 2018): the mean over t of the squared
     difference between output t and output t-1 warped by the *source's* flow, on the pixels the
     consistency check keeps (images in [0, 1]); and a flicker figure, the mean absolute warped
-    difference in /255 units; `per_frame` holds the error of frames 1, 2, ... Streams both clips;
-    sources are resized to the outputs' size."""
+    difference in /255 units; `per_frame` holds the error of frames 1, 2, ..., those after a cut
+    left out. Streams both clips; sources are resized to the outputs' size."""
     from animator.media.frame import to_tensor
 
     outputs = iter(outputs)

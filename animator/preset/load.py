@@ -50,8 +50,10 @@ def parse_overrides(items: list[str], defaults: dict[str, Any] = {}, **flags: An
             if value.lstrip()[:1] in ("[", "{"):  # a list or a mapping cut short: not a word to take as it is
                 raise PresetError(f"--set {text}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
             parsed = value
-        except ValueError:  # an integer of more digits than Python converts
-            raise PresetError(f"--set {shown(text)}: refused: {LONG_NUMBER}") from None
+        except ValueError as exc:  # an integer of more digits than Python converts, or a date that is none (02-30)
+            if "integer string conversion" in str(exc):
+                raise PresetError(f"--set {shown(text)}: refused: {LONG_NUMBER}") from None
+            parsed = value
         path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
         overrides.append(Override(path, parsed, f"--set {text}"))
     for i, later in enumerate(overrides):  # the same key again wins, as on any command line (a script's base, then its own)

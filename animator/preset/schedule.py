@@ -277,7 +277,11 @@ class Schedule:
             raise ScheduleError(f"{self.text!r} cannot be computed at frame {t} ({exc})") from None
         if not math.isfinite(value):
             for frame, keyframe in zip(self.frames, self.values):  # the keyframe at fault (0 x inf is nan between)
-                if not math.isfinite(kept := float(keyframe(env))):
+                try:
+                    kept = float(keyframe(env))
+                except (ArithmeticError, ValueError):  # one that cannot be computed here is not it
+                    continue
+                if not math.isfinite(kept):
                     raise ScheduleError(f"{self.text!r}: keyframe {frame} is {kept}")
             raise ScheduleError(f"{self.text!r} is {value} at frame {t}")
         return value

@@ -55,6 +55,15 @@ def test_frames_across_a_cut_are_left_out_not_counted_as_flicker(pan):
     assert figures["frames"] == 24 and figures["warping_error"] < 5e-5 and figures["long_term_error"] < 3e-4
 
 
+def test_a_montage_of_cuts_has_no_warping_error_to_print(capsys):
+    from animator.cli import print_clip
+
+    rng = np.random.default_rng(0)  # every frame another picture: each follows a cut
+    montage = [(rng.random((48, 64, 3)) * 255).astype(np.uint8) for _ in range(6)]
+    print_clip("m.mp4", measure_clip(montage, montage), 0.7)  # it printed "warping error nan", "flicker nan"
+    assert capsys.readouterr().out.startswith("m.mp4: 6 frames, warping error n/a (t-10: n/a), flicker n/a /255")
+
+
 def test_a_copy_of_the_reference_scores_one_one_and_zero(pan, flickering):
     figures = measure_clip(flickering, pan, flickering)
     ratios = figures["relative"]

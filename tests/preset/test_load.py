@@ -242,6 +242,7 @@ def test_gatys_paints_a_video_in_its_own_style_when_the_style_space_moves_or_the
 def test_a_set_of_a_number_python_will_not_read_is_one_line():
     with pytest.raises(PresetError, match=r"^--set 'iterate.blend=9+\.\.\.: refused: a number of more digits than 4300"):
         parse_overrides([f"iterate.blend={'9' * 5000}"])
+    assert parse_overrides(["video.start=2001-02-30"])[0].value == "2001-02-30"  # no date: text, refused by its key
 
 
 def test_a_keyframe_written_bare_is_a_keyframe_not_a_number_in_base_60(tmp_path):

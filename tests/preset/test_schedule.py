@@ -112,6 +112,8 @@ def test_values_that_cannot_be_computed_say_where():
     assert math.isclose(parse_schedule("log(e)").at(0, 1, 0), 1)
     with pytest.raises(ScheduleError, match=r"^'0: 0.5, 60: 1e400': keyframe 60 is inf$"):  # "nan at frame 0" (0 x inf)
         parse_schedule("0: 0.5, 60: 1e400").at(0, 100, 0)
+    with pytest.raises(ScheduleError, match=r"keyframe 20 is inf$"):  # the first keyframe cannot be computed at 15
+        parse_schedule("0: sqrt(9.5 - t) / 4, 10: 0.5, 20: 1e308 * 10").at(15, 100, 0)
 
 
 @pytest.mark.parametrize("raw, reason", [
