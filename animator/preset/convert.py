@@ -105,11 +105,28 @@ def finite(number: int | float) -> bool:
         return False
 
 
+class CommandLineText(str):
+    """Text a `--set` gave: a path in it is read from the working folder, as any command line's
+    are, not from the preset's (a batch's presets live in several)."""
+
+
+def from_command_line(value: Any) -> Any:
+    """A --set value with its text marked as the command line's, however deep in lists and mappings."""
+    if isinstance(value, str):
+        return CommandLineText(value)
+    if isinstance(value, list):
+        return [from_command_line(item) for item in value]
+    if isinstance(value, dict):
+        return {key: from_command_line(item) for key, item in value.items()}
+    return value
+
+
 def _path(raw: Any, path: KeyPath, base: Path) -> Path:
     if not isinstance(raw, str) or not raw:
         raise Invalid(path, f"expected a file path, found {shown(raw)}")
     if "\0" in raw:  # no file name holds one; os calls raise ValueError on it
         raise Invalid(path, f"expected a file path, found {shown(raw)} (a path cannot hold a null character)")
+    base = Path.cwd() if isinstance(raw, CommandLineText) else base
     try:
         resolved = (base / Path(raw).expanduser()).resolve()
     except (OSError, RuntimeError) as exc:  # a loop of links (OSError; RuntimeError before Python 3.13)

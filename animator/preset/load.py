@@ -16,7 +16,7 @@ import yaml
 from animator.errors import PresetError
 from animator.files import why_unreadable
 from animator.media.source import IMAGE_SUFFIXES, frames_in
-from animator.preset.convert import Invalid, KeyPath, bare_form, convert, dotted, shown, to_plain
+from animator.preset.convert import Invalid, KeyPath, bare_form, convert, dotted, from_command_line, shown, to_plain
 from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,
                                      timeline)
 from animator.preset.schedule import AUDIO_VARIABLES, Schedule
@@ -55,7 +55,7 @@ def parse_overrides(items: list[str], defaults: dict[str, Any] = {}, **flags: An
                 raise PresetError(f"--set {shown(text)}: refused: {LONG_NUMBER}") from None
             parsed = value
         path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
-        overrides.append(Override(path, parsed, f"--set {text}"))
+        overrides.append(Override(path, from_command_line(parsed), f"--set {text}"))
     for i, later in enumerate(overrides):  # the same key again wins, as on any command line (a script's base, then its own)
         if dropped := next((o for o in overrides[:i] if o.path[:len(later.path)] == later.path != o.path), None):
             raise PresetError(f"{dropped.text} and {later.text}: the second replaces the first; give one")

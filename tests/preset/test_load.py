@@ -239,6 +239,19 @@ def test_gatys_paints_a_video_in_its_own_style_when_the_style_space_moves_or_the
         assert load_preset(write(tmp_path, minimal(f"mode: video\nstyle: self\nmethod: {method}\n"))).style == "self"
 
 
+def test_a_path_given_with_set_is_read_from_the_working_folder(tmp_path, monkeypatch):
+    """As any command line's: it was read from the preset's folder (presets/photo.png, not found),
+    and a batch's presets in several folders each read it from their own."""
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "photo.png").write_bytes((SAMPLES / "chelsea.png").read_bytes())
+    monkeypatch.chdir(tmp_path / "here")
+    preset = load_preset(write(tmp_path / "presets", minimal()), parse_overrides(["input=photo.png", "style=[photo.png]"]))
+    assert preset.input == preset.style[0].image == tmp_path / "here" / "photo.png"
+    assert load_preset(write(tmp_path / "presets", minimal("style: ../here/photo.png\n"))).style[0].image == \
+        tmp_path / "here" / "photo.png"  # the file's own paths: from the file's folder, as before
+
+
 def test_a_set_of_a_number_python_will_not_read_is_one_line():
     with pytest.raises(PresetError, match=r"^--set 'iterate.blend=9+\.\.\.: refused: a number of more digits than 4300"):
         parse_overrides([f"iterate.blend={'9' * 5000}"])
