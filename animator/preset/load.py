@@ -355,10 +355,10 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
     written = {path for path, _ in preset.lines} | {path for path, _ in preset.overridden}
     mode_commanded = any(path[:1] == ("mode",) for path in commanded)  # a --set of the mode keeps the file's sections
     for section, keys in sections.items():
-        if preset.mode != section and not mode_commanded:
+        if preset.mode != section:
             problem = f"is for {section} mode; this preset's mode is {preset.mode}"
             _refuse_set(getattr(preset, section), keys, (section,), error, problem)
-            if given := next((key for key in keys if (section, key) in written), None):
+            if given := next((key for key in keys if (section, key) in written and not mode_commanded), None):
                 raise error((section, given), problem)  # at its default value too: it still says nothing
     for switch, (off, keys, problem) in OFF_SWITCHES.items():
         config = _at(preset, switch[:-1])

@@ -445,9 +445,6 @@ def test_presets_survive_plain_data(path, tmp_path):
 @pytest.mark.parametrize("text, switch, key", [
     ("mode: video\nvideo: {temporal: {flow: dis, weight: 0.5}}\n", "video.temporal.flow=none", ("video", "temporal", "weight")),
     ("iterate: {color: {match: lab, strength: 0.5}}\n", "iterate.color.match=none", ("iterate", "color", "strength")),
-    # a preset of one mode rendered in another: --set mode was refused for the file's own mode's keys
-    ("iterate: {noise: {amount: 0.5}}\n", "mode=video", ("iterate", "noise", "amount")),
-    ("mode: video\nvideo: {temporal: {weight: 0.5}}\n", "mode=iterate", ("video", "temporal", "weight")),
     # a gatys video's passes: --set video.temporal.flow=none was refused ("needs flow")
     (f"mode: video\nstyle: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, steps: 4}}\n"
      "video: {temporal: {passes: 2, weight: 0.5}}\n", "video.temporal.flow=none", ("video", "temporal", "weight")),
