@@ -45,18 +45,11 @@ def idle_threads_sleep() -> None:
 
 
 def available_memory() -> float | None:
-    """Bytes of memory this process may still take without swapping: Linux's MemAvailable, or less
-    where a container's limit (cgroup v2) leaves less; None where neither says."""
-    free = []
+    """Bytes of memory the system can give without swapping (Linux's MemAvailable), None where it
+    does not say. (A container's own limit is not read: cgroups count the page cache as used, and
+    a limit set on a parent group is not where the process can see it.)"""
     try:
         with open("/proc/meminfo") as info:
-            free.append(next(int(line.split()[1]) * 1024 for line in info if line.startswith("MemAvailable:")))
+            return next(int(line.split()[1]) * 1024 for line in info if line.startswith("MemAvailable:"))
     except (OSError, StopIteration, ValueError, IndexError):
-        pass
-    try:
-        limit = open("/sys/fs/cgroup/memory.max").read().strip()
-        if limit != "max":
-            free.append(int(limit) - int(open("/sys/fs/cgroup/memory.current").read()))
-    except (OSError, ValueError):
-        pass
-    return min(free) if free else None
+        return None

@@ -131,7 +131,7 @@ def image_files(folder: Path) -> list[Path]:
     """The images in a folder in the order their names count (frame2 before frame10: many tools
     number frames without leading zeros)."""
     def counted(path: Path) -> tuple:
-        parts = [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", path.name) if part]
+        parts = [(0, int(part), "") if part.isdecimal() else (1, 0, part) for part in re.split(r"(\d+)", path.name) if part]
         return parts, path.name  # frame01 and frame1 count alike: then by name, so the order is always one
 
     files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=counted)
@@ -237,8 +237,8 @@ class VideoSource:
                     raise MediaError(f"{path}: {cover if container.streams.video else 'has no video stream'}")
                 if stream.codec_context is None:  # a codec this FFmpeg has no decoder for (or a damaged codec id)
                     raise MediaError(f"{path}: its video stream's codec cannot be decoded here")
+                self.origin = timeline_origin(container)  # before packets are read: a Matroska's start time moved with them
                 self.fps = frame_rate(container, stream)
-                self.origin = timeline_origin(container)
                 self.display = Display(stream)
                 self.has_audio = bool(container.streams.audio)
                 seconds = video_seconds(container, stream, self.origin)
@@ -283,7 +283,9 @@ class VideoSource:
         that began before its middle. Which frame a place shows depends on that place alone, so the
         parts of a split render show the whole render's frames, fast and slow stretches included."""
         half, tie = 0.5 / self.fps, 1e-6  # a frame that begins at a middle is the next place's
-        limit = self.frame_count if self.duration is not None else None  # else the count is the file's estimate
+        # a span, or a length counted from packets (no frame past what schedules were checked on), is a
+        # limit; else the count is the file's estimate
+        limit = self.frame_count if self.duration is not None or self.counted else None
         origin, index, shown, image, before, until = self.start, 0, None, None, None, None
         latest = -math.inf  # the latest frame time so far
         for seen, (time, frame) in enumerate(self._timed(half)):
@@ -461,10 +463,10 @@ def frame_rate(container: av.container.InputContainer, stream: av.VideoStream) -
     average = Fraction(stream.average_rate or stream.guessed_rate or FOLDER_FPS)
     if container.format.name in ELEMENTARY and stream.guessed_rate:  # FFmpeg's average is its 25 fps placeholder
         average = Fraction(stream.guessed_rate)  # the rate the stream's own headers give (a 60 fps one played 2.4x slow)
-    measured, rounded = measured_rate(container, stream, average)
+    measured, own = measured_rate(container, stream, average)
     if measured is None:  # no spacing to tell by (one frame, or pictures shown for equal times)
         return average if average <= MAX_FPS else FOLDER_FPS
-    return measured if rounded or average > MAX_FPS or measured > 1.01 * average else average
+    return measured if own or average > MAX_FPS or measured > 1.01 * average else average
 
 
 def video_seconds(container: av.container.InputContainer, stream: av.VideoStream, origin: float) -> float | None:
@@ -489,11 +491,11 @@ def demuxed_seconds(path: Path, fps: Fraction) -> float | None:
     frame at `fps`), or, without timestamps, a frame a packet. Without it a schedule was checked
     at frame 0 alone and `T` was 1. Read once a file: a split batch opens its clip once a chunk."""
     stat = path.stat()
-    return _demuxed_seconds(str(path), stat.st_mtime_ns, stat.st_size, fps)
+    return _demuxed_seconds(str(path.resolve()), (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns), fps)
 
 
 @functools.lru_cache(maxsize=8)
-def _demuxed_seconds(path: str, mtime: int, size: int, fps: Fraction) -> float | None:
+def _demuxed_seconds(path: str, identity: tuple, fps: Fraction) -> float | None:
     count, first, end = 0, None, None
     with open_container(Path(path)) as container:
         for packet in container.demux(picture_stream(container)):
@@ -527,8 +529,9 @@ def sound_stream(container: av.container.InputContainer) -> av.AudioStream | Non
 def measured_rate(container: av.container.InputContainer, stream: av.VideoStream, average: Fraction,
                   packets: int = 120) -> tuple[Fraction | None, bool]:
     """The frame rate the first packets' timestamps keep (one over their median spacing), the
-    common rate it is within 3% of if there is one; and whether it was read off a coarse clock's
-    rounding. Spacings a tick apart are that rounding, not two rates: a GIF counts hundredths, so
+    common rate it is within 3% of if there is one; and whether it is the frames' own, to be
+    taken over the average: read off a coarse clock's rounding, or a slideshow's (its pictures'
+    rate, where a flash counted in the average would move every picture after it). Spacings a tick apart are that rounding, not two rates: a GIF counts hundredths, so
     its 24 fps is 4, 4, 4, 4, 4, 5, and the rate is the one whose frame times round to them (the
     median, 4, is 25 fps, as FFmpeg's `average` says too, and would add a frame in 25). The clock
     may be coarser than the stream's time base (an MP4 re-times a recording's milliseconds to
@@ -542,9 +545,11 @@ def measured_rate(container: av.container.InputContainer, stream: av.VideoStream
     median = np.median(spacings)
     if median * stream.time_base >= SLIDESHOW:  # pictures rather than motion: a place for each, the shortest too
         shown = spacings[spacings * stream.time_base >= 1 / SLIDESHOW_MAX_FPS]  # a flash is left out, not paid for
-        shortest = shown.min()
-        if shortest >= 0.75 * median:  # shown for equal times (a 3 fps clip's jitter aside): the average's rate
-            return None, False
+        shortest, usual = shown.min(), np.median(shown)
+        if shortest >= 0.75 * usual:  # shown for equal times (a 3 fps clip's jitter aside)
+            if len(shown) == len(spacings):
+                return None, False  # the average's rate
+            return Fraction(1 / (usual * stream.time_base)).limit_denominator(1000), True  # the flash left out of it
         return 1 / (int(shortest) * stream.time_base), False
     regular = np.abs(spacings - median) <= tick  # within a tick of the usual spacing
     kept = spacings[regular]

@@ -354,9 +354,11 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
                 "still": [f.name for f in dataclasses.fields(StillConfig)]}
     written = {path for path, _ in preset.lines} | {path for path, _ in preset.overridden}
     mode_commanded = any(path[:1] == ("mode",) for path in commanded)  # a --set of the mode keeps the file's sections
+    mode_set = next((text for path, text in preset.overridden if path == ("mode",)), None)
     for section, keys in sections.items():
-        if preset.mode != section:
-            problem = f"is for {section} mode; this preset's mode is {preset.mode}"
+        if preset.mode != section:  # a --set of the mode too: the section would be left out, its music heard for nothing
+            problem = f"is for {section} mode; this preset's mode is {preset.mode}" + (
+                f" (by {mode_set}): a preset of another mode needs its {section} section taken out" if mode_set else "")
             _refuse_set(getattr(preset, section), keys, (section,), error, problem)
             if given := next((key for key in keys if (section, key) in written and not mode_commanded), None):
                 raise error((section, given), problem)  # at its default value too: it still says nothing

@@ -114,6 +114,8 @@ def test_a_folders_frames_numbered_without_leading_zeros_play_in_their_order(tmp
         cv2.imwrite(str(tmp_path / f"frame{i}.png"), np.full((16, 16, 3), 10 * i, np.uint8))
     frames = list(ImageFolderSource(tmp_path))
     assert [round(f.image.mean() / 10) for f in frames] == list(range(1, 13))
+    cv2.imwrite(str(tmp_path / "frame13\u00b2.png"), np.full((16, 16, 3), 130, np.uint8))  # a superscript: int() refused it
+    assert len(list(ImageFolderSource(tmp_path))) == 13
 
 
 def test_sizes_and_tensor_round_trip(chelsea):
@@ -211,9 +213,20 @@ def test_a_slow_clip_with_jitter_keeps_its_rate_and_a_flash_costs_no_frames(tmp_
                    rate=3)
     clip = open_source(tmp_path / "slow.mkv", moving=True)
     assert clip.fps == 3 and numbers(clip) == list(range(31))
-    write_numbered(tmp_path / "flash.mkv", [0, 2, 4, 4.03, 6, 8], container="matroska", rate=1)
-    clip = open_source(tmp_path / "flash.mkv", moving=True)
-    assert clip.frame_count < 12 and len(numbers(clip)) < 12
+    from PIL import Image
+
+    pictures = [Image.fromarray(np.full((48, 64, 3), 5 * k, np.uint8)) for k in range(8)]
+    pictures[0].save(tmp_path / "flash.gif", save_all=True, append_images=pictures[1:], loop=0,
+                     duration=[2000, 2000, 30, 1970, 2000, 2000, 2000, 2000])
+    clip = open_source(tmp_path / "flash.gif", moving=True)  # on the average's rate, the flash counted in it,
+    assert clip.fps == Fraction(1, 2) and numbers(clip) == [0, 1, 3, 4, 5, 6, 7]  # the pictures after it moved
+
+
+def test_a_matroska_clip_starts_at_its_first_picture_whatever_its_rate_took_to_read(tmp_path):
+    """Its first packets carry no decode times: the start FFmpeg gives the stream moved to 10 s as
+    the rate was measured, and the pictures before were never shown (then refused as cut short)."""
+    write_numbered(tmp_path / "v.mkv", [0, 2, 4, 6, 8, 8.05, 10, 12, 14, 16, 18, 20], container="matroska", rate=1)
+    assert numbers(open_source(tmp_path / "v.mkv", moving=True))[:5] == [0, 1, 2, 3, 5]
 
 
 def test_spacings_none_of_which_is_the_usual_one_are_placed_not_a_traceback(tmp_path):

@@ -239,6 +239,13 @@ def test_gatys_paints_a_video_in_its_own_style_when_the_style_space_moves_or_the
         assert load_preset(write(tmp_path, minimal(f"mode: video\nstyle: self\nmethod: {method}\n"))).style == "self"
 
 
+def test_a_mode_set_on_the_command_line_is_named_where_the_file_has_its_modes_section(tmp_path):
+    """The line blamed the file alone, where the --set made its section one of another mode."""
+    with pytest.raises(PresetError, match=r"p.yaml:3: iterate.blend: is for iterate mode; this preset's mode is video "
+                                          r"\(by --set mode=video\): a preset of another mode needs its iterate section"):
+        load_preset(write(tmp_path, minimal("iterate: {blend: 0.5}\n")), parse_overrides(["mode=video"]))
+
+
 def test_a_path_given_with_set_is_read_from_the_working_folder(tmp_path, monkeypatch):
     """As any command line's: it was read from the preset's folder (presets/photo.png, not found),
     and a batch's presets in several folders each read it from their own."""
