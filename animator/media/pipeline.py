@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -66,7 +67,9 @@ def background(items: Iterable[T], maxsize: int = 8, name: str = "background") -
             raise failure[0]
     finally:
         stop.set()
-        while not ended.is_set():  # unblock a producer waiting on a full queue
+        # unblock a producer waiting on a full queue; not at the interpreter's exit, where this runs as the
+        # generator is collected after an error and the producer, a daemon thread, is frozen for good
+        while not ended.is_set() and not sys.is_finalizing():
             try:
                 q.get_nowait()
             except queue.Empty:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from animator import faults
 from animator.clock import Clock, When
 from animator.controls import life
 from animator.device import flow_workers, frame_workers, threads_shared_by
@@ -110,6 +111,7 @@ def stylize_video(
         with threads_shared_by(workers):
             for item, when, target, x, painted in ordered_map(paint, items, workers):
                 output = keeper.next(painted, target, x, item.motion, when)
+                faults.point("stylize")
                 yield item.index, colored(output, x, when), keeper.state()
         return
     if temporal.passes > 1 and temporal.flow != "none":  # no frame is final before the last pass: none is a resume point

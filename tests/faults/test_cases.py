@@ -115,6 +115,18 @@ def test_a_file_of_the_users_where_a_publish_cut_short_had_yet_to_move_an_output
     assert (tmp_path / "melt.gif").exists() and not list(tmp_path.glob(".melt.*"))
 
 
+def test_a_video_render_that_meets_a_bug_exits_with_its_traceback_not_a_hang(tmp_path):
+    """Collected as the interpreter exited, the pipeline's generators waited for their producers,
+    daemon threads frozen by then: the render hung for good, every time."""
+    preset = write(tmp_path, f"name: v\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\nmethod: arbitrary\n"
+                             f"style: {SAMPLES / 'brick.png'}\n")
+    result = subprocess.run([sys.executable, "-m", "animator", "render", preset, "--out", tmp_path / "out", "--quiet"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "ANIMATOR_FAULT": "stylize:3:error"})
+    assert result.returncode == 1 and result.stderr.strip().endswith("RuntimeError: ANIMATOR_FAULT stylize:3:error")
+    assert not (tmp_path / "out" / "v.mp4").exists()
+
+
 def test_a_full_disk_replaces_no_finished_output_and_says_what_it_kept(tmp_path):
     sets = [*TINY, "--set", "outputs=[{format: mp4}, {format: gif}]"]
     assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path).returncode == 0
