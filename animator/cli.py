@@ -7,6 +7,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -705,6 +706,17 @@ def print_error(exc: AnimatorError) -> None:
     console.print(Text.assemble(("error: ", "bold red"), one_line), soft_wrap=True)
 
 
+def out_of_memory(exc: BaseException) -> str | None:
+    """What an error says of memory running out (numpy's MemoryError, torch's allocators', OpenCV's
+    "Insufficient memory"), in a line; None for any other error."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, MemoryError) or any(words in str(exc) for words in
+                                             ("can't allocate memory", "out of memory", "Insufficient memory")):
+        said = re.search(r"(can't allocate memory: you tried to allocate|Failed to allocate) \d+ bytes", text)
+        return said.group(0) if said else text[:160]  # torch's and OpenCV's without their C++ places
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
@@ -733,3 +745,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print_error(AnimatorError(f"{exc.filename}: {(exc.strerror or str(exc)).lower()}"))
         return 2
+    except Exception as exc:  # memory running out is no bug: torch's, OpenCV's and numpy's words for it, in one line
+        if (said := out_of_memory(exc)) is None:
+            raise
+        print_error(AnimatorError(f"out of memory ({said}): a smaller size needs less"))
+        return 1

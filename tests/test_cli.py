@@ -172,6 +172,32 @@ def test_a_style_too_large_to_measure_at_its_own_size_is_refused_before_it_is_re
     check_style_fits(Path("s.jpg"), photo, 1024)  # 1.4 GiB at a long side of 1024
 
 
+def test_memory_running_out_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """A render past the memory a limit leaves (ulimit -v, a container) was a traceback of 27-42
+    lines in torch's, OpenCV's or numpy's words."""
+    import cv2
+    import torch
+
+    import animator.cli as cli
+
+    said = []
+    for allocate in (lambda: torch.empty(10**15, dtype=torch.uint8), lambda: np.zeros(10**15, np.uint8),
+                     lambda: cv2.resize(np.zeros((8, 8), np.uint8), (2**20, 2**15))):
+        with pytest.raises(Exception) as error:
+            allocate()
+        said.append(cli.out_of_memory(error.value))
+    assert said[0] == "can't allocate memory: you tried to allocate 1000000000000000 bytes"
+    assert said[1].startswith("Unable to allocate 909. TiB") and said[2] == "Failed to allocate 34359738368 bytes"
+    assert cli.out_of_memory(RuntimeError("another bug")) is None
+
+    def short_of_memory(args):
+        torch.empty(10**15, dtype=torch.uint8)
+    monkeypatch.setattr(cli, "cmd_validate", short_of_memory)
+    assert cli.main(["validate", "melt"]) == 1
+    assert capsys.readouterr().err.strip() == ("error: out of memory (can't allocate memory: you tried to allocate "
+                                               "1000000000000000 bytes): a smaller size needs less")
+
+
 def test_bad_arguments_exit_2(tmp_path):
     for command in (("render",), ("render", "melt", "--bogus"), ("batch", "melt", "--jobs", "two"), ()):
         result = animator(*command, cwd=tmp_path)  # argparse's own errors on one line too, not its usage

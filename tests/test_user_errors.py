@@ -608,3 +608,20 @@ def test_pipes_names_too_long_and_a_reader_gone_are_one_line(tmp_path):
     reader.stdout.readline()
     reader.stdout.close()  # as `| head -1` does
     assert reader.wait(timeout=60) == 141 and not reader.stderr.read(), "a BrokenPipeError's traceback"
+
+
+def test_a_render_the_free_memory_cannot_hold_is_refused_before_it_starts(tmp_path, monkeypatch):
+    """gatys at 8192 px takes over 130 GiB: it started, and the kernel ended it without a word."""
+    import animator.env
+    from animator.errors import PresetError
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.plan import Plan
+
+    preset = write(tmp_path, f"name: g\nmode: still\ninput: {SAMPLES / 'chelsea.png'}\nstyle: {SAMPLES / 'brick.png'}\n"
+                             "method: gatys\n")
+    monkeypatch.setattr(animator.env, "available_memory", lambda: 8 * 2**30)
+    with pytest.raises(PresetError, match=r"^--set size=2048: size: a gatys render at 2048x1360 takes at least about 9 GiB, "
+                                          r"and 8.0 GiB is free: expected a smaller size$"):
+        Plan(load_preset(preset, parse_overrides(["size=2048"])))
+    Plan(load_preset(preset, parse_overrides(["size=1024"])))  # 4 GiB
+    Plan(load_preset(preset, parse_overrides(["size=2048", "method=arbitrary"])))  # a network's: 2.4 GiB
