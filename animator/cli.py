@@ -709,9 +709,13 @@ def print_error(exc: AnimatorError) -> None:
 def out_of_memory(exc: BaseException) -> str | None:
     """What an error says of memory running out (numpy's MemoryError, torch's allocators', OpenCV's
     "Insufficient memory"), in a line; None for any other error."""
+    import errno
+
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, MemoryError) or any(words in str(exc) for words in
-                                             ("can't allocate memory", "out of memory", "Insufficient memory")):
+    said_by_libraries = type(exc).__name__ in ("RuntimeError", "OutOfMemoryError", "error") and any(
+        words in text for words in ("can't allocate memory", "CUDA out of memory", "Insufficient memory", "CUBLAS_STATUS_ALLOC_FAILED",
+                                    "CUDNN_STATUS_ALLOC_FAILED"))  # torch's, OpenCV's (cv2.error), cuBLAS', cuDNN's
+    if isinstance(exc, MemoryError) or isinstance(exc, OSError) and exc.errno == errno.ENOMEM or said_by_libraries:
         said = re.search(r"(can't allocate memory: you tried to allocate|Failed to allocate) \d+ bytes", text)
         return said.group(0) if said else text[:160]  # torch's and OpenCV's without their C++ places
     return None
@@ -740,13 +744,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # a reader that stopped reading (`| head`): what it read is what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout once more at exit
         return 141  # as a command the pipe's signal stopped
-    except OSError as exc:  # a path the system refuses to look at: a name too long, a folder without permission
-        if exc.filename is None:
-            raise
-        print_error(AnimatorError(f"{exc.filename}: {(exc.strerror or str(exc)).lower()}"))
-        return 2
-    except Exception as exc:  # memory running out is no bug: torch's, OpenCV's and numpy's words for it, in one line
-        if (said := out_of_memory(exc)) is None:
-            raise
-        print_error(AnimatorError(f"out of memory ({said}): a smaller size needs less"))
-        return 1
+    except Exception as exc:
+        # memory running out is no bug: torch's, OpenCV's and numpy's words for it, in one line
+        if (said := out_of_memory(exc)) is not None:
+            print_error(AnimatorError(f"out of memory ({said}): a smaller size needs less"))
+            return 1
+        # a path the system refuses to look at: a name too long, a folder without permission
+        if isinstance(exc, OSError) and exc.filename is not None:
+            print_error(AnimatorError(f"{exc.filename}: {(exc.strerror or str(exc)).lower()}"))
+            return 2
+        raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 from animator.errors import AnimatorError
 
@@ -45,11 +46,22 @@ def idle_threads_sleep() -> None:
 
 
 def available_memory() -> float | None:
-    """Bytes of memory the system can give without swapping (Linux's MemAvailable), None where it
-    does not say. (A container's own limit is not read: cgroups count the page cache as used, and
-    a limit set on a parent group is not where the process can see it.)"""
+    """Bytes of memory this process may still take without swapping: Linux's MemAvailable, or less
+    where its container's limit (cgroup v2) leaves less, the page cache it may drop counted free;
+    None where neither says."""
+    free = []
     try:
         with open("/proc/meminfo") as info:
-            return next(int(line.split()[1]) * 1024 for line in info if line.startswith("MemAvailable:"))
+            free.append(next(int(line.split()[1]) * 1024 for line in info if line.startswith("MemAvailable:")))
     except (OSError, StopIteration, ValueError, IndexError):
-        return None
+        pass
+    group = Path("/sys/fs/cgroup")
+    try:
+        limit = (group / "memory.max").read_text().strip()
+        if limit != "max":
+            stat = dict(line.split() for line in (group / "memory.stat").read_text().splitlines())
+            used = int((group / "memory.current").read_text()) - int(stat.get("inactive_file", 0))
+            free.append(max(0, int(limit) - used))
+    except (OSError, ValueError):
+        pass
+    return min(free) if free else None

@@ -3,7 +3,7 @@
 `ANIMATOR_FAULT=PHASE:N` kills the process with SIGKILL (as a crash, a power cut or the
 out-of-memory killer would) the N-th time it reaches PHASE; `PHASE:N:enospc` raises "no space
 left on device" there instead, and `PHASE:N:error` an unexpected error (a bug's). Phases: `frame` (a frame written to the outputs, before the
-checkpoint stores it), `stylize` (a video frame made consistent, in the renderer), `segment` (a checkpoint segment renamed, before the manifest names it),
+checkpoint stores it), `stylize` (a network's video frame made consistent, in the renderer), `segment` (a checkpoint segment renamed, before the manifest names it),
 `finish` (the outputs finished, before they are published), `publish` (an output moved into
 place, before the next). Unset, a point costs one dictionary lookup.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -189,6 +190,8 @@ def test_memory_running_out_is_one_line_not_a_traceback(monkeypatch, capsys):
     assert said[0] == "can't allocate memory: you tried to allocate 1000000000000000 bytes"
     assert said[1].startswith("Unable to allocate 909. TiB") and said[2] == "Failed to allocate 34359738368 bytes"
     assert cli.out_of_memory(RuntimeError("another bug")) is None
+    assert cli.out_of_memory(KeyError("/clips/out of memory.mp4")) is None  # a bug's traceback kept
+    assert cli.out_of_memory(OSError(errno.ENOMEM, "Cannot allocate memory")) == "[Errno 12] Cannot allocate memory"
 
     def short_of_memory(args):
         torch.empty(10**15, dtype=torch.uint8)

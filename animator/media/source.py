@@ -545,11 +545,12 @@ def measured_rate(container: av.container.InputContainer, stream: av.VideoStream
     median = np.median(spacings)
     if median * stream.time_base >= SLIDESHOW:  # pictures rather than motion: a place for each, the shortest too
         shown = spacings[spacings * stream.time_base >= 1 / SLIDESHOW_MAX_FPS]  # a flash is left out, not paid for
-        shortest, usual = shown.min(), np.median(shown)
-        if shortest >= 0.75 * usual:  # shown for equal times (a 3 fps clip's jitter aside)
-            if len(shown) == len(spacings):
-                return None, False  # the average's rate
-            return Fraction(1 / (usual * stream.time_base)).limit_denominator(1000), True  # the flash left out of it
+        shortest = shown.min()
+        if shortest >= 0.75 * np.median(shown) and len(shown) == len(spacings):  # equal times (a 3 fps clip's jitter aside)
+            return None, False  # the average's rate
+        # the briefest picture's rate: each has a place, and a flash left out moves none after it (the
+        # average counted it: every picture after it shifted)
+        return Fraction(1 / (int(shortest) * stream.time_base)).limit_denominator(1000), True
         return 1 / (int(shortest) * stream.time_base), False
     regular = np.abs(spacings - median) <= tick  # within a tick of the usual spacing
     kept = spacings[regular]

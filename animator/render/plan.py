@@ -22,28 +22,6 @@ from animator.preset.schema import GIF_MIN_FPS, Preset, gif_too_slow
 from animator.render.record import fingerprint
 
 
-# Bytes a pixel of the render takes at the render's peak, measured as the resident memory of
-# renders at two sizes (the 2-core Xeon): the optimization method's VGG19 activations, their
-# gradients and its optimizer's first steps 3.2 KB; a network's video, the frames in flight
-# included, 0.6 KB. Lower bounds (gatys' L-BFGS keeps more with more steps): what they refuse
-# cannot fit, and a render past the memory is ended by the kernel without a word.
-PEAK_BYTES_PER_PIXEL = {"gatys": 3200, "arbitrary": 600, "multistyle": 600}
-BASE_BYTES = 0.9e9  # torch, the weights, the decoder and the encoders
-
-
-def check_fits(preset: Preset, first: np.ndarray) -> None:
-    """A render the free memory cannot hold is refused before it starts."""
-    from animator.env import available_memory
-    from animator.media.frame import fit_size
-
-    width, height = fit_size(first.shape[1], first.shape[0], preset.size)
-    need = BASE_BYTES + PEAK_BYTES_PER_PIXEL[preset.method.name] * width * height
-    if (free := available_memory()) is not None and need > free:
-        raise PresetError(f"{located(preset, ('size',))}: size: a {preset.method.name} render at {width}x{height} takes "
-                          f"at least about {need / 2**30:.0f} GiB, and {free / 2**30:.1f} GiB is free: expected a "
-                          "smaller size")
-
-
 class Plan:
     """What can fail on bad input fails here: the input must open and give a first frame, the
     audio must decode to some sound, and the schedules must hold at every frame of a video's
@@ -55,7 +33,6 @@ class Plan:
         self.source = open_source(preset.input, preset.video.start, preset.video.duration, preset.video.fps,
                                   moving=preset.mode == "video")
         self.first: np.ndarray = self.source.first()  # HxWx3 uint8: the picture a loop starts from
-        check_fits(preset, self.first)
         for image in image_inputs(preset):  # each must read as an image: a text file named style.png fails here
             read_image(image)
         if getattr(preset.method, "weights", None) == "torchvision":  # the user's own download: it may be missing
