@@ -330,7 +330,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Each preset checked as a render would be, short of loading a network: its input opened and
     a video's schedules checked against its clip. Every preset is checked; each that fails says
     why on a line of its own that names it, and the command exits 2."""
-    from animator.render.plan import Plan
+    from animator.render.plan import Plan, check_fits, on_the_cpu
 
     overrides, failed = parse_overrides(args.set), False
     for name in args.presets:
@@ -338,6 +338,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             preset = load_preset(path, overrides)
             plan = Plan(preset)
+            if on_the_cpu(preset):
+                check_fits(preset, plan.first)
         except AnimatorError as exc:  # a PresetError, or a MediaError: an input that will not open
             message, failed = str(exc), True
             if len(args.presets) > 1 and not message.startswith(str(path)):  # a clip's or a --set's: which preset's
@@ -712,9 +714,10 @@ def out_of_memory(exc: BaseException) -> str | None:
     import errno
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    said_by_libraries = type(exc).__name__ in ("RuntimeError", "OutOfMemoryError", "error") and any(
-        words in text for words in ("can't allocate memory", "CUDA out of memory", "Insufficient memory", "CUBLAS_STATUS_ALLOC_FAILED",
-                                    "CUDNN_STATUS_ALLOC_FAILED"))  # torch's, OpenCV's (cv2.error), cuBLAS', cuDNN's
+    said_by_libraries = (isinstance(exc, RuntimeError) or type(exc).__name__ == "error") and any(  # cv2.error
+        words in text for words in ("can't allocate memory", "CUDA out of memory", "CUDA error: out of memory",
+                                    "MPS backend out of memory", "Insufficient memory", "CUBLAS_STATUS_ALLOC_FAILED",
+                                    "CUDNN_STATUS_ALLOC_FAILED"))  # torch's, OpenCV's, cuBLAS', cuDNN's
     if isinstance(exc, MemoryError) or isinstance(exc, OSError) and exc.errno == errno.ENOMEM or said_by_libraries:
         said = re.search(r"(can't allocate memory: you tried to allocate|Failed to allocate) \d+ bytes", text)
         return said.group(0) if said else text[:160]  # torch's and OpenCV's without their C++ places

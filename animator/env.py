@@ -47,7 +47,7 @@ def idle_threads_sleep() -> None:
 
 def available_memory() -> float | None:
     """Bytes of memory this process may still take without swapping: Linux's MemAvailable, or less
-    where its container's limit (cgroup v2) leaves less, the page cache it may drop counted free;
+    where its container's limit (cgroup v2) leaves less, its page cache counted free;
     None where neither says."""
     free = []
     try:
@@ -60,8 +60,9 @@ def available_memory() -> float | None:
         limit = (group / "memory.max").read_text().strip()
         if limit != "max":
             stat = dict(line.split() for line in (group / "memory.stat").read_text().splitlines())
-            used = int((group / "memory.current").read_text()) - int(stat.get("inactive_file", 0))
-            free.append(max(0, int(limit) - used))
+            used = int((group / "memory.current").read_text()) - int(stat.get("file", 0))  # the page cache drops
+            if int(limit) > used:  # (usage past a lowered limit says nothing of what is free)
+                free.append(int(limit) - used)
     except (OSError, ValueError):
         pass
     return min(free) if free else None

@@ -192,6 +192,7 @@ def test_memory_running_out_is_one_line_not_a_traceback(monkeypatch, capsys):
     assert cli.out_of_memory(RuntimeError("another bug")) is None
     assert cli.out_of_memory(KeyError("/clips/out of memory.mp4")) is None  # a bug's traceback kept
     assert cli.out_of_memory(OSError(errno.ENOMEM, "Cannot allocate memory")) == "[Errno 12] Cannot allocate memory"
+    assert cli.out_of_memory(torch.AcceleratorError("CUDA error: out of memory")) == "CUDA error: out of memory"
 
     def short_of_memory(args):
         torch.empty(10**15, dtype=torch.uint8)

@@ -551,7 +551,6 @@ def measured_rate(container: av.container.InputContainer, stream: av.VideoStream
         # the briefest picture's rate: each has a place, and a flash left out moves none after it (the
         # average counted it: every picture after it shifted)
         return Fraction(1 / (int(shortest) * stream.time_base)).limit_denominator(1000), True
-        return 1 / (int(shortest) * stream.time_base), False
     regular = np.abs(spacings - median) <= tick  # within a tick of the usual spacing
     kept = spacings[regular]
     # a clock's rounding: two spacings a tick apart, each several ticks long (3003 and 6006 on a

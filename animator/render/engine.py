@@ -19,17 +19,16 @@ import torch
 from animator import faults, interrupt
 from animator.clock import Clock
 from animator.device import select_dtype
-from animator.env import available_memory
-from animator.errors import MediaError, PresetError, RenderError
-from animator.media.frame import Frame, fit_size, fitted, to_image
+from animator.errors import MediaError, RenderError
+from animator.media.frame import Frame, fitted, to_image
 from animator.media.sink import Sink, encoding
 from animator.media.source import read_image
 from animator.methods import Styles, StyleTrack, build_method
-from animator.preset.resolve import located, method_options, style_weights
+from animator.preset.resolve import method_options, style_weights
 from animator.preset.schema import Num, Preset
 from animator.render.iterate import IterateRenderer
 from animator.render.outputs import Began, check_destinations, make_sinks, publish, standing
-from animator.render.plan import Plan, device_of
+from animator.render.plan import Plan, check_fits, device_of
 from animator.render.record import split_work_path
 from animator.render.renderer import Loaded, Renderer
 from animator.render.resume import Checkpoint
@@ -65,26 +64,6 @@ def load_inject(preset: Preset, device: torch.device) -> tuple[torch.Tensor, Num
         return None
     image = read_image(inject.image)  # a style of the mix too (base.StyleTrack): read as one
     return fitted(image, style_side(preset, image), device), inject.weight
-
-
-# Bytes a pixel of an optimization method's render takes at its peak on the CPU, measured as the
-# resident memory of stills at two sizes (the 2-core Xeon): VGG19's activations, their gradients
-# and L-BFGS's first steps. A lower bound (L-BFGS keeps more with more steps), and the networks'
-# need is none to check (tiling, stroke scales: 2.4 GiB for a 4K still): what it refuses cannot
-# fit, where past the memory the kernel ends a render without a word.
-GATYS_BYTES_PER_PIXEL = 3200
-BASE_BYTES = 0.9e9  # torch, the weights, the decoder and the encoders
-
-
-def check_fits(preset: Preset, first: np.ndarray) -> None:
-    """An optimization method's render the free memory cannot hold is refused before it starts."""
-    if preset.method.name != "gatys":
-        return
-    width, height = fit_size(first.shape[1], first.shape[0], preset.size)
-    need = BASE_BYTES + GATYS_BYTES_PER_PIXEL * width * height
-    if (free := available_memory()) is not None and need > free:
-        raise PresetError(f"{located(preset, ('size',))}: size: a gatys render at {width}x{height} takes at least about "
-                          f"{need / 2**30:.0f} GiB, and {free / 2**30:.1f} GiB is free: expected a smaller size")
 
 
 class Render:

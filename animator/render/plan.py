@@ -95,8 +95,43 @@ def checked(preset: Preset, out_dir: Path, record: bool = True, sinks: list | No
     plan = Plan(preset)
     if preset.device not in ("auto", "cpu"):
         device_of(preset)
+    if on_the_cpu(preset):  # (its engine checks again, where a batch's worker or a preview renders)
+        check_fits(preset, plan.first)
     check_destinations(preset, out_dir, sinks, record=record)
     return plan
+
+
+# Bytes a pixel of an optimization method's render takes at its peak on the CPU, measured as the
+# resident memory of stills at two sizes (the 2-core Xeon; L-BFGS, the default layers down to
+# relu5_1): VGG19's activations, their gradients and L-BFGS's first steps. A lower bound there (it
+# keeps more with more steps), and only there: Adam, or layers no deeper than relu3, take less.
+# The networks' need is not judged (tiles, stroke scales: 2.4 GiB for a 4K still). What it refuses
+# cannot fit, where past the memory the kernel ends a render without a word.
+GATYS_BYTES_PER_PIXEL = 3200
+BASE_BYTES = 0.9e9  # torch, the weights, the decoder and the encoders
+
+
+def check_fits(preset: Preset, first: np.ndarray) -> None:
+    """An optimization method's render on the CPU that the free memory cannot hold is refused
+    before it starts."""
+    from animator.env import available_memory
+    from animator.media.frame import fit_size
+
+    method = preset.method
+    if method.name != "gatys" or method.optimizer != "lbfgs" or \
+            max(int(layer[4]) for layer in (*method.content_layers, *method.style_layers, "relu1_1")) < 4:
+        return
+    width, height = fit_size(first.shape[1], first.shape[0], preset.size)
+    need = BASE_BYTES + GATYS_BYTES_PER_PIXEL * width * height
+    if (free := available_memory()) is not None and need > free:
+        raise PresetError(f"{located(preset, ('size',))}: size: a gatys render at {width}x{height} takes at least about "
+                          f"{need / 2**30:.0f} GiB, and {free / 2**30:.1f} GiB is free: expected a smaller size")
+
+
+def on_the_cpu(preset: Preset) -> bool:
+    """Whether a preset renders on the CPU, told before torch loads: `cpu`, or `auto` on a machine
+    without NVIDIA's driver."""
+    return preset.device == "cpu" or preset.device == "auto" and not Path("/proc/driver/nvidia").exists()
 
 
 def device_of(preset: Preset):
