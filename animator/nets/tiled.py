@@ -31,16 +31,26 @@ def tiled_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                       memory_format=torch.channels_last)
     total = torch.zeros(out.shape[:2], dtype=torch.float64, device=x.device)
     squares = torch.zeros_like(total)
-    for top in range(0, out_h, tile):
-        rows = _span(top, min(tile, out_h - top), stride, k, pad, height)
-        for left in range(0, out_w, tile):
-            cols = _span(left, min(tile, out_w - left), stride, k, pad, width)
+    for top, bottom in _tiles(out_h, tile):
+        rows = _span(top, bottom - top, stride, k, pad, height)
+        for left, right in _tiles(out_w, tile):
+            cols = _span(left, right - left, stride, k, pad, width)
             region = _region(x, rows, cols, upsample).contiguous(memory_format=torch.channels_last)
             y = F.conv2d(region, weight, bias, stride)
-            out[..., top:top + tile, left:left + tile] = y
+            out[..., top:bottom, left:right] = y
             total += y.sum(dim=(2, 3), dtype=torch.float64)
             squares += torch.linalg.vector_norm(y, dim=(2, 3), dtype=torch.float64).square()
     return out, total, squares
+
+
+def _tiles(size: int, tile: int) -> list[tuple[int, int]]:
+    """(start, end) of as few tiles as cover `size` outputs, each at most `tile`, of even sizes:
+    a last tile a pixel or two wide would give oneDNN's bfloat16 strided convolution an input 3 or
+    4 pixels wide, which it computes wrong (values up to 1e37, NaN), and one bad tile spoils the
+    whole frame through the norms' statistics."""
+    count = -(-size // tile)
+    ends = [size * i // count for i in range(count + 1)]
+    return list(zip(ends, ends[1:]))
 
 
 def _span(start: int, count: int, stride: int, k: int, pad: int, size: int) -> tuple[int, int, int, int]:
