@@ -41,6 +41,22 @@ def at_size(image: torch.Tensor, long_side: int) -> torch.Tensor:
     return resized(image, height, width)
 
 
+def upscaled(x: torch.Tensor, shape: torch.Size, earlier: torch.Tensor | None) -> torch.Tensor:
+    """x resized to `shape`; going up, with the detail of `earlier` (the start) that x's size could
+    not hold, so a start that is an earlier frame is not blurred by the coarse scales (with a
+    self-style, untouched targets and that start, each scale's optimum is the start itself)."""
+    if earlier is None or x.shape[-1] >= shape[-1]:
+        return resized(x, *shape)
+    return resized(x, *shape) + resized(earlier, *shape) - resized(resized(earlier, *x.shape[-2:]), *shape)
+
+
+def noise_generator(frame_rng: torch.Generator) -> torch.Generator:
+    """The start's noise, drawn apart from the frame's targets, which every pass of a multi-pass
+    video draws again from the frame's generator (a later pass starts from the last output and
+    draws no noise). Frame seeds are below 2^63 (clock.frame_generator), so none is this one."""
+    return torch.Generator().manual_seed(frame_rng.initial_seed() ^ 1 << 63)
+
+
 class StyleCode:
     """One style image and its representations at the style layers, computed once per size."""
 
@@ -88,13 +104,14 @@ class GatysMethod:
         rng = when.rng if when is not None else torch.Generator().manual_seed(self.seed)
         if temporal is not None and init is None:
             init = temporal.start(content)
-        x = self._start(options, target, content, init, rng)
-        drawn = rng.get_state()  # every scale draws the frame's targets alike: `frame` is once per call
+        drawn = rng.get_state()  # every scale and pass draws the frame's targets alike: `frame` is once per call
+        x = self._start(options, target, content, init, noise_generator(rng))
+        earlier = x if x is init else None  # an earlier frame: the coarse scales reshape it, its detail kept
         full = max(content.shape[-2:])
         for size in (*options.scales, full):
             rng.set_state(drawn)
             scaled = at_size(content, size) if size != full else content
-            x = resized(x, *scaled.shape[-2:])
+            x = upscaled(x, scaled.shape[-2:], earlier)
             objective, redraw = self._objective(options, target, scaled, full, rng)
             if temporal is not None and size == full:
                 objective.temporal = temporal.held()
@@ -172,10 +189,11 @@ class GatysMethod:
 
         def draw(step: int = 0) -> None:
             for term in terms:
-                if term.layer in chosen:
+                if term.layer in chosen and transform.name != "none":
                     term.target = gram_transforms.apply(transform, base[term.layer][0], rng).unsqueeze(0)
-                elif transform.zero_others:
-                    term.target = torch.zeros_like(base[term.layer])
+                elif term.layer not in chosen and transform.zero_others:  # a local target is a pair of factors
+                    rep = base[term.layer]
+                    term.target = tuple(map(torch.zeros_like, rep)) if isinstance(rep, tuple) else torch.zeros_like(rep)
 
         draw()
         return draw if transform.redraw == "step" else None

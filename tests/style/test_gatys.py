@@ -1,5 +1,7 @@
 """The optimization method on real pictures, small and with few steps."""
 
+import dataclasses
+
 import torch
 
 from animator.media.frame import fit_size, resize, to_image, to_tensor
@@ -121,3 +123,43 @@ def test_a_frame_redraw_draws_one_target_for_every_scale(chelsea, monkeypatch):
     method = build_method(options, torch.device("cpu"), seed=1)
     method.transfer(prepare_style(method, [(style, 1.0)]), content, when=Clock(3, 1 / 24, 1).at(1))
     assert len(drawn) == 3 and len(set(drawn)) == 1, drawn
+
+
+def test_coarse_scales_keep_the_detail_of_a_start_that_is_an_earlier_frame(chelsea):
+    # the start was shrunk to the coarsest scale and blown up again: a self-style loop with no
+    # transform blurred (mean gradient 24 -> 12 in three steps), where it is a fixed point
+    x = start(chelsea, 64)
+    frames = loop(build_method(GatysOptions(steps=5, scales=(32,)), CPU), x, steps=3)
+    assert psnr(to_image(frames[3]), to_image(x)) >= 35
+
+
+def test_zero_others_with_a_local_style_zeroes_the_pairs_of_factors(chelsea):
+    x = start(chelsea, 48)
+    kept = GramTransform(layers=("relu3_1",))
+    local = dict(steps=3, representation="local", style_layers=("relu2_1", "relu3_1"), style_weight=100.0)
+    plain = run(GatysOptions(**local, gram_transform=kept), x.flip(-1), x)
+    zeroed = run(GatysOptions(**local, gram_transform=dataclasses.replace(kept, zero_others=True)), x.flip(-1), x)
+    assert torch.isfinite(zeroed).all() and psnr(to_image(zeroed), to_image(plain)) < 50
+
+
+def test_every_pass_of_a_frame_aims_at_the_target_the_first_drew_from_noise(chelsea, monkeypatch):
+    # the first pass's noise start took numbers from the frame's generator before its targets did,
+    # so a later pass (from the last output, no noise) drew another random target for the frame
+    from animator.style import gram_transforms
+
+    drawn = []
+    random = gram_transforms.random_psd
+
+    def spy(gram, rng):
+        drawn.append(random(gram, rng))
+        return drawn[-1]
+
+    monkeypatch.setattr(gram_transforms, "random_psd", spy)
+    x = start(chelsea, 48)
+    options = GatysOptions(steps=1, init="noise", content_weight=0.0, style_layers=("relu2_1",),
+                           gram_transform=GramTransform(name="random", redraw="frame"))
+    method = build_method(options, CPU, seed=1)
+    style = prepare_style(method, [(x, 1.0)])
+    first = method.transfer(style, x, when=Clock(2, 1 / 24, 1).at(1))
+    method.with_steps(1, refine=True).transfer(style, x, init=first, when=Clock(2, 1 / 24, 1).at(1))
+    assert len(drawn) == 2 and torch.equal(drawn[0], drawn[1])
