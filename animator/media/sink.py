@@ -398,6 +398,10 @@ class ApngSink(EncodedSink):
         return {"plays": "0"}
 
 
+NEEDS_PREROLL = frozenset({"opus"})  # codecs remuxed only from a stream's start
+PREROLL = 0.2  # seconds decoded and dropped before a span that starts part-way (Opus: 80 ms)
+
+
 class AudioCopy:
     """Carries a source's audio for the rendered span into an output container: packets are
     remuxed when the codec is one the container takes, otherwise decoded and re-encoded with the
@@ -412,7 +416,11 @@ class AudioCopy:
                 raise LookupError("no audio stream")
             next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
             codec = source_stream.codec_context.codec.canonical_name
-            self.remux = rules.remuxes(codec, source_stream.codec_context.sample_rate)
+            # Opus decodes a stream's packets from part-way only after 80 ms of pre-roll (RFC 7845):
+            # remuxed from there, its sound fades in or bursts past full scale; decoded, the span's
+            # sound comes whole from a decoder that started earlier
+            cold = bool(span.start) and codec in NEEDS_PREROLL
+            self.remux = rules.remuxes(codec, source_stream.codec_context.sample_rate) and not cold
             if self.remux:
                 self.stream = container.add_stream_from_template(source_stream)
             else:
@@ -443,8 +451,9 @@ class AudioCopy:
         start = timeline_origin(self.source) + self.span.start  # on the stream's clock, as the frames are cut
         end = start + min(picture_seconds, self.span.duration or picture_seconds)
         try:
-            if self.span.start:
-                self.source.seek(int(start / source_stream.time_base), stream=source_stream)
+            if self.span.start:  # decoded from a little earlier, so that the decoder is warm at `start`
+                earlier = start if self.remux else max(start - PREROLL, timeline_origin(self.source))
+                self.source.seek(int(earlier / source_stream.time_base), stream=source_stream)
             if self.remux:
                 self._remux(source_stream, start, end)
             else:
