@@ -25,6 +25,7 @@ from animator.bundled import presets_folder
 from animator.errors import AnimatorError, MediaError, PresetError, RenderError
 from animator.preset import Preset, load_preset, parse_overrides, preset_from_dict
 from animator.preset.load import Override, applied
+from animator.preset.resolve import motion_at_scale
 from animator.preset.schema import NUM_BUILTIN_STYLES
 
 if TYPE_CHECKING:
@@ -246,7 +247,8 @@ def load_preview(name: str, sets: list[str], size: int | None, device: str | Non
     if method.name == "gatys" and method.scales:
         scaled = sorted({round(s * target / preset.size) for s in method.scales})
         own.append(Override(("method", "scales"), [s for s in scaled if 16 <= s < target], text))
-    return load_preset(path, [*own, Override(("size",), target, text)])  # checked again at the preview's size
+    smaller = load_preset(path, [*own, Override(("size",), target, text)])  # checked again at the preview's size
+    return motion_at_scale(smaller, target / preset.size)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

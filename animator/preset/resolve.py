@@ -2,7 +2,7 @@
 in time, the weights its style morph stands for, the variables its schedules may read and their
 values checked at every frame, the options its method is built with, the files it reads (its
 sound too), and copies of it for elsewhere (relocated for a remote worker, cut into chunks of a
-long video). Nothing here loads torch.
+long video, its motion for a preview at another size). Nothing here loads torch.
 """
 
 from __future__ import annotations
@@ -330,3 +330,14 @@ def chunk(preset: Preset, part: int, start: float, duration: float | None) -> Pr
     beside it, so its schedules, random draws and audio features are the whole render's."""
     video = dataclasses.replace(preset.video, start=start, duration=duration, audio=False)
     return dataclasses.replace(preset, name=f"{preset.name}.part{part}", video=video, outputs=(OutputConfig("png"),))
+
+
+def motion_at_scale(preset: Preset, factor: float) -> Preset:
+    """The preset with its feedback motion's translation, in pixels a step, times `factor`: the
+    same motion for a render `factor` times its size (a preview), in step with the frame."""
+    motion = preset.iterate.motion
+    if factor == 1 or not (motion.translate_x or motion.translate_y):
+        return preset
+    times = lambda value: value.scaled(factor) if isinstance(value, Schedule) else value * factor  # noqa: E731
+    moved = dataclasses.replace(motion, translate_x=times(motion.translate_x), translate_y=times(motion.translate_y))
+    return dataclasses.replace(preset, iterate=dataclasses.replace(preset.iterate, motion=moved))

@@ -264,6 +264,13 @@ class Schedule:
                                     f"(audio: at the top of the preset); {listed}", position)
             raise ScheduleError(f"unknown name {name!r}; {listed}", position)
 
+    def scaled(self, factor: float) -> Schedule:
+        """This schedule times `factor`: each keyframe's value, or the expression (every
+        interpolation is linear in the keyframes' values)."""
+        times = lambda compiled: lambda env: compiled(env) * factor  # noqa: E731
+        return Schedule(f"({self.text}) x {factor:g}", self.interpolation, self.frames, tuple(map(times, self.values)),
+                        None if self.expression is None else times(self.expression), self.names)
+
     def at(self, t: float, count: int, seconds: float, features: Mapping[str, float] | None = None) -> float:
         """The value at frame t of `count`, `seconds` into the render; `features` are the audio
         features of frame t, if the render has audio."""

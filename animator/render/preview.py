@@ -18,6 +18,7 @@ import numpy as np
 from animator.media.frame import fit_size
 from animator.media.sink import SheetSink, SoundStrip
 from animator.preset import Preset
+from animator.preset.resolve import motion_at_scale
 from animator.render.engine import Progress, load
 from animator.render.plan import Plan
 
@@ -44,8 +45,8 @@ def preview_plan(preset: Preset) -> Plan:
     scales = tuple(s for s in (round(s * fitted / size) for s in method.scales) if 16 <= s < fitted)
     temporal = preset.video.temporal  # the passes share the steps: no more passes than steps
     video = dataclasses.replace(preset.video, temporal=dataclasses.replace(temporal, passes=min(temporal.passes, steps)))
-    return Plan(dataclasses.replace(preset, size=fitted, video=video,
-                                    method=dataclasses.replace(method, steps=steps, scales=scales)))
+    smaller = dataclasses.replace(preset, size=fitted, video=video, method=dataclasses.replace(method, steps=steps, scales=scales))
+    return Plan(motion_at_scale(smaller, fitted / size))
 
 
 def preview(plan: Plan, output: Path, every: int | None = None, progress: Progress | None = None,

@@ -147,3 +147,25 @@ def test_a_networks_loop_is_previewed_at_its_own_size_in_small_tiles(tmp_path):
     height, width = last.shape[:2]
     assert width == 128 and sheet.shape[1] == 2 * width  # two tiles (frames 0 and 24) of 128 px
     assert np.array_equal(sheet[20:height, width:2 * width], last[20:])  # frame 24, below its number
+
+
+def test_a_preview_at_another_size_moves_the_picture_as_far_across_the_frame(tmp_path):
+    """`translate_x` counts pixels at the render's size: a preview at half the size moved the
+    picture twice as far across its frame a step (a keyframed schedule and a number alike)."""
+    from animator.clock import Clock, at_frame
+    from animator.cli import load_preview
+    from animator.render.plan import Plan
+    from animator.render.preview import preview_plan
+
+    path = tmp_path / "p.yaml"
+    path.write_text(f"name: p\nmode: iterate\ninput: {SAMPLES / 'chelsea.png'}\nstyle: self\nsize: 256\n"
+                    "method: {name: multistyle, style: 0}\niterate: {steps: 4, motion: {translate_x: '0: 0, 4: 8', "
+                    "translate_y: -6}}\noutputs: [png]\n")
+    motion = lambda preset, t: at_frame(preset.iterate.motion, Clock(5, 1 / 24).at(t))  # noqa: E731
+    half = load_preview(str(path), [], 128, None)
+    assert (motion(half, 2).translate_x, motion(half, 2).translate_y) == (2.0, -3.0)
+    assert motion(load_preview(str(path), [], None, None), 4).translate_x == 8  # its own size: as written
+    gatys = path.read_text().replace("{name: multistyle, style: 0}", "{name: gatys, steps: 300}").replace("steps: 4,", "steps: 40,")
+    path.write_text(gatys)
+    plan = preview_plan(load_preview(str(path), [], None, None))  # the budget shrinks it further
+    assert plan.preset.size < 128 and motion(plan.preset, 4).translate_x == pytest.approx(8 * plan.preset.size / 256)
