@@ -22,6 +22,8 @@ BASE = f"name: base\ninput: {SAMPLES / 'chelsea.png'}\nsize: 32\niterate: {{step
     (["style=[]"], ["--set style=[]: style: expected self or at least one style image"]),
     (["style=[]", "method.name=gatys"], ["style: expected self or at least one style image"]),
     (["seed=20000000000000"], ["--set seed=20000000000000: seed: expected a whole number between 0 and 4294967295"]),
+    # no step: the input alone, every iterate key (a motion, in-betweens) taken without a word
+    (["iterate.steps=0"], ["--set iterate.steps=0: iterate.steps: expected auto or a whole number between 1 and 100000, found 0"]),
 ])
 def test_a_preset_render_would_fail_on_is_refused_by_validate(tmp_path, sets, words):
     preset = write(tmp_path, BASE)

@@ -248,7 +248,7 @@ class NoiseConfig:
 
 @dataclass(frozen=True)
 class IterateConfig:
-    steps: int | Literal["auto"] = field(default=120, metadata={"min": 0, "max": 100_000, "doc": "frames after the "
+    steps: int | Literal["auto"] = field(default=120, metadata={"min": 1, "max": 100_000, "doc": "frames after the "
                                          "first; auto: as many as the audio lasts"})
     blend: Num = field(default=1.0, metadata={"min": 0, "max": 1, "doc": "x[t+1] = (1-blend) x[t] + blend f(x[t])"})
     motion: MotionConfig = field(default_factory=MotionConfig)
