@@ -250,9 +250,16 @@ def checked_values(path: KeyPath, schedule: Schedule, meta: dict, line: Timeline
             raise error(path, str(exc)) from None
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             bounds = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-            raise error(path, f"expected values {bounds}, found {value:g} at frame {t}")
+            raise error(path, f"expected values {bounds}, found {shown(value, lo, hi)} at frame {t}")
         values.append(value)
     return values
+
+
+def shown(value: float, *beside: float | None) -> str:
+    """A computed value, short, but in full where short it would read as a value it is `beside`
+    (0.09999999999999998 found below a bound of 0.1)."""
+    text = f"{value:g}"
+    return repr(value) if float(text) in beside else text
 
 
 Rule = Callable[[Callable[[Num], float]], str | None]  # the values of a frame -> what is wrong there, or None
@@ -269,7 +276,8 @@ def frame_rules(preset: Preset) -> list[tuple[KeyPath, Rule]]:
     if method.name == "gatys":
         transform = method.gram_transform
         rules.append((("method", "gram_transform", "low"),
-                      lambda at: f"expected low <= high, found {at(transform.low):g} > {at(transform.high):g}"
+                      lambda at: f"expected low <= high, found {shown(at(transform.low), at(transform.high))} > "
+                                f"{shown(at(transform.high), at(transform.low))}"
                       if at(transform.low) > at(transform.high) else None))
         content = lambda at: at(method.content_weight) > 0 and method.content_layers  # noqa: E731
         style = lambda at: at(method.style_weight) > 0 and method.style_layers  # noqa: E731

@@ -68,7 +68,7 @@ def test_style_images_with_weights(tmp_path):
     "extra, expected",
     [
         ("iterate:\n  stpes: 3\n", r"p.yaml:4: iterate.stpes: unknown key \(did you mean steps\?\)"),
-        ("iterate:\n  steps: many\n", r"p.yaml:4: iterate.steps: expected auto or a whole number between 0 and 100000, found 'many'"),
+        ("iterate:\n  steps: many\n", r"p.yaml:4: iterate.steps: expected auto or a whole number between 1 and 100000, found 'many'"),
         ("iterate:\n  blend: 1.5\n", r"p.yaml:4: iterate.blend: expected a number between 0 and 1, found 1.5"),
         ("outputs:\n  - {format: mkv}\n", r"p.yaml:4: outputs\[0\].format: expected one of mp4, webm, mov, webp, apng, gif, png, found 'mkv'"),
         ("outputs:\n  - {format: mp4, fps: 0}\n", r"outputs\[0\].fps: expected a frame rate between 0 and 240, found 0"),
@@ -102,6 +102,9 @@ def test_style_images_with_weights(tmp_path):
         ("iterate:\n  motion: {zoom: '1 + t.real'}\n", r"p.yaml:4: iterate.motion.zoom: schedule .*attribute access not allowed"),
         ("iterate:\n  steps: 60\n  blend: '0: 0.2, 60: 1.4'\n",
          r"p.yaml:5: iterate.blend: expected values between 0 and 1, found 1.02 at frame 41"),
+        # a value printed short read as the bound it is past: "between 0.1 and 10, found 0.1"
+        ("iterate:\n  steps: 10\n  motion: {zoom: '0: 1, 10: 0'}\n",
+         r"iterate.motion.zoom: expected values between 0.1 and 10, found 0.09999999999999998 at frame 9"),
         ("iterate:\n  blend: 'clamp(1 / (t - 3), 0, 1)'\n", r"p.yaml:4: iterate.blend: .* cannot be computed at frame 3 \(float division by zero\)"),
         ("iterate:\n  blend: [0.5]\n", r"iterate.blend: expected a number or a schedule such as"),
         ("iterate: {color: {match: lab, strength: '0: 1, 10: -1'}}\n", r"iterate.color.strength: expected values between 0 and 1"),
