@@ -398,7 +398,7 @@ class ApngSink(EncodedSink):
         return {"plays": "0"}
 
 
-NEEDS_PREROLL = frozenset({"opus"})  # codecs remuxed only from a stream's start
+NEEDS_PREROLL = frozenset({"opus", "vorbis"})  # codecs remuxed only from a stream's start
 PREROLL = 0.2  # seconds decoded and dropped before a span that starts part-way (Opus: 80 ms)
 
 

@@ -44,7 +44,7 @@ def tiled_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
 
 
 def _tiles(size: int, tile: int) -> list[tuple[int, int]]:
-    """(start, end) of as few tiles as cover `size` outputs, each at most `tile`, of even sizes:
+    """(start, end) of as few tiles as cover `size` outputs, each at most `tile`, of equal sizes:
     a last tile a pixel or two wide would give oneDNN's bfloat16 strided convolution an input 3 or
     4 pixels wide, which it computes wrong (values up to 1e37, NaN), and one bad tile spoils the
     whole frame through the norms' statistics."""

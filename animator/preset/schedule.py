@@ -266,7 +266,8 @@ class Schedule:
 
     def scaled(self, factor: float) -> Schedule:
         """This schedule times `factor`: each keyframe's value, or the expression (every
-        interpolation is linear in the keyframes' values)."""
+        interpolation is linear in the keyframes' values). Its text says so, and is not one a
+        preset could hold: a scaled schedule is for a render made here, never written out."""
         times = lambda compiled: lambda env: compiled(env) * factor  # noqa: E731
         return Schedule(f"({self.text}) x {factor:g}", self.interpolation, self.frames, tuple(map(times, self.values)),
                         None if self.expression is None else times(self.expression), self.names)

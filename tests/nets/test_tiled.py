@@ -55,7 +55,8 @@ def test_tiles_with_every_kind_of_layer_match_the_whole_frame():
 @torch.inference_mode()
 def test_no_tile_is_narrow_enough_to_break_a_bfloat16_strided_convolution():
     # 196 px wide: the second strided layer's output is 49 wide, one past a whole tile of 48, and
-    # oneDNN's bfloat16 strided convolution computes an input 3 or 4 pixels wide wrong (at 10 dB)
+    # oneDNN's bfloat16 strided convolution computes an input 3 or 4 pixels wide wrong (at 10 dB; on
+    # the AMX Xeon it was found on: a CPU without bfloat16 of its own may compute it right either way)
     net = build_method(MultistyleOptions(style=parse_builtin_style(7)), CPU).net.to(torch.bfloat16)
     conditions = net.condition(torch.tensor(parse_builtin_style(7)).bfloat16())
     x = bunny(196, 136).bfloat16().contiguous(memory_format=torch.channels_last)
