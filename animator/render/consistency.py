@@ -27,6 +27,7 @@ bench/temporal.py measures both against the per-frame render: steadiness, detail
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import torch
@@ -36,6 +37,7 @@ from animator.clock import When
 from animator.methods import FeedForward
 from animator.motion.warp import sample, sampling_grid, warp
 from animator.preset.schema import Num, TemporalConfig
+from animator.methods.scale import LUMA
 from animator.render.detail import detail_spreads, keep_detail
 
 Motion = tuple[torch.Tensor, torch.Tensor] | None  # (backward flow, trust mask) from the previous frame
@@ -138,35 +140,67 @@ class LongTerm:
 
     REFRESH = 0.8  # the share of the frame the key must still cover; below it the current output is the key
     SAMPLED = 8  # frames between two measures of the detail the mode's painting falls short by
+    # The key holds a still shot's painting for good (its 0.9 against the mode's fresh share), so
+    # it must let go where the picture changes without moving: where the frame's luminance is
+    # CHANGED away from that of the frame the key was painted from (a dissolve, a fade, light
+    # coming on), and wholly when the style differs from the key's by STYLE_MOVED (a morph). Where
+    # change more than motion has taken the key below REFRESH, and after a morph, the next key
+    # waits SETTLE frames, for the mode to paint what the frame has become: taken at once, it
+    # would hold what the mode had not yet let go of.
+    CHANGED = 0.2
+    STYLE_MOVED = 0.02  # of the style conditions' norm
+    SETTLE = 24
 
     def __init__(self, mode: Blend | Features, weight: Num, state: Any = None):
         self.mode, self.weight = mode, weight
-        # the trail: the flow composed since the key (2 channels) and the product of the masks (1)
+        # the key: the output and the luminance of its frame (4 channels, warped together); the
+        # trail: the flow composed since the key (2 channels) and the product of the masks (1)
         self.key, self.trail = (state["key"], state["trail"]) if state is not None else (None, None)
+        self.style, self.wait, self.made, self.faded = (state["style"], state["wait"], state["made"], state["faded"]) \
+            if state is not None else (None, 0, False, 0.0)
         self.gain, self.unsampled = (state["gain"], state["unsampled"]) if state is not None else (1.0, 0)
 
     def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
         return self.mode.paint(target, content)
 
     def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
-        last_output_is_key = self.key is not None and self.key is self.mode.previous  # the key was made last frame
+        last_output_is_key, self.made = self.made, False  # the key was made last frame
         output = self.mode.next(painted, target, content, motion, when)
+        if self.key is not None and style_distance(target, self.style) > self.STYLE_MOVED:
+            self.key, self.wait = None, self.SETTLE
+        changed = False
         if motion is not None and self.key is not None:
             backward, mask = motion
             self.trail = warp(self.trail, backward)  # the flow and the mask carried on in one pass
             self.trail[:, :2] += backward  # to the previous frame, then on to the key
             self.trail[:, 2:] *= mask
             flow, held = self.trail[:, :2], self.trail[:, 2:]
-            weight = (when.value(self.weight) * mean3x3(held)).to(output.dtype)
             # A key made last frame has come this frame's flow alone (what was carried is zero), as
             # `features` warped the last output: that warp is the key's (a quarter of the frames).
             shared = getattr(self.mode, "warped", None) if last_output_is_key else None
-            output = lerp(output, shared if shared is not None else warp(self.key, flow, "bicubic"), weight)
+            if shared is None:
+                key = warp(self.key, flow, "bicubic")
+                shared, seen = key[:, :3], key[:, 3:]
+            else:  # the key's picture warped by the mode: its frame's luminance alone
+                seen = warp(self.key[:, 3:], flow, "bicubic")
+            before = held.mean()
+            held.masked_fill_((seen - luminance(content)).abs_() > self.CHANGED, 0)
+            covered, left = torch.stack([before, held.mean()]).tolist()  # one wait for a GPU
+            self.faded += covered - left  # the share of the frame the key has lost to change, not to motion
+            changed = left < self.REFRESH and self.faded > (1 - left) / 2
+            weight = (when.value(self.weight) * mean3x3(held)).to(output.dtype)
+            output = lerp(output, shared, weight)
             output = keep_detail(output, self.mode.painting, weight, self.detail_gain(target, painted, content, weight))
             self.mode.previous = output
-        if motion is None or self.key is None or float(self.trail[:, 2:].mean()) < self.REFRESH:
+        if changed:
+            self.key, self.wait = None, self.SETTLE
+        elif self.wait > 0:
+            self.wait -= 1
+        elif motion is None or self.key is None or float(self.trail[:, 2:].mean()) < self.REFRESH:
+            self.key, self.style, self.made = torch.cat([output, luminance(content).to(output.dtype)], 1), target, True
+            self.faded = 0.0
             # float32: a composed flow is hundreds of pixels, and bfloat16 would lose them
-            self.key, self.trail = output, output.new_zeros((output.shape[0], 3, *output.shape[-2:]), dtype=torch.float32)
+            self.trail = output.new_zeros((output.shape[0], 3, *output.shape[-2:]), dtype=torch.float32)
             self.trail[:, 2:] = 1
         return output
 
@@ -187,8 +221,25 @@ class LongTerm:
         return self.gain
 
     def state(self) -> Any:
-        return {"mode": self.mode.state(), "key": self.key, "trail": self.trail, "gain": self.gain,
-                "unsampled": self.unsampled}
+        return {"mode": self.mode.state(), "key": self.key, "trail": self.trail, "style": self.style, "wait": self.wait,
+                "made": self.made, "faded": self.faded, "gain": self.gain, "unsampled": self.unsampled}
+
+
+def style_distance(target: list, other: list | None) -> float:
+    """How far one frame's style conditions are from another's, relative to their size (0 for
+    the same style); infinite against none."""
+    if other is None:
+        return math.inf
+    pairs = [(a, b) for now, then in zip(target, other) if now is not None for a, b in zip(now, then)]
+    if all(a is b for a, b in pairs):
+        return 0.0
+    apart = torch.stack([(a.float() - b.float()).square().sum() for a, b in pairs]).sum()
+    size = torch.stack([b.float().square().sum() for _, b in pairs]).sum()
+    return float((apart / size.clamp_min(1e-12)).sqrt())
+
+
+def luminance(image: torch.Tensor) -> torch.Tensor:
+    return (image * image.new_tensor(LUMA).view(1, 3, 1, 1)).sum(1, keepdim=True)
 
 
 def lerp(start: torch.Tensor, end: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -21,11 +21,12 @@ def test_the_key_covers_a_lone_doubted_pixel_and_leaves_an_occlusion_fresh():
     ramp = torch.linspace(0, 1, 96).expand(1, 3, 64, 96)  # smooth paintings: no fine detail for the blend to keep
     key, fresh = ramp * torch.tensor([0.2, 0.5, 0.9]).view(1, 3, 1, 1), 1 - ramp
     consistency = LongTerm(Blend(None, TemporalConfig(mode="blend", weight=0.0)), 0.9)  # the mode passes its painting on
-    consistency.next(key, [], key, None, when)  # the first frame: its output is the key
+    frame = ramp  # one still picture: what changes is the painting (the network's flicker)
+    consistency.next(key, [], frame, None, when)  # the first frame: its output is the key
     mask = torch.ones(1, 1, 64, 96)
     mask[..., 10, 10] = 0  # a pixel the check doubted (film grain, the flow's noise)
     mask[..., 30:60, 50:90] = 0  # what the flow says was hidden behind something
-    output = consistency.next(fresh, [], fresh, (torch.zeros(1, 2, 64, 96), mask), when)
+    output = consistency.next(fresh, [], frame, (torch.zeros(1, 2, 64, 96), mask), when)
     speck = (output - key)[..., 10, 10].abs().mean() / (fresh - key)[..., 10, 10].abs().mean()
     assert speck < 0.25  # mostly the key's paint (8/9 of its 0.9), not a speck of the fresh painting
     assert torch.equal(output[..., 35:55, 55:85], fresh[..., 35:55, 55:85])  # inside the occlusion: fresh
