@@ -38,6 +38,7 @@ from animator.methods import FeedForward
 from animator.motion.warp import sample, sampling_grid, warp
 from animator.preset.schema import Num, TemporalConfig
 from animator.methods.scale import LUMA
+from animator.motion.flow import CUT_ERROR
 from animator.render.detail import detail_spreads, keep_detail
 
 Motion = tuple[torch.Tensor, torch.Tensor] | None  # (backward flow, trust mask) from the previous frame
@@ -143,16 +144,19 @@ class LongTerm:
     # The key holds a still shot's painting for good (its 0.9 against the mode's fresh share), so
     # it must let go where the picture changes without moving: where the frame's luminance is
     # CHANGED away from that of the frame the key was painted from (a dissolve, a fade, light
-    # coming on), and wholly when the style differs from the key's by STYLE_MOVED (a morph). Where
-    # change more than motion has taken the key below REFRESH, and after a morph, the next key
-    # waits SETTLE frames, for the mode to paint what the frame has become: taken at once, it
-    # would hold what the mode had not yet let go of.
+    # coming on), and wholly when the style differs from the key's by STYLE_MOVED (a morph) or the
+    # frame, where the key is held, is on average as far from the key's as a cut's frames are from
+    # each other (flow.CUT_ERROR: a dissolve of dark pictures). After those, and where change more
+    # than motion has taken the key below REFRESH, the next key waits SETTLE frames, for the mode
+    # to paint what the frame has become: taken at once, it would hold what the mode had not yet
+    # let go of.
     CHANGED = 0.2
     STYLE_MOVED = 0.02  # of the style conditions' norm
     SETTLE = 24
 
-    def __init__(self, mode: Blend | Features, weight: Num, state: Any = None):
+    def __init__(self, mode: Blend | Features, weight: Num, state: Any = None, watch_style: bool = True):
         self.mode, self.weight = mode, weight
+        self.watch_style = watch_style  # not where the style is the frame itself, which moves with it
         # the key: the output and the luminance of its frame (4 channels, warped together); the
         # trail: the flow composed since the key (2 channels) and the product of the masks (1)
         self.key, self.trail = (state["key"], state["trail"]) if state is not None else (None, None)
@@ -166,9 +170,9 @@ class LongTerm:
     def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
         last_output_is_key, self.made = self.made, False  # the key was made last frame
         output = self.mode.next(painted, target, content, motion, when)
-        if self.key is not None and style_distance(target, self.style) > self.STYLE_MOVED:
+        if self.key is not None and self.watch_style and style_distance(conditions(target), self.style) > self.STYLE_MOVED:
             self.key, self.wait = None, self.SETTLE
-        changed = False
+        changed, left = False, 1.0
         if motion is not None and self.key is not None:
             backward, mask = motion
             self.trail = warp(self.trail, backward)  # the flow and the mask carried on in one pass
@@ -183,11 +187,15 @@ class LongTerm:
                 shared, seen = key[:, :3], key[:, 3:]
             else:  # the key's picture warped by the mode: its frame's luminance alone
                 seen = warp(self.key[:, 3:], flow, "bicubic")
+            change = (seen - luminance(content)).abs_()
+            # the mean change where the key is held, as a cut is told (flow.CUT_ERROR): a dissolve
+            # between dark pictures or of like brightness, which few pixels' change shows
+            drift = (change * held).sum() / held.sum().clamp_min(1)
             before = held.mean()
-            held.masked_fill_((seen - luminance(content)).abs_() > self.CHANGED, 0)
-            covered, left = torch.stack([before, held.mean()]).tolist()  # one wait for a GPU
+            held.masked_fill_(change > self.CHANGED, 0)
+            covered, left, drift = torch.stack([before, held.mean(), drift]).tolist()  # one wait for a GPU
             self.faded += covered - left  # the share of the frame the key has lost to change, not to motion
-            changed = left < self.REFRESH and self.faded > (1 - left) / 2
+            changed = drift > CUT_ERROR or left < self.REFRESH and self.faded > (1 - left) / 2
             weight = (when.value(self.weight) * mean3x3(held)).to(output.dtype)
             output = lerp(output, shared, weight)
             output = keep_detail(output, self.mode.painting, weight, self.detail_gain(target, painted, content, weight))
@@ -196,8 +204,9 @@ class LongTerm:
             self.key, self.wait = None, self.SETTLE
         elif self.wait > 0:
             self.wait -= 1
-        elif motion is None or self.key is None or float(self.trail[:, 2:].mean()) < self.REFRESH:
-            self.key, self.style, self.made = torch.cat([output, luminance(content).to(output.dtype)], 1), target, True
+        elif motion is None or self.key is None or left < self.REFRESH:
+            self.key, self.made = torch.cat([output, luminance(content).to(output.dtype)], 1), True
+            self.style = conditions(target) if self.watch_style else None
             self.faded = 0.0
             # float32: a composed flow is hundreds of pixels, and bfloat16 would lose them
             self.trail = output.new_zeros((output.shape[0], 3, *output.shape[-2:]), dtype=torch.float32)
@@ -225,17 +234,14 @@ class LongTerm:
                 "made": self.made, "faded": self.faded, "gain": self.gain, "unsampled": self.unsampled}
 
 
-def style_distance(target: list, other: list | None) -> float:
-    """How far one frame's style conditions are from another's, relative to their size (0 for
-    the same style); infinite against none."""
-    if other is None:
-        return math.inf
-    pairs = [(a, b) for now, then in zip(target, other) if now is not None for a, b in zip(now, then)]
-    if all(a is b for a, b in pairs):
-        return 0.0
-    apart = torch.stack([(a.float() - b.float()).square().sum() for a, b in pairs]).sum()
-    size = torch.stack([b.float().square().sum() for _, b in pairs]).sum()
-    return float((apart / size.clamp_min(1e-12)).sqrt())
+def conditions(target: list) -> torch.Tensor:
+    """A frame's style conditions (each norm layer's scale and shift) as one vector."""
+    return torch.cat([c.float().flatten() for layer in target if layer is not None for c in layer] or [torch.zeros(0)])
+
+
+def style_distance(now: torch.Tensor, then: torch.Tensor | None) -> float:
+    """How far one frame's style conditions are from another's, relative to their size."""
+    return math.inf if then is None else float((now - then).norm() / then.norm().clamp_min(1e-12))
 
 
 def luminance(image: torch.Tensor) -> torch.Tensor:
@@ -272,11 +278,13 @@ def neighbours(height: int, width: int, device: torch.device, dtype: torch.dtype
 MODES = {"blend": Blend, "features": Features}
 
 
-def consistency(method: FeedForward, temporal: TemporalConfig, state: Any = None) -> PerFrame | Blend | Features | LongTerm:
-    """The preset's consistency, from a resumed render's state if given."""
+def consistency(method: FeedForward, temporal: TemporalConfig, state: Any = None,
+                style_is_frame: bool = False) -> PerFrame | Blend | Features | LongTerm:
+    """The preset's consistency, from a resumed render's state if given; `style_is_frame`:
+    `style: self`, whose style moves with every frame."""
     if temporal.flow == "none":
         return PerFrame(method)
     if temporal.long_term == 0:
         return MODES[temporal.mode](method, temporal, state)
     mode = MODES[temporal.mode](method, temporal, state["mode"] if state is not None else None)
-    return LongTerm(mode, temporal.long_term, state)
+    return LongTerm(mode, temporal.long_term, state, watch_style=not style_is_frame)

@@ -23,7 +23,7 @@ def keep_detail(blended: torch.Tensor, fresh: torch.Tensor, weight: torch.Tensor
     where = weight > 0
     fresh_spread, blended_spread = detail_spreads(fresh, blended, weight > 0.25)
     fresh_spread *= gain
-    if blended_spread >= fresh_spread:
+    if blended_spread >= fresh_spread or blended_spread == 0:  # (a flat blend has no detail to strengthen)
         return blended
     boost = where.to(blended.dtype).mul_((fresh_spread / blended_spread) ** 0.5 - 1)
     return blended.addcmul(boost, fine_detail(blended)).clamp_(0, 1)

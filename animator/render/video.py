@@ -100,7 +100,7 @@ def stylize_video(
     items = (item for item in prepared if item.index >= first)
 
     if isinstance(method, FeedForward):  # frames painted concurrently, made consistent in order
-        keeper = consistency(method, temporal, state)
+        keeper = consistency(method, temporal, state, style_is_frame=styles.codes is None)
 
         def paint(item: Prepared) -> tuple[Prepared, When, list, torch.Tensor, torch.Tensor]:
             x, when = to_tensor(item.image, device), clock.at(item.index)

@@ -84,3 +84,17 @@ def test_the_detail_is_measured_at_every_place_of_the_networks_four_pixel_period
         assert float(detail[..., ::4, ::4].mean()) < 0.85 * whole  # one place of the period: 0.71-0.79 of it
         sparse, _ = detail_spreads(painting, painting, torch.ones_like(painting[:, :1], dtype=torch.bool))
         assert abs(sparse / whole - 1) < 0.08, (sparse, whole)  # 1.04-1.06 here; every fourth pixel: 0.76
+
+
+def test_the_key_is_dropped_when_the_style_moves_but_not_with_a_style_that_is_the_frame():
+    """A morph moves the style under a still picture: the key, painted in the old style, held it
+    (the painting never changed). `style: self` moves with every frame, and its key is kept."""
+    when, frame = Clock(2, 0.0).at(1), torch.full((1, 3, 32, 48), 0.5)
+    old, new = torch.full((1, 3, 32, 48), 0.2), torch.full((1, 3, 32, 48), 0.8)
+    style = lambda scale: [None, (torch.full((1, 8), scale), torch.zeros(1, 8))]  # noqa: E731 (a network's conditions)
+    still = (torch.zeros(1, 2, 32, 48), torch.ones(1, 1, 32, 48))
+    for watched, expected in ((True, new), (False, torch.lerp(new, old, 0.9))):
+        consistency = LongTerm(Blend(None, TemporalConfig(mode="blend", weight=0.0)), 0.9, watch_style=watched)
+        consistency.next(old, style(1.0), frame, None, when)
+        output = consistency.next(new, style(1.5), frame, still, when)
+        assert torch.allclose(output, expected, atol=1e-6), watched

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
+from animator.media.source import read_image
 from tests.conftest import MEDIA, SAMPLES, decode_video
 
 CHAPLIN = MEDIA / "chaplin.mp4"
@@ -97,32 +98,32 @@ def test_the_key_keeps_the_detail_of_the_networks_own_painting(monkeypatch):
 
 def test_a_key_made_last_frame_takes_the_warp_features_made_of_it():
     """A key made last frame is the last output, and has come this frame's flow alone: the output
-    blend's warp of it is the key's, not made twice. Copied each frame (no longer the same
-    tensor), the key is warped again: the same frames, and a bicubic warp more on each of those."""
+    blend's warp of it is the key's, not made twice. Taken for an older key, it is warped again:
+    the same frames, and a bicubic warp of a picture more on each of those."""
     import animator.render.consistency as consistency
 
     warp, next_frame = consistency.warp, consistency.LongTerm.next
     modes: list[str] = []
 
     def counted(image, flow, mode="bilinear"):
-        modes.append(mode)
+        modes.append(mode if image.shape[1] >= 3 else "of its luminance")
         return warp(image, flow, mode)
 
     def copying(self, *args):
         output = next_frame(self, *args)
-        self.key = self.key.clone()
+        self.made = False
         return output
 
     renders = {}
-    for name, step in (("shared", next_frame), ("copied", copying)):
+    for name, step in (("shared", next_frame), ("older", copying)):
         modes.clear()
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(consistency, "warp", counted)
             patch.setattr(consistency.LongTerm, "next", step)
             renders[name] = pan_render(), modes.count("bicubic")
-    (shared, shared_warps), (copied, copied_warps) = renders["shared"], renders["copied"]
-    assert all(np.array_equal(a, b) for a, b in zip(shared, copied))
-    assert shared_warps < copied_warps, (shared_warps, copied_warps)
+    (shared, shared_warps), (older, older_warps) = renders["shared"], renders["older"]
+    assert all(np.array_equal(a, b) for a, b in zip(shared, older))
+    assert shared_warps < older_warps, (shared_warps, older_warps)
 
 
 def test_the_key_keeps_a_slow_pan_sharp_and_as_steady():
@@ -157,6 +158,62 @@ def test_a_cut_starts_the_consistency_afresh(tmp_path):
     closeness = [psnr(a, b) for a, b in zip(*renders)]
     assert closeness[6] >= 50, closeness  # the cut: the per-frame painting (31.5 dB when the check's few pixels were trusted)
     assert max(closeness[5], closeness[7]) < 40, closeness  # either side: blended with the frame before
+
+
+def still_shot_render(tmp_path: Path, images: list[np.ndarray], style, temporal: dict, **preset) -> list[np.ndarray]:
+    from animator.media.frame import to_image
+    from animator.preset import preset_from_dict
+    from animator.render.engine import load
+    from tests.clips import write_clip
+
+    write_clip(tmp_path / "shot.mp4", images)
+    raw = {"name": "shot", "mode": "video", "input": str(tmp_path / "shot.mp4"), "style": style, "size": 96,
+           "video": {"temporal": temporal}, **preset}
+    return [to_image(x) for _, x, _ in load(preset_from_dict(raw, SAMPLES)).renderer.frames()]
+
+
+@pytest.mark.parametrize("dim", [1.0, 0.3], ids=["bright", "dark"])
+def test_a_dissolve_on_a_still_camera_ends_on_the_painting_of_the_new_picture(tmp_path, dim):
+    """Nothing moves, so the flow holds everywhere and the key (0.9) held the first picture's
+    painting through the dissolve and after it, for good: 15 dB from the per-frame render. Into a
+    dark picture few pixels change by much, and the frame's mean change tells it."""
+    import cv2
+
+    from animator.metrics import psnr
+
+    a, b = (cv2.resize(read_image(SAMPLES / name), (96, 64), interpolation=cv2.INTER_AREA) for name in ("hubble_deep_field.jpg", "chelsea.png"))
+    b = np.uint8(np.round(b * dim))
+    images = [a] * 4 + [np.uint8(np.round(a + (b.astype(float) - a) * i / 12)) for i in range(1, 13)] + [b] * 24
+    style = str(SAMPLES / "brick.png")
+    per_frame, default = (still_shot_render(tmp_path, images, style, temporal) for temporal in ({"flow": "none"}, {}))
+    assert psnr(default[-1], per_frame[-1]) > 40, [round(psnr(x, y), 1) for x, y in zip(default, per_frame)]
+
+
+def test_gatys_lets_go_of_a_picture_a_dissolve_on_a_still_camera_has_left(tmp_path):
+    """Each frame is held to the last output where the flow holds, and on a still camera it holds
+    everywhere: the first picture's painting was held through a dissolve and after it, for good."""
+    import cv2
+
+    from animator.metrics import psnr
+
+    a, b = (cv2.resize(read_image(SAMPLES / name), (48, 32), interpolation=cv2.INTER_AREA) for name in ("coffee.png", "chelsea.png"))
+    images = [a] * 2 + [np.uint8(np.round(a + (b.astype(float) - a) * i / 6)) for i in range(1, 7)] + [b] * 6
+    method = {"name": "gatys", "steps": 4, "style_weight": 3}
+    per_frame, held = (still_shot_render(tmp_path, images, str(SAMPLES / "brick.png"), temporal, size=48, method=method)
+                       for temporal in ({"flow": "none"}, {}))
+    assert psnr(held[-1], per_frame[-1]) > psnr(held[-1], per_frame[0]) + 5, (psnr(held[-1], per_frame[-1]), psnr(held[-1], per_frame[0]))
+
+
+def test_a_style_morph_on_a_still_camera_moves_with_the_style(tmp_path):
+    """The key held the first style's painting over a still shot through a morph to another."""
+    import cv2
+
+    from animator.metrics import psnr
+
+    still = [cv2.resize(read_image(SAMPLES / "coffee.png"), (96, 64), interpolation=cv2.INTER_AREA)] * 30
+    style = [{"image": str(SAMPLES / "brick.png"), "at": 0}, {"image": str(SAMPLES / "hubble_deep_field.jpg"), "at": 12}]
+    per_frame, default = (still_shot_render(tmp_path, still, style, temporal) for temporal in ({"flow": "none"}, {}))
+    assert psnr(default[-1], per_frame[-1]) > 40, [round(psnr(x, y), 1) for x, y in zip(default, per_frame)]
 
 
 def test_a_bfloat16_render_with_consistency_is_the_float32_render_within_rounding():
