@@ -152,7 +152,7 @@ class LongTerm:
     # let go of.
     CHANGED = 0.2
     STYLE_MOVED = 0.02  # of the style conditions' norm
-    SETTLE = 24
+    SETTLE = 48
 
     def __init__(self, mode: Blend | Features, weight: Num, state: Any = None, watch_style: bool = True):
         self.mode, self.weight = mode, weight
