@@ -41,14 +41,25 @@ def _init_worker(threads: int) -> None:
 
 @contextlib.contextmanager
 def ctrl_c_held() -> Iterator[None]:
-    """Ctrl-C held back meanwhile, and let in as the block ends. A worker process started meanwhile
-    inherits the hold, until its own handler is set (_init_worker): pressed while the worker
-    started (its imports, a second or two), it printed the worker's traceback."""
+    """Ctrl-C (and a `kill`) held back meanwhile, and let in as the block ends. A worker process
+    started meanwhile inherits the hold, until its own handler is set (_init_worker): pressed
+    while the worker started (its imports, a second or two), it printed the worker's traceback.
+    Blocked in this thread, the signal may still land on another (torch's, started earlier), and
+    Python runs its handler in this one wherever it is: while a worker's start-up was being
+    written to it, which then read nothing and printed a traceback. So it is also only noted here."""
+    held: list[int] = []
+    note = lambda signum, frame: held.append(signum)  # noqa: E731
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    main = threading.current_thread() is threading.main_thread()  # (the only one that sets handlers)
+    handlers = {signum: signal.signal(signum, note) for signum in (signal.SIGINT, signal.SIGTERM)} if main else {}
     try:
         yield
     finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
 
 
 def _stop_with_the_batch(grace: float = 30.0) -> None:
