@@ -44,7 +44,7 @@ def ctrl_c_held() -> Iterator[None]:
     """Ctrl-C (and a `kill`) held back meanwhile, and let in as the block ends. A worker process
     started meanwhile inherits the hold, until its own handler is set (_init_worker): pressed
     while the worker started (its imports, a second or two), it printed the worker's traceback.
-    Blocked in this thread, the signal may still land on another (torch's, started earlier), and
+    Blocked in this thread, the signal may still land on another thread started earlier, and
     Python runs its handler in this one wherever it is: while a worker's start-up was being
     written to it, which then read nothing and printed a traceback. So it is also only noted here."""
     held: list[int] = []

@@ -495,7 +495,7 @@ def test_a_ray_batch_with_nothing_to_render_does_not_start_ray(tmp_path):
 
 
 def test_ctrl_c_is_held_whichever_thread_the_signal_lands_on():
-    """Blocked in the main thread, a Ctrl-C the kernel handed to another thread (torch's, started
+    """Blocked in the main thread, a Ctrl-C the kernel handed to another thread (one started
     earlier) still raised KeyboardInterrupt in the main one while the workers' start-up was being
     written to them: a worker read nothing and printed a traceback (one run in a few under load)."""
     import signal
