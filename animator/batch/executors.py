@@ -49,15 +49,16 @@ def ctrl_c_held() -> Iterator[None]:
     written to it, which then read nothing and printed a traceback. So it is also only noted here."""
     held: list[int] = []
     note = lambda signum, frame: held.append(signum)  # noqa: E731
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    main = threading.current_thread() is threading.main_thread()  # (the only one that sets handlers)
-    handlers = {signum: signal.signal(signum, note) for signum in (signal.SIGINT, signal.SIGTERM)} if main else {}
     try:
-        yield
+        with contextlib.ExitStack() as undo:  # every undo runs, even where a signal comes in between
+            undo.callback(signal.pthread_sigmask, signal.SIG_SETMASK, signal.pthread_sigmask(signal.SIG_BLOCK, []))
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            if threading.current_thread() is threading.main_thread():  # (the only one that sets handlers)
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    if signal.getsignal(signum) is not None:  # (None: set from C, and not to be set back)
+                        undo.callback(signal.signal, signum, signal.signal(signum, note))
+            yield
     finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
         for signum in dict.fromkeys(held):
             signal.raise_signal(signum)
 
