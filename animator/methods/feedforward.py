@@ -80,6 +80,7 @@ class ArbitraryMethod(FeedForward):
         # The style predictor stays float32: in bfloat16 it is no faster and its vector drifts.
         self.predictor = arbitrary.load_predictor(device)
         self.net = arbitrary.load_transformer(device).to(dtype)
+        self.mixed: tuple[list, list | None] = ([], None)  # the last mix: its codes and their target
 
     @torch.inference_mode()
     def encode_style(self, image: torch.Tensor) -> torch.Tensor:
@@ -88,12 +89,19 @@ class ArbitraryMethod(FeedForward):
 
     @torch.inference_mode()
     def mix_styles(self, codes: Sequence[tuple[torch.Tensor, float]], when: When | None = None) -> list:
-        """The weighted mean of the style vectors, turned into every norm layer's (scale, shift)."""
+        """The weighted mean of the style vectors, turned into every norm layer's (scale, shift). The
+        same vectors at the same weights give the same target, made once: most mixes never change,
+        and the video key tells a still style by it without comparing numbers (a wait on a GPU)."""
+        last, target = self.mixed
+        if len(last) == len(codes) and all(v is u and w == x for (v, w), (u, x) in zip(codes, last)):
+            return target
         vectors = torch.cat([vector for vector, _ in codes])
         total = math.fsum(w for _, w in codes)  # in float64: weights of 1e-50 are 0 in float32, and 0 / 0 NaN
         weights = torch.tensor([w / total for _, w in codes], device=vectors.device, dtype=vectors.dtype)
         vector = (weights @ vectors).unsqueeze(0)
-        return self.net.condition(vector.to(self.dtype))
+        target = self.net.condition(vector.to(self.dtype))
+        self.mixed = (list(codes), target)
+        return target
 
 
 class MultistyleMethod(FeedForward):

@@ -163,6 +163,7 @@ class LongTerm:
         self.style, self.wait, self.made, self.faded = (state["style"], state["wait"], state["made"], state["faded"]) \
             if state is not None else (None, 0, False, 0.0)
         self.gain, self.unsampled = (state["gain"], state["unsampled"]) if state is not None else (1.0, 0)
+        self.target = None  # the target the key was painted with: a style that has not moved is the same object
 
     def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
         return self.mode.paint(target, content)
@@ -170,8 +171,12 @@ class LongTerm:
     def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
         last_output_is_key, self.made = self.made, False  # the key was made last frame
         output = self.mode.next(painted, target, content, motion, when)
-        if self.key is not None and self.watch_style and style_distance(conditions(target), self.style) > self.STYLE_MOVED:
-            self.key, self.wait = None, self.SETTLE
+        if self.key is not None and self.watch_style and target is not self.target:
+            moved = style_distance(conditions(target), self.style)
+            if moved > self.STYLE_MOVED:
+                self.key, self.wait = None, self.SETTLE
+            elif moved == 0:
+                self.target = target  # the key's style (a resumed render's): not compared again
         changed, left = False, 1.0
         if motion is not None and self.key is not None:
             backward, mask = motion
@@ -206,7 +211,7 @@ class LongTerm:
             self.wait -= 1
         elif motion is None or self.key is None or left < self.REFRESH:
             self.key, self.made = torch.cat([output, luminance(content).to(output.dtype)], 1), True
-            self.style = conditions(target) if self.watch_style else None
+            self.style, self.target = (conditions(target), target) if self.watch_style else (None, None)
             self.faded = 0.0
             # float32: a composed flow is hundreds of pixels, and bfloat16 would lose them
             self.trail = output.new_zeros((output.shape[0], 3, *output.shape[-2:]), dtype=torch.float32)

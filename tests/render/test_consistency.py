@@ -98,3 +98,38 @@ def test_the_key_is_dropped_when_the_style_moves_but_not_with_a_style_that_is_th
         consistency.next(old, style(1.0), frame, None, when)
         output = consistency.next(new, style(1.5), frame, still, when)
         assert torch.allclose(output, expected, atol=1e-6), watched
+
+
+def test_a_still_style_is_one_target_and_the_key_compares_only_a_moving_one(monkeypatch):
+    """A fixed style gives every frame the same target, made once; a morph a new one as its weights
+    move. The key compares its style with the frame's only when the target is another: each
+    comparison waits for a GPU, and a style that does not move needs none (nor does a resumed
+    render's, once found the same)."""
+    import animator.render.consistency as module
+    from animator.methods import StyleTrack, build_method
+    from animator.media.frame import fitted
+    from animator.preset.schedule import parse_schedule
+    from animator.preset.schema import ArbitraryOptions
+
+    cpu, clock = torch.device("cpu"), Clock(10, 1 / 24)
+    method = build_method(ArbitraryOptions(), cpu)
+    brick, hubble = (fitted(read_image(SAMPLES / name), 64, cpu) for name in ("brick.png", "hubble_deep_field.jpg"))
+    still, morph = StyleTrack(method, [(brick, 1.0)]), StyleTrack(method, [(brick, 1.0), (hubble, parse_schedule("0: 0, 9: 1"))])
+    frame = torch.full((1, 3, 32, 48), 0.5)
+    target = still.at(frame, clock.at(0))
+    assert still.at(frame, clock.at(7)) is target and morph.at(frame, clock.at(3)) is not morph.at(frame, clock.at(4))
+
+    compared = []
+    distance = module.style_distance
+    monkeypatch.setattr(module, "style_distance", lambda now, then: compared.append(then) or distance(now, then))
+    no_motion = (torch.zeros(1, 2, 32, 48), torch.ones(1, 1, 32, 48))
+    keeper = LongTerm(Blend(None, TemporalConfig(mode="blend", weight=0.0)), 0.9)
+    for t in range(4):
+        keeper.next(frame, still.at(frame, clock.at(t)), frame, None if t == 0 else no_motion, clock.at(t))
+    assert compared == []
+    resumed = LongTerm(Blend(None, TemporalConfig(mode="blend", weight=0.0), keeper.state()["mode"]), 0.9, keeper.state())
+    for t in range(4, 7):
+        resumed.next(frame, still.at(frame, clock.at(t)), frame, no_motion, clock.at(t))
+    assert len(compared) == 1  # the first frame after the resume: the same style, so not again
+    resumed.next(frame, morph.at(frame, clock.at(7)), frame, no_motion, clock.at(7))
+    assert len(compared) == 2 and resumed.key is None  # 7/9 of the way to the other style: the key is let go
