@@ -133,3 +133,15 @@ def test_a_still_style_is_one_target_and_the_key_compares_only_a_moving_one(monk
     assert len(compared) == 1  # the first frame after the resume: the same style, so not again
     resumed.next(frame, morph.at(frame, clock.at(7)), frame, no_motion, clock.at(7))
     assert len(compared) == 2 and resumed.key is None  # 7/9 of the way to the other style: the key is let go
+
+
+def test_a_nearly_flat_blend_has_its_detail_at_most_doubled():
+    """A blend of two paintings keeps at least half their detail's mean square; a blend that is all
+    but flat (one colour and a grain) is not a dulled texture, and strengthening its grain to the
+    whole painting's detail drove it to black and white."""
+    fresh = to_tensor(read_image(SAMPLES / "brick.png"))[..., 40:104, 40:104]
+    grain = torch.rand(fresh.shape, generator=torch.Generator().manual_seed(0))
+    blended = 0.5 + 0.004 * grain
+    weight = torch.full((1, 1, 64, 64), 0.9)
+    kept = keep_detail(blended, fresh, weight)
+    assert torch.allclose(kept - blended, fine_detail(blended), atol=1e-6)  # the detail doubled, no more
