@@ -171,52 +171,68 @@ class LongTerm:
     def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
         last_output_is_key, self.made = self.made, False  # the key was made last frame
         output = self.mode.next(painted, target, content, motion, when)
-        if self.key is not None and self.watch_style and target is not self.target:
-            moved = style_distance(conditions(target), self.style)
-            if moved > self.STYLE_MOVED:
-                self.key, self.wait = None, self.SETTLE
-            elif moved == 0:
-                self.target = target  # the key's style (a resumed render's): not compared again
+        if self.key is not None and self.style_moved(target):
+            self.key, self.wait = None, self.SETTLE
         changed, left = False, 1.0
         if motion is not None and self.key is not None:
-            backward, mask = motion
-            self.trail = warp(self.trail, backward)  # the flow and the mask carried on in one pass
-            self.trail[:, :2] += backward  # to the previous frame, then on to the key
-            self.trail[:, 2:] *= mask
-            flow, held = self.trail[:, :2], self.trail[:, 2:]
-            # A key made last frame has come this frame's flow alone (what was carried is zero), as
-            # `features` warped the last output: that warp is the key's (a quarter of the frames).
+            # A key made last frame has come this frame's flow alone, as `features` warped the
+            # last output: that warp is the key's (a quarter of the frames).
             shared = getattr(self.mode, "warped", None) if last_output_is_key else None
-            if shared is None:
-                key = warp(self.key, flow, "bicubic")
-                shared, seen = key[:, :3], key[:, 3:]
-            else:  # the key's picture warped by the mode: its frame's luminance alone
-                seen = warp(self.key[:, 3:], flow, "bicubic")
-            change = (seen - luminance(content)).abs_()
-            # the mean change where the key is held, as a cut is told (flow.CUT_ERROR): a dissolve
-            # between dark pictures or of like brightness, which few pixels' change shows
-            drift = (change * held).sum() / held.sum().clamp_min(1)
-            before = held.mean()
-            held.masked_fill_(change > self.CHANGED, 0)
-            covered, left, drift = torch.stack([before, held.mean(), drift]).tolist()  # one wait for a GPU
-            self.faded += covered - left  # the share of the frame the key has lost to change, not to motion
-            changed = drift > CUT_ERROR or left < self.REFRESH and self.faded > (1 - left) / 2
-            weight = (when.value(self.weight) * mean3x3(held)).to(output.dtype)
-            output = lerp(output, shared, weight)
-            output = keep_detail(output, self.mode.painting, weight, self.detail_gain(target, painted, content, weight))
+            output, changed, left = self.hold(output, shared, painted, target, content, motion, when)
             self.mode.previous = output
         if changed:
             self.key, self.wait = None, self.SETTLE
         elif self.wait > 0:
             self.wait -= 1
         elif motion is None or self.key is None or left < self.REFRESH:
-            self.key, self.made = torch.cat([output, luminance(content).to(output.dtype)], 1), True
-            self.style, self.target = (conditions(target), target) if self.watch_style else (None, None)
-            self.faded = 0.0
-            # float32: a composed flow is hundreds of pixels, and bfloat16 would lose them
-            self.trail = output.new_zeros((output.shape[0], 3, *output.shape[-2:]), dtype=torch.float32)
-            self.trail[:, 2:] = 1
+            self.make_key(output, target, content)
         return output
+
+    def style_moved(self, target: list) -> bool:
+        """Whether the frame's style has moved from the key's (a morph)."""
+        if not self.watch_style or target is self.target:
+            return False
+        moved = style_distance(conditions(target), self.style)
+        if moved == 0:
+            self.target = target  # the key's style (a resumed render's): not compared again
+        return moved > self.STYLE_MOVED
+
+    def hold(self, output: torch.Tensor, shared: torch.Tensor | None, painted: torch.Tensor, target: list,
+             content: torch.Tensor, motion: tuple[torch.Tensor, torch.Tensor], when: When) -> tuple[torch.Tensor, bool, float]:
+        """The output with the key blended in where it is held (`shared`: the key's picture already
+        warped onto the frame), whether the picture has changed away from the key's, and the
+        share of the frame the key still covers."""
+        backward, mask = motion
+        self.trail = warp(self.trail, backward)  # the flow and the mask carried on in one pass
+        self.trail[:, :2] += backward  # to the previous frame, then on to the key
+        self.trail[:, 2:] *= mask
+        flow, held = self.trail[:, :2], self.trail[:, 2:]
+        if shared is None:
+            key = warp(self.key, flow, "bicubic")
+            shared, seen = key[:, :3], key[:, 3:]
+        else:  # its frame's luminance alone
+            seen = warp(self.key[:, 3:], flow, "bicubic")
+        change = (seen - luminance(content)).abs_()
+        # the mean change where the key is held, as a cut is told (flow.CUT_ERROR): a dissolve
+        # between dark pictures or of like brightness, which few pixels' change shows
+        drift = (change * held).sum() / held.sum().clamp_min(1)
+        before = held.mean()
+        held.masked_fill_(change > self.CHANGED, 0)
+        covered, left, drift = torch.stack([before, held.mean(), drift]).tolist()  # one wait for a GPU
+        self.faded += covered - left  # the share of the frame the key has lost to change, not to motion
+        changed = drift > CUT_ERROR or left < self.REFRESH and self.faded > (1 - left) / 2
+        weight = (when.value(self.weight) * mean3x3(held)).to(output.dtype)
+        output = lerp(output, shared, weight)
+        output = keep_detail(output, self.mode.painting, weight, self.detail_gain(target, painted, content, weight))
+        return output, changed, left
+
+    def make_key(self, output: torch.Tensor, target: list, content: torch.Tensor) -> None:
+        self.key, self.made = torch.cat([output, luminance(content).to(output.dtype)], 1), True
+        self.style, self.target = (conditions(target), target) if self.watch_style else (None, None)
+        self.faded = 0.0
+        # float32: a composed flow is hundreds of pixels, and bfloat16 would lose them
+        self.trail = output.new_zeros((output.shape[0], 3, *output.shape[-2:]), dtype=torch.float32)
+        self.trail[:, 2:] = 1
 
     def detail_gain(self, target: list, painted: torch.Tensor, content: torch.Tensor, weight: torch.Tensor) -> float:
         """How much finer the network's painting of the frame is than the mode's (render/detail.py's
