@@ -86,3 +86,15 @@ def test_what_lies_behind_the_camera_is_the_edge_repeated_whatever_the_border(pi
     moved, repeated = (move(picture, MotionConfig(border=b, **motion)) for b in (border, "replicate"))
     assert torch.equal(moved[..., behind], repeated[..., behind])
     assert not torch.equal(moved[..., ~behind], repeated[..., ~behind])  # in front of it, the border as asked
+
+
+def test_the_vertical_axis_moves_as_the_horizontal_one_seen_across_the_diagonal(chelsea):
+    # Each key alone moves the picture: mirrored across its diagonal, a shift down is a shift
+    # right, and a tilt about the vertical axis is one about the horizontal axis, turning the
+    # other way (a mirror reverses the sense of a turn).
+    square = to_tensor(resize(chelsea, 64, 64))
+    across = lambda x: x.transpose(-1, -2)  # noqa: E731
+    for alone, mirrored in ((dict(translate_y=5), dict(translate_x=5)), (dict(tilt_y=-20), dict(tilt_x=20))):
+        moved = move(across(square), MotionConfig(**alone))
+        assert not torch.equal(moved, across(square)), alone
+        assert torch.allclose(moved, across(move(square, MotionConfig(**mirrored))), atol=1e-4), alone
