@@ -49,6 +49,7 @@ def test_expressions_in_t_T_and_s():
     assert parse_schedule("clamp(t / 10, 0, 1)").at(25, 100, 0) == 1
     assert parse_schedule("1 if t < 5 else 2").at(5, 100, 0) == 2
     assert parse_schedule("max(1, min(t, 3)) ** 2").at(10, 100, 0) == 9
+    assert values(parse_schedule("round(t / 3, 2) + round(t / 3)"), [1, 5]) == pytest.approx([0.33, 3.67])  # digits, or none
     assert parse_schedule(0.25).at(7, 10, 0) == 0.25
 
 
@@ -70,6 +71,7 @@ def test_keyframe_values_may_be_expressions():
     ("0: 1.0, 60 1.05", "expected FRAME: VALUE", 9),
     ("0: 1.0, x: 2", "expected a frame number, found 'x'", 9),
     ("0: 1, 60: 2, 30: 3", "keyframes must increase", 14),
+    ("0: 1, 30: 2, 30: 3", "frame 30 comes after frame 30", 14),  # a frame given twice: one of its values is lost
     ("0: 1, 60:", "frame 60 has no value", 10),
     ("0: 1,, 60: 2", "empty keyframe", 6),
     ("1 + * 2", "cannot read", 5),
