@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from animator.controls import life
@@ -56,3 +57,26 @@ def test_original_colors_keep_the_stylized_luminance_with_the_content_colours():
     chroma = lambda x: x - luminance(x)  # noqa: E731
     assert (chroma(kept) - chroma(content)).abs().mean() < 0.5 * (chroma(stylized) - chroma(content)).abs().mean()
     assert life.original_colors(stylized, content, 0.0) is stylized
+
+
+def test_each_octave_is_a_layer_of_half_the_scale_and_half_the_strength():
+    x = torch.full((1, 3, 128, 128), 0.5)  # amounts small enough that nothing clips
+    rng = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    two = life.octave_noise(x, 0.02, 16, 2, rng()) - x
+    layers = rng()
+    first = life.octave_noise(x, 0.02, 16, 1, layers) - x
+    second = life.octave_noise(x, 0.02, 8, 1, layers) - x  # the next draw of the same generator
+    assert torch.allclose(two, first + 0.5 * second, atol=1e-6)
+
+
+def test_sharpen_is_the_unsharp_mask_of_a_gaussian_blur_of_its_radius():
+    import cv2
+
+    from animator.media.source import read_image
+
+    image = read_image(SAMPLES / "chelsea.png").astype(np.float32) / 255
+    for radius in (1.0, 2.5):
+        blurred = cv2.GaussianBlur(image, (0, 0), radius, borderType=cv2.BORDER_REFLECT_101)
+        expected = np.clip(image + 0.7 * (image - blurred), 0, 1)
+        sharpened = life.sharpen(picture(), 0.7, radius)[0].permute(1, 2, 0).numpy()
+        assert np.abs(sharpened - expected).max() < 0.5 / 255, radius
