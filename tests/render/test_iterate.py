@@ -61,3 +61,22 @@ def test_bfloat16_networks_stay_close_to_float32(chelsea):
         a = exact.transfer(prepare_style(exact, [(x0, 1.0)]), x0)
         b = fast.transfer(prepare_style(fast, [(x0, 1.0)]), x0)
         assert b.dtype == torch.float32 and psnr(to_image(a), to_image(b)) >= 40
+
+
+def test_a_resumed_loop_keeps_matching_the_colours_of_its_first_step(chelsea):
+    # With no colour reference given, the loop's first step is the reference: a resumed render
+    # takes it from its state, not from the step it resumes at.
+    from animator.clock import Clock
+    from animator.methods import StyleTrack
+    from animator.preset.schema import ColorConfig, IterateConfig
+    from animator.render.iterate import iterate
+
+    x0 = start(chelsea, 96)
+    method = build_method(MultistyleOptions(), torch.device("cpu"))
+    config = IterateConfig(steps=6, blend=0.5, color=ColorConfig(match="lab", reference="first"))
+    run = lambda resume=None: {t: (x, state) for t, x, state in iterate(  # noqa: E731
+        method, x0, config=config, styles=StyleTrack(method, None), clock=Clock(7, 1 / 24), resume=resume)}
+    whole = run()
+    resumed = run(resume=(3, whole[3][1]))
+    assert list(resumed) == [4, 5, 6]
+    assert all(torch.equal(resumed[t][0], whole[t][0]) for t in resumed)
