@@ -82,15 +82,16 @@ def test_features_follow_what_plays(groove):
 
 
 def test_beat_halves_every_half_life_and_a_later_start_sees_the_same_values(groove):
-    count, half_life = 400, 0.25
+    count, half_life = 560, 0.25
     whole = frame_features(groove, count, 1 / FPS, [half_life] * count)
     beat, first = whole.values["beat"], whole.beat_frames[0]
     assert beat[:first].max() == 0 and beat[first] == 1
     assert beat[first + 6] == pytest.approx(0.5)  # 6 frames at 24 fps: one half-life
     assert beat[first + 3] == pytest.approx(2 ** -0.5)
-    later = frame_features(groove, count - 100, 1 / FPS, [half_life] * (count - 100), start=100 / FPS)
-    for name in NAMES:  # frame 0 of a render starting 100 frames in (a split render's chunk) is frame 100
-        np.testing.assert_allclose(later.values[name], whole.values[name][100:], atol=1e-6)
+    for skipped in (100, 480):  # 480: into the last bars, past the loudest frames
+        later = frame_features(groove, count - skipped, 1 / FPS, [half_life] * (count - skipped), start=skipped / FPS)
+        for name in NAMES:  # frame 0 of a render starting that many frames in (a split render's chunk) is that frame
+            np.testing.assert_allclose(later.values[name], whole.values[name][skipped:], atol=1e-6)
 
 
 def test_an_onset_heard_a_hop_after_its_spectrum_frame_is_not_heard_past_the_sound(tmp_path):
@@ -260,3 +261,25 @@ def test_a_long_tracks_analysis_is_made_and_kept_in_little_memory():
         tracemalloc.stop()
     assert peak < 80e6 and held < 8e6, (peak, held)  # three minutes of sound: 190 MB at its peak, 33 MB kept
     assert len(analysis.spectrum.onsets) == len(noise) // 256 + 1 and set(analysis.spectrum.bands) == {"bass", "mid", "high"}
+
+
+def test_each_frame_decays_the_beat_by_its_own_half_life(groove):
+    # audio.half_life may be a schedule: a frame's beat falls at that frame's half-life
+    count = 400
+    short, long = (frame_features(groove, count, 1 / FPS, [h] * count).values["beat"] for h in (0.1, 0.4))
+    changing = frame_features(groove, count, 1 / FPS, [0.1] * 200 + [0.4] * 200).values["beat"]
+    assert np.array_equal(changing[:200], short[:200]) and np.array_equal(changing[200:], long[200:])
+    assert not np.array_equal(short[200:], long[200:])
+
+
+def test_each_band_hears_its_own_frequencies():
+    # a second each of 100 Hz, 1 kHz and 4 kHz: bass 20-250 Hz, mid 250-2000 Hz, high from 2000 Hz
+    from animator.media.audio import ANALYSIS_RATE, Sound
+
+    t = np.arange(ANALYSIS_RATE) / ANALYSIS_RATE
+    tones = np.concatenate([0.3 * np.sin(2 * np.pi * f * t) for f in (100, 1000, 4000)]).astype(np.float32)
+    values = frame_features(analyse(Sound(tones, ANALYSIS_RATE)), 3 * FPS, 1 / FPS, [0.1] * 3 * FPS).values
+    inside = [slice(i * FPS + 3, (i + 1) * FPS - 3) for i in range(3)]  # each second, clear of the changes
+    for band, own in (("bass", 0), ("mid", 1), ("high", 2)):
+        levels = [values[band][second].mean() for second in inside]
+        assert levels[own] > 0.9 and all(level < 0.1 for i, level in enumerate(levels) if i != own), (band, levels)
