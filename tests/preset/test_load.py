@@ -113,6 +113,8 @@ def test_style_images_with_weights(tmp_path):
          r"style\[1\].at: a morph needs `at` on every style image"),
         (f"style: [{{image: {SAMPLES / 'brick.png'}, at: 9}}, {{image: {SAMPLES / 'coffee.png'}, at: 3}}]\n",
          r"style\[1\].at: expected frames in increasing order, found 3 after 9"),
+        (f"style: [{{image: {SAMPLES / 'brick.png'}, at: 4}}, {{image: {SAMPLES / 'coffee.png'}, at: 4}}]\n",
+         r"style\[1\].at: expected frames in increasing order, found 4 after 4"),  # two images full at one frame
         ("video: {fps: 30}\n", r"p.yaml:3: video.fps: is a folder of images' frame rate; a file input keeps its own"),
         ("video: {temporal: {passes: 3}}\n", r"video.temporal.passes: is for the optimization method \(gatys\); arbitrary"),
         ("method: {name: gatys, steps: 4}\nvideo: {temporal: {passes: 5}}\n",
@@ -427,6 +429,18 @@ def test_schedules_and_morphs_load_as_their_values(tmp_path):
     assert isinstance(zoom, Schedule) and zoom.at(5, 21, 0) == pytest.approx(1.025)
     weights = [[w.at(t, 21, 0) for w in style_weights(preset.style)] for t in (0, 5, 10, 15, 20)]
     assert weights == [[1, 0, 0], [0.5, 0.5, 0], [0, 1, 0], [0, 0.5, 0.5], [0, 0, 1]]
+
+
+def test_seconds_in_schedules_are_those_of_the_first_output_with_sound_that_sets_a_rate(tmp_path):
+    from animator.preset.resolve import timeline
+
+    def line(outputs: str):
+        return timeline(load_preset(write(tmp_path, minimal(f"iterate: {{steps: 6, interpolate: 2}}\noutputs: {outputs}\n"))))
+
+    assert line("[{format: gif, fps: 10}, {format: webm, fps: 30}, {format: mp4, fps: 25}]").fps == 30
+    assert line("[{format: gif, fps: 10}, png]").fps == 24  # an animated image's own rate: the render's stays
+    mp4 = line("[{format: mp4, fps: 12}]")
+    assert (mp4.frames, mp4.steps, mp4.seconds_per_step) == (13, 7, pytest.approx(2 / 12))  # an iterate lasts its two frames
 
 
 def test_a_video_schedule_is_checked_against_the_clip_before_rendering(tmp_path):
