@@ -80,3 +80,36 @@ def test_a_resumed_loop_keeps_matching_the_colours_of_its_first_step(chelsea):
     resumed = run(resume=(3, whole[3][1]))
     assert list(resumed) == [4, 5, 6]
     assert all(torch.equal(resumed[t][0], whole[t][0]) for t in resumed)
+
+
+def test_colour_noise_is_seeded_grain_on_what_the_method_sees(chelsea):
+    from animator.preset.schema import ColorConfig
+
+    x0 = start(chelsea, 96)
+    method = build_method(MultistyleOptions(), torch.device("cpu"))
+    grain = lambda seed: loop(method, x0, steps=2, seed=seed, color=ColorConfig(noise=0.2))  # noqa: E731
+    clean, noisy = loop(method, x0, steps=2), grain(1)
+    assert all(torch.equal(noisy[t], grain(1)[t]) for t in noisy)  # drawn from the frame's seeded generator
+    assert mean_abs_diff(to_image(noisy[1]), to_image(clean[1])) > 2  # the network painted the grain
+    assert not torch.equal(grain(2)[1], noisy[1])
+
+
+def test_original_colors_give_a_fixed_style_loop_the_contents_colours(chelsea):
+    # a grey brick style drains the ginger cat; original_colors 1 paints it in the cat's colours
+    from animator.clock import Clock
+    from animator.media.source import read_image
+    from animator.methods import StyleTrack
+    from animator.methods.scale import luminance
+    from animator.preset.schema import IterateConfig
+    from animator.render.iterate import iterate
+    from tests.conftest import SAMPLES
+
+    x0, brick = start(chelsea, 96), start(read_image(SAMPLES / "brick.png"), 96)
+    method = build_method(ArbitraryOptions(), torch.device("cpu"))
+    first = lambda colors: next(x for t, x, _ in iterate(  # noqa: E731
+        method, x0, config=IterateConfig(steps=1), styles=StyleTrack(method, [(brick, 1.0)]), clock=Clock(2, 1 / 24),
+        original_colors=colors) if t == 1)
+    chroma = lambda x: x - luminance(x)  # noqa: E731
+    painted, kept = first(0.0), first(1.0)
+    assert (chroma(kept) - chroma(x0)).abs().mean() < 0.5 * (chroma(painted) - chroma(x0)).abs().mean()
+    assert torch.allclose(luminance(kept), luminance(painted), atol=0.02)  # the painting's light and shade
