@@ -33,6 +33,8 @@ def test_tone_saturation_zero_is_grey_and_contrast_zero_is_the_mean():
     flat = life.tone(x, 0.0, 1.0)
     assert flat.std() < 1e-5 and abs(flat.mean() - luminance(x).mean()) < 1e-4
     assert life.tone(x, 1.3, 1.3).std() > x.std()
+    vivid = life.tone(x, 1.0, 3.0)  # saturation alone pushes colours past the gamut: kept inside it
+    assert vivid.min() == 0 and vivid.max() == 1 and vivid.std() > x.std()
 
 
 def test_anchor_pulls_toward_the_picture():
