@@ -40,6 +40,14 @@ def test_beats_fall_within_a_frame_of_every_click_at_120_bpm(tmp_path, start):
     assert analysis.bpm == pytest.approx(120, abs=1)
 
 
+def test_a_beat_is_on_the_frame_whose_span_holds_it(tmp_path):
+    # frame t stands for the sound within half a frame of t / FPS: clicks three quarters of a
+    # frame after a frame's time belong to the next frame
+    sound, clicks = soundtrack.click_track(120, 6.0, start=0.75 / FPS)
+    features = frame_features(heard(tmp_path, sound), 6 * FPS, 1 / FPS, [0.1] * 6 * FPS)
+    assert list(features.beat_frames) == [1 + 12 * k for k in range(len(clicks))]
+
+
 def test_beats_are_placed_when_their_clicks_sound_not_a_hop_before(tmp_path, groove):
     """The flux of centred windows peaks a quarter window before the sound rises: beats came 10.7
     ms early on average (at 60 fps, six in ten on the frame before their click's)."""
