@@ -219,6 +219,9 @@ def test_style_images_with_weights(tmp_path):
                                                                        r"found relu1_1 twice"),
         # a schedule where one value goes said "found dict"
         ("size: {keyframes: '0: 64, 5: 96'}\n", r"size: expected a whole number .*, found a schedule \(this key takes one value\)"),
+        # past its bound at the last step alone: the render stopped on its last frame
+        ("iterate:\n  steps: 10\n  blend: '1.5 if t == 10 else 0.5'\n",
+         r"p.yaml:5: iterate.blend: expected values between 0 and 1, found 1.5 at frame 10"),
         ("iterate: {interpolate: [2]}\n", r"iterate.interpolate: expected a whole number between 1 and 64, found a list"),
         ("method: {name: gatys, optimizer: adam, lr: 1e38}\n", r"method.lr: expected values between 0 and 1, found 1e\+38"),  # a traceback
         ("method: gatys\nvideo: {temporal: {output_weight: 1}}\n", r"video.temporal.output_weight: is for the networks"),
@@ -373,6 +376,12 @@ def test_overrides_beat_the_file_and_are_checked_the_same_way(tmp_path):
     # a command's own default for a key neither its flag nor a --set gives (a preview's size)
     assert load_preset(path, parse_overrides([], {"size": 128})).size == 128
     assert load_preset(path, parse_overrides(["size=64"], {"size": 128})).size == 64
+    # a flag and a --set of the same key: one would be dropped without a word
+    with pytest.raises(PresetError, match=r"^--size 96 and --set size=64: both set size; give one$"):
+        parse_overrides(["size=64"], size=96)
+    with pytest.raises(PresetError, match=r"^--device cpu and --set device=cuda: both set device"):
+        parse_overrides(["iterate.steps=3", "device=cuda"], device="cpu")
+    assert load_preset(path, parse_overrides(["iterate.steps=3"], size=96)).size == 96  # the flag, beside another key's --set
 
 
 
