@@ -222,6 +222,7 @@ def test_style_images_with_weights(tmp_path):
         # past its bound at the last step alone: the render stopped on its last frame
         ("iterate:\n  steps: 10\n  blend: '1.5 if t == 10 else 0.5'\n",
          r"p.yaml:5: iterate.blend: expected values between 0 and 1, found 1.5 at frame 10"),
+        ("method: {name: arbitrary, stroke_scale: yes}\n", r"method.stroke_scale: expected a number between 0.1 and 1, found True"),
         ("iterate: {interpolate: [2]}\n", r"iterate.interpolate: expected a whole number between 1 and 64, found a list"),
         ("method: {name: gatys, optimizer: adam, lr: 1e38}\n", r"method.lr: expected values between 0 and 1, found 1e\+38"),  # a traceback
         ("method: gatys\nvideo: {temporal: {output_weight: 1}}\n", r"video.temporal.output_weight: is for the networks"),
@@ -450,6 +451,18 @@ def test_seconds_in_schedules_are_those_of_the_first_output_with_sound_that_sets
     assert line("[{format: gif, fps: 10}, png]").fps == 24  # an animated image's own rate: the render's stays
     mp4 = line("[{format: mp4, fps: 12}]")
     assert (mp4.frames, mp4.steps, mp4.seconds_per_step) == (13, 7, pytest.approx(2 / 12))  # an iterate lasts its two frames
+
+
+def test_a_keyframe_past_the_last_step_is_noted_and_one_on_it_is_not(tmp_path):
+    from animator.preset.resolve import timeline, unreached_keyframes
+
+    def notes(steps: int) -> list[str]:
+        preset = load_preset(write(tmp_path, minimal(f"iterate:\n  steps: {steps}\n  blend: '0: 0.1, 10: 0.5'\n")))
+        return unreached_keyframes(preset, timeline(preset))
+
+    assert notes(10) == []  # iterates 0..10: keyframe 10 is the last
+    assert notes(9) == [f"{tmp_path / 'p.yaml'}:5: iterate.blend: keyframe 10 is past the last iterate (9); the render "
+                        "ends before it"]
 
 
 def test_a_video_schedule_is_checked_against_the_clip_before_rendering(tmp_path):
