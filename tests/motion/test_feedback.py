@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -98,3 +100,22 @@ def test_the_vertical_axis_moves_as_the_horizontal_one_seen_across_the_diagonal(
         moved = move(across(square), MotionConfig(**alone))
         assert not torch.equal(moved, across(square)), alone
         assert torch.allclose(moved, across(move(square, MotionConfig(**mirrored))), atol=1e-4), alone
+
+
+def test_a_tilt_foreshortens_as_a_camera_with_a_53_degree_field_of_view_sees_it():
+    # A plane turned by a about its horizontal axis, at the focal distance f of a pinhole camera,
+    # shows a horizontal length at y pixels from the centre scaled by 1 - y tan(a) / f; a 53-degree
+    # field of view across the picture's longer side is f = that side (2 atan(1/2) = 53.1 degrees).
+    w, h = 97, 65  # centre on a pixel: (48, 32)
+    lines = torch.zeros(1, 3, h, w)
+    lines[..., [24, 72]] = 1  # two vertical lines 48 pixels apart
+    tilted = move(lines, MotionConfig(tilt_x=30))[0, 0].numpy()
+
+    def apart(row: int) -> float:  # their distance at a row, from each one's centre of mass
+        left, right = tilted[row, :48], tilted[row, 48:]
+        return (right @ np.arange(48, w)) / right.sum() - (left @ np.arange(48)) / left.sum()
+
+    assert apart(32) == pytest.approx(48, abs=0.01)
+    shrink = 24 * math.tan(math.radians(30)) / max(w, h)
+    ratio = apart(8) / apart(56)  # 24 rows above the centre, and below
+    assert max(ratio, 1 / ratio) == pytest.approx((1 + shrink) / (1 - shrink), abs=0.01)
