@@ -291,3 +291,12 @@ def test_each_band_hears_its_own_frequencies():
     for band, own in (("bass", 0), ("mid", 1), ("high", 2)):
         levels = [values[band][second].mean() for second in inside]
         assert levels[own] > 0.9 and all(level < 0.1 for i, level in enumerate(levels) if i != own), (band, levels)
+
+
+def test_the_beat_decays_up_to_the_last_frame_that_holds_sound():
+    # 6 s of clicks at 24 fps: frame 144 stands for 5.979 s to 6.021 s, which holds the end; 145 is past it
+    from animator.media.audio import ANALYSIS_RATE
+
+    sound, _ = soundtrack.click_track(120, 6.0, rate=ANALYSIS_RATE)
+    beat = frame_features(analyse(sound), 150, 1 / FPS, [1.0] * 150).values["beat"]
+    assert beat[144] > 0.5 and beat[145:].max() == 0
