@@ -183,6 +183,15 @@ def test_zoom_that_follows_the_beat_moves_on_the_clicks(on_the_beat, clicks):
     assert len(peaks) == len(expected) and np.abs(np.array(peaks) - expected).max() <= 1
 
 
+def test_a_scheduled_half_life_decays_each_frames_beat_at_that_frames_value(clicks):
+    path, _ = clicks
+    beat = lambda half_life: Plan(preset(path, iterate={"steps": "auto", "motion": {"zoom": "1 + 0.05 * beat"}},  # noqa: E731
+                                         audio={"file": str(path), "half_life": half_life})).features.values["beat"]
+    changing, short, long = beat("0.05 if t < 36 else 0.3"), beat(0.05), beat(0.3)
+    assert np.array_equal(changing[:36], short[:36]) and np.array_equal(changing[36:], long[36:])
+    assert not np.array_equal(short[36:], long[36:])
+
+
 def test_in_video_mode_the_audio_file_replaces_the_clips_sound(tmp_path, clicks):
     path, _ = clicks
     video = {"duration": 1.0, "temporal": {"flow": "none"}}
