@@ -203,3 +203,63 @@ def test_flow_of_frames_under_16_px_high_is_found_on_frames_of_16(tmp_path):
             "print('ok')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout == "ok\n", (result.returncode, result.stderr[-500:])
+
+
+def test_flow_found_at_a_reduced_scale_is_brought_back_axis_by_axis():
+    """Where the least size DIS takes changes a thin frame's shape (48x256 at a quarter: 16x64, not
+    12x64), each axis of the flow is scaled back by its own ratio."""
+    from animator.media.source import read_image
+    from tests.conftest import SAMPLES
+
+    coffee = read_image(SAMPLES / "coffee.png")
+    a = np.ascontiguousarray(coffee[100:148, 100:356])
+    b = np.ascontiguousarray(coffee[96:144, 92:348])  # the camera moved 8 px left and 4 up: b(p) is a(p - (8, 4))
+    backward, forward = pair_flows(make_backend("dis"), a, b, scale=0.25)
+    middle = backward[0, :, 12:-12, 64:-64].flatten(1).median(1).values
+    assert torch.allclose(middle, torch.tensor([-8.0, -4.0]), atol=0.5), middle
+    assert torch.allclose(forward[0, :, 12:-12, 64:-64].flatten(1).median(1).values, -middle, atol=0.5)
+
+
+def test_motion_boundaries_are_marked_across_both_axes(scene):
+    """The pan's patch moves against the background: a pixel whose right or lower neighbour moves
+    otherwise lies on a motion boundary, on the patch's sides as on its top and bottom."""
+    flow = torch.from_numpy(scene.backward[3].transpose(2, 0, 1))[None]
+    patch = flow[0, 1] < 0  # the patch moves down, the camera up
+    assert 0 < patch.float().mean() < 0.2 and not patch[0, 0]
+    across, down = torch.zeros_like(patch), torch.zeros_like(patch)
+    across[:, :-1], down[:-1] = patch[:, :-1] != patch[:, 1:], patch[:-1] != patch[1:]
+    assert across.any() and down.any() and (across & ~down).any() and (down & ~across).any()
+    assert torch.equal(motion_boundaries(flow)[0, 0] == 0, across | down)
+
+
+def test_the_forward_backward_check_holds_within_its_bound():
+    """Ruder et al.'s check: |w + w'|^2 <= 0.01 (|w|^2 + |w'|^2) + 0.5 is trusted. A 6 px motion whose
+    forward flow comes back 1 px short of home (1 against 1.11) holds; 1.2 px short (1.44 against
+    1.09) does not."""
+    backward = torch.zeros(1, 2, 8, 16)
+    backward[:, 0] = 6
+    for miss, holds in ((1.0, True), (1.2, False)):
+        forward = torch.zeros(1, 2, 8, 16)
+        forward[:, 0] = -6 + miss
+        mask = consistency_mask(backward, forward)[0, 0]
+        assert bool(mask[:, :10].all()) is holds and not mask[:, 10:].any()  # the last 6 columns' sources lie outside
+
+
+def test_a_cut_between_two_low_contrast_shots_holds_nowhere():
+    """Between hazy shots the earlier frame, warped, is within CUT_ERROR of the next (0.045 at a fifth
+    of the contrast), but the forward-backward check holds on 3% of the frame: a cut all the same."""
+    import cv2
+
+    from animator.motion.flow import CUT_ERROR, find_motion, grey
+    from animator.preset.schema import TemporalConfig
+    from tests.conftest import MEDIA, decode_video
+
+    hazy = lambda f: np.uint8(np.round(128 + (f.astype(float) - f.mean()) * 0.2))  # noqa: E731
+    chaplin = [hazy(cv2.resize(f, (320, 180), interpolation=cv2.INTER_AREA)) for f in decode_video(MEDIA / "chaplin.mp4")[1][:2]]
+    bunny = hazy(cv2.resize(decode_video(MEDIA / "big_buck_bunny_432_433.webm")[1][0], (320, 180), interpolation=cv2.INTER_AREA))
+    backend, temporal = make_backend("dis"), TemporalConfig()
+    backward, _ = pair_flows(backend, chaplin[1], bunny)
+    greys = [torch.from_numpy(grey(x)).float()[None, None] / 255 for x in (chaplin[1], bunny)]
+    assert (warp(greys[0], backward) - greys[1]).abs().mean() < CUT_ERROR  # the grey levels alone would not tell
+    assert not find_motion(backend, chaplin[1], bunny, temporal, "cpu")[1].any()
+    assert find_motion(backend, chaplin[0], chaplin[1], temporal, "cpu")[1].mean() > 0.9  # one shot: held
