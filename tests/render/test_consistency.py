@@ -145,3 +145,86 @@ def test_a_nearly_flat_blend_has_its_detail_at_most_doubled():
     weight = torch.full((1, 1, 64, 64), 0.9)
     kept = keep_detail(blended, fresh, weight)
     assert torch.allclose(kept - blended, fine_detail(blended), atol=1e-6)  # the detail doubled, no more
+
+
+def test_the_motion_is_brought_to_the_features_grid_of_the_painting():
+    """`features` blends the encoder's features, a quarter of the painting's size (padded to a
+    multiple of 4), and at a stroke scale the painting is smaller than the frame the flow was found
+    on: the flow is scaled to that grid's pixels, so the earlier frame, pooled as the features are,
+    lands on the next one where the flow holds."""
+    from animator.media.synthetic import pan_scene
+    from animator.motion.warp import warp
+    from animator.render.consistency import at_features
+
+    scene = pan_scene(count=2, camera=(8, 4), patch_velocity=(-4, 4))  # 2 px a frame on the features' grid
+    flow = torch.from_numpy(scene.backward[1].transpose(2, 0, 1))[None][..., :190, :318]  # not a multiple of 4
+    mask = torch.from_numpy(scene.valid[1])[None, None].float()[..., :190, :318]
+    for h, w in ((190, 318), (95, 159)):  # the painting at the frame's size, and at half of it
+        earlier, now = (F.interpolate(to_tensor(f)[..., :190, :318], size=(h, w), mode="area") for f in scene.frames)
+        grid = torch.Size((1, 64, -(-h // 4), -(-w // 4)))
+        moved, held = at_features((flow, mask), grid, (h, w))
+        pad = (0, grid[-1] * 4 - w, 0, grid[-2] * 4 - h)
+        pool = lambda x: F.avg_pool2d(F.pad(x, pad, mode="replicate"), 4)  # noqa: E731
+        where = (held == 1)[0, 0]
+        assert moved.shape[-2:] == held.shape[-2:] == grid[-2:] and where.float().mean() > 0.85
+        closeness = lambda flow: float(-10 * (warp(pool(earlier), flow) - pool(now)).square().mean(1)[0][where].mean().log10())  # noqa: E731
+        assert closeness(moved) > 28 > 25 > max(closeness(moved * 0), closeness(moved * 2), closeness(moved / 2))
+
+
+def flickering_still(frames: int):
+    """A still shot's frame (a smooth ramp of luminance 0-0.6) and the network's paintings of it,
+    two that alternate (the network's flicker): smooth, no fine detail for a blend to keep."""
+    ramp = torch.linspace(0, 0.6, 96).expand(1, 3, 64, 96).clone()
+    paintings = [ramp * torch.tensor([0.2, 0.5, 0.9]).view(1, 3, 1, 1), 1 - ramp]
+    return ramp, [paintings[i % 2] * (0.9 + 0.001 * i) for i in range(frames)]
+
+
+def test_the_key_lets_go_of_the_pixels_whose_luminance_changed_by_more_than_a_fifth():
+    """Light comes on over part of a still shot: where the luminance moved more than CHANGED (0.2)
+    from the key's frame, the frame is painted afresh; where it moved less, the key holds."""
+    when, still = Clock(2, 0.0).at(1), (torch.zeros(1, 2, 64, 96), torch.ones(1, 1, 64, 96))
+    frame, (key, fresh) = flickering_still(2)
+    lit = frame.clone()
+    lit[..., 10:30, 10:40] += 0.3  # changed past CHANGED (a tenth of the frame: on average 0.04, no cut)
+    lit[..., 40:60, 50:80] += 0.15  # within it
+    consistency = LongTerm(Blend(None, TemporalConfig(mode="blend", weight=0.0)), 0.9)
+    consistency.next(key, [], frame, None, when)
+    output = consistency.next(fresh, [], lit, still, when)
+    assert torch.equal(output[..., 11:29, 11:39], fresh[..., 11:29, 11:39])  # inside the lit patch: fresh
+    held = torch.lerp(fresh, key, 0.9)
+    assert torch.allclose(output[..., 40:60, 50:80], held[..., 40:60, 50:80]) and torch.allclose(output[..., 35:, :45], held[..., 35:, :45])
+
+
+def test_a_change_without_motion_drops_the_key_for_settle_frames_and_a_resume_waits_as_long():
+    """Over a fifth of a still shot changes (on average less than a cut): the key no longer covers
+    REFRESH of the frame, by change rather than motion, so it is dropped and the next one is taken
+    SETTLE frames on, when the mode has painted what the frame became. A render resumed during the
+    wait waits as long."""
+    import io
+
+    from animator.render.consistency import consistency
+
+    when, still = Clock(2, 0.0).at(1), (torch.zeros(1, 2, 64, 96), torch.ones(1, 1, 64, 96))
+    frame, paintings = flickering_still(LongTerm.SETTLE + 4)
+    changed = frame.clone()
+    changed[..., :21] += 0.22  # 22% of the frame, on average 0.048 from the key's: no cut
+    temporal = TemporalConfig(mode="blend", weight=0.0, long_term=0.9)
+    keeper = consistency(None, temporal)
+    outputs = [keeper.next(paintings[0], [], frame, None, when)]
+    outputs.append(keeper.next(paintings[1], [], changed, still, when))
+    assert torch.allclose(outputs[1][..., 25:], torch.lerp(paintings[1], paintings[0], 0.9)[..., 25:])  # the change's frame: the key still
+    resumed = None
+    for i, painting in enumerate(paintings[2:], 2):
+        outputs.append(keeper.next(painting, [], changed, still, when))
+        if resumed is not None:
+            assert torch.equal(resumed.next(painting, [], changed, still, when), outputs[-1]), i
+        if i == 20:  # a checkpoint during the wait
+            kept = io.BytesIO()
+            torch.save(keeper.state(), kept)
+            kept.seek(0)
+            resumed = consistency(None, temporal, torch.load(kept))
+    waited = 1 + LongTerm.SETTLE
+    assert all(torch.equal(outputs[i], paintings[i]) for i in range(2, waited + 2))  # no key: the mode's painting
+    new_key = outputs[waited + 1]
+    again = torch.lerp(paintings[waited + 2], new_key, 0.9)  # the key again (away from the ramp's ends, whose detail is kept)
+    assert torch.allclose(outputs[waited + 2][..., 2:-2], again[..., 2:-2])
