@@ -142,3 +142,24 @@ def test_the_temporal_loss_holds_a_frame_to_the_earlier_output():
                                   temporal=Temporal(earlier, torch.ones_like(content[:, :1]), 0.7))
     # Both start from the content; held by the loss, the frame ends nearer the earlier output
     assert (held - earlier).abs().mean() < 0.5 * (free - earlier).abs().mean()  # 0.24 here; 1.00 unscaled
+
+
+def test_the_key_is_kept_while_its_flow_holds_on_refresh_of_the_frame_then_the_output_is_the_key():
+    """A pan of 6 px a frame across a frame 128 px wide: the key's frame slides out of view, and
+    once the flow found straight from it holds on less than REFRESH of the frame, that frame's
+    output becomes the key."""
+    coffee = read_image(SAMPLES / "coffee.png")
+    frames = [coffee[100:196, 6 * i:6 * i + 128] for i in range(12)]
+    temporal, when = TemporalConfig(weight=0.7, long_term=0.9), Clock(24, 0.0).at(1)
+    keeper, backend, outputs, keys = TemporalLoss(temporal, CPU), make_backend("dis"), [], []
+    for i, image in enumerate(frames):
+        motion = find_motion(backend, frames[i - 1], image, temporal, CPU) if i else None
+        keeper.guide(image, motion, when)
+        outputs.append(1 - to_tensor(image))  # a stand-in for each frame's output
+        keeper.keep(outputs[-1], image)
+        keys.append(next(j for j, output in enumerate(outputs) if torch.equal(output, keeper.state()["key"])))
+    assert keys[0] == 0
+    for i in range(1, len(frames)):
+        covered = float(find_motion(make_backend("dis"), frames[keys[i - 1]], frames[i], temporal, CPU)[1].mean())
+        assert keys[i] == (i if covered < TemporalLoss.REFRESH else keys[i - 1]), (i, covered, keys)
+    assert len(set(keys)) >= 3 and len(set(keys)) < len(keys) / 2, keys  # renewed as it slides away, and kept meanwhile
