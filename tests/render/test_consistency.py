@@ -259,3 +259,18 @@ def test_features_carry_the_blend_on_so_a_grainy_frame_fades_from_the_frames_aft
         outputs.append(keeper.next(keeper.paint(target, x), target, x, motion, when))
     echo = [float((output - outputs[0]).abs().mean()) for output in outputs[1:]]
     assert all(0.5 < later / earlier < 0.85 for earlier, later in zip(echo, echo[1:])), echo  # 0.70-0.73 here
+
+
+def test_the_detail_is_kept_wherever_the_blend_took_anything_at_a_soft_edge_too():
+    """The key's mask is averaged over 3x3, so at an occlusion's edge the blend takes a little of
+    the key (0.1-0.2): the fine detail is strengthened there as well, by the same gain."""
+    brick = to_tensor(read_image(SAMPLES / "brick.png"))
+    fresh, held = brick[..., 40:168, 40:168], brick[..., 45:173, 47:175]
+    weight = torch.full((1, 1, 128, 128), 0.7)
+    weight[..., :, :32] = 0.2  # a soft edge's share of the key
+    plain = torch.lerp(fresh, held, weight)
+    kept = keep_detail(plain, fresh, weight)
+    detail = fine_detail(plain)
+    boost = lambda cols: float(((kept - plain) * detail)[..., 1:-1, cols].sum() / detail[..., 1:-1, cols].square().sum())  # noqa: E731
+    assert boost(slice(40, -1)) > 0.05  # where the blend took 0.7: strengthened
+    assert abs(boost(slice(1, 31)) / boost(slice(40, -1)) - 1) < 0.05  # and by as much where it took 0.2
