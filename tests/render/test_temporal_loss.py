@@ -195,3 +195,25 @@ def test_a_later_pass_starts_each_frame_halfway_to_the_neighbour_it_has_just_pai
         assert torch.allclose(start, (painted + guide.mask * guide.previous) / (1 + guide.mask), atol=1e-6)
         assert (start - painted).abs().mean() > 1e-3  # the neighbour's painting differs from the frame's own
         assert torch.equal(output, frames[len(frames) - 1 - n][1])
+
+
+def test_a_key_whose_paint_was_carried_from_earlier_frames_is_let_go_with_that_paint():
+    """A pan that slowly brightens (3 levels a frame): the key is taken while the last output's
+    paint is still held, carried from frames darker than the key's own. Once the frame is CUT_ERROR
+    from what that paint was made from, the last output is let go, and so is the key, though the
+    flow from the key's own frame still holds on most of the frame."""
+    coffee = read_image(SAMPLES / "coffee.png").astype(float)
+    frames = [np.uint8(np.clip(coffee[100:196, 6 * i:6 * i + 128] + 3 * i, 0, 255)) for i in range(8)]
+    temporal, when = TemporalConfig(weight=0.7, long_term=0.9), Clock(24, 0.0).at(1)
+    keeper, backend, outputs, keys, guides = TemporalLoss(temporal, CPU), make_backend("dis"), [], [], []
+    for i, image in enumerate(frames):
+        motion = find_motion(backend, frames[i - 1], image, temporal, CPU) if i else None
+        guides.append(keeper.guide(image, motion, when))
+        outputs.append(1 - to_tensor(image))  # a stand-in for each frame's output
+        keeper.keep(outputs[-1], image)
+        keys.append(next(j for j, output in enumerate(outputs) if torch.equal(output, keeper.state()["key"])))
+    let_go = next(i for i, guide in enumerate(guides) if guide is not None and guide.mask.max() == 0)
+    key = keys[let_go - 1]
+    assert 0 < key < let_go - 1 and all(guide.mask.mean() > 0.9 for guide in guides[1:let_go])  # taken while the paint was held
+    assert find_motion(make_backend("dis"), frames[key], frames[let_go], temporal, CPU)[1].mean() > 0.8
+    assert guides[let_go].key is not None and guides[let_go].key_mask.max() == 0
