@@ -104,13 +104,14 @@ def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], 
     first = next(outputs, None)
     if first is None:
         raise ValueError("warping error needs at least two frames")
-    track = WarpTrack()
+    track, frames = WarpTrack(), 0
     motions = source_motion(sources, (first.shape[1], first.shape[0]), (1,), flow)
     for output, motion in zip(_chain(first, outputs), motions):
         track.add(to_tensor(output), motion)
+        frames += 1
     if not track.errors:
         raise ValueError("warping error needs at least two frames")
-    return {"warping_error": track.error(1), "flicker": float(np.mean(track.flicker[1])), "frames": len(track.errors[1]) + 1,
+    return {"warping_error": track.error(1), "flicker": float(np.mean(track.flicker[1])), "frames": frames,
             "per_frame": track.errors[1]}
 
 

@@ -9,6 +9,7 @@ import torch
 
 from animator.media.frame import to_tensor
 from animator.media.source import read_image
+from animator.metrics import warping_error
 from animator.metrics.clip import measure_clip, measure_clips
 from animator.metrics.fidelity import gradient_energy
 from animator.metrics.video import Motion, WarpTrack
@@ -53,6 +54,13 @@ def test_frames_across_a_cut_are_left_out_not_counted_as_flicker(pan):
     clip = pan + [frame[::-1, ::-1].copy() for frame in pan]
     figures = measure_clip(clip, clip)
     assert figures["frames"] == 24 and figures["warping_error"] < 5e-5 and figures["long_term_error"] < 3e-4
+
+
+def test_a_clip_with_a_cut_counts_all_its_frames_and_every_error_within_its_shots(pan):
+    clip = pan + [frame[::-1, ::-1].copy() for frame in pan]
+    figures = warping_error(clip, clip)
+    assert figures["frames"] == 24  # it said 23: the frame after the cut, whose error is left out, went uncounted
+    assert len(figures["per_frame"]) == 22  # frames 1-11 and 13-23: only 12, the first after the cut, left out
 
 
 def test_a_montage_of_cuts_has_no_warping_error_to_print(capsys):
