@@ -42,6 +42,19 @@ def test_a_frame_shifted_by_a_known_flow_has_zero_warping_error(pan):
     assert len(track.errors[1]) == 11 and max(track.errors[1]) < 1e-12
 
 
+def test_the_warping_error_is_the_mean_squared_difference_and_the_flicker_the_mean_absolute_one_in_255ths(pan):
+    """Every other frame 0.1 brighter: each kept pixel differs from the warped previous output by
+    0.1 in every channel, a squared difference of 0.01 and an absolute one of 25.5 /255."""
+    track = WarpTrack()
+    truth = torch.tensor(SHIFT, dtype=torch.float32).view(1, 2, 1, 1).expand(1, 2, 64, 96)
+    mask = torch.zeros(1, 1, 64, 96)
+    mask[..., :-SHIFT[1], :-SHIFT[0]] = 1
+    for t, frame in enumerate(pan):
+        track.add(to_tensor(frame) * 0.5 + 0.1 * (t % 2), [Motion(1, truth, mask)] if t else [])
+    assert track.error(1) == pytest.approx(0.01, rel=1e-5)
+    assert track.flicker[1] == pytest.approx([25.5] * 11, rel=1e-5)
+
+
 def test_estimated_flow_finds_the_shift_too(pan):
     figures = measure_clip(pan, pan)
     assert figures["frames"] == 12
