@@ -115,6 +115,44 @@ def test_the_gram_distance_is_to_a_style_image_when_one_is_given(pan, flickering
     assert 0 < near and near != far
 
 
+def test_the_gram_distance_is_the_optimization_methods_style_loss_averaged_over_the_frames(pan):
+    """To a style image and to a frame of the clip itself (a near target, where the running sums
+    cancel the most): the gatys method's style terms at weight 1, their mean over three frames."""
+    from animator.metrics.fidelity import STYLE_LAYERS, GramDistance, Judge
+    from animator.nets.vgg_layers import CHANNELS_AT
+    from animator.style.losses import Term
+
+    judge = Judge()
+    frames = [judge.features(to_tensor(frame)) for frame in pan[:3]]
+    for style in (to_tensor(read_image(SAMPLES / "hubble_deep_field.jpg")[:128, :128]), to_tensor(pan[1])):
+        target = judge.style_target(style)
+        terms = [Term("gram", layer, 10 / CHANNELS_AT[layer] ** 2, target[layer].float()[None]) for layer in STYLE_LAYERS]
+        grams = GramDistance()
+        for features in frames:
+            grams.add(features)
+        losses = [sum(float(term(features)) for term in terms) for features in frames]
+        assert grams.distance(target) == pytest.approx(np.mean(losses), rel=1e-5)
+
+
+def test_a_render_that_is_its_still_reference_scores_one_not_zero(pan):
+    """Its Gram distance to the reference's style is 0, as the reference's own is: the same, a
+    ratio of 1 (as the warping errors' and the detail's are)."""
+    still = [pan[0]] * 12
+    ratios = measure_clip(still, still, still)["relative"]
+    assert ratios["gram_distance"] == ratios["warping_error"] == ratios["gradient_energy"] == 1.0
+
+
+def test_the_moving_average_is_the_references_whichever_render_is_measured(pan, flickering):
+    blurred = [cv2.GaussianBlur(f, (0, 0), 1.5) for f in flickering]
+    figures = measure_clips({"blurred": blurred, "flickering": flickering}, pan, flickering, every=4)
+    for key in ("warping_error", "long_term_error", "gradient_energy", "gram_distance"):
+        ratio = f"moving_average_{key}"
+        assert figures["blurred"]["relative"][ratio] == figures["flickering"]["relative"][ratio], key
+        assert figures["blurred"]["relative"][ratio] == pytest.approx(
+            figures["blurred"]["moving_average"][key] / figures["blurred"]["reference"][key], rel=1e-12)
+    assert figures["blurred"]["relative"]["moving_average_warping_error"] < 0.7
+
+
 def test_a_still_reference_gives_ratios_that_say_so_not_noise(pan, capsys):
     """A frozen per-frame render's warping error and its Gram distance to its own style are 0:
     a ratio to it cannot be measured (n/a, JSON null), where the Gram ratio was 1.4e16 (the running
