@@ -40,6 +40,43 @@ def test_a_loop_that_fades_to_flat_colour_and_freezes_is_not_alive():
     assert last["detail"] < 0.05 and last["flat"] > 0.95 and last["change"] == 0
     assert figures["quarters"][0]["change"] > 0.5
     assert any("detail" in fault for fault in lifeless(figures)) and any("change" in f for f in lifeless(figures))
+    assert [q["frames"] for q in figures["quarters"]] == [[1, 10], [11, 20], [21, 30], [31, 40]]  # all after frame 0
+
+
+def test_a_loop_that_drains_its_colour_is_not_alive_though_its_detail_is():
+    image = photo()
+    grey = np.repeat(image.mean(axis=2, keepdims=True), 3, axis=2)
+    draining = [np.roll(image + min(t / 20, 1) * (grey - image), 2 * t, axis=1).astype(np.uint8) for t in range(41)]
+    figures = loop_figures(draining)
+    assert figures["quarters"][-1]["colour"] < 0.05
+    faults = lifeless(figures, moving=True)
+    assert faults and all("colour" in fault for fault in faults) and any(f.startswith("quarter 4: colour") for f in faults)
+
+
+def test_a_gentle_ramp_is_flat_and_a_steep_one_is_not():
+    ramp = lambda step: np.repeat((np.arange(64) * step).astype(np.uint8)[None, :, None], 3, axis=2).repeat(64, axis=0)  # noqa: E731
+    gentle, steep = frame_figures(ramp(1)), frame_figures(ramp(3))  # 1 and 3 grey levels a pixel; FLAT is 2
+    assert gentle["flat"] == 1 and gentle["detail"] > 0.9
+    assert steep["flat"] < 0.05
+
+
+def test_a_frozen_loop_with_a_flash_in_every_quarter_is_still_frozen():
+    """change is the median of a quarter's frame-to-frame changes: one flash does not make it alive."""
+    image = photo()
+    frames = [255 - image if t in (5, 15, 25, 35) else image for t in range(41)]
+    figures = loop_figures(frames)
+    assert [q["change"] for q in figures["quarters"]] == [0, 0, 0, 0]
+    assert [f.split(":")[0] for f in lifeless(figures) if "change" in f] == [f"quarter {n}" for n in (1, 2, 3, 4)]
+
+
+def test_the_bars_of_life_are_where_the_docstring_puts_them():
+    at_bars = {"detail": 0.6, "colour": 0.5, "coherence": 0.5, "change": 0.5}
+    assert lifeless({"quarters": [at_bars, {**at_bars, "change": 6.0}]}) == []
+    past = [{**at_bars, "detail": 0.59}, {**at_bars, "colour": 0.49}, {**at_bars, "coherence": 0.51},
+            {**at_bars, "change": 0.49}, {**at_bars, "change": 6.01}]
+    assert lifeless({"quarters": past}) == ["quarter 1: detail 0.59", "quarter 2: colour 0.49", "quarter 3: coherence 0.51",
+                                            "quarter 4: change 0.49", "quarter 5: change 6.01"]
+    assert lifeless({"quarters": past[3:]}, moving=True) == []  # feedback motion: change is not judged
 
 
 def test_a_moving_photograph_is_alive():
