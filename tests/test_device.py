@@ -69,3 +69,37 @@ def test_auto_precision_takes_bfloat16_only_on_gpus_that_compute_it(monkeypatch)
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None, capability=capability: capability)
         assert select_dtype("auto", torch.device("cuda")) == expected, capability
         assert select_dtype("bfloat16", torch.device("cuda")) == torch.bfloat16
+
+
+def test_a_device_is_refused_unless_this_machine_has_it(monkeypatch):
+    """(The GPU's answers are set here: two CUDA devices.)"""
+    import torch
+
+    from animator.device import select_device
+    from animator.errors import AnimatorError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert select_device("cuda:1") == torch.device("cuda:1") and select_device("auto") == torch.device("cuda")
+    with pytest.raises(AnimatorError, match=r"^device 'cuda:2': only 2 CUDA device\(s\) present$"):
+        select_device("cuda:2")
+    for name in ("mps", "meta", "gpu"):
+        with pytest.raises(AnimatorError, match=f"^device '{name}': expected auto, cpu, cuda or cuda:N$"):
+            select_device(name)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select_device("auto") == torch.device("cpu")
+    with pytest.raises(AnimatorError, match="has no CUDA GPU"):
+        select_device("cuda")
+
+
+def test_frame_workers_share_the_cpus_threads_and_a_gpu_runs_one_frame():
+    import torch
+
+    from animator.device import frame_workers, threads_shared_by
+
+    threads = torch.get_num_threads()
+    assert frame_workers(torch.device("cuda")) == 1
+    assert frame_workers(torch.device("cpu")) == (2 if threads >= 2 else 1)
+    with threads_shared_by(2):
+        assert torch.get_num_threads() == max(1, threads // 2)
+    assert torch.get_num_threads() == threads
