@@ -98,8 +98,11 @@ def test_frame_workers_share_the_cpus_threads_and_a_gpu_runs_one_frame():
     from animator.device import frame_workers, threads_shared_by
 
     threads = torch.get_num_threads()
-    assert frame_workers(torch.device("cuda")) == 1
-    assert frame_workers(torch.device("cpu")) == (2 if threads >= 2 else 1)
-    with threads_shared_by(2):
-        assert torch.get_num_threads() == max(1, threads // 2)
-    assert torch.get_num_threads() == threads
+    torch.set_num_threads(2)
+    try:
+        assert frame_workers(torch.device("cpu")) == 2 and frame_workers(torch.device("cuda")) == 1
+        with threads_shared_by(2):
+            assert torch.get_num_threads() == 1 and frame_workers(torch.device("cpu")) == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
