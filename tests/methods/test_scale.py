@@ -8,6 +8,7 @@ import torch
 
 from animator.media.frame import fitted, resize, to_image, to_tensor
 from animator.media.source import read_image
+from animator.metrics import psnr
 from animator.methods import build_method, prepare_style
 from animator.nets.vgg import load_vgg19
 from animator.nets.vgg_layers import CHANNELS_AT
@@ -44,3 +45,23 @@ def test_a_1080p_frame_at_stroke_scale_has_a_384_px_renders_strokes_without_its_
     assert scaled.shape == (1080, 1920, 3)
     assert distance(scaled) <= 1.1 * distance(small)  # measured: 0.89
     assert gradient_energy(scaled) >= 1.5 * gradient_energy(upscaled)  # measured: 2.2
+
+
+def test_a_painter_that_paints_the_picture_as_it_is_loses_none_of_its_detail_at_any_stroke_scale(chelsea):
+    """What the small pass never saw comes back from the content: its luminance, to every channel."""
+    from animator.methods.scale import at_stroke_scale, luminance
+
+    content = to_tensor(chelsea)
+    for scale in (0.5, 0.35):
+        out = at_stroke_scale(lambda small: small, content, scale)
+        assert out.shape == content.shape
+        kept = psnr(luminance(out).numpy(), luminance(content).numpy(), peak=1.0)
+        blurred = psnr(luminance(out).numpy(), luminance(shrunk_and_back(content, scale)).numpy(), peak=1.0)
+        assert kept > 45 and blurred < 40, (scale, kept, blurred)  # shrunk and blown up alone: 31-34 dB
+
+
+def shrunk_and_back(image: torch.Tensor, scale: float) -> torch.Tensor:
+    from animator.methods.scale import scaled_size, shrink
+
+    small = shrink(image, scaled_size(*image.shape[-2:], scale))
+    return torch.nn.functional.interpolate(small, size=image.shape[-2:], mode="bicubic", align_corners=False)
