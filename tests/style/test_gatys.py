@@ -163,3 +163,49 @@ def test_every_pass_of_a_frame_aims_at_the_target_the_first_drew_from_noise(chel
     first = method.transfer(style, x, when=Clock(2, 1 / 24, 1).at(1))
     method.with_steps(1, refine=True).transfer(style, x, init=first, when=Clock(2, 1 / 24, 1).at(1))
     assert len(drawn) == 2 and torch.equal(drawn[0], drawn[1])
+
+
+def test_redraw_never_draws_one_target_for_every_frame_frame_one_per_frame_and_step_one_per_step(chelsea, monkeypatch):
+    from animator.style import gram_transforms
+
+    drawn = []
+    single = gram_transforms.single
+
+    def spy(gram, rng, amplitude):
+        out = single(gram, rng, amplitude)
+        drawn.append(tuple(out.nonzero()[0].tolist()))
+        return out
+
+    monkeypatch.setattr(gram_transforms, "single", spy)
+    content = start(chelsea, 32)
+    for redraw in ("never", "frame", "step"):
+        options = GatysOptions(steps=3, style_layers=("relu3_1",), content_layers=("relu2_1",),
+                               gram_transform=GramTransform(name="single", redraw=redraw))
+        method = build_method(options, CPU, seed=1)
+        style = prepare_style(method, [(content, 1.0)])
+        drawn.clear()
+        for t in (1, 2):
+            method.transfer(style, content, when=Clock(3, 1 / 24, 1).at(t))
+        if redraw == "step":  # once to set the targets, then before each of the 3 steps
+            assert len(drawn) == 8 and len(set(drawn)) == 8, drawn
+        else:
+            assert len(drawn) == 2 and (drawn[0] == drawn[1]) == (redraw == "never"), (redraw, drawn)
+
+
+def test_a_style_mixed_with_itself_is_that_style(chelsea):
+    x, style = start(chelsea, 32), start(chelsea, 32).flip(-1)
+    method = build_method(GatysOptions(steps=3), CPU)
+    alone = method.transfer(prepare_style(method, [(style, 1.0)]), x)
+    assert torch.equal(method.transfer(prepare_style(method, [(style, 2.0), (style, 2.0)]), x), alone)
+
+
+def test_a_start_from_the_style_is_from_the_heaviest_style_image(chelsea):
+    from animator.media.source import read_image
+
+    x = start(chelsea, 48)
+    brick, hubble = (to_tensor(resize(read_image(SAMPLES / name), x.shape[-1], x.shape[-2]))
+                     for name in ("brick.png", "hubble_deep_field.jpg"))
+    method = build_method(GatysOptions(steps=1, init="style", optimizer="adam", lr=0.01), CPU)
+    for heavy, light in ((hubble, brick), (brick, hubble)):
+        out = method.transfer(prepare_style(method, [(light, 0.3), (heavy, 0.7)]), x)
+        assert psnr(to_image(out), to_image(heavy)) > 35 and psnr(to_image(out), to_image(light)) < 20
