@@ -58,10 +58,20 @@ def test_sparse_has_the_requested_density(density):
     assert (out >= 0).all() and torch.equal(out, out.T)
 
 
+def test_sparse_values_are_half_normal_at_the_targets_scale():
+    g = target(256)
+    out = gram_transforms.sparse(g, torch.Generator().manual_seed(0), 0.5, 3.0)
+    values = out[out != 0]
+    rms = g.double().square().mean().sqrt()
+    assert values.square().mean().sqrt().item() == pytest.approx(3.0 * rms.item(), rel=0.03)  # |N(0, s)| has an rms of s
+
+
 def test_single_is_one_entry_and_its_mirror():
-    out = gram_transforms.single(target(), torch.Generator().manual_seed(5), 2.0)
+    g = target()
+    out = gram_transforms.single(g, torch.Generator().manual_seed(5), 2.0)
     nonzero = out.nonzero().tolist()
     assert 1 <= len(nonzero) <= 2 and torch.equal(out, out.T)
+    assert out.abs().max().item() == pytest.approx(2.0 * g.double().square().mean().sqrt().item() * 64, rel=1e-6)  # amplitude x rms x C
 
 
 def test_apply_is_seeded():
