@@ -209,3 +209,9 @@ def test_a_start_from_the_style_is_from_the_heaviest_style_image(chelsea):
     for heavy, light in ((hubble, brick), (brick, hubble)):
         out = method.transfer(prepare_style(method, [(light, 0.3), (heavy, 0.7)]), x)
         assert psnr(to_image(out), to_image(heavy)) > 35 and psnr(to_image(out), to_image(light)) < 20
+
+
+def test_style_layer_weights_weigh_each_layers_term(chelsea):
+    x, style = start(chelsea, 32), start(chelsea, 32).flip(-1)
+    weighted = run(GatysOptions(steps=3, style_layers=("relu1_1", "relu3_1"), style_layer_weights=(2.0, 0.0)), style, x)
+    assert torch.equal(weighted, run(GatysOptions(steps=3, style_layers=("relu1_1",), style_weight=2.0), style, x))
