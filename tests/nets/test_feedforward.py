@@ -103,3 +103,15 @@ def test_networks_take_any_size_and_batches(chelsea):
     assert not torch.allclose(stylized[0], stylized[1].flip(-1), atol=1e-2)  # each image its own style
     assert 0 <= stylized.min() and stylized.max() <= 1
     assert to_image(stylized[:1]).shape == (67, 101, 3)
+
+
+def test_a_frame_of_any_size_is_painted_as_its_reflection_padded_frame_cropped(chelsea):
+    """Sides that are not multiples of 4 are reflected out to them, as the frame's other edges are."""
+    import torch.nn.functional as F
+
+    odd = to_tensor(resize(chelsea, 101, 67))
+    padded = F.pad(odd, (0, 3, 0, 1), mode="reflect")  # 104x68
+    net = multistyle.load_multistyle()
+    with torch.inference_mode():
+        conditions = net.condition(torch.eye(26)[4])
+        assert torch.allclose(net.stylize(odd, conditions), net.stylize(padded, conditions)[..., :67, :101], atol=1e-5)
