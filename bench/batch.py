@@ -63,11 +63,11 @@ def main() -> None:
         for name in ("whole", "split"):
             figures = warping_error((f.image for f in VideoSource(folder / name / "clip.mp4")),
                                     (f.image for f in VideoSource(CHAPLIN)))
-            errors = figures["per_frame"]  # errors[i] belongs to frame i + 1
-            seams = {i - 1 for chunk in cut(figures["frames"], 3, OVERLAP)[1:] for i in range(chunk.warm, chunk.start + 2)}
+            errors = figures["per_frame"]  # by frame
+            seams = {i for chunk in cut(figures["frames"], 3, OVERLAP)[1:] for i in range(chunk.warm, chunk.start + 2)}
             results[name] = {"warping_error": figures["warping_error"],
-                             "at_seams": float(np.mean([e for i, e in enumerate(errors) if i in seams])),
-                             "elsewhere": float(np.mean([e for i, e in enumerate(errors) if i not in seams]))}
+                             "at_seams": float(np.mean([e for i, e in errors.items() if i in seams])),
+                             "elsewhere": float(np.mean([e for i, e in errors.items() if i not in seams]))}
     split = results["split"]
     print(f"video, first {args.seconds:g} s of chaplin at {args.size} px: whole {results['whole_s']:.1f} s, split into 3 "
           f"on 2 workers {results['split_s']:.1f} s")

@@ -96,23 +96,25 @@ def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], 
     """Temporal consistency of a stylized clip (Lai et al. 2018): the mean over t of the squared
     difference between output t and output t-1 warped by the *source's* flow, on the pixels the
     consistency check keeps (images in [0, 1]); and a flicker figure, the mean absolute warped
-    difference in /255 units; `per_frame` holds the error of frames 1, 2, ..., those after a cut
-    left out. Streams both clips; sources are resized to the outputs' size."""
+    difference in /255 units; `per_frame` the error of each frame by its index (frames 1, 2, ...,
+    those after a cut left out). Streams both clips; sources are resized to the outputs' size."""
     from animator.media.frame import to_tensor
 
     outputs = iter(outputs)
     first = next(outputs, None)
     if first is None:
         raise ValueError("warping error needs at least two frames")
-    track, frames = WarpTrack(), 0
+    track, per_frame = WarpTrack(), {}
     motions = source_motion(sources, (first.shape[1], first.shape[0]), (1,), flow)
-    for output, motion in zip(_chain(first, outputs), motions):
+    for frame, (output, motion) in enumerate(zip(_chain(first, outputs), motions)):
+        measured = len(track.errors.get(1, ()))
         track.add(to_tensor(output), motion)
-        frames += 1
+        if len(track.errors.get(1, ())) > measured:
+            per_frame[frame] = track.errors[1][-1]
     if not track.errors:
         raise ValueError("warping error needs at least two frames")
-    return {"warping_error": track.error(1), "flicker": float(np.mean(track.flicker[1])), "frames": frames,
-            "per_frame": track.errors[1]}
+    return {"warping_error": track.error(1), "flicker": float(np.mean(track.flicker[1])), "frames": frame + 1,
+            "per_frame": per_frame}
 
 
 def _chain(first, rest):
