@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from animator.media.pipeline import Worker, background
 
 
@@ -113,3 +115,35 @@ def test_a_second_ctrl_c_stops_waiting_for_an_encoder_that_does_not_end():
     finally:
         signal.signal(signal.SIGINT, handler)
         stuck.set()
+
+
+def test_a_producers_failure_reaches_the_consumer_after_what_it_made():
+    """A decoder that fails part-way: the frames before come through, then its error, so a render
+    stops with it rather than ending short as if the source had ended there."""
+    def items():
+        yield 0
+        yield 1
+        raise ValueError("decoding failed")
+
+    got = []
+    with pytest.raises(ValueError, match="decoding failed"):
+        for item in background(items(), maxsize=1):
+            got.append(item)
+    assert got == [0, 1]
+
+
+def test_a_failed_write_stops_the_frames_that_follow_it():
+    """The encoder's first error is raised at the next frame put, not only when the render ends:
+    a render whose output cannot be written stops rather than rendering every frame first."""
+    def handle(item):
+        raise OSError(28, "No space left on device")
+
+    worker = Worker(handle, maxsize=2)
+    worker.put(1)
+    deadline = time.monotonic() + 2
+    with pytest.raises(OSError, match="No space left"):
+        while time.monotonic() < deadline:
+            worker.put(2)
+            time.sleep(0.01)
+    with pytest.raises(OSError, match="No space left"):
+        worker.close()
