@@ -241,3 +241,30 @@ def test_what_a_killed_stylize_left_goes_with_the_next_picture_written_there(tmp
     with encoding([PngSink(tmp_path / "cat.png", unlocked=True)]) as put:
         put(Frame(0, Fraction(0), np.zeros((8, 8, 3), np.uint8)))
     assert not left.exists() and alive.exists() and (tmp_path / "cat.png").exists()  # one still writing is left alone
+
+
+def test_a_contact_sheet_shows_every_kth_frame_and_the_last(tmp_path):
+    """Frames 0, 3 and 6 of 8 are tiles, and frame 7, the render's last, ends the sheet."""
+    colours = [(30 * i, 255 - 30 * i, 100) for i in range(8)]
+    with encoding([SheetSink(tmp_path / "s.png", every=3)]) as put:
+        for i, colour in enumerate(colours):
+            put(Frame(i, Fraction(i, 24), np.full((40, 60, 3), colour, np.uint8)))
+    sheet = read_image(tmp_path / "s.png")
+    assert sheet.shape == (80, 120, 3)  # four tiles, two by two
+    tiles = [sheet[top + 30, left + 50] for top in (0, 40) for left in (0, 60)]  # clear of the numbers
+    assert [tuple(tile) for tile in tiles] == [colours[0], colours[3], colours[6], colours[7]]
+
+
+def test_a_file_written_atomically_is_the_old_one_or_the_new_one_and_leaves_no_temporary(tmp_path):
+    from animator.files import write_atomically
+
+    target = tmp_path / "record.json"
+    write_atomically(target, b"old")
+    write_atomically(target, b"new")
+    assert target.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["record.json"]
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "mine.txt").write_text("kept")
+    with pytest.raises(OSError):  # the rename fails: a folder is in the way
+        write_atomically(tmp_path / "folder", b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "record.json"]  # no .folder.tmp left behind
+    assert (tmp_path / "folder" / "mine.txt").read_text() == "kept"
