@@ -107,6 +107,30 @@ def test_a_folder_of_images_is_cut_and_timed_as_a_video_is(tmp_path):
         open_source(tmp_path, 3)
 
 
+def test_a_folder_cut_between_frames_starts_where_the_same_video_does(tmp_path):
+    """A start between two images takes the one a video of them shows there: the image whose
+    time is nearest."""
+    import cv2
+
+    from tests.clips import write_clip
+
+    images = [np.full((16, 16, 3), 5 * i, np.uint8) for i in range(24)]
+    (tmp_path / "frames").mkdir()
+    for i, image in enumerate(images):
+        cv2.imwrite(str(tmp_path / "frames" / f"{i:03d}.png"), image)
+    write_clip(tmp_path / "clip.mp4", images)
+    for start in (0.11, 0.14, 0.3):  # frames 2.64, 3.36 and 7.2 in
+        folder = [round(f.image.mean() / 5) for f in open_source(tmp_path / "frames", start, 0.25)]
+        video = [round(f.image.mean() / 5) for f in open_source(tmp_path / "clip.mp4", start, 0.25)]
+        assert folder == video and len(folder) == 6, start
+
+
+def test_a_start_at_the_videos_end_is_past_it():
+    length = open_source(SAMPLES / "pan.mp4").frame_count / open_source(SAMPLES / "pan.mp4").fps
+    with pytest.raises(MediaError, match=r"pan.mp4: video.start 2.0 s is past the end \(2.00 s\)"):
+        open_source(SAMPLES / "pan.mp4", float(length))
+
+
 def test_a_folders_frames_numbered_without_leading_zeros_play_in_their_order(tmp_path, chelsea):
     import cv2
 
@@ -122,6 +146,10 @@ def test_sizes_and_tensor_round_trip(chelsea):
     assert fit_size(451, 300, 384) == (384, 256)
     assert fit_size(300, 451, 100) == (64, 96)  # sides rounded to multiples of 8
     assert np.array_equal(to_image(to_tensor(chelsea)), chelsea)
+    import torch
+
+    levels = torch.tensor([-0.2, 99.4, 99.6, 254.7, 300.0]) / 255  # rounded to the nearest level, clamped
+    assert to_image(levels.view(1, 1, 1, 5).expand(1, 3, 1, 5))[0, :, 0].tolist() == [0, 99, 100, 255, 255]
 
 
 def test_images_are_upright_8_bit_rgb_whatever_their_file_holds(tmp_path, chelsea):
@@ -783,6 +811,31 @@ def test_an_animated_png_cut_short_is_refused_as_a_render_source(tmp_path):
         with pytest.raises(MediaError, match=r"cut\.png: the animated PNG is cut short \(its data ends before its end "
                                              r"chunk; it declares 6 frames\)"):
             VideoSource(tmp_path / "cut.png")
+
+
+def test_an_animated_png_missing_a_frame_it_declares_is_refused(tmp_path):
+    """Whole to its end chunk, one frame's chunks gone: a render of it would be a frame short."""
+    from fractions import Fraction
+
+    from animator.errors import MediaError
+    from animator.media.frame import Frame
+    from animator.media.sink import ApngSink, encoding
+    from animator.media.source import VideoSource
+
+    coffee = read_image(SAMPLES / "coffee.png")
+    with encoding([ApngSink(tmp_path / "whole.png", Fraction(10))]) as put:
+        for i in range(6):
+            put(Frame(i, Fraction(i, 10), coffee[10 * i:10 * i + 64, :96].copy()))
+    data = (tmp_path / "whole.png").read_bytes()
+    chunks, at = [], 8  # (type, start, end) of each chunk
+    while at < len(data):
+        end = at + 12 + int.from_bytes(data[at:at + 4], "big")
+        chunks.append((data[at + 4:at + 8], at, end))
+        at = end
+    controls = [start for kind, start, _ in chunks if kind == b"fcTL"]
+    (tmp_path / "short.png").write_bytes(data[:controls[-1]] + data[chunks[-1][1]:])  # the last frame's chunks dropped
+    with pytest.raises(MediaError, match=r"short\.png: a damaged animated PNG \(it declares 6 frames and holds 5\)"):
+        VideoSource(tmp_path / "short.png")
 
 
 def test_deep_samples_beyond_their_range_are_refused_not_read_as_a_flat_picture(tmp_path):
