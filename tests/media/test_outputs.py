@@ -146,3 +146,14 @@ def test_a_folder_of_frames_takes_its_own_fps(tmp_path):
     assert [f.name for f in written] == [f"{k:06d}.png" for k in range(12)]
     shown = [np.asarray(Image.open(f))[40, :, 0].argmax() for f in written]  # where the red square's edge is
     assert shown == [np.asarray(moving_square(24)[2 * k].image)[40, :, 0].argmax() for k in range(12)]  # every 2nd frame
+
+
+def test_an_output_at_a_rate_that_does_not_divide_the_renders_takes_the_frame_nearest_in_time(tmp_path):
+    p = preset({"format": "png", "fps": 10}, iterate={"steps": 23})
+    (frames,) = make_sinks(p, tmp_path, Fraction(24))
+    with encoding([frames]) as put:
+        for i in range(24):
+            put(Frame(i, Fraction(i, 24), np.full((16, 16, 3), 10 * i, np.uint8)))
+    shown = [round(np.asarray(Image.open(f))[0, 0, 0] / 10) for f in sorted((tmp_path / "p_frames").iterdir())]
+    nearest = [min(range(24), key=lambda i: abs(Fraction(i, 24) - Fraction(k, 10))) for k in range(10)]
+    assert shown == nearest  # frame 5 (0.208 s) for 0.2 s, not frame 4 (0.167 s)
