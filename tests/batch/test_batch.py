@@ -519,3 +519,17 @@ def test_ctrl_c_is_held_whichever_thread_the_signal_lands_on():
         done.set()
         other.join()
     assert reached == [True]
+
+
+@pytest.mark.parametrize("frames, parts, overlap", [(100, 4, 12), (30, 8, 12), (25, 3, 12), (5, 4, 12), (48, 48, 0)])
+def test_chunks_tile_the_video_each_owning_more_frames_than_the_overlap(frames, parts, overlap):
+    """A chunk warms up on the frames its predecessor owns, and the join fades over them: one that
+    owns no more than the overlap would warm up from before its predecessor began."""
+    from animator.batch.split import cut
+
+    chunks = cut(frames, parts, overlap)
+    assert 1 <= len(chunks) <= parts and chunks[0].start == 0 and chunks[-1].end == frames
+    assert all(a.end == b.start for a, b in zip(chunks, chunks[1:]))
+    assert all(c.end - c.start > overlap for c in chunks) or len(chunks) == 1
+    assert all(c.warm == max(0, c.start - overlap) for c in chunks)
+    assert len(chunks) == min(parts, max(1, frames // (overlap + 1)))  # as many as the length allows
