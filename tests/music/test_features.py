@@ -203,6 +203,22 @@ def test_a_gap_in_the_sounds_timestamps_is_heard_and_written_as_silence(tmp_path
     assert click_times(written, written_rate) == pytest.approx([0.5, 1.5, 3.5, 4.5], abs=0.01)
 
 
+def test_a_gap_in_unsigned_8_bit_sound_is_silence_not_its_lowest_level(tmp_path):
+    """Unsigned 8-bit samples are silent at 128: a gap filled with 0s would be heard as full scale."""
+    import av
+
+    rate = 8000
+    with av.open(str(tmp_path / "u8.mka"), "w") as box:
+        audio = box.add_stream("pcm_u8", rate=rate, layout="mono")
+        for i in range(20):  # 2 s of quiet, the second one a second late
+            chunk = av.AudioFrame.from_ndarray(np.full((1, 800), 128, np.uint8), format="u8", layout="mono")
+            chunk.sample_rate, chunk.time_base, chunk.pts = rate, Fraction(1, rate), i * 800 + (rate if i >= 10 else 0)
+            box.mux(audio.encode(chunk))
+        box.mux(audio.encode(None))
+    heard = decode_audio(tmp_path / "u8.mka", rate).samples
+    assert heard.size == 3 * rate and np.abs(heard).max() < 0.01
+
+
 def test_timestamps_that_jitter_are_no_gaps(tmp_path):
     """Each frame's gap was measured from the timestamp of the one before: a capture's clock, a
     few milliseconds off either way, grew a minute of sound by 0.8 s at 2 ms (4 s at 5 ms), and
