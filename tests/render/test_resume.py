@@ -226,6 +226,29 @@ def test_a_render_killed_before_its_first_checkpoint_leaves_nothing_behind(tmp_p
     assert (tmp_path / "work.bad-1" / "notes.txt").read_text() == "mine" and "starting over" in caplog.text
 
 
+def test_fresh_forgets_the_stored_frames_and_keeps_a_file_no_render_wrote(tmp_path, caplog):
+    from animator.media.frame import Frame
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.resume import Checkpoint
+
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS))
+
+    def stored() -> Checkpoint:
+        checkpoint = Checkpoint(tmp_path / "work", preset)
+        checkpoint.save(Frame(0, 0, np.zeros((8, 8, 3), np.uint8)), torch.zeros(1, 3, 8, 8))
+        checkpoint.close()
+        return checkpoint
+
+    stored().clear()  # the checkpoint's own files alone: deleted
+    assert list((tmp_path / "work").iterdir()) == [] and Checkpoint(tmp_path / "work", preset).load() is None
+    checkpoint = stored()
+    (tmp_path / "work" / "notes.txt").write_text("mine")
+    checkpoint.clear()  # a file of the user's too: the folder's content moved aside whole, nothing deleted
+    assert list((tmp_path / "work").iterdir()) == [] and Checkpoint(tmp_path / "work", preset).load() is None
+    aside = tmp_path / "work.bad-1"
+    assert (aside / "notes.txt").read_text() == "mine" and (aside / "manifest.json").exists() and "--fresh" in caplog.text
+
+
 def test_frames_kept_past_their_state_are_made_again_and_replaced(tmp_path):
     from animator.media.frame import Frame
     from animator.preset import load_preset, parse_overrides
