@@ -202,6 +202,17 @@ def test_a_users_file_inside_a_folder_named_as_a_frame_stays(tmp_path):
     assert kept.read_text() == "my only copy"
 
 
+def test_a_users_file_put_into_a_rendered_frames_folder_stays(tmp_path):
+    """The frames folder is the record's, but it holds more than frames now: the user's."""
+    png = BASE.replace("outputs: [{format: mp4}]", "outputs: [{format: png}]").replace("steps: 1", "steps: 2")
+    assert animator("render", write(tmp_path, png), "--out", tmp_path, "--quiet", cwd=tmp_path).returncode == 0
+    kept = tmp_path / "base_frames" / "thesis.txt"
+    kept.write_text("my only copy")
+    again = animator("render", write(tmp_path, png), "--out", tmp_path, "--quiet", "--set", "seed=5", cwd=tmp_path)
+    refused(again, "base_frames", "in the way")
+    assert kept.read_text() == "my only copy"
+
+
 def test_out_of_range_numbers_from_flags_and_the_environment_are_one_line(tmp_path):
     threads = animator("render", write(tmp_path, BASE), "--out", tmp_path / "out", "--quiet", cwd=tmp_path,
                        env={"ANIMATOR_THREADS": "99999"})
