@@ -121,6 +121,24 @@ def test_webm_with_opus_audio(tmp_path, codec, name):
     assert any("Audio: opus, 48000 Hz" in line for line in stream_lines(path))
 
 
+def test_a_sound_at_a_rate_opus_does_not_take_is_encoded_at_its_highest(tmp_path):
+    """A 44.1 kHz sound in a WebM: Opus takes 48 kHz at most, and a 6 kHz tone keeps its level."""
+    from animator.media.audio import decode_audio
+
+    rate = 44100
+    with av.open(str(tmp_path / "tone.wav"), "w") as wav:
+        stream = wav.add_stream("pcm_s16le", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray((16000 * np.sin(2 * np.pi * 6000 * np.arange(rate) / rate)).astype(np.int16)[None],
+                                           format="s16", layout="mono")
+        frame.sample_rate = rate
+        wav.mux(stream.encode(frame))
+        wav.mux(stream.encode())
+    path = write(WebmSink(tmp_path / "a.webm", Fraction(24), size=64, audio=AudioSpan(tmp_path / "tone.wav"),
+                          preset="ultrafast"), moving_square(12))
+    heard = decode_audio(path, 48000).samples
+    assert np.sqrt(np.mean(np.square(heard[2400:-2400]))) == pytest.approx(0.49 / np.sqrt(2), rel=0.2)
+
+
 def test_mov_is_10_bit_prores_hq_with_pcm_audio(tmp_path):
     span = AudioSpan(MEDIA / "chaplin.mp4", 0.0, 0.5)  # MP3 in the source: re-encoded to PCM
     path = write(MovSink(tmp_path / "a.mov", Fraction(24), size=64, audio=span), moving_square(12))
