@@ -131,6 +131,19 @@ def test_a_start_at_the_videos_end_is_past_it():
         open_source(SAMPLES / "pan.mp4", float(length))
 
 
+def test_a_folder_of_photos_turned_by_their_exif_is_one_size_as_shown(tmp_path, chelsea):
+    """A phone's portrait photos, one stored turned (EXIF orientation 6) and one stored upright,
+    are the same size as shown: a video of them, not a refusal."""
+    crop = chelsea[20:100, 150:210]  # 80 high, 60 wide
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned, shown after 90 degrees clockwise
+    Image.fromarray(np.ascontiguousarray(np.rot90(crop))).save(tmp_path / "001.png", exif=exif)
+    Image.fromarray(crop).save(tmp_path / "002.png")
+    frames = list(open_source(tmp_path))
+    assert [f.image.shape for f in frames] == [(80, 60, 3)] * 2
+    assert np.abs(frames[0].image.astype(int) - frames[1].image).max() == 0
+
+
 def test_a_folders_frames_numbered_without_leading_zeros_play_in_their_order(tmp_path, chelsea):
     import cv2
 
