@@ -22,13 +22,14 @@ HLG_CODES = {26: 0.38, 203: 0.75}
 BT709_TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]])
 
 
-def write_hdr_clip(path: Path, transfer: str, red_nits: float = 60.0) -> None:
+def write_hdr_clip(path: Path, transfer: str, red_nits: float = 60.0, tagged: bool = True) -> None:
     """Three frames of 10-bit HEVC (lossless), BT.2020, in PQ or HLG (for a 1000-nit display):
     patches of 26, 203 and 1000 nits of white light, then a BT.709 red of `red_nits`, each 16
-    pixels wide and 32 high."""
+    pixels wide and 32 high. Without `tagged`, the file leaves its primaries unspecified."""
     import av
     from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
+    primaries = ColorPrimaries.BT2020 if tagged else ColorPrimaries.UNSPECIFIED
     nits = np.zeros((32, 64, 3))
     for i, level in enumerate((26, 203, 1000)):
         nits[:, 16 * i:16 * (i + 1)] = level
@@ -49,11 +50,11 @@ def write_hdr_clip(path: Path, transfer: str, red_nits: float = 60.0) -> None:
         stream = out.add_stream("libx265", rate=25, options={"x265-params": "log-level=error:lossless=1"})
         stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv444p10le"
         context = stream.codec_context
-        context.colorspace, context.color_primaries, context.color_trc = Colorspace.BT2020, ColorPrimaries.BT2020, trc
+        context.colorspace, context.color_primaries, context.color_trc = Colorspace.BT2020, primaries, trc
         context.color_range = ColorRange.MPEG
         for _ in range(3):
             frame = av.VideoFrame.from_ndarray(codes, format="rgb48le").reformat(
                 format="yuv444p10le", dst_colorspace=Colorspace.BT2020, dst_color_range=ColorRange.MPEG)
-            frame.color_trc, frame.color_primaries = trc, ColorPrimaries.BT2020
+            frame.color_trc, frame.color_primaries = trc, primaries
             out.mux(stream.encode(frame))
         out.mux(stream.encode())

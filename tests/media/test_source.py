@@ -409,6 +409,18 @@ def test_hdr_video_is_tone_mapped_to_sdr(tmp_path, transfer):
     assert abs(red[0] - round(255 * (60 / 203) ** (1 / 2.4))) <= 3 and red[1:].max() <= 3  # BT.709's red, as bright
 
 
+def test_hdr_video_that_leaves_its_primaries_unspecified_is_read_as_bt2020(tmp_path):
+    import av
+
+    from tests.clips import write_hdr_clip
+
+    write_hdr_clip(tmp_path / "tagged.mkv", "pq")
+    write_hdr_clip(tmp_path / "untagged.mkv", "pq", tagged=False)
+    with av.open(str(tmp_path / "untagged.mkv")) as container:
+        assert next(container.decode(video=0)).color_primaries == 2  # unspecified, as the file says
+    assert np.array_equal(open_source(tmp_path / "untagged.mkv").first(), open_source(tmp_path / "tagged.mkv").first())
+
+
 def test_interlaced_video_is_deinterlaced(tmp_path):
     # each frame's rows alternate between two moments (fields) 1/50 s apart, with a bar moving 8 px
     # a field: read as it is stored, every edge of the bar is a comb of 8 px teeth
