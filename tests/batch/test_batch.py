@@ -533,3 +533,42 @@ def test_chunks_tile_the_video_each_owning_more_frames_than_the_overlap(frames, 
     assert all(c.end - c.start > overlap for c in chunks) or len(chunks) == 1
     assert all(c.warm == max(0, c.start - overlap) for c in chunks)
     assert len(chunks) == min(parts, max(1, frames // (overlap + 1)))  # as many as the length allows
+
+
+def test_a_folder_of_presets_gives_its_yaml_and_yml_files_in_order(tmp_path):
+    from animator.batch.plan import find_presets
+
+    for name in ("b.yaml", "a.yml", "c.yaml", "notes.txt"):
+        (tmp_path / name).write_text("name: x\n")
+    assert [p.name for p in find_presets([str(tmp_path)], PRESETS)] == ["b.yaml", "c.yaml", "a.yml"]
+
+
+def test_a_batchs_results_follow_its_presets_whatever_order_they_finish_in(tmp_path):
+    from animator.batch.plan import Item
+    from animator.batch.run import run_batch
+    from animator.batch.task import Result
+    from animator.preset import load_preset
+
+    class Backwards:  # an executor whose tasks finish last first, as parallel workers' may
+        def run(self, tasks):
+            for task in reversed(tasks):
+                yield Result(task.name, "rendered", 3)
+
+    items = [Item(p, load_preset(p)) for p in (preset(tmp_path, "a"), preset(tmp_path, "bb"), preset(tmp_path, "ccc"))]
+    items.insert(1, Item(tmp_path / "bad.yaml", error="bad.yaml: broken"))
+    items[2].current = {"frames": 3, "outputs": ["bb_frames"]}  # up to date
+    results = run_batch(items, Backwards(), tmp_path / "out")
+    assert [(r.name, r.status) for r in results] == [("a", "rendered"), ("bad", "failed"), ("bb", "up to date"),
+                                                     ("ccc", "rendered")]
+
+
+def test_outputs_received_from_a_remote_worker_replace_what_a_cut_transfer_left(tmp_path):
+    from animator.batch.executors import _received
+
+    left = tmp_path / ".p_frames.partial"
+    left.mkdir()
+    (left / "000007.png").write_bytes(b"from a transfer cut short")
+    staged = _received({"p_frames/000000.png": b"0", "p_frames/000001.png": b"1", "p.mp4": b"video"}, tmp_path)
+    assert staged == {tmp_path / "p_frames": left, tmp_path / "p.mp4": tmp_path / ".p.mp4.partial"}
+    assert sorted(p.name for p in left.iterdir()) == ["000000.png", "000001.png"]
+    assert (tmp_path / ".p.mp4.partial").read_bytes() == b"video"
