@@ -226,6 +226,30 @@ def test_a_render_killed_before_its_first_checkpoint_leaves_nothing_behind(tmp_p
     assert (tmp_path / "work.bad-1" / "notes.txt").read_text() == "mine" and "starting over" in caplog.text
 
 
+def test_a_resumed_render_stores_none_of_the_frames_it_replays_again(tmp_path):
+    """The stored frames pass through the sinks again on a resume, and the checkpoint sees them:
+    they are on disk already, and stored twice every resume would re-encode the whole render."""
+    from animator.media.frame import Frame
+    from animator.preset import load_preset, parse_overrides
+    from animator.render.resume import Checkpoint
+
+    preset = load_preset(PRESETS / "melt.yaml", parse_overrides(SETS))
+    first = Checkpoint(tmp_path / "work", preset)
+    for i in range(3):
+        first.save(Frame(i, 0, np.full((8, 8, 3), i, np.uint8)), torch.full((1, 3, 8, 8), float(i)))
+    first.close()
+    resumed = Checkpoint(tmp_path / "work", preset)
+    index, state = resumed.load()
+    for frame in list(resumed.frames(index, 24)):  # the replay, as a render does it
+        resumed.save(frame)
+    resumed.save(Frame(3, 0, np.full((8, 8, 3), 3, np.uint8)), state + 1)
+    resumed.close()
+    segments = json.loads((tmp_path / "work" / "manifest.json").read_text())["segments"]
+    assert [(s["first"], s["count"]) for s in segments] == [(0, 3), (3, 1)]
+    again = Checkpoint(tmp_path / "work", preset)
+    assert again.load()[0] == 3 and [f.image[0, 0, 0] for f in again.frames(3, 24)] == [0, 1, 2, 3]
+
+
 def test_fresh_forgets_the_stored_frames_and_keeps_a_file_no_render_wrote(tmp_path, caplog):
     from animator.media.frame import Frame
     from animator.preset import load_preset, parse_overrides
