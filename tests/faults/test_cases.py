@@ -95,6 +95,11 @@ def test_a_render_killed_while_publishing_is_not_up_to_date_and_renders_again(tm
     assert up_to_date(preset, tmp_path) is None  # a mixed set is never "up to date"
     assert animator("render", PRESETS / "melt.yaml", "--out", tmp_path, *sets, cwd=tmp_path).returncode == 0
     assert up_to_date(preset, tmp_path) is not None
+    last = sorted((tmp_path / "melt_frames").iterdir())[-1]
+    last.rename(last.with_name("000099.png"))
+    assert up_to_date(preset, tmp_path) is None  # the same pictures in order, under another number
+    last.with_name("000099.png").rename(last)
+    assert up_to_date(preset, tmp_path) is not None
     (tmp_path / "melt.gif").write_bytes(b"changed by hand")
     assert up_to_date(preset, tmp_path) is None  # the record names each output's checksum
 
