@@ -804,6 +804,10 @@ def test_a_gif_cut_short_is_refused_as_a_render_source(tmp_path):
         (tmp_path / "cut.gif").write_bytes(data[:cut])
         with pytest.raises(MediaError, match=r"cut\.gif: the GIF is cut short \(its data ends after \d whole frames\)"):
             VideoSource(tmp_path / "cut.gif")
+    for cut in range(len(data) - 258, len(data) - 1):  # up to its last data block's end: one at least between two blocks
+        (tmp_path / "cut.gif").write_bytes(data[:cut])
+        with pytest.raises(MediaError, match=r"cut\.gif: the GIF is cut short"):
+            VideoSource(tmp_path / "cut.gif")
     (tmp_path / "no-end.gif").write_bytes(data[:-1])  # the trailer byte alone missing: every frame whole, as players read it
     assert len(list(VideoSource(tmp_path / "no-end.gif"))) == 6
     (tmp_path / "clip.gif").write_bytes((SAMPLES / "pan.mp4").read_bytes())  # another format under the name: FFmpeg reads it
