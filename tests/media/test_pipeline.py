@@ -73,11 +73,34 @@ class SlowSink:
         self.closed_while_writing.append(self.writing)
 
 
+def ctrl_c_once_in(function) -> None:
+    """Sends Ctrl-C (SIGINT) to this process once the main thread is inside `function`: while the
+    test's handler is in place, however late a busy machine runs the sending thread (a timer
+    that fired late interrupted the test runner after the test)."""
+    import os
+    import signal
+    import sys
+
+    main = threading.main_thread().ident
+
+    def inside() -> bool:
+        frame = sys._current_frames().get(main)
+        while frame is not None and frame.f_code is not function.__code__:
+            frame = frame.f_back
+        return frame is not None
+
+    def watch() -> None:
+        while not inside():
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def test_ctrl_c_while_the_encoder_drains_closes_no_sink_under_it():
     """Python 3.11 marks a thread whose join Ctrl-C interrupted as stopped while it runs: the
     render closed its encoders under the encode thread's feet, and once hung for good (SIGINT
     and SIGTERM ignored) with both threads in PyAV."""
-    import os
     import signal
 
     from animator.media.sink import encoding
@@ -85,13 +108,11 @@ def test_ctrl_c_while_the_encoder_drains_closes_no_sink_under_it():
     sink = SlowSink()
     handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # a test runner's worker may ignore it
     try:
-        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()  # while the encoder drains, at the end
-        try:
+        ctrl_c_once_in(Worker.close)  # while the encoder drains, at the end
+        with pytest.raises(KeyboardInterrupt):
             with encoding([sink]) as put:
                 put(None)
                 put(None)
-        except KeyboardInterrupt:
-            pass
     finally:
         signal.signal(signal.SIGINT, handler)
     assert sink.closed_while_writing == [False]
@@ -100,21 +121,23 @@ def test_ctrl_c_while_the_encoder_drains_closes_no_sink_under_it():
 def test_a_second_ctrl_c_stops_waiting_for_an_encoder_that_does_not_end():
     """Waiting for the encoder to end took every Ctrl-C (and SIGTERM): one stuck in a write (a
     stalled disk) made a render only SIGKILL could stop."""
-    import os
     import signal
 
-    stuck = threading.Event()
-    worker = Worker(lambda item: stuck.wait(), maxsize=2)
+    taken, stuck = threading.Event(), threading.Event()
+    worker = Worker(lambda item: (taken.set(), stuck.wait()), maxsize=2)
     worker.put(1)
+    assert taken.wait(5)  # in hand: one still queued would be dropped, and the thread end at once
     handler = signal.signal(signal.SIGINT, signal.default_int_handler)
-    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
-    threading.Timer(5, stuck.set).start()  # the write ends at last: without the fix, the wait did too
+    ctrl_c_once_in(Worker.abandon)
+    ends = threading.Timer(5, stuck.set)  # the write ends at last: without the fix, the wait did too
+    ends.start()
     try:
         started = time.monotonic()
         assert worker.abandon() is False and time.monotonic() - started < 4
     finally:
         signal.signal(signal.SIGINT, handler)
         stuck.set()
+        ends.cancel()
 
 
 def test_a_producers_failure_reaches_the_consumer_after_what_it_made():
