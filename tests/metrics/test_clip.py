@@ -165,7 +165,7 @@ def test_the_perceptual_distance_compares_each_pixels_features_by_direction_not_
 def test_a_render_that_is_its_still_reference_scores_one_not_zero(pan):
     """Its Gram distance to the reference's style is 0, as the reference's own is: the same, a
     ratio of 1 (as the warping errors' and the detail's are)."""
-    still = [pan[0]] * 12
+    still = [pan[0]] * 4  # enough for the warping error; the long-term one (10 frames apart) is not judged here
     ratios = measure_clip(still, still, still)["relative"]
     assert ratios["gram_distance"] == ratios["warping_error"] == ratios["gradient_energy"] == 1.0
 
