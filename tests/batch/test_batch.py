@@ -572,3 +572,78 @@ def test_outputs_received_from_a_remote_worker_replace_what_a_cut_transfer_left(
     assert staged == {tmp_path / "p_frames": left, tmp_path / "p.mp4": tmp_path / ".p.mp4.partial"}
     assert sorted(p.name for p in left.iterdir()) == ["000000.png", "000001.png"]
     assert (tmp_path / ".p.mp4.partial").read_bytes() == b"video"
+
+
+def split_of_pan(tmp_path: Path, duration: str, parts: int = 3, overlap: int = 3):
+    """A Split of samples/pan.mp4 (48 frames at 24 fps) whose chunks' frames are written here, in
+    place of a render: each frame's red is its source frame's number (x10), its green its chunk's
+    colour (0 for even chunks, 240 for odd ones)."""
+    from PIL import Image
+
+    from animator.batch.split import Split
+    from animator.preset import load_preset
+
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "clip.yaml"
+    path.write_text(f"name: clip\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nmethod: {{name: multistyle, style: 3}}\n"
+                    f"size: 48\nvideo: {{{duration}}}\noutputs: [{{format: png}}]\n")
+    split = Split(load_preset(path), tmp_path / "out", parts, overlap)
+    for i, chunk in enumerate(split.chunks):
+        folder = split.work / f"clip.part{i}_frames"
+        folder.mkdir(parents=True)
+        for n, index in enumerate(range(chunk.warm, chunk.end)):
+            image = np.zeros((8, 8, 3), np.uint8)
+            image[..., 0], image[..., 1] = 5 * index, 240 * (i % 2)
+            Image.fromarray(image).save(folder / f"frame-{n:06d}.png")
+    return split
+
+
+def joined(split) -> tuple[object, list[np.ndarray]]:
+    from animator.batch.task import Result
+
+    result = split.join([Result(f"clip.part{i}", "rendered", c.end - c.warm) for i, c in enumerate(split.chunks)])
+    out = split.out_dir / "clip_frames"
+    return result, [read_image(f) for f in sorted(out.iterdir())] if out.is_dir() else []
+
+
+def test_a_split_join_cross_fades_each_overlap_evenly_from_one_chunk_to_the_next(tmp_path):
+    split = split_of_pan(tmp_path, "duration: 1")
+    result, frames = joined(split)
+    assert result.status == "rendered" and result.frames == len(frames) == 24
+    assert [int(f[0, 0, 0]) for f in frames] == [5 * i for i in range(24)]  # each source frame once, in order
+    green = [int(f[0, 0, 1]) for f in frames]
+    for i, chunk in enumerate(split.chunks):
+        end = split.chunks[i + 1].warm if i + 1 < len(split.chunks) else chunk.end
+        assert all(green[f] == 240 * (i % 2) for f in range(chunk.start, end))  # between the fades: the chunk's alone
+        if i == 0:
+            continue
+        fade = green[chunk.warm - 1:chunk.start + 1]  # from the last frame of chunk i-1 alone to the first of chunk i's
+        steps = np.diff(fade) * (1 if i % 2 else -1)
+        assert fade[0] == 240 * ((i - 1) % 2) and fade[-1] == 240 * (i % 2)
+        assert all(steps > 0) and steps.max() - steps.min() <= 1, fade  # every overlap frame a mix, in even steps
+
+
+def test_a_split_join_refuses_a_chunk_with_frames_missing(tmp_path):
+    from animator.errors import MediaError
+
+    for duration, short in (("duration: 1", 1), ("duration: 1", 2)):  # a middle chunk, and a span's last one
+        split = split_of_pan(tmp_path / str(short), duration)
+        chunk = split.chunks[short]
+        sorted((split.work / f"clip.part{short}_frames").iterdir())[-1].unlink()
+        with pytest.raises(MediaError, match=f"pan.mp4: chunk {short} decoded {chunk.end - chunk.warm - 1} frames "
+                                             f"where {chunk.end - chunk.warm} were expected"):
+            joined(split)
+        assert not (split.out_dir / "clip_frames").exists()
+
+
+def test_a_split_to_the_clips_end_runs_its_last_chunk_to_the_real_end(tmp_path):
+    # the clip's length is its file's estimate: the last chunk is given no length of its own, and
+    # the join takes the frames it decoded, one fewer than estimated here
+    split = split_of_pan(tmp_path, "start: 0.5")
+    tasks = split.tasks()
+    assert [t.preset.video.duration is None for t in tasks] == [False, False, True]
+    assert all(abs(t.preset.video.start + t.preset.video.duration - (0.5 + c.end / 24)) < 1e-9
+               for t, c in zip(tasks[:-1], split.chunks))  # the others end where the next chunk owns its first frame
+    sorted((split.work / "clip.part2_frames").iterdir())[-1].unlink()
+    result, frames = joined(split)
+    assert result.status == "rendered" and len(frames) == split.frames - 1 == 35
