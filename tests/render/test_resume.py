@@ -439,3 +439,15 @@ def test_a_full_disk_is_one_error_with_no_warning_and_leaves_no_open_segment(tmp
     assert str(raised.value).endswith("(kept: nothing was written)")
     assert not [r for r in caplog.records if r.levelname == "WARNING"]  # was: "the last frames could not be kept"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_render_killed_with_every_frame_stored_resumes_to_its_whole_frame_count(tmp_path):
+    """Killed once its outputs were whole but before they were published, it has nothing left to
+    render: the resume publishes the stored frames, and says and records all of them."""
+    command = [sys.executable, "-m", "animator", "render", str(PRESETS / "melt.yaml"), "--out", str(tmp_path),
+               "--set", "size=32", "--set", "iterate.steps=6", "--set", "outputs=[{format: png}]"]
+    killed = subprocess.run(command, capture_output=True, text=True, env={**EVERY_FRAME, "ANIMATOR_FAULT": "finish:1"})
+    assert killed.returncode == -signal.SIGKILL and finished_index(tmp_path / ".melt.work") == 6
+    again = subprocess.run(command, capture_output=True, text=True, env=EVERY_FRAME)
+    assert again.returncode == 0 and "melt: 7 frames in " in again.stderr, again.stderr
+    assert len(list((tmp_path / "melt_frames").iterdir())) == json.loads((tmp_path / "melt.json").read_text())["frames"] == 7
