@@ -101,6 +101,20 @@ def test_a_preview_onto_a_full_disk_is_one_line_that_names_no_temporary_frames(t
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_preview_stopped_once_its_sheet_is_made_leaves_no_sheet_nor_its_partial(tmp_path, monkeypatch):
+    import threading
+
+    from animator import interrupt
+    from animator.render.preview import preview, preview_plan
+
+    monkeypatch.setattr(interrupt, "_pressed", threading.Event())
+    plan = preview_plan(load_preset(PRESETS / "melt.yaml", parse_overrides(["size=32", "iterate.steps=3"])))
+    last = lambda done, total: done == total and interrupt._pressed.set()  # noqa: E731 (Ctrl-C after the last frame)
+    with pytest.raises(KeyboardInterrupt):
+        preview(plan, tmp_path / "pv.png", progress=last)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_gatys_preset_s_scales_are_scaled_to_the_preview_not_refused_at_its_size(tmp_path):
     """`scales: [32, 64, 128]` fit a 256 px render; the preview's size (128) was applied before the
     preset was checked, and the preview refused the preset as if its scales were wrong."""
