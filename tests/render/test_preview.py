@@ -76,6 +76,13 @@ def test_gatys_previews_fit_their_budget(name):
     pixels = math.prod(fit_size(width, height, preset.size)) * preview.STEP_COST.get(preset.method.representation, 1.0)
     assert frames * (preset.method.steps + preview.FRAME_STEPS) * pixels <= preview.BUDGET_PIXELS * 1.05
     assert preset.method.steps >= 1 and preset.size <= 128
+    # fewer steps a frame first, and a smaller size only when even one a frame would not fit
+    asked = load_preset(PRESETS / f"{name}.yaml").method.steps
+    if preset.size < 128:
+        assert preset.method.steps == 1
+    else:
+        assert preset.method.steps == asked or \
+            frames * (preset.method.steps + 1 + preview.FRAME_STEPS) * pixels > preview.BUDGET_PIXELS
 
 
 def test_a_multi_pass_preview_shares_its_few_steps_among_no_more_passes():
