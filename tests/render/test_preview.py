@@ -108,6 +108,16 @@ def test_a_preview_onto_a_full_disk_is_one_line_that_names_no_temporary_frames(t
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_previews_default_step_is_the_least_that_shows_at_most_16_tiles(tmp_path):
+    from animator.render.preview import preview, preview_plan
+
+    plan = preview_plan(load_preset(PRESETS / "melt.yaml", parse_overrides(["size=32", "iterate.steps=30"])))
+    every = preview(plan, tmp_path / "pv.png")
+    assert plan.frame_count == 31 and every == min(k for k in range(1, 32) if math.ceil(31 / k) <= 16)  # the least that does
+    width, height = fit_size(*read_image(SAMPLES / "chelsea.png").shape[1::-1], 32)
+    assert read_image(tmp_path / "pv.png").shape[:2] == (4 * height, 4 * width)  # frames 0, 2, ..., 30: 16 tiles
+
+
 def test_a_preview_stopped_once_its_sheet_is_made_leaves_no_sheet_nor_its_partial(tmp_path, monkeypatch):
     import threading
 
