@@ -86,6 +86,15 @@ def aac_of(path: Path, seconds: float, rate: int) -> Path:
     return path
 
 
+def test_steps_auto_from_an_audio_start_lasts_as_long_as_the_sound_after_it(tmp_path, clicks):
+    path, _ = clicks
+    plan = Plan(preset(path, iterate={"steps": "auto", "blend": 0.1}, audio={"file": str(path), "start": 1.0}))
+    assert plan.frame_count == 2 * FPS  # 3 s of sound from 1 s on
+    load(plan).run(tmp_path)
+    video, audio = durations(tmp_path / "music.mp4")
+    assert video == pytest.approx(2.0) and abs(video - audio) <= 1 / FPS
+
+
 @pytest.mark.parametrize("rate, fps", [(8000, 24), (44100, 60)])
 def test_steps_auto_counts_the_sound_an_m4a_declares_not_its_last_frames_padding(tmp_path, rate, fps):
     # FFmpeg decodes an AAC's last frame whole: 3.072 s of a 3 s M4A at 8 kHz made 74 frames at 24 fps
