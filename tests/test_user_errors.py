@@ -643,6 +643,9 @@ def test_a_render_the_free_memory_cannot_hold_is_refused_before_it_starts(tmp_pa
     check("size=1024")  # 4 GiB
     check("size=2048", "method=arbitrary")  # the networks' need is not judged: tiles, stroke scales
     check("size=2048", "method.optimizer=adam")  # less than L-BFGS keeps: not the bound measured
+    check("size=2048", "method.style_layers=[relu1_1, relu2_1, relu3_1]", "method.content_layers=[relu3_1]")  # shallower
+    with pytest.raises(PresetError, match="takes at least about 9 GiB"):  # its content layer, relu4_2, is deeper
+        check("size=2048", "method.style_layers=[relu1_1, relu2_1, relu3_1]")
     monkeypatch.undo()
     if (env.available_memory() or 0) < 134 * 2**30:  # the command, with the machine's own memory
         for command in ("validate", "render"):  # validate says so too, and a render of several before any renders
