@@ -25,6 +25,19 @@ def test_ground_truth_flow_warps_onto_the_next_frame(scene):
         assert psnr(warped[keep], scene.frames[t][keep]) >= 30
 
 
+def test_the_generated_clips_truth_holds_exactly_where_it_says_and_not_where_the_patch_uncovered(scene):
+    height, width = scene.frames[0].shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    for t in range(1, 6):
+        flow, valid, uncovered = scene.backward[t], scene.valid[t], scene.uncovered[t]
+        qx, qy = (xs + flow[..., 0]).astype(int), (ys + flow[..., 1]).astype(int)  # whole pixels: no interpolation
+        came_from = scene.frames[t - 1][qy.clip(0, height - 1), qx.clip(0, width - 1)]
+        assert valid.mean() > 0.8 and np.array_equal(scene.frames[t][valid], came_from[valid])
+        assert uncovered.sum() >= 64 and not (valid & uncovered).any()  # a band as tall as the patch, none of it valid
+        moved = np.abs(scene.frames[t].astype(int) - came_from).max(axis=-1)
+        assert (moved[uncovered] > 0).mean() > 0.9  # there, frame t-1 showed the patch: background is new
+
+
 @pytest.mark.parametrize("backend", ["dis", "farneback"])
 def test_estimated_flow_is_close_to_the_truth(scene, backend):
     errors = []
