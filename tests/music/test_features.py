@@ -64,6 +64,21 @@ def test_beats_are_placed_when_their_clicks_sound_not_a_hop_before(tmp_path, gro
     assert abs(to_kicks.mean()) < 0.003 and np.abs(to_kicks).max() < 0.008
 
 
+def test_the_soundtracks_beat_times_are_the_kicks_it_plays():
+    """Where a kick starts, the sound below 150 Hz jumps (the bass line, there too, is a seventh of
+    the kick's level); the other beats, in the intro and the break, have no kick."""
+    sound = soundtrack.soundtrack()
+    rate = sound.rate
+    spectrum = np.fft.rfft(sound.samples)
+    spectrum[np.fft.rfftfreq(len(sound.samples), 1 / rate) > 150] = 0
+    low = np.fft.irfft(spectrum, len(sound.samples))
+    rms = lambda a, b: np.sqrt(np.mean(low[round(a * rate):round(b * rate)] ** 2))  # noqa: E731
+    grid = np.arange(1, 4 * soundtrack.BARS) * 60 / soundtrack.BPM  # every beat but the first
+    jumps = np.array([rms(t, t + 0.05) / rms(t - 0.1, t - 0.02) for t in grid])
+    np.testing.assert_allclose(grid[jumps > 3], soundtrack.beat_times())
+    assert len(soundtrack.beat_times()) == 4 * 8 + 1  # bars 2-8 and 10, and the break's one kick
+
+
 def test_beats_of_the_soundtrack_are_its_kicks(groove):
     count = int(groove.seconds * FPS)
     beats = frame_features(groove, count, 1 / FPS, [0.1] * count).beat_frames
