@@ -85,6 +85,17 @@ def test_gatys_previews_fit_their_budget(name):
             frames * (preset.method.steps + 1 + preview.FRAME_STEPS) * pixels > preview.BUDGET_PIXELS
 
 
+def test_a_preview_says_its_size_and_a_gatys_previews_steps_a_frame():
+    from animator.render.preview import describe, preview_plan
+
+    def said(name: str) -> str:
+        return describe(preview_plan(load_preset(PRESETS / f"{name}.yaml", parse_overrides(["size=128"]))).preset)
+    assert said("eigen-melt") == "48 px, 1 optimizer step a frame"  # the README's sketch of a long loop
+    steps = preview_plan(load_preset(PRESETS / "texture.yaml", parse_overrides(["size=128"]))).preset.method.steps
+    assert steps > 1 and said("texture") == f"128 px, {steps} optimizer steps a frame"
+    assert said("melt") == "128 px"  # a network's: no steps
+
+
 def test_a_multi_pass_preview_shares_its_few_steps_among_no_more_passes():
     from animator.render import preview
 
