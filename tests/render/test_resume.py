@@ -68,16 +68,20 @@ def test_resume_uses_the_checkpoint_and_fresh_ignores_it(tmp_path):
     from animator.render.resume import Checkpoint
 
     job = load(load_preset(PRESETS / "melt.yaml", parse_overrides(SETS + ["iterate.steps=3"])))
-    checkpoint = Checkpoint(tmp_path / ".melt.work", job.preset, job.engine)
-    black = np.zeros((104, 160, 3), np.uint8)
-    for i in range(2):
-        checkpoint.save(Frame(i, i / job.fps, black), {"x": torch.zeros(1, 3, 104, 160), "reference": None})
-    checkpoint.close()
 
+    def store_black() -> None:
+        checkpoint = Checkpoint(tmp_path / ".melt.work", job.preset, job.engine)
+        black = np.zeros((104, 160, 3), np.uint8)
+        for i in range(2):
+            checkpoint.save(Frame(i, i / job.fps, black), {"x": torch.zeros(1, 3, 104, 160), "reference": None})
+        checkpoint.close()
+
+    store_black()
     assert render(tmp_path, "--set", "iterate.steps=3").wait() == 0
     frames = [read_image(p) for p in sorted((tmp_path / "melt_frames").iterdir())]
     assert len(frames) == 4 and not frames[0].any() and not frames[1].any()  # continued from the stored state
 
+    store_black()  # (the finished render removed the first)
     assert render(tmp_path, "--set", "iterate.steps=3", "--fresh").wait() == 0
     frames = [read_image(p) for p in sorted((tmp_path / "melt_frames").iterdir())]
     assert len(frames) == 4 and frames[0].mean() > 50  # the photo again
