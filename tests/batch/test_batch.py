@@ -647,3 +647,18 @@ def test_a_split_to_the_clips_end_runs_its_last_chunk_to_the_real_end(tmp_path):
     sorted((split.work / "clip.part2_frames").iterdir())[-1].unlink()
     result, frames = joined(split)
     assert result.status == "rendered" and len(frames) == split.frames - 1 == 35
+
+
+def test_a_video_rendered_whole_is_up_to_date_for_a_batch_without_split(tmp_path):
+    # --split 1, the batch's default, renders whole: it is not a split of one chunk, recorded as cut
+    from animator.batch.plan import plan
+    from animator.preset import load_preset
+    from animator.render.engine import load
+
+    path = tmp_path / "clip.yaml"
+    path.write_text(f"name: clip\nmode: video\ninput: {CHAPLIN}\nmethod: {{name: multistyle, style: 3}}\nsize: 32\n"
+                    "video: {duration: 0.2, temporal: {flow: none}}\noutputs: [{format: png}]\n")
+    load(load_preset(path)).run(tmp_path / "out")
+    assert plan([path], [], tmp_path / "out", False)[0].current is not None
+    assert plan([path], [], tmp_path / "out", False, 1, 4)[0].current is not None  # no overlap without a cut
+    assert plan([path], [], tmp_path / "out", False, 2, 2)[0].current is None
