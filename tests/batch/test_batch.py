@@ -662,3 +662,16 @@ def test_a_video_rendered_whole_is_up_to_date_for_a_batch_without_split(tmp_path
     assert plan([path], [], tmp_path / "out", False)[0].current is not None
     assert plan([path], [], tmp_path / "out", False, 1, 4)[0].current is not None  # no overlap without a cut
     assert plan([path], [], tmp_path / "out", False, 2, 2)[0].current is None
+
+
+def test_a_split_whose_chunk_failed_keeps_a_whole_render_left_off_part_way(tmp_path):
+    from animator.batch.task import Result
+
+    (tmp_path / "out" / ".clip.work").mkdir(parents=True)  # a whole render of it, stopped part-way
+    (tmp_path / "out" / ".clip.work" / "segment-000000.mkv").write_bytes(b"frames")
+    split = split_of_pan(tmp_path, "duration: 1")
+    results = [Result(f"clip.part{i}", "rendered" if i else "failed", error="" if i else "out of memory") for i in range(3)]
+    joined = split.join(results)
+    assert joined.status == "failed" and joined.error == "clip.part0: out of memory"
+    assert (tmp_path / "out" / ".clip.work" / "segment-000000.mkv").read_bytes() == b"frames"  # its frames to resume from
+    assert not (tmp_path / "out" / "clip_frames").exists()
