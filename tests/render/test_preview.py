@@ -159,6 +159,16 @@ def test_a_gatys_preset_s_scales_are_scaled_to_the_preview_not_refused_at_its_si
     assert load_preview(str(path), ["size=192"], None, None).method.scales == (32, 64, 128)  # asked for: as written
 
 
+def test_a_preview_shrunk_to_fit_its_budget_keeps_only_scales_below_its_size(tmp_path):
+    from animator.render.preview import preview_plan
+
+    path = tmp_path / "p.yaml"
+    path.write_text(f"name: p\ninput: {SAMPLES / 'chelsea.png'}\nstyle: {SAMPLES / 'brick.png'}\nsize: 128\n"
+                    "method: {name: gatys, steps: 4, scales: [16, 64, 126]}\niterate: {steps: 200}\noutputs: [png]\n")
+    plan = preview_plan(load_preset(path))
+    assert plan.preset.size == 32 and plan.preset.method.scales == (16,)  # 16 -> 4 is too small, 126 -> 32 is its size
+
+
 def test_a_preview_s_size_given_as_size_scales_the_scales_as_its_default_does(tmp_path):
     """`--size 128` is the default written out: it was refused where the default was not; and a
     smaller preview (--size 64) of a preset whose scales fit its own size was refused too."""
