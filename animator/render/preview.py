@@ -42,7 +42,8 @@ def preview_plan(preset: Preset) -> Plan:
     steps = min(method.steps, max(1, int(BUDGET_PIXELS // (frames * pixels)) - FRAME_STEPS))
     scale = min(1.0, math.sqrt(BUDGET_PIXELS / (frames * (steps + FRAME_STEPS) * pixels)))
     fitted = max(32, round(size * scale / 8) * 8)
-    scales = tuple(s for s in (round(s * fitted / size) for s in method.scales) if 16 <= s < fitted)
+    # each once, as a preset's: two scales may round to one size
+    scales = tuple(dict.fromkeys(s for s in (round(s * fitted / size) for s in method.scales) if 16 <= s < fitted))
     temporal = preset.video.temporal  # the passes share the steps: no more passes than steps
     video = dataclasses.replace(preset.video, temporal=dataclasses.replace(temporal, passes=min(temporal.passes, steps)))
     smaller = dataclasses.replace(preset, size=fitted, video=video, method=dataclasses.replace(method, steps=steps, scales=scales))

@@ -167,6 +167,9 @@ def test_a_preview_shrunk_to_fit_its_budget_keeps_only_scales_below_its_size(tmp
                     "method: {name: gatys, steps: 4, scales: [16, 64, 126]}\niterate: {steps: 200}\noutputs: [png]\n")
     plan = preview_plan(load_preset(path))
     assert plan.preset.size == 32 and plan.preset.method.scales == (16,)  # 16 -> 4 is too small, 126 -> 32 is its size
+    path.write_text(path.read_text().replace("[16, 64, 126]", "[64, 66, 100]"))
+    plan = preview_plan(load_preset(path))
+    assert plan.preset.size == 32 and plan.preset.method.scales == (16, 25)  # 64 and 66 both 16: one scale, run once
 
 
 def test_a_preview_s_size_given_as_size_scales_the_scales_as_its_default_does(tmp_path):
