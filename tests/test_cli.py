@@ -95,8 +95,10 @@ def test_stylize_writes_one_png(tmp_path):
     assert result.returncode == 0, result.stderr
     arbitrary = read_image(tmp_path / "cat.png")
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "cat7.png", "--style", "7",
-                      "--set", "size=128", "--quiet", cwd=tmp_path)  # --set size: the --size it did not give is no clash
+                      "--set", "size=128", cwd=tmp_path)  # --set size: the --size it did not give is no clash
     assert result.returncode == 0, result.stderr
+    line = result.stderr.strip()  # one picture, one frame: not "1 frames"
+    assert line.startswith("stylize: 1 frame in ") and line.endswith(f" s -> {tmp_path / 'cat7.png'}"), result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "cat7.png"]
     builtin = read_image(tmp_path / "cat7.png")
     assert arbitrary.shape == builtin.shape == (88, 128, 3)
@@ -171,6 +173,7 @@ def test_a_style_too_large_to_measure_at_its_own_size_is_refused_before_it_is_re
                                             r"is free: give --style-size N \(a render's size\)$"):
         check_style_fits(Path("s.jpg"), photo, None)
     check_style_fits(Path("s.jpg"), photo, 1024)  # 1.4 GiB at a long side of 1024
+    check_style_fits(Path("s.jpg"), photo, 1200)  # 1200x900: 1.7 GiB (its short side at 1200 would be 2.5)
 
 
 def test_memory_running_out_is_one_line_not_a_traceback(monkeypatch, capsys):
@@ -301,8 +304,10 @@ def test_validate_presets_and_info(tmp_path):
                                                       "is past the last iterate (10); the render ends before it\n")
     listing = animator("presets", cwd=tmp_path)
     assert listing.returncode == 0 and "melt" in listing.stdout
-    info = animator("info", cwd=tmp_path)
+    info = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
+                          env=unset("ANIMATOR_THREADS"))
     assert info.returncode == 0
+    assert re.search(rf"render threads\W+{os.cpu_count()} \(one a core\)", info.stdout), info.stdout
     for expected in ("libx264", "arbitrary_predict.onnx", "multistyle26.onnx", "vgg19_weights", "sha256"):
         assert expected in info.stdout
     one = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
@@ -348,3 +353,21 @@ def test_a_renders_line_of_outputs_is_one_line_in_a_log(tmp_path):
     assert result.returncode == 0 and result.stderr.strip().splitlines() == [
         f"{name}: 2 frames in {result.stderr.split(' frames in ')[1].split(' s ->')[0]} s -> {tmp_path / name}.mp4, "
         f"{tmp_path / name}.gif"], result.stderr
+
+
+def test_ordinals_read_as_english():
+    from animator.cli import ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 10, 11, 12, 13, 20, 21, 22, 23, 24, 101, 111, 112, 113, 122)] == [
+        "1st", "2nd", "3rd", "4th", "10th", "11th", "12th", "13th", "20th", "21st", "22nd", "23rd", "24th", "101st", "111th",
+        "112th", "113th", "122nd"]
+
+
+def test_metrics_takes_each_flag_at_the_ends_of_its_range():
+    """--weight 0 (the per-frame render itself as the baseline), --start 0, --every 1 and a style
+    seen at 16 or 8192 px are in range; only past them is a value refused."""
+    from animator.cli import build_parser, check_metrics_flags
+
+    for given in (["--reference", "r.mp4", "--weight", "0", "--every", "1"], ["--start", "0"],
+                  ["--style", "s.png", "--style-size", "16"], ["--style", "s.png", "--style-size", "8192"]):
+        check_metrics_flags(build_parser().parse_args(["metrics", "out.mp4", "--source", "in.mp4", *given]))
