@@ -323,10 +323,10 @@ def test_a_thread_count_that_is_not_one_is_one_line(tmp_path, monkeypatch):
     refused(animator("render", "melt", "--out", tmp_path, *TINY, cwd=tmp_path, env={"ANIMATOR_THREADS": "two"}),
             "ANIMATOR_THREADS=two: expected a whole number of threads, 1 to 1024")
     assert not any(tmp_path.iterdir())
-    for asked, threads in (("3", 3), (" 1 ", 1), ("", None)):
+    for asked, threads in (("3", 3), (" 1 ", 1), ("1024", 1024), ("", None)):
         monkeypatch.setenv("ANIMATOR_THREADS", asked)
         assert threads_asked() == threads
-    for asked in ("0", "-1", "1.5"):
+    for asked in ("0", "-1", "1.5", "1025"):
         monkeypatch.setenv("ANIMATOR_THREADS", asked)
         with pytest.raises(AnimatorError, match=f"ANIMATOR_THREADS={asked}:"):
             threads_asked()
