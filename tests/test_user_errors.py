@@ -354,8 +354,8 @@ def test_metrics_refuses_a_render_at_another_rate_than_its_source(tmp_path):
 
 
 def test_an_empty_out_is_refused_not_the_current_folder(tmp_path):
-    for command in ("render", "batch", "preview"):
-        refused(animator(command, write(tmp_path, BASE), "--out", "", "--quiet", cwd=tmp_path),
+    for command, out in (("render", ""), ("batch", ""), ("preview", ""), ("render", " ")):  # blank: a folder named " "
+        refused(animator(command, write(tmp_path, BASE), "--out", out, "--quiet", cwd=tmp_path),
                 "--out: expected a folder, found nothing")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml"]
 
@@ -595,6 +595,15 @@ def test_batch_refuses_an_overlap_without_a_split(tmp_path):
     # --overlap alone was taken without a word, and changed nothing
     refused(animator("batch", "melt", "--overlap", "5", "--out", tmp_path / "out", cwd=tmp_path),
             "--overlap 5 is for --split N")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flags, expected", [(("--jobs", "0"), "--jobs 0: expected 1 or more"),
+                                             (("--split", "0"), "--split 0: expected 1 or more"),
+                                             (("--split", "2", "--overlap", "-1"), "--overlap -1: expected 0 or more")])
+def test_batch_refuses_counts_below_their_least_and_says_the_least(tmp_path, flags, expected):
+    # an overlap of 0 (chunks joined without a cross-fade) is a count in range; no worker is one
+    assert refused(animator("batch", "melt", *flags, "--out", tmp_path / "out", cwd=tmp_path)) == f"error: {expected}"
     assert not (tmp_path / "out").exists()
 
 
