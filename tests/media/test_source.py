@@ -594,6 +594,8 @@ def test_a_clip_cut_between_keyframes_says_where_its_pictures_begin(tmp_path):
 @pytest.mark.parametrize("width, height, matrix, pix_fmt", [
     (1280, 720, "ITU709", "yuv420p"),  # an untagged HD clip, as screen recorders write them: players take BT.709
     (320, 240, "ITU601", "yuv420p"),  # an untagged SD one: BT.601
+    (1280, 544, "ITU709", "yuv420p"),  # HD cut to 2.35:1, 1280 wide though under 577 high: BT.709
+    (720, 576, "ITU601", "yuv420p"),  # PAL's full SD frame, 576 high: BT.601
     (320, 240, "ITU709", "yuv420p10le"),  # tagged, 10 bits: swscale's truncation made it 2 levels dark
 ])
 def test_a_flat_colour_comes_back_as_players_show_it(tmp_path, width, height, matrix, pix_fmt):
