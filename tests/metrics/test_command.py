@@ -98,6 +98,8 @@ def test_a_gif_of_a_render_at_29_97_fps_is_measured_and_one_at_another_rate_is_n
     write(tmp_path / "other.gif", frames, 25, sink=GifSink)
     assert figures(animator("metrics", "render.gif", "--source", "source.mp4", "--json", cwd=tmp_path))[0]["frames"] == 24
     refused(animator("metrics", "other.gif", "--source", "source.mp4", cwd=tmp_path), "other.gif: 25 fps, its source 29.97")
+    write(tmp_path / "source24.mp4", frames, 24, crf=0)  # a GIF at 25 of a 24 fps clip drifts 1/600 s a frame: 40 ms by its end
+    refused(animator("metrics", "other.gif", "--source", "source24.mp4", cwd=tmp_path), "other.gif: 25 fps, its source 24")
 
 
 def test_pictures_under_16_px_are_stretched_for_vgg19_as_a_renders_are(clips, tmp_path):
