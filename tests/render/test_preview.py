@@ -185,6 +185,10 @@ def test_a_preview_s_size_given_as_size_scales_the_scales_as_its_default_does(tm
     assert preset.size == 64 and preset.method.scales == (16, 32)
     with pytest.raises(PresetError, match=r"^--size 20: size: expected a whole number between 32 and 8192, found 20$"):
         load_preview(str(path), [], 20, None)  # still checked at the preview's size
+    # a scale just under the preset's size rounds to the preview's own: dropped with it, not refused
+    path.write_text(path.read_text().replace("scales: [32, 64, 128]", "scales: [64, 255]"))
+    assert load_preview(str(path), [], None, None).method.scales == (32,)
+    assert load_preview(str(path), [], 64, None).method.scales == (16,)
 
 
 def test_a_networks_loop_is_previewed_at_its_own_size_in_small_tiles(tmp_path):
@@ -202,6 +206,17 @@ def test_a_networks_loop_is_previewed_at_its_own_size_in_small_tiles(tmp_path):
     height, width = last.shape[:2]
     assert width == 128 and sheet.shape[1] == 2 * width  # two tiles (frames 0 and 24) of 128 px
     assert np.array_equal(sheet[20:height, width:2 * width], last[20:])  # frame 24, below its number
+
+
+def test_a_networks_loop_at_a_size_given_is_rendered_and_tiled_at_that_size(tmp_path):
+    """--size is the preview's size, whole: a network's loop is tiled small only at its own size;
+    with --every 1 the sheet holds every frame, and says so."""
+    result = subprocess.run([sys.executable, "-m", "animator", "preview", "melt", "--size", "160", "--every", "1",
+                             "--set", "iterate.steps=2", "-o", str(tmp_path / "sheet.png")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("melt: every frame at 160 px in ") and "tiles" not in result.stderr, result.stderr
+    width, height = fit_size(*read_image(SAMPLES / "chelsea.png").shape[1::-1], 160)
+    assert read_image(tmp_path / "sheet.png").shape[:2] == (2 * height, 2 * width)  # frames 0, 1 and 2, at 160 px
 
 
 def test_a_preview_at_another_size_moves_the_picture_as_far_across_the_frame(tmp_path):
