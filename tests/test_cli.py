@@ -304,6 +304,12 @@ def test_validate_presets_and_info(tmp_path):
                                                       "is past the last iterate (10); the render ends before it\n")
     listing = animator("presets", cwd=tmp_path)
     assert listing.returncode == 0 and "melt" in listing.stdout
+    rows = {cells[1].strip(): [c.strip() for c in cells[2:5]] for cells in (line.split("│") for line in listing.stdout.splitlines())
+            if len(cells) > 5 and cells[1].strip()}
+    assert sorted(rows) == sorted(p.stem for p in PRESETS.glob("*.yaml"))
+    # a loop's steps, a clip's own length, or a loop as long as its sound
+    assert rows["melt"] == ["iterate", "arbitrary", "121"] and rows["pan-gatys"] == ["video", "gatys", "source"]
+    assert rows["pulse"][::2] == ["iterate", "audio"]
     info = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
                           env=unset("ANIMATOR_THREADS"))
     assert info.returncode == 0
