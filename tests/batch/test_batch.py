@@ -56,6 +56,7 @@ def test_a_failing_preset_does_not_stop_the_batch_and_finished_ones_are_skipped(
 
     again = batch(presets, "--out", out, cwd=tmp_path)
     assert again.returncode == 1
+    assert {"a: up to date", "broken: failed"} <= set(again.stderr.splitlines()), again.stderr  # no time for what was not rendered
     assert statuses(again.stdout) == {"a": "up to date", "bb": "up to date", "ccc": "up to date", "dddd": "up to date",
                                       "broken": "failed"}
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == stamps  # nothing written
