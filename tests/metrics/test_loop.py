@@ -125,3 +125,30 @@ def test_the_metrics_command_reads_a_loop_from_its_video(tmp_path):
     clip_only = run("--source", str(path))  # a loop is measured by itself: it was ignored without a word
     assert clip_only.returncode == 2 and clip_only.stderr == ("error: animator metrics: --source measures a render against "
                                                               "its clip, not a loop (--loop)\n")
+
+
+def test_the_metrics_command_judges_change_only_without_moving(tmp_path):
+    """A photograph panning 2 px a frame: too much change for a loop that stands still, alive for
+    one with feedback motion (--moving), in the table and in --json alike."""
+    import json
+    import subprocess
+    import sys
+
+    import av
+
+    image = photo()[:256, :256]
+    path = tmp_path / "pan.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24, options={"crf": "12"})
+        stream.width, stream.height, stream.pix_fmt = 256, 256, "yuv420p"
+        for t in range(21):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.roll(image, 2 * t, axis=1), format="rgb24")))
+        container.mux(stream.encode())
+    run = lambda *args: subprocess.run([sys.executable, "-m", "animator", "metrics", "--loop", str(path), *args],  # noqa: E731
+                                       capture_output=True, text=True)
+    still, moving, table = run("--json"), run("--moving", "--json"), run("--moving")
+    assert still.returncode == moving.returncode == table.returncode == 0, still.stderr + moving.stderr + table.stderr
+    faults = json.loads(still.stdout)["lifeless"]
+    assert faults and all("change" in fault for fault in faults), faults
+    assert json.loads(moving.stdout)["lifeless"] == []
+    assert table.stdout.splitlines()[-1] == "alive in every quarter", table.stdout
