@@ -79,6 +79,21 @@ def test_a_reference_at_fault_is_the_file_named(clips, tmp_path):
     refused(animator("metrics", "source.mp4", "--source", "tail.mp4", cwd=clips), "error: tail.mp4: the source ends after 20")
 
 
+def test_the_moving_average_baseline_is_at_weight_0_7_unless_given(clips, tmp_path):
+    """The flow-free baseline smooths the per-frame render's flicker: its figures move with --weight,
+    and without one are those of --weight 0.7."""
+    rng = np.random.default_rng(0)
+    flicker = [np.clip(f.astype(int) + rng.integers(-20, 21, f.shape), 0, 255).astype(np.uint8) for f in camera(40)[20:]]
+    write(tmp_path / "per-frame.mp4", flicker, 25, crf=0)
+    run = lambda *weight: figures(animator("metrics", clips / "tail.mp4", "--source", clips / "source.mp4", "--start", "0.8",  # noqa: E731
+                                           "--reference", "per-frame.mp4", "--every", "10", *weight, "--json", cwd=tmp_path))[0]
+    default, stated, lighter = run(), run("--weight", "0.7"), run("--weight", "0.3")
+    keys = ("moving_average_warping_error", "moving_average_gradient_energy")
+    assert [default["relative"][k] for k in keys] == pytest.approx([stated["relative"][k] for k in keys], rel=1e-9)
+    assert default["relative"]["moving_average_warping_error"] != pytest.approx(lighter["relative"]["moving_average_warping_error"],
+                                                                                rel=1e-3)
+
+
 def test_a_cut_short_gif_is_refused_not_measured_with_its_half_painted_frame(clips, tmp_path):
     gif = write(tmp_path / "whole.gif", camera(12), 25, sink=GifSink)
     data = gif.read_bytes()
