@@ -176,6 +176,12 @@ def test_a_beats_half_life_that_fails_somewhere_is_refused_in_one_line(tmp_path,
     one_line(result)
 
 
+def test_a_name_with_a_carriage_return_is_named_on_one_line(tmp_path):
+    # a terminal goes back to the line's start at a carriage return, and writes the rest over "error: "
+    line = refused(animator("validate", "late\rnight.yaml", cwd=tmp_path), "preset file not found")
+    assert line == "error: late\\rnight.yaml: preset file not found", line
+
+
 def test_a_folder_of_frames_with_a_folder_named_as_a_frame_is_one_line(tmp_path):
     """A folder named like a frame, or a link to nothing, among an input folder's images was a
     traceback (or, the link, a frame silently skipped)."""
