@@ -667,3 +667,30 @@ def test_a_render_the_free_memory_cannot_hold_is_refused_before_it_starts(tmp_pa
             result = animator(command, preset, *(["--out", tmp_path / "out"] if command == "render" else []), "--set",
                               "size=8192", cwd=tmp_path)
             refused(result, "size: a gatys render at 8192x5448 takes at least about 134 GiB")
+
+
+def test_the_free_memory_is_the_least_the_system_and_the_containers_limit_leave(tmp_path, monkeypatch):
+    """A container's limit under the machine's free memory is what a render may take, its page
+    cache counted free; a limit already passed, or none, leaves the machine's figure."""
+    from pathlib import Path
+
+    from animator import env
+
+    GiB = 2**30
+    (tmp_path / "meminfo").write_text(f"MemTotal: {32 * GiB // 1024} kB\nMemAvailable: {8 * GiB // 1024} kB\n")
+    group = tmp_path / "cgroup"
+    group.mkdir()
+    monkeypatch.setattr(env, "open", lambda name: open(tmp_path / "meminfo" if name == "/proc/meminfo" else name),
+                        raising=False)
+    monkeypatch.setattr(env, "Path", lambda name: group if name == "/sys/fs/cgroup" else Path(name))
+    assert env.available_memory() == 8 * GiB  # no cgroup files: the machine's
+
+    def limited(limit: str, used: int, cache: int) -> float | None:
+        (group / "memory.max").write_text(f"{limit}\n")
+        (group / "memory.current").write_text(f"{used}\n")
+        (group / "memory.stat").write_text(f"anon {used - cache}\nfile {cache}\n")
+        return env.available_memory()
+    assert limited(str(4 * GiB), 3 * GiB // 2, GiB // 2) == 3 * GiB  # 4 less the 1 in use beside the cache
+    assert limited(str(16 * GiB), 3 * GiB // 2, GiB // 2) == 8 * GiB  # the machine has less
+    assert limited("max", 3 * GiB // 2, GiB // 2) == 8 * GiB
+    assert limited(str(4 * GiB), 5 * GiB, 0) == 8 * GiB  # past a lowered limit: it says nothing of what is free
