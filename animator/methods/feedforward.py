@@ -110,12 +110,21 @@ class MultistyleMethod(FeedForward):
         self.net = multistyle.load_multistyle(device).to(dtype)
         scheduled = any(isinstance(weight, Schedule) for weight in options.style)
         self.fixed = None if scheduled else self._conditions(options.style)  # most mixes never change
+        self.mixed: tuple[tuple[float, ...], list] | None = None
 
     def encode_style(self, image: torch.Tensor) -> None:
         return None  # the style is a mix of the built-in ones: f(x, x) is g(x)
 
     def mix_styles(self, codes: Sequence[tuple[Any, float]], when: When | None = None) -> list:
-        return self.fixed if self.fixed is not None else self._conditions(at_frame(self.options, when).style)
+        if self.fixed is not None:
+            return self.fixed
+        weights = tuple(at_frame(self.options, when).style)
+        mixed = self.mixed  # the last scheduled mix, read once (frame workers call this at once)
+        if mixed is not None and mixed[0] == weights:
+            return mixed[1]  # a schedule that holds: the same target, as arbitrary's (the key need not compare)
+        target = self._conditions(weights)
+        self.mixed = (weights, target)
+        return target
 
     @torch.inference_mode()
     def _conditions(self, weights: Sequence[float]) -> list:

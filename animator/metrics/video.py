@@ -13,6 +13,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -92,7 +93,7 @@ class MovingAverage:
         return self.value
 
 
-def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], flow: str = "dis") -> dict[str, float]:
+def warping_error(outputs: Iterable[np.ndarray], sources: Iterable[np.ndarray], flow: str = "dis") -> dict[str, Any]:
     """Temporal consistency of a stylized clip (Lai et al. 2018): the mean over t of the squared
     difference between output t and output t-1 warped by the *source's* flow, on the pixels the
     consistency check keeps (images in [0, 1]); and a flicker figure, the mean absolute warped

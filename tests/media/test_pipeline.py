@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -73,10 +74,13 @@ class SlowSink:
         self.closed_while_writing.append(self.writing)
 
 
-def ctrl_c_once_in(function) -> None:
-    """Sends Ctrl-C (SIGINT) to this process once the main thread is inside `function`: while the
-    test's handler is in place, however late a busy machine runs the sending thread (a timer
-    that fired late interrupted the test runner after the test)."""
+@contextlib.contextmanager
+def ctrl_c_once_in(function):
+    """Sends Ctrl-C (SIGINT) to this process once the main thread is inside `function`, within the
+    block alone: the watching thread is stopped and joined on leaving it, so no SIGINT comes after
+    the test's handler is gone, however late a busy machine ran that thread (a timer that fired
+    late interrupted the test runner after the test; a watcher left polling would fire in the
+    next test whose main thread enters `function`)."""
     import os
     import signal
     import sys
@@ -89,12 +93,21 @@ def ctrl_c_once_in(function) -> None:
             frame = frame.f_back
         return frame is not None
 
+    stop = threading.Event()
+
     def watch() -> None:
         while not inside():
-            time.sleep(0.005)
+            if stop.wait(0.005):
+                return
         os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=watch, daemon=True).start()
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
 
 
 def test_ctrl_c_while_the_encoder_drains_closes_no_sink_under_it():
@@ -108,8 +121,7 @@ def test_ctrl_c_while_the_encoder_drains_closes_no_sink_under_it():
     sink = SlowSink()
     handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # a test runner's worker may ignore it
     try:
-        ctrl_c_once_in(Worker.close)  # while the encoder drains, at the end
-        with pytest.raises(KeyboardInterrupt):
+        with ctrl_c_once_in(Worker.close), pytest.raises(KeyboardInterrupt):  # while the encoder drains, at the end
             with encoding([sink]) as put:
                 put(None)
                 put(None)
@@ -128,12 +140,13 @@ def test_a_second_ctrl_c_stops_waiting_for_an_encoder_that_does_not_end():
     worker.put(1)
     assert taken.wait(5)  # in hand: one still queued would be dropped, and the thread end at once
     handler = signal.signal(signal.SIGINT, signal.default_int_handler)
-    ctrl_c_once_in(Worker.abandon)
     ends = threading.Timer(5, stuck.set)  # the write ends at last: without the fix, the wait did too
     ends.start()
     try:
         started = time.monotonic()
-        assert worker.abandon() is False and time.monotonic() - started < 4
+        with ctrl_c_once_in(Worker.abandon):
+            abandoned = worker.abandon()
+        assert abandoned is False and time.monotonic() - started < 4
     finally:
         signal.signal(signal.SIGINT, handler)
         stuck.set()

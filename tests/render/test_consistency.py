@@ -109,7 +109,7 @@ def test_a_still_style_is_one_target_and_the_key_compares_only_a_moving_one(monk
     from animator.methods import StyleTrack, build_method
     from animator.media.frame import fitted
     from animator.preset.schedule import parse_schedule
-    from animator.preset.schema import ArbitraryOptions
+    from animator.preset.schema import ArbitraryOptions, MultistyleOptions
 
     cpu, clock = torch.device("cpu"), Clock(10, 1 / 24)
     method = build_method(ArbitraryOptions(), cpu)
@@ -118,6 +118,11 @@ def test_a_still_style_is_one_target_and_the_key_compares_only_a_moving_one(monk
     frame = torch.full((1, 3, 32, 48), 0.5)
     target = still.at(frame, clock.at(0))
     assert still.at(frame, clock.at(7)) is target and morph.at(frame, clock.at(3)) is not morph.at(frame, clock.at(4))
+    weights = [0.0] * 26
+    weights[3], weights[12] = parse_schedule("0: 1, 4: 0"), parse_schedule("0: 0, 4: 1")
+    built_in = StyleTrack(build_method(MultistyleOptions(style=tuple(weights)), cpu), [])  # its own styles
+    assert built_in.at(frame, clock.at(2)) is not built_in.at(frame, clock.at(3))  # the morph moves
+    assert built_in.at(frame, clock.at(5)) is built_in.at(frame, clock.at(9))  # past its last keyframe it holds
 
     compared = []
     distance = module.style_distance
