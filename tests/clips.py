@@ -19,6 +19,7 @@ def write_clip(path: Path, images: list[np.ndarray], fps: Fraction = Fraction(24
 # them (Table 1): an 18% grey card (26 nits) and HDR reference white (203 nits); then a highlight.
 PQ_CODES = {26: 0.38, 203: 0.58}
 HLG_CODES = {26: 0.38, 203: 0.75}
+BT2020_LUMA = (0.2627, 0.6780, 0.0593)
 BT709_TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]])
 
 
@@ -45,7 +46,7 @@ def write_hdr_clip(path: Path, transfer: str, red_nits: float = 60.0, tagged: bo
         a, b, c = 0.17883277, 0.28466892, 0.55991073
         signal = np.where(scene <= 1 / 12, np.sqrt(3 * scene), a * np.log(np.maximum(12 * scene - b, 1e-9)) + c)
         trc = ColorTrc.ARIB_STD_B67
-    codes = np.round(np.clip(signal, 0, 1) * 65535).astype(np.uint16)
+    planes = limited_ycbcr(np.clip(signal, 0, 1), BT2020_LUMA, 10)
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx265", rate=25, options={"x265-params": "log-level=error:lossless=1"})
         stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv444p10le"
@@ -53,8 +54,24 @@ def write_hdr_clip(path: Path, transfer: str, red_nits: float = 60.0, tagged: bo
         context.colorspace, context.color_primaries, context.color_trc = Colorspace.BT2020, primaries, trc
         context.color_range = ColorRange.MPEG
         for _ in range(3):
-            frame = av.VideoFrame.from_ndarray(codes, format="rgb48le").reformat(
-                format="yuv444p10le", dst_colorspace=Colorspace.BT2020, dst_color_range=ColorRange.MPEG)
+            frame = av.VideoFrame(64, 32, "yuv444p10le")
+            for plane, values in zip(frame.planes, planes):
+                rows = np.zeros((plane.height, plane.line_size // 2), np.uint16)
+                rows[:, :plane.width] = values
+                plane.update(rows.tobytes())
+            frame.colorspace, frame.color_range = Colorspace.BT2020, ColorRange.MPEG
             frame.color_trc, frame.color_primaries = trc, primaries
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
+
+
+def limited_ycbcr(rgb: np.ndarray, luma: tuple[float, float, float], bits: int) -> list[np.ndarray]:
+    """R'G'B' in [0, 1] (HxWx3) as limited-range Y', Cb and Cr codes of `bits` bits, by the
+    standard's own formulas (BT.2020's or BT.709's luma weights): white at 235, black at 16, no colour
+    at 128, all times 2^(bits - 8). swscale's R'G'B'-to-YUV conversion is not exact at these levels."""
+    kr, _, kb = luma
+    y = rgb @ np.array(luma)
+    cb, cr = (rgb[..., 2] - y) / (2 * (1 - kb)), (rgb[..., 0] - y) / (2 * (1 - kr))
+    scale = 1 << (bits - 8)
+    return [np.rint((219 * y + 16) * scale).astype(np.uint16),
+            np.rint((224 * cb + 128) * scale).astype(np.uint16), np.rint((224 * cr + 128) * scale).astype(np.uint16)]

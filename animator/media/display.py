@@ -12,6 +12,7 @@ import numpy as np
 from av.sidedata.sidedata import Type
 from av.video.reformatter import Colorspace
 
+from animator.media.deep import rgb16
 from animator.media.frame import on_white, resize
 from animator.media.hdr import is_hdr, sdr_image
 
@@ -45,7 +46,7 @@ def rgb(frame: av.VideoFrame) -> np.ndarray:
     """An SDR frame as HxWx3 uint8 RGB. A stream that does not say its YUV matrix gets the one
     players guess (mpv, browsers): BT.709 from 1280 wide or over 576 high, BT.601 below; swscale
     would take BT.601 for all, and an untagged 720p clip's red came out 23 levels off. More than 8
-    bits a sample go through 16 and are rounded: swscale truncates them, 2 levels dark. A frame
+    bits a sample go through 16 (deep.py) and are rounded: swscale truncates them, 2 levels dark. A frame
     with transparency is laid over white, as a still is."""
     hd = frame.width >= 1280 or frame.height > 576
     matrix = {"src_colorspace": Colorspace.ITU709} if frame.colorspace == UNTAGGED and hd else {}
@@ -53,7 +54,7 @@ def rgb(frame: av.VideoFrame) -> np.ndarray:
         return on_white(frame.to_ndarray(format="rgba", **matrix))
     if frame.format.components[0].bits <= 8:
         return frame.to_ndarray(format="rgb24", **matrix)
-    deep = frame.to_ndarray(format="rgb48le", **matrix).astype(np.uint32)
+    deep = rgb16(frame, **matrix).astype(np.uint32)
     return ((deep * 255 + 32767) // 65535).astype(np.uint8)
 
 

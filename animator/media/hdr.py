@@ -18,6 +18,8 @@ import av
 import cv2
 import numpy as np
 
+from animator.media.deep import rgb16
+
 PQ, HLG = 16, 18  # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67
 BT2020, UNSPECIFIED = 9, 2  # AVCOL_PRI_*: HDR is BT.2020 unless a file says otherwise
 REFERENCE_WHITE = 203.0  # nits: BT.2408's HDR reference (graphics) white
@@ -35,7 +37,7 @@ def is_hdr(frame: av.VideoFrame) -> bool:
 
 def sdr_image(frame: av.VideoFrame) -> np.ndarray:
     """An HDR frame as HxWx3 uint8 RGB (BT.709, gamma 2.4), tone-mapped as the module says."""
-    codes = frame.to_ndarray(format="rgb48le")  # R'G'B' in BT.2020, YUV matrix and range applied by swscale
+    codes = rgb16(frame)  # R'G'B' in BT.2020, YUV matrix and range applied by swscale
     if frame.color_trc == PQ:
         light = _pq_nits()[codes]
     else:

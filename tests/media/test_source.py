@@ -397,12 +397,13 @@ def test_hdr_video_is_tone_mapped_to_sdr(tmp_path, transfer):
     # dulled every colour: (149, 149, 149) and a red of (106, 60, 38) in PQ
     import av
 
+    from animator.media.deep import rgb16
     from tests.clips import HLG_CODES, PQ_CODES, write_hdr_clip
 
     write_hdr_clip(tmp_path / "hdr.mkv", transfer)
     with av.open(str(tmp_path / "hdr.mkv")) as container:  # the chart's code values are BT.2408's
-        codes = next(container.decode(video=0)).to_ndarray(format="rgb48le")[16, [8, 24], 1] / 65535
-    assert codes == pytest.approx(list((PQ_CODES if transfer == "pq" else HLG_CODES).values()), abs=0.006)
+        codes = rgb16(next(container.decode(video=0)))[16, [8, 24], 1] / 65535
+    assert codes == pytest.approx(list((PQ_CODES if transfer == "pq" else HLG_CODES).values()), abs=0.0015)
     grey, white, highlight, red = open_source(tmp_path / "hdr.mkv").first()[16, 8::16].astype(int)
     assert abs(grey - 105).max() <= 4  # where an SDR camera puts an 18% grey card (BT.709's OETF: 0.409)
     assert white.min() >= 245 and highlight.min() == 255  # reference white is white, the highlight rolled off
@@ -616,6 +617,43 @@ def test_a_flat_colour_comes_back_as_players_show_it(tmp_path, width, height, ma
         clip.mux(stream.encode())
     image = next(iter(open_source(tmp_path / "flat.mp4"))).image
     assert np.abs(image[height // 2, width // 2].astype(int) - colour).max() <= 2
+
+
+@pytest.mark.parametrize("pix_fmt, full_range", [
+    ("yuv422p10le", False),  # ProRes' and DNxHR's
+    ("yuv420p10le", False),  # 10-bit HEVC's, AV1's and VP9's
+    ("yuv444p12le", True),
+    ("gbrp10le", True),  # planar RGB, which swscale already scales to 65535
+])
+def test_deep_samples_come_back_at_their_own_levels_white_as_white(tmp_path, pix_fmt, full_range):
+    # swscale's 16-bit RGB puts limited-range white at 65283 and full-range 10-bit YUV's at 65472:
+    # read against 65535, white came back 254 and every level about half a level dark
+    import av
+
+    form = av.VideoFormat(pix_fmt)
+    bits = form.components[0].bits
+    top = (1 << bits) - 1
+    low, high = (0, top) if full_range else (16 << (bits - 8), 235 << (bits - 8))
+    ramp = np.linspace(low, high, 64).round().astype(np.uint16)  # black to white across the frame
+    with av.open(str(tmp_path / "deep.mkv"), "w") as clip:
+        stream = clip.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 16, pix_fmt
+        stream.codec_context.color_range = 2 if full_range else 1
+        frame = av.VideoFrame(64, 16, pix_fmt)
+        frame.color_range = stream.codec_context.color_range
+        for component in form.components:  # the ramp in luma (or every RGB plane), no colour
+            plane = frame.planes[component.plane]
+            rows = np.zeros((plane.height, plane.line_size // 2), np.uint16)
+            rows[:, :plane.width] = ramp if form.is_rgb or component.is_luma else 1 << (bits - 1)
+            plane.update(rows.tobytes())
+        frame.pts = 0
+        clip.mux(stream.encode(frame))
+        clip.mux(stream.encode())
+    image = next(iter(open_source(tmp_path / "deep.mkv"))).image.astype(int)
+    expected = np.rint((ramp.astype(float) - low) / (high - low) * 255)
+    assert image[8, -1].tolist() == [255, 255, 255] and image[8, 0].tolist() == [0, 0, 0]
+    assert np.abs(image[8] - expected[:, None]).max() <= 1
+    assert abs((image[8] - expected[:, None]).mean()) < 0.15
 
 
 @pytest.mark.parametrize("video_from, sound_until", [(0.0, 1.05), (0.5, 1.5)])
