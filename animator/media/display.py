@@ -50,12 +50,11 @@ def rgb(frame: av.VideoFrame) -> np.ndarray:
     with transparency is laid over white, as a still is."""
     hd = frame.width >= 1280 or frame.height > 576
     matrix = {"src_colorspace": Colorspace.ITU709} if frame.colorspace == UNTAGGED and hd else {}
-    if any(component.is_alpha for component in frame.format.components):  # an animated PNG's, as a still's
-        return on_white(frame.to_ndarray(format="rgba", **matrix))
+    alpha = any(component.is_alpha for component in frame.format.components)  # an animated PNG's, as a still's
     if frame.format.components[0].bits <= 8:
-        return frame.to_ndarray(format="rgb24", **matrix)
-    deep = rgb16(frame, **matrix).astype(np.uint32)
-    return ((deep * 255 + 32767) // 65535).astype(np.uint8)
+        return on_white(frame.to_ndarray(format="rgba", **matrix)) if alpha else frame.to_ndarray(format="rgb24", **matrix)
+    deep = rgb16(frame, alpha, **matrix)
+    return on_white(deep, 65535) if alpha else ((deep.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
 
 
 def deinterlaced(frames: Iterator[av.VideoFrame], stream: av.VideoStream) -> Iterator[av.VideoFrame]:

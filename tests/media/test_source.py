@@ -624,6 +624,7 @@ def test_a_flat_colour_comes_back_as_players_show_it(tmp_path, width, height, ma
     ("yuv420p10le", False),  # 10-bit HEVC's, AV1's and VP9's
     ("yuv444p12le", True),
     ("gbrp10le", True),  # planar RGB, which swscale already scales to 65535
+    ("yuva420p10le", False),  # opaque: its alpha's top code is 65472 in 16 bits, its white 65283
 ])
 def test_deep_samples_come_back_at_their_own_levels_white_as_white(tmp_path, pix_fmt, full_range):
     # swscale's 16-bit RGB puts limited-range white at 65283 and full-range 10-bit YUV's at 65472:
@@ -641,10 +642,10 @@ def test_deep_samples_come_back_at_their_own_levels_white_as_white(tmp_path, pix
         stream.codec_context.color_range = 2 if full_range else 1
         frame = av.VideoFrame(64, 16, pix_fmt)
         frame.color_range = stream.codec_context.color_range
-        for component in form.components:  # the ramp in luma (or every RGB plane), no colour
+        for component in form.components:  # the ramp in luma (or every RGB plane), no colour, opaque
             plane = frame.planes[component.plane]
             rows = np.zeros((plane.height, plane.line_size // 2), np.uint16)
-            rows[:, :plane.width] = ramp if form.is_rgb or component.is_luma else 1 << (bits - 1)
+            rows[:, :plane.width] = ramp if form.is_rgb or component.is_luma else top if component.is_alpha else 1 << (bits - 1)
             plane.update(rows.tobytes())
         frame.pts = 0
         clip.mux(stream.encode(frame))
