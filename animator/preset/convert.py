@@ -61,7 +61,7 @@ def convert(kind: Any, raw: Any, path: KeyPath, base: Path, meta: typing.Mapping
     if origin is Literal:
         if raw not in args:
             raise Invalid(path, f"expected one of {', '.join(map(str, args))}, found {shown(raw)}")
-        return raw
+        return args[args.index(raw)]  # the word itself: a --set's text is a str subclass, which PyAV's options refuse
     if origin is tuple:
         if raw is None:  # `outputs:` left empty is no list of one nothing
             raise Invalid(path, "expected a list (or one item), found null")
@@ -147,7 +147,7 @@ def _union(options: tuple, raw: Any, path: KeyPath, base: Path, meta: typing.Map
         return _tagged(tagged, raw, path, base)
     words = [str(a) for o in options if typing.get_origin(o) is Literal for a in typing.get_args(o)]
     if raw in words:
-        return raw
+        return words[words.index(raw)]
     (rest,) = [o for o in options if typing.get_origin(o) is not Literal]
     try:
         return convert(rest, raw, path, base, meta)

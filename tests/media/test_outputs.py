@@ -12,10 +12,10 @@ from PIL import Image
 from animator.errors import PresetError
 from animator.media.frame import Frame
 from animator.media.sink import AudioSpan, encoding
-from animator.preset import preset_from_dict
+from animator.preset import load_preset, parse_overrides, preset_from_dict
 from animator.preset.convert import to_plain
 from animator.render.outputs import make_sinks
-from tests.conftest import MEDIA, SAMPLES, decode_video
+from tests.conftest import MEDIA, PRESETS, SAMPLES, decode_video
 from tests.media.test_sink import moving_square
 
 
@@ -99,6 +99,15 @@ def test_animated_images_of_a_fast_render_take_every_kth_frame(tmp_path):
             image.seek(index)
             durations.append(image.info["duration"])
     assert len(durations) == 6 and all(d in (30, 40) for d in durations) and sum(durations) == 200  # 0.2 s, as rendered
+
+
+def test_an_encoder_setting_given_on_the_command_line_is_encoded_with(tmp_path):
+    p = load_preset(PRESETS / "melt.yaml", parse_overrides(["outputs.0.preset=ultrafast"]))
+    with encoding(make_sinks(p, tmp_path, Fraction(24))[:1]) as put:
+        for frame in moving_square(3):
+            put(frame)
+    with av.open(str(tmp_path / "melt.mp4")) as container:
+        assert container.streams.video[0].codec_context.profile == "Constrained Baseline"  # what ultrafast turns High into
 
 
 def test_bitrates_read_as_bits_per_second_and_round_trip():
