@@ -630,9 +630,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     parser.commands = sub.choices  # for an unknown flag's error line, which names the command it was given to
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--set", action="append", default=[], metavar="K=V", help="override a preset key, e.g. iterate.steps=60")
-        p.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the preset)")
+    def common(p: argparse.ArgumentParser, example: str = "iterate.steps=60", device: str = "overrides the preset") -> None:
+        p.add_argument("--set", action="append", default=[], metavar="K=V", help=f"override a preset key, e.g. {example}")
+        p.add_argument("--device", help=f"auto, cpu, cuda or cuda:N ({device})")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("render", help="render presets")
@@ -648,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", help="a style image (arbitrary) or a built-in style number 0-25 (multistyle)")
     p.add_argument("--method", choices=["arbitrary", "multistyle", "gatys"])
     p.add_argument("--size", type=int, help="long side in pixels (default 512)")
-    common(p)
+    common(p, "original_colors=1", "default auto")
     p.set_defaults(run=cmd_stylize)
 
     p = sub.add_parser("batch", help="render many presets; skip what is up to date; go on past failures")
@@ -674,7 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check presets without rendering")
     p.add_argument("presets", nargs="+", metavar="PRESET")
-    p.add_argument("--set", action="append", default=[], metavar="K=V")
+    p.add_argument("--set", action="append", default=[], metavar="K=V", help="override a preset key, e.g. iterate.steps=60")
     p.set_defaults(run=cmd_validate)
 
     p = sub.add_parser("metrics", help="temporal consistency of a rendered video against its source, or a loop's life")

@@ -277,6 +277,13 @@ def test_bad_arguments_exit_2(tmp_path):
         assert result.returncode == 2 and result.stderr.strip().startswith(f"error: {expected}"), result.stderr
 
 
+def test_the_set_example_stylize_help_gives_is_one_stylize_takes(tmp_path):
+    example = re.search(r"--set K=V\s+override a preset key, e\.g\.\s+(\S+)", animator("stylize", "--help", cwd=tmp_path).stdout)[1]
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style", "3", "--size", "32", "--set", example,
+                      "--quiet", cwd=tmp_path)
+    assert result.returncode == 0 and Image.open(tmp_path / "x.png").size == (32, 24), result.stderr
+
+
 def test_validate_checks_every_preset_and_says_which_failed(tmp_path):
     """It stopped at the first bad preset; a clip's problem did not say which preset it was in."""
     (tmp_path / "late.yaml").write_text(f"name: late\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nstyle: [{SAMPLES / 'brick.png'}]\n"
