@@ -38,9 +38,10 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 def resolve_preset_path(name: str) -> Path:
-    """A path as given, or the name of a bundled preset (`melt` for presets/melt.yaml)."""
+    """A path as given, or the name of a bundled preset (`melt` for presets/melt.yaml), which a
+    folder of that name here does not hide (`--out melt` makes one)."""
     path, bundled = Path(name), presets_folder() / f"{name}.yaml"
-    if not path.exists() and path.suffix == "" and bundled.is_file():
+    if not path.is_file() and path.suffix == "" and bundled.is_file():
         return bundled
     return path
 

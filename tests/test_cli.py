@@ -277,6 +277,13 @@ def test_bad_arguments_exit_2(tmp_path):
         assert result.returncode == 2 and result.stderr.strip().startswith(f"error: {expected}"), result.stderr
 
 
+def test_a_folder_named_as_a_bundled_preset_does_not_hide_it(tmp_path):
+    """`animator render melt --out melt` made the folder, and the same command again read it as the preset."""
+    (tmp_path / "melt").mkdir()
+    result = animator("validate", "melt", cwd=tmp_path)  # render and preview find their presets as validate does
+    assert result.returncode == 0 and result.stdout.endswith("melt.yaml: ok (iterate, arbitrary, 121 frames)\n"), result.stderr
+
+
 def test_the_set_example_stylize_help_gives_is_one_stylize_takes(tmp_path):
     example = re.search(r"--set K=V\s+override a preset key, e\.g\.\s+(\S+)", animator("stylize", "--help", cwd=tmp_path).stdout)[1]
     result = animator("stylize", SAMPLES / "chelsea.png", "-o", "x.png", "--style", "3", "--size", "32", "--set", example,

@@ -30,19 +30,20 @@ class Item:
 
 def find_presets(arguments: list[str], bundled: Path) -> list[Path]:
     """Preset files, in order, each once: files as given, folders' *.yaml sorted, bundled presets
-    by name. Anything else is a bad argument."""
+    by name (a folder of that name without presets, such as `--out melt` makes, does not hide
+    one). Anything else is a bad argument."""
     paths: list[Path] = []
     for argument in arguments:
         path = Path(argument)
-        if path.is_dir():
-            found = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
-            if not found:
-                raise AnimatorError(f"{path}: folder holds no presets (*.yaml)")
+        found = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else []
+        if found:
             paths += found
         elif path.is_file():
             paths.append(path)
         elif path.suffix == "" and (bundled / f"{argument}.yaml").is_file():
             paths.append(bundled / f"{argument}.yaml")
+        elif path.is_dir():
+            raise AnimatorError(f"{path}: folder holds no presets (*.yaml)")
         else:
             raise AnimatorError(f"{argument}: no such preset file or folder")
     given: dict[Path, Path] = {}  # each file once, named as the command named it first (as messages name it)

@@ -544,6 +544,17 @@ def test_a_folder_of_presets_gives_its_yaml_and_yml_files_in_order(tmp_path):
     assert [p.name for p in find_presets([str(tmp_path)], PRESETS)] == ["b.yaml", "c.yaml", "a.yml"]
 
 
+def test_a_folder_without_presets_named_as_a_bundled_one_does_not_hide_it(tmp_path, monkeypatch):
+    """`animator batch melt --out melt` made the folder, and the same batch again found no presets in it."""
+    from animator.batch.plan import find_presets
+
+    (tmp_path / "melt").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert find_presets(["melt"], PRESETS) == [PRESETS / "melt.yaml"]
+    (tmp_path / "melt" / "mine.yaml").write_text("name: x\n")  # a folder of presets is what it names
+    assert find_presets(["melt"], PRESETS) == [Path("melt/mine.yaml")]
+
+
 def test_a_batchs_results_follow_its_presets_whatever_order_they_finish_in(tmp_path):
     from animator.batch.plan import Item
     from animator.batch.run import run_batch
