@@ -186,7 +186,11 @@ def _read_yaml(path: Path) -> tuple[dict, dict[KeyPath, int]]:
         raise PresetError(f"{path}: preset file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PresetError(f"{path}: cannot read preset ({exc})") from None
-    loader = PresetLoader(text)
+    try:
+        loader = PresetLoader(text)  # its reader refuses the control characters YAML has no place for (NUL, BEL, ...)
+    except yaml.reader.ReaderError as exc:
+        line = len(re.findall(r"\r\n|[\n\r\x85\u2028\u2029]", text[:exc.position])) + 1  # as YAML counts lines
+        raise PresetError(f"{path}:{line}: YAML syntax error: {str(exc).splitlines()[0]}") from None
     try:
         root = loader.get_single_node()  # the node tree, aliases not yet expanded
         if root is not None:

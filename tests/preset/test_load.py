@@ -556,3 +556,13 @@ def test_a_preset_saved_as_utf_16_reads_as_its_utf_8_twin(tmp_path):
         path = tmp_path / f"{encoding}.yaml"
         path.write_bytes(("\ufeff" if encoding.endswith("be") else "").encode(encoding) + text.encode(encoding))
         assert dataclasses.replace(load_preset(path), source=twin.source) == twin, encoding
+
+
+@pytest.mark.parametrize("text, line, code", [
+    (minimal("description: a bell \a rang\n"), 3, "0007"),  # a control character pasted into the text
+    (minimal("size: 64\n") + "\0", 4, "0000"),  # a NUL an editor or a download left at the end
+], ids=["bell", "nul"])
+def test_a_control_character_in_a_preset_is_one_line_with_its_line(tmp_path, text, line, code):
+    """YAML's reader refuses them before parsing, and that was a traceback."""
+    with pytest.raises(PresetError, match=rf"p\.yaml:{line}: YAML syntax error: unacceptable character #x{code}"):
+        load_preset(write(tmp_path, text))
