@@ -176,6 +176,15 @@ def test_a_beats_half_life_that_fails_somewhere_is_refused_in_one_line(tmp_path,
     one_line(result)
 
 
+def test_a_schedule_python_warns_about_says_nothing_besides_its_own_line(tmp_path):
+    """Python's tokenizer printed "<unknown>:1: SyntaxWarning: invalid decimal literal" beside the
+    command's output, for a schedule that works (`0.5if t`) and one refused (`2.inf`)."""
+    result = animator("validate", write(tmp_path, BASE.replace("{steps: 1}", "{steps: 4, blend: '0.5if t > 2 else 0.3'}")), cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    refused(animator("validate", write(tmp_path, BASE + "original_colors: 'cos(2.inf * t)'\n"), cwd=tmp_path),
+            "p.yaml:6: original_colors: schedule 'cos(2.inf * t)': cannot read")
+
+
 def test_a_name_with_a_carriage_return_is_named_on_one_line(tmp_path):
     # a terminal goes back to the line's start at a carriage return, and writes the rest over "error: "
     line = refused(animator("validate", "late\rnight.yaml", cwd=tmp_path), "preset file not found")

@@ -26,6 +26,7 @@ import bisect
 import math
 import operator
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,7 +85,9 @@ def compile_expression(text: str, offset: int = 0, names: Names | None = None) -
     """A function of its variables for an arithmetic expression; ScheduleError for anything
     else. The variables it reads are added to `names` (see Schedule.check_names)."""
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # Python's tokenizer warns on stderr ("invalid decimal literal" for `0.5if t`):
+            warnings.simplefilter("ignore", SyntaxWarning)  # a line besides the command's own, whatever the schedule
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ScheduleError(f"cannot read {text.strip()!r}: {exc.msg}", offset + _leading(text) + (exc.offset or 1)) from None
     except (RecursionError, MemoryError):
