@@ -57,7 +57,10 @@ def read_image(path: Path) -> np.ndarray:
     if not path.is_file():
         raise MediaError(f"{path}: {'a folder, where an image file goes' if path.is_dir() else why_unreadable(path)}")
     try:
-        with iio.imopen(path, "r", plugin="pillow") as file, warnings.catch_warnings():
+        with warnings.catch_warnings():  # before the file opens: Pillow warns as it reads the header
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            file = iio.imopen(path, "r", plugin="pillow")
+        with file, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             metadata = file.metadata(index=0)
             mode = metadata["mode"]
@@ -102,7 +105,10 @@ def sixteen_bit_colour(path: Path) -> np.ndarray | None:
     cut rather than rounded (a level low in a quarter of the samples). OpenCV reads them whole."""
     import cv2
 
-    with Image.open(path) as image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read_image takes what Pillow warns of
+        image = Image.open(path)
+    with image:
         if not any(";16" in str(tile.args) for tile in image.tile):
             return None
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
@@ -658,8 +664,10 @@ def animated(path: Path) -> bool:
     """Whether Pillow finds a second frame (without counting them all, as `frames_in` does); a file
     it cannot read is left to the video decoder."""
     try:
-        with Image.open(path) as image:
-            return bool(getattr(image, "is_animated", False))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read_image takes what Pillow warns of
+            with Image.open(path) as image:
+                return bool(getattr(image, "is_animated", False))
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         return True
 

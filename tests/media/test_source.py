@@ -458,6 +458,24 @@ def test_an_image_past_the_readers_limit_says_so(monkeypatch, chelsea):
         read_image(SAMPLES / "chelsea.png")
 
 
+def test_an_image_over_the_size_pillow_warns_of_is_read_without_a_warning(monkeypatch, tmp_path):
+    """A photo between Pillow's limit and twice it (200 to 400 megapixels) is read, and Pillow's
+    DecompressionBombWarning was printed, two lines of it, beside the command's own output."""
+    import warnings
+
+    from PIL import Image
+
+    from animator.media.source import animated
+
+    cat = Image.open(SAMPLES / "chelsea.png").convert("RGB")
+    cat.save(tmp_path / "two.gif", save_all=True, append_images=[cat.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # chelsea's 0.135 megapixels: warned of, not refused
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_image(SAMPLES / "chelsea.png").shape == (300, 451, 3)
+        assert animated(tmp_path / "two.gif")
+
+
 def exp_golomb(value: int) -> str:
     """A signed Exp-Golomb code (H.264 se(v)), as bits."""
     code = 2 * value - 1 if value > 0 else -2 * value
