@@ -214,6 +214,18 @@ def bare_form(kind: Any, path: KeyPath, value: Any) -> Any:
     return {key: value} if key else {}
 
 
+def mapping_shorthand(kind: Any, path: KeyPath, value: Any, inside: str | int) -> bool:
+    """Whether a mapping at `path` inside `kind` stands for the fuller form that the key `inside`
+    it belongs to: one item of a list (`outputs: {format: gif}`, for `outputs.0.fps`), or a
+    schedule's keyframes (`blend: {0: 0.1, 9: 0.5}`, for `blend.interpolation`)."""
+    if not isinstance(value, dict):
+        return False
+    options, _ = _kind_at(kind, path)
+    if isinstance(inside, int):
+        return any(typing.get_origin(o) is tuple and dataclasses.is_dataclass(typing.get_args(o)[0]) for o in options)
+    return inside in ("keyframes", "interpolation") and Schedule in options and "keyframes" not in value
+
+
 def _kind_at(kind: Any, path: KeyPath) -> tuple[tuple, Any]:
     """The options of the kind at `path` inside `kind`, and the default there (or None)."""
     default = None

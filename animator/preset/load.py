@@ -16,7 +16,8 @@ import yaml
 from animator.errors import PresetError
 from animator.files import why_unreadable
 from animator.media.source import IMAGE_SUFFIXES, frames_in
-from animator.preset.convert import Invalid, KeyPath, bare_form, convert, dotted, from_command_line, shown, to_plain
+from animator.preset.convert import (Invalid, KeyPath, bare_form, convert, dotted, from_command_line, mapping_shorthand,
+                                     shown, to_plain)
 from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,
                                      timeline)
 from animator.preset.schedule import AUDIO_VARIABLES, Schedule
@@ -85,7 +86,7 @@ def _apply(raw: dict, override: Override) -> None:
         if isinstance(node, list) and not _has(node, part):
             raise PresetError(f"{override.text}: {dotted(override.path[:i + 1])}: no such list item")
         child = node[part] if _has(node, part) else None
-        if not isinstance(child, (dict, list)):
+        if not isinstance(child, (dict, list)) or mapping_shorthand(Preset, override.path[:i + 1], child, override.path[i + 1]):
             child = node[part] = bare_form(Preset, override.path[:i + 1], child)  # `--set audio.start=12` keeps `audio: song.mp3`'s file
         node = child
     last = override.path[-1]

@@ -411,6 +411,23 @@ def test_an_override_reaches_into_a_shorthand_list_or_schedule_and_a_section_lef
         load_preset(path, parse_overrides(["style=self", "style.0.weight=2"]))
 
 
+def test_an_override_reaches_into_a_mapping_that_stands_for_a_list_of_one_or_a_schedule(tmp_path):
+    """`outputs: {format: gif}` is a list of one output and `blend: {0: 0.1, 3: 0.5}` a schedule's
+    keyframes, as their text forms are; a --set into them was refused ("outputs[0][0]: unknown
+    key", the file blamed for `outputs.1`; "a keyframe mapping needs frame numbers as keys")."""
+    path = write(tmp_path, minimal(f"style: {{image: {SAMPLES / 'brick.png'}}}\niterate: {{steps: 9, blend: {{0: 0.1, 3: 0.5}}}}\n"
+                                   "outputs: {format: gif}\n"))
+    preset = load_preset(path, parse_overrides(["outputs.0.size=100", "iterate.blend.interpolation=cubic",
+                                                f"style.0.image={SAMPLES / 'coffee.png'}"]))
+    assert [(o.format, o.size) for o in preset.outputs] == [("gif", 100)] and preset.style[0].image == SAMPLES / "coffee.png"
+    assert preset.iterate.blend.interpolation == "cubic" and preset.iterate.blend.frames == (0, 3)
+    assert load_preset(path, parse_overrides(["iterate.blend.3=0.2"])).iterate.blend.at(3, 10, 0) == 0.2  # a keyframe of it
+    with pytest.raises(PresetError, match=r"^--set outputs.1.format=mp4: outputs\[1\]: no such list item"):
+        load_preset(path, parse_overrides(["outputs.1.format=mp4"]))
+    swirl = load_preset(PRESETS / "swirl.yaml", parse_overrides(["method.style.3=2"]))  # an index of styles, no list of one
+    assert swirl.method.style[3] == pytest.approx(2 / 3)
+
+
 def test_a_gif_at_a_slow_folders_rate_is_refused_before_it_renders(tmp_path):
     """A folder at 0.001 fps made a GIF of 2310 s for 4000: each frame's delay wrapped past 16 bits."""
     from PIL import Image
