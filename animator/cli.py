@@ -706,8 +706,12 @@ def idle_threads() -> str:
     return f"{waits} (OMP_WAIT_POLICY={policy})" if policy else f"{waits} (OMP_WAIT_POLICY unset)"
 
 
+# Every character that ends a line (str.splitlines'), as a name or a path may hold one: written out as its escape
+LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 def print_error(exc: AnimatorError) -> None:
-    one_line = str(exc).replace("\r", "\\r").replace("\n", "\\n")  # a name or path with a line break in it
+    one_line = str(exc).translate(LINE_BREAKS)  # a name or path with a line break in it
     console.print(Text.assemble(("error: ", "bold red"), one_line), soft_wrap=True)
 
 

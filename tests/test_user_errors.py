@@ -191,6 +191,14 @@ def test_a_name_with_a_carriage_return_is_named_on_one_line(tmp_path):
     assert line == "error: late\\rnight.yaml: preset file not found", line
 
 
+def test_a_path_with_a_unicode_line_separator_is_named_on_one_line(tmp_path):
+    """U+2028 ends a line as \\r and \\n do for whatever splits lines (str.splitlines, YAML): the
+    error came out as two lines."""
+    preset = write(tmp_path, BASE + "style: \"cat\\u2028one.png\"\n")
+    line = refused(animator("validate", preset, cwd=tmp_path), "style[0].image: file not found")
+    assert line.endswith(f"{tmp_path}/cat\\u2028one.png"), line
+
+
 def test_a_folder_of_frames_with_a_folder_named_as_a_frame_is_one_line(tmp_path):
     """A folder named like a frame, or a link to nothing, among an input folder's images was a
     traceback (or, the link, a frame silently skipped)."""
