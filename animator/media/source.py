@@ -50,6 +50,12 @@ Image.MAX_IMAGE_PIXELS = 200_000_000
 DEEP_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535, "F": 1.0}
 
 
+def quiet_pillow() -> warnings.catch_warnings:
+    """Pillow warns on stderr of an image between its pixel limit and twice it, which read_image
+    takes (the limit is raised for large stills): no line beside the command's own."""
+    return warnings.catch_warnings(action="ignore", category=Image.DecompressionBombWarning)
+
+
 def read_image(path: Path) -> np.ndarray:
     """An image file as HxWx3 uint8 RGB: EXIF orientation applied, transparency laid over white,
     CMYK, palette and grey converted, 16-bit and float samples scaled to 8 bits (read by Pillow
@@ -57,11 +63,7 @@ def read_image(path: Path) -> np.ndarray:
     if not path.is_file():
         raise MediaError(f"{path}: {'a folder, where an image file goes' if path.is_dir() else why_unreadable(path)}")
     try:
-        with warnings.catch_warnings():  # before the file opens: Pillow warns as it reads the header
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            file = iio.imopen(path, "r", plugin="pillow")
-        with file, warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with quiet_pillow(), iio.imopen(path, "r", plugin="pillow") as file:  # quiet as it reads the header too
             metadata = file.metadata(index=0)
             mode = metadata["mode"]
             see_through = mode in ALPHA_MODES or "transparency" in metadata  # a palette's transparent colour too
@@ -105,10 +107,7 @@ def sixteen_bit_colour(path: Path) -> np.ndarray | None:
     cut rather than rounded (a level low in a quarter of the samples). OpenCV reads them whole."""
     import cv2
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read_image takes what Pillow warns of
-        image = Image.open(path)
-    with image:
+    with quiet_pillow(), Image.open(path) as image:
         if not any(";16" in str(tile.args) for tile in image.tile):
             return None
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
@@ -123,11 +122,9 @@ def shown_size(path: Path) -> tuple[int, int]:
     """An image's width and height as read_image gives it (EXIF orientation applied), from its
     header alone."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read_image takes what Pillow warns of
-            with Image.open(path) as image:
-                turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
-                return image.size[::-1] if turned else image.size
+        with quiet_pillow(), Image.open(path) as image:
+            turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+            return image.size[::-1] if turned else image.size
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         height, width = read_image(path).shape[:2]  # which fails with what is wrong
         return width, height
@@ -664,10 +661,8 @@ def animated(path: Path) -> bool:
     """Whether Pillow finds a second frame (without counting them all, as `frames_in` does); a file
     it cannot read is left to the video decoder."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # read_image takes what Pillow warns of
-            with Image.open(path) as image:
-                return bool(getattr(image, "is_animated", False))
+        with quiet_pillow(), Image.open(path) as image:
+            return bool(getattr(image, "is_animated", False))
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         return True
 
@@ -677,9 +672,7 @@ def frames_in(path: Path) -> int:
     Pillow cannot open (a video under an image's name, or no picture at all, which read_image
     then reports)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return getattr(image, "n_frames", 1)
+        with quiet_pillow(), Image.open(path) as image:
+            return getattr(image, "n_frames", 1)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         return 0
