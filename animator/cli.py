@@ -495,13 +495,11 @@ def same_rate(source: Path, renders: list[Path]) -> Fraction | None:
 def gif_at(path: Path, rate: Fraction) -> bool:
     """A GIF whose every frame starts within half its clock's tick (1/100 s) of its place at
     `rate`: a GIF cannot say 29.97 fps, and a render's GIF at that rate reads as 30."""
-    import av
-
-    from animator.media.source import file_name
+    from animator.media.source import open_media
 
     if path.suffix.lower() != ".gif":
         return False
-    with av.open(file_name(path)) as container:
+    with open_media(path) as container:
         stream = container.streams.video[0]
         starts = [packet.pts * stream.time_base for packet in container.demux(stream) if packet.pts is not None]
     return all(abs(start - starts[0] - i / rate) <= Fraction(1, 200) for i, start in enumerate(starts))

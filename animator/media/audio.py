@@ -15,7 +15,7 @@ import av
 import numpy as np
 
 from animator.errors import MediaError
-from animator.media.source import file_name, sound_stream, timeline_origin
+from animator.media.source import file_name, open_media, sound_stream, timeline_origin
 
 ANALYSIS_RATE = 22050  # Hz: enough for band energies up to 11 kHz and onsets to a few ms
 
@@ -59,7 +59,7 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
     """The stream's sound at `rate` on the file's timeline: the mono mix, or one `channel`; and,
     for the mix, the channel to hear instead where the mix cancels it (None: the mix holds)."""
     try:
-        container = av.open(file_name(path))
+        container = open_media(path)
     except av.FFmpegError as exc:
         raise MediaError(f"{path}: not a readable audio file ({exc.strerror or exc})") from None
     with container:

@@ -35,7 +35,7 @@ from animator.files import write_file
 from animator.media.audio import GAP, silence
 from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
-from animator.media.source import file_name, sound_stream, timeline_origin
+from animator.media.source import file_name, open_media, sound_stream, timeline_origin
 
 log = logging.getLogger("animator")
 
@@ -410,7 +410,7 @@ class AudioCopy:
     def __init__(self, span: AudioSpan, container, rules: AudioRules = MP4_AUDIO):
         self.span, self.output, self.stream, self.edit_list = span, container, None, rules.edit_list
         try:
-            self.source = av.open(file_name(span.path))
+            self.source = open_media(span.path)
             source_stream = sound_stream(self.source)
             if source_stream is None:
                 raise LookupError("no audio stream")
@@ -431,7 +431,7 @@ class AudioCopy:
             # Opened again to copy from the top: a seek back to 0 in a Matroska file lands on the
             # packet after one that starts before 0 (an Opus stream's priming), and its sound is lost.
             self.source.close()
-            self.source = av.open(file_name(span.path))
+            self.source = open_media(span.path)
         except (av.FFmpegError, StopIteration, LookupError) as exc:
             log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)
             self.stream = None

@@ -626,7 +626,14 @@ def open_container(path: Path) -> av.container.InputContainer:
     """The file opened for decoding. An animated PNG is read as one: FFmpeg's probe takes a PNG
     for a single image (png_pipe) and would decode its first frame alone. What its name says is
     only believed of a file that starts as a PNG does."""
-    return av.open(file_name(path), format="apng" if path.suffix.lower() == ".png" and is_png(path) else None)
+    return open_media(path, format="apng" if path.suffix.lower() == ".png" and is_png(path) else None)
+
+
+def open_media(path: Path, format: str | None = None) -> av.container.InputContainer:
+    """A media file opened for reading. Its tags (a title, an encoder's name) are text in any
+    encoding, or damaged: bytes that are not UTF-8 are read as replacement characters, where
+    PyAV's default raised UnicodeDecodeError as the file opened."""
+    return av.open(file_name(path), format=format, metadata_errors="replace")
 
 
 def is_png(path: Path) -> bool:

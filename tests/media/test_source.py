@@ -965,3 +965,36 @@ def test_a_webms_transparency_is_laid_over_white(tmp_path, codec):
     for image in frames:
         assert image[:, :28].min() >= 235  # white
         assert np.abs(image[:, 36:].astype(int) - (0, 0, 255)).max() <= 24  # blue, as it was
+
+
+def test_a_clip_whose_title_is_not_utf_8_is_read_with_its_sound(tmp_path):
+    """Tags are text in any encoding (a title in Latin-1, a damaged header): PyAV raised
+    UnicodeDecodeError as the file opened, and a render of the clip, of its sound, or measured
+    against it, ended in a traceback."""
+    import av
+
+    from animator.media.audio import decode_audio
+    from animator.media.sink import AudioSpan, Mp4Sink, encoding
+    from tests.media.test_sink import moving_square
+
+    clip = tmp_path / "clip.mp4"
+    with av.open(str(SAMPLES / "pan.mp4")) as video, av.open(str(SAMPLES / "groove.m4a")) as sound, \
+            av.open(str(clip), "w") as out:
+        out.metadata["title"] = "TITLE-TO-BE-BYTES"
+        copies = {source: out.add_stream_from_template(source) for source in (video.streams.video[0], sound.streams.audio[0])}
+        for source, copy in copies.items():
+            for packet in source.container.demux(source):
+                if packet.dts is not None and packet.pts * source.time_base < 0.5:
+                    packet.stream = copy
+                    out.mux(packet)
+    data = clip.read_bytes()
+    clip.write_bytes(data.replace(b"TITLE-TO-BE-BYTES", b"Caf\xe9 \xff\xfe latin-1 \x80"))  # as long: the boxes hold
+
+    source = open_source(clip, moving=True)
+    assert (source.frame_count, sum(1 for _ in source)) == (12, 12)
+    assert decode_audio(clip).seconds == pytest.approx(0.5, abs=0.03)
+    with encoding([Mp4Sink(tmp_path / "out.mp4", Fraction(24), audio=AudioSpan(clip, 0.0, 0.5))]) as put:
+        for frame in moving_square(12):
+            put(frame)
+    with av.open(str(tmp_path / "out.mp4")) as out:
+        assert [s.type for s in out.streams] == ["video", "audio"]
