@@ -272,7 +272,8 @@ class VideoSource:
             for count, frame in enumerate(self._on_rate(), 1):
                 yield frame
         except av.FFmpegError as exc:
-            raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
+            raise MediaError(f"{self.path}: decoding failed after {count} frames ({exc.strerror or exc}): "
+                             "it is damaged") from None
         if self.frame_count is not None and count < self.frame_count - 1 and not self.counted:  # as it declares
             if self.head_missing:  # a recording cut between keyframes: what comes before the first cannot be decoded
                 raise MediaError(f"{self.path}: its first {self.head_missing:.2f} s cannot be decoded (it starts between "
@@ -337,6 +338,9 @@ class VideoSource:
             with open_container(self.path) as container:
                 stream = picture_stream(container)
                 stream.thread_type = "AUTO"
+                # damaged picture data is an error, not a frame FFmpeg patched up from its neighbours
+                # without a word (a flipped byte in a keyframe smeared every frame after it)
+                stream.codec_context.options = {"err_detect": "explode"}
                 if target > 0:
                     read_first_packet(container, stream)
                     try:
@@ -344,7 +348,7 @@ class VideoSource:
                     except av.FFmpegError:
                         continue
                 landed = target == 0  # a seek has landed once a frame at or before `start` comes out
-                for frame in deinterlaced(decoded(container, stream), stream):
+                for frame in deinterlaced(decoded(container, stream, sought=target > 0), stream):
                     time = frame.time - self.origin if frame.time is not None else None
                     if not landed:
                         if time is None or time > self.start + half:
@@ -422,19 +426,28 @@ def whole_apng(path: Path) -> None:
 ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
 
 
-def decoded(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+def decoded(container: av.container.InputContainer, stream: av.VideoStream, sought: bool = False) -> Iterator[av.VideoFrame]:
     """The stream's frames. A WebM's VP8 or VP9 with transparency (its `alpha_mode` tag: a sticker,
     an overlay) carries the alpha plane beside the picture, where FFmpeg's own decoders drop it and
     show the colours under the transparent part; libvpx's decoders read it, so the frame is laid
-    over white as any other picture with transparency."""
+    over white as any other picture with transparency. Picture data that cannot be decoded (with
+    the stream's `err_detect: explode`) is an error from the first keyframe on, or after a seek
+    (`sought`) from the first frame on: before them there is nothing to build on."""
     tags = {key.lower(): value for key, value in stream.metadata.items()}
     decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
-    if decoder is None or decoder not in av.codecs_available:
-        yield from container.decode(stream)
-        return
-    context = av.CodecContext.create(decoder, "r")
+    alpha = decoder is not None and decoder in av.codecs_available
+    context = av.CodecContext.create(decoder, "r") if alpha else stream.codec_context
+    keyed = started = False
     for packet in container.demux(stream):  # its last packet, empty, flushes the decoder
-        yield from context.decode(packet)
+        keyed = keyed or packet.is_keyframe
+        try:
+            frames = context.decode(packet) if alpha else stream.decode(packet)
+        except av.InvalidDataError:
+            if keyed and (started or not sought):
+                raise
+            continue  # nothing to build on yet: a recording cut between keyframes, a seek that landed part-way (MPEG-TS)
+        started = started or bool(frames)
+        yield from frames
 
 
 def read_first_packet(container: av.container.InputContainer, stream: av.VideoStream) -> None:

@@ -998,3 +998,22 @@ def test_a_clip_whose_title_is_not_utf_8_is_read_with_its_sound(tmp_path):
             put(frame)
     with av.open(str(tmp_path / "out.mp4")) as out:
         assert [s.type for s in out.streams] == ["video", "audio"]
+
+
+def test_a_video_whose_picture_data_is_damaged_is_refused_not_patched_up(tmp_path):
+    """FFmpeg conceals damaged H.264 data from the frames around it, without a word: a flipped
+    byte in the first keyframe of the pan rendered 48 frames 21 to 74 levels off it, with exit 0."""
+    import av
+
+    with av.open(str(SAMPLES / "pan.mp4")) as container:
+        keyframe = next(container.demux(video=0))
+    data = bytearray((SAMPLES / "pan.mp4").read_bytes())
+    middle = keyframe.pos + keyframe.size // 2
+    data[middle:middle + 16] = bytes(b ^ 0xFF for b in data[middle:middle + 16])
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    source = open_source(damaged, moving=True)
+    assert source.frame_count == 48  # its index is whole
+    with pytest.raises(MediaError, match=r"damaged\.mp4: decoding failed after 0 frames \(.*\): it is damaged"):
+        list(source)
+    assert sum(1 for _ in open_source(SAMPLES / "pan.mp4", moving=True)) == 48
