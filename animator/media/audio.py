@@ -7,6 +7,7 @@ it) and says so in one MediaError line, so a render fails before its first frame
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -97,6 +98,10 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
             hear(None)
         except av.FFmpegError as exc:
             raise MediaError(f"{path}: audio stream cannot be decoded ({exc.strerror or exc})") from None
+        told, heard = told_seconds(container, stream, origin), (late or 0.0) + placed
+        if told is not None and heard < told - CUT_SHORT:
+            raise MediaError(f"{path}: the sound ends after {heard:.2f} s where the file declares {told:.2f} s: it is "
+                             "cut short or damaged")
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     loudest = None
     if channel is None and np.square(samples, dtype=np.float64).sum() < CANCELLED * energies.max():
@@ -118,6 +123,24 @@ def silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
     frame = av.AudioFrame.from_ndarray(np.full(shape, level, dtype), format=like.format.name, layout=like.layout.name)
     frame.sample_rate = like.sample_rate
     return frame
+
+
+CUT_SHORT = 0.25  # seconds of sound a file may declare past its last packet (a codec's frame: 128 ms of AAC at 8 kHz)
+
+
+def told_seconds(container: av.container.InputContainer, stream: av.AudioStream, origin: float) -> float | None:
+    """How long a Matroska (WebM, MKA) file says its sound runs: the track's DURATION tag, or the
+    file's duration where the sound is all it holds. A file cut short keeps its header, and FFmpeg
+    decodes what is left without a word. None elsewhere: an MP4 cut short cannot be read, and an
+    Ogg's, a WAV's, an MP3's length is measured from what the file holds."""
+    if "matroska" not in container.format.name.split(","):
+        return None
+    if match := re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", stream.metadata.get("DURATION", "").strip()):
+        hours, minutes, rest = match.groups()
+        return int(hours) * 3600 + int(minutes) * 60 + float(rest) - origin
+    if len(container.streams) == 1 and container.duration:
+        return ((container.start_time or 0) + container.duration) / 1e6 - origin
+    return None
 
 
 def declared_end(container: av.container.InputContainer, stream: av.AudioStream) -> tuple[float, float] | None:

@@ -331,3 +331,30 @@ def test_the_beat_decays_up_to_the_last_frame_that_holds_sound():
     sound, _ = soundtrack.click_track(120, 6.0, rate=ANALYSIS_RATE)
     beat = frame_features(analyse(sound), 150, 1 / FPS, [1.0] * 150).values["beat"]
     assert beat[144] > 0.5 and beat[145:].max() == 0
+
+
+def test_a_matroska_sound_cut_short_is_refused_not_heard_short(tmp_path):
+    """A WebM or MKA cut short (a download stopped part-way) keeps the length its header declares,
+    and FFmpeg decodes what is left without a word: a render moved to half the song, and as long."""
+    import av
+
+    from animator.errors import MediaError
+    from tests.faults.test_cases import animator, refused, write
+
+    whole = tmp_path / "song.mka"
+    with av.open(str(SAMPLES / "groove.m4a")) as source, av.open(str(whole), "w") as out:
+        stream = out.add_stream_from_template(source.streams.audio[0])
+        for packet in source.demux(source.streams.audio[0]):
+            if packet.dts is not None and packet.pts * packet.time_base < 3:
+                packet.stream = stream
+                out.mux(packet)
+    assert decode_audio(whole).seconds == pytest.approx(3.0, abs=0.05)
+    cut = tmp_path / "cut.mka"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    with pytest.raises(MediaError, match=r"cut\.mka: the sound ends after 1\.\d\d s where the file declares 3\.0\d s: "
+                                         r"it is cut short or damaged"):
+        decode_audio(cut)
+    preset = write(tmp_path, f"name: p\ninput: {SAMPLES / 'chelsea.png'}\naudio: {cut}\nsize: 32\n"
+                             "iterate: {steps: auto}\noutputs: [{format: mp4}]\n")
+    refused(animator("render", preset, "--out", tmp_path / "out", cwd=tmp_path), "cut.mka", "cut short")
+    assert not (tmp_path / "out" / "p.mp4").exists()
