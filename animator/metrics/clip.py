@@ -123,16 +123,24 @@ def shaped(sources: Iterable[np.ndarray], size: tuple[int, int]) -> Iterator[np.
     """The source's frames, the first checked against the renders' shape. A render keeps its
     source's shape, its sides rounded (to multiples of 8, at most 4 px off each), so a source of
     another shape (turned, cropped) is another clip, which resized to the renders' would be
-    measured as theirs. A side stretched to the networks' least (MIN_SIDE) is let pass."""
-    from animator.media.frame import MIN_SIDE
+    measured as theirs. A side stretched to the networks' least (MIN_SIDE) is let pass: a render
+    with a side that small is checked side by side, each up to 4 px from its scale or from MIN_SIDE
+    (a 32x16 render of a turned 192x320 clip was measured as its own)."""
+    from animator.media.frame import MIN_SIDE, MULTIPLE
 
     width, height = size
     for t, image in enumerate(sources):
         w, h = image.shape[1], image.shape[0]
-        # width/height against w/h, each side of the render up to 4 px off its exact scale
-        if t == 0 and min(size) > MIN_SIDE and abs(width * h - height * w) > 4 * (w + h):
-            raise Mismatch("source", f"the source is {w}x{h}, the renders {width}x{height}: of another shape, so "
-                                     "another clip (or turned, or cropped)")
+        if t == 0:
+            if min(size) > MIN_SIDE:  # width/height against w/h, each side of the render up to 4 px off its exact scale
+                other = abs(width * h - height * w) > 4 * (w + h)
+            else:
+                scale = max(size) / max(w, h)
+                other = any(not side * scale - MULTIPLE / 2 <= got <= max(MIN_SIDE, side * scale) + MULTIPLE / 2
+                            for side, got in ((w, width), (h, height)))
+            if other:
+                raise Mismatch("source", f"the source is {w}x{h}, the renders {width}x{height}: of another shape, so "
+                                         "another clip (or turned, or cropped)")
         yield image
 
 

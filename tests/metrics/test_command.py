@@ -72,6 +72,21 @@ def test_a_source_of_another_shape_is_another_clip(clips, tmp_path):
     figures(animator("metrics", "rounded.mp4", "--source", clips / "source.mp4", "--json", cwd=tmp_path))
 
 
+def test_a_source_of_another_shape_is_another_clip_beside_a_render_with_a_side_at_its_least(clips, tmp_path):
+    """A render with a side of 16 px (its least, to which a thinner one is stretched) let any source
+    pass: its 24x16 of the camera was measured against the camera turned, with exit 0."""
+    small = [np.asarray(Image.fromarray(f).resize((24, 16), Image.Resampling.LANCZOS)) for f in camera(20)]
+    write(tmp_path / "small.mp4", small, 25, crf=0)
+    write(tmp_path / "turned.mp4", [np.ascontiguousarray(f.transpose(1, 0, 2)) for f in camera(20)], 25, crf=0)
+    refused(animator("metrics", "small.mp4", "--source", "turned.mp4", cwd=tmp_path),
+            "error: turned.mp4: the source is 72x96, the renders 24x16: of another shape")
+    figures(animator("metrics", "small.mp4", "--source", clips / "source.mp4", "--json", cwd=tmp_path))
+    thin = [np.asarray(Image.fromarray(f[:12]).resize((24, 16), Image.Resampling.LANCZOS)) for f in camera(20)]
+    write(tmp_path / "thin.mp4", thin, 25, crf=0)  # 96x12 at 24 px is 24x3, stretched to 24x16
+    write(tmp_path / "strip.mp4", [f[:12] for f in camera(20)], 25, crf=0)
+    figures(animator("metrics", "thin.mp4", "--source", "strip.mp4", "--json", cwd=tmp_path))
+
+
 def test_a_reference_at_fault_is_the_file_named(clips, tmp_path):
     write(tmp_path / "small.mp4", [f[::2, ::2] for f in camera(40)], 25, crf=0)
     refused(animator("metrics", "source.mp4", "--source", "source.mp4", "--reference", tmp_path / "small.mp4", cwd=clips),
