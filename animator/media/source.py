@@ -337,9 +337,10 @@ class VideoSource:
                 continue
             with open_container(self.path) as container:
                 stream = picture_stream(container)
-                stream.thread_type = "AUTO"
                 # damaged picture data is an error, not a frame FFmpeg patched up from its neighbours
-                # without a word (a flipped byte in a keyframe smeared every frame after it)
+                # without a word (a flipped byte in a keyframe smeared every frame after it); VP8's
+                # errors are lost between frame threads, so it is decoded in slices
+                stream.thread_type = "SLICE" if stream.codec_context.name == "vp8" else "AUTO"
                 stream.codec_context.options = {"err_detect": "explode"}
                 if target > 0:
                     read_first_packet(container, stream)
