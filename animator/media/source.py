@@ -76,6 +76,8 @@ def read_image(path: Path) -> np.ndarray:
                              "the image reader takes; scale it down first") from None
         if isinstance(exc, PermissionError) or isinstance(exc.__cause__, PermissionError):
             raise MediaError(f"{path}: permission denied") from None
+        if kind := image_format(path):  # its header read, its pictures not: a download stopped part-way, say
+            raise MediaError(f"{path}: a {kind} image that cannot be decoded: it is cut short or damaged") from None
         raise MediaError(f"{path}: not a readable image (expected PNG, JPEG, BMP, TIFF or WebP)") from None
     if mode in DEEP_COLOUR_MODES and (deep := sixteen_bit_colour(path)) is not None:
         image = on_white(deep, 65535) if deep.shape[2] == 4 else (deep / 257).round().astype(np.uint8)
@@ -90,6 +92,17 @@ def read_image(path: Path) -> np.ndarray:
     elif see_through:
         image = on_white(image)
     return np.ascontiguousarray(image)
+
+
+def image_format(path: Path) -> str | None:
+    """The format Pillow finds in an image file's header (PNG, JPEG, ...); None where it finds none."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return image.format
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return None
 
 
 ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}

@@ -31,6 +31,18 @@ def test_bad_images_are_media_errors(tmp_path, content, message):
         open_source(path)
 
 
+@pytest.mark.parametrize("name", ["chelsea.png", "hubble_deep_field.jpg"])
+def test_an_image_cut_short_is_named_as_such_not_as_another_format(tmp_path, name):
+    """A JPEG cut short (a download stopped part-way) was "not a readable image (expected PNG,
+    JPEG, ...)", as if it were some other kind of file."""
+    whole = (SAMPLES / name).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(whole[:len(whole) // 2])
+    kind = "PNG" if name.endswith(".png") else "JPEG"
+    with pytest.raises(MediaError, match=rf"{name}: a {kind} image that cannot be decoded: it is cut short or damaged$"):
+        read_image(path)
+
+
 @pytest.mark.parametrize("moving", [False, True])
 def test_a_video_under_an_images_name_is_read_as_the_video_it_is(tmp_path, moving):
     # named .png, an MP4 was forced through FFmpeg's animated PNG reader, found no frames, and was
