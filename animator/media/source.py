@@ -445,21 +445,22 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, soug
     an overlay) carries the alpha plane beside the picture, where FFmpeg's own decoders drop it and
     show the colours under the transparent part; libvpx's decoders read it, so the frame is laid
     over white as any other picture with transparency. Picture data that cannot be decoded (with
-    the stream's `err_detect: explode`) is an error from the first keyframe on, or after a seek
-    (`sought`) from the first frame on: before them there is nothing to build on."""
+    the stream's `err_detect: explode`) is an error, except before the first frame comes out of a
+    stream that starts between keyframes or after a seek (`sought`): the frames there lean on
+    pictures that are not in what is read."""
     tags = {key.lower(): value for key, value in stream.metadata.items()}
     decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
     alpha = decoder is not None and decoder in av.codecs_available
     context = av.CodecContext.create(decoder, "r") if alpha else stream.codec_context
-    keyed = started = False
-    for packet in container.demux(stream):  # its last packet, empty, flushes the decoder
-        keyed = keyed or packet.is_keyframe
+    part_way, started = sought, False  # part-way: a seek, or a stream that starts between keyframes
+    for i, packet in enumerate(container.demux(stream)):  # its last packet, empty, flushes the decoder
+        part_way = part_way or (i == 0 and not packet.is_keyframe)
         try:
             frames = context.decode(packet) if alpha else stream.decode(packet)
         except av.InvalidDataError:
-            if keyed and (started or not sought):
+            if started or not part_way:
                 raise
-            continue  # nothing to build on yet: a recording cut between keyframes, a seek that landed part-way (MPEG-TS)
+            continue  # nothing whole to build on yet (a recording cut part-way, a seek into an MPEG-TS)
         started = started or bool(frames)
         yield from frames
 

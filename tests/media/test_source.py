@@ -31,6 +31,29 @@ def test_bad_images_are_media_errors(tmp_path, content, message):
         open_source(path)
 
 
+def test_an_mpeg_ts_capture_that_starts_part_way_is_not_taken_for_damaged(tmp_path):
+    """A broadcast capture starts wherever the recording did: the pictures after its first
+    keyframe that lean on ones before it cannot be decoded, as damaged data cannot. It says where
+    its pictures begin, and a span from there renders."""
+    import av
+
+    with av.open(str(SAMPLES / "pan.mp4")) as clip:
+        images = [f.to_ndarray(format="rgb24")[::4, ::4] for f in clip.decode(video=0)]
+    whole = tmp_path / "whole.ts"
+    with av.open(str(whole), "w", format="mpegts") as out:
+        stream = out.add_stream("libx265", rate=24, options={"x265-params": "log-level=error:keyint=12"})
+        stream.width, stream.height, stream.pix_fmt = 80, 48, "yuv420p"
+        for image in images:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
+        out.mux(stream.encode())
+    data = whole.read_bytes()
+    capture = tmp_path / "capture.ts"
+    capture.write_bytes(data[len(data) // 188 // 3 * 188:])  # from a transport packet a third of the way in
+    with pytest.raises(MediaError, match=r"capture\.ts: its first 0\.\d\d s cannot be decoded \(it starts between keyframes"):
+        list(open_source(capture, moving=True))
+    assert sum(1 for _ in open_source(capture, start=1.0, duration=0.5, moving=True)) == 12
+
+
 @pytest.mark.parametrize("name", ["chelsea.png", "hubble_deep_field.jpg"])
 def test_an_image_cut_short_is_named_as_such_not_as_another_format(tmp_path, name):
     """A JPEG cut short (a download stopped part-way) was "not a readable image (expected PNG,
