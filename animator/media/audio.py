@@ -68,6 +68,8 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
             found = "a video stream only" if container.streams.video else "no streams"
             raise MediaError(f"{path}: expected an audio stream, found {found}")
         stream = sound_stream(container)
+        if stream.codec_context is None:  # a codec this FFmpeg has no decoder for (or a damaged codec id)
+            raise MediaError(f"{path}: its audio stream's codec cannot be decoded here")
         origin = timeline_origin(container)
         ends = declared_end(container, stream)
         mix = av.AudioResampler(format="flt", layout="mono", rate=rate)

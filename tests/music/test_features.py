@@ -358,3 +358,28 @@ def test_a_matroska_sound_cut_short_is_refused_not_heard_short(tmp_path):
                              "iterate: {steps: auto}\noutputs: [{format: mp4}]\n")
     refused(animator("render", preset, "--out", tmp_path / "out", cwd=tmp_path), "cut.mka", "cut short")
     assert not (tmp_path / "out" / "p.mp4").exists()
+
+
+def test_a_sound_of_a_codec_ffmpeg_cannot_decode_is_one_line(tmp_path):
+    """An audio stream whose codec FFmpeg has no decoder for (or whose codec id is damaged) has no
+    decoder context: its length was asked of nothing, and the render ended in a traceback."""
+    import av
+
+    from animator.errors import MediaError
+    from tests.faults.test_cases import animator, refused, write
+
+    song = tmp_path / "song.mka"
+    with av.open(str(SAMPLES / "groove.m4a")) as source, av.open(str(song), "w") as out:
+        stream = out.add_stream_from_template(source.streams.audio[0])
+        for packet in source.demux(source.streams.audio[0]):
+            if packet.dts is not None and packet.pts * packet.time_base < 1:
+                packet.stream = stream
+                out.mux(packet)
+    data = song.read_bytes()
+    assert data.count(b"A_AAC") == 1
+    song.write_bytes(data.replace(b"A_AAC", b"A_XYZ"))
+    with pytest.raises(MediaError, match=r"song\.mka: its audio stream's codec cannot be decoded here$"):
+        decode_audio(song)
+    preset = write(tmp_path, f"name: p\ninput: {SAMPLES / 'chelsea.png'}\naudio: {song}\nsize: 32\n"
+                             "iterate: {steps: auto}\noutputs: [{format: mp4}]\n")
+    refused(animator("render", preset, "--out", tmp_path / "out", cwd=tmp_path), "song.mka", "cannot be decoded")
