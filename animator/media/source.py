@@ -694,11 +694,12 @@ def is_still(path: Path) -> bool:
 
 def animated(path: Path) -> bool:
     """Whether Pillow finds a second frame (without counting them all, as `frames_in` does); a file
-    it cannot read is left to the video decoder."""
+    it cannot read is left to the video decoder. (Pillow's GIF reader raises IndexError at a file
+    cut after an image's header.)"""
     try:
         with quiet_pillow(), Image.open(path) as image:
             return bool(getattr(image, "is_animated", False))
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, Image.DecompressionBombError):
         return True
 
 
@@ -709,5 +710,5 @@ def frames_in(path: Path) -> int:
     try:
         with quiet_pillow(), Image.open(path) as image:
             return getattr(image, "n_frames", 1)
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, Image.DecompressionBombError):
         return 0

@@ -908,6 +908,24 @@ def test_a_gif_cut_short_is_refused_as_a_render_source(tmp_path):
     assert VideoSource(tmp_path / "clip.gif").frame_count == 48
 
 
+def test_a_gif_cut_after_a_frames_header_is_refused_not_a_traceback(tmp_path):
+    """Pillow, asked whether a GIF is animated, read past the end of one cut after an image's
+    header (before its data) and raised IndexError: the render ended in a traceback."""
+    from animator.errors import MediaError
+
+    chelsea = Image.open(SAMPLES / "chelsea.png").convert("RGB").resize((48, 32))
+    frames = [chelsea, chelsea.transpose(Image.Transpose.FLIP_LEFT_RIGHT), chelsea.transpose(Image.Transpose.FLIP_TOP_BOTTOM)]
+    frames[0].save(tmp_path / "whole.gif", save_all=True, append_images=frames[1:], duration=100)
+    data = (tmp_path / "whole.gif").read_bytes()
+    # every 0x2C may start an image descriptor: 10 bytes, then a local palette where its flag says
+    cuts = {at + 10 + (3 << ((data[at + 9] & 7) + 1) if data[at + 9] & 0x80 else 0)
+            for at in range(13, len(data) - 10) if data[at] == 0x2C}
+    for cut in sorted(c for c in cuts if c < len(data) - 1):
+        (tmp_path / "cut.gif").write_bytes(data[:cut])
+        with pytest.raises(MediaError, match=r"cut\.gif: "):
+            list(open_source(tmp_path / "cut.gif", moving=True))
+
+
 def test_an_animated_png_cut_short_is_refused_as_a_render_source(tmp_path):
     """With threads, FFmpeg drops its error on a cut APNG's frame: a render of half an animation
     was a video half as long, with exit 0."""
