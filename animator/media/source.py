@@ -9,6 +9,7 @@ import functools
 import logging
 import math
 import re
+import struct
 import warnings
 from collections.abc import Iterator
 from fractions import Fraction
@@ -695,11 +696,11 @@ def is_still(path: Path) -> bool:
 def animated(path: Path) -> bool:
     """Whether Pillow finds a second frame (without counting them all, as `frames_in` does); a file
     it cannot read is left to the video decoder. (Pillow's GIF reader raises IndexError at a file
-    cut after an image's header.)"""
+    cut after an image's header, struct.error at one cut inside it.)"""
     try:
         with quiet_pillow(), Image.open(path) as image:
             return bool(getattr(image, "is_animated", False))
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error, Image.DecompressionBombError):
         return True
 
 
@@ -710,5 +711,5 @@ def frames_in(path: Path) -> int:
     try:
         with quiet_pillow(), Image.open(path) as image:
             return getattr(image, "n_frames", 1)
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error, Image.DecompressionBombError):
         return 0

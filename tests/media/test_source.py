@@ -908,9 +908,10 @@ def test_a_gif_cut_short_is_refused_as_a_render_source(tmp_path):
     assert VideoSource(tmp_path / "clip.gif").frame_count == 48
 
 
-def test_a_gif_cut_after_a_frames_header_is_refused_not_a_traceback(tmp_path):
+def test_a_gif_cut_in_or_after_a_frames_header_is_refused_not_a_traceback(tmp_path):
     """Pillow, asked whether a GIF is animated, read past the end of one cut after an image's
-    header (before its data) and raised IndexError: the render ended in a traceback."""
+    header (before its data) and raised IndexError, or struct.error for one cut inside it: the
+    render ended in a traceback."""
     from animator.errors import MediaError
 
     chelsea = Image.open(SAMPLES / "chelsea.png").convert("RGB").resize((48, 32))
@@ -918,8 +919,9 @@ def test_a_gif_cut_after_a_frames_header_is_refused_not_a_traceback(tmp_path):
     frames[0].save(tmp_path / "whole.gif", save_all=True, append_images=frames[1:], duration=100)
     data = (tmp_path / "whole.gif").read_bytes()
     # every 0x2C may start an image descriptor: 10 bytes, then a local palette where its flag says
-    cuts = {at + 10 + (3 << ((data[at + 9] & 7) + 1) if data[at + 9] & 0x80 else 0)
-            for at in range(13, len(data) - 10) if data[at] == 0x2C}
+    starts = [at for at in range(13, len(data) - 10) if data[at] == 0x2C]
+    cuts = {at + 10 + (3 << ((data[at + 9] & 7) + 1) if data[at + 9] & 0x80 else 0) for at in starts}
+    cuts |= {at + inside for at in starts for inside in range(1, 10)}
     for cut in sorted(c for c in cuts if c < len(data) - 1):
         (tmp_path / "cut.gif").write_bytes(data[:cut])
         with pytest.raises(MediaError, match=r"cut\.gif: "):
