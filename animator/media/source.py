@@ -8,6 +8,7 @@ import contextlib
 import functools
 import logging
 import math
+import os
 import re
 import struct
 import warnings
@@ -51,10 +52,29 @@ Image.MAX_IMAGE_PIXELS = 200_000_000
 DEEP_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535, "F": 1.0}
 
 
-def quiet_pillow() -> warnings.catch_warnings:
-    """Pillow warns on stderr of an image between its pixel limit and twice it, which read_image
-    takes (the limit is raised for large stills): no line beside the command's own."""
-    return warnings.catch_warnings(action="ignore", category=Image.DecompressionBombWarning)
+_TOLD: set[tuple[str, str]] = set()
+
+
+@contextlib.contextmanager
+def pillow_told(path: Path) -> Iterator[None]:
+    """Pillow reading `path`: what it warns of (damaged EXIF data, which it reads past) is one
+    WARNING naming the file, once a run, where Python printed its own two lines, naming Pillow's
+    source, each time the file was opened. Its warning of a large image is not one: read_image
+    takes what Pillow warns of."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            yield
+        finally:
+            pillow = [w for w in caught if f"{os.sep}PIL{os.sep}" in w.filename]
+    for w in caught:
+        if w not in pillow:  # another thread's, caught in passing: as it would have been shown
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for message in dict.fromkeys(" ".join(str(w.message).split()) for w in pillow):
+        if (str(path), message) not in _TOLD:
+            _TOLD.add((str(path), message))
+            log.warning("%s: %s", path, message)
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -64,7 +84,7 @@ def read_image(path: Path) -> np.ndarray:
     if not path.is_file():
         raise MediaError(f"{path}: {'a folder, where an image file goes' if path.is_dir() else why_unreadable(path)}")
     try:
-        with quiet_pillow(), iio.imopen(path, "r", plugin="pillow") as file:  # quiet as it reads the header too
+        with pillow_told(path), iio.imopen(path, "r", plugin="pillow") as file:
             metadata = file.metadata(index=0)
             mode = metadata["mode"]
             see_through = mode in ALPHA_MODES or "transparency" in metadata  # a palette's transparent colour too
@@ -98,10 +118,8 @@ def read_image(path: Path) -> np.ndarray:
 def image_format(path: Path) -> str | None:
     """The format Pillow finds in an image file's header (PNG, JPEG, ...); None where it finds none."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return image.format
+        with pillow_told(path), Image.open(path) as image:
+            return image.format
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         return None
 
@@ -121,7 +139,7 @@ def sixteen_bit_colour(path: Path) -> np.ndarray | None:
     cut rather than rounded (a level low in a quarter of the samples). OpenCV reads them whole."""
     import cv2
 
-    with quiet_pillow(), Image.open(path) as image:
+    with pillow_told(path), Image.open(path) as image:
         if not any(";16" in str(tile.args) for tile in image.tile):
             return None
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
@@ -136,7 +154,7 @@ def shown_size(path: Path) -> tuple[int, int]:
     """An image's width and height as read_image gives it (EXIF orientation applied), from its
     header alone."""
     try:
-        with quiet_pillow(), Image.open(path) as image:
+        with pillow_told(path), Image.open(path) as image:
             turned = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
             return image.size[::-1] if turned else image.size
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
@@ -698,7 +716,7 @@ def animated(path: Path) -> bool:
     it cannot read is left to the video decoder. (Pillow's GIF reader raises IndexError at a file
     cut after an image's header, struct.error at one cut inside it.)"""
     try:
-        with quiet_pillow(), Image.open(path) as image:
+        with pillow_told(path), Image.open(path) as image:
             return bool(getattr(image, "is_animated", False))
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error, Image.DecompressionBombError):
         return True
@@ -709,7 +727,7 @@ def frames_in(path: Path) -> int:
     Pillow cannot open (a video under an image's name, or no picture at all, which read_image
     then reports)."""
     try:
-        with quiet_pillow(), Image.open(path) as image:
+        with pillow_told(path), Image.open(path) as image:
             return getattr(image, "n_frames", 1)
     except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error, Image.DecompressionBombError):
         return 0

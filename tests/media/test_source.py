@@ -54,6 +54,30 @@ def test_an_mpeg_ts_capture_that_starts_part_way_is_not_taken_for_damaged(tmp_pa
     assert sum(1 for _ in open_source(capture, start=1.0, duration=0.5, moving=True)) == 12
 
 
+def test_a_photos_damaged_exif_is_one_warning_naming_it(tmp_path):
+    """Pillow warns of EXIF data that ends before its entries do, and reads past it: Python printed
+    its two lines, naming Pillow's source and not the photo, each of the times the photo was opened."""
+    import io
+
+    from tests.faults.test_cases import animator
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Camera", 6  # its maker, then its orientation: turned a quarter
+    encoded = io.BytesIO()
+    Image.open(SAMPLES / "chelsea.png").convert("RGB").resize((60, 40)).save(encoded, "JPEG", exif=exif)
+    data = bytearray(encoded.getvalue())
+    tiff = data.find(b"Exif\x00\x00") + 6
+    assert data[tiff:tiff + 2] == b"MM"
+    data[tiff + 8:tiff + 10] = b"\x00\x40"  # the first directory says 64 entries; it holds 2
+    (tmp_path / "photo.jpg").write_bytes(bytes(data))
+    result = animator("stylize", "photo.jpg", "-o", "out.png", "--size", "32", "--style", SAMPLES / "brick.png", "--quiet",
+                      cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"WARNING: {tmp_path / 'photo.jpg'}: Corrupt EXIF data. Expecting to read 12 bytes but only got 0."]
+    assert read_image(tmp_path / "out.png").shape == (32, 24, 3)  # the entries it holds read: turned upright
+
+
 @pytest.mark.parametrize("name", ["chelsea.png", "hubble_deep_field.jpg"])
 def test_an_image_cut_short_is_named_as_such_not_as_another_format(tmp_path, name):
     """A JPEG cut short (a download stopped part-way) was "not a readable image (expected PNG,
