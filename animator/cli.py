@@ -326,7 +326,7 @@ def print_batch(results: list, seconds: float) -> None:
     for r in results:
         if r.failed:
             error = r.error.removeprefix(f"{r.name}: ")  # some messages name the preset themselves
-            console.print(Text.assemble((f"{r.name}: ", "bold red"), error), soft_wrap=True)
+            console.print(Text.assemble((f"{r.name}: ", "bold red"), one_line(error)), soft_wrap=True)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -708,9 +708,13 @@ def idle_threads() -> str:
 LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
+def one_line(message: str) -> str:
+    """A message as one line, whatever line breaks a name or path in it holds."""
+    return message.translate(LINE_BREAKS)
+
+
 def print_error(exc: AnimatorError) -> None:
-    one_line = str(exc).translate(LINE_BREAKS)  # a name or path with a line break in it
-    console.print(Text.assemble(("error: ", "bold red"), one_line), soft_wrap=True)
+    console.print(Text.assemble(("error: ", "bold red"), one_line(str(exc))), soft_wrap=True)
 
 
 def out_of_memory(exc: BaseException) -> str | None:

@@ -199,6 +199,14 @@ def test_a_path_with_a_unicode_line_separator_is_named_on_one_line(tmp_path):
     assert line.endswith(f"{tmp_path}/cat\\u2028one.png"), line
 
 
+def test_a_batch_failure_naming_a_path_with_a_line_break_is_one_line(tmp_path):
+    """A batch's failures are listed a line each after its table: the path's U+2028 split that line."""
+    preset = write(tmp_path, BASE + "style: \"cat\\u2028one.png\"\n")
+    result = animator("batch", preset, "--out", tmp_path / "out", "--quiet", cwd=tmp_path)
+    reasons = [line for line in result.stderr.splitlines() if "style[0].image: file not found" in line]
+    assert result.returncode == 1 and reasons and reasons[0].endswith(f"{tmp_path}/cat\\u2028one.png"), result.stderr
+
+
 def test_a_folder_of_frames_with_a_folder_named_as_a_frame_is_one_line(tmp_path):
     """A folder named like a frame, or a link to nothing, among an input folder's images was a
     traceback (or, the link, a frame silently skipped)."""
