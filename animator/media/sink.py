@@ -35,7 +35,7 @@ from animator.files import write_file
 from animator.media.audio import GAP, silence
 from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
-from animator.media.source import file_name, open_media, sound_stream, timeline_origin
+from animator.media.source import file_name, open_media, pillow_told, sound_stream, timeline_origin
 
 log = logging.getLogger("animator")
 
@@ -743,11 +743,12 @@ def sheet_mark() -> PngInfo:
 
 
 def is_sheet(path: Path) -> bool:
-    """Whether the file at `path` is a contact sheet a preview wrote."""
+    """Whether the file at `path` is a contact sheet a preview wrote (a picture too large for Pillow
+    to open is none)."""
     try:
-        with Image.open(path) as image:
+        with pillow_told(path), Image.open(path) as image:
             return image.format == "PNG" and image.info.get(SHEET_MARK[0]) == SHEET_MARK[1]
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):
         return False
 
 

@@ -55,6 +55,24 @@ def test_a_preview_replaces_its_own_sheet_and_no_other_png(tmp_path):
     assert read_image(tmp_path / "melt-preview.png").shape[:2] == (2 * height, 2 * width)  # frames 0, 40, 80, 120
 
 
+
+@pytest.mark.parametrize("side", [15_000, 30_000])  # 225 megapixels, which Pillow warns of; 900, which it refuses
+def test_a_picture_too_large_for_pillow_where_the_sheet_goes_is_in_the_way(tmp_path, side):
+    """It printed Pillow's warning beside the error, or, past twice Pillow's limit, a traceback (exit 1)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))  # a PNG of that size, its pixels cut off
+    mine = b"\x89PNG\r\n\x1a\n" + header + chunk(b"IEND", b"")
+    (tmp_path / "melt-preview.png").write_bytes(mine)
+    result = subprocess.run([sys.executable, "-m", "animator", "preview", "melt", "--out", str(tmp_path), "--quiet"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {tmp_path / 'melt-preview.png'}: is in the way")
+    assert len(result.stderr.splitlines()) == 1 and (tmp_path / "melt-preview.png").read_bytes() == mine, result.stderr
+
 def test_a_still_s_preview_says_it_shows_its_one_frame(tmp_path):
     # it said "every 2nd frame" of a one-frame still; the sheet is named after the preset, as its render's outputs are
     (tmp_path / "my-still.yaml").write_text(f"name: still\nmode: still\ninput: {SAMPLES / 'chelsea.png'}\n"
