@@ -39,6 +39,7 @@ class Display:
 
 
 UNTAGGED = 2  # FFmpeg's AVCOL_SPC_UNSPECIFIED
+LIMITED = 1  # AVCOL_RANGE_MPEG
 DISPLAYMATRIX = Type.DISPLAYMATRIX
 
 
@@ -50,11 +51,22 @@ def rgb(frame: av.VideoFrame) -> np.ndarray:
     with transparency is laid over white, as a still is."""
     hd = frame.width >= 1280 or frame.height > 576
     matrix = {"src_colorspace": Colorspace.ITU709} if frame.colorspace == UNTAGGED and hd else {}
+    if frame.format.name.startswith("gray") and frame.color_range == LIMITED:
+        return limited_grey(frame)
     alpha = any(component.is_alpha for component in frame.format.components)  # an animated PNG's, as a still's
     if frame.format.components[0].bits <= 8:
         return on_white(frame.to_ndarray(format="rgba", **matrix)) if alpha else frame.to_ndarray(format="rgb24", **matrix)
     deep = rgb16(frame, alpha, **matrix)
     return on_white(deep, 65535) if alpha else ((deep.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def limited_grey(frame: av.VideoFrame) -> np.ndarray:
+    """A monochrome frame in limited range (black at 16, white at 235 in 8 bits: a monochrome AV1
+    or HEVC, FFV1's grey) as HxWx3 uint8, expanded as players show it: swscale ignores a grey
+    frame's range and gave it black at 16, every picture washed out."""
+    codes = frame.to_ndarray(format="rgb48le")  # at 256 a level of 8 bits, at any depth
+    black, white = 16 * 256, 235 * 256
+    return np.clip(np.rint((codes.astype(np.float32) - black) * (255 / (white - black))), 0, 255).astype(np.uint8)
 
 
 def deinterlaced(frames: Iterator[av.VideoFrame], stream: av.VideoStream) -> Iterator[av.VideoFrame]:

@@ -702,6 +702,7 @@ def test_a_flat_colour_comes_back_as_players_show_it(tmp_path, width, height, ma
     ("yuv444p12le", True),
     ("gbrp10le", True),  # planar RGB, which swscale already scales to 65535
     ("yuva420p10le", False),  # opaque: its alpha's top code is 65472 in 16 bits, its white 65283
+    ("gray10le", False),  # monochrome (AV1's, HEVC's): swscale ignores its range, black read as 16
 ])
 def test_deep_samples_come_back_at_their_own_levels_white_as_white(tmp_path, pix_fmt, full_range):
     # swscale's 16-bit RGB puts limited-range white at 65283 and full-range 10-bit YUV's at 65472:
