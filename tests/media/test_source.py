@@ -696,6 +696,34 @@ def test_a_flat_colour_comes_back_as_players_show_it(tmp_path, width, height, ma
     assert np.abs(image[height // 2, width // 2].astype(int) - colour).max() <= 2
 
 
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p"])
+def test_an_8_bit_clip_comes_back_at_its_own_levels_not_cut_down(tmp_path, pix_fmt):
+    # swscale's fast path cut every sample down and took chroma from the nearest sample: a grey
+    # ramp read half a level dark, chaplin's first frame 0.4 levels and the bunny's 1.1
+    import av
+
+    ramp = np.arange(16, 236, dtype=np.uint8)  # black to white in limited range, one code a pixel
+    colour = (81, 90, 240)  # a red, flat over a block of chroma samples
+    with av.open(str(tmp_path / "levels.mkv"), "w") as clip:
+        stream = clip.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 220, 16, pix_fmt
+        stream.codec_context.color_range = 1
+        frame = av.VideoFrame(220, 16, pix_fmt)
+        for plane, grey, red in zip(frame.planes, (ramp, 128, 128), colour):
+            rows = np.zeros((plane.height, plane.line_size), np.uint8)
+            rows[:, :plane.width] = grey
+            rows[:plane.height // 2, :8] = red  # the red in the top left corner, 16 x 8 pixels
+            plane.update(rows.tobytes())
+        frame.color_range, frame.pts = 1, 0
+        clip.mux(stream.encode(frame))
+        clip.mux(stream.encode())
+    image = next(iter(open_source(tmp_path / "levels.mkv"))).image.astype(float)
+    assert np.array_equal(image[12, :, 0], np.rint((ramp - 16.0) * 255 / 219))  # BT.601's levels, rounded
+    y, u, v = (colour[0] - 16) * 255 / 219, (colour[1] - 128) * 255 / 224, (colour[2] - 128) * 255 / 224
+    red = np.clip(np.rint([y + 1.402 * v, y - 0.344136 * u - 0.714136 * v, y + 1.772 * u]), 0, 255)
+    assert np.array_equal(image[2, 4], red)
+
+
 @pytest.mark.parametrize("pix_fmt, full_range", [
     ("yuv422p10le", False),  # ProRes' and DNxHR's
     ("yuv420p10le", False),  # 10-bit HEVC's, AV1's and VP9's
