@@ -14,14 +14,19 @@ from functools import cache
 
 import av
 import numpy as np
+from av.video.reformatter import Interpolation
 
 FULL = 65535
+# swscale's bilinear paths to 16-bit RGB overflow where chroma is interpolated (a 4:2:0 frame of odd
+# width, or asked to): a saturated colour beyond RGB's gamut wrapped round, 255 read as 0. Its
+# bicubic path clips, and chroma is interpolated, as for 8 bits (display.EXACT)
+DEEP = Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
 
 
 def rgb16(frame: av.VideoFrame, alpha: bool = False, **matrix) -> np.ndarray:
     """HxWx3 (HxWx4 with `alpha`) uint16 RGB(A), white and opaque at 65535 (`matrix`: reformat's
     colour arguments)."""
-    codes = frame.to_ndarray(format="rgba64le" if alpha else "rgb48le", **matrix)
+    codes = frame.to_ndarray(format="rgba64le" if alpha else "rgb48le", interpolation=DEEP, **matrix)
     levels = full_levels(frame.format.name, frame.color_range)[:codes.shape[-1]]
     if all(level == FULL for level in levels):
         return codes
@@ -51,4 +56,4 @@ def full_levels(format_name: str, color_range: int) -> tuple[int, int, int, int]
             code = 235 << (bits - 8) if component.is_luma else 1 << (bits - 1)  # chroma: no colour
         plane = probe.planes[component.plane]
         plane.update(np.full(plane.buffer_size // 2, code, np.uint16).tobytes())
-    return tuple(int(level) for level in probe.to_ndarray(format="rgba64le")[0, 0])
+    return tuple(int(level) for level in probe.to_ndarray(format="rgba64le", interpolation=DEEP)[0, 0])

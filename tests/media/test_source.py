@@ -763,6 +763,30 @@ def test_deep_samples_come_back_at_their_own_levels_white_as_white(tmp_path, pix
     assert abs((image[8] - expected[:, None]).mean()) < 0.15
 
 
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p10le", "yuva420p10le"])
+def test_a_deep_4_2_0_frame_of_odd_width_keeps_its_saturated_colours(tmp_path, pix_fmt):
+    # swscale's bilinear 16-bit RGB overflows where a frame of odd width has its chroma scaled: a
+    # bright green beyond RGB's gamut, as saturated footage holds, came back 0 where it is 255
+    import av
+
+    width, height, codes = 333, 201, (229, 34, 118, 255)  # Y, Cb, Cr (8-bit codes, limited range), opaque
+    with av.open(str(tmp_path / "odd.mkv"), "w") as clip:
+        stream = clip.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.codec_context.color_range = 1
+        frame = av.VideoFrame(width, height, pix_fmt)
+        for plane, code in zip(frame.planes, codes):
+            plane.update(np.full(plane.buffer_size // 2, code * 4 + (3 if code == 255 else 0), np.uint16).tobytes())
+        frame.color_range, frame.pts = 1, 0
+        clip.mux(stream.encode(frame))
+        clip.mux(stream.encode())
+    image = next(iter(open_source(tmp_path / "odd.mkv"))).image.astype(int)
+    y, u, v = (codes[0] - 16) * 255 / 219, (codes[1] - 128) * 255 / 224, (codes[2] - 128) * 255 / 224
+    expected = np.clip(np.rint([y + 1.402 * v, y - 0.344136 * u - 0.714136 * v, y + 1.772 * u]), 0, 255)
+    assert np.abs(image - expected).max() <= 1  # BT.601's, clipped, everywhere: (226, 255, 49)
+
+
 @pytest.mark.parametrize("video_from, sound_until", [(0.0, 1.05), (0.5, 1.5)])
 def test_a_matroska_recording_whose_sound_runs_longer_keeps_its_picture_frames(tmp_path, video_from, sound_until):
     # Matroska's duration is its longest track's: a recording's sound running on past its picture,
