@@ -304,8 +304,7 @@ class VideoSource:
             for count, frame in enumerate(self._on_rate(), 1):
                 yield frame
         except av.FFmpegError as exc:
-            raise MediaError(f"{self.path}: decoding failed after {count} frames ({exc.strerror or exc}): "
-                             "it is damaged") from None
+            raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
         if self.frame_count is not None and count < self.frame_count - 1 and not self.counted:  # as it declares
             if self.head_missing:  # a recording cut between keyframes: what comes before the first cannot be decoded
                 raise MediaError(f"{self.path}: its first {self.head_missing:.2f} s cannot be decoded (it starts between "
@@ -369,11 +368,7 @@ class VideoSource:
                 continue
             with open_container(self.path) as container:
                 stream = picture_stream(container)
-                # damaged picture data is an error, not a frame FFmpeg patched up from its neighbours
-                # without a word (a flipped byte in a keyframe smeared every frame after it); VP8's
-                # errors are lost between frame threads, so it is decoded in slices
-                stream.thread_type = "SLICE" if stream.codec_context.name == "vp8" else "AUTO"
-                stream.codec_context.options = {"err_detect": "explode"}
+                stream.thread_type = "AUTO"
                 if target > 0:
                     read_first_packet(container, stream)
                     try:
@@ -463,15 +458,15 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, soug
     """The stream's frames. A WebM's VP8 or VP9 with transparency (its `alpha_mode` tag: a sticker,
     an overlay) carries the alpha plane beside the picture, where FFmpeg's own decoders drop it and
     show the colours under the transparent part; libvpx's decoders read it, so the frame is laid
-    over white as any other picture with transparency. Picture data that cannot be decoded (with
-    the stream's `err_detect: explode`) is an error, except before the first frame comes out of a
-    stream that starts between keyframes or after a seek (`sought`): the frames there lean on
-    pictures that are not in what is read."""
+    over white as any other picture with transparency. Picture data a decoder refuses before the
+    first frame of a stream that starts between keyframes, or after a seek (`sought`), is passed
+    over: those pictures lean on others that are not in what is read (a VP9 recording cut part-way
+    is then told where its pictures begin); anywhere else it is an error."""
     tags = {key.lower(): value for key, value in stream.metadata.items()}
     decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
     alpha = decoder is not None and decoder in av.codecs_available
     context = av.CodecContext.create(decoder, "r") if alpha else stream.codec_context
-    part_way, started = sought, False  # part-way: a seek, or a stream that starts between keyframes
+    part_way, started = sought, False
     for i, packet in enumerate(container.demux(stream)):  # its last packet, empty, flushes the decoder
         part_way = part_way or (i == 0 and not packet.is_keyframe)
         try:
@@ -479,7 +474,7 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, soug
         except av.InvalidDataError:
             if started or not part_way:
                 raise
-            continue  # nothing whole to build on yet (a recording cut part-way, a seek into an MPEG-TS)
+            continue
         started = started or bool(frames)
         yield from frames
 
