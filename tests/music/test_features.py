@@ -336,18 +336,10 @@ def test_the_beat_decays_up_to_the_last_frame_that_holds_sound():
 def test_a_matroska_sound_cut_short_is_refused_not_heard_short(tmp_path):
     """A WebM or MKA cut short (a download stopped part-way) keeps the length its header declares,
     and FFmpeg decodes what is left without a word: a render moved to half the song, and as long."""
-    import av
-
     from animator.errors import MediaError
     from tests.faults.test_cases import animator, refused, write
 
-    whole = tmp_path / "song.mka"
-    with av.open(str(SAMPLES / "groove.m4a")) as source, av.open(str(whole), "w") as out:
-        stream = out.add_stream_from_template(source.streams.audio[0])
-        for packet in source.demux(source.streams.audio[0]):
-            if packet.dts is not None and packet.pts * packet.time_base < 3:
-                packet.stream = stream
-                out.mux(packet)
+    whole = groove_in_matroska(tmp_path / "song.mka", 3)
     assert decode_audio(whole).seconds == pytest.approx(3.0, abs=0.05)
     cut = tmp_path / "cut.mka"
     cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
@@ -363,18 +355,10 @@ def test_a_matroska_sound_cut_short_is_refused_not_heard_short(tmp_path):
 def test_a_sound_of_a_codec_ffmpeg_cannot_decode_is_one_line(tmp_path):
     """An audio stream whose codec FFmpeg has no decoder for (or whose codec id is damaged) has no
     decoder context: its length was asked of nothing, and the render ended in a traceback."""
-    import av
-
     from animator.errors import MediaError
     from tests.faults.test_cases import animator, refused, write
 
-    song = tmp_path / "song.mka"
-    with av.open(str(SAMPLES / "groove.m4a")) as source, av.open(str(song), "w") as out:
-        stream = out.add_stream_from_template(source.streams.audio[0])
-        for packet in source.demux(source.streams.audio[0]):
-            if packet.dts is not None and packet.pts * packet.time_base < 1:
-                packet.stream = stream
-                out.mux(packet)
+    song = groove_in_matroska(tmp_path / "song.mka", 1)
     data = song.read_bytes()
     assert data.count(b"A_AAC") == 1
     song.write_bytes(data.replace(b"A_AAC", b"A_XYZ"))
@@ -383,3 +367,16 @@ def test_a_sound_of_a_codec_ffmpeg_cannot_decode_is_one_line(tmp_path):
     preset = write(tmp_path, f"name: p\ninput: {SAMPLES / 'chelsea.png'}\naudio: {song}\nsize: 32\n"
                              "iterate: {steps: auto}\noutputs: [{format: mp4}]\n")
     refused(animator("render", preset, "--out", tmp_path / "out", cwd=tmp_path), "song.mka", "cannot be decoded")
+
+
+def groove_in_matroska(path, seconds):
+    """The project's soundtrack's first `seconds`, its AAC packets copied into a Matroska file."""
+    import av
+
+    with av.open(str(SAMPLES / "groove.m4a")) as source, av.open(str(path), "w") as out:
+        stream = out.add_stream_from_template(source.streams.audio[0])
+        for packet in source.demux(source.streams.audio[0]):
+            if packet.dts is not None and packet.pts * packet.time_base < seconds:
+                packet.stream = stream
+                out.mux(packet)
+    return path
