@@ -50,10 +50,9 @@ DISPLAYMATRIX = Type.DISPLAYMATRIX
 def rgb(frame: av.VideoFrame) -> np.ndarray:
     """An SDR frame as HxWx3 uint8 RGB. A stream that does not say its YUV matrix gets the one
     players guess (mpv, browsers): BT.709 from 1280 wide or over 576 high, BT.601 below; swscale
-    would take BT.601 for all, and an untagged 720p clip's red came out 23 levels off. More than 8
-    bits a sample go through 16 (deep.py) and are rounded: swscale truncates them, 2 levels dark; 8
-    bits are converted with rounding too (EXACT). A frame
-    with transparency is laid over white, as a still is."""
+    would take BT.601 for all, and an untagged 720p clip's red came out 23 levels off. Samples are
+    rounded, not cut down: 8 bits with EXACT, more through 16 bits at their own white (deep.py).
+    A frame with transparency is laid over white, as a still is."""
     hd = frame.width >= 1280 or frame.height > 576
     matrix = {"src_colorspace": Colorspace.ITU709} if frame.colorspace == UNTAGGED and hd else {}
     if frame.format.name.startswith("gray") and frame.color_range == LIMITED:
