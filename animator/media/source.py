@@ -24,6 +24,7 @@ from PIL import ExifTags, Image
 from animator.errors import MediaError
 from animator.files import why_unreadable
 from animator.media.display import Display, deinterlaced
+from animator.media import png
 from animator.media.frame import Frame, on_white
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ def read_image(path: Path) -> np.ndarray:
             mode = metadata["mode"]
             see_through = mode in ALPHA_MODES or "transparency" in metadata  # a palette's transparent colour too
             image = file.read(index=0, rotate=True, mode=None if mode in DEEP_MODES else "RGBA" if see_through else "RGB")
+            decoded = getattr(file, "_image", None)  # Pillow's picture as decoded (imageio keeps it open)
+            rows_missing = decoded is not None and decoded.format == "PNG" and png.rows_missing(path, bottom_row(decoded))
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         bomb = exc if isinstance(exc, Image.DecompressionBombError) else exc.__cause__  # imageio wraps it
         if isinstance(bomb, Image.DecompressionBombError):  # Pillow's guard against files that unpack to gigabytes
@@ -100,6 +103,8 @@ def read_image(path: Path) -> np.ndarray:
         if kind := image_format(path):  # its header read, its pictures not: a download stopped part-way, say
             raise MediaError(f"{path}: a {kind} image that cannot be decoded: it is cut short or damaged") from None
         raise MediaError(f"{path}: not a readable image (expected PNG, JPEG, BMP, TIFF or WebP)") from None
+    if rows_missing:  # Pillow leaves them black without a word
+        raise MediaError(f"{path}: a PNG image whose picture data ends before its last row: it is cut short or damaged")
     if mode in DEEP_COLOUR_MODES and (deep := sixteen_bit_colour(path)) is not None:
         image = on_white(deep, 65535) if deep.shape[2] == 4 else (deep / 257).round().astype(np.uint8)
     elif mode in DEEP_MODES:
@@ -113,6 +118,12 @@ def read_image(path: Path) -> np.ndarray:
     elif see_through:
         image = on_white(image)
     return np.ascontiguousarray(image)
+
+
+def bottom_row(picture: Image.Image) -> bytes:
+    """The last row of a picture as Pillow decoded it, before any conversion or turn."""
+    width, height = picture.size
+    return picture.crop((0, height - 1, width, height)).tobytes()
 
 
 def image_format(path: Path) -> str | None:

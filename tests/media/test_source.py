@@ -1,3 +1,4 @@
+import io
 import itertools
 import math
 import struct
@@ -122,6 +123,46 @@ def test_an_image_cut_short_is_named_as_such_not_as_another_format(tmp_path, nam
     kind = "PNG" if name.endswith(".png") else "JPEG"
     with pytest.raises(MediaError, match=rf"{name}: a {kind} image that cannot be decoded: it is cut short or damaged$"):
         read_image(path)
+
+
+def png_with_rows(picture: Image.Image, keep: float, **options) -> bytes:
+    """`picture` saved as a PNG whose compressed picture data, a whole zlib stream, holds only the
+    first `keep` of its rows' bytes (a tool that stopped writing part-way and closed the file)."""
+    encoded = io.BytesIO()
+    picture.save(encoded, "PNG", **options)
+    data, chunks, position = encoded.getvalue(), [], 8
+    while position < len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        chunks.append((kind, data[position + 8:position + 8 + length]))
+        position += 12 + length
+    rows = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    short = zlib.compress(rows[:int(len(rows) * keep)])
+    made = [(kind, body) for kind, body in chunks if kind != b"IDAT"]
+    made.insert(next(i for i, (kind, _) in enumerate(made) if kind == b"IEND"), (b"IDAT", short))
+    return data[:8] + b"".join(struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+                               for kind, body in made)
+
+
+@pytest.mark.parametrize("mode, interlace", [("RGB", 0), ("P", 0), ("RGB", 1)])
+def test_a_png_whose_picture_data_ends_early_but_cleanly_is_refused_not_read_with_black_rows(tmp_path, mode, interlace):
+    """Its zlib stream complete, a PNG holding half its rows was read without a word, the rest
+    black (interlaced: every other row black); libpng says "Not enough image data"."""
+    picture = Image.open(SAMPLES / "chelsea.png").convert(mode)
+    path = tmp_path / "half.png"
+    path.write_bytes(png_with_rows(picture, 0.5, interlace=interlace))
+    with pytest.raises(MediaError, match=r"half.png: a PNG image whose picture data ends before its last row: "
+                                         r"it is cut short or damaged$"):
+        read_image(path)
+    path.write_bytes(png_with_rows(picture, 1.0, interlace=interlace))  # the same file, whole
+    assert np.array_equal(read_image(path), np.asarray(picture.convert("RGB")))
+
+
+def test_a_whole_png_whose_last_row_is_black_reads_as_it_is(tmp_path):
+    """Pillow leaves missing rows black, so a black last row has its data counted: it is whole."""
+    picture = np.asarray(Image.open(SAMPLES / "chelsea.png").convert("RGB")).copy()
+    picture[-20:] = 0  # a letterbox
+    Image.fromarray(picture).save(tmp_path / "letterbox.png")
+    assert np.array_equal(read_image(tmp_path / "letterbox.png"), picture)
 
 
 @pytest.mark.parametrize("moving", [False, True])
