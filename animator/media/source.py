@@ -11,6 +11,7 @@ import math
 import os
 import re
 import struct
+import threading
 import warnings
 from collections.abc import Iterator
 from fractions import Fraction
@@ -54,6 +55,7 @@ DEEP_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I"
 
 
 _TOLD: set[tuple[str, str]] = set()
+_TELLING = threading.RLock()
 
 
 @contextlib.contextmanager
@@ -61,8 +63,10 @@ def pillow_told(path: Path) -> Iterator[None]:
     """Pillow reading `path`: what it warns of (damaged EXIF data, which it reads past) is one
     WARNING naming the file, once a run, where Python printed its own two lines, naming Pillow's
     source, each time the file was opened. Its warning of a large image is not one: read_image
-    takes what Pillow warns of."""
-    with warnings.catch_warnings(record=True) as caught:
+    takes what Pillow warns of. One thread at a time: `catch_warnings` swaps the module's state,
+    and two threads inside it at once could leave one's recorder in place, swallowing every later
+    warning."""
+    with _TELLING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:

@@ -2,6 +2,8 @@ import io
 import itertools
 import math
 import struct
+import threading
+import warnings
 import zlib
 from fractions import Fraction
 from pathlib import Path
@@ -12,7 +14,7 @@ from PIL import Image
 
 from animator.errors import MediaError
 from animator.media.frame import fit_size, to_image, to_tensor
-from animator.media.source import ImageFolderSource, open_source, read_image
+from animator.media.source import ImageFolderSource, open_source, pillow_told, read_image
 from tests.conftest import MEDIA, SAMPLES
 
 
@@ -1205,3 +1207,32 @@ def test_a_clip_whose_title_is_not_utf_8_is_read_with_its_sound(tmp_path):
             put(frame)
     with av.open(str(tmp_path / "out.mp4")) as out:
         assert [s.type for s in out.streams] == ["video", "audio"]
+
+
+def test_pillow_is_heard_on_one_thread_at_a_time_so_pythons_warnings_are_left_as_they_were(tmp_path):
+    """Reading a picture records Pillow's warnings with `catch_warnings`, which swaps the warnings
+    module's state: two threads inside it at once could leave one's recorder in place, and every
+    later warning of the program's went into its list, never shown. A second thread waits."""
+    shown, filters = warnings._showwarnmsg_impl, list(warnings.filters)
+    inside, leave, second_inside = threading.Event(), threading.Event(), threading.Event()
+
+    def first():
+        with pillow_told(tmp_path / "a.png"):
+            inside.set()
+            leave.wait(10)
+
+    def second():
+        inside.wait(10)
+        with pillow_told(tmp_path / "b.png"):
+            second_inside.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    inside.wait(10)
+    waited = not second_inside.wait(0.3)  # while the first is inside
+    leave.set()
+    for thread in threads:
+        thread.join(10)
+    assert waited and second_inside.is_set()
+    assert warnings._showwarnmsg_impl is shown and warnings.filters == filters
