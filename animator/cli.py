@@ -398,7 +398,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
             raise AnimatorError(f"{folder}: {fault}: a render's frames are measured in order, each against its "
                                 "source frame")
     if args.style:  # an image that will not open, or will not fit, found before torch loads
-        from animator.media.source import read_image
+        from animator.media.image import read_image
 
         check_style_fits(args.style, read_image(args.style), args.style_size)
     from animator.metrics.clip import Mismatch, measure_clips  # torch loads here, once the files are found fit
@@ -509,7 +509,7 @@ def style_image(path: Path, size: int | None) -> torch.Tensor:
     """The style as the Gram distance sees it: at its own size, or fitted to a long side as a
     render of that size fits it (what `gatys` matches)."""
     from animator.media.frame import fitted, to_tensor
-    from animator.media.source import read_image
+    from animator.media.image import read_image
 
     image = read_image(path)
     return fitted(image, size) if size else to_tensor(image)

@@ -126,7 +126,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from report import save  # bench/ is the script's folder, first on sys.path
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,7 +30,7 @@ def main() -> None:
 
     from animator.device import configure_process
     from animator.media.frame import fitted, to_image, to_tensor
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from animator.methods import build_method, prepare_style
     from animator.nets.vgg import load_vgg19
     from animator.nets.vgg_layers import CHANNELS_AT

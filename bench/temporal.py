@@ -213,7 +213,8 @@ def main() -> None:
 
     from animator.device import configure_process
     from animator.media.frame import fitted, to_tensor
-    from animator.media.source import VideoSource, read_image
+    from animator.media.source import VideoSource
+    from animator.media.image import read_image
     from animator.metrics.clip import measure_clips
     from animator.metrics.fidelity import Judge
     from animator.metrics.video import warping_error

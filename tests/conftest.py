@@ -58,7 +58,7 @@ def ffmpeg_probe(path: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def chelsea() -> np.ndarray:
-    from animator.media.source import read_image
+    from animator.media.image import read_image
 
     return read_image(SAMPLES / "chelsea.png")
 

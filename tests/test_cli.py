@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from animator.errors import AnimatorError
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.preset import load_preset
 from tests.conftest import PRESETS, SAMPLES, decode_video, ffmpeg_probe
 

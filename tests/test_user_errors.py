@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from animator.errors import AnimatorError
-from animator.media.source import read_image
+from animator.media.image import read_image
 from tests.conftest import PRESETS, SAMPLES
 from tests.faults.test_cases import animator, refused, write
 

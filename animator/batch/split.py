@@ -22,7 +22,8 @@ from animator.batch.task import Result, Task
 from animator.errors import MediaError
 from animator.media.frame import Frame
 from animator.media.sink import encoding
-from animator.media.source import open_source, read_image
+from animator.media.source import open_source
+from animator.media.image import read_image
 from animator.preset import Preset
 from animator.preset.resolve import Part, follows_clip, soundtrack
 from animator.preset.resolve import chunk as chunk_of

@@ -35,7 +35,8 @@ from animator.files import write_file
 from animator.media.audio import GAP, silence
 from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
-from animator.media.source import file_name, open_media, pillow_told, sound_stream, timeline_origin
+from animator.media.source import file_name, open_media, sound_stream, timeline_origin
+from animator.media.image import pillow_told
 
 log = logging.getLogger("animator")
 

@@ -27,7 +27,7 @@ class Scene:
 
 
 def pan_scene(count: int = 48, width: int = 320, height: int = 192, camera=(2, 1), patch_velocity=(-3, 1)) -> Scene:
-    from animator.media.source import read_image
+    from animator.media.image import read_image
 
     background = read_image(samples_folder() / "coffee.png")
     patch = read_image(samples_folder() / "chelsea.png")[60:124, 170:234]  # the cat's eye, 64x64

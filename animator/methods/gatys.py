@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from animator.clock import When, at_frame
 from animator.errors import AnimatorError
 from animator.media.frame import fit_size, to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.methods.base import Temporal
 from animator.nets.vgg import load_vgg19
 from animator.nets.vgg_layers import CHANNELS_AT, LAYERS, least_side

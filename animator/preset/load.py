@@ -15,7 +15,7 @@ import yaml
 
 from animator.errors import PresetError
 from animator.files import why_unreadable
-from animator.media.source import IMAGE_SUFFIXES, frames_in
+from animator.media.image import IMAGE_SUFFIXES, frames_in
 from animator.preset.convert import (Invalid, KeyPath, bare_form, convert, dotted, from_command_line, mapping_shorthand,
                                      shown, to_plain)
 from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,

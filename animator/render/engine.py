@@ -22,7 +22,7 @@ from animator.device import select_dtype
 from animator.errors import MediaError, RenderError
 from animator.media.frame import Frame, fitted, to_image
 from animator.media.sink import Sink, encoding
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.methods import Styles, StyleTrack, build_method
 from animator.preset.resolve import method_options, style_weights
 from animator.preset.schema import Num, Preset

@@ -19,7 +19,7 @@ from animator.clock import Clock, at_frame
 from animator.controls import life
 from animator.controls.color import ColorReference, cohere
 from animator.media.frame import covering, fitted, to_image, to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.methods import Method, StyleTrack
 from animator.motion import feedback
 from animator.motion.flow import make_backend

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from animator.media.source import read_image
+from animator.media.image import read_image
 from tests.conftest import MEDIA, PRESETS, SAMPLES, decode_video
 
 CHAPLIN = MEDIA / "chaplin.mp4"

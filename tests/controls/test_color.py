@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from animator.media.frame import resize, to_image, to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.controls.color import ColorReference, cohere, lab_to_rgb, rgb_to_lab
 from tests.conftest import SAMPLES
 

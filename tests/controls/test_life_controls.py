@@ -13,7 +13,7 @@ from tests.conftest import SAMPLES
 
 
 def picture() -> torch.Tensor:
-    from animator.media.source import read_image
+    from animator.media.image import read_image
 
     return to_tensor(read_image(SAMPLES / "chelsea.png"))
 
@@ -74,7 +74,7 @@ def test_each_octave_is_a_layer_of_half_the_scale_and_half_the_strength():
 def test_sharpen_is_the_unsharp_mask_of_a_gaussian_blur_of_its_radius():
     import cv2
 
-    from animator.media.source import read_image
+    from animator.media.image import read_image
 
     image = read_image(SAMPLES / "chelsea.png").astype(np.float32) / 255
     for radius in (1.0, 2.5):

@@ -165,7 +165,7 @@ def test_mov_remuxes_aac_audio(tmp_path):
 
 def brightening(count: int = 12) -> list[Frame]:
     """The cat's eye brightening by 2 levels a frame: a slow change, as feedback loops make."""
-    from animator.media.source import read_image
+    from animator.media.image import read_image
 
     eye = read_image(SAMPLES / "chelsea.png")[60:124, 170:234].astype(int)
     return [Frame(i, Fraction(i, 24), np.clip(eye + 2 * i, 0, 255).astype(np.uint8)) for i in range(count)]

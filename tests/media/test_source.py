@@ -14,7 +14,8 @@ from PIL import Image
 
 from animator.errors import MediaError
 from animator.media.frame import fit_size, to_image, to_tensor
-from animator.media.source import ImageFolderSource, open_source, pillow_told, read_image
+from animator.media.source import ImageFolderSource, open_source
+from animator.media.image import pillow_told, read_image
 from tests.conftest import MEDIA, SAMPLES
 
 
@@ -601,7 +602,7 @@ def test_an_image_over_the_size_pillow_warns_of_is_read_without_a_warning(monkey
 
     from PIL import Image
 
-    from animator.media.source import animated
+    from animator.media.image import animated
 
     cat = Image.open(SAMPLES / "chelsea.png").convert("RGB")
     cat.save(tmp_path / "two.gif", save_all=True, append_images=[cat.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
@@ -1041,7 +1042,8 @@ def test_a_gif_cut_short_is_refused_as_a_render_source(tmp_path):
     from animator.errors import MediaError
     from animator.media.frame import Frame
     from animator.media.sink import GifSink, encoding
-    from animator.media.source import VideoSource, read_image
+    from animator.media.source import VideoSource
+    from animator.media.image import read_image
 
     coffee = read_image(SAMPLES / "coffee.png")
     with encoding([GifSink(tmp_path / "whole.gif", Fraction(10))]) as put:
@@ -1090,7 +1092,8 @@ def test_an_animated_png_cut_short_is_refused_as_a_render_source(tmp_path):
     from animator.errors import MediaError
     from animator.media.frame import Frame
     from animator.media.sink import ApngSink, encoding
-    from animator.media.source import VideoSource, read_image
+    from animator.media.source import VideoSource
+    from animator.media.image import read_image
 
     coffee = read_image(SAMPLES / "coffee.png")
     with encoding([ApngSink(tmp_path / "whole.png", Fraction(10))]) as put:

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from animator.media.frame import fitted, resize, to_image, to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.metrics import psnr
 from animator.methods import build_method, prepare_style
 from animator.nets.vgg import load_vgg19

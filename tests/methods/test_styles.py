@@ -38,7 +38,7 @@ def test_tiny_style_weights_mix_as_their_ratio_says():
 def test_an_injected_style_takes_its_share_of_the_whole_whatever_the_styles_weights_add_up_to():
     from animator.clock import Clock
     from animator.media.frame import fitted
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from animator.methods import StyleTrack
     from animator.methods.feedforward import ArbitraryMethod
     from animator.preset.schema import ArbitraryOptions
@@ -54,7 +54,7 @@ def test_an_injected_style_takes_its_share_of_the_whole_whatever_the_styles_weig
 
 def test_the_style_predictor_sees_the_styles_centred_square():
     from animator.media.frame import to_tensor
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from animator.methods.feedforward import ArbitraryMethod
     from animator.preset.schema import ArbitraryOptions
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from animator.media.frame import to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.metrics import warping_error
 from animator.metrics.clip import measure_clip, measure_clips
 from animator.metrics.fidelity import gradient_energy

@@ -12,7 +12,7 @@ from PIL import Image
 
 from animator.media.frame import Frame
 from animator.media.sink import GifSink, Mp4Sink, encoding
-from animator.media.source import read_image
+from animator.media.image import read_image
 from tests.conftest import SAMPLES
 from tests.faults.test_cases import animator, refused
 

@@ -10,7 +10,7 @@ from tests.conftest import SAMPLES
 
 
 def photo() -> np.ndarray:
-    from animator.media.source import read_image
+    from animator.media.image import read_image
 
     return read_image(SAMPLES / "chelsea.png")
 

@@ -221,7 +221,7 @@ def test_flow_of_frames_under_16_px_high_is_found_on_frames_of_16(tmp_path):
 def test_flow_found_at_a_reduced_scale_is_brought_back_axis_by_axis():
     """Where the least size DIS takes changes a thin frame's shape (48x256 at a quarter: 16x64, not
     12x64), each axis of the flow is scaled back by its own ratio."""
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from tests.conftest import SAMPLES
 
     coffee = read_image(SAMPLES / "coffee.png")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from animator.media.frame import to_image, to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.metrics import psnr
 from animator.motion.flow import make_backend
 from animator.motion.interpolate import crossfade, inbetweens

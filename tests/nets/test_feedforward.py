@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from animator.media.frame import resize, to_image, to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.metrics import psnr
 from animator.nets import arbitrary, multistyle
 from animator.nets.weights import ARBITRARY_PREDICT, ARBITRARY_TRANSFORM, MULTISTYLE, locate

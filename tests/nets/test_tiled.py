@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from animator.media.frame import fitted, to_image, to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.methods import build_method, prepare_style
 from animator.metrics import psnr
 from animator.nets.tiled import TILE, stylize_tiled

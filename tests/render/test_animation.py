@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.metrics import mean_abs_diff
 from animator.preset import preset_from_dict
 from animator.render.engine import load

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from animator.clock import Clock
 from animator.media.frame import to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.metrics.fidelity import gradient_energy
 from animator.preset.schema import TemporalConfig
 from animator.render.consistency import Blend, LongTerm, mean3x3

@@ -42,7 +42,7 @@ def test_iterate_is_deterministic_and_resumes_exactly(chelsea):
 
 
 def test_fixed_style_pulls_towards_the_style(chelsea):
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from tests.conftest import SAMPLES
 
     x0 = start(chelsea, 128)
@@ -97,7 +97,7 @@ def test_colour_noise_is_seeded_grain_on_what_the_method_sees(chelsea):
 def test_original_colors_give_a_fixed_style_loop_the_contents_colours(chelsea):
     # a grey brick style drains the ginger cat; original_colors 1 paints it in the cat's colours
     from animator.clock import Clock
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from animator.methods import StyleTrack
     from animator.methods.scale import luminance
     from animator.preset.schema import IterateConfig

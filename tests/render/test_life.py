@@ -64,7 +64,7 @@ def test_slow_boil_keeps_clear_of_stripes_as_its_photograph_ebbs():
 def test_an_anchor_of_another_shape_covers_the_frame(tmp_path):
     # a square anchor for a landscape loop was a traceback (tensors of two sizes), exit 1
     from animator.media.frame import covering, fit_size
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from tests.conftest import SAMPLES
 
     preset = preset_from_dict(yaml.safe_load(f"""

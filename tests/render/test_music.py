@@ -215,7 +215,7 @@ def test_in_video_mode_the_audio_file_replaces_the_clips_sound(tmp_path, clicks)
 
 def test_preview_draws_loudness_and_beats_under_the_sheet(tmp_path, clicks):
     from animator.media.sink import LOUD_GREY, STRIP_HEIGHT
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from animator.render.preview import preview, sound_strip
 
     plan = Plan(preset(clicks[0], iterate={"steps": 12, "blend": 0.1, "interpolate": 2, "interpolate_with": "crossfade"}))

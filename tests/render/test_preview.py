@@ -14,7 +14,7 @@ import pytest
 from animator.errors import PresetError
 from animator.media.frame import fit_size, resize
 from animator.media.sink import is_sheet
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.preset import load_preset, parse_overrides
 from tests.conftest import PRESETS, SAMPLES
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from animator.media.source import read_image
+from animator.media.image import read_image
 from tests.conftest import PRESETS, decode_video
 
 SETS = ["size=160", "iterate.steps=40", "outputs=[{format: mp4}, {format: png}]"]

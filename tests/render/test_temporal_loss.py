@@ -10,7 +10,7 @@ import torch
 
 from animator.clock import Clock
 from animator.media.frame import to_tensor
-from animator.media.source import read_image
+from animator.media.image import read_image
 from animator.motion.flow import find_motion, make_backend
 from animator.preset import preset_from_dict
 from animator.preset.schema import TemporalConfig

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from animator.media.source import read_image
+from animator.media.image import read_image
 from tests.conftest import MEDIA, SAMPLES, decode_video
 
 CHAPLIN = MEDIA / "chaplin.mp4"
@@ -331,7 +331,9 @@ SHOWN = {  # stored 64x48; ffmpeg's options that mark it, and those that show it
 def test_a_clip_is_shown_and_rendered_as_ffmpeg_shows_it(tmp_path, case):
     import imageio_ffmpeg
 
-    from animator.media.source import open_source, read_image
+    from animator.media.source import open_source
+
+    from animator.media.image import read_image
     from tests.clips import write_clip
 
     before, after, show, shape, size = SHOWN[case]

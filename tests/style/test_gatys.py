@@ -40,7 +40,7 @@ def test_from_noise_the_picture_comes_back(chelsea):
 
 
 def test_style_moves_the_picture_towards_the_style(chelsea):
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from tests.conftest import SAMPLES
 
     x, brick = start(chelsea, 64), start(read_image(SAMPLES / "brick.png"), 64)
@@ -51,7 +51,7 @@ def test_style_moves_the_picture_towards_the_style(chelsea):
 
 def test_a_total_variation_weight_of_a_few_smooths_the_picture(chelsea):
     # counted 1:1 the term was six orders below the others: weights up to 1000 changed no byte
-    from animator.media.source import read_image
+    from animator.media.image import read_image
     from animator.style.losses import total_variation
 
     x, hubble = start(chelsea, 64), start(read_image(SAMPLES / "hubble_deep_field.jpg"), 64)
@@ -200,7 +200,7 @@ def test_a_style_mixed_with_itself_is_that_style(chelsea):
 
 
 def test_a_start_from_the_style_is_from_the_heaviest_style_image(chelsea):
-    from animator.media.source import read_image
+    from animator.media.image import read_image
 
     x = start(chelsea, 48)
     brick, hubble = (to_tensor(resize(read_image(SAMPLES / name), x.shape[-1], x.shape[-2]))
