@@ -337,7 +337,9 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, soug
     over white as any other picture with transparency. Picture data a decoder refuses before the
     first frame of a stream that starts between keyframes, or after a seek (`sought`), is passed
     over: those pictures lean on others that are not in what is read (a VP9 recording cut part-way
-    is then told where its pictures begin); anywhere else it is an error."""
+    is then told where its pictures begin); anywhere else it is an error. Damage the decoder
+    conceals from the pictures around it, and marks (H.264's decoder does, VP8's does not), is told
+    once, as a warning: players show such a file, so it renders as they show it."""
     tags = {key.lower(): value for key, value in stream.metadata.items()}
     decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
     alpha = decoder is not None and decoder in av.codecs_available
@@ -351,8 +353,22 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, soug
             if started or not part_way:
                 raise
             continue
+        if (started or not part_way) and any(frame.is_corrupt for frame in frames):
+            told_damaged(container, stream, next(frame for frame in frames if frame.is_corrupt))
         started = started or bool(frames)
         yield from frames
+
+
+_DAMAGED: set[str] = set()  # the files whose damaged pictures have been told of
+
+
+def told_damaged(container: av.container.InputContainer, stream: av.VideoStream, frame: av.VideoFrame) -> None:
+    if container.name in _DAMAGED:
+        return
+    _DAMAGED.add(container.name)
+    at = f" at {frame.time - float((stream.start_time or 0) * stream.time_base):.2f} s" if frame.time is not None else ""
+    log.warning("%s: picture data damaged%s (and perhaps after): rendered as players show it, the damage concealed "
+                "from the pictures around it", container.name, at)
 
 
 def read_first_packet(container: av.container.InputContainer, stream: av.VideoStream) -> None:

@@ -62,7 +62,7 @@ def test_an_mpeg_ts_capture_that_starts_part_way_is_not_taken_for_damaged(tmp_pa
     ("libx264", {"x264-params": "open-gop=1:keyint=20:min-keyint=20:bframes=3:scenecut=0"}),  # B-frames, open GOPs
     ("libvpx-vp9", {"g": "20", "lag-in-frames": "16", "auto-alt-ref": "1"}),  # VP9 refuses what it cannot decode
 ])
-def test_a_recording_cut_between_keyframes_says_where_its_pictures_begin(tmp_path, codec, options):
+def test_a_recording_cut_between_keyframes_says_where_its_pictures_begin(tmp_path, codec, options, caplog):
     """A clip cut part-way through a group of pictures is whole from its next keyframe on: it is
     not refused as damaged, nor read as nothing, but told where a span may start, and renders
     from there."""
@@ -90,6 +90,7 @@ def test_a_recording_cut_between_keyframes_says_where_its_pictures_begin(tmp_pat
     with pytest.raises(MediaError, match=r"cut\.mkv: its first 0\.\d\d s cannot be decoded \(it starts between keyframes"):
         list(open_source(cut, moving=True))
     assert sum(1 for _ in open_source(cut, start=1.0, duration=0.5, moving=True)) == 12  # past the keyframe at 13/24 s
+    assert caplog.messages == []  # nor is it told of as damaged
 
 
 def test_a_photos_damaged_exif_is_one_warning_naming_it(tmp_path):
@@ -1239,3 +1240,23 @@ def test_pillow_is_heard_on_one_thread_at_a_time_so_pythons_warnings_are_left_as
         thread.join(10)
     assert waited and second_inside.is_set()
     assert warnings._showwarnmsg_impl is shown and warnings.filters == filters
+
+
+def test_damaged_picture_data_a_decoder_conceals_is_told_once_and_rendered_as_players_show_it(tmp_path, caplog):
+    """Bytes flipped in the pan's first keyframe: H.264's decoder conceals the damage from the
+    pictures around it (21-74 levels off) and marks the frame; that was rendered without a word."""
+    data = bytearray((SAMPLES / "pan.mp4").read_bytes())
+    pictures = data.find(b"mdat") + 8
+    for k in range(200, 260):
+        data[pictures + 7 * k] ^= 0xFF
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    with caplog.at_level("WARNING"):
+        whole = [frame.image for frame in open_source(SAMPLES / "pan.mp4", moving=True)]
+        assert caplog.messages == []
+        read = [frame.image for frame in open_source(damaged, moving=True)]
+        read_again = [frame.image for frame in open_source(damaged, moving=True)]
+    assert len(read) == len(whole) == 48 and np.abs(read[0].astype(int) - whole[0]).mean() > 5
+    assert [np.array_equal(a, b) for a, b in zip(read, read_again)] == [True] * 48
+    assert caplog.messages == [f"{damaged}: picture data damaged at 0.00 s (and perhaps after): rendered as players "
+                               "show it, the damage concealed from the pictures around it"]
