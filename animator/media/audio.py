@@ -133,16 +133,44 @@ CUT_SHORT = 0.25  # seconds of sound a file may declare past its last packet (a 
 def told_seconds(container: av.container.InputContainer, stream: av.AudioStream, origin: float) -> float | None:
     """How long a Matroska (WebM, MKA) file says its sound runs: the track's DURATION tag, or the
     file's duration where the sound is all it holds. A file cut short keeps its header, and FFmpeg
-    decodes what is left without a word. None elsewhere: an MP4 cut short cannot be read, and an
-    Ogg's, a WAV's, an MP3's length is measured from what the file holds."""
+    decodes what is left without a word. Without the tag, in a file with other streams, the file's
+    duration is its longest stream's, which the sound may rightly fall short of: it is held to it
+    only where the file itself is cut short (its bytes end before its header's Segment does). None
+    elsewhere: an MP4 cut short cannot be read, and an Ogg's, a WAV's, an MP3's length is measured
+    from what the file holds."""
     if "matroska" not in container.format.name.split(","):
         return None
     if match := re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", stream.metadata.get("DURATION", "").strip()):
         hours, minutes, rest = match.groups()
         return int(hours) * 3600 + int(minutes) * 60 + float(rest) - origin
-    if len(container.streams) == 1 and container.duration:
+    if container.duration and (len(container.streams) == 1 or segment_cut_short(Path(container.name))):
         return ((container.start_time or 0) + container.duration) / 1e6 - origin
     return None
+
+
+def segment_cut_short(path: Path) -> bool:
+    """Whether a Matroska file's bytes end before its Segment does (a download stopped part-way).
+    A live recording's Segment has no size: never."""
+    with open(path, "rb") as file:
+        head = file.read(64)
+
+    def number(at: int, marker_kept: bool) -> tuple[int | None, int]:  # an EBML variable-length number, and its end
+        length = 9 - head[at].bit_length() if at < len(head) and head[at] else 9
+        if length > 8 or at + length > len(head):
+            return None, at
+        value = int.from_bytes(head[at:at + length], "big")
+        if not marker_kept:
+            value &= (1 << (7 * length)) - 1
+            value = None if value == (1 << (7 * length)) - 1 else value  # all ones: size unknown
+        return value, at + length
+
+    header, at = number(0, True)
+    size, at = number(at, False)
+    if header != 0x1A45DFA3 or size is None:
+        return False
+    segment, at = number(at + size, True)
+    size, at = number(at, False)
+    return segment == 0x18538067 and size is not None and path.stat().st_size < at + size
 
 
 def declared_end(container: av.container.InputContainer, stream: av.AudioStream) -> tuple[float, float] | None:

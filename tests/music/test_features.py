@@ -352,6 +352,40 @@ def test_a_matroska_sound_cut_short_is_refused_not_heard_short(tmp_path):
     assert not (tmp_path / "out" / "p.mp4").exists()
 
 
+def test_a_matroska_sound_beside_a_video_cut_short_is_refused_where_the_file_is_cut(tmp_path):
+    """Without FFmpeg's per-track DURATION tags (mkvmerge, a browser write none), a file with a
+    video beside its sound tells only its longest stream's length, which a whole file's sound may
+    fall short of: a sound cut short with the file was heard short. The file's own bytes, ending
+    before its Segment does, tell a cut file from a whole one."""
+    import av
+
+    from animator.errors import MediaError
+
+    whole = tmp_path / "clip.mkv"
+    with av.open(str(SAMPLES / "groove.m4a")) as source, av.open(str(whole), "w") as out:
+        video = out.add_stream("libvpx", rate=10)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        sound = out.add_stream_from_template(source.streams.audio[0])
+        for k in range(40):  # 4 s of pictures beside 3 s of sound
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 6 * k, np.uint8), format="rgb24")
+            frame.pts = k
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        for packet in source.demux(source.streams.audio[0]):
+            if packet.dts is not None and packet.pts * packet.time_base < 3:
+                packet.stream = sound
+                out.mux(packet)
+    data = whole.read_bytes()
+    assert data.count(b"DURATION") == 2
+    whole.write_bytes(data.replace(b"DURATION", b"DURATIOX"))  # no track says how long it is
+    assert decode_audio(whole).seconds == pytest.approx(3.0, abs=0.05)  # shorter than the video: as it is
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    with pytest.raises(MediaError, match=r"cut\.mkv: the sound ends after 1\.\d\d s where the file declares 4\.\d\d s: "
+                                         r"it is cut short or damaged"):
+        decode_audio(cut)
+
+
 def test_a_sound_of_a_codec_ffmpeg_cannot_decode_is_one_line(tmp_path):
     """An audio stream whose codec FFmpeg has no decoder for (or whose codec id is damaged) has no
     decoder context: its length was asked of nothing, and the render ended in a traceback."""
