@@ -129,29 +129,41 @@ def test_an_image_cut_short_is_named_as_such_not_as_another_format(tmp_path, nam
         read_image(path)
 
 
-def png_with_rows(picture: Image.Image, keep: float, **options) -> bytes:
+def png_with_rows(picture: Image.Image, keep: float, interlace: int = 0) -> bytes:
     """`picture` saved as a PNG whose compressed picture data, a whole zlib stream, holds only the
-    first `keep` of its rows' bytes (a tool that stopped writing part-way and closed the file)."""
+    first `keep` of its rows' bytes (a tool that stopped writing part-way and closed the file).
+    Interlaced: its rows in Adam7's seven passes (Pillow writes no interlaced PNG), kept up to the
+    end of a pass (Pillow itself refuses data that ends inside one)."""
     encoded = io.BytesIO()
-    picture.save(encoded, "PNG", **options)
+    picture.save(encoded, "PNG")
     data, chunks, position = encoded.getvalue(), [], 8
     while position < len(data):
         length, kind = struct.unpack(">I4s", data[position:position + 8])
         chunks.append((kind, data[position + 8:position + 8 + length]))
         position += 12 + length
     rows = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
-    short = zlib.compress(rows[:int(len(rows) * keep)])
+    if interlace:  # 8-bit samples, each row unfiltered
+        passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+        pixels = np.asarray(picture)
+        each = [b"".join(b"\0" + row.tobytes() for row in pixels[y::dy, x::dx] if row.size) for x, y, dx, dy in passes]
+        rows, ends = b"".join(each), list(itertools.accumulate(map(len, each), initial=0))
+        chunks[0] = (b"IHDR", chunks[0][1][:12] + b"\1")
+    short = zlib.compress(rows[:max(end for end in ends if end <= len(rows) * keep) if interlace else int(len(rows) * keep)])
     made = [(kind, body) for kind, body in chunks if kind != b"IDAT"]
     made.insert(next(i for i, (kind, _) in enumerate(made) if kind == b"IEND"), (b"IDAT", short))
     return data[:8] + b"".join(struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
                                for kind, body in made)
 
 
-@pytest.mark.parametrize("mode, interlace", [("RGB", 0), ("P", 0), ("RGB", 1)])
-def test_a_png_whose_picture_data_ends_early_but_cleanly_is_refused_not_read_with_black_rows(tmp_path, mode, interlace):
+@pytest.mark.parametrize("mode, interlace, size", [("RGB", 0, None), ("P", 0, None), ("RGB", 1, None), ("P", 1, None),
+                                                  ("RGB", 1, (1, 2)), ("RGB", 1, (3, 3)), ("RGB", 1, (9, 1))])
+def test_a_png_whose_picture_data_ends_early_but_cleanly_is_refused_not_read_with_black_rows(tmp_path, mode, interlace,
+                                                                                             size):
     """Its zlib stream complete, a PNG holding half its rows was read without a word, the rest
-    black (interlaced: every other row black); libpng says "Not enough image data"."""
+    black (interlaced: every other row black); libpng says "Not enough image data". Interlaced,
+    a picture too small for every pass has no rows in the passes it misses."""
     picture = Image.open(SAMPLES / "chelsea.png").convert(mode)
+    picture = picture.crop((100, 100, 100 + size[0], 100 + size[1])) if size else picture
     path = tmp_path / "half.png"
     path.write_bytes(png_with_rows(picture, 0.5, interlace=interlace))
     with pytest.raises(MediaError, match=r"half.png: a PNG image whose picture data ends before its last row: "
