@@ -39,7 +39,7 @@ def main() -> None:
 
     from animator.batch.split import cut
     from animator.media.source import VideoSource
-    from animator.metrics import warping_error
+    from animator.metrics.video import warping_error
 
     frames = VideoSource(CHAPLIN, 0, args.seconds).frame_count
     if len(cut(frames, 3, OVERLAP)) < 2:

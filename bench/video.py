@@ -91,7 +91,7 @@ def consistency(temporal: Path, per_frame: Path, source: Path) -> dict[str, floa
     import numpy as np
 
     from animator.media.source import VideoSource
-    from animator.metrics import warping_error
+    from animator.metrics.video import warping_error
 
     def frames(path: Path) -> list:
         return [frame.image for frame in VideoSource(path)]

@@ -165,7 +165,7 @@ def test_a_style_too_large_to_measure_at_its_own_size_is_refused_before_it_is_re
     """VGG19 takes about 1.1 GB a megapixel of the style: a phone's photo past the memory free was
     ended by the kernel, without a word."""
     import animator.env
-    from animator.cli import check_style_fits
+    from animator.metrics.command import check_style_fits
 
     monkeypatch.setattr(animator.env, "available_memory", lambda: 2 * 2**30)
     photo = np.zeros((1500, 2000, 3), np.uint8)  # 3 MP: about 3 GiB
@@ -386,7 +386,8 @@ def test_ordinals_read_as_english():
 def test_metrics_takes_each_flag_at_the_ends_of_its_range():
     """--weight 0 (the per-frame render itself as the baseline), --start 0, --every 1 and a style
     seen at 16 or 8192 px are in range; only past them is a value refused."""
-    from animator.cli import build_parser, check_metrics_flags
+    from animator.cli import build_parser
+    from animator.metrics.command import check_metrics_flags
 
     for given in (["--reference", "r.mp4", "--weight", "0", "--every", "1"], ["--start", "0"],
                   ["--style", "s.png", "--style-size", "16"], ["--style", "s.png", "--style-size", "8192"]):

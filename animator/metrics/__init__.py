@@ -1,13 +1,12 @@
 """Picture-quality figures used by `animator metrics`, tests, benchmarks and preset tuning:
-`video` for temporal consistency of a stylized clip; the image comparisons below for the rest."""
+`video` for temporal consistency of a stylized clip; the image comparisons below for the rest.
+Nothing here loads torch: the command (`command.py`) checks its flags and files first."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from animator.metrics.video import warping_error
-
-__all__ = ["mean_abs_diff", "psnr", "warping_error"]
+__all__ = ["mean_abs_diff", "psnr"]
 
 
 def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:

@@ -353,7 +353,7 @@ def statuses_of(results) -> list[str]:
 
 def test_a_split_video_joins_without_a_seam(tmp_path):
     from animator.batch.split import cut
-    from animator.metrics import warping_error
+    from animator.metrics.video import warping_error
     from animator.media.source import VideoSource
 
     path = tmp_path / "clip.yaml"

@@ -9,7 +9,7 @@ import torch
 
 from animator.media.frame import to_tensor
 from animator.media.image import read_image
-from animator.metrics import warping_error
+from animator.metrics.video import warping_error
 from animator.metrics.clip import measure_clip, measure_clips
 from animator.metrics.fidelity import gradient_energy
 from animator.metrics.video import Motion, WarpTrack
@@ -84,7 +84,7 @@ def test_a_clip_with_a_cut_counts_all_its_frames_and_every_error_within_its_shot
 
 
 def test_a_montage_of_cuts_has_no_warping_error_to_print(capsys):
-    from animator.cli import print_clip
+    from animator.metrics.command import print_clip
 
     rng = np.random.default_rng(0)  # every frame another picture: each follows a cut
     montage = [(rng.random((48, 64, 3)) * 255).astype(np.uint8) for _ in range(6)]
@@ -185,7 +185,7 @@ def test_a_still_reference_gives_ratios_that_say_so_not_noise(pan, capsys):
     """A frozen per-frame render's warping error and its Gram distance to its own style are 0:
     a ratio to it cannot be measured (n/a, JSON null), where the Gram ratio was 1.4e16 (the running
     sums' cancellation left 6e-10 of a difference of 0) and the warping error's printed as infx."""
-    from animator.cli import json_figures, print_clip
+    from animator.metrics.command import json_figures, print_clip
 
     still = [pan[0]] * 12  # a still source, and a per-frame render of it that does not flicker at all
     figures = measure_clip(pan, still, still)
