@@ -344,16 +344,17 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, soug
     decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
     alpha = decoder is not None and decoder in av.codecs_available
     context = av.CodecContext.create(decoder, "r") if alpha else stream.codec_context
-    part_way, started = sought, False
+    part_way, started, at_keyframe = sought, False, False
     for i, packet in enumerate(container.demux(stream)):  # its last packet, empty, flushes the decoder
         part_way = part_way or (i == 0 and not packet.is_keyframe)
+        at_keyframe = at_keyframe or (i == 0 and packet.is_keyframe)  # a seek's landing too: its picture is whole
         try:
             frames = context.decode(packet) if alpha else stream.decode(packet)
         except av.InvalidDataError:
             if started or not part_way:
                 raise
             continue
-        if (started or not part_way) and any(frame.is_corrupt for frame in frames):
+        if (started or not part_way or at_keyframe) and any(frame.is_corrupt for frame in frames):
             told_damaged(container, stream, next(frame for frame in frames if frame.is_corrupt))
         started = started or bool(frames)
         yield from frames

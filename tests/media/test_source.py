@@ -1272,3 +1272,10 @@ def test_damaged_picture_data_a_decoder_conceals_is_told_once_and_rendered_as_pl
     assert [np.array_equal(a, b) for a, b in zip(read, read_again)] == [True] * 48
     assert caplog.messages == [f"{damaged}: picture data damaged at 0.00 s (and perhaps after): rendered as players "
                                "show it, the damage concealed from the pictures around it"]
+    sought = tmp_path / "sought.mp4"  # a span whose seek lands on that keyframe: its picture is damaged, not part-way
+    sought.write_bytes(bytes(data))
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert sum(1 for _ in open_source(sought, start=1.0, moving=True)) == 24
+    assert caplog.messages == [f"{sought}: picture data damaged at 0.00 s (and perhaps after): rendered as players "
+                               "show it, the damage concealed from the pictures around it"]
