@@ -378,7 +378,7 @@ class OutputConfig:
     size: int | None = field(default=None, metadata={"min": 16, "max": 8192, "doc": "long side; default the render's"})
     crf: int | None = field(default=None, metadata={
         "min": 0, "max": 63, "doc": "mp4, webm: quality, lower is better; mp4 0-51 (default 18; 0 is lossless, which "
-                                    "browsers do not play), webm 0-63 (default 31 for VP9, 35 for AV1)"})
+                                    "browsers do not play), webm 0-63 (default 31 for VP9; AV1 1-63, default 35)"})
     bitrate: int | None = field(default=None, metadata={
         "parse": parse_bitrate, "doc": "mp4, webm: a cap in bits per second beside crf, for streaming (2.5M)"})
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"] = field(
@@ -407,6 +407,8 @@ class OutputConfig:
             found.append(("fps", gif_too_slow(self.fps)))
         if self.format == "mp4" and self.crf is not None and self.crf > H264_MAX_CRF:
             found.append(("crf", f"expected a whole number between 0 and {H264_MAX_CRF} for H.264, found {self.crf}"))
+        if self.format == "webm" and self.codec == "av1" and self.crf == 0:  # SVT-AV1 reads 0 as unset: its default, 35
+            found.append(("crf", "expected a whole number between 1 and 63 for AV1, found 0 (SVT-AV1 has no crf 0)"))
         if self.format == "mp4" and self.crf == 0 and self.bitrate is not None:  # x264's lossless ignores the cap
             found.append(("bitrate", "crf 0 is lossless, which no bitrate caps: give one or the other"))
         return found

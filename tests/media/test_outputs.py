@@ -73,6 +73,9 @@ def test_output_keys_are_checked_at_load(output, message):
     ({"format": "mp4", "codec": "vp9"}, "outputs[1].codec: applies to webm outputs, not mp4"),
     ({"format": "mov", "bitrate": "8M"}, "outputs[1].bitrate: applies to mp4, webm outputs, not mov"),
     ({"format": "mp4", "crf": 60}, "outputs[1].crf: expected a whole number between 0 and 51 for H.264, found 60"),
+    pytest.param({"format": "webm", "codec": "av1", "crf": 0},  # SVT-AV1 encoded it at its default, 35
+                 "outputs[1].crf: expected a whole number between 1 and 63 for AV1, found 0",
+                 marks=pytest.mark.skipif("libsvtav1" not in av.codecs_available, reason="no SVT-AV1 in this PyAV")),
     ({"format": "gif", "fps": 60}, "outputs[1].fps: browsers play an animated image's frames of 10 ms or less for 100 ms: "
                                    "expected at most 50 for gif, found 60"),
     ({"format": "webp", "fps": 100}, "outputs[1].fps: browsers play an animated image's frames of 10 ms or less for 100 "
