@@ -31,7 +31,11 @@ def tempo_period(envelope: np.ndarray, rate: float) -> float:
     peak = int(np.argmax(weighted))
     below, here, above = autocorrelation[peak - 1:peak + 2]
     curvature = below - 2 * here + above
-    return peak + (0.5 * (below - above) / curvature if curvature < 0 else 0.0)  # parabolic refinement
+    # parabolic refinement, of a peak of the autocorrelation itself: where the prior made the peak
+    # (the range's end, the autocorrelation still rising past it) the parabola's vertex lies anywhere,
+    # a negative period or thousands of BPM
+    refined = curvature < 0 and here >= max(below, above)
+    return peak + (0.5 * (below - above) / curvature if refined else 0.0)
 
 
 def track_beats(envelope: np.ndarray, rate: float) -> np.ndarray:

@@ -137,6 +137,23 @@ def test_a_sound_shorter_than_the_beat_trackers_windows_has_features():
     assert all(np.isfinite(v).all() and 0 <= v.min() and v.max() <= 1 for v in features.values.values())
 
 
+@pytest.mark.parametrize("start, pitch", [(0.3, 440), (0.52, 440), (0.59, 1000), (0.65, 440), (0.5, 1000)])
+def test_a_sound_without_a_beat_has_a_tempo_in_range_and_features(start, pitch):
+    """A lone tone burst: its autocorrelation peaks at the shortest lag, or where the prior puts it,
+    not at a peak of its own; a parabola through it put the tempo at -2612 BPM (the beat tracker
+    then failed with numpy's 'v cannot be empty') or at 13720."""
+    from animator.media.audio import ANALYSIS_RATE, Sound
+    from animator.music.beats import BPM_RANGE
+
+    t = np.arange(2 * ANALYSIS_RATE) / ANALYSIS_RATE
+    burst = np.where((t >= start) & (t < start + 0.2), 0.5 * np.sin(2 * np.pi * pitch * t), 0).astype(np.float32)
+    analysis = analyse(Sound(burst, ANALYSIS_RATE))
+    lowest, highest = BPM_RANGE
+    assert lowest * 0.97 < analysis.bpm < highest * 1.03  # within half a spectrum frame of the range
+    features = frame_features(analysis, 48, 1 / FPS, [0.1] * 48)
+    assert all(np.isfinite(v).all() and 0 <= v.min() and v.max() <= 1 for v in features.values.values())
+
+
 @pytest.mark.parametrize("audio_at, video_at", [(0.5, 0.0), (0.0, 0.5)])
 def test_the_sound_is_heard_on_the_files_timeline_where_its_copy_is_cut(tmp_path, audio_at, video_at):
     """A capture whose audio starts after its video (or its video after its audio): the beats were
