@@ -73,7 +73,9 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
         origin = timeline_origin(container)
         ends = declared_end(container, stream)
         mix = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        apart = av.AudioResampler(format="fltp", rate=rate)  # the channels as they are: their energies, or the one heard
+        # the channels as they are: their energies, or the one heard; packed, as PyAV 18 counts 9 planes in
+        # a planar frame of 8 channels (7.1) and reads the ninth from nowhere (the process ends on a segfault)
+        apart = av.AudioResampler(format="flt", rate=rate)
         chunks, energies, late, placed = [], np.zeros(1), None, 0.0  # placed: seconds of sound from `late` on
 
         def hear(frame: av.AudioFrame | None) -> None:  # None: what the resamplers hold back
@@ -81,7 +83,7 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
             if channel is None:
                 chunks.extend(f.to_ndarray().reshape(-1) for f in mix.resample(frame))
             for piece in apart.resample(frame):
-                planes = piece.to_ndarray()
+                planes = piece.to_ndarray().reshape(-1, len(piece.layout.channels)).T
                 energies = energies + np.square(planes, dtype=np.float64).sum(axis=1)
                 if channel is not None:
                     chunks.append(planes[channel])
@@ -118,11 +120,12 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
 
 
 def silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
-    """`samples` of silence in the format, layout and rate of `like`."""
-    shape = (len(like.layout.channels), samples) if like.format.is_planar else (1, samples * len(like.layout.channels))
-    dtype = like.to_ndarray().dtype
-    level = 128 if dtype == np.uint8 else 0  # unsigned 8-bit samples are silent in the middle
-    frame = av.AudioFrame.from_ndarray(np.full(shape, level, dtype), format=like.format.name, layout=like.layout.name)
+    """`samples` of silence in the format, layout and rate of `like`. Written plane by plane, not
+    through numpy: PyAV 18 counts 9 planes in a planar frame of 8 channels (7.1)."""
+    frame = av.AudioFrame(format=like.format.name, layout=like.layout.name, samples=samples)
+    level = bytes([128 if like.format.name in ("u8", "u8p") else 0])  # unsigned 8-bit samples are silent in the middle
+    for plane in frame.planes[:len(like.layout.channels) if like.format.is_planar else 1]:
+        plane.update(level * plane.buffer_size)
     frame.sample_rate = like.sample_rate
     return frame
 

@@ -251,6 +251,31 @@ def test_a_gap_in_unsigned_8_bit_sound_is_silence_not_its_lowest_level(tmp_path)
     assert heard.size == 3 * rate and np.abs(heard).max() < 0.01
 
 
+@pytest.mark.parametrize("codec", ["pcm_s16le", "aac"])
+def test_a_7_1_sound_with_a_gap_is_heard(tmp_path, codec):
+    """Eight channels: PyAV counts a ninth plane in a planar frame of them and reads it from
+    nowhere; the channels' energies were read that way (a WAV's too), and the process ended on a
+    segfault. An AAC decodes to planar frames, and its gap's silence was made like them."""
+    import av
+
+    rate = 48000
+    sound = np.zeros((4 * rate, 8), np.float32)
+    for second in (0.5, 1.5, 2.5, 3.5):
+        sound[int(second * rate): int(second * rate) + 240] = 0.5
+    with av.open(str(tmp_path / "surround.mka"), "w") as box:
+        audio = box.add_stream(codec, rate=rate, layout="7.1")
+        for i in range(40):  # from 2 s on, one second late
+            chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(sound[i * 4800:(i + 1) * 4800]).reshape(1, -1),
+                                               format="flt", layout="7.1")
+            chunk.sample_rate, chunk.time_base = rate, Fraction(1, rate)
+            chunk.pts = i * 4800 + (rate if i >= 20 else 0)
+            box.mux(audio.encode(chunk))
+        box.mux(audio.encode(None))
+    heard = decode_audio(tmp_path / "surround.mka", 8000)
+    assert heard.seconds == pytest.approx(5, abs=0.03)
+    assert click_times(heard.samples, 8000) == pytest.approx([0.5, 1.5, 3.5, 4.5], abs=0.002)
+
+
 def test_timestamps_that_jitter_are_no_gaps(tmp_path):
     """Each frame's gap was measured from the timestamp of the one before: a capture's clock, a
     few milliseconds off either way, grew a minute of sound by 0.8 s at 2 ms (4 s at 5 ms), and
