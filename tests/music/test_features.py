@@ -276,6 +276,33 @@ def test_a_7_1_sound_with_a_gap_is_heard(tmp_path, codec):
     assert click_times(heard.samples, 8000) == pytest.approx([0.5, 1.5, 3.5, 4.5], abs=0.002)
 
 
+def test_a_7_1_aac_is_cut_and_written_again_where_the_picture_is(tmp_path):
+    """A frame of it cut at the span's ends was read through numpy, which read a ninth plane from
+    nowhere: the render ended on a segfault as it closed, with no video."""
+    import av
+
+    from animator.media.frame import Frame
+    from animator.media.sink import AudioSpan, WebmSink, encoding
+
+    rate = 48000
+    sound = np.zeros((3 * rate, 8), np.float32)
+    for second in (0.5, 1.5, 2.5):
+        sound[int(second * rate): int(second * rate) + 240] = 0.5
+    with av.open(str(tmp_path / "surround.m4a"), "w") as box:
+        audio = box.add_stream("aac", rate=rate, layout="7.1")
+        frame = av.AudioFrame.from_ndarray(sound.reshape(1, -1), format="flt", layout="7.1")
+        frame.sample_rate = rate
+        box.mux(audio.encode(frame))
+        box.mux(audio.encode(None))
+    with encoding([WebmSink(tmp_path / "out.webm", Fraction(10), audio=AudioSpan(tmp_path / "surround.m4a", 0.1))]) as put:
+        for i in range(20):
+            put(Frame(i, Fraction(i, 10), np.zeros((32, 32, 3), np.uint8)))
+    clicks = click_times(decode_audio(tmp_path / "surround.m4a", 8000).samples, 8000)
+    heard = decode_audio(tmp_path / "out.webm", 8000)
+    assert heard.seconds == pytest.approx(2.0, abs=0.01) and len(clicks) == 3
+    assert click_times(heard.samples, 8000) == pytest.approx(clicks[:2] - 0.1, abs=0.003)
+
+
 def test_timestamps_that_jitter_are_no_gaps(tmp_path):
     """Each frame's gap was measured from the timestamp of the one before: a capture's clock, a
     few milliseconds off either way, grew a minute of sound by 0.8 s at 2 ms (4 s at 5 ms), and
