@@ -138,9 +138,16 @@ def told_seconds(container: av.container.InputContainer, stream: av.AudioStream,
     file's duration where the sound is all it holds. A file cut short keeps its header, and FFmpeg
     decodes what is left without a word. Without the tag, in a file with other streams, the file's
     duration is its longest stream's, which the sound may rightly fall short of: it is held to it
-    only where the file itself is cut short (its bytes end before its header's Segment does). None
-    elsewhere: an MP4 cut short cannot be read, and an Ogg's, a WAV's, an MP3's length is measured
-    from what the file holds."""
+    only where the file itself is cut short (its bytes end before its header's Segment does). An
+    Ogg's sound ends where its last page says (FFmpeg reads it off the end of the file), and an
+    Ogg whose pages are damaged on the way (a CRC that does not match) is decoded up to them
+    alone: 1 s of a 10 s song; an AIFF's header counts its samples. None elsewhere: an MP4 cut
+    short cannot be read, and a WAV's, an MP3's length is measured from what the file holds."""
+    if container.format.name in ("ogg", "aiff") and stream.duration is not None:
+        # FFmpeg counts an Ogg's duration from granule 0, not from its first page's: the smaller,
+        # where the two differ, is never past the end
+        start = min(stream.start_time or 0, 0)
+        return float((start + stream.duration) * stream.time_base) - origin
     if "matroska" not in container.format.name.split(","):
         return None
     if match := re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", stream.metadata.get("DURATION", "").strip()):

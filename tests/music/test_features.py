@@ -421,6 +421,37 @@ def test_a_matroska_sound_cut_short_is_refused_not_heard_short(tmp_path):
     assert not (tmp_path / "out" / "p.mp4").exists()
 
 
+def test_an_ogg_with_a_damaged_page_or_an_aiff_cut_short_is_refused_not_heard_short(tmp_path):
+    """FFmpeg drops an Ogg's page whose CRC does not match, or stops reading at a damaged page
+    header, without a word: 10 s of clicks with their last page damaged were heard as 9 s (with a
+    page header damaged a second in, as 1 s), and a render as long. An AIFF's
+    header counts its samples, and one cut in half was heard as half."""
+    import av
+
+    from animator.errors import MediaError
+
+    sound, _ = soundtrack.click_track(120, 10.0)
+    write_audio(tmp_path / "clicks.ogg", sound)
+    data = bytearray((tmp_path / "clicks.ogg").read_bytes())
+    assert decode_audio(tmp_path / "clicks.ogg").seconds == pytest.approx(10, abs=0.01)
+    pages = [at for at in range(len(data)) if data[at:at + 4] == b"OggS"]
+    data[pages[-2] + 22] ^= 0xFF  # the CRC of the page that holds its last second
+    (tmp_path / "damaged.ogg").write_bytes(data)
+    with pytest.raises(MediaError, match=r"damaged\.ogg: the sound ends after \d\.\d\d s where the file declares "
+                                         r"10\.0\d s: it is cut short or damaged"):
+        decode_audio(tmp_path / "damaged.ogg")
+    with av.open(str(tmp_path / "clicks.aiff"), "w") as box:
+        audio = box.add_stream("pcm_s16be", rate=sound.rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(sound.samples[None], format="flt", layout="mono")
+        frame.sample_rate = sound.rate
+        box.mux(audio.encode(frame))
+        box.mux(audio.encode(None))
+    assert decode_audio(tmp_path / "clicks.aiff").seconds == pytest.approx(10, abs=0.01)
+    (tmp_path / "cut.aiff").write_bytes((tmp_path / "clicks.aiff").read_bytes()[:sound.samples.size])  # 5 s of 10
+    with pytest.raises(MediaError, match=r"cut\.aiff: the sound ends after 5\.00 s where the file declares 10\.00 s"):
+        decode_audio(tmp_path / "cut.aiff")
+
+
 def test_a_matroska_sound_beside_a_video_cut_short_is_refused_where_the_file_is_cut(tmp_path):
     """Without FFmpeg's per-track DURATION tags (mkvmerge, a browser write none), a file with a
     video beside its sound tells only its longest stream's length, which a whole file's sound may
