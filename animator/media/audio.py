@@ -133,6 +133,11 @@ def silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
 CUT_SHORT = 0.25  # seconds of sound a file may declare past its last packet (a codec's frame: 128 ms of AAC at 8 kHz)
 
 
+# Ogg codecs whose first frames FFmpeg places by their pages' granules: FLAC in Ogg starting past
+# granule 0 is decoded from 0, so its sound would look short of its last page by that start
+OGG_TIMED = frozenset({"opus", "vorbis"})
+
+
 def told_seconds(container: av.container.InputContainer, stream: av.AudioStream, origin: float) -> float | None:
     """How long a Matroska (WebM, MKA) file says its sound runs: the track's DURATION tag, or the
     file's duration where the sound is all it holds. A file cut short keeps its header, and FFmpeg
@@ -143,7 +148,8 @@ def told_seconds(container: av.container.InputContainer, stream: av.AudioStream,
     Ogg whose pages are damaged on the way (a CRC that does not match) is decoded up to them
     alone: 1 s of a 10 s song; an AIFF's header counts its samples. None elsewhere: an MP4 cut
     short cannot be read, and a WAV's, an MP3's length is measured from what the file holds."""
-    if container.format.name in ("ogg", "aiff") and stream.duration is not None:
+    ogg = container.format.name == "ogg" and stream.codec_context.name in OGG_TIMED
+    if (ogg or container.format.name == "aiff") and stream.duration is not None:
         # FFmpeg counts an Ogg's duration from granule 0, not from its first page's: the smaller,
         # where the two differ, is never past the end
         start = min(stream.start_time or 0, 0)

@@ -452,6 +452,23 @@ def test_an_ogg_with_a_damaged_page_or_an_aiff_cut_short_is_refused_not_heard_sh
         decode_audio(tmp_path / "cut.aiff")
 
 
+def test_flac_in_an_ogg_that_starts_past_granule_zero_is_read_not_refused_as_cut_short(tmp_path):
+    """FFmpeg decodes FLAC in Ogg from 0 whatever its first page's granule, so a whole second of
+    it starting at 0.5 s looked 0.5 s short of its last page."""
+    import av
+
+    sound, _ = soundtrack.click_track(120, 1.0)
+    with av.open(str(tmp_path / "late.ogg"), "w") as box:
+        audio = box.add_stream("flac", rate=sound.rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(sound.samples[None], format="flt", layout="mono")
+        frame.sample_rate, frame.pts = sound.rate, sound.rate // 2
+        box.mux(audio.encode(frame))
+        box.mux(audio.encode(None))
+    with av.open(str(tmp_path / "late.ogg")) as box:  # as the case is made: its last page past its decoded end
+        assert box.streams.audio[0].duration * box.streams.audio[0].time_base > 1.4
+    assert decode_audio(tmp_path / "late.ogg").seconds == pytest.approx(1.0, abs=0.05)
+
+
 def test_a_matroska_sound_beside_a_video_cut_short_is_refused_where_the_file_is_cut(tmp_path):
     """Without FFmpeg's per-track DURATION tags (mkvmerge, a browser write none), a file with a
     video beside its sound tells only its longest stream's length, which a whole file's sound may
