@@ -23,7 +23,7 @@ ANALYSIS_RATE = 22050  # Hz: enough for band energies up to 11 kHz and onsets to
 
 @dataclass(frozen=True)
 class Sound:
-    samples: np.ndarray  # float32, mono, in [-1, 1]
+    samples: np.ndarray  # float32, mono; full scale 1 (a mix of many channels, or damage, may pass it)
     rate: int  # samples a second
 
     @property
