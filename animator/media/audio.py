@@ -7,7 +7,6 @@ it) and says so in one MediaError line, so a render fails before its first frame
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -16,6 +15,7 @@ import av
 import numpy as np
 
 from animator.errors import MediaError
+from animator.media.declared import told_seconds
 from animator.media.source import file_name, open_media, sound_stream, timeline_origin
 
 ANALYSIS_RATE = 22050  # Hz: enough for band energies up to 11 kHz and onsets to a few ms
@@ -131,62 +131,6 @@ def silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
 
 
 CUT_SHORT = 0.25  # seconds of sound a file may declare past its last packet (a codec's frame: 128 ms of AAC at 8 kHz)
-
-
-# Ogg codecs whose first frames FFmpeg places by their pages' granules: FLAC in Ogg starting past
-# granule 0 is decoded from 0, so its sound would look short of its last page by that start
-OGG_TIMED = frozenset({"opus", "vorbis"})
-
-
-def told_seconds(container: av.container.InputContainer, stream: av.AudioStream, origin: float) -> float | None:
-    """How long a Matroska (WebM, MKA) file says its sound runs: the track's DURATION tag, or the
-    file's duration where the sound is all it holds. A file cut short keeps its header, and FFmpeg
-    decodes what is left without a word. Without the tag, in a file with other streams, the file's
-    duration is its longest stream's, which the sound may rightly fall short of: it is held to it
-    only where the file itself is cut short (its bytes end before its header's Segment does). An
-    Ogg's sound ends where its last page says (FFmpeg reads it off the end of the file), and an
-    Ogg whose pages are damaged on the way (a CRC that does not match) is decoded up to them
-    alone: 1 s of a 10 s song; an AIFF's header counts its samples. None elsewhere: an MP4 cut
-    short cannot be read, and a WAV's, an MP3's length is measured from what the file holds."""
-    ogg = container.format.name == "ogg" and stream.codec_context.name in OGG_TIMED
-    if (ogg or container.format.name == "aiff") and stream.duration is not None:
-        # FFmpeg counts an Ogg's duration from granule 0, not from its first page's: the smaller,
-        # where the two differ, is never past the end
-        start = min(stream.start_time or 0, 0)
-        return float((start + stream.duration) * stream.time_base) - origin
-    if "matroska" not in container.format.name.split(","):
-        return None
-    if match := re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", stream.metadata.get("DURATION", "").strip()):
-        hours, minutes, rest = match.groups()
-        return int(hours) * 3600 + int(minutes) * 60 + float(rest) - origin
-    if container.duration and (len(container.streams) == 1 or segment_cut_short(Path(container.name))):
-        return ((container.start_time or 0) + container.duration) / 1e6 - origin
-    return None
-
-
-def segment_cut_short(path: Path) -> bool:
-    """Whether a Matroska file's bytes end before its Segment does (a download stopped part-way).
-    A live recording's Segment has no size: never."""
-    with open(path, "rb") as file:
-        head = file.read(64)
-
-    def number(at: int, marker_kept: bool) -> tuple[int | None, int]:  # an EBML variable-length number, and its end
-        length = 9 - head[at].bit_length() if at < len(head) and head[at] else 9
-        if length > 8 or at + length > len(head):
-            return None, at
-        value = int.from_bytes(head[at:at + length], "big")
-        if not marker_kept:
-            value &= (1 << (7 * length)) - 1
-            value = None if value == (1 << (7 * length)) - 1 else value  # all ones: size unknown
-        return value, at + length
-
-    header, at = number(0, True)
-    size, at = number(at, False)
-    if header != 0x1A45DFA3 or size is None:
-        return False
-    segment, at = number(at + size, True)
-    size, at = number(at, False)
-    return segment == 0x18538067 and size is not None and path.stat().st_size < at + size
 
 
 def declared_end(container: av.container.InputContainer, stream: av.AudioStream) -> tuple[float, float] | None:

@@ -452,6 +452,37 @@ def test_an_ogg_with_a_damaged_page_or_an_aiff_cut_short_is_refused_not_heard_sh
         decode_audio(tmp_path / "cut.aiff")
 
 
+@pytest.mark.parametrize("codec", ["pcm_s16le", "pcm_s24le", "pcm_f32le"])
+def test_a_wav_cut_short_is_refused_and_one_streamed_without_its_sizes_is_read(tmp_path, codec):
+    """FFmpeg trims a WAV's length to the bytes the file holds: one cut in half (a download stopped
+    part-way) was heard as half, and `steps: auto` rendered half the song. Its header's data size
+    says how long it is; a WAV streamed as it was written says 0 or 0xFFFFFFFF, which is no size."""
+    import av
+
+    from animator.errors import MediaError
+
+    sound, _ = soundtrack.click_track(120, 4.0)
+    whole = tmp_path / "clicks.wav"
+    with av.open(str(whole), "w") as box:
+        audio = box.add_stream(codec, rate=sound.rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(sound.samples[None], format="flt", layout="mono")
+        frame.sample_rate = sound.rate
+        resampler = av.AudioResampler(format=audio.format.name, layout="mono", rate=sound.rate)
+        for piece in resampler.resample(frame) + resampler.resample(None):
+            box.mux(audio.encode(piece))
+        box.mux(audio.encode(None))
+    data = whole.read_bytes()
+    assert decode_audio(whole).seconds == pytest.approx(4.0, abs=0.01)
+    (tmp_path / "cut.wav").write_bytes(data[:len(data) // 2])
+    with pytest.raises(MediaError, match=r"cut\.wav: the sound ends after 2\.0\d s where the file declares 4\.00 s: "
+                                         r"it is cut short or damaged"):
+        decode_audio(tmp_path / "cut.wav")
+    at = data.index(b"data") + 4
+    streamed = data[:at] + b"\xff\xff\xff\xff" + data[at + 4:len(data) // 2]  # its sizes unknown as it was written
+    (tmp_path / "streamed.wav").write_bytes(streamed)
+    assert decode_audio(tmp_path / "streamed.wav").seconds == pytest.approx(2.0, abs=0.01)
+
+
 def test_flac_in_an_ogg_that_starts_past_granule_zero_is_read_not_refused_as_cut_short(tmp_path):
     """FFmpeg decodes FLAC in Ogg from 0 whatever its first page's granule, so a whole second of
     it starting at 0.5 s looked 0.5 s short of its last page."""

@@ -1,0 +1,97 @@
+"""How long a sound file says its sound runs. A file cut short (a download stopped part-way)
+keeps its header, and FFmpeg decodes what is left without a word: the decoder's length held to
+what the file declares finds it (media/audio.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import av
+
+# Ogg codecs whose first frames FFmpeg places by their pages' granules: FLAC in Ogg starting past
+# granule 0 is decoded from 0, so its sound would look short of its last page by that start
+OGG_TIMED = frozenset({"opus", "vorbis"})
+
+
+def told_seconds(container: av.container.InputContainer, stream: av.AudioStream, origin: float) -> float | None:
+    """How long a Matroska (WebM, MKA) file says its sound runs: the track's DURATION tag, or the
+    file's duration where the sound is all it holds. A file cut short keeps its header, and FFmpeg
+    decodes what is left without a word. Without the tag, in a file with other streams, the file's
+    duration is its longest stream's, which the sound may rightly fall short of: it is held to it
+    only where the file itself is cut short (its bytes end before its header's Segment does). An
+    Ogg's sound ends where its last page says (FFmpeg reads it off the end of the file), and an
+    Ogg whose pages are damaged on the way (a CRC that does not match) is decoded up to them
+    alone: 1 s of a 10 s song; an AIFF's header counts its samples. None elsewhere: an MP4 cut
+    short cannot be read, and an MP3's length is measured from what the file holds (a VBR MP3
+    without a Xing header has only an estimate). A WAV's header counts its data's bytes, which
+    FFmpeg trims to what the file holds: read here."""
+    ogg = container.format.name == "ogg" and stream.codec_context.name in OGG_TIMED
+    if (ogg or container.format.name == "aiff") and stream.duration is not None:
+        # FFmpeg counts an Ogg's duration from granule 0, not from its first page's: the smaller,
+        # where the two differ, is never past the end
+        start = min(stream.start_time or 0, 0)
+        return float((start + stream.duration) * stream.time_base) - origin
+    if container.format.name == "wav":
+        return wav_seconds(Path(container.name))
+    if "matroska" not in container.format.name.split(","):
+        return None
+    if match := re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", stream.metadata.get("DURATION", "").strip()):
+        hours, minutes, rest = match.groups()
+        return int(hours) * 3600 + int(minutes) * 60 + float(rest) - origin
+    if container.duration and (len(container.streams) == 1 or segment_cut_short(Path(container.name))):
+        return ((container.start_time or 0) + container.duration) / 1e6 - origin
+    return None
+
+
+def segment_cut_short(path: Path) -> bool:
+    """Whether a Matroska file's bytes end before its Segment does (a download stopped part-way).
+    A live recording's Segment has no size: never."""
+    with open(path, "rb") as file:
+        head = file.read(64)
+
+    def number(at: int, marker_kept: bool) -> tuple[int | None, int]:  # an EBML variable-length number, and its end
+        length = 9 - head[at].bit_length() if at < len(head) and head[at] else 9
+        if length > 8 or at + length > len(head):
+            return None, at
+        value = int.from_bytes(head[at:at + length], "big")
+        if not marker_kept:
+            value &= (1 << (7 * length)) - 1
+            value = None if value == (1 << (7 * length)) - 1 else value  # all ones: size unknown
+        return value, at + length
+
+    header, at = number(0, True)
+    size, at = number(at, False)
+    if header != 0x1A45DFA3 or size is None:
+        return False
+    segment, at = number(at + size, True)
+    size, at = number(at, False)
+    return segment == 0x18538067 and size is not None and path.stat().st_size < at + size
+
+
+# WAV format tags whose bytes a second are exact: PCM, floats, A-law, mu-law, and the extensible
+# header (PCM or floats in practice); a compressed WAV's (MP3 in WAV) is its average bit rate
+CONSTANT_RATE = frozenset({0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE})
+
+
+def wav_seconds(path: Path) -> float | None:
+    """The seconds a WAV's data chunk declares, from its header: its bytes over the bytes a
+    second. None where the sizes are not known (a WAV streamed as written says 0 or 0xFFFFFFFF;
+    an RF64's are elsewhere), the samples are compressed, or the header cannot be read (FFmpeg's
+    to judge)."""
+    with open(path, "rb") as file:
+        if file.read(4) != b"RIFF" or len(file.read(4)) != 4 or file.read(4) != b"WAVE":
+            return None
+        per_second = None
+        while len(head := file.read(8)) == 8:
+            kind, size = head[:4], int.from_bytes(head[4:], "little")
+            if kind == b"fmt ":
+                body = file.read(size)
+                constant = len(body) >= 12 and int.from_bytes(body[:2], "little") in CONSTANT_RATE
+                per_second = int.from_bytes(body[8:12], "little") if constant else None  # its bytes a second
+                file.seek(size % 2, 1)  # chunks are padded to an even length
+            elif kind == b"data":
+                return size / per_second if per_second and size not in (0, 0xFFFFFFFF) else None
+            else:
+                file.seek(size + size % 2, 1)
+    return None
