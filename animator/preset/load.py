@@ -494,6 +494,11 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
     if transform.name == "eigen-randomize" and transform.low == transform.high == 1:  # (a schedule is never 1)
         raise error(("method", "gram_transform", "low"), "and high are 1: eigen-randomize would multiply every element of "
                                                           "V by 1, the style targets as they were")
+    if method.optimizer == "adam" and not isinstance(method.lr, Schedule) and method.lr == 0:
+        raise error(("method", "lr"), "is 0: adam would not move the picture, every frame its start")
+    if method.original_colors and (isinstance(preset.original_colors, Schedule) or preset.original_colors != 0):
+        raise error(("original_colors",), "would lay the content's colours on a picture that has them already: "
+                                          "method.original_colors is true (all of them); expected one of the two")
     if transform.redraw == "step" and method.optimizer == "lbfgs":  # its curvature estimate is of the last target
         raise error(("method", "gram_transform", "redraw"), "step needs optimizer adam: L-BFGS under a target drawn "
                                                             "anew every step hardly moves")

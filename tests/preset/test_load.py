@@ -175,6 +175,11 @@ def test_style_images_with_weights(tmp_path):
          r"method.gram_transform.low: and high are 1: eigen-randomize would multiply every element of V by 1"),
         ("method: {name: gatys, gram_transform: {name: eigen-randomize, redraw: step}}\n",
          r"method.gram_transform.redraw: step needs optimizer adam"),
+        # every frame the start, to the byte
+        ("method: {name: gatys, optimizer: adam, lr: 0}\n", r"p.yaml:3: method.lr: is 0: adam would not move the picture"),
+        # the same frames as with method.original_colors alone, whatever the strength
+        ("method: {name: gatys, original_colors: true}\noriginal_colors: 0.5\n",
+         r"p.yaml:4: original_colors: would lay the content's colours on a picture that has them already"),
         (f"method: {{name: gatys, representation: local}}\niterate: {{inject: {{image: {SAMPLES / 'brick.png'}, weight: 0.5}}}}\n",
          r"iterate.inject: a local style matches pixel by pixel"),
         (f"mode: still\nstyle: [{SAMPLES / 'brick.png'}]\nmethod: {{name: gatys, init: previous}}\n",
