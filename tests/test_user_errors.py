@@ -537,6 +537,16 @@ def test_a_layer_deeper_than_the_picture_reaches_is_one_line(tmp_path):
     assert not (tmp_path / "a.png").exists()
 
 
+def test_a_style_image_thinner_than_a_style_layer_reaches_is_said_to_be_the_style(tmp_path):
+    """A thin style image under pool5 was told as the render's size (64x40 was said to be 16x64)."""
+    Image.new("RGB", (10, 200), (200, 40, 40)).save(tmp_path / "thin.png")
+    result = animator("stylize", SAMPLES / "chelsea.png", "-o", tmp_path / "a.png", "--style", tmp_path / "thin.png",
+                      "--method", "gatys", "--size", "64", "--set", "method.steps=1",
+                      "--set", "method.style_layers=[relu1_1, pool5]", cwd=tmp_path)
+    refused(result, "style: pool5 needs pictures of 32 px a side at least, and a style image is seen at 16x64")
+    assert not (tmp_path / "a.png").exists()
+
+
 def test_an_interrupted_stylize_does_not_offer_to_resume(tmp_path):
     """stylize works in a temporary folder (its frames are gone with it), and said "run the same
     command again to resume"."""

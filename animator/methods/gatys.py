@@ -172,6 +172,11 @@ class GatysMethod:
             if key not in code.cache:
                 # Gram targets keep the style's own framing; spatial and local ones match pixel for pixel.
                 image = resized(code.image, *shape) if kind != "gram" else at_size(code.image, round(max(code.image.shape[-2:]) * scale))
+                deepest = max(layers, key=LAYERS.index)
+                if min(image.shape[-2:]) < least_side(deepest):  # the render's own size may be large enough
+                    raise AnimatorError(f"style: {deepest} needs pictures of {least_side(deepest)} px a side at least, and "
+                                        f"a style image is seen at {image.shape[-1]}x{image.shape[-2]} (a less thin style "
+                                        "image, a larger size, no smaller method.scales or a shallower layer)")
                 with torch.no_grad():
                     features = self.features(image, layers)
                 code.cache[key] = {layer: represent(kind, features[layer], options.window) for layer in layers}
