@@ -374,6 +374,9 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
     if preset.style != "self" and len(preset.style) == 1 and preset.style[0].weight != 1:
         raise error(("style", 0, "weight"), "is a share among style images, and this is the only one: it changes "
                                             "nothing (a second image takes the rest)")
+    if preset.style != "self" and len(preset.style) == 1 and preset.style[0].at is not None:
+        raise error(("style", 0, "at"), "is the frame a morph hands the style to this image, and this is the only one: "
+                                        "it has the whole style throughout (a morph needs a second image)")
     transform, switch = getattr(preset.method, "gram_transform", None), ("method", "gram_transform", "name")
     if transform is not None and transform.name == "none" and transform.layers and not transform.zero_others and not any(
             switch[:len(p)] == p for p in commanded):  # the layers a transform, or zero_others, is for

@@ -154,6 +154,8 @@ def test_style_images_with_weights(tmp_path):
         ("iterate: {sharpen: {radius: 9}}\n", r"iterate.sharpen.radius: is for sharpening"),
         ("iterate: {motion: {border: wrap}}\n", r"iterate.motion.border: is for motion; iterate.motion moves nothing"),
         (f"style: [{{image: {SAMPLES / 'brick.png'}, weight: 0.05}}]\n", r"style\[0\].weight: is a share among style images"),
+        (f"style: [{{image: {SAMPLES / 'brick.png'}, at: 30}}]\n",
+         r"style\[0\].at: is the frame a morph hands the style to this image, and this is the only one"),
         ("iterate: {blend: {keyframes: '0.3 + 0.1 * sin(t)', interpolation: cubic}}\n",
          r"iterate.blend: .*interpolation cubic is for keyframes \(frame: value, ...\); this is an expression in t"),
         # music that nothing hears: the frames were the same with it or without
