@@ -217,12 +217,31 @@ def check_schedules(preset: Preset, line: Timeline, error: Error | None = None, 
     heard = [features(t) for t in range(count)] if features is not None else [None] * count
     for path, schedule, meta in scheduled_values(preset):
         checked_values(path, schedule, meta, line, heard, error)
-    rules = frame_rules(preset)
+    rules, styled = frame_rules(preset), style_term(preset)
+    weighted = layered = used = styled is None
     for t in range(count):
         at = lambda v: v.at(t, count, t * seconds, heard[t]) if isinstance(v, Schedule) else v  # noqa: B023, E731
         for path, rule in rules:
             if (problem := rule(at)) is not None:
                 raise error(path, problem if count == 1 else f"{problem} at frame {t}")  # a still has one frame
+        if not used:
+            weight, layers = styled(at)
+            weighted, layered, used = weighted or weight, layered or layers, used or weight and layers
+    if not used:  # scheduled to 0 throughout, as load.style_off refuses a 0 written as one
+        key = "style_weight" if not weighted else "style_layer_weights"
+        raise error(("method", key), "is 0 at every frame: the style images would not be used, every frame the content's")
+
+
+def style_term(preset: Preset) -> Callable[[Callable[[Num], float]], tuple[bool, bool]] | None:
+    """The optimization method's style term beside style images, whose weights are scheduled: at a
+    frame's values, whether its style_weight and whether one of its style_layer_weights is above 0."""
+    method = preset.method
+    if method.name != "gatys" or preset.style == "self" or (preset.mode == "still" and preset.still.objective != "transfer"):
+        return None
+    layer_weights = method.style_layer_weights or (1.0,)
+    if not any(isinstance(w, Schedule) for w in (method.style_weight, *layer_weights)):
+        return None  # one written as 0 is refused where the preset loads
+    return lambda at: (at(method.style_weight) > 0, any(at(w) > 0 for w in layer_weights))
 
 
 def unreached_keyframes(preset: Preset, line: Timeline) -> list[str]:

@@ -194,6 +194,10 @@ def test_style_images_with_weights(tmp_path):
         # the style image unused: every frame the content's, with exit 0
         (f"style: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, style_weight: 0}}\n",
          r"p.yaml:4: method.style_weight: is 0: the style images would not be used"),
+        (f"style: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, style_weight: '1 if t > 50 else 0'}}\niterate: {{steps: 10}}\n",
+         r"p.yaml:4: method.style_weight: is 0 at every frame: the style images would not be used"),
+        (f"style: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, style_layers: [relu1_1, relu2_1], "
+         "style_layer_weights: ['0 * t', 0]}\n", r"method.style_layer_weights: is 0 at every frame"),
         (f"style: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, style_layers: []}}\n",
          r"method.style_layers: is empty: the style images would not be used"),
         (f"style: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, style_layers: [relu1_1, relu2_1], style_layer_weights: [0, 0]}}\n",
