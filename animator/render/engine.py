@@ -171,7 +171,8 @@ class Render:
         if not bool(low.isfinite() & high.isfinite()):
             fixes = ["precision: float32"] if self.dtype != torch.float32 else []
             if self.preset.method.name == "gatys":  # L-BFGS diverging under a large target, whatever the precision
-                fixes = ["optimizer adam", "smaller weights or Gram-transform values", *fixes]
+                adam = ["optimizer adam"] if self.preset.method.optimizer != "adam" else []
+                fixes = [*adam, "smaller weights or Gram-transform values", *fixes]
             hint = f" ({', or '.join(fixes)} may avoid it)" if fixes else ""
             raise RenderError(f"{self.preset.name}: frame {index} came out of the render as NaN or infinity "
                               f"({self.engine}); nothing was published{hint}")

@@ -480,6 +480,11 @@ def test_a_nan_frame_of_the_optimization_method_names_what_may_avoid_it(tmp_path
     with pytest.raises(RenderError, match=r"NaN or infinity .*\(optimizer adam, or smaller weights or Gram-transform "
                                           r"values may avoid it\)$"):
         render.picture(0, torch.full((1, 3, 8, 8), float("nan")))
+    # with adam already, it is no way out
+    raw["method"] = {"name": "gatys", "steps": 1, "optimizer": "adam"}
+    render = load(preset_from_dict(raw, tmp_path))
+    with pytest.raises(RenderError, match=r"NaN or infinity .*\(smaller weights or Gram-transform values may avoid it\)$"):
+        render.picture(0, torch.full((1, 3, 8, 8), float("nan")))
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
