@@ -100,7 +100,8 @@ class Split:
         started = time.perf_counter()
         failed = [r for r in results if r.failed]
         if failed:
-            return Result(self.preset.name, "failed", error=f"{failed[0].name}: {failed[0].error}")
+            chunk = failed[0]  # its message may name it already (a worker that died)
+            return Result(self.preset.name, "failed", error=f"{chunk.name}: {chunk.error.removeprefix(f'{chunk.name}: ')}")
         audio = soundtrack(self.preset, self.has_audio, float(self.frames / self.fps))
         sinks = make_sinks(self.preset, self.out_dir, self.fps, audio)
         frames = 0

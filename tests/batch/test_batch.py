@@ -687,3 +687,13 @@ def test_a_split_whose_chunk_failed_keeps_a_whole_render_left_off_part_way(tmp_p
     assert joined.status == "failed" and joined.error == "clip.part0: out of memory"
     assert (tmp_path / "out" / ".clip.work" / "segment-000000.mkv").read_bytes() == b"frames"  # its frames to resume from
     assert not (tmp_path / "out" / "clip_frames").exists()
+
+
+def test_a_split_whose_chunks_worker_died_names_the_chunk_once(tmp_path):
+    # the chunk's message names it already: the batch printed "clip: clip.part0: clip.part0: a worker process died"
+    from animator.batch.executors import WORKER_DIED
+    from animator.batch.task import Result
+
+    split = split_of_pan(tmp_path, "duration: 1")
+    results = [Result(f"clip.part{i}", "failed", error=f"clip.part{i}: {WORKER_DIED}") for i in range(3)]
+    assert split.join(results).error == f"clip.part0: {WORKER_DIED}"
