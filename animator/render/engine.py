@@ -117,7 +117,7 @@ class Render:
             else self.device.index
         sinks = make_sinks(preset, out_dir, self.fps, self.plan.audio(), gpu) if own else sinks
         at_start = check_destinations(preset, out_dir, sinks, record=own and record)
-        checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine)
+        checkpoint = Checkpoint(out_dir / f".{preset.name}.work", preset, self.engine, self.plan.part)
         checkpoint.lock()
         started()
         try:

@@ -30,7 +30,7 @@ class Plan:
 
     def __init__(self, preset: Preset, part: Part | None = None):
         """`part`: where a chunk of a split video sits in the whole render."""
-        self.preset = preset
+        self.preset, self.part = preset, part
         self.source = open_source(preset.input, preset.video.start, preset.video.duration, preset.video.fps,
                                   moving=preset.mode == "video")
         self.first: np.ndarray = self.source.first()  # HxWx3 uint8: the picture a loop starts from

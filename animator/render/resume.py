@@ -48,7 +48,7 @@ from animator.errors import AnimatorError, MediaError
 from animator.files import write_atomically
 from animator.media.frame import Frame
 from animator.media.source import file_name
-from animator.preset.resolve import follows_clip, render_fps
+from animator.preset.resolve import Part, follows_clip, render_fps
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
 
@@ -58,13 +58,16 @@ log = logging.getLogger("animator")
 COSMETIC = ("description", "outputs", "device", "precision")  # keys that do not decide the frames
 
 
-def frames_key(preset: Preset, engine: str = "") -> str:
+def frames_key(preset: Preset, engine: str = "", part: Part | None = None) -> str:
     """What decides the frames: the preset less its cosmetic keys, its input files' content, the
     engine (device type, compute type and CPU threads, as resolved on this machine), the animator
-    version, and, but for a clip's frames, the render's rate: an output's `fps` sets it
-    (resolve.render_fps), and with it the seconds of every schedule and the music's features."""
+    version, but for a clip's frames, the render's rate: an output's `fps` sets it
+    (resolve.render_fps), and with it the seconds of every schedule and the music's features, and
+    for a chunk of a split video, where it sits in the whole (its `t`, `T`, random draws and music
+    features are the whole render's: one chunk's span of another cut of the clip is not its frames)."""
     rate = () if follows_clip(preset) else (f"{render_fps(preset)} fps",)
-    return fingerprint(preset, ignore=COSMETIC, extra=(engine, *rate))
+    whole = () if part is None else (f"frames from {part.first} of {part.total}",)
+    return fingerprint(preset, ignore=COSMETIC, extra=(engine, *rate, *whole))
 
 
 def segment_seconds() -> float:
@@ -146,8 +149,8 @@ def held(preset: Preset, out_dir: Path) -> Iterator[None]:
 
 
 class Checkpoint:
-    def __init__(self, folder: Path, preset: Preset, engine: str = ""):
-        self.folder, self.key = folder, frames_key(preset, engine)
+    def __init__(self, folder: Path, preset: Preset, engine: str = "", part: Part | None = None):
+        self.folder, self.key = folder, frames_key(preset, engine, part)
         self.seconds = segment_seconds()  # read once, so a bad value is refused before the first frame
         self.open: Segment | None = None
         self.held = -1  # frames up to this index are stored already (a resume replays them)

@@ -697,3 +697,26 @@ def test_a_split_whose_chunks_worker_died_names_the_chunk_once(tmp_path):
     split = split_of_pan(tmp_path, "duration: 1")
     results = [Result(f"clip.part{i}", "failed", error=f"clip.part{i}: {WORKER_DIED}") for i in range(3)]
     assert split.join(results).error == f"clip.part0: {WORKER_DIED}"
+
+
+def test_a_chunk_left_off_part_way_is_not_resumed_by_a_chunk_of_another_cut(tmp_path):
+    # chunk 0 of a second cut in 2 and of 1.5 s cut in 3 is the same span of the clip, but its `T` (and
+    # random draws, music features) are the whole render's: the second resumed the first's frames, exit 0
+    import os
+
+    def run(duration: float, parts: int, out: str, fault: str = "") -> subprocess.CompletedProcess:
+        path = tmp_path / "clip.yaml"
+        path.write_text(f"name: clip\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\nmethod: {{name: arbitrary}}\n"
+                        f"style: [{{image: {SAMPLES / 'brick.png'}}}, {{image: {SAMPLES / 'coffee.png'}, weight: '3 * t / T'}}]\n"
+                        f"video: {{duration: {duration}, temporal: {{flow: none}}}}\noutputs: [{{format: png}}]\n")
+        env = {**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0", **({"ANIMATOR_FAULT": fault} if fault else {})}
+        return subprocess.run([sys.executable, "-m", "animator", "batch", str(path), "--out", str(tmp_path / out),
+                               "--split", str(parts), "--overlap", "2"], cwd=tmp_path, capture_output=True, text=True, env=env)
+
+    assert run(1.0, 2, "out", fault="frame:8").returncode == -9  # chunk 0 of 12 frames killed at its 8th
+    assert (tmp_path / "out" / ".clip.split" / ".clip.part0.work" / "manifest.json").exists()
+    resumed, whole = run(1.5, 3, "out"), run(1.5, 3, "clean")
+    assert resumed.returncode == whole.returncode == 0, resumed.stdout + resumed.stderr
+    frames = [[read_image(f) for f in sorted((tmp_path / out / "clip_frames").iterdir())] for out in ("out", "clean")]
+    assert len(frames[0]) == len(frames[1]) == 36
+    assert all(np.array_equal(a, b) for a, b in zip(*frames))
