@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,3 +78,7 @@ class Splits:
             return split.join(list(back.values()))
         except AnimatorError as exc:
             return Result(split.preset.name, "failed", error=str(exc))
+        except Exception as exc:  # a bug, reported with its place as a render's is: the other presets go on
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            return Result(split.preset.name, "failed",
+                          error=f"internal error: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")

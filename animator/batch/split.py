@@ -9,6 +9,7 @@ whole span, and records the render as one.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -105,13 +106,21 @@ class Split:
         audio = soundtrack(self.preset, self.has_audio, float(self.frames / self.fps))
         sinks = make_sinks(self.preset, self.out_dir, self.fps, audio)
         frames = 0
-        with encoding(sinks, publish=False) as put:
-            for index, image in enumerate(self._frames()):
-                put(Frame(index, index / self.fps, image))
-                frames = index + 1
-        seconds = sum(r.seconds for r in results) + time.perf_counter() - started
-        outputs = publish({sink.path: sink.partial for sink in sinks}, self.out_dir, self.began, self.preset, frames, seconds,
-                          self.asked)
+        try:
+            with encoding(sinks, publish=False) as put:
+                for index, image in enumerate(self._frames()):
+                    put(Frame(index, index / self.fps, image))
+                    frames = index + 1
+            seconds = sum(r.seconds for r in results) + time.perf_counter() - started
+            outputs = publish({sink.path: sink.partial for sink in sinks}, self.out_dir, self.began, self.preset, frames,
+                              seconds, self.asked)
+        except OSError as exc:  # a full disk: one line, as a render's, and the batch goes on
+            from animator.render.engine import WRITE_ERRORS, kept  # (torch is loaded: the lock's import)
+
+            if exc.errno not in WRITE_ERRORS:
+                raise
+            raise MediaError(f"{exc.filename or self.out_dir}: {os.strerror(exc.errno).lower()} "
+                             f"({kept(sinks, self.began, None)})") from None
         shutil.rmtree(self.work, ignore_errors=True)
         return Result(self.preset.name, "rendered", frames, seconds, [str(o.relative_to(self.out_dir)) for o in outputs])
 

@@ -720,3 +720,21 @@ def test_a_chunk_left_off_part_way_is_not_resumed_by_a_chunk_of_another_cut(tmp_
     frames = [[read_image(f) for f in sorted((tmp_path / out / "clip_frames").iterdir())] for out in ("out", "clean")]
     assert len(frames[0]) == len(frames[1]) == 36
     assert all(np.array_equal(a, b) for a, b in zip(*frames))
+
+
+@pytest.mark.parametrize("fault, error", [("frame:3:enospc", "out: no space left on device (kept: nothing was written)"),
+                                          ("frame:3:error", "internal error: RuntimeError: ANIMATOR_FAULT frame:3:error (faults.py:")])
+def test_a_join_that_fails_is_its_videos_failure_and_the_batch_goes_on(tmp_path, monkeypatch, fault, error):
+    # a full disk (or a bug) while the chunks were joined ended the whole batch with a traceback
+    from animator import faults
+    from animator.batch.run import Splits
+    from animator.batch.task import Result
+
+    split = split_of_pan(tmp_path, "duration: 1")
+    splits = Splits()
+    splits.add(split)
+    monkeypatch.setattr(faults, "_SPEC", fault)
+    monkeypatch.setattr(faults, "_reached", {})
+    results = [splits.collect(Result(f"clip.part{i}", "rendered", c.end - c.warm)) for i, c in enumerate(split.chunks)]
+    assert results[:-1] == [None, None] and results[-1].failed and error in results[-1].error, results[-1].error
+    assert not (tmp_path / "out" / "clip_frames").exists()
