@@ -210,6 +210,14 @@ class RayExecutor:
                         publish(_received(outputs, task.out_dir), task.out_dir, began, task.preset, result.frames, result.seconds)
                 except AnimatorError as exc:  # a render of it here meanwhile
                     result = Result(task.name, "failed", error=str(exc))
+                except OSError as exc:  # a full disk here: one line, as a local render's, and the batch goes on
+                    from animator.render.engine import WRITE_ERRORS
+
+                    if exc.errno not in WRITE_ERRORS:
+                        raise
+                    where = exc.filename or task.out_dir
+                    result = Result(task.name, "failed", error=f"{where}: {os.strerror(exc.errno).lower()} (not recorded: "
+                                                               "the batch run again renders it again)")
             yield result
 
 

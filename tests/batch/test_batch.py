@@ -738,3 +738,18 @@ def test_a_join_that_fails_is_its_videos_failure_and_the_batch_goes_on(tmp_path,
     results = [splits.collect(Result(f"clip.part{i}", "rendered", c.end - c.warm)) for i, c in enumerate(split.chunks)]
     assert results[:-1] == [None, None] and results[-1].failed and error in results[-1].error, results[-1].error
     assert not (tmp_path / "out" / "clip_frames").exists()
+
+
+def test_a_full_disk_as_a_ray_tasks_outputs_are_published_fails_that_preset_alone(tmp_path, ray_instance, monkeypatch):
+    # the driver's publish of what a task sent back ended the whole batch with a traceback
+    from animator import faults
+    from animator.batch.executors import RayExecutor
+    from animator.batch.plan import plan
+    from animator.batch.run import run_batch
+
+    paths = [preset(tmp_path, name) for name in ("one", "two")]
+    monkeypatch.setattr(faults, "_SPEC", "publish:1:enospc")  # here, the driver's: not the Ray workers'
+    monkeypatch.setattr(faults, "_reached", {})
+    results = run_batch(plan(paths, [], tmp_path / "out", False), RayExecutor(jobs=2), tmp_path / "out")
+    assert sorted(r.status for r in results) == ["failed", "rendered"]
+    assert "no space left on device" in next(r.error for r in results if r.failed)
