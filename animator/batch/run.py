@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import re
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from animator.batch.plan import Item
 from animator.batch.split import Split, split_of
-from animator.batch.task import Result, Task
+from animator.batch.task import Result, Task, internal_error
 from animator.errors import AnimatorError
 
 
@@ -79,6 +78,4 @@ class Splits:
         except AnimatorError as exc:
             return Result(split.preset.name, "failed", error=str(exc))
         except Exception as exc:  # a bug, reported with its place as a render's is: the other presets go on
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            return Result(split.preset.name, "failed",
-                          error=f"internal error: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
+            return Result(split.preset.name, "failed", error=internal_error(exc))

@@ -63,11 +63,15 @@ def render_task(plain: dict, out_dir: Path, record: bool = True, base: Path | No
     except AnimatorError as exc:
         return Result(plain["name"], "failed", seconds=time.perf_counter() - started, error=str(exc))
     except Exception as exc:  # a bug, reported with its place; the other presets still render
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        error = f"internal error: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
-        return Result(plain["name"], "failed", seconds=time.perf_counter() - started, error=error)
+        return Result(plain["name"], "failed", seconds=time.perf_counter() - started, error=internal_error(exc))
     return Result(plain["name"], "rendered", done[0], time.perf_counter() - started,
                   [str(o.relative_to(out_dir)) for o in outputs])
+
+
+def internal_error(exc: Exception) -> str:
+    """A bug's one line in a batch's table: what it was, and where it was raised."""
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"internal error: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
 
 
 def ship(preset: Preset) -> tuple[dict, dict[str, bytes]]:
