@@ -74,11 +74,19 @@ def segment_cut_short(path: Path) -> bool:
 CONSTANT_RATE = frozenset({0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE})
 
 
+# A data size from here on is a writer's stand-in for one not yet known: arecord streaming to a pipe
+# writes 2 GiB (0x80000000, or 0x7FFFFF00), others 0x7FFFFFFF; no WAV cut short in a download
+STREAMED = 0x7FFF0000
+
+
 def wav_seconds(path: Path) -> float | None:
     """The seconds a WAV's data chunk declares, from its header: its bytes over the bytes a
-    second. None where the sizes are not known (a WAV streamed as written says 0 or 0xFFFFFFFF;
-    an RF64's are elsewhere), the samples are compressed, or the header cannot be read (FFmpeg's
-    to judge)."""
+    second. None where the sizes are not known (a WAV streamed as written says 0, 0xFFFFFFFF or
+    about 2 GiB; an RF64's are elsewhere), the samples are compressed, or the header cannot be
+    read (FFmpeg's to judge). The bytes a second are the sample rate times a frame's bytes (its
+    block align), as FFmpeg reads them, or the header's own count where that is more: a writer
+    that counted them wrong (its valid bits, not the bytes that hold them) made a whole file look
+    cut short."""
     with open(path, "rb") as file:
         if file.read(4) != b"RIFF" or len(file.read(4)) != 4 or file.read(4) != b"WAVE":
             return None
@@ -88,10 +96,11 @@ def wav_seconds(path: Path) -> float | None:
             if kind == b"fmt ":
                 body = file.read(size)
                 constant = len(body) >= 12 and int.from_bytes(body[:2], "little") in CONSTANT_RATE
-                per_second = int.from_bytes(body[8:12], "little") if constant else None  # its bytes a second
+                rate, told, align = (int.from_bytes(body[at:at + n], "little") for at, n in ((4, 4), (8, 4), (12, 2)))
+                per_second = max(rate * align, told) if constant else None  # the fewer, the longer it looks
                 file.seek(size % 2, 1)  # chunks are padded to an even length
             elif kind == b"data":
-                return size / per_second if per_second and size not in (0, 0xFFFFFFFF) else None
+                return size / per_second if per_second and 0 < size < STREAMED else None
             else:
                 file.seek(size + size % 2, 1)
     return None

@@ -483,6 +483,26 @@ def test_a_wav_cut_short_is_refused_and_one_streamed_without_its_sizes_is_read(t
     assert decode_audio(tmp_path / "streamed.wav").seconds == pytest.approx(2.0, abs=0.01)
 
 
+def test_a_wav_whose_header_miscounts_its_bytes_a_second_or_stands_in_for_its_size_is_read_whole(tmp_path):
+    """A byte rate counted from 24 valid bits where 32 hold each sample (FFmpeg reads the frame's
+    bytes, its block align), and arecord's 2 GiB stand-in for a size not yet known as it streams
+    to a pipe, made whole WAVs look cut short."""
+    import struct
+
+    sound, _ = soundtrack.click_track(120, 2.0)
+    samples = (sound.samples * 2 ** 30).astype("<i4").tobytes()
+
+    def wav(name: str, byte_rate: int, size: int) -> Path:
+        fmt = struct.pack("<HHIIHH", 1, 1, sound.rate, byte_rate, 4, 32)
+        body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", size) + samples
+        (tmp_path / name).write_bytes(b"RIFF" + struct.pack("<I", min(len(body) + size - len(samples), 0xFFFFFFFF)) + body)
+        return tmp_path / name
+
+    assert decode_audio(wav("miscounted.wav", 3 * sound.rate, len(samples))).seconds == pytest.approx(2.0, abs=0.01)
+    assert decode_audio(wav("arecord.wav", 4 * sound.rate, 0x80000000)).seconds == pytest.approx(2.0, abs=0.01)
+    assert decode_audio(wav("also.wav", 4 * sound.rate, 0x7FFFFFFF)).seconds == pytest.approx(2.0, abs=0.01)
+
+
 def test_flac_in_an_ogg_that_starts_past_granule_zero_is_read_not_refused_as_cut_short(tmp_path):
     """FFmpeg decodes FLAC in Ogg from 0 whatever its first page's granule, so a whole second of
     it starting at 0.5 s looked 0.5 s short of its last page."""
