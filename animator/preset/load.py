@@ -18,8 +18,8 @@ from animator.files import why_unreadable
 from animator.media.image import IMAGE_SUFFIXES, frames_in
 from animator.preset.convert import (Invalid, KeyPath, bare_form, convert, dotted, from_command_line, mapping_shorthand,
                                      shown, to_plain)
-from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, scheduled_values,
-                                     timeline)
+from animator.preset.resolve import (check_schedules, check_variables, checked_at_load, key_line, off_throughout,
+                                     scheduled_values, timeline)
 from animator.preset.schedule import AUDIO_VARIABLES, Schedule
 from animator.preset.schema import AudioConfig, GramTransform, IterateConfig, MotionConfig, Preset, StillConfig, TemporalConfig
 
@@ -367,10 +367,11 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
             _refuse_set(getattr(preset, section), keys, (section,), error, problem)
             if given := next((key for key in keys if (section, key) in written and not mode_commanded), None):
                 raise error((section, given), problem)  # at its default value too: it still says nothing
-    for switch, (off, keys, problem) in OFF_SWITCHES.items():
+    for switch, (off, keys, problem) in OFF_SWITCHES.items():  # a schedule switches it off if it is off at every frame
         config = _at(preset, switch[:-1])
-        if config is not None and getattr(config, switch[-1]) == off and not any(switch[:len(p)] == p for p in commanded):
-            _refuse_set(config, keys, switch[:-1], error, problem)
+        value = getattr(config, switch[-1], None)
+        if config is not None and off_throughout(preset, value, off) and not any(switch[:len(p)] == p for p in commanded):
+            _refuse_set(config, keys, switch[:-1], error, problem + (" at every frame" if isinstance(value, Schedule) else ""))
     if preset.style != "self" and len(preset.style) == 1 and preset.style[0].weight != 1:
         raise error(("style", 0, "weight"), "is a share among style images, and this is the only one: it changes "
                                             "nothing (a second image takes the rest)")
@@ -382,8 +383,8 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
             switch[:len(p)] == p for p in commanded):  # the layers a transform, or zero_others, is for
         raise error(("method", "gram_transform", "layers"), "is for a Gram transform or zero_others; its name is none "
                                                             "and zero_others false")
-    motion = preset.iterate.motion  # moving nothing is a switch of six keys
-    if motion == MotionConfig(border=motion.border, resample=motion.resample) and not any(
+    motion, still = preset.iterate.motion, MotionConfig()  # moving nothing is a switch of six keys
+    if all(off_throughout(preset, getattr(motion, key), getattr(still, key)) for _, _, key in MOVING) and not any(
             p[:3] in MOVING or p[:2] == ("iterate", "motion") and len(p) == 2 or p == ("iterate",) for p in commanded):
         _refuse_set(motion, ("border", "resample"), ("iterate", "motion"), error,
                     "is for motion; iterate.motion moves nothing (zoom 1, no angle, translate or tilt)")
@@ -404,6 +405,7 @@ OFF_SWITCHES: dict[KeyPath, tuple[Any, tuple[str, ...], str]] = {
     ("iterate", "interpolate"): (1, ("interpolate_with",), "is for in-betweens; interpolate is 1 (none)"),
     ("iterate", "color", "match"): ("none", ("reference", "strength"), "is for colour coherence: expected "
                                                                        "iterate.color.match lab or histogram with it"),
+    ("iterate", "color", "strength"): (0.0, ("match",), "is for colour coherence; iterate.color.strength is 0"),
     ("method", "gram_transform", "name"): ("none", ("low", "high", "density", "amplitude", "redraw"),
                                            "is for a Gram transform; its name is none"),
     # the controls that keep a loop alive, at 0 throughout: the file names a picture or a shape for nothing

@@ -232,6 +232,21 @@ def check_schedules(preset: Preset, line: Timeline, error: Error | None = None, 
         raise error(("method", key), "is 0 at every frame: the style images would not be used, every frame the content's")
 
 
+def off_throughout(preset: Preset, value: Num, off: float) -> bool:
+    """Whether a value is `off` at every step: written so, or a schedule that is (`0 * t`), as far
+    as the preset knows its steps (a schedule of the audio's features, or of `steps: auto`, may be
+    anything)."""
+    if not isinstance(value, Schedule):
+        return value == off
+    line = timeline(preset)
+    if line is None or value.variables & set(AUDIO_VARIABLES):
+        return False
+    try:
+        return all(value.at(t, line.steps, t * line.seconds_per_step) == off for t in range(line.steps))
+    except ScheduleError:  # check_schedules says where
+        return False
+
+
 def style_term(preset: Preset) -> Callable[[Callable[[Num], float]], tuple[bool, bool]] | None:
     """The optimization method's style term beside style images, whose weights are scheduled: at a
     frame's values, whether its style_weight and whether one of its style_layer_weights is above 0."""

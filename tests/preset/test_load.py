@@ -153,6 +153,20 @@ def test_style_images_with_weights(tmp_path):
         ("iterate: {noise: {scale: 4, octaves: 8}}\n", r"iterate.noise.scale: is for noise; iterate.noise.amount is 0"),
         ("iterate: {sharpen: {radius: 9}}\n", r"iterate.sharpen.radius: is for sharpening"),
         ("iterate: {motion: {border: wrap}}\n", r"iterate.motion.border: is for motion; iterate.motion moves nothing"),
+        # switched off by a schedule at 0 throughout, as a 0 written as one: the frames were the same without the keys
+        (f"iterate: {{inject: {{image: {SAMPLES / 'brick.png'}, weight: '0 * t'}}}}\n",
+         r"iterate.inject.image: is for injecting a style; iterate.inject.weight is 0 at every frame"),
+        (f"iterate: {{steps: 10, anchor: {{image: {SAMPLES / 'brick.png'}, amount: {{keyframes: '0: 0, 20: 0.5', interpolation: step}}}}}}\n",
+         r"iterate.anchor.image: is for the anchor's pull; iterate.anchor.amount is 0 at every frame"),
+        ("iterate: {noise: {amount: '0 * t', octaves: 8}}\n", r"iterate.noise.octaves: is for noise; .* is 0 at every frame"),
+        ("iterate: {sharpen: {amount: {keyframes: '0: 0, 9: 0', interpolation: cubic}, radius: 9}}\n",
+         r"iterate.sharpen.radius: is for sharpening; iterate.sharpen.amount is 0 at every frame"),
+        ("iterate: {motion: {angle: '0 * sin(t)', zoom: '1 + 0 * t', border: wrap}}\n",
+         r"iterate.motion.border: is for motion; iterate.motion moves nothing"),
+        # colour matched at strength 0: the frames' colours as they were
+        ("iterate: {color: {match: lab, strength: 0}}\n", r"iterate.color.match: is for colour coherence; "
+                                                            r"iterate.color.strength is 0$"),
+        ("iterate: {color: {match: histogram, strength: '0 * t'}}\n", r"iterate.color.match: .*strength is 0 at every frame"),
         (f"style: [{{image: {SAMPLES / 'brick.png'}, weight: 0.05}}]\n", r"style\[0\].weight: is a share among style images"),
         (f"style: [{{image: {SAMPLES / 'brick.png'}, at: 30}}]\n",
          r"style\[0\].at: is the frame a morph hands the style to this image, and this is the only one"),
@@ -531,6 +545,12 @@ def test_a_setting_switched_off_by_the_command_line_keeps_its_keys(tmp_path, tex
     for part in key[:-1]:
         section = getattr(section, part)
     assert getattr(section, key[-1]) == 0.5
+
+
+def test_colour_matching_at_strength_0_from_the_command_line_keeps_its_match(tmp_path):
+    # as a setting switched off by --set keeps its keys: one --set compares the loop matched and not
+    text = minimal("iterate: {color: {match: lab, strength: 0.5}}\n")
+    assert load_preset(write(tmp_path, text), parse_overrides(["iterate.color.strength=0"])).iterate.color.match == "lab"
 
 
 def test_a_border_set_from_the_command_line_for_motion_that_moves_nothing_is_refused(tmp_path):
