@@ -372,6 +372,15 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
         value = getattr(config, switch[-1], None)
         if config is not None and off_throughout(preset, value, off) and not any(switch[:len(p)] == p for p in commanded):
             _refuse_set(config, keys, switch[:-1], error, problem + (" at every frame" if isinstance(value, Schedule) else ""))
+    loop = preset.iterate  # at blend 0, x[t+1] is x[t] moved: what the method is given, and makes, is not seen
+    if preset.mode == "iterate" and off_throughout(preset, loop.blend, 0) and not any(
+            ("iterate", "blend")[:len(p)] == p for p in commanded):
+        problem = "is for the method's picture; iterate.blend is 0" + (" at every frame" if isinstance(loop.blend, Schedule) else "")
+        for config, keys, where in ((loop.noise, ("amount",), ("iterate", "noise")), (loop.color, ("noise",), ("iterate", "color")),
+                                    (loop.inject, ("image",), ("iterate", "inject"))):
+            _refuse_set(config, keys, where, error, problem)
+        if isinstance(preset.original_colors, Schedule) or preset.original_colors != 0:
+            raise error(("original_colors",), problem)
     if preset.style != "self" and len(preset.style) == 1 and preset.style[0].weight != 1:
         raise error(("style", 0, "weight"), "is a share among style images, and this is the only one: it changes "
                                             "nothing (a second image takes the rest)")

@@ -163,6 +163,12 @@ def test_style_images_with_weights(tmp_path):
          r"iterate.sharpen.radius: is for sharpening; iterate.sharpen.amount is 0 at every frame"),
         ("iterate: {motion: {angle: '0 * sin(t)', zoom: '1 + 0 * t', border: wrap}}\n",
          r"iterate.motion.border: is for motion; iterate.motion moves nothing"),
+        # at blend 0 every frame is the last one moved: noise on what the method is given was never seen
+        ("iterate: {blend: 0, noise: {amount: 0.5}}\n", r"p.yaml:3: iterate.noise.amount: is for the method's picture; "
+                                                         r"iterate.blend is 0$"),
+        ("iterate: {blend: '0 * t', color: {noise: 0.2}}\n", r"iterate.color.noise: .*iterate.blend is 0 at every frame"),
+        (f"iterate: {{blend: 0, inject: {{image: {SAMPLES / 'brick.png'}, weight: 0.5}}}}\n", r"iterate.inject.image: is for"),
+        ("iterate: {blend: 0}\noriginal_colors: 0.5\n", r"original_colors: is for the method's picture; iterate.blend is 0"),
         # colour matched at strength 0: the frames' colours as they were
         ("iterate: {color: {match: lab, strength: 0}}\n", r"iterate.color.match: is for colour coherence; "
                                                             r"iterate.color.strength is 0$"),
