@@ -330,11 +330,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     why on a line of its own that names it, and the command exits 2."""
     from animator.render.plan import Plan, check_fits, on_the_cpu
 
-    overrides, failed = parse_overrides(args.set), False
+    overrides, failed, named = parse_overrides(args.set), False, {}
     for name in args.presets:
         path = resolve_preset_path(name)
         try:
             preset = load_preset(path, overrides)
+            distinct([named.setdefault(preset.name, preset), preset])  # as render refuses a second of one name
             plan = Plan(preset)
             if on_the_cpu(preset):
                 check_fits(preset, plan.first)

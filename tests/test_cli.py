@@ -307,6 +307,21 @@ def test_validate_checks_every_preset_and_says_which_failed(tmp_path):
         "error: late.yaml: --set sise=64: sise: unknown key (did you mean size?)"]
 
 
+def test_validate_refuses_a_second_preset_of_one_name_as_render_does(tmp_path):
+    """validate said ok to both, where render of the same two refused the second (its outputs would
+    replace the first's); one file named twice is one preset, in both."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.yaml").write_text(f"name: x\nmode: still\ninput: {SAMPLES / 'chelsea.png'}\n"
+                                               f"style: {SAMPLES / 'brick.png'}\nsize: 32\n")
+    said = "error: b/x.yaml: named 'x', as a/x.yaml is: its outputs would replace that one's; give it another name"
+    render = animator("render", "a/x.yaml", "b/x.yaml", "--out", "out", "--quiet", cwd=tmp_path)
+    assert render.returncode == 2 and render.stderr.splitlines() == [said], render.stderr
+    result = animator("validate", "a/x.yaml", "b/x.yaml", "a/x.yaml", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.splitlines() == [said], result.stderr
+    assert result.stdout == "a/x.yaml: ok (still, arbitrary, 1 frame)\n" * 2
+
+
 def test_validate_presets_and_info(tmp_path):
     result = animator("validate", *sorted(PRESETS.glob("*.yaml")), cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.count(": ok") == len(list(PRESETS.glob("*.yaml")))
