@@ -15,17 +15,18 @@ OGG_TIMED = frozenset({"opus", "vorbis"})
 
 
 def told_seconds(container: av.container.InputContainer, stream: av.AudioStream, origin: float) -> float | None:
-    """How long a Matroska (WebM, MKA) file says its sound runs: the track's DURATION tag, or the
-    file's duration where the sound is all it holds. A file cut short keeps its header, and FFmpeg
-    decodes what is left without a word. Without the tag, in a file with other streams, the file's
-    duration is its longest stream's, which the sound may rightly fall short of: it is held to it
-    only where the file itself is cut short (its bytes end before its header's Segment does). An
-    Ogg's sound ends where its last page says (FFmpeg reads it off the end of the file), and an
-    Ogg whose pages are damaged on the way (a CRC that does not match) is decoded up to them
-    alone: 1 s of a 10 s song; an AIFF's header counts its samples. None elsewhere: an MP4 cut
-    short cannot be read, and an MP3's length is measured from what the file holds (a VBR MP3
-    without a Xing header has only an estimate). A WAV's header counts its data's bytes, which
-    FFmpeg trims to what the file holds: read here."""
+    """How long the file says its sound runs, in seconds from the timeline's origin, where that
+    can be trusted; None where it cannot.
+    - Matroska (WebM, MKA): the track's DURATION tag; without it, the file's duration where the
+      sound is all it holds, or where the file's bytes end before its Segment does (beside a
+      video, the file's duration is its longest stream's, which a whole file's sound may fall
+      short of).
+    - Ogg Opus and Vorbis: where the last page says (FFmpeg reads it off the file's end); FFmpeg
+      drops a page whose CRC does not match, or stops at a damaged page header, without a word.
+    - AIFF: its header's count of samples; WAV: its data chunk's size (wav_seconds), which FFmpeg
+      trims to the bytes the file holds.
+    - None elsewhere: an MP4 cut short cannot be read, and an MP3's length without a Xing header
+      is an estimate."""
     ogg = container.format.name == "ogg" and stream.codec_context.name in OGG_TIMED
     if (ogg or container.format.name == "aiff") and stream.duration is not None:
         # FFmpeg counts an Ogg's duration from granule 0, not from its first page's: the smaller,
