@@ -26,7 +26,8 @@ from animator.preset.resolve import anchor
 
 
 WORKER_DIED = ("a worker process died (killed, or out of memory), so the batch's unfinished presets stopped; "
-               "run it again to finish them (what finished is up to date, the rest resumes)")
+               "run it again to finish them (a preset that finished is up to date, the rest resume; a split video "
+               "renders its finished chunks again)")
 
 
 def _init_worker(threads: int) -> None:
