@@ -100,12 +100,15 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
                 placed += frame.samples / frame.sample_rate
                 hear(frame)
             hear(None)
-        except av.FFmpegError as exc:
-            raise MediaError(f"{path}: audio stream cannot be decoded ({exc.strerror or exc})") from None
+            failed = None
+        except av.FFmpegError as exc:  # a cut file's last packet may be a fragment of a frame
+            failed = exc
         told, heard = told_seconds(container, stream, origin), (late or 0.0) + placed
         if told is not None and heard < told - CUT_SHORT:
             raise MediaError(f"{path}: the sound ends after {heard:.2f} s where the file declares {told:.2f} s: it is "
                              "cut short or damaged")
+        if failed is not None:
+            raise MediaError(f"{path}: audio stream cannot be decoded ({failed.strerror or failed})")
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     loudest = None
     if channel is None and np.square(samples, dtype=np.float64).sum() < CANCELLED * energies.max():

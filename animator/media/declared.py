@@ -25,14 +25,17 @@ def told_seconds(container: av.container.InputContainer, stream: av.AudioStream,
       drops a page whose CRC does not match, or stops at a damaged page header, without a word.
     - AIFF: its header's count of samples; WAV: its data chunk's size (wav_seconds), which FFmpeg
       trims to the bytes the file holds.
-    - None elsewhere: an MP4 cut short cannot be read, and an MP3's length without a Xing header
-      is an estimate."""
+    - MP3: where its first frame is a Xing, Info or VBRI header counting its frames (FFmpeg's
+      length is then the header's; without one it is an estimate from the first frame's bit rate).
+    - None elsewhere: an MP4 cut short cannot be read."""
     ogg = container.format.name == "ogg" and stream.codec_context.name in OGG_TIMED
     if (ogg or container.format.name == "aiff") and stream.duration is not None:
         # FFmpeg counts an Ogg's duration from granule 0, not from its first page's: the smaller,
         # where the two differ, is never past the end
         start = min(stream.start_time or 0, 0)
         return float((start + stream.duration) * stream.time_base) - origin
+    if container.format.name == "mp3" and stream.duration is not None and mp3_counts_frames(Path(container.name)):
+        return float(((stream.start_time or 0) + stream.duration) * stream.time_base) - origin  # after the encoder's delay
     if container.format.name == "wav":
         return wav_seconds(Path(container.name))
     if "matroska" not in container.format.name.split(","):
@@ -105,3 +108,22 @@ def wav_seconds(path: Path) -> float | None:
             else:
                 file.seek(size + size % 2, 1)
     return None
+
+
+def mp3_counts_frames(path: Path) -> bool:
+    """Whether an MP3's first frame, after its ID3v2 tag, is a header that counts the file's frames:
+    LAME's and FFmpeg's Xing (VBR) or Info (CBR) with its frame count, or Fraunhofer's VBRI. One
+    not found where it belongs is taken for none (FFmpeg's length is then an estimate)."""
+    with open(path, "rb") as file:
+        tag, at = file.read(10), 0
+        if len(tag) == 10 and tag[:3] == b"ID3":
+            size = sum((b & 0x7F) << 7 * (3 - i) for i, b in enumerate(tag[6:10]))  # seven bits a byte ("syncsafe")
+            at = 10 + size + (10 if tag[5] & 0x10 else 0)  # and a footer, where it has one
+        file.seek(at)
+        frame = file.read(4 + 32 + 12)
+    if len(frame) < 48 or frame[0] != 0xFF or frame[1] & 0xE0 != 0xE0:
+        return False
+    mpeg1, mono = frame[1] & 0x18 == 0x18, frame[3] >> 6 == 3
+    side = 4 + ((17 if mono else 32) if mpeg1 else (9 if mono else 17))  # the header, then the side information
+    xing = frame[side:side + 4] in (b"Xing", b"Info") and frame[side + 7] & 1  # its flags: the frame count is there
+    return bool(xing) or frame[36:40] == b"VBRI"

@@ -503,6 +503,40 @@ def test_a_wav_whose_header_miscounts_its_bytes_a_second_or_stands_in_for_its_si
     assert decode_audio(wav("also.wav", 4 * sound.rate, 0x7FFFFFFF)).seconds == pytest.approx(2.0, abs=0.01)
 
 
+@pytest.mark.parametrize("rate, layout, vbr", [(44100, "mono", False), (44100, "stereo", True), (22050, "stereo", False),
+                                             (22050, "mono", True)])
+def test_an_mp3_cut_short_is_refused_where_its_header_counts_its_frames(tmp_path, rate, layout, vbr):
+    """LAME and FFmpeg open an MP3 with a Xing (VBR) or Info (CBR) header that counts its frames,
+    and FFmpeg decodes a file cut short (a download stopped part-way) without a word: 4 s of clicks
+    cut to 60% were heard as 2.4 s, and a render as long. Without the header (`write_xing: 0`) an
+    MP3's length is an estimate from its bytes, and what is left is read."""
+    import av
+
+    from animator.errors import MediaError
+
+    sound, _ = soundtrack.click_track(120, 4.0, rate=rate)
+    for name, options in (("clicks.mp3", {}), ("bare.mp3", {"write_xing": "0"})):
+        with av.open(str(tmp_path / name), "w", format="mp3", options=options) as box:
+            audio = box.add_stream("libmp3lame", rate=rate, layout=layout)
+            if vbr:
+                audio.codec_context.qscale = 4
+                audio.codec_context.flags |= av.codec.context.Flags.qscale
+            frame = av.AudioFrame.from_ndarray(np.tile(sound.samples, (1, len(audio.layout.channels))), format="flt",
+                                               layout=layout)
+            frame.sample_rate = rate
+            resampler = av.AudioResampler(format=audio.format.name, layout=layout, rate=rate)
+            for piece in resampler.resample(frame) + resampler.resample(None):
+                box.mux(audio.encode(piece))
+            box.mux(audio.encode(None))
+        data = (tmp_path / name).read_bytes()
+        (tmp_path / f"cut-{name}").write_bytes(data[:len(data) * 6 // 10])
+    assert decode_audio(tmp_path / "clicks.mp3").seconds == pytest.approx(4.0, abs=0.01)
+    with pytest.raises(MediaError, match=r"cut-clicks\.mp3: the sound ends after 2\.\d\d s where the file declares "
+                                         r"4\.00 s: it is cut short or damaged"):
+        decode_audio(tmp_path / "cut-clicks.mp3")
+    assert decode_audio(tmp_path / "cut-bare.mp3").seconds == pytest.approx(2.4, abs=0.2)
+
+
 def test_flac_in_an_ogg_that_starts_past_granule_zero_is_read_not_refused_as_cut_short(tmp_path):
     """FFmpeg decodes FLAC in Ogg from 0 whatever its first page's granule, so a whole second of
     it starting at 0.5 s looked 0.5 s short of its last page."""
