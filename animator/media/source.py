@@ -175,9 +175,9 @@ class VideoSource:
                         "the render ends with it", path, duration, seconds - start, start)
 
     def _decode(self) -> Iterator[Frame]:
-        count = 0
+        count, damage = 0, Damage()
         try:
-            for count, frame in enumerate(self._on_rate(), 1):
+            for count, frame in enumerate(self._on_rate(damage), 1):
                 yield frame
         except av.FFmpegError as exc:
             raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
@@ -187,9 +187,10 @@ class VideoSource:
                                  f"keyframes, as a cut recording does): set video.start to "
                                  f"{math.ceil((self.start + self.head_missing) * 100) / 100:.2f}")  # on or after the keyframe
             raise MediaError(f"{self.path}: the video ends after {count} frames where it declares "
-                             f"{self.frame_count}: it is cut short or damaged")
+                             f"{self.frame_count}: it is cut short or damaged")  # which says all: its last picture's damage untold
+        damage.tell()
 
-    def _on_rate(self) -> Iterator[Frame]:
+    def _on_rate(self, damage: Damage) -> Iterator[Frame]:
         """The span's frames on the source's rate: place i (at start + i / fps) shows the last frame
         that began before its middle. Which frame a place shows depends on that place alone, so the
         parts of a split render show the whole render's frames, fast and slow stretches included."""
@@ -199,7 +200,7 @@ class VideoSource:
         limit = self.frame_count if self.duration is not None or self.counted else None
         origin, index, shown, image, before, until = self.start, 0, None, None, None, None
         latest = -math.inf  # the latest frame time so far
-        for seen, (time, frame) in enumerate(self._timed(half)):
+        for seen, (time, frame) in enumerate(self._timed(half, damage)):
             time = time if time is not None else seen / self.fps  # no timestamps: one a place, decoded from the top
             # Judged by start times: an MP4's frame durations follow decode order, so with B-frames a
             # pause's length may be a neighbour's. Far back is not jitter: a second clock.
@@ -234,7 +235,7 @@ class VideoSource:
             yield Frame(index, index / self.fps, image)
             index += 1
 
-    def _timed(self, half: float) -> Iterator[tuple[float | None, av.VideoFrame]]:
+    def _timed(self, half: float, damage: Damage) -> Iterator[tuple[float | None, av.VideoFrame]]:
         """(seconds from the stream's first timestamp, frame), in order, from about `start` on. A
         seek that lands past `start` (MPEG-TS seeks by bytes, and can miss) is tried again further
         back, then made good by decoding from the top (where the seek itself fails, as in a raw
@@ -252,7 +253,7 @@ class VideoSource:
                     except av.FFmpegError:
                         continue
                 landed = target == 0  # a seek has landed once a frame at or before `start` comes out
-                for frame in deinterlaced(decoded(container, stream, sought=target > 0), stream):
+                for frame in deinterlaced(decoded(container, stream, damage, sought=target > 0), stream):
                     time = frame.time - self.origin if frame.time is not None else None
                     if not landed:
                         if time is None or time > self.start + half:
@@ -330,7 +331,8 @@ def whole_apng(path: Path) -> None:
 ALPHA_DECODERS = {"vp8": "libvpx", "vp9": "libvpx-vp9"}
 
 
-def decoded(container: av.container.InputContainer, stream: av.VideoStream, sought: bool = False) -> Iterator[av.VideoFrame]:
+def decoded(container: av.container.InputContainer, stream: av.VideoStream, damage: Damage,
+            sought: bool = False) -> Iterator[av.VideoFrame]:
     """The stream's frames. A WebM's VP8 or VP9 with transparency (its `alpha_mode` tag: a sticker,
     an overlay) carries the alpha plane beside the picture, where FFmpeg's own decoders drop it and
     show the colours under the transparent part; libvpx's decoders read it, so the frame is laid
@@ -339,13 +341,15 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, soug
     over: those pictures lean on others that are not in what is read (a VP9 recording cut part-way
     is then told where its pictures begin); anywhere else it is an error. Damage the decoder
     conceals from the pictures around it, and marks (H.264's decoder does, VP8's does not), is told
-    once, as a warning: players show such a file, so it renders as they show it."""
+    once, as a warning (`damage`): players show such a file, so it renders as they show it."""
     tags = {key.lower(): value for key, value in stream.metadata.items()}
     decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
     alpha = decoder is not None and decoder in av.codecs_available
     context = av.CodecContext.create(decoder, "r") if alpha else stream.codec_context
     part_way, started, at_keyframe = sought, False, False
     for i, packet in enumerate(container.demux(stream)):  # its last packet, empty, flushes the decoder
+        if packet.size:
+            damage.tell()  # the file goes on past the damage: not a cut file's last picture
         part_way = part_way or (i == 0 and not packet.is_keyframe)
         at_keyframe = at_keyframe or (i == 0 and packet.is_keyframe)  # a seek's landing too: its picture is whole
         try:
@@ -355,7 +359,7 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, soug
                 raise
             continue
         if (started or not part_way or at_keyframe) and any(frame.is_corrupt for frame in frames):
-            told_damaged(container, stream, next(frame for frame in frames if frame.is_corrupt))
+            damage.seen(container, stream, next(frame for frame in frames if frame.is_corrupt))
         started = started or bool(frames)
         yield from frames
 
@@ -363,13 +367,26 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, soug
 _DAMAGED: set[str] = set()  # the files whose damaged pictures have been told of
 
 
-def told_damaged(container: av.container.InputContainer, stream: av.VideoStream, frame: av.VideoFrame) -> None:
-    if container.name in _DAMAGED:
-        return
-    _DAMAGED.add(container.name)
-    at = f" at {frame.time - float((stream.start_time or 0) * stream.time_base):.2f} s" if frame.time is not None else ""
-    log.warning("%s: picture data damaged%s (and perhaps after): rendered as players show it, the damage concealed "
-                "from the pictures around it", container.name, at)
+class Damage:
+    """The first picture of a file whose damage its decoder concealed, told once: as soon as the
+    file goes on past it, else once the file has ended whole. A file cut short ends in a picture
+    cut part-way, and its refusal says all."""
+
+    def __init__(self):
+        self.file, self.at = None, ""
+
+    def seen(self, container: av.container.InputContainer, stream: av.VideoStream, frame: av.VideoFrame) -> None:
+        if self.file is None and container.name not in _DAMAGED:
+            self.file = container.name
+            self.at = f" at {frame.time - float((stream.start_time or 0) * stream.time_base):.2f} s" \
+                if frame.time is not None else ""
+
+    def tell(self) -> None:
+        if self.file is not None and self.file not in _DAMAGED:
+            _DAMAGED.add(self.file)
+            log.warning("%s: picture data damaged%s (and perhaps after): rendered as players show it, the damage "
+                        "concealed from the pictures around it", self.file, self.at)
+        self.file = None
 
 
 def read_first_packet(container: av.container.InputContainer, stream: av.VideoStream) -> None:
