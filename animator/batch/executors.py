@@ -26,8 +26,8 @@ from animator.preset.resolve import anchor
 
 
 WORKER_DIED = ("a worker process died (killed, or out of memory), so the batch's unfinished presets stopped; "
-               "run it again to finish them (a preset that finished is up to date, the rest resume; a split video "
-               "renders its finished chunks again)")
+               "run it again to finish them (a preset that finished is up to date, the rest resume; so do a split "
+               "video's chunks)")
 
 
 def _init_worker(threads: int) -> None:
@@ -208,7 +208,8 @@ class RayExecutor:
             if not result.failed:  # recorded with this machine's paths, as a local render would be
                 try:
                     with held(task.preset, task.out_dir):
-                        publish(_received(outputs, task.out_dir), task.out_dir, began, task.preset, result.frames, result.seconds)
+                        publish(_received(outputs, task.out_dir), task.out_dir, began, task.preset, result.frames, result.seconds,
+                                part=task.part)
                 except AnimatorError as exc:  # a render of it here meanwhile
                     result = Result(task.name, "failed", error=str(exc))
                 except OSError as exc:  # a full disk here: one line, as a local render's, and the batch goes on

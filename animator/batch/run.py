@@ -36,9 +36,13 @@ def run_batch(items: list[Item], executor, out_dir: Path, split: int = 1, overla
             done(Result(item.name, "up to date", item.current.get("frames"), 0.0, item.current.get("outputs", [])))
         elif split_of(item.preset, split, overlap):
             try:
-                tasks += splits.add(Split(item.preset, out_dir, split, overlap))
+                chunks, joined = splits.add(Split(item.preset, out_dir, split, overlap))
             except AnimatorError as exc:
                 done(Result(item.name, "failed", error=str(exc)))
+                continue
+            tasks += chunks
+            if joined is not None:  # every chunk was finished by an earlier run
+                done(joined)
         else:
             tasks.append(Task(item.preset, out_dir))
     for result in executor.run(tasks):
@@ -57,11 +61,13 @@ class Splits:
         self.of_chunk: dict[str, Split] = {}  # chunk task name -> its video
         self.back: dict[str, dict[str, Result]] = {}  # video name -> its chunks' results so far
 
-    def add(self, split: Split) -> list[Task]:
-        tasks = split.tasks()
+    def add(self, split: Split) -> tuple[list[Task], Result | None]:
+        """The video's chunks to render, as tasks; and its result, where an earlier run finished
+        every chunk."""
+        tasks, finished = split.tasks()
         self.of_chunk.update({task.name: split for task in tasks})
-        self.back[split.preset.name] = {}
-        return tasks
+        self.back[split.preset.name] = {result.name: result for result in finished}
+        return tasks, None if tasks else self.join(split)
 
     def owns(self, result: Result) -> bool:
         return result.name in self.of_chunk
@@ -69,10 +75,11 @@ class Splits:
     def collect(self, result: Result) -> Result | None:
         """The video's result once this was its last chunk, else None."""
         split = self.of_chunk[result.name]
+        self.back[split.preset.name][result.name] = result
+        return self.join(split) if len(self.back[split.preset.name]) == len(split.chunks) else None
+
+    def join(self, split: Split) -> Result:
         back = self.back[split.preset.name]
-        back[result.name] = result
-        if len(back) < len(split.chunks):
-            return None
         try:
             return split.join(list(back.values()))
         except AnimatorError as exc:

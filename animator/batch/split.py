@@ -29,7 +29,7 @@ from animator.preset import Preset
 from animator.preset.resolve import Part, follows_clip, soundtrack
 from animator.preset.resolve import chunk as chunk_of
 from animator.render.outputs import check_destinations, make_sinks, publish
-from animator.render.record import split_work_path
+from animator.render.record import split_work_path, up_to_date
 
 
 def split_of(preset: Preset, parts: int, overlap: int) -> tuple[int, int] | None:
@@ -76,8 +76,10 @@ class Split:
         self.chunks = cut(self.frames, parts, overlap)
         self.work = split_work_path(preset, out_dir)
 
-    def tasks(self) -> list[Task]:
-        tasks = []
+    def tasks(self) -> tuple[list[Task], list[Result]]:
+        """The chunks to render, as tasks; and the results of those an earlier run of the batch
+        finished (one whose worker died, or whose join failed), whose frames are up to date."""
+        tasks, finished = [], []
         video = self.preset.video
         for i, chunk in enumerate(self.chunks):
             start = video.start + float(Fraction(chunk.warm) / self.fps)
@@ -85,8 +87,12 @@ class Split:
             # to a frame more or less. A span to the clip's end runs to its real end, not an estimate.
             to_the_end = chunk is self.chunks[-1] and video.duration is None
             duration = None if to_the_end else float(Fraction(chunk.end - chunk.warm) / self.fps)
-            tasks.append(Task(chunk_of(self.preset, i, start, duration), self.work, Part(chunk.warm, self.frames)))
-        return tasks
+            task = Task(chunk_of(self.preset, i, start, duration), self.work, Part(chunk.warm, self.frames))
+            if (record := up_to_date(task.preset, self.work, part=task.part)) is None:
+                tasks.append(task)
+            else:
+                finished.append(Result(task.name, "up to date", record.get("frames"), 0.0, record.get("outputs", [])))
+        return tasks, finished
 
     def join(self, results: list[Result]) -> Result:
         """The chunks' frames, cross-faded over each overlap, into the preset's outputs."""

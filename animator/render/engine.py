@@ -127,7 +127,7 @@ class Render:
             faults.point("finish")
             interrupt.check()  # the outputs are whole, but the user asked to stop: they stay unpublished
             outputs = publish({sink.path: sink.partial for sink in sinks}, out_dir, at_start, preset if own and record else None,
-                              frames, time.perf_counter() - began)
+                              frames, time.perf_counter() - began, part=self.plan.part)
         except BaseException as exc:
             disk = isinstance(exc, OSError) and exc.errno in WRITE_ERRORS  # the user's disk, not a bug
             checkpoint.keep(quiet=disk)

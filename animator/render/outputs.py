@@ -27,7 +27,7 @@ from animator.files import write_atomically
 from animator.media.frame import Frame
 from animator.media.sink import (ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink, PngSink, Sink, WebmSink,
                                  WebpSink, remove)
-from animator.preset.resolve import input_files
+from animator.preset.resolve import Part, input_files
 from animator.preset.schema import ANIMATED_MAX_FPS, OutputConfig, Preset
 from animator.render.record import input_hashes, is_record, output_hash, publishing_path, record_path, write_record
 
@@ -258,9 +258,10 @@ def exchange(a: Path, b: Path) -> None:
 
 
 def publish(staged: dict[Path, Path], out_dir: Path, began: Began, preset: Preset | None = None, frames: int = 0,
-            seconds: float = 0.0, split: tuple[int, int] | None = None) -> list[Path]:
+            seconds: float = 0.0, split: tuple[int, int] | None = None, part: Part | None = None) -> list[Path]:
     """Move finished outputs ({final path: partial path}) into place, then, given the preset,
-    write the render's record into out_dir (`split`: the (parts, overlap) it was cut into), with
+    write the render's record into out_dir (`split`: the (parts, overlap) it was cut into; `part`:
+    a chunk's place in the whole), with
     the inputs as the render `began` from them. Returns the final paths. Anything at an output's
     place other than what stood there when the render began came while it ran, and is the
     user's: the publish stops before anything moves."""
@@ -289,7 +290,7 @@ def publish(staged: dict[Path, Path], out_dir: Path, began: Began, preset: Prese
     if preset is not None:
         made = {o.resolve() for o in outputs}
         kept = {path: digest for path, digest in earlier.items() if path not in made and (path.exists() or path.is_symlink())}
-        write_record(preset, out_dir, outputs, frames, seconds, began.inputs, split, kept)
+        write_record(preset, out_dir, outputs, frames, seconds, began.inputs, split, kept, part)
         marker.unlink()
         for stale in leftovers(preset, out_dir):
             remove(stale)

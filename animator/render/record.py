@@ -16,7 +16,7 @@ from pathlib import Path
 from animator import __version__
 from animator.files import write_atomically
 from animator.preset.convert import to_plain
-from animator.preset.resolve import input_files
+from animator.preset.resolve import Part, input_files
 from animator.preset.schema import Preset
 
 _hashes: dict[tuple, str] = {}  # (path, size, mtime) -> SHA-256: a file is read once per process
@@ -62,20 +62,22 @@ def output_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def made_in(split: tuple[int, int] | None) -> tuple:
+def made_in(split: tuple[int, int] | None, part: Part | None = None) -> tuple:
     """What the fingerprint adds for a render cut into chunks ((parts, overlap)): its seams are
-    cross-faded, so its frames are not those of one render of the whole (nor of another cut)."""
-    return () if split is None else ("split", *split)
+    cross-faded, so its frames are not those of one render of the whole (nor of another cut);
+    and for a chunk, where it sits in the whole: its schedules and random draws are the whole's."""
+    return (() if split is None else ("split", *split)) + (() if part is None else ("part", part.first, part.total))
 
 
 def write_record(preset: Preset, out_dir: Path, outputs: list[Path], frames: int, seconds: float, inputs: dict[str, str],
-                 split: tuple[int, int] | None = None, earlier: dict[Path, str | None] | None = None) -> Path:
+                 split: tuple[int, int] | None = None, earlier: dict[Path, str | None] | None = None,
+                 part: Part | None = None) -> Path:
     """`inputs`: the input files' SHA-256 as the render began, which its frames were made from (a
     file changed since makes it out of date). `earlier`: outputs of this name's earlier renders
     that this one did not make (a format since dropped from the preset), with their SHA-256 as
     last written: ours while they hold it, to be replaced when the format comes back."""
     path = record_path(preset, out_dir)
-    record = {"animator": __version__, "fingerprint": fingerprint(preset, extra=made_in(split), inputs=inputs),
+    record = {"animator": __version__, "fingerprint": fingerprint(preset, extra=made_in(split, part), inputs=inputs),
               "split": None if split is None else {"parts": split[0], "overlap": split[1]}, "preset": to_plain(preset),
               "inputs": inputs,
               "outputs": [os.path.relpath(o, out_dir) for o in outputs],
@@ -106,14 +108,14 @@ def is_record(path: Path) -> bool:
     return isinstance(record, dict) and {"animator", "fingerprint", "outputs"} <= record.keys()
 
 
-def up_to_date(preset: Preset, out_dir: Path, split: tuple[int, int] | None = None) -> dict | None:
-    """The record of a finished render of this very preset, made whole or cut as `split` says,
-    whose outputs are all there as it wrote them, or None."""
+def up_to_date(preset: Preset, out_dir: Path, split: tuple[int, int] | None = None, part: Part | None = None) -> dict | None:
+    """The record of a finished render of this very preset, made whole or cut as `split` says (or
+    a chunk of one, at `part`), whose outputs are all there as it wrote them, or None."""
     try:
         record = json.loads(record_path(preset, out_dir).read_text())
     except (OSError, ValueError):
         return None
-    if record.get("fingerprint") != fingerprint(preset, extra=made_in(split)):
+    if record.get("fingerprint") != fingerprint(preset, extra=made_in(split, part)):
         return None
     checksums = record.get("checksums", {})
     for output in record.get("outputs", []):

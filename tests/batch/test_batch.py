@@ -652,7 +652,8 @@ def test_a_split_to_the_clips_end_runs_its_last_chunk_to_the_real_end(tmp_path):
     # the clip's length is its file's estimate: the last chunk is given no length of its own, and
     # the join takes the frames it decoded, one fewer than estimated here
     split = split_of_pan(tmp_path, "start: 0.5")
-    tasks = split.tasks()
+    tasks, finished = split.tasks()
+    assert finished == []  # none rendered and recorded
     assert [t.preset.video.duration is None for t in tasks] == [False, False, True]
     assert all(abs(t.preset.video.start + t.preset.video.duration - (0.5 + c.end / 24)) < 1e-9
                for t, c in zip(tasks[:-1], split.chunks))  # the others end where the next chunk owns its first frame
@@ -720,6 +721,55 @@ def test_a_chunk_left_off_part_way_is_not_resumed_by_a_chunk_of_another_cut(tmp_
     frames = [[read_image(f) for f in sorted((tmp_path / out / "clip_frames").iterdir())] for out in ("out", "clean")]
     assert len(frames[0]) == len(frames[1]) == 36
     assert all(np.array_equal(a, b) for a, b in zip(*frames))
+
+
+def test_a_split_stopped_part_way_keeps_its_finished_chunks_and_renders_the_rest(tmp_path):
+    # a batch whose worker died (or that was stopped) rendered every chunk of a split video again
+    import os
+
+    from animator.batch.executors import LocalExecutor
+    from animator.batch.plan import plan
+    from animator.batch.run import run_batch
+    from animator.preset import load_preset
+    from animator.preset.resolve import Part, chunk
+    from animator.render.record import up_to_date
+
+    path = tmp_path / "clip.yaml"
+    path.write_text(f"name: clip\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\nmethod: {{name: multistyle, style: 3}}\n"
+                    "video: {duration: 1, temporal: {flow: none}}\noutputs: [{format: png}]\n")
+
+    def run(out: str, fault: str = "") -> subprocess.CompletedProcess:
+        env = {**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0", **({"ANIMATOR_FAULT": fault} if fault else {})}
+        return subprocess.run([sys.executable, "-m", "animator", "batch", str(path), "--out", str(tmp_path / out),
+                               "--split", "2", "--overlap", "2"], cwd=tmp_path, capture_output=True, text=True, env=env)
+
+    assert run("out", fault="frame:16").returncode == -9  # chunk 0's 12 frames done, chunk 1 killed at its 4th
+    work = tmp_path / "out" / ".clip.split"
+    assert (work / "clip.part0.json").exists() and (work / ".clip.part1.work" / "manifest.json").exists()
+    part0 = chunk(load_preset(path), 0, 0.0, 0.5)  # its 12 frames
+    assert up_to_date(part0, work, part=Part(0, 24)) is not None
+    assert up_to_date(part0, work, part=Part(0, 36)) is None  # the same span of a longer render: its `T` is not this one's
+    given = []
+
+    class Watched(LocalExecutor):
+        def run(self, tasks):
+            given.extend(task.name for task in tasks)
+            return super().run(tasks)
+
+    results = run_batch(plan([path], [], tmp_path / "out", False, 2, 2), Watched(jobs=1), tmp_path / "out", 2, 2)
+    assert given == ["clip.part1"] and statuses_of(results) == ["rendered"]
+    assert run("clean").returncode == 0
+    frames = [[read_image(f) for f in sorted((tmp_path / out / "clip_frames").iterdir())] for out in ("out", "clean")]
+    assert len(frames[0]) == len(frames[1]) == 24
+    assert all(np.array_equal(a, b) for a, b in zip(*frames))
+    # every chunk finished, the join not: the next run joins at once
+    given.clear()
+    assert run("joined", fault="frame:30").returncode == -9  # the join killed at its 4th frame (12 + 14 rendered)
+    assert (tmp_path / "joined" / ".clip.split" / "clip.part1.json").exists()
+    results = run_batch(plan([path], [], tmp_path / "joined", False, 2, 2), Watched(jobs=1), tmp_path / "joined", 2, 2)
+    assert given == [] and statuses_of(results) == ["rendered"]
+    assert all(np.array_equal(read_image(a), read_image(b)) for a, b in
+               zip(sorted((tmp_path / "joined" / "clip_frames").iterdir()), sorted((tmp_path / "clean" / "clip_frames").iterdir())))
 
 
 @pytest.mark.parametrize("fault, error", [("frame:3:enospc", "out: no space left on device (kept: nothing was written)"),
