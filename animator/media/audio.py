@@ -7,6 +7,7 @@ it) and says so in one MediaError line, so a render fails before its first frame
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -51,6 +52,8 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
     return Sound(samples, rate)
 
 
+log = logging.getLogger(__name__)
+
 CANCELLED = 0.01  # the mix's energy, of its loudest channel's, below which the mix has lost the sound
 GAP = 0.02  # seconds a frame starts after the sound placed before it, taken as a gap: a clock's jitter (an MKV's
 # milliseconds, a capture's) is not
@@ -94,6 +97,8 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
                     late = frame.time - origin if late is None else late
                     gap = frame.time - origin - late - placed
                     missing = round(gap * frame.sample_rate) if gap > GAP else 0  # a gap in the timestamps: silence,
+                    if missing:
+                        told_gap(path, late + placed, gap)
                     for at in range(0, missing, frame.sample_rate):  # as played, a second at a time
                         hear(silence(frame, min(frame.sample_rate, missing - at)))
                     placed += missing / frame.sample_rate
@@ -131,6 +136,19 @@ def silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:
         plane.update(level * plane.buffer_size)
     frame.sample_rate = like.sample_rate
     return frame
+
+
+_GAPS: set[Path] = set()  # the files whose gaps have been told of
+
+
+def told_gap(path: Path, at: float, gap: float) -> None:
+    """A file's first gap in its sound's timestamps, told once: a recording that dropped some, or
+    a damaged file whose decoder dropped what it could not read (an Ogg's page whose checksum does
+    not match), where the sound goes on later than it would have."""
+    if path not in _GAPS:
+        _GAPS.add(path)
+        log.warning("%s: its sound skips %.2f s at %.2f s (a recording's dropout, or damage): heard as silence there",
+                    path, gap, at)
 
 
 CUT_SHORT = 0.25  # seconds of sound a file may declare past its last packet (a codec's frame: 128 ms of AAC at 8 kHz)

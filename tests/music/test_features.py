@@ -3,6 +3,7 @@ features against what the soundtrack plays, normalization, and decay."""
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -450,6 +451,28 @@ def test_an_ogg_with_a_damaged_page_or_an_aiff_cut_short_is_refused_not_heard_sh
     (tmp_path / "cut.aiff").write_bytes((tmp_path / "clicks.aiff").read_bytes()[:sound.samples.size])  # 5 s of 10
     with pytest.raises(MediaError, match=r"cut\.aiff: the sound ends after 5\.00 s where the file declares 10\.00 s"):
         decode_audio(tmp_path / "cut.aiff")
+
+
+def test_a_gap_in_the_sound_is_told_once_where_a_damaged_ogg_page_was_dropped(tmp_path, caplog):
+    """FFmpeg drops an Ogg page whose checksum does not match: the sound goes on a second later, and
+    its second is heard as silence, which a render of the song took without a word."""
+    sound, _ = soundtrack.click_track(120, 10.0)
+    write_audio(tmp_path / "clicks.ogg", sound)
+    data = bytearray((tmp_path / "clicks.ogg").read_bytes())
+    pages = [at for at in range(len(data)) if data[at:at + 4] == b"OggS"]
+    data[pages[len(pages) // 2] + 22] ^= 0xFF  # the CRC of a page in the middle
+    (tmp_path / "damaged.ogg").write_bytes(data)
+    with caplog.at_level("WARNING"):
+        assert decode_audio(tmp_path / "clicks.ogg").seconds == pytest.approx(10, abs=0.01)
+        assert caplog.messages == []
+        for _ in range(2):
+            heard = decode_audio(tmp_path / "damaged.ogg")
+    assert heard.seconds == pytest.approx(10, abs=0.01)
+    missing = [t for t in np.arange(0, 10, 0.5) if not np.any(np.abs(click_times(heard.samples, heard.rate) - t) < 0.01)]
+    assert len(missing) == 2  # a second of clicks
+    told = re.fullmatch(rf"{re.escape(str(tmp_path / 'damaged.ogg'))}: its sound skips 1\.00 s at (\d+\.\d\d) s \(a "
+                        r"recording's dropout, or damage\): heard as silence there", caplog.messages[0])
+    assert len(caplog.messages) == 1 and missing[0] - 0.5 < float(told.group(1)) < missing[0]  # after the click before
 
 
 @pytest.mark.parametrize("codec", ["pcm_s16le", "pcm_s24le", "pcm_f32le"])
