@@ -25,8 +25,9 @@ def told_seconds(container: av.container.InputContainer, stream: av.AudioStream,
       drops a page whose CRC does not match, or stops at a damaged page header, without a word.
     - AIFF: its header's count of samples; WAV: its data chunk's size (wav_seconds), which FFmpeg
       trims to the bytes the file holds.
-    - MP3: where its first frame is a Xing, Info or VBRI header counting its frames (FFmpeg's
-      length is then the header's; without one it is an estimate from the first frame's bit rate).
+    - MP3: where its first frame is a Xing, Info or VBRI header counting its frames, and FFmpeg's
+      length is the header's (without one, or where the file holds more bytes than the header
+      counts, it is an estimate from a frame's bit rate).
     - None elsewhere: an MP4 cut short cannot be read."""
     ogg = container.format.name == "ogg" and stream.codec_context.name in OGG_TIMED
     if (ogg or container.format.name == "aiff") and stream.duration is not None:
@@ -34,8 +35,16 @@ def told_seconds(container: av.container.InputContainer, stream: av.AudioStream,
         # where the two differ, is never past the end
         start = min(stream.start_time or 0, 0)
         return float((start + stream.duration) * stream.time_base) - origin
-    if container.format.name == "mp3" and stream.duration is not None and mp3_counts_frames(Path(container.name)):
-        return float(((stream.start_time or 0) + stream.duration) * stream.time_base) - origin  # after the encoder's delay
+    if container.format.name == "mp3" and stream.duration is not None and \
+            (counted := mp3_counted_seconds(Path(container.name))) is not None:
+        # FFmpeg's length is the header's count less the encoder's delay and padding (LAME's tag: 12 bits
+        # each, and the decoder's 529 samples); where the file holds more than the header says (a tag
+        # of cover art appended, files joined end to end) it takes an estimate from the bit rate
+        # instead, which is not to be held against the sound
+        seconds, slack = float(stream.duration * stream.time_base), (2 * 4095 + 529) / (stream.sample_rate or 8000)
+        if counted - slack <= seconds <= counted + 1e-3:
+            return float(((stream.start_time or 0) + stream.duration) * stream.time_base) - origin  # after the delay
+        return None
     if container.format.name == "wav":
         return wav_seconds(Path(container.name))
     if "matroska" not in container.format.name.split(","):
@@ -110,20 +119,33 @@ def wav_seconds(path: Path) -> float | None:
     return None
 
 
-def mp3_counts_frames(path: Path) -> bool:
-    """Whether an MP3's first frame, after its ID3v2 tag, is a header that counts the file's frames:
-    LAME's and FFmpeg's Xing (VBR) or Info (CBR) with its frame count, or Fraunhofer's VBRI. One
-    not found where it belongs is taken for none (FFmpeg's length is then an estimate)."""
+MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # MPEG-1, 2, 2.5
+
+
+def mp3_counted_seconds(path: Path) -> float | None:
+    """The seconds an MP3's first frame, after its ID3v2 tags, counts where it is a header that
+    counts the file's frames (LAME's and FFmpeg's Xing (VBR) or Info (CBR) with its frame count, or
+    Fraunhofer's VBRI): its frames times a frame's samples, the encoder's delay and padding
+    included. None where there is none where it belongs (FFmpeg's length is then an estimate)."""
     with open(path, "rb") as file:
-        tag, at = file.read(10), 0
-        if len(tag) == 10 and tag[:3] == b"ID3":
+        at = 0
+        while len(tag := file.read(10)) == 10 and tag[:3] == b"ID3":  # FFmpeg reads tag after tag, as taggers leave them
             size = sum((b & 0x7F) << 7 * (3 - i) for i, b in enumerate(tag[6:10]))  # seven bits a byte ("syncsafe")
-            at = 10 + size + (10 if tag[5] & 0x10 else 0)  # and a footer, where it has one
+            at += 10 + size + (10 if tag[5] & 0x10 else 0)  # and a footer, where it has one
+            file.seek(at)
         file.seek(at)
-        frame = file.read(4 + 32 + 12)
-    if len(frame) < 48 or frame[0] != 0xFF or frame[1] & 0xE0 != 0xE0:
-        return False
-    mpeg1, mono = frame[1] & 0x18 == 0x18, frame[3] >> 6 == 3
+        frame = file.read(4 + 32 + 18)
+    if len(frame) < 54 or frame[0] != 0xFF or frame[1] & 0xE0 != 0xE0 or frame[1] & 0x06 != 0x02:  # layer III
+        return None
+    version, rate_index = frame[1] >> 3 & 3, frame[2] >> 2 & 3  # MPEG-1, 2 or 2.5; its sample rate
+    if version not in MP3_RATES or rate_index == 3:  # reserved
+        return None
+    rate, mpeg1, mono = MP3_RATES[version][rate_index], version == 3, frame[3] >> 6 == 3
     side = 4 + ((17 if mono else 32) if mpeg1 else (9 if mono else 17))  # the header, then the side information
-    xing = frame[side:side + 4] in (b"Xing", b"Info") and frame[side + 7] & 1  # its flags: the frame count is there
-    return bool(xing) or frame[36:40] == b"VBRI"
+    if frame[side:side + 4] in (b"Xing", b"Info") and frame[side + 7] & 1:  # its flags: the frame count is there
+        frames = int.from_bytes(frame[side + 8:side + 12], "big")
+    elif frame[36:40] == b"VBRI" and frame[40:42] == b"\x00\x01":  # its version, then delay, quality, bytes, frames
+        frames = int.from_bytes(frame[50:54], "big")
+    else:
+        return None
+    return frames * (1152 if mpeg1 else 576) / rate

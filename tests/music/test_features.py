@@ -560,6 +560,43 @@ def test_an_mp3_cut_short_is_refused_where_its_header_counts_its_frames(tmp_path
     assert decode_audio(tmp_path / "cut-bare.mp3").seconds == pytest.approx(2.4, abs=0.2)
 
 
+def test_an_mp3_that_holds_more_than_its_header_counts_is_read_and_one_behind_two_id3_tags_is_held_to_it(tmp_path):
+    """Where an MP3's bytes run past what its Xing header counts by a sixteenth (an APE tag of
+    cover art after the sound), FFmpeg takes its length from the first frame's bit rate: a whole
+    VBR file of 4 s was refused as declaring 54 s. An MP3 tagged twice over (two ID3v2 tags, one
+    after the other) has its header after the second, where FFmpeg reads it: cut short, it was
+    read as what was left."""
+    import av
+
+    from animator.errors import MediaError
+
+    rate = 44100
+    sound = np.zeros((2, 4 * rate), np.float32)  # silence: the VBR frames are small, the header's frame is not
+    path = tmp_path / "quiet.mp3"
+    with av.open(str(path), "w", format="mp3") as box:
+        audio = box.add_stream("libmp3lame", rate=rate, layout="stereo")
+        audio.codec_context.qscale = 2
+        audio.codec_context.flags |= av.codec.context.Flags.qscale
+        frame = av.AudioFrame.from_ndarray(sound.reshape(1, -1), format="flt", layout="stereo")
+        frame.sample_rate = rate
+        resampler = av.AudioResampler(format=audio.format.name, layout="stereo", rate=rate)
+        for piece in resampler.resample(frame) + resampler.resample(None):
+            box.mux(audio.encode(piece))
+        box.mux(audio.encode(None))
+    data = path.read_bytes()
+    items = b"\0" * 200_000  # a picture's bytes, as an APEv2 item would hold them
+    ape = [b"APETAGEX" + (2000).to_bytes(4, "little") + (len(items) + 32).to_bytes(4, "little") + (1).to_bytes(4, "little")
+           + flags.to_bytes(4, "little") + bytes(8) for flags in (0xA0000000, 0x80000000)]  # its header, then its footer
+    (tmp_path / "tagged.mp3").write_bytes(data + ape[0] + items + ape[1])
+    assert decode_audio(tmp_path / "tagged.mp3").seconds == pytest.approx(4.0, abs=0.05)
+    padding = b"ID3\x03\x00\x00\x00\x00\x08\x00" + bytes(1024)  # an ID3v2.3 tag of padding alone
+    (tmp_path / "twice.mp3").write_bytes(padding + data)
+    assert decode_audio(tmp_path / "twice.mp3").seconds == pytest.approx(4.0, abs=0.01)
+    (tmp_path / "cut.mp3").write_bytes(padding + data[:len(data) * 6 // 10])
+    with pytest.raises(MediaError, match=r"cut\.mp3: the sound ends after 2\.\d\d s where the file declares 4\.00 s"):
+        decode_audio(tmp_path / "cut.mp3")
+
+
 def test_flac_in_an_ogg_that_starts_past_granule_zero_is_read_not_refused_as_cut_short(tmp_path):
     """FFmpeg decodes FLAC in Ogg from 0 whatever its first page's granule, so a whole second of
     it starting at 0.5 s looked 0.5 s short of its last page."""
