@@ -20,6 +20,7 @@ class Item:
     preset: Preset | None = None
     error: str = ""  # why it cannot be rendered (its preset or its input)
     current: dict | None = None  # its record, when its outputs are up to date
+    forced: bool = False  # rendered whatever its records say (--force): a split video's finished chunks too
     notes: list[str] = field(default_factory=list)  # what its plan found worth saying (a keyframe it never reaches)
     refused: dict[str, str] = field(default_factory=dict)  # the batch's --set values this preset does not take, and why
 
@@ -85,7 +86,7 @@ def plan(paths: list[Path], overrides: list[Override], out_dir: Path, force: boo
     input is a failure before anything renders."""
     items = []
     for path in paths:
-        item = Item(path)
+        item = Item(path, forced=force)
         try:
             item.refused = refusals(path, overrides)
             item.preset = load_preset(path, [o for o in overrides if o.text not in item.refused])

@@ -36,7 +36,7 @@ def run_batch(items: list[Item], executor, out_dir: Path, split: int = 1, overla
             done(Result(item.name, "up to date", item.current.get("frames"), 0.0, item.current.get("outputs", [])))
         elif split_of(item.preset, split, overlap):
             try:
-                chunks, joined = splits.add(Split(item.preset, out_dir, split, overlap))
+                chunks, joined = splits.add(Split(item.preset, out_dir, split, overlap), fresh=item.forced)
             except AnimatorError as exc:
                 done(Result(item.name, "failed", error=str(exc)))
                 continue
@@ -61,10 +61,10 @@ class Splits:
         self.of_chunk: dict[str, Split] = {}  # chunk task name -> its video
         self.back: dict[str, dict[str, Result]] = {}  # video name -> its chunks' results so far
 
-    def add(self, split: Split) -> tuple[list[Task], Result | None]:
+    def add(self, split: Split, fresh: bool = False) -> tuple[list[Task], Result | None]:
         """The video's chunks to render, as tasks; and its result, where an earlier run finished
-        every chunk."""
-        tasks, finished = split.tasks()
+        every chunk (unless `fresh`: --force renders them all)."""
+        tasks, finished = split.tasks(fresh)
         self.of_chunk.update({task.name: split for task in tasks})
         self.back[split.preset.name] = {result.name: result for result in finished}
         return tasks, None if tasks else self.join(split)

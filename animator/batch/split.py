@@ -76,9 +76,10 @@ class Split:
         self.chunks = cut(self.frames, parts, overlap)
         self.work = split_work_path(preset, out_dir)
 
-    def tasks(self) -> tuple[list[Task], list[Result]]:
+    def tasks(self, fresh: bool = False) -> tuple[list[Task], list[Result]]:
         """The chunks to render, as tasks; and the results of those an earlier run of the batch
-        finished (one whose worker died, or whose join failed), whose frames are up to date."""
+        finished (one whose worker died, or whose join failed), whose frames are up to date;
+        `fresh` (--force): every chunk is rendered, none taken as up to date."""
         tasks, finished = [], []
         video = self.preset.video
         for i, chunk in enumerate(self.chunks):
@@ -88,7 +89,7 @@ class Split:
             to_the_end = chunk is self.chunks[-1] and video.duration is None
             duration = None if to_the_end else float(Fraction(chunk.end - chunk.warm) / self.fps)
             task = Task(chunk_of(self.preset, i, start, duration), self.work, Part(chunk.warm, self.frames))
-            if (record := up_to_date(task.preset, self.work, part=task.part)) is None:
+            if fresh or (record := up_to_date(task.preset, self.work, part=task.part)) is None:
                 tasks.append(task)
             else:
                 finished.append(Result(task.name, "up to date", record.get("frames"), 0.0, record.get("outputs", [])))

@@ -772,6 +772,31 @@ def test_a_split_stopped_part_way_keeps_its_finished_chunks_and_renders_the_rest
                zip(sorted((tmp_path / "joined" / "clip_frames").iterdir()), sorted((tmp_path / "clean" / "clip_frames").iterdir())))
 
 
+def test_force_renders_a_split_videos_finished_chunks_again(tmp_path):
+    # `--force` renders anyway: a chunk an earlier run finished was kept, and the video only joined again
+    import os
+
+    from animator.batch.executors import LocalExecutor
+    from animator.batch.plan import plan
+    from animator.batch.run import run_batch
+
+    path = tmp_path / "clip.yaml"
+    path.write_text(f"name: clip\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\nmethod: {{name: multistyle, style: 3}}\n"
+                    "video: {duration: 1, temporal: {flow: none}}\noutputs: [{format: png}]\n")
+    env = {**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0", "ANIMATOR_FAULT": "frame:16"}  # chunk 0 finished, 1 not
+    assert subprocess.run([sys.executable, "-m", "animator", "batch", str(path), "--out", str(tmp_path / "out"), "--split", "2",
+                           "--overlap", "2"], cwd=tmp_path, capture_output=True, env=env).returncode == -9
+    given = []
+
+    class Watched(LocalExecutor):
+        def run(self, tasks):
+            given.extend(task.name for task in tasks)
+            return super().run(tasks)
+
+    results = run_batch(plan([path], [], tmp_path / "out", True, 2, 2), Watched(jobs=1), tmp_path / "out", 2, 2)
+    assert given == ["clip.part0", "clip.part1"] and statuses_of(results) == ["rendered"]
+
+
 @pytest.mark.parametrize("fault, error", [("frame:3:enospc", "out: no space left on device (kept: nothing was written)"),
                                           ("frame:3:error", "internal error: RuntimeError: ANIMATOR_FAULT frame:3:error (faults.py:")])
 def test_a_join_that_fails_is_its_videos_failure_and_the_batch_goes_on(tmp_path, monkeypatch, fault, error):
