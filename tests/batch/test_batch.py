@@ -723,32 +723,29 @@ def test_a_chunk_left_off_part_way_is_not_resumed_by_a_chunk_of_another_cut(tmp_
     assert all(np.array_equal(a, b) for a, b in zip(*frames))
 
 
-def test_a_split_stopped_part_way_keeps_its_finished_chunks_and_renders_the_rest(tmp_path):
-    # a batch whose worker died (or that was stopped) rendered every chunk of a split video again
-    import os
-
-    from animator.batch.executors import LocalExecutor
-    from animator.batch.plan import plan
-    from animator.batch.run import run_batch
-    from animator.preset import load_preset
-    from animator.preset.resolve import Part, chunk
-    from animator.render.record import up_to_date
-
+def split_clip(tmp_path: Path) -> Path:
+    """A preset of the pan's first second (24 frames), which `run_split` cuts into two chunks of 12
+    and 14 frames (with an overlap of 2)."""
     path = tmp_path / "clip.yaml"
     path.write_text(f"name: clip\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\nmethod: {{name: multistyle, style: 3}}\n"
                     "video: {duration: 1, temporal: {flow: none}}\noutputs: [{format: png}]\n")
+    return path
 
-    def run(out: str, fault: str = "") -> subprocess.CompletedProcess:
-        env = {**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0", **({"ANIMATOR_FAULT": fault} if fault else {})}
-        return subprocess.run([sys.executable, "-m", "animator", "batch", str(path), "--out", str(tmp_path / out),
-                               "--split", "2", "--overlap", "2"], cwd=tmp_path, capture_output=True, text=True, env=env)
 
-    assert run("out", fault="frame:16").returncode == -9  # chunk 0's 12 frames done, chunk 1 killed at its 4th
-    work = tmp_path / "out" / ".clip.split"
-    assert (work / "clip.part0.json").exists() and (work / ".clip.part1.work" / "manifest.json").exists()
-    part0 = chunk(load_preset(path), 0, 0.0, 0.5)  # its 12 frames
-    assert up_to_date(part0, work, part=Part(0, 24)) is not None
-    assert up_to_date(part0, work, part=Part(0, 36)) is None  # the same span of a longer render: its `T` is not this one's
+def run_split(path: Path, out: Path, fault: str = "", *more: str) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0", **({"ANIMATOR_FAULT": fault} if fault else {})}
+    return subprocess.run([sys.executable, "-m", "animator", "batch", str(path), "--out", str(out), "--split", "2",
+                           "--overlap", "2", *more], cwd=path.parent, capture_output=True, text=True, env=env)
+
+
+def batch_of_split(path: Path, out: Path, force: bool = False) -> tuple[list[str], list]:
+    """The chunks a batch of the split preset gives its executor, and its results."""
+    from animator.batch.executors import LocalExecutor
+    from animator.batch.plan import plan
+    from animator.batch.run import run_batch
+
     given = []
 
     class Watched(LocalExecutor):
@@ -756,17 +753,32 @@ def test_a_split_stopped_part_way_keeps_its_finished_chunks_and_renders_the_rest
             given.extend(task.name for task in tasks)
             return super().run(tasks)
 
-    results = run_batch(plan([path], [], tmp_path / "out", False, 2, 2), Watched(jobs=1), tmp_path / "out", 2, 2)
+    return given, run_batch(plan([path], [], out, force, 2, 2), Watched(jobs=1), out, 2, 2)
+
+
+def test_a_split_stopped_part_way_keeps_its_finished_chunks_and_renders_the_rest(tmp_path):
+    # a batch whose worker died (or that was stopped) rendered every chunk of a split video again
+    from animator.preset import load_preset
+    from animator.preset.resolve import Part, chunk
+    from animator.render.record import up_to_date
+
+    path = split_clip(tmp_path)
+    assert run_split(path, tmp_path / "out", "frame:16").returncode == -9  # chunk 0's 12 frames done, chunk 1 killed at its 4th
+    work = tmp_path / "out" / ".clip.split"
+    assert (work / "clip.part0.json").exists() and (work / ".clip.part1.work" / "manifest.json").exists()
+    part0 = chunk(load_preset(path), 0, 0.0, 0.5)  # its 12 frames
+    assert up_to_date(part0, work, part=Part(0, 24)) is not None
+    assert up_to_date(part0, work, part=Part(0, 36)) is None  # the same span of a longer render: its `T` is not this one's
+    given, results = batch_of_split(path, tmp_path / "out")
     assert given == ["clip.part1"] and statuses_of(results) == ["rendered"]
-    assert run("clean").returncode == 0
+    assert run_split(path, tmp_path / "clean").returncode == 0
     frames = [[read_image(f) for f in sorted((tmp_path / out / "clip_frames").iterdir())] for out in ("out", "clean")]
     assert len(frames[0]) == len(frames[1]) == 24
     assert all(np.array_equal(a, b) for a, b in zip(*frames))
     # every chunk finished, the join not: the next run joins at once
-    given.clear()
-    assert run("joined", fault="frame:30").returncode == -9  # the join killed at its 4th frame (12 + 14 rendered)
+    assert run_split(path, tmp_path / "joined", "frame:30").returncode == -9  # the join killed at its 4th frame (12 + 14 rendered)
     assert (tmp_path / "joined" / ".clip.split" / "clip.part1.json").exists()
-    results = run_batch(plan([path], [], tmp_path / "joined", False, 2, 2), Watched(jobs=1), tmp_path / "joined", 2, 2)
+    given, results = batch_of_split(path, tmp_path / "joined")
     assert given == [] and statuses_of(results) == ["rendered"]
     assert all(np.array_equal(read_image(a), read_image(b)) for a, b in
                zip(sorted((tmp_path / "joined" / "clip_frames").iterdir()), sorted((tmp_path / "clean" / "clip_frames").iterdir())))
@@ -774,26 +786,9 @@ def test_a_split_stopped_part_way_keeps_its_finished_chunks_and_renders_the_rest
 
 def test_force_renders_a_split_videos_finished_chunks_again(tmp_path):
     # `--force` renders anyway: a chunk an earlier run finished was kept, and the video only joined again
-    import os
-
-    from animator.batch.executors import LocalExecutor
-    from animator.batch.plan import plan
-    from animator.batch.run import run_batch
-
-    path = tmp_path / "clip.yaml"
-    path.write_text(f"name: clip\nmode: video\ninput: {SAMPLES / 'pan.mp4'}\nsize: 32\nmethod: {{name: multistyle, style: 3}}\n"
-                    "video: {duration: 1, temporal: {flow: none}}\noutputs: [{format: png}]\n")
-    env = {**os.environ, "ANIMATOR_CHECKPOINT_SECONDS": "0", "ANIMATOR_FAULT": "frame:16"}  # chunk 0 finished, 1 not
-    assert subprocess.run([sys.executable, "-m", "animator", "batch", str(path), "--out", str(tmp_path / "out"), "--split", "2",
-                           "--overlap", "2"], cwd=tmp_path, capture_output=True, env=env).returncode == -9
-    given = []
-
-    class Watched(LocalExecutor):
-        def run(self, tasks):
-            given.extend(task.name for task in tasks)
-            return super().run(tasks)
-
-    results = run_batch(plan([path], [], tmp_path / "out", True, 2, 2), Watched(jobs=1), tmp_path / "out", 2, 2)
+    path = split_clip(tmp_path)
+    assert run_split(path, tmp_path / "out", "frame:16").returncode == -9  # chunk 0 finished, 1 not
+    given, results = batch_of_split(path, tmp_path / "out", force=True)
     assert given == ["clip.part0", "clip.part1"] and statuses_of(results) == ["rendered"]
 
 
