@@ -12,7 +12,7 @@ from animator.media.image import read_image
 from animator.metrics.fidelity import gradient_energy
 from animator.preset.schema import TemporalConfig
 from animator.render.consistency import Blend, LongTerm, mean3x3
-from animator.render.detail import STRIDE, fine_detail, keep_detail, sparse_fine_detail
+from animator.render.detail import fine_detail, keep_detail
 from tests.conftest import SAMPLES
 
 
@@ -58,11 +58,12 @@ def test_a_blend_of_two_paintings_of_one_texture_keeps_the_fresh_ones_detail():
     assert spread(finer) > 1.08 * spread(kept) and torch.equal(finer[..., :31], fresh[..., :31])
 
 
-def test_fine_detail_is_the_same_by_opencv_and_by_torch_and_on_the_sparse_grid():
+def test_fine_detail_is_the_same_by_opencv_and_by_torch_in_either_layout():
     image = to_tensor(read_image(SAMPLES / "brick.png"))[..., :61, :83]
     by_opencv, by_torch = fine_detail(image), fine_detail(image.double())  # float64 takes torch's pooling
     assert torch.allclose(by_opencv.double(), by_torch, atol=1e-6)
-    assert torch.allclose(sparse_fine_detail(image), by_opencv[..., 1:-1:STRIDE, 1:-1:STRIDE], atol=1e-6)
+    together = fine_detail(image.contiguous(memory_format=torch.channels_last))  # a pixel's channels at once
+    assert together.is_contiguous(memory_format=torch.channels_last) and torch.equal(together, by_opencv)
 
 
 def test_the_detail_is_measured_at_every_place_of_the_networks_four_pixel_period():
