@@ -270,11 +270,13 @@ def luminance(image: torch.Tensor) -> torch.Tensor:
 
 
 def lerp(start: torch.Tensor, end: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """torch.lerp of two pictures by a one-channel weight, spread over their channels first: over
-    channels-last pictures (the networks' paintings, the bicubic warps) torch's lerp with the
-    weight broadcast took 2 ms at 640x360 on the CPU, 0.6 ms spread. The same values either way."""
-    layout = torch.channels_last if start.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
-    return torch.lerp(start, end, weight.expand_as(start).contiguous(memory_format=layout))
+    """torch.lerp of two pictures by a one-channel weight, spread over their channels first where
+    they are channels-last (the networks' paintings, the bicubic warps): there torch's lerp with
+    the weight broadcast took 2 ms at 640x360 on the CPU, 0.6 ms spread; over a picture laid out
+    plane by plane broadcasting is the faster (0.8 ms against 1.2). The same values either way."""
+    if not start.is_contiguous(memory_format=torch.channels_last) or start.shape[1] == 1:
+        return torch.lerp(start, end, weight)
+    return torch.lerp(start, end, weight.expand_as(start).contiguous(memory_format=torch.channels_last))
 
 
 def mean3x3(image: torch.Tensor) -> torch.Tensor:
