@@ -181,9 +181,6 @@ class VideoSource:
                 yield frame
         except av.FFmpegError as exc:
             raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
-        except GeneratorExit:  # its reader has what it wanted (a loop's first frame): the damage seen is in it
-            damage.tell()
-            raise
         if self.frame_count is not None and count < self.frame_count - 1 and not self.counted:  # as it declares
             if self.head_missing:  # a recording cut between keyframes: what comes before the first cannot be decoded
                 raise MediaError(f"{self.path}: its first {self.head_missing:.2f} s cannot be decoded (it starts between "
