@@ -69,9 +69,12 @@ def fine_detail(image: torch.Tensor) -> torch.Tensor:
         return image - F.avg_pool2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), 3, 1)
     import cv2
 
-    together = image.is_contiguous(memory_format=torch.channels_last) and image.shape[1] <= 4
+    # a picture of one channel is channels-last too: it goes plane by plane, as a picture of more than four
+    together = image.is_contiguous(memory_format=torch.channels_last) and 1 < image.shape[1] <= 4
     planes = image.permute(0, 2, 3, 1) if together else image.contiguous().flatten(0, 1)  # (B,H,W,C) or (B*C,H,W)
-    fine = torch.empty_like(planes)
+    # laid out afresh, not like `planes`: torch calls a tensor contiguous whatever the strides of its dimensions of
+    # size 1 (a row of pixels, a 1x1 picture), and OpenCV refuses to write into an array with such strides
+    fine = torch.empty(planes.shape, dtype=planes.dtype)
     for plane, out in zip(planes.numpy(), fine.numpy()):
         cv2.blur(plane, (3, 3), dst=out, borderType=cv2.BORDER_REPLICATE)
     torch.sub(planes, fine, out=fine)

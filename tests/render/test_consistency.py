@@ -3,6 +3,7 @@ fresh painting. Blending two paintings keeps the fresh one's fine detail."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -64,6 +65,17 @@ def test_fine_detail_is_the_same_by_opencv_and_by_torch_in_either_layout():
     assert torch.allclose(by_opencv.double(), by_torch, atol=1e-6)
     together = fine_detail(image.contiguous(memory_format=torch.channels_last))  # a pixel's channels at once
     assert together.is_contiguous(memory_format=torch.channels_last) and torch.equal(together, by_opencv)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 7, 9), (2, 1, 5, 6), (1, 3, 1, 1), (2, 4, 1, 1), (1, 1, 1, 5), (1, 3, 6, 1)])
+def test_fine_detail_of_one_channel_a_pixel_or_a_line_is_found_as_torch_finds_it(shape):
+    """A picture of one channel, a 1x1 picture, a row or column of pixels: torch calls them
+    channels-last and contiguous whatever the strides of their dimensions of size 1, which OpenCV
+    would not write into."""
+    image = torch.rand(shape)
+    columns = image.transpose(-1, -2).contiguous().transpose(-1, -2)  # laid out column by column
+    for laid in (image, image.contiguous(memory_format=torch.channels_last), columns):
+        assert torch.allclose(fine_detail(laid).double(), fine_detail(laid.double()), atol=1e-6)
 
 
 def test_the_detail_is_measured_at_every_place_of_the_networks_four_pixel_period():
