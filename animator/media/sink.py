@@ -32,7 +32,7 @@ from PIL.PngImagePlugin import PngInfo
 from animator import faults
 from animator.errors import MediaError
 from animator.files import write_file
-from animator.media.audio import GAP, silence
+from animator.media.audio import GAP, silence, told_gap
 from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
 from animator.media.source import file_name, open_media, sound_stream, timeline_origin
@@ -502,6 +502,7 @@ class AudioCopy:
             if written is None:
                 written = at
             if at - written > GAP * frame.sample_rate:  # a gap in the timestamps: silence, as played
+                told_gap(Path(self.source.name), start + written / frame.sample_rate, (at - written) / frame.sample_rate)
                 self._silence(frame, written, at)
                 written = at
             frame.pts, frame.time_base = written, Fraction(1, frame.sample_rate)  # the encoder's priming goes before 0

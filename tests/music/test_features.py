@@ -236,6 +236,20 @@ def test_a_gap_in_the_sounds_timestamps_is_heard_and_written_as_silence(tmp_path
     assert click_times(written, written_rate) == pytest.approx([0.5, 1.5, 3.5, 4.5], abs=0.01)
 
 
+def test_a_gap_in_a_sound_written_again_is_told_once(tmp_path, caplog):
+    # a video's own sound, or an `audio` file no music feature hears, is only written: its gap was silence without a word
+    from animator.media.frame import Frame
+    from animator.media.sink import AudioSpan, WebmSink, encoding
+
+    track = gap_track(tmp_path / "gap.mka")
+    with caplog.at_level("WARNING"):
+        with encoding([WebmSink(tmp_path / "out.webm", Fraction(10), audio=AudioSpan(track))]) as put:
+            for i in range(50):
+                put(Frame(i, Fraction(i, 10), np.zeros((32, 32, 3), np.uint8)))
+    assert caplog.messages == [f"{track}: its sound skips 1.00 s at 2.00 s (a recording's dropout, or damage): heard as "
+                               "silence there"]
+
+
 def test_a_gap_in_unsigned_8_bit_sound_is_silence_not_its_lowest_level(tmp_path):
     """Unsigned 8-bit samples are silent at 128: a gap filled with 0s would be heard as full scale."""
     import av
