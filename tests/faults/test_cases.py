@@ -258,7 +258,7 @@ def test_an_output_that_would_replace_the_renders_own_input_is_refused(tmp_path)
     # a preset named after its clip, rendered into the clip's folder, replaced the clip with its render
     clip = tmp_path / "clip.mp4"
     clip.write_bytes((SAMPLES / "pan.mp4").read_bytes())
-    preset = write(tmp_path, f"name: clip\nmode: video\ninput: clip.mp4\nsize: 32\nvideo: {{duration: 0.2}}\n"
+    preset = write(tmp_path, "name: clip\nmode: video\ninput: clip.mp4\nsize: 32\nvideo: {duration: 0.2}\n"
                              "outputs: [{format: mp4}]\n")
     refused(animator("render", preset, "--out", tmp_path, "--quiet", cwd=tmp_path), "clip.mp4", "own input")
     split = animator("batch", preset, "--out", tmp_path, "--split", "2", cwd=tmp_path)

@@ -242,7 +242,6 @@ def test_a_preview_at_another_size_moves_the_picture_as_far_across_the_frame(tmp
     picture twice as far across its frame a step (a keyframed schedule and a number alike)."""
     from animator.clock import Clock, at_frame
     from animator.cli import load_preview
-    from animator.render.plan import Plan
     from animator.render.preview import preview_plan
 
     path = tmp_path / "p.yaml"

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from animator.media.image import read_image
 from tests.conftest import PRESETS, decode_video
