@@ -186,8 +186,9 @@ class VideoSource:
                 raise MediaError(f"{self.path}: its first {self.head_missing:.2f} s cannot be decoded (it starts between "
                                  f"keyframes, as a cut recording does): set video.start to "
                                  f"{math.ceil((self.start + self.head_missing) * 100) / 100:.2f}")  # on or after the keyframe
+            # which says all: the damage of its last picture, cut part-way, goes untold
             raise MediaError(f"{self.path}: the video ends after {count} frames where it declares "
-                             f"{self.frame_count}: it is cut short or damaged")  # which says all: its last picture's damage untold
+                             f"{self.frame_count}: it is cut short or damaged")
         damage.tell()
 
     def _on_rate(self, damage: Damage) -> Iterator[Frame]:
