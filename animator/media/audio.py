@@ -8,6 +8,8 @@ it) and says so in one MediaError line, so a render fails before its first frame
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -70,6 +72,8 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
         if not container.streams.audio:
             found = "a video stream only" if container.streams.video else "no streams"
             raise MediaError(f"{path}: expected an audio stream, found {found}")
+        if channel is None:
+            channels_readable(path, container)
         stream = sound_stream(container)
         if stream.codec_context is None:  # a codec this FFmpeg has no decoder for (or a damaged codec id)
             raise MediaError(f"{path}: its audio stream's codec cannot be decoded here")
@@ -125,6 +129,34 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
         if 0 < declared < samples.size <= declared + padding:  # more than a frame's padding: the index is not to be trusted
             samples = samples[:declared]
     return samples, loudest
+
+
+# FFmpeg reads the channel-layout chunk of a 7.1 AIFF or CAF (7.1 and 7.1(wide-side)) as a custom
+# order of channels, and PyAV 18 frees such a layout twice as soon as anything reads the channels
+# (the stream's layout or count, a decoded frame's layout): glibc ends the process. Which chunks
+# FFmpeg reads so is its own business, so a process of its own reads them first (0.1 s).
+CHUNKED_LAYOUTS = ("aiff", "caf")
+READ_CHANNELS = """
+import sys, av
+try:
+    with av.open(sys.argv[1], metadata_errors="replace") as container:
+        for stream in container.streams.audio:
+            stream.layout.name
+            for frame in container.decode(stream):
+                frame.layout.name
+                break
+except av.FFmpegError:
+    pass  # damage: the render's own reading says what it is
+"""
+
+
+def channels_readable(path: Path, container: av.container.InputContainer) -> None:
+    """Refuses, in one line, a sound whose channel layout would end the process as it is read."""
+    if container.format.name not in CHUNKED_LAYOUTS:
+        return
+    if subprocess.run([sys.executable, "-c", READ_CHANNELS, file_name(path)], capture_output=True).returncode < 0:
+        raise MediaError(f"{path}: its channel layout cannot be read here (PyAV crashes on the custom channel "
+                         "order FFmpeg reads from a 7.1 AIFF or CAF): convert it to WAV or FLAC")
 
 
 def silence(like: av.AudioFrame, samples: int) -> av.AudioFrame:

@@ -291,6 +291,33 @@ def test_a_7_1_sound_with_a_gap_is_heard(tmp_path, codec):
     assert click_times(heard.samples, 8000) == pytest.approx([0.5, 1.5, 3.5, 4.5], abs=0.002)
 
 
+@pytest.mark.parametrize("layout, refused", [("7.1", True), ("7.1(wide-side)", True), ("5.1", False), ("octagonal", False)])
+@pytest.mark.parametrize("container, codec", [("aiff", "pcm_s16be"), ("caf", "pcm_s16le")])
+def test_an_aiff_or_caf_whose_layout_would_crash_the_process_is_refused_and_the_rest_heard(tmp_path, container, codec,
+                                                                                          layout, refused):
+    """FFmpeg reads a 7.1 AIFF's or CAF's layout chunk as a custom channel order, which PyAV 18
+    frees twice: the process ended (glibc aborts) as the music was read."""
+    import av
+
+    from animator.errors import MediaError
+
+    rate, path = 8000, tmp_path / f"sound.{container}"
+    with av.open(str(path), "w", format=container) as box:
+        audio = box.add_stream(codec, rate=rate, layout=layout)
+        channels = len(av.AudioLayout(layout).channels)
+        frame = av.AudioFrame.from_ndarray(np.full((1, rate * channels), 0.25, np.float32), format="flt", layout=layout)
+        frame.sample_rate = rate
+        for converted in av.AudioResampler(format=audio.format.name, layout=layout, rate=rate).resample(frame):
+            box.mux(audio.encode(converted))
+        box.mux(audio.encode(None))
+    if refused:
+        with pytest.raises(MediaError, match=rf"^{re.escape(str(path))}: its channel layout cannot be read here .*"
+                                             "convert it to WAV or FLAC$"):
+            decode_audio(path)
+    else:
+        assert decode_audio(path, rate).seconds == pytest.approx(1, abs=0.01)
+
+
 def test_a_7_1_aac_is_cut_and_written_again_where_the_picture_is(tmp_path):
     """A frame of it cut at the span's ends was read through numpy, which read a ninth plane from
     nowhere: the render ended on a segfault as it closed, with no video."""
