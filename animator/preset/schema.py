@@ -141,7 +141,8 @@ class GramTransform:
     low: Num = field(default=0.1, metadata={**WEIGHT, "doc": "eigen-randomize: factor range for every element of V"})
     high: Num = field(default=1.9, metadata=WEIGHT)
     density: Num = field(default=0.05, metadata={"min": 0, "max": 1, "doc": "sparse: fraction of non-zero entries"})
-    amplitude: Num = field(default=1.0, metadata={**WEIGHT, "doc": "sparse: size, in RMS entries of the target; single: in its norm (C RMS entries)"})
+    amplitude: Num = field(default=1.0, metadata={**WEIGHT, "doc": "sparse: size, in RMS entries of the target; "
+                                                             "single: in its norm (C RMS entries)"})
     redraw: Literal["never", "step", "frame"] = "never"
     layers: tuple[str, ...] = field(default=(), metadata={"item": parse_layer, "doc": "layers transformed; default all style layers"})
     zero_others: bool = field(default=False, metadata={"doc": "style layers not in `layers` get a zero target"})
