@@ -59,15 +59,15 @@ class FeedForward:
     def encode(self, target: list, content: torch.Tensor) -> torch.Tensor:
         size = self.painting_size(content)
         small = content if size == tuple(content.shape[-2:]) else shrink(content, size)
-        return self.net.encode(small.to(self.dtype), target)
+        return tiled.encode(self.net, small.to(self.dtype), target)
 
     @torch.inference_mode()
     def decode(self, target: list, features: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         """The frame that features paint, at content's size."""
         size = self.painting_size(content)
         if size == tuple(content.shape[-2:]):
-            return self.net.decode(features, target, size).float()
-        return at_stroke_scale(lambda small: self.net.decode(features, target, size).float(), content, self.options.stroke_scale)
+            return tiled.decode(self.net, features, target, size).float()
+        return at_stroke_scale(lambda small: tiled.decode(self.net, features, target, size).float(), content, self.options.stroke_scale)
 
     def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
                  when: When | None = None, temporal: Temporal | None = None) -> torch.Tensor:

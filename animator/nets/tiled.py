@@ -96,15 +96,27 @@ def run_layer(layer: PlainConv | StyleNormConv, x: torch.Tensor, condition, upsa
 
 def stylize_tiled(net: StylizationNetwork, image: torch.Tensor, conditions: list, tile: int = TILE) -> torch.Tensor:
     """StylizationNetwork.stylize for a frame too large to run whole (see the module's note)."""
-    x, (h, w) = pad_to_multiple(image, 4)
+    return decode_tiled(net, encode_tiled(net, image, conditions, tile), conditions, image.shape[-2:], tile)
+
+
+def encode_tiled(net: StylizationNetwork, image: torch.Tensor, conditions: list, tile: int = TILE) -> torch.Tensor:
+    """StylizationNetwork.encode in tiles: the features a video's `features` mode blends."""
+    x, _ = pad_to_multiple(image, 4)
     given = iter(conditions)
     for layer in net.contract:
         x = run_layer(layer, x, next(given), tile=tile)
     for first, second in net.residual:  # at a quarter of the size: small enough to run whole
         x = x + second(first(x, next(given)), next(given))
-    x = run_layer(net.expand[0], x, next(given), upsample=2, tile=tile)
+    return x
+
+
+def decode_tiled(net: StylizationNetwork, features: torch.Tensor, conditions: list, size: tuple[int, int],
+                 tile: int = TILE) -> torch.Tensor:
+    """StylizationNetwork.decode in tiles."""
+    given = iter(conditions[-len(net.expand):])
+    x = run_layer(net.expand[0], features, next(given), upsample=2, tile=tile)
     x = run_layer(net.expand[1], x, next(given), upsample=2, tile=tile)
-    return run_layer(net.expand[2], x, next(given), tile=tile)[..., :h, :w]
+    return run_layer(net.expand[2], x, next(given), tile=tile)[..., :size[0], :size[1]]
 
 
 MAX_WHOLE_PIXELS = 3840 * 2160  # a 2160p frame runs whole in under 3 GB; larger ones in tiles
@@ -115,3 +127,18 @@ def run(net: StylizationNetwork, image: torch.Tensor, conditions: list) -> torch
     if image.shape[-2] * image.shape[-1] > MAX_WHOLE_PIXELS:
         return stylize_tiled(net, image, conditions)
     return net.stylize(image, conditions)
+
+
+def encode(net: StylizationNetwork, image: torch.Tensor, conditions: list) -> torch.Tensor:
+    """The network's features (its first half), as `run` computes the whole network: in tiles for a
+    frame larger than MAX_WHOLE_PIXELS."""
+    if image.shape[-2] * image.shape[-1] > MAX_WHOLE_PIXELS:
+        return encode_tiled(net, image, conditions)
+    return net.encode(image, conditions)
+
+
+def decode(net: StylizationNetwork, features: torch.Tensor, conditions: list, size: tuple[int, int]) -> torch.Tensor:
+    """The frame of `size` that features paint (the network's second half), in tiles as `encode`."""
+    if size[0] * size[1] > MAX_WHOLE_PIXELS:
+        return decode_tiled(net, features, conditions, size)
+    return net.decode(features, conditions, size)

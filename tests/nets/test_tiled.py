@@ -11,6 +11,7 @@ from animator.media.frame import fitted, to_image, to_tensor
 from animator.media.image import read_image
 from animator.methods import build_method, prepare_style
 from animator.metrics import psnr
+from animator.nets import tiled as tiles
 from animator.nets.tiled import TILE, stylize_tiled
 from animator.preset.schema import ArbitraryOptions, MultistyleOptions, parse_builtin_style
 from tests.conftest import MEDIA, SAMPLES
@@ -62,3 +63,21 @@ def test_no_tile_is_narrow_enough_to_break_a_bfloat16_strided_convolution():
     x = bunny(196, 136).bfloat16().contiguous(memory_format=torch.channels_last)
     whole, tiled = (to_image(y.float()) for y in (net.stylize(x, conditions), stylize_tiled(net, x, conditions, tile=48)))
     assert psnr(whole, tiled) > 40
+
+
+@torch.inference_mode()
+def test_a_video_frame_too_large_to_run_whole_is_encoded_and_decoded_in_tiles(monkeypatch):
+    # video's `features` mode (the default) runs the network in its two halves: each goes through
+    # tiles as the whole network does, or a frame past MAX_WHOLE_PIXELS ran whole there
+    method = build_method(MultistyleOptions(style=parse_builtin_style(7)), CPU)
+    conditions = method.net.condition(torch.tensor(parse_builtin_style(7)))
+    x = bunny(200, 136)
+    whole = to_image(method.decode(conditions, method.encode(conditions, x), x))
+    calls = []
+    encode_tiled, decode_tiled = tiles.encode_tiled, tiles.decode_tiled
+    monkeypatch.setattr(tiles, "MAX_WHOLE_PIXELS", 100 * 100)
+    monkeypatch.setattr(tiles, "encode_tiled", lambda *a: calls.append("encode") or encode_tiled(*a, tile=48))
+    monkeypatch.setattr(tiles, "decode_tiled", lambda *a: calls.append("decode") or decode_tiled(*a, tile=48))
+    tiled = to_image(method.decode(conditions, method.encode(conditions, x), x))
+    assert calls == ["encode", "decode"]
+    assert psnr(whole, tiled) > 40 and seam_contrast(whole, tiled, 48) < 0.1
