@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from animator.methods.scale import luminance
+from animator.media.frame import luminance
 from animator.style.functional import keep_colors
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 MULTIPLE = 8  # H.264 with yuv420p needs even sides; the networks want multiples of 4
 MIN_SIDE = 16  # VGG19's four poolings before relu5_1 need 16 px; a thinner image is stretched to it
+LUMA = (0.299, 0.587, 0.114)  # BT.601's weights of R, G and B in a picture's luminance
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,8 @@ def to_image(tensor: torch.Tensor) -> np.ndarray:
 
     t = tensor.detach()[0].clamp(0, 1).mul(255).round_().to(torch.uint8)
     return t.permute(1, 2, 0).contiguous().cpu().numpy()
+
+
+def luminance(image: torch.Tensor) -> torch.Tensor:
+    """(B,1,H,W): the luminance of a (B,3,H,W) image."""
+    return (image * image.new_tensor(LUMA)[None, :, None, None]).sum(1, keepdim=True)

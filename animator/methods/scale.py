@@ -18,15 +18,10 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-LUMA = (0.299, 0.587, 0.114)
-
+from animator.media.frame import luminance
 
 def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
     return max(8, round(height * scale)), max(8, round(width * scale))
-
-
-def luminance(image: torch.Tensor) -> torch.Tensor:
-    return (image * image.new_tensor(LUMA)[None, :, None, None]).sum(1, keepdim=True)
 
 
 def shrink(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -34,10 +34,10 @@ import torch
 import torch.nn.functional as F
 
 from animator.clock import When
+from animator.media.frame import LUMA
 from animator.methods import FeedForward
 from animator.motion.warp import sample, sampling_grid, warp
 from animator.preset.schema import Num, TemporalConfig
-from animator.methods.scale import LUMA
 from animator.motion.flow import CUT_ERROR
 from animator.render.detail import detail_spreads, keep_detail
 

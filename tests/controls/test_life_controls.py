@@ -7,7 +7,7 @@ import torch
 
 from animator.controls import life
 from animator.media.frame import to_tensor
-from animator.methods.scale import luminance
+from animator.media.frame import luminance
 from animator.metrics.fidelity import gradient_energy
 from tests.conftest import SAMPLES
 

@@ -99,7 +99,7 @@ def test_original_colors_give_a_fixed_style_loop_the_contents_colours(chelsea):
     from animator.clock import Clock
     from animator.media.image import read_image
     from animator.methods import StyleTrack
-    from animator.methods.scale import luminance
+    from animator.media.frame import luminance
     from animator.preset.schema import IterateConfig
     from animator.render.iterate import iterate
     from tests.conftest import SAMPLES
