@@ -44,8 +44,9 @@ class Temporal:
 
 
 def keep_previous(stylized: torch.Tensor, temporal: Temporal | None) -> torch.Tensor:
-    """The feed-forward networks' consistency: where the flow holds, blend the warped previous
-    output back in by `weight`; elsewhere (occlusions, new content) keep the fresh stylization."""
+    """The feed-forward networks' `transfer` given `temporal` (a video makes their frames consistent
+    in render/consistency.py): where the flow holds, blend the warped previous output back in by
+    `weight`; elsewhere (occlusions, new content) keep the fresh stylization."""
     if temporal is None:
         return stylized
     return torch.lerp(stylized, temporal.previous, temporal.weight * temporal.mask)
