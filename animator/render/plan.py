@@ -1,7 +1,8 @@
 """A render planned without torch: the preset with its input opened, its sound heard, its
 timeline (frames, rate, the steps its schedules count), its schedules checked against it, its
 sound and its fingerprint. `validate`, `preview` and a batch's planning stop here;
-`engine.load(plan)` builds the method and the renderer, and only then does torch load."""
+`engine.load(plan)` builds the method and the renderer, and only then does torch load (but to
+find torchvision's VGG19 where a preset asks for it, or a GPU it names: `checked`)."""
 
 from __future__ import annotations
 
