@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from animator.media.frame import luminance
 
+
 def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
     return max(8, round(height * scale)), max(8, round(width * scale))
 
