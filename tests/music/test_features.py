@@ -638,6 +638,97 @@ def test_an_mp3_that_holds_more_than_its_header_counts_is_read_and_one_behind_tw
         decode_audio(tmp_path / "cut.mp3")
 
 
+def lame_mp3(path: Path, options: dict) -> bytes:
+    """4 s of clicks as a mono CBR MP3 at 44.1 kHz, as FFmpeg writes it (an ID3v2 tag first)."""
+    import av
+
+    sound, _ = soundtrack.click_track(120, 4.0, rate=44100)
+    with av.open(str(path), "w", format="mp3", options=options) as box:
+        audio = box.add_stream("libmp3lame", rate=44100, layout="mono")
+        frame = av.AudioFrame.from_ndarray(sound.samples[None], format="flt", layout="mono")
+        frame.sample_rate = 44100
+        resampler = av.AudioResampler(format=audio.format.name, layout="mono", rate=44100)
+        for piece in resampler.resample(frame) + resampler.resample(None):
+            box.mux(audio.encode(piece))
+        box.mux(audio.encode(None))
+    return path.read_bytes()
+
+
+def test_an_mp3_cut_short_is_refused_where_a_vbri_header_counts_its_frames_or_an_id3_tag_has_a_footer(tmp_path):
+    """Fraunhofer's encoders count an MP3's frames in a VBRI header; an ID3v2.4 tag may end in a
+    footer, which FFmpeg steps over to the first frame. Bytes that only look like a frame's header
+    where the first frame belongs (a sample rate that is reserved) are no header."""
+    import struct
+
+    import av
+
+    from animator.errors import MediaError
+
+    bare = lame_mp3(tmp_path / "bare.mp3", {"write_xing": "0"})
+    at = 10 + sum((b & 0x7F) << 7 * (3 - i) for i, b in enumerate(bare[6:10]))  # past FFmpeg's ID3v2 tag
+    with av.open(str(tmp_path / "bare.mp3")) as box:
+        frames = sum(1 for packet in box.demux(audio=0) if packet.size)
+    vbri = bytearray(bare)  # its first frame's side information and sound taken for the header
+    vbri[at + 36:at + 54] = b"VBRI" + struct.pack(">HHHII", 1, 0, 75, len(bare) - at, frames)
+    (tmp_path / "vbri.mp3").write_bytes(vbri)
+    assert decode_audio(tmp_path / "vbri.mp3").seconds == pytest.approx(4.0, abs=0.05)
+    (tmp_path / "cut-vbri.mp3").write_bytes(vbri[:len(vbri) * 6 // 10])
+    with pytest.raises(MediaError, match=r"cut-vbri\.mp3: the sound ends after 2\.\d\d s where the file declares 4\.0\d s"):
+        decode_audio(tmp_path / "cut-vbri.mp3")
+
+    xing = lame_mp3(tmp_path / "xing.mp3", {})
+    body = b"TIT2" + struct.pack(">I", 6) + b"\x00\x00\x03title"
+    size = bytes((len(body) >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    tag = b"ID3\x04\x00\x10" + size + body + b"3DI\x04\x00\x10" + size  # ID3v2.4, its flags saying a footer follows
+    (tmp_path / "footer.mp3").write_bytes(tag + xing)
+    assert decode_audio(tmp_path / "footer.mp3").seconds == pytest.approx(4.0, abs=0.01)
+    (tmp_path / "cut-footer.mp3").write_bytes(tag + xing[:len(xing) * 6 // 10])
+    with pytest.raises(MediaError, match=r"cut-footer\.mp3: the sound ends after 2\.\d\d s where the file declares 4\.00 s"):
+        decode_audio(tmp_path / "cut-footer.mp3")
+
+    (tmp_path / "junk.mp3").write_bytes(b"\xff\xfb\x0c\x00" + bytes(60) + xing)  # MPEG-1 layer III, rate index 3
+    assert decode_audio(tmp_path / "junk.mp3").seconds == pytest.approx(4.0, abs=0.1)
+
+
+def test_a_wav_cut_short_is_refused_past_a_chunk_of_an_odd_length_before_its_data(tmp_path):
+    """A RIFF chunk of an odd length (a LIST of tags: a title of 5 letters) is padded to an even
+    one: read without its pad byte, the chunks after it were lost, the data's size with them."""
+    import struct
+
+    from animator.errors import MediaError
+
+    sound, _ = soundtrack.click_track(120, 2.0)
+    samples = (sound.samples * 2 ** 14).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 1, sound.rate, 2 * sound.rate, 2, 16)
+    tags = b"INFO" + b"INAM" + struct.pack("<I", 5) + b"title"  # 17 bytes
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"LIST" + struct.pack("<I", len(tags)) + tags + b"\0"
+            + b"data" + struct.pack("<I", len(samples)) + samples)
+    whole = b"RIFF" + struct.pack("<I", len(body)) + body
+    (tmp_path / "tagged.wav").write_bytes(whole)
+    assert decode_audio(tmp_path / "tagged.wav").seconds == pytest.approx(2.0, abs=0.01)
+    (tmp_path / "cut.wav").write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(MediaError, match=r"cut\.wav: the sound ends after 1\.0\d s where the file declares 2\.00 s"):
+        decode_audio(tmp_path / "cut.wav")
+
+
+def test_an_opus_ogg_that_starts_past_granule_zero_is_read_not_refused_as_cut_short(tmp_path):
+    """An Ogg cut out of a longer one (a stream's recording joined late, `ffmpeg -ss` copying its
+    pages) keeps its granules: FFmpeg counts its length from granule 0, so it looked a second
+    longer than its sound and a whole file was refused as cut short."""
+    import av
+
+    sound, _ = soundtrack.click_track(120, 2.0, rate=48000)
+    with av.open(str(tmp_path / "late.ogg"), "w") as box:
+        audio = box.add_stream("libopus", rate=48000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(sound.samples[None], format="flt", layout="mono")
+        frame.sample_rate, frame.pts = 48000, 48000
+        box.mux(audio.encode(frame))
+        box.mux(audio.encode(None))
+    with av.open(str(tmp_path / "late.ogg")) as box:  # as the case is made: its first page past granule 0
+        assert box.streams.audio[0].start_time > 0
+    assert decode_audio(tmp_path / "late.ogg").seconds == pytest.approx(2.0, abs=0.05)
+
+
 def test_flac_in_an_ogg_that_starts_past_granule_zero_is_read_not_refused_as_cut_short(tmp_path):
     """FFmpeg decodes FLAC in Ogg from 0 whatever its first page's granule, so a whole second of
     it starting at 0.5 s looked 0.5 s short of its last page."""
