@@ -1279,3 +1279,63 @@ def test_damaged_picture_data_a_decoder_conceals_is_told_once_and_rendered_as_pl
         assert sum(1 for _ in open_source(sought, start=1.0, moving=True)) == 24
     assert caplog.messages == [f"{sought}: picture data damaged at 0.00 s (and perhaps after): rendered as players "
                                "show it, the damage concealed from the pictures around it"]
+
+
+def pan_remuxed(path: Path) -> list[tuple[int, int]]:
+    """The pan's pictures copied into `path` (its suffix picks the container), and each picture's
+    (place in the file, size)."""
+    import av
+
+    with av.open(str(SAMPLES / "pan.mp4")) as source, av.open(str(path), "w") as out:
+        stream = out.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    with av.open(str(path)) as box:
+        return [(packet.pos, packet.size) for packet in box.demux(video=0) if packet.size]
+
+
+def flipped(data: bytes, at: int, size: int) -> bytes:
+    damaged = bytearray(data)
+    for k in range(size // 4, size - 8, 7):
+        damaged[at + k] ^= 0xFF
+    return bytes(damaged)
+
+
+def test_concealed_damage_in_a_files_last_picture_is_told_at_its_own_time_and_a_cut_file_is_only_refused(tmp_path, caplog):
+    """Damage is told once the file goes on past it, or ends whole: in its last picture, only the
+    end tells it. Its time is on the file's own clock (an MPEG-TS's starts past 0). A file cut
+    short ends in a picture cut part-way, and its refusal alone says so."""
+    told = "picture data damaged at {} s (and perhaps after): rendered as players show it, the damage concealed " \
+           "from the pictures around it"
+    pictures = pan_remuxed(tmp_path / "pan.mkv")
+    data = (tmp_path / "pan.mkv").read_bytes()
+    (tmp_path / "last.mkv").write_bytes(flipped(data, *pictures[-1]))
+    import av
+
+    from animator.media.frame import Frame
+    from animator.media.sink import Mp4Sink, encoding
+
+    clip = tmp_path / "clip.mp4"  # its index (moov) first: it declares every frame
+    with encoding([Mp4Sink(clip, Fraction(24), crf=30)]) as put:
+        for i, frame in enumerate(open_source(SAMPLES / "pan.mp4", moving=True)):
+            put(Frame(i, Fraction(i, 24), frame.image))
+    with av.open(str(clip)) as box:
+        at, size = sorted((packet.pos, packet.size) for packet in box.demux(video=0) if packet.size)[0]
+    # its first picture damaged, and the file cut after it: the damage is a cut file's last picture's
+    (tmp_path / "cut.mp4").write_bytes(flipped(clip.read_bytes(), at, size)[:at + size])
+    ts = pan_remuxed(tmp_path / "pan.ts")
+    (tmp_path / "middle.ts").write_bytes(flipped((tmp_path / "pan.ts").read_bytes(), *ts[12]))
+    with caplog.at_level("WARNING"):
+        assert sum(1 for _ in open_source(tmp_path / "last.mkv", moving=True)) == 48
+        assert caplog.messages == [f"{tmp_path / 'last.mkv'}: {told.format('1.96')}"]
+        caplog.clear()
+        assert sum(1 for _ in open_source(tmp_path / "middle.ts", moving=True)) == 48
+        assert caplog.messages == [f"{tmp_path / 'middle.ts'}: {told.format('0.54')}"]  # the 13th picture decoded
+        caplog.clear()
+        with pytest.raises(MediaError, match=r"cut\.mp4: the video ends after \d+ frames where it declares 48: it is cut "
+                                             r"short or damaged$"):
+            for _ in open_source(tmp_path / "cut.mp4", moving=True):
+                pass
+        assert caplog.messages == []
