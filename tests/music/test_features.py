@@ -293,16 +293,19 @@ def test_a_7_1_sound_with_a_gap_is_heard(tmp_path, codec):
 
 @pytest.mark.parametrize("layout, refused", [("7.1", True), ("7.1(wide-side)", True), ("5.1", False), ("octagonal", False)])
 @pytest.mark.parametrize("container, codec", [("aiff", "pcm_s16be"), ("caf", "pcm_s16le")])
-def test_an_aiff_or_caf_whose_layout_would_crash_the_process_is_refused_and_the_rest_heard(tmp_path, container, codec,
-                                                                                          layout, refused):
+def test_an_aiff_or_caf_whose_layout_would_crash_the_process_is_refused_and_the_rest_heard(tmp_path, monkeypatch,
+                                                                                          container, codec, layout, refused):
     """FFmpeg reads a 7.1 AIFF's or CAF's layout chunk as a custom channel order, which PyAV 18
-    frees twice: the process ended (glibc aborts) as the music was read."""
+    frees twice: the process ended (glibc aborts) as the music was read. The file is named as a
+    user may name it, relative and with a colon: the process that reads it first must open that
+    file, not a protocol's address."""
     import av
 
     from animator.errors import MediaError
 
-    rate, path = 8000, tmp_path / f"sound.{container}"
-    with av.open(str(path), "w", format=container) as box:
+    monkeypatch.chdir(tmp_path)
+    rate, path = 8000, Path(f"12:30.{container}")
+    with av.open(str(path.absolute()), "w", format=container) as box:
         audio = box.add_stream(codec, rate=rate, layout=layout)
         channels = len(av.AudioLayout(layout).channels)
         frame = av.AudioFrame.from_ndarray(np.full((1, rate * channels), 0.25, np.float32), format="flt", layout=layout)
