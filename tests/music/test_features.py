@@ -811,3 +811,35 @@ def groove_in_matroska(path, seconds):
                 packet.stream = stream
                 out.mux(packet)
     return path
+
+
+def test_a_matroska_sound_is_held_to_its_own_tracks_length_not_the_longer_pictures(tmp_path):
+    """Beside 2 s of picture, 1 s of sound: a file cut after its sound has ended holds all of it,
+    and one cut within it is refused against the sound's own length (its track's DURATION tag)."""
+    import av
+
+    from animator.errors import MediaError
+
+    rate, path = 8000, tmp_path / "short-sound.mkv"
+    with av.open(str(path), "w") as box:
+        video = box.add_stream("mpeg4", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = box.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for i in range(20):
+            picture = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 10, np.uint8), format="rgb24")
+            picture.pts = i
+            box.mux(video.encode(picture))
+            if i < 10:
+                chunk = av.AudioFrame.from_ndarray(np.full((1, 800), 1000, np.int16), format="s16", layout="mono")
+                chunk.sample_rate, chunk.pts = rate, i * 800
+                box.mux(audio.encode(chunk))
+        box.mux(video.encode(None))
+        box.mux(audio.encode(None))
+    with av.open(str(path)) as box:
+        sound_ends = max(packet.pos + packet.size for packet in box.demux(audio=0) if packet.size)
+    data = path.read_bytes()
+    (tmp_path / "after.mkv").write_bytes(data[:(sound_ends + len(data)) // 2])
+    (tmp_path / "within.mkv").write_bytes(data[:sound_ends // 2])
+    assert decode_audio(path, rate).seconds == decode_audio(tmp_path / "after.mkv", rate).seconds == pytest.approx(1)
+    with pytest.raises(MediaError, match=r"within\.mkv: the sound ends after 0\.\d\d s where the file declares 1\.00 s"):
+        decode_audio(tmp_path / "within.mkv", rate)
