@@ -4,6 +4,7 @@ cases a mutation audit of render/outputs.py, record.py and resume.py found untes
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -113,3 +114,16 @@ def test_a_state_that_does_not_match_its_checksum_is_not_resumed_from(tmp_path, 
     torch.save(torch.full((1, 3, 8, 8), 99.0), tmp_path / "work" / "state-000001.pt")  # loads, and is not frame 1's
     index, state = Checkpoint(tmp_path / "work", preset).load()
     assert index == 0 and float(state.max()) == 0 and "state-000001.pt: cannot be read" in caplog.text
+
+
+def test_a_file_changed_to_other_bytes_of_the_same_size_hashes_anew(tmp_path):
+    """Hashes are kept per process by path, size and last change: an output edited by hand to as
+    many bytes is not the one the record names."""
+    from animator.render.record import file_hash
+
+    output = tmp_path / "base.gif"
+    output.write_bytes(b"GIF8 written by the render")
+    before = file_hash(output)
+    output.write_bytes(b"GIF8 edited later by hand!")
+    os.utime(output, ns=(output.stat().st_atime_ns, output.stat().st_mtime_ns + 1_000_000))
+    assert file_hash(output) != before
