@@ -292,3 +292,36 @@ def test_the_detail_is_kept_wherever_the_blend_took_anything_at_a_soft_edge_too(
     boost = lambda cols: float(((kept - plain) * detail)[..., 1:-1, cols].sum() / detail[..., 1:-1, cols].square().sum())  # noqa: E731
     assert boost(slice(40, -1)) > 0.05  # where the blend took 0.7: strengthened
     assert abs(boost(slice(1, 31)) / boost(slice(40, -1)) - 1) < 0.05  # and by as much where it took 0.2
+
+
+def test_a_key_with_a_share_of_less_than_a_half_still_keeps_the_detail():
+    """`long_term: 0.3` blends the key in by 0.3 at most: the detail is measured and kept wherever
+    the blend took more than a quarter, not only where the key dominates."""
+    brick = to_tensor(read_image(SAMPLES / "brick.png"))
+    fresh, held = brick[..., 40:168, 40:168], brick[..., 45:173, 47:175]
+    weight = torch.full((1, 1, 128, 128), 0.3)
+    plain = torch.lerp(fresh, held, weight)
+    detail = fine_detail(plain)
+    boost = float(((keep_detail(plain, fresh, weight) - plain) * detail).sum() / detail.square().sum())
+    assert boost > 0.1, boost  # strengthened: 0.28 here (0.29 where it took 0.7)
+
+
+def test_a_flat_blend_of_a_textured_painting_is_left_as_it_is():
+    """A blend with no fine detail where the key is held (a fade to black) has nothing to
+    strengthen: it is returned unchanged, not divided by its zero spread."""
+    fresh = to_tensor(read_image(SAMPLES / "brick.png"))[..., :64, :64]
+    black = torch.zeros_like(fresh)
+    assert torch.equal(keep_detail(black, fresh, torch.full((1, 1, 64, 64), 0.9)), black)
+
+
+def test_the_detail_kept_stays_within_the_range_of_a_picture():
+    """Detail doubled (the most: the fresh painting itself short of the target) on a picture of
+    strong contrast would pass 1 and 0: it is clamped."""
+    coffee = to_tensor(read_image(SAMPLES / "coffee.png"))
+    fresh, held = coffee[..., 40:168, 40:168], coffee[..., 45:173, 47:175]
+    weight = torch.full((1, 1, 128, 128), 0.7)
+    plain = torch.lerp(fresh, held, weight)
+    assert float((plain + fine_detail(plain)).min()) < -0.05 and float((plain + fine_detail(plain)).max()) > 1.05
+    kept = keep_detail(plain, fresh, weight, gain=4.0)
+    assert float(kept.min()) == 0 and float(kept.max()) == 1  # the strengthened detail reached both bounds
+
