@@ -325,3 +325,14 @@ def test_the_detail_kept_stays_within_the_range_of_a_picture():
     kept = keep_detail(plain, fresh, weight, gain=4.0)
     assert float(kept.min()) == 0 and float(kept.max()) == 1  # the strengthened detail reached both bounds
 
+
+def test_the_change_is_told_by_the_luminance_of_the_frames_colours():
+    """The key lets go where the luminance changed: BT.601's weighted sum of the channels, in
+    either layout of the frame."""
+    from animator.media.frame import luminance as weighted_sum
+    from animator.render.consistency import luminance
+
+    chelsea = to_tensor(read_image(SAMPLES / "chelsea.png"))[..., :96, :128]
+    for laid in (chelsea, chelsea.contiguous(memory_format=torch.channels_last)):
+        assert torch.allclose(luminance(laid), weighted_sum(chelsea), atol=1e-6)
+
