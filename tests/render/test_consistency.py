@@ -336,3 +336,83 @@ def test_the_change_is_told_by_the_luminance_of_the_frames_colours():
     for laid in (chelsea, chelsea.contiguous(memory_format=torch.channels_last)):
         assert torch.allclose(luminance(laid), weighted_sum(chelsea), atol=1e-6)
 
+
+def run_still(steps, paintings):
+    """LongTerm over a still shot (the mode passing its painting on): each step a (picture, mask)
+    pair, motion None for a mask of None. The outputs."""
+    when = Clock(2, 0.0).at(1)
+    keeper = LongTerm(Blend(None, TemporalConfig(mode="blend", weight=0.0)), 0.9)
+    outputs = []
+    for (picture, mask), painting in zip(steps, paintings):
+        motion = None if mask is None else (torch.zeros(1, 2, *picture.shape[-2:]), mask)
+        outputs.append(keeper.next(painting, [], picture, motion, when))
+    return outputs
+
+
+def test_a_small_patch_of_light_lets_go_of_that_patch_alone_and_the_key_holds_on():
+    """A lamp comes on over a tenth of a still shot: the key still covers 0.9 of the frame, more
+    than REFRESH, so it is kept on the frames after, not dropped for SETTLE frames."""
+    frame, paintings = flickering_still(4)
+    lit = frame.clone()
+    lit[..., :10] += 0.3
+    whole = torch.ones(1, 1, 64, 96)
+    outputs = run_still([(frame, None)] + [(lit, whole)] * 3, paintings)
+    for i in (2, 3):
+        assert torch.allclose(outputs[i][..., 12:-2], torch.lerp(paintings[i], paintings[0], 0.9)[..., 12:-2]), i
+        assert torch.equal(outputs[i][..., 1:9], paintings[i][..., 1:9])  # the lit patch: fresh
+
+
+def test_a_change_that_creeps_over_the_frame_drops_the_key_once_it_adds_up():
+    """Light spreads over a still shot a strip a frame: each frame's change is small, but what the
+    key lost to change adds up, so once it covers less than REFRESH the key is dropped (the next
+    waits SETTLE frames) rather than the half-changed output taken as the key at once."""
+    frame, paintings = flickering_still(8)
+    steps = [(frame, None)]
+    for strip in range(1, 7):  # 5 columns of 96 more each frame
+        lit = frame.clone()
+        lit[..., :5 * strip] += 0.3
+        steps.append((lit, torch.ones(1, 1, 64, 96)))
+    steps.append(steps[-1])
+    outputs = run_still(steps, paintings)
+    assert torch.allclose(outputs[4][..., 30:-2], torch.lerp(paintings[4], paintings[0], 0.9)[..., 30:-2])  # held 0.79
+    assert all(torch.equal(outputs[i], paintings[i]) for i in (6, 7))  # dropped at 0.74 (frame 5): no key
+
+
+def test_what_changes_where_the_flow_does_not_hold_is_no_cut():
+    """Something comes into a third of a still shot (the flow does not hold there; the luminance
+    there changes by 0.4): the key, held elsewhere and unchanged there, is no cut's; as it covers
+    less than REFRESH, the output becomes the key at once."""
+    frame, paintings = flickering_still(3)
+    entered = frame.clone()
+    entered[..., :32] += 0.4  # on average 0.13 over the frame, over twice a cut's; none where the key is held
+    occluded = torch.ones(1, 1, 64, 96)
+    occluded[..., :32] = 0
+    outputs = run_still([(frame, None), (entered, occluded), (entered, torch.ones(1, 1, 64, 96))], paintings)
+    assert torch.allclose(outputs[2][..., 2:-2], torch.lerp(paintings[2], outputs[1], 0.9)[..., 2:-2])
+
+
+def test_a_cut_makes_its_first_frame_the_key():
+    """At a cut there is no motion: the new shot's first output is the key, and the old shot's key
+    is never warped onto the new shot's frames."""
+    pictures = [F.interpolate(to_tensor(read_image(SAMPLES / name)), size=(64, 96), mode="area") for name in ("chelsea.png", "coffee.png")]
+    _, paintings = flickering_still(3)
+    whole = torch.ones(1, 1, 64, 96)
+    outputs = run_still([(pictures[0], None), (pictures[1], None), (pictures[1], whole)], paintings)
+    assert torch.equal(outputs[1], paintings[1])
+    assert torch.allclose(outputs[2][..., 2:-2], torch.lerp(paintings[2], paintings[1], 0.9)[..., 2:-2])
+
+
+def test_what_an_earlier_key_lost_to_change_does_not_count_against_the_next():
+    """A key loses a tenth of the frame to a lamp, then enough more to motion that it is replaced;
+    the new key starts with nothing lost: a twentieth lost to change and a sixth to motion is a
+    new key again, not a change that drops it."""
+    frame, paintings = flickering_still(5)
+    lit, more = frame.clone(), frame.clone()
+    lit[..., :10] += 0.3
+    more[..., :10] += 0.3
+    more[..., 40:45] += 0.3
+    whole, moved, moved_again = (torch.ones(1, 1, 64, 96) for _ in range(3))
+    moved[..., 10:24] = 0  # with the lamp: the key covers 0.75 (a tenth lost to change), a new key
+    moved_again[..., 24:40] = 0
+    outputs = run_still([(frame, None), (lit, whole), (lit, moved), (more, moved_again), (more, whole)], paintings)
+    assert torch.allclose(outputs[4][..., 2:-2], torch.lerp(paintings[4], outputs[3], 0.9)[..., 2:-2])
