@@ -153,6 +153,11 @@ class LongTerm:
     CHANGED = 0.2
     STYLE_MOVED = 0.02  # of the style conditions' norm
     SETTLE = 48
+    # The detail is measured where the key's share is above this much of its weight: where the key
+    # holds more than 2.5 of a pixel's 9 neighbours (a share of 0.25 at the default 0.9). Relative
+    # to the weight, so a lighter key (`long_term` 0.25 or less) keeps the detail too, where 0.25
+    # itself was measured nowhere and kept none.
+    MEASURED = 0.25 / 0.9
 
     def __init__(self, mode: Blend | Features, weight: Num, state: Any = None, watch_style: bool = True):
         self.mode, self.weight = mode, weight
@@ -221,10 +226,11 @@ class LongTerm:
         covered, left, drift = torch.stack([before, held.mean(), drift]).tolist()  # one wait for a GPU
         self.faded += covered - left  # the share of the frame the key has lost to change, not to motion
         changed = drift > CUT_ERROR or left < self.REFRESH and self.faded > (1 - left) / 2
-        weight = (when.value(self.weight) * mean3x3(held)).to(output.dtype)
+        key = when.value(self.weight)
+        weight, least = (key * mean3x3(held)).to(output.dtype), key * self.MEASURED
         output = lerp(output, shared, weight)
-        output = keep_detail(output, self.mode.painting, weight, self.detail_gain(target, painted, content, weight))
-        return output, changed, left
+        gain = self.detail_gain(target, painted, content, weight, least)
+        return keep_detail(output, self.mode.painting, weight, gain, least), changed, left
 
     def make_key(self, output: torch.Tensor, target: list, content: torch.Tensor) -> None:
         self.key, self.made = torch.cat([output, luminance(content).to(output.dtype)], 1), True
@@ -234,9 +240,10 @@ class LongTerm:
         self.trail = output.new_zeros((output.shape[0], 3, *output.shape[-2:]), dtype=torch.float32)
         self.trail[:, 2:] = 1
 
-    def detail_gain(self, target: list, painted: torch.Tensor, content: torch.Tensor, weight: torch.Tensor) -> float:
+    def detail_gain(self, target: list, painted: torch.Tensor, content: torch.Tensor, weight: torch.Tensor,
+                    least: float) -> float:
         """How much finer the network's painting of the frame is than the mode's (render/detail.py's
-        spreads, where the key is blended in): the detail the output keeps is the mode's
+        spreads, where the key's share is above `least`): the detail the output keeps is the mode's
         painting's times this. `features` paints blended features, with less fine detail than the
         network's own painting of the frame (the per-frame render's: 1.2-1.9x the mean square on
         the pan); that painting is a second decode, half of `arbitrary`'s network, so the gain is
@@ -246,7 +253,7 @@ class LongTerm:
         self.unsampled -= 1
         if self.unsampled <= 0:
             own = self.mode.method.decode(target, painted, content)
-            fine, blended = detail_spreads(own, self.mode.painting, weight > 0.25)
+            fine, blended = detail_spreads(own, self.mode.painting, weight > least)
             self.gain, self.unsampled = fine / blended if blended else 1.0, self.SAMPLED
         return self.gain
 

@@ -22,14 +22,15 @@ import torch.nn.functional as F
 MOST = 4.0
 
 
-def keep_detail(blended: torch.Tensor, fresh: torch.Tensor, weight: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+def keep_detail(blended: torch.Tensor, fresh: torch.Tensor, weight: torch.Tensor, gain: float = 1.0,
+                least: float = 0.25) -> torch.Tensor:
     """`blended` ((B,C,H,W) in [0, 1]: `fresh` blended with other paintings by `weight`, (B,1,H,W))
     with its fine detail, where the blend took anything, as strong as the fresh painting's there
-    (its mean square times `gain`, where that painting is itself duller than the target): one
-    gain for the frame, never below 1 (where the others had more detail, the blend keeps it) nor
-    above MOST."""
+    (its mean square, measured where the blend took more than `least`, times `gain`, where that
+    painting is itself duller than the target): one gain for the frame, never below 1 (where the
+    others had more detail, the blend keeps it) nor above MOST."""
     fine = fine_detail(blended)
-    fresh_spread, blended_spread = spreads(fine_detail(fresh), fine, weight > 0.25)
+    fresh_spread, blended_spread = spreads(fine_detail(fresh), fine, weight > least)
     fresh_spread *= gain
     if blended_spread >= fresh_spread or blended_spread == 0:  # (a flat blend has no detail to strengthen)
         return blended
