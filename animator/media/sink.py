@@ -416,6 +416,13 @@ class AudioCopy:
             if source_stream is None:
                 raise LookupError("no audio stream")
             next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
+            start = timeline_origin(self.source) + span.start
+            end = None if span.duration is None else start + span.duration
+            with open_media(span.path) as looked:  # from the top: the decode above took the first packets
+                silent = not sounds_within(looked, sound_stream(looked), start, end)
+            if silent:  # a clip whose sound ends before the span or starts after it: none to carry
+                self.source.close()
+                return
             codec = source_stream.codec_context.codec.canonical_name
             # Opus decodes a stream's packets from part-way only after 80 ms of pre-roll (RFC 7845):
             # remuxed from there, its sound fades in or bursts past full scale; decoded, the span's
@@ -516,6 +523,23 @@ class AudioCopy:
             gap = silence(like, min(end - at, like.sample_rate))
             gap.pts, gap.time_base = at, Fraction(1, like.sample_rate)
             self.output.mux(self.stream.encode(gap))
+
+
+def sounds_within(container, stream, start: float, end: float | None) -> bool:
+    """Whether `stream` has a packet of sound after `start` (and before `end`, where given), in
+    seconds on its clock. A muxer keeps the stream it was given whether or not a packet comes
+    (Matroska: a sound track 0 s long), so a span without sound gets none."""
+    if start > 0:
+        container.seek(int(start / stream.time_base), stream=stream)
+    for packet in container.demux(stream):
+        if packet.dts is None:  # the demuxer's empty flush packet
+            continue
+        if packet.pts is None:  # untimed: it may be within
+            return True
+        begins = float(packet.pts * stream.time_base)
+        if begins + float((packet.duration or 0) * stream.time_base) > start + 1e-3 or begins >= start:
+            return end is None or begins < end - 1e-3
+    return False
 
 
 def samples_of(frame: av.AudioFrame, first: int, last: int) -> av.AudioFrame:

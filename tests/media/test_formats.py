@@ -404,3 +404,36 @@ def test_of_several_sounds_the_one_flagged_default_is_carried(tmp_path):
         (audio,) = container.streams.audio
         heard = np.concatenate([f.to_ndarray() for f in container.decode(audio)], axis=1)
     assert audio.codec_context.name == "opus" and np.abs(heard).max() > 0.3  # the clicks, not the silence
+
+
+def sound_from_to(tmp_path: Path, first: float, last: float) -> Path:
+    """chaplin.mp4's first 2 s of picture, with its own sound (MP3) kept from `first` to `last` s only."""
+    path = tmp_path / "part.mkv"
+    with av.open(str(MEDIA / "chaplin.mp4")) as source, av.open(str(path), "w") as out:
+        copies = {stream: out.add_stream_from_template(stream) for stream in (source.streams.video[0], source.streams.audio[0])}
+        for packet in source.demux():
+            if packet.dts is None or packet.pts is None:
+                continue
+            at = float(packet.pts * packet.time_base)
+            if at >= 2.0 or (packet.stream.type == "audio" and not first <= at < last):
+                continue
+            packet.stream = copies[packet.stream]
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("make", [lambda p, a: Mp4Sink(p / "a.mp4", Fraction(24), audio=a),
+                                  lambda p, a: WebmSink(p / "a.webm", Fraction(24), audio=a, preset="ultrafast"),
+                                  lambda p, a: MovSink(p / "a.mov", Fraction(24), audio=a)], ids=["mp4", "webm", "mov"])
+@pytest.mark.parametrize("sound, span", [((1.0, 2.0), (0.0, 0.5)), ((0.0, 0.5), (1.0, 0.5))], ids=["later", "earlier"])
+def test_a_span_without_sound_has_no_sound_stream(tmp_path, make, sound, span):
+    # a clip whose sound starts after the span, or ends before it: the WebM carried an Opus track
+    # of no sound at all (a sound stream 0 s long beside the picture), where MP4 and MOV carry none
+    path = write(make(tmp_path, AudioSpan(sound_from_to(tmp_path, *sound), *span)), moving_square(12))
+    with av.open(str(path)) as container:
+        assert not container.streams.audio
+    # and a span that has some of it keeps it
+    path = write(make(tmp_path, AudioSpan(sound_from_to(tmp_path, *sound), sound[0] + 0.25, 0.5)), moving_square(12))
+    with av.open(str(path)) as container:
+        (audio,) = container.streams.audio
+        assert sum(f.samples for f in container.decode(audio)) / audio.rate > 0.2
