@@ -415,14 +415,14 @@ class AudioCopy:
             source_stream = sound_stream(self.source)
             if source_stream is None:
                 raise LookupError("no audio stream")
-            next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
             start = timeline_origin(self.source) + span.start
             end = None if span.duration is None else start + span.duration
-            with open_media(span.path) as looked:  # from the top: the decode above took the first packets
+            with open_media(span.path) as looked:  # apart: the decode below reads from the top
                 silent = not sounds_within(looked, sound_stream(looked), start, end)
-            if silent:  # a clip whose sound ends before the span or starts after it: none to carry
+            if silent:  # a clip whose sound ends before the span or starts after it, or a track of none
                 self.source.close()
                 return
+            next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
             codec = source_stream.codec_context.codec.canonical_name
             # Opus decodes a stream's packets from part-way only after 80 ms of pre-roll (RFC 7845):
             # remuxed from there, its sound fades in or bursts past full scale; decoded, the span's
