@@ -38,6 +38,17 @@ SLIDESHOW_MAX_FPS = Fraction(10)
 MAX_FPS = 240  # above it a stream's "rate" is its clock, and the frames' own spacing is measured
 
 
+TIE = 1e-6  # of a place: a time that near a place's middle is taken to be at it
+
+
+def places(seconds: float, fps: Fraction) -> int:
+    """The places at `fps` within `seconds`: those whose middle comes before its end, a place whose
+    middle is the end itself left out, as `VideoSource` places frames (a frame that begins at a
+    middle is the next place's). Not Python's `round`, which takes an exact half to the even side:
+    0.5 s at 25 fps was 12 frames and 0.7 s 18."""
+    return max(0, math.ceil(seconds * fps - 0.5 - TIE))
+
+
 def image_files(folder: Path) -> list[Path]:
     """The images in a folder in the order their names count (frame2 before frame10: many tools
     number frames without leading zeros)."""
@@ -96,14 +107,14 @@ class ImageFolderSource:
         files = image_files(path)
         if not files:
             raise MediaError(f"{path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        first = round(start * fps)
+        first = places(start, fps)  # place 0's file: the last to begin before its middle
         if first >= len(files):
             raise MediaError(f"{path}: video.start {start} s is past the end ({len(files)} images at "
                              f"{float(fps):g} fps: {len(files) / float(fps):.2f} s)")
-        self.files = files[first:] if duration is None else files[first:first + round(duration * fps)]
+        self.files = files[first:] if duration is None else files[first:first + places(duration, fps)]
         self.frame_count = len(self.files)
         if not self.files:
-            raise MediaError(f"{path}: video.duration {duration} s is less than half a frame at {float(fps):g} fps")
+            raise MediaError(f"{path}: video.duration {duration} s is half a frame or less at {float(fps):g} fps")
         size = shown_size(self.files[0])  # every header read now: a bad frame fails before any output exists
         for file in self.files[1:]:
             _same_size(file, shown_size(file), size)
@@ -165,11 +176,11 @@ class VideoSource:
         if seconds is not None and start >= seconds:
             raise MediaError(f"{path}: video.start {start} s is past the end ({seconds:.2f} s)")
         end = seconds if duration is None else min(seconds or start + duration, start + duration)
-        self.frame_count = round((end - start) * self.fps) if end is not None else None
+        self.frame_count = places(end - start, self.fps) if end is not None else None
         if self.frame_count == 0 and duration is not None:
             cut = f"video.duration {duration:g} s is" if end == start + duration else \
                 f"video.start {start:g} s leaves {end - start:.2f} s of the video,"
-            raise MediaError(f"{path}: {cut} less than half a frame at {float(self.fps):g} fps")
+            raise MediaError(f"{path}: {cut} half a frame or less at {float(self.fps):g} fps")
         if seconds is not None and duration is not None and start + duration > seconds + 0.5 / self.fps:
             log.warning("%s: video.duration %g s runs past the end of the video (%.2f s from video.start %g s): "
                         "the render ends with it", path, duration, seconds - start, start)
@@ -213,10 +224,12 @@ class VideoSource:
                 before = frame
                 continue
             if shown is None:
-                late = time > self.start + half
-                if late and before is None:  # nothing decodable before it (a cut recording): the span starts with it
+                if time > self.start + half and before is None:  # nothing decodable before it (a cut recording): the span starts with it
                     self.head_missing, origin = (time - self.start if time > self.start + 1.5 / self.fps else 0.0), time
-                shown = before if late and before is not None else frame  # a slow stretch's frame, still showing
+                # a frame that begins at place 0's middle is place 1's: place 0 shows the one before (a
+                # slow stretch's frame, still showing), else the next place showed it again
+                late = time > self.start + half - tie
+                shown = before if late and before is not None else frame
             while time > origin + (index + 0.5) / self.fps - tie:  # the places that end with `shown` on screen
                 if limit is not None and index >= limit:
                     return

@@ -18,7 +18,7 @@ from typing import Any
 
 from animator.errors import PresetError
 from animator.media.sink import AudioSpan
-from animator.media.source import image_files
+from animator.media.source import image_files, places
 from animator.preset.convert import KeyPath, dotted
 from animator.preset.schedule import AUDIO_VARIABLES, VARIABLES, Schedule, ScheduleError, parse_schedule
 from animator.preset.schema import RENDER_FPS, MethodOptions, Num, OutputConfig, Preset, StyleImage, TemporalConfig, WEIGHT_MAX
@@ -87,7 +87,7 @@ def timeline(preset: Preset, clip_frames: int | None = None, clip_fps: Fraction 
                 return None
             # as many frames as the sound lasts: the last iterate leads the in-betweens up to its end and
             # is itself left out where the frames run out before it
-            frames = max(1, round(sound_seconds * fps))
+            frames = max(1, places(sound_seconds, fps))
             return Timeline(frames, fps, math.ceil((frames - 1) / k) + 1, k / float(fps))
         return Timeline(steps * k + 1, fps, steps + 1, k / float(fps))
     return Timeline(1, fps, 1, 0.0)

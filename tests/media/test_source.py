@@ -275,6 +275,29 @@ def test_a_folder_cut_between_frames_starts_where_the_same_video_does(tmp_path):
         assert folder == video and len(folder) == 6, start
 
 
+def test_a_span_an_exact_half_frame_long_or_in_rounds_down_in_a_folder_as_in_a_video(tmp_path):
+    """At 25 fps, 0.5 s and 0.7 s are 12.5 and 17.5 frames, and a start at 0.14 s is 3.5 frames in:
+    the place whose middle is the span's end is left out, and at a start the image that begins at
+    place 0's middle is the next place's, whichever the parity (Python's round took 17.5 to 18 and
+    3.5 to 4), in a folder as in a video (whose place 0 showed that image, and place 1 again)."""
+    import cv2
+
+    from tests.clips import write_clip
+
+    images = [np.full((16, 16, 3), 5 * i, np.uint8) for i in range(30)]
+    (tmp_path / "frames").mkdir()
+    for i, image in enumerate(images):
+        cv2.imwrite(str(tmp_path / "frames" / f"{i:03d}.png"), image)
+    write_clip(tmp_path / "clip.mp4", images, Fraction(25))
+    for start, duration, first, count in [(0, 0.5, 0, 12), (0, 0.7, 0, 17), (0.14, 0.2, 3, 5)]:
+        for path in (tmp_path / "frames", tmp_path / "clip.mp4"):
+            source = open_source(path, start, duration, fps=Fraction(25))
+            shown = [round(f.image.mean() / 5) for f in source]
+            assert source.frame_count == count and shown == list(range(first, first + count)), (path.name, start, duration)
+    with pytest.raises(MediaError, match=r"video.duration 0.02 s is half a frame or less at 25 fps"):
+        open_source(tmp_path / "clip.mp4", 0, 0.02)
+
+
 def test_a_start_at_the_videos_end_is_past_it():
     length = open_source(SAMPLES / "pan.mp4").frame_count / open_source(SAMPLES / "pan.mp4").fps
     with pytest.raises(MediaError, match=r"pan.mp4: video.start 2.0 s is past the end \(2.00 s\)"):

@@ -279,10 +279,10 @@ BAD_VIDEOS = {
     "truncated": (lambda p: p.write_bytes(CHAPLIN.read_bytes()[:20_000]), "not a readable video|decoding failed|no frames"),
     "past the end": (lambda p: p.write_bytes(CHAPLIN.read_bytes()), "past the end"),
     "audio only": (audio_only, "has no video stream"),
-    "shorter than a frame": (lambda p: p.write_bytes(CHAPLIN.read_bytes()), "video.duration 0.01 s is less than half a frame at 25 fps"),
+    "shorter than a frame": (lambda p: p.write_bytes(CHAPLIN.read_bytes()), "video.duration 0.01 s is half a frame or less at 25 fps"),
     # the clip, not the duration, is what runs out: it blamed video.duration 1 s, after a warning
     "starts at its end": (lambda p: p.write_bytes(CHAPLIN.read_bytes()),
-                          "video.start 9.635 s leaves 0.01 s of the video, less than half a frame at 25 fps"),
+                          "video.start 9.635 s leaves 0.01 s of the video, half a frame or less at 25 fps"),
 }
 
 
