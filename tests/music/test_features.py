@@ -465,6 +465,23 @@ def test_each_frame_decays_the_beat_by_its_own_half_life(groove):
     assert not np.array_equal(short[200:], long[200:])
 
 
+@pytest.mark.parametrize("hops", [1024, 1100])
+def test_a_held_tone_has_one_onset_and_one_beat_where_it_starts_however_long(hops):
+    # the spectrum is made a thousand frames at a time (11.9 s): each had risen from silence, an
+    # onset and a train of beats in the middle of a held note
+    from animator.media.audio import ANALYSIS_RATE, Sound
+    from animator.music.spectrum import HOP
+
+    t = np.arange(hops * HOP) / ANALYSIS_RATE
+    fade = np.clip((t[-1] - t) / 0.2, 0, 1)  # no click where it ends
+    analysis = analyse(Sound((0.3 * np.sin(2 * np.pi * 440 * t) * fade).astype(np.float32), ANALYSIS_RATE))
+    assert len(analysis.spectrum.onsets) == hops + 1  # frame j centred on sample j * HOP, the last one's too
+    count = int(np.ceil(analysis.seconds * FPS))
+    onset = frame_features(analysis, count, 1 / FPS, [0.1] * count).values["onset"]
+    assert onset[0] == 1 and onset[3:].max() < 0.02
+    assert len(analysis.beats) == 1 and analysis.beats[0] < 0.5 / FPS
+
+
 def test_each_band_hears_its_own_frequencies():
     # a second each of 100 Hz, 1 kHz and 4 kHz: bass 20-250 Hz, mid 250-2000 Hz, high from 2000 Hz
     from animator.media.audio import ANALYSIS_RATE, Sound
