@@ -85,6 +85,7 @@ def test_a_beat_is_on_the_frame_whose_span_holds_it(tmp_path):
     sound, clicks = soundtrack.click_track(120, 6.0, start=0.75 / FPS)
     features = frame_features(heard(tmp_path, sound), 6 * FPS, 1 / FPS, [0.1] * 6 * FPS)
     assert list(features.beat_frames) == [1 + 12 * k for k in range(len(clicks))]
+    assert list(np.flatnonzero(features.values["onset"] > 0.5)) == list(features.beat_frames)  # the onsets too
 
 
 def test_beats_are_placed_when_their_clicks_sound_not_a_hop_before(tmp_path, groove):
@@ -154,6 +155,42 @@ def test_beat_halves_every_half_life_and_a_later_start_sees_the_same_values(groo
         later = frame_features(groove, count - skipped, 1 / FPS, [half_life] * (count - skipped), start=skipped / FPS)
         for name in NAMES:  # frame 0 of a render starting that many frames in (a split render's chunk) is that frame
             np.testing.assert_allclose(later.values[name], whole.values[name][skipped:], atol=1e-6)
+
+
+def test_the_beats_of_a_render_are_its_own_frames(groove):
+    # a beat a frame before the render's first frame, or on the frame after its last, was among
+    # them: the preview drew its red line at the strip's right end
+    beats = groove.beats
+    start = beats[4] + 1 / FPS
+    count = int(np.round((beats[8] - start) * FPS))
+    features = frame_features(groove, count, 1 / FPS, [0.1] * count, start=start)
+    assert list(features.beat_frames) == [round((beat - start) * FPS) for beat in beats[5:8]]
+
+
+def test_a_render_of_the_start_of_a_sound_is_normalized_by_all_of_it_to_its_last_frame():
+    # quiet but for its last 15 ms, which only the frame holding its end hears: a render of its
+    # first half second was normalized without that frame, its quiet as loud as it gets
+    from animator.media.audio import ANALYSIS_RATE, Sound
+
+    t = np.arange(ANALYSIS_RATE) / ANALYSIS_RATE
+    sound = Sound((np.where(t < 0.985, 0.05, 0.8) * np.sin(2 * np.pi * 100 * t)).astype(np.float32), ANALYSIS_RATE)
+    analysis = analyse(sound)
+    whole = frame_features(analysis, FPS + 1, 1 / FPS, [0.1] * (FPS + 1)).values
+    assert whole["loud"][FPS] == 1 and whole["loud"][:FPS].max() < 0.2
+    part = frame_features(analysis, FPS // 2, 1 / FPS, [0.1] * (FPS // 2)).values
+    for name in NAMES:
+        np.testing.assert_allclose(part[name], whole[name][:FPS // 2], atol=1e-6)
+
+
+def test_a_bands_level_is_its_rms_over_the_frame():
+    # at 2 frames a second: frame 1 a held 100 Hz tone, frame 3 one twice as loud for a quarter of it
+    from animator.media.audio import ANALYSIS_RATE, Sound
+
+    t = np.arange(2 * ANALYSIS_RATE) / ANALYSIS_RATE
+    level = np.select([(t >= 0.25) & (t < 0.75), (t >= 1.4375) & (t < 1.5625)], [0.2, 0.4], 0.0)
+    sound = Sound((level * np.sin(2 * np.pi * 100 * t)).astype(np.float32), ANALYSIS_RATE)
+    bass = frame_features(analyse(sound), 4, 0.5, [0.1] * 4).values["bass"]
+    assert bass[3] == pytest.approx(bass[1], rel=0.1)
 
 
 def test_an_onset_heard_a_hop_after_its_spectrum_frame_is_not_heard_past_the_sound(tmp_path):
