@@ -76,3 +76,23 @@ def test_histogram_matching_matches_each_picture_of_a_batch_on_its_own(chelsea):
     both = cohere(torch.cat([cat, coffee]), reference, "histogram", 1.0)
     assert torch.equal(both[:1], cohere(cat, reference, "histogram", 1.0))
     assert torch.equal(both[1:], cohere(coffee, reference, "histogram", 1.0))
+
+
+def test_lab_matching_takes_the_references_spread_as_well_as_its_mean(chelsea):
+    # Reinhard's match: each LAB channel's standard deviation too, short of what the gamut clips
+    cat, coffee = (to_tensor(resize(image, 96, 64)) for image in (chelsea, read_image(SAMPLES / "coffee.png")))
+    spread = rgb_to_lab(cohere(cat, ColorReference(coffee), "lab", 1.0)).flatten(2)[0].std(1)
+    ratio = spread / rgb_to_lab(coffee).flatten(2)[0].std(1)
+    assert ((ratio - 0.95).abs() < 0.12).all(), ratio
+
+
+def test_histogram_matching_keeps_the_order_of_values_and_reaches_the_references_extremes():
+    # a ramp of 6144 levels: each value between two of the reference's quantiles lies between them,
+    # so a brighter pixel never comes out darker, and the ends are the reference's darkest and brightest
+    ramp = torch.linspace(0, 1, 96 * 64).reshape(1, 1, 64, 96).repeat(1, 3, 1, 1)
+    coffee = to_tensor(resize(read_image(SAMPLES / "coffee.png"), 96, 64))
+    matched = cohere(ramp, ColorReference(coffee), "histogram", 1.0).flatten(2)[0]
+    assert (matched.diff(dim=1) >= 0).all()
+    values = coffee.flatten(2)[0]
+    torch.testing.assert_close(matched[:, 0], values.min(1).values, rtol=0, atol=1e-6)
+    torch.testing.assert_close(matched[:, -1], values.max(1).values, rtol=0, atol=1e-6)
