@@ -82,3 +82,28 @@ def test_sharpen_is_the_unsharp_mask_of_a_gaussian_blur_of_its_radius():
         expected = np.clip(image + 0.7 * (image - blurred), 0, 1)
         sharpened = life.sharpen(picture(), 0.7, radius)[0].permute(1, 2, 0).numpy()
         assert np.abs(sharpened - expected).max() < 0.5 / 255, radius
+
+
+def test_contrast_keeps_the_picture_inside_its_range():
+    x = picture()
+    strong = life.tone(x, 2.0, 1.0)  # the cat's darks and lights pushed past 0 and 1: kept at them
+    assert strong.min() == 0 and strong.max() == 1 and strong.std() > x.std()
+
+
+def test_octave_noise_has_the_strength_and_shape_its_settings_say():
+    x = torch.full((1, 3, 256, 384), 0.5)
+    noise = lambda scale, octaves: life.octave_noise(x, 0.01, scale, octaves, torch.Generator().manual_seed(0)) - x  # noqa: E731
+    assert abs(noise(8, 1).std() / 0.01 - 0.87) < 0.04  # the cells' std, smoothed between them to ~0.87 of it
+    assert abs(noise(1, 2).std() / 0.01 - 1.25 ** 0.5) < 0.02  # finer than a pixel: a pixel's own draw, at half
+    blotches = noise(16, 1)[0]
+    across, down = (torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1]
+                    for a, b in ((blotches[..., :-8], blotches[..., 8:]), (blotches[:, :-8], blotches[:, 8:])))
+    assert abs(across - down) < 0.05  # square cells in an oblong picture
+    wide = noise(512, 1)[0]  # cells wider than the picture: one, a colour cast
+    assert wide.flatten(1).std(1).max() < 1e-6 and wide.abs().max() > 0
+
+
+def test_octave_noise_keeps_the_picture_inside_its_range():
+    x = torch.cat([torch.full((1, 3, 64, 64), 0.02), torch.full((1, 3, 64, 64), 0.98)], dim=-1)
+    noisy = life.octave_noise(x, 0.2, 4, 2, torch.Generator().manual_seed(0))
+    assert noisy.min() == 0 and noisy.max() == 1
