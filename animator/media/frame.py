@@ -6,6 +6,7 @@ at the media boundary it is an HxWx3 uint8 array.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -42,9 +43,11 @@ def output_size(width: int, height: int, long_side: int, multiple: int = 1) -> t
     """An output's own (width, height): the long side `long_side` as asked, the short one to the
     aspect, both rounded to `multiple` (2 where a codec subsamples colour). The render's size
     rule (fit_size) is the networks'; an output is only resampled."""
-    long_side = max(multiple, round(long_side / multiple) * multiple)  # the short side follows the long one written
+    # halves up, whatever the parity (Python's round takes them to the even side: 75 was 76, 33 was 32)
+    nearest = lambda x: max(multiple, math.floor(x / multiple + 0.5) * multiple)  # noqa: E731
+    long_side = nearest(long_side)  # the short side follows the long one written
     scale = long_side / max(width, height)
-    return tuple(max(multiple, round(side * scale / multiple) * multiple) for side in (width, height))
+    return tuple(nearest(side * scale) for side in (width, height))
 
 
 def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:

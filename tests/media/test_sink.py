@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from animator.media.frame import Frame
+from animator.media.frame import Frame, output_size
 from animator.media.sink import ApngSink, GifSink, MovSink, Mp4Sink, PngSink, SheetSink, WebmSink, WebpSink, encoding
 from animator.media.image import read_image
 from tests.conftest import decode_video, ffmpeg_probe
@@ -84,6 +84,13 @@ def test_an_outputs_size_is_its_long_side_as_asked(tmp_path):
     assert sizes == {"a.gif": (75, 45), "a.webp": (75, 45), "a.apng": (75, 45), "a.mp4": (76, 46), "a.webm": (76, 46),
                      "a.mov": (76, 46)}
     assert read_image(tmp_path / "f" / "000000.png").shape == (45, 75, 3)
+
+
+@pytest.mark.parametrize("width, height, size, multiple, shape", [(160, 96, 33, 2, (34, 20)), (160, 96, 75, 2, (76, 46)),
+                                                                 (200, 100, 73, 1, (73, 37)), (200, 100, 75, 1, (75, 38))])
+def test_an_outputs_side_halfway_between_two_is_rounded_up_whatever_its_parity(width, height, size, multiple, shape):
+    # Python's round takes a half to the even side: a `size: 33` MP4 was 32 wide where 75 was 76
+    assert output_size(width, height, size, multiple) == shape
 
 
 def test_png_frames_are_lossless(tmp_path):
