@@ -48,11 +48,15 @@ def track_beats(envelope: np.ndarray, rate: float) -> np.ndarray:
     maxima = np.flatnonzero(_local_maxima(score))
     if not len(maxima):
         return np.zeros(0, int)
-    last = maxima[score[maxima] > 0.5 * np.median(score[maxima])][-1]
-    beats = [last]
+    ends = maxima[score[maxima] > 0.5 * np.median(score[maxima])]
+    sounding = _sounding(onsets)
+    # The sequence ends on a beat that sounds (within 2 frames, 23 ms): on a noise floor's flux the
+    # score goes on growing past the last beat heard, and a sequence ended there skipped it.
+    heard = [end for end in ends if sounding[max(0, end - 2):end + 3].any()]
+    beats = [heard[-1] if heard else ends[-1]]
     while previous[beats[-1]] >= 0:
         beats.append(previous[beats[-1]])
-    return _trim(np.array(beats[::-1]), onsets)
+    return _trim(np.array(beats[::-1]), sounding)
 
 
 def _local_score(onsets: np.ndarray, period: float) -> np.ndarray:
@@ -93,11 +97,20 @@ def _local_maxima(x: np.ndarray) -> np.ndarray:
     return peak
 
 
-def _trim(beats: np.ndarray, onsets: np.ndarray) -> np.ndarray:
+def _sounding(onsets: np.ndarray) -> np.ndarray:
+    """Per frame, whether something sounds there: the onsets, smoothed, above their median by
+    more than half the root-mean-square of what rises above it. Above the median, not above 0: a
+    recording's noise floor, even at -70 dB, has a flux of its own in every frame (the compressed
+    spectrum's every bin wavers), so that every frame of a quiet intro or tail sounded."""
+    smoothed = _centred(onsets, np.hanning(7)[1:-1])
+    above = np.maximum(smoothed - np.median(smoothed), 0)
+    return above > 0.5 * np.sqrt(np.mean(above ** 2))
+
+
+def _trim(beats: np.ndarray, sounding: np.ndarray) -> np.ndarray:
     """Drop beats at either end that fall where nothing sounds (the DP's sequence carries on
     through leading and trailing silence at the period)."""
-    smoothed = _centred(onsets, np.hanning(7)[1:-1])
-    strong = smoothed[beats] > 0.5 * np.sqrt(np.mean(smoothed ** 2))
+    strong = sounding[beats]
     if not strong.any():
         return beats[:0]
     first, last = np.flatnonzero(strong)[[0, -1]]

@@ -148,6 +148,34 @@ def test_beats_of_the_soundtrack_are_its_kicks(groove):
     assert groove.bpm == pytest.approx(soundtrack.BPM, abs=1)
 
 
+def with_noise(sound, decibels: float, seed: int):
+    """The sound with white noise at `decibels` below full scale: a recording's floor."""
+    from animator.media.audio import Sound
+
+    noise = 10 ** (decibels / 20) * np.random.default_rng(seed).standard_normal(sound.samples.shape)
+    return Sound((sound.samples + noise).astype(np.float32), sound.rate)
+
+
+@pytest.mark.parametrize("bpm, seconds", [(80, 10.0), (100, 4.0), (120, 10.0)])
+def test_clicks_over_a_noise_floor_are_the_beats_the_last_one_too(bpm, seconds):
+    # at -60 dB the noise's flux made the beat sequence's score grow past the last click, and the
+    # sequence chosen to end there skipped it, or kept a beat in the noise after it
+    from animator.media.audio import ANALYSIS_RATE
+
+    sound, clicks = soundtrack.click_track(bpm, seconds, rate=ANALYSIS_RATE)
+    beats = analyse(with_noise(sound, -60, seed=1)).beats
+    assert len(beats) == len(clicks) and np.abs(beats - clicks).max() < 0.5 / FPS, beats
+
+
+def test_the_groove_over_a_noise_floor_has_no_beats_in_its_intro_or_tail(groove):
+    # at -70 dB every frame's flux is the noise's as much as the pad's: each frame of the intro and
+    # the tail counted as sounding, and the beats ran on through them
+    noisy = analyse(with_noise(decode_audio(SAMPLES / "groove.m4a"), -70, seed=0))
+    kicks = soundtrack.beat_times()
+    assert noisy.beats[0] > kicks[0] - 0.5 / FPS and noisy.beats[-1] < kicks[-1] + 0.5 / FPS
+    np.testing.assert_allclose(noisy.beats, groove.beats, atol=0.5 / FPS)  # the beats the groove has without it
+
+
 def test_features_follow_what_plays(groove):
     count = int(groove.seconds * FPS) + 48  # two seconds past the end
     f = frame_features(groove, count, 1 / FPS, [0.1] * count).values
