@@ -255,7 +255,7 @@ def _check_written(preset: Preset, error, commanded: tuple[KeyPath, ...]) -> Non
     """What the preset's writer put in it that would change nothing: refused, not ignored."""
     _check_unused(preset, error, commanded)
     temporal, flow = preset.video.temporal, ("video", "temporal", "flow")
-    if temporal.passes > 1 and temporal.flow == "none" and not any(flow[:len(p)] == p for p in commanded):
+    if temporal.passes > 1 and temporal.flow == "none" and flow not in commanded:
         # switched off by --set, the passes are kept, so that one --set gives the per-frame render
         raise error(("video", "temporal", "passes"), "needs flow: each pass holds a frame to its neighbour warped by it")
     if preset.video.start and preset.input.suffix.lower() in IMAGE_SUFFIXES and frames_in(preset.input) == 1:
@@ -354,7 +354,8 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
     (where video.start, and a folder's fps, pick the picture to start from), the keys of a choice
     not taken (ONLY_WITH), and those of a setting switched off (OFF_SWITCHES). A setting switched
     off by the command line (`commanded`: the --set paths) keeps its keys, so that one --set
-    compares a render with it and without."""
+    compares a render with it and without; a --set of a whole section is judged as the file is,
+    since it replaces the file's keys there with its own."""
     sections = {"iterate": [f.name for f in dataclasses.fields(IterateConfig)], "video": ["duration", "audio", "temporal"],
                 "still": [f.name for f in dataclasses.fields(StillConfig)]}
     written = {path for path, _ in preset.lines} | {path for path, _ in preset.overridden}
@@ -370,11 +371,10 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
     for switch, (off, keys, problem) in OFF_SWITCHES.items():  # a schedule switches it off if it is off at every frame
         config = _at(preset, switch[:-1])
         value = getattr(config, switch[-1], None)
-        if config is not None and off_throughout(preset, value, off) and not any(switch[:len(p)] == p for p in commanded):
+        if config is not None and off_throughout(preset, value, off) and switch not in commanded:
             _refuse_set(config, keys, switch[:-1], error, problem + (" at every frame" if isinstance(value, Schedule) else ""))
     loop = preset.iterate  # at blend 0, x[t+1] is x[t] moved: what the method is given, and makes, is not seen
-    if preset.mode == "iterate" and off_throughout(preset, loop.blend, 0) and not any(
-            ("iterate", "blend")[:len(p)] == p for p in commanded):
+    if preset.mode == "iterate" and off_throughout(preset, loop.blend, 0) and ("iterate", "blend") not in commanded:
         problem = "is for the method's picture; iterate.blend is 0" + (" at every frame" if isinstance(loop.blend, Schedule) else "")
         for config, keys, where in ((loop.noise, ("amount",), ("iterate", "noise")), (loop.color, ("noise",), ("iterate", "color")),
                                     (loop.inject, ("image",), ("iterate", "inject"))):
@@ -388,13 +388,13 @@ def _check_unused(preset: Preset, error, commanded: tuple[KeyPath, ...] = ()) ->
         raise error(("style", 0, "at"), "is the frame a morph hands the style to this image, and this is the only one: "
                                         "it has the whole style throughout (a morph needs a second image)")
     transform, switch = getattr(preset.method, "gram_transform", None), ("method", "gram_transform", "name")
-    if transform is not None and transform.name == "none" and transform.layers and not transform.zero_others and not any(
-            switch[:len(p)] == p for p in commanded):  # the layers a transform, or zero_others, is for
+    if transform is not None and transform.name == "none" and transform.layers and not transform.zero_others and \
+            switch not in commanded:  # the layers a transform, or zero_others, is for
         raise error(("method", "gram_transform", "layers"), "is for a Gram transform or zero_others; its name is none "
                                                             "and zero_others false")
     motion, still = preset.iterate.motion, MotionConfig()  # moving nothing is a switch of six keys
-    if all(off_throughout(preset, getattr(motion, key), getattr(still, key)) for _, _, key in MOVING) and not any(
-            p[:3] in MOVING or p[:2] == ("iterate", "motion") and len(p) == 2 or p == ("iterate",) for p in commanded):
+    if all(off_throughout(preset, getattr(motion, key), getattr(still, key)) for _, _, key in MOVING) and \
+            not MOVING & set(commanded):
         _refuse_set(motion, ("border", "resample"), ("iterate", "motion"), error,
                     "is for motion; iterate.motion moves nothing (zoom 1, no angle, translate or tilt)")
     for path, (switch, takes) in ONLY_WITH.items():

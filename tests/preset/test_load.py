@@ -553,6 +553,19 @@ def test_a_setting_switched_off_by_the_command_line_keeps_its_keys(tmp_path, tex
     assert getattr(section, key[-1]) == 0.5
 
 
+@pytest.mark.parametrize("switch, message", [
+    ("iterate.color={strength: 0.5}", r"iterate.color.strength: is for colour coherence"),
+    ("iterate.motion={border: wrap}", r"iterate.motion.border: is for motion"),
+    ("video.temporal={flow: none, weight: 0.5}", r"video.temporal.weight: is for temporal consistency"),
+])
+def test_a_whole_section_set_from_the_command_line_is_judged_as_a_file_is(tmp_path, switch, message):
+    # it replaces the file's keys with its own: a key in it that changes nothing was taken, since a
+    # --set of the section counted as a setting switched off from the command line
+    text = minimal("mode: video\n" if switch.startswith("video") else "")
+    with pytest.raises(PresetError, match=message):
+        load_preset(write(tmp_path, text), parse_overrides([switch]))
+
+
 def test_colour_matching_at_strength_0_from_the_command_line_keeps_its_match(tmp_path):
     # as a setting switched off by --set keeps its keys: one --set compares the loop matched and not
     text = minimal("iterate: {color: {match: lab, strength: 0.5}}\n")
