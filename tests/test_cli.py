@@ -407,3 +407,11 @@ def test_metrics_takes_each_flag_at_the_ends_of_its_range():
     for given in (["--reference", "r.mp4", "--weight", "0", "--every", "1"], ["--start", "0"],
                   ["--style", "s.png", "--style-size", "16"], ["--style", "s.png", "--style-size", "8192"]):
         check_metrics_flags(build_parser().parse_args(["metrics", "out.mp4", "--source", "in.mp4", *given]))
+
+
+@pytest.mark.parametrize("module", ["animator.media.synthetic", "animator.music.soundtrack"])
+def test_the_sample_writers_take_help_as_help_not_as_a_file_name(tmp_path, module):
+    # `python -m animator.media.synthetic --help` wrote an MP4 named --help in the working folder
+    done = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith(f"usage: python -m {module} [-h] [OUT]")
+    assert not list(tmp_path.iterdir())

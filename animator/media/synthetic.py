@@ -68,8 +68,14 @@ def write_clip(path: Path) -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m animator.media.synthetic",
+                                     description="Write the panning clip, to OUT or the samples' pan.mp4.")
+    parser.add_argument("out", nargs="?", type=Path, metavar="OUT")
+    out = parser.parse_args().out  # `--help` is help, not a file name
     try:
-        write_clip(Path(sys.argv[1]) if len(sys.argv) > 1 else samples_folder() / "pan.mp4")
+        write_clip(out or samples_folder() / "pan.mp4")
     except AnimatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -106,8 +106,14 @@ def beat_times(bars: int = BARS, bpm: float = BPM) -> np.ndarray:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m animator.music.soundtrack",
+                                     description="Write the soundtrack, to OUT or the samples' groove.m4a.")
+    parser.add_argument("out", nargs="?", type=Path, metavar="OUT")
+    out = parser.parse_args().out  # `--help` is help, not a file name
     try:
-        write_audio(Path(sys.argv[1]) if len(sys.argv) > 1 else samples_folder() / "groove.m4a", soundtrack(), bit_rate=64_000)
+        write_audio(out or samples_folder() / "groove.m4a", soundtrack(), bit_rate=64_000)
     except AnimatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
