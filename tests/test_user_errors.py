@@ -162,6 +162,20 @@ def test_more_mistakes_are_one_line_from_validate(tmp_path, case, words):
     one_line(result)
 
 
+@pytest.mark.parametrize("key, text", [
+    ("style[1].image", f"style: [{{image: {SAMPLES / 'brick.png'}, weight: 1}}, {{image: text.png, weight: 1}}]\n"),
+    ("method.init", "method: {name: gatys, steps: 2, init: text.png}\n"),
+])
+def test_a_text_file_given_as_an_image_is_blamed_on_the_preset_key_that_names_it(tmp_path, key, text):
+    # the line named the text file alone, not the preset or which of its keys gave it
+    (tmp_path / "text.png").write_text("not an image")
+    preset = write(tmp_path, BASE + text)
+    for command in (("validate",), ("render", "--out", tmp_path / "out", "--quiet")):
+        line = refused(animator(*command, preset, cwd=tmp_path), "text.png: not a readable image")
+        assert line.startswith(f"error: {preset}:6: {key}: "), line
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("half_life, words", [
     ("0: 0.1, 10: -1", "expected values between"),  # numpy's overflow warning came first
     ("sqrt(t - 3)", "cannot be computed at frame 0"),  # a traceback: the beat was found before any check

@@ -333,10 +333,18 @@ def input_files(preset: Preset) -> list[Path]:
 def image_inputs(preset: Preset) -> list[Path]:
     """The images a preset reads besides its input: style images, a colour reference, an anchor,
     an injected style and an initial image."""
-    files = [style.image for style in preset.style] if preset.style != "self" else []
+    return [path for _, path in keyed_image_inputs(preset)]
+
+
+def keyed_image_inputs(preset: Preset) -> list[tuple[KeyPath, Path]]:
+    """image_inputs, each with the key that names it."""
+    files = [(("style", i, "image"), style.image) for i, style in enumerate(preset.style)] if preset.style != "self" else []
     loop = preset.iterate
-    return files + [path for path in (loop.color.reference, loop.anchor.image, loop.inject.image,
-                                      getattr(preset.method, "init", None)) if isinstance(path, Path)]
+    return files + [(key, path) for key, path in ((("iterate", "color", "reference"), loop.color.reference),
+                                                  (("iterate", "anchor", "image"), loop.anchor.image),
+                                                  (("iterate", "inject", "image"), loop.inject.image),
+                                                  (("method", "init"), getattr(preset.method, "init", None)))
+                    if isinstance(path, Path)]
 
 
 def map_paths(value: Any, move: Callable[[Path], Path]) -> Any:

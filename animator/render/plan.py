@@ -18,7 +18,8 @@ from animator.media.sink import AudioSpan
 from animator.media.source import open_source
 from animator.media.image import read_image
 from animator.music.features import Analysis, Features, analyse, frame_features
-from animator.preset.resolve import (Part, Timeline, beat_half_lives, check_schedules, checked_at_load, image_inputs, located,
+from animator.preset.convert import dotted
+from animator.preset.resolve import (Part, Timeline, beat_half_lives, check_schedules, checked_at_load, keyed_image_inputs, located,
                                      soundtrack, timeline, unreached_keyframes)
 from animator.preset.schema import GIF_MIN_FPS, Preset, gif_too_slow
 from animator.render.record import fingerprint
@@ -35,8 +36,11 @@ class Plan:
         self.source = open_source(preset.input, preset.video.start, preset.video.duration, preset.video.fps,
                                   moving=preset.mode == "video")
         self.first: np.ndarray = self.source.first()  # HxWx3 uint8: the picture a loop starts from
-        for image in image_inputs(preset):  # each must read as an image: a text file named style.png fails here
-            read_image(image)
+        for key, image in keyed_image_inputs(preset):  # each must read as an image: a text file named style.png fails here
+            try:
+                read_image(image)
+            except MediaError as exc:  # named by its key, as a missing file is
+                raise PresetError(f"{located(preset, key)}: {dotted(key)}: {exc}") from None
         if getattr(preset.method, "weights", None) == "torchvision":  # the user's own download: it may be missing
             from animator.nets.vgg import torchvision_missing  # torch loads here, for this choice alone
 
