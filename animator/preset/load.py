@@ -532,6 +532,10 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
     if preset.style != "self" and (preset.mode != "still" or objective == "transfer") and (off := style_off(method)):
         raise error(("method", off[0]), f"{off[1]}: the style images would not be used, every frame the content's; "
                                         "for the content alone, from noise, use still.objective: reconstruct")
+    if preset.style == "self" and (preset.mode != "still" or objective == "transfer") and (
+            transform.name != "none" or transform.zero_others) and (off := style_off(method)):  # f(x, x) = x untouched
+        raise error(("method", off[0]), f"{off[1]}: method.gram_transform has no style term to move, and with style self "
+                                        "the content term alone gives every frame back as it came")
     if preset.mode == "still" and objective != "transfer":  # resolve.method_options sets these for the objective
         default, sets = type(method)(), OBJECTIVE_KEYS[objective](preset)
         for key, value in sets.items():

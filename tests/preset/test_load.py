@@ -222,6 +222,12 @@ def test_style_images_with_weights(tmp_path):
          r"method.style_layers: is empty: the style images would not be used"),
         (f"style: {SAMPLES / 'brick.png'}\nmethod: {{name: gatys, style_layers: [relu1_1, relu2_1], style_layer_weights: [0, 0]}}\n",
          r"method.style_layer_weights: are all 0: the style images would not be used"),
+        # its own style with the style term off: the transform moved nothing, the video came out as the clip, exit 0
+        ("mode: video\nstyle: self\nmethod: {name: gatys, style_weight: 0, gram_transform: eigen-randomize}\n",
+         r"p.yaml:5: method.style_weight: is 0: method.gram_transform has no style term to move"),
+        ("style: self\nmethod: {name: gatys, style_layers: [relu1_1, relu2_1], style_layer_weights: [0, 0], "
+         "gram_transform: {name: none, layers: [relu1_1], zero_others: true}}\n",
+         r"p.yaml:4: method.style_layer_weights: are all 0: method.gram_transform has no style term to move"),
         ("mode: still\nmethod: gatys\noriginal_colors: 0.5\nstill: {objective: texture}\n",  # taken: the cat's colours
          r"p.yaml:5: original_colors: is not used by objective texture: it paints the style alone"),
         ("mode: still\nmethod: {name: gatys, init: content}\nstill: {objective: reconstruct}\n",
