@@ -491,9 +491,10 @@ def _check_gatys(preset: Preset, method, error) -> None:
         raise error(("method", "scales"), f"expected sizes below size ({preset.size}), found {list(method.scales)}")
     if list(method.scales) != sorted(set(method.scales)):
         raise error(("method", "scales"), f"expected sizes from the coarsest up, each once, found {list(method.scales)}")
-    for key in ("content_layers", "style_layers"):  # a layer given twice counted twice
-        if twice := next((layer for layer in getattr(method, key) if getattr(method, key).count(layer) > 1), None):
-            raise error(("method", key), f"expected each layer once, found {twice} twice")
+    for key in (("content_layers",), ("style_layers",), ("gram_transform", "layers")):  # a layer given twice counted twice
+        layers = _at(preset, ("method", *key))
+        if twice := next((layer for layer in layers if layers.count(layer) > 1), None):
+            raise error(("method", *key), f"expected each layer once, found {twice} twice")
 
 
 def _check_gatys_choices(preset: Preset, method, error) -> None:
@@ -520,6 +521,8 @@ def _check_gatys_choices(preset: Preset, method, error) -> None:
         raise error(("iterate", "inject"), "a local style matches pixel by pixel: one style image, and inject adds a second")
     if method.init == "previous" and preset.mode == "still":  # (in video mode without flow it is content, as auto)
         raise error(("method", "init"), "previous is the last frame: iterate or video mode")
+    if method.init == "style" and preset.style == "self":
+        raise error(("method", "init"), "style is the picture itself with style self: the same start as init content")
     # With the frame as its style and its target Gram matrices untouched, the frame itself is the
     # optimum, and where the content term lets go, a start at the frame (or the last output
     # warped onto it) is one already: the render would be the clip.

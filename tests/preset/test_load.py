@@ -254,6 +254,12 @@ def test_style_images_with_weights(tmp_path):
         ("method: {name: gatys, scales: [32, 32]}\n", r"method.scales: expected sizes from the coarsest up"),
         ("method: {name: gatys, style_layers: [relu1_1, relu1_1]}\n", r"method.style_layers: expected each layer once, "
                                                                        r"found relu1_1 twice"),
+        # taken, where style_layers given so were refused
+        ("method: {name: gatys, gram_transform: {name: eigen-replace, layers: [relu3_1, relu3_1]}}\n",
+         r"method.gram_transform.layers: expected each layer once, found relu3_1 twice"),
+        # the frame's own picture as its start, as content is: the frames were init content's to the byte
+        ("style: self\nmethod: {name: gatys, init: style, gram_transform: eigen-randomize}\n",
+         r"method.init: style is the picture itself with style self: the same start as init content"),
         # a schedule where one value goes said "found dict"
         ("size: {keyframes: '0: 64, 5: 96'}\n", r"size: expected a whole number .*, found a schedule \(this key takes one value\)"),
         # past its bound at the last step alone: the render stopped on its last frame
