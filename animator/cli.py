@@ -178,7 +178,7 @@ def overlaps(a: tuple, b: tuple) -> bool:
 
 def cmd_preview(args: argparse.Namespace) -> None:
     """A contact sheet of a preset rendered small: every K-th frame, numbered."""
-    from animator.media.sink import is_sheet
+    from animator.media.sheet import is_sheet
 
     if args.output is not None and args.output.suffix.lower() != ".png":
         raise PresetError(f"-o {args.output}: expected a .png file name")
@@ -190,7 +190,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
     if args.output is None and (output.is_symlink() or output.exists()) and not is_sheet(output):
         raise MediaError(f"{output}: is in the way of the preview and is not a preview's sheet; move it away, "
                          "or name the sheet with -o")
-    from animator.media.sink import SheetSink
+    from animator.media.sheet import SheetSink
     from animator.render.outputs import check_destinations
 
     check_destinations(preset, output.parent, [SheetSink(output, 1)], record=False)  # its place, before torch loads

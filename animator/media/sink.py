@@ -1,5 +1,6 @@
 """Sinks encode Frames into files: MP4 (H.264) and WebM (VP9 or AV1) for the web, MOV (ProRes
-422 HQ) for editing, animated WebP, APNG and GIF for previews, PNG frames and contact sheets.
+422 HQ) for editing, animated WebP, APNG and GIF for previews, and PNG frames (the sound the
+videos carry: soundcopy.py; a preview's contact sheet: sheet.py).
 
 Every sink writes under a hidden temporary name and renames on success, so an interrupted or
 failed render never leaves a file that looks complete. `encoding` feeds all the sinks of a
@@ -11,13 +12,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import glob
-import io
-import logging
 import math
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,19 +24,14 @@ import av.filter
 import cv2
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, ColorTrc, Colorspace, Interpolation
-from PIL import Image
-from PIL.PngImagePlugin import PngInfo
 
 from animator import faults
 from animator.errors import MediaError
 from animator.files import write_file
-from animator.media.audio import GAP, silence, told_gap
 from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
-from animator.media.source import file_name, open_media, sound_stream, timeline_origin
-from animator.media.image import pillow_told
-
-log = logging.getLogger("animator")
+from animator.media.soundcopy import MOV_AUDIO, MP4_AUDIO, WEBM_AUDIO, AudioCopy, AudioRules, AudioSpan
+from animator.media.source import file_name
 
 # swscale approximates RGB -> YUV in fixed point unless asked to round accurately
 ACCURATE_BILINEAR = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
@@ -126,54 +119,6 @@ class Sink:
     def encode(self, frame: Frame, image: np.ndarray) -> None: ...
     def close(self) -> None: ...
 
-
-@dataclass(frozen=True)
-class AudioSpan:
-    """The audio of a source file between start and start + duration seconds (None: to the end)."""
-
-    path: Path
-    start: float = 0.0
-    duration: float | None = None
-
-
-@dataclass(frozen=True)
-class AudioRules:
-    """What audio a container takes: codecs remuxed as they are, and the encoder for the rest, with
-    the channel layouts it takes by channel count where it does not take every one."""
-
-    remux: frozenset[str]
-    encoder: str
-    layouts: dict[int, str] | None = None
-    # An edit list (MP4, MOV) hides the part of a remuxed first packet that starts before the span:
-    # the sound starts at its first sample, and the packet is the decoder's pre-roll besides.
-    edit_list: bool = False
-    rates: dict[str, frozenset[int]] = field(default_factory=dict)  # a remuxed codec's rates the container takes
-    most_channels: int | None = None  # the encoder's; more are mixed down to stereo
-
-    def remuxes(self, codec: str, rate: int) -> bool:
-        # PCM the container takes is written again as it is, sample for sample, so that it is cut
-        # where the picture ends: a WAV's packets (4096 samples) cannot be cut
-        return codec in self.remux and not codec.startswith("pcm_") and rate in self.rates.get(codec, (rate,))
-
-    def layout(self, layout: av.AudioLayout) -> av.AudioLayout | str:
-        """The layout to encode a source's sound in: its own where the encoder takes it (named,
-        where it came without its channels' order), else the encoder's of as many channels."""
-        named = named_layout(layout)
-        if self.most_channels is not None and len(layout.channels) > self.most_channels:
-            return "stereo"
-        if self.layouts is None or getattr(named, "name", named) in self.layouts.values():
-            return named
-        return self.layouts.get(len(layout.channels), "stereo")
-
-
-# libopus takes Vorbis's channel orders only: 5.1(side), what AC3 and DTS decode to, is refused
-OPUS_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-# MP3 in MP4 at the rates of MPEG-1 and 2 alone (FFmpeg's muxer refuses 2.5's 8-12 kHz); AAC to 7.1
-MP4_AUDIO = AudioRules(frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}), "aac", edit_list=True,
-                       rates={"mp3": frozenset({16000, 22050, 24000, 32000, 44100, 48000})}, most_channels=8)
-WEBM_AUDIO = AudioRules(frozenset({"opus", "vorbis"}), "libopus", OPUS_LAYOUTS)
-MOV_AUDIO = AudioRules(frozenset({"aac", "alac", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le"}), "pcm_s16le",
-                       edit_list=True)
 
 # x264's speed names, for the encoders that count speed instead: libvpx's cpu-used (0 slowest ..
 # 5, in its "good" mode) and SVT-AV1's preset (0 slowest .. 13).
@@ -399,179 +344,6 @@ class ApngSink(EncodedSink):
         return {"plays": "0"}
 
 
-NEEDS_PREROLL = frozenset({"opus", "vorbis"})  # codecs remuxed only from a stream's start
-PREROLL = 0.2  # seconds decoded and dropped before a span that starts part-way (Opus: 80 ms)
-
-
-class AudioCopy:
-    """Carries a source's audio for the rendered span into an output container: packets are
-    remuxed when the codec is one the container takes, otherwise decoded and re-encoded with the
-    container's encoder. A broken audio stream is dropped with a warning; the video still renders."""
-
-    def __init__(self, span: AudioSpan, container, rules: AudioRules = MP4_AUDIO):
-        self.span, self.output, self.stream, self.edit_list = span, container, None, rules.edit_list
-        try:
-            self.source = open_media(span.path)
-            source_stream = sound_stream(self.source)
-            if source_stream is None:
-                raise LookupError("no audio stream")
-            start = timeline_origin(self.source) + span.start
-            end = None if span.duration is None else start + span.duration
-            with open_media(span.path) as looked:  # apart: the decode below reads from the top
-                silent = not sounds_within(looked, sound_stream(looked), start, end)
-            if silent:  # a clip whose sound ends before the span or starts after it, or a track of none
-                self.source.close()
-                return
-            next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
-            codec = source_stream.codec_context.codec.canonical_name
-            # Opus decodes a stream's packets from part-way only after 80 ms of pre-roll (RFC 7845):
-            # remuxed from there, its sound fades in or bursts past full scale; decoded, the span's
-            # sound comes whole from a decoder that started earlier
-            cold = bool(span.start) and codec in NEEDS_PREROLL
-            self.remux = rules.remuxes(codec, source_stream.codec_context.sample_rate) and not cold
-            if self.remux:
-                self.stream = container.add_stream_from_template(source_stream)
-            else:
-                encoder = codec if codec in rules.remux and codec.startswith("pcm_") else rules.encoder  # (as it was)
-                rate = _encoder_rate(encoder, source_stream.codec_context.sample_rate)
-                self.stream = container.add_stream(encoder, rate=rate)
-                self.stream.layout = rules.layout(source_stream.codec_context.layout)
-            # Opened again to copy from the top: a seek back to 0 in a Matroska file lands on the
-            # packet after one that starts before 0 (an Opus stream's priming), and its sound is lost.
-            self.source.close()
-            self.source = open_media(span.path)
-        except (av.FFmpegError, StopIteration, LookupError) as exc:
-            log.warning("%s: audio dropped, it cannot be read (%s)", span.path, exc)
-            self.stream = None
-            if hasattr(self, "source"):
-                self.source.close()
-
-    def discard(self) -> None:
-        """Close the source unread (the container it was for is given up)."""
-        if hasattr(self, "source"):
-            self.source.close()
-
-    def copy(self, picture_seconds: float) -> None:
-        """The span's sound, cut where the picture ends (a clip's sound may run on past its last frame)."""
-        if self.stream is None:
-            return
-        source_stream = sound_stream(self.source)
-        start = timeline_origin(self.source) + self.span.start  # on the stream's clock, as the frames are cut
-        end = start + min(picture_seconds, self.span.duration or picture_seconds)
-        try:
-            if self.span.start:  # decoded from a little earlier, so that the decoder is warm at `start`
-                earlier = start if self.remux else max(start - PREROLL, timeline_origin(self.source))
-                self.source.seek(int(earlier / source_stream.time_base), stream=source_stream)
-            if self.remux:
-                self._remux(source_stream, start, end)
-            else:
-                self._reencode(source_stream, start, end)
-        except av.FFmpegError as exc:
-            log.warning("%s: audio cut short, the stream is damaged (%s)", self.span.path, exc)
-        finally:
-            self.source.close()
-
-    def _remux(self, source_stream, start: float, end: float) -> None:
-        offset = int(start / source_stream.time_base)
-        for packet in self.source.demux(source_stream):
-            if packet.dts is None:  # the demuxer's empty flush packet
-                continue
-            # A packet cannot be cut: the one the span starts in is kept whole where an edit list hides
-            # its head (an MP3's or AAC's priming, or the sound before the span; the decoder needs it),
-            # else the sound keeps the packet boundaries nearest the span's ends (an Opus stream's
-            # first packet, its priming, starts before 0 once seeked)
-            middle = float((packet.pts + (packet.duration or 0) / 2) * source_stream.time_base)
-            packet_end = float((packet.pts + (packet.duration or 0)) * source_stream.time_base)
-            if (packet_end if self.edit_list else middle) < start - 1e-3:
-                continue
-            if middle > end:
-                break
-            packet.pts -= offset
-            packet.dts -= offset
-            packet.stream = self.stream
-            self.output.mux(packet)
-
-    def _reencode(self, source_stream, start: float, end: float) -> None:
-        written = None  # samples from `start`; the first frame's own offset kept (a sound that starts late)
-        for frame in self.source.decode(source_stream):
-            time, rate = frame.time, frame.sample_rate
-            if time is None or time + frame.samples / rate <= start + 1e-3:
-                continue
-            if time >= end:
-                break
-            first = max(0, round((start - time) * rate))  # an Opus stream's first frame starts before 0 once seeked
-            last = min(frame.samples, round((end - time) * rate))  # cut where the picture ends
-            if last <= first:  # less than half a sample inside the span
-                continue
-            if (first, last) != (0, frame.samples):
-                frame, time = samples_of(frame, first, last), time + first / rate
-            at = max(0, round((time - start) * frame.sample_rate))
-            if written is None:
-                written = at
-            if at - written > GAP * frame.sample_rate:  # a gap in the timestamps: silence, as played
-                told_gap(Path(self.source.name), start + written / frame.sample_rate, (at - written) / frame.sample_rate)
-                self._silence(frame, written, at)
-                written = at
-            frame.pts, frame.time_base = written, Fraction(1, frame.sample_rate)  # the encoder's priming goes before 0
-            written += frame.samples
-            self.output.mux(self.stream.encode(frame))
-        self.output.mux(self.stream.encode(None))
-
-    def _silence(self, like: av.AudioFrame, start: int, end: int) -> None:
-        """Silence from sample `start` to `end` (at `like`'s rate), a second at a time."""
-        for at in range(start, end, like.sample_rate):
-            gap = silence(like, min(end - at, like.sample_rate))
-            gap.pts, gap.time_base = at, Fraction(1, like.sample_rate)
-            self.output.mux(self.stream.encode(gap))
-
-
-def sounds_within(container, stream, start: float, end: float | None) -> bool:
-    """Whether `stream` has a packet of sound after `start` (and before `end`, where given), in
-    seconds on its clock. A muxer keeps the stream it was given whether or not a packet comes
-    (Matroska: a sound track 0 s long), so a span without sound gets none."""
-    if start > 0:
-        container.seek(int(start / stream.time_base), stream=stream)
-    for packet in container.demux(stream):
-        if packet.dts is None:  # the demuxer's empty flush packet
-            continue
-        if packet.pts is None:  # untimed: it may be within
-            return True
-        begins = float(packet.pts * stream.time_base)
-        if begins + float((packet.duration or 0) * stream.time_base) > start + 1e-3 or begins >= start:
-            return end is None or begins < end - 1e-3
-    return False
-
-
-def samples_of(frame: av.AudioFrame, first: int, last: int) -> av.AudioFrame:
-    """The frame's samples first..last-1, as a frame of their own. Copied plane by plane, not
-    through numpy: PyAV 18 counts 9 planes in a planar frame of 8 channels (7.1), and reading the
-    ninth ended the process on a segfault."""
-    channels = len(frame.layout.channels)
-    size = frame.format.bytes * (1 if frame.format.is_planar else channels)  # bytes a sample takes in a plane
-    cut = av.AudioFrame(format=frame.format.name, layout=frame.layout.name, samples=last - first)
-    for plane, source in zip(cut.planes, frame.planes[:channels if frame.format.is_planar else 1]):
-        plane.update(bytes(source)[first * size:last * size])
-    cut.sample_rate = frame.sample_rate
-    return cut
-
-
-# FFmpeg's default layout for each channel count
-DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-
-
-def named_layout(layout: av.AudioLayout) -> av.AudioLayout | str:
-    """A channel layout an encoder takes: a WAV's or a camera's MOV's channels may come without
-    their order ("1 channels"), which the AAC encoder refuses; they get the default one."""
-    unordered = layout.name.endswith(" channels")
-    return DEFAULT_LAYOUTS.get(len(layout.channels), layout) if unordered else layout
-
-
-def _encoder_rate(encoder: str, rate: int) -> int:
-    """The source's sample rate if the encoder takes it, else the encoder's highest (Opus: 48 kHz)."""
-    rates = av.codec.Codec(encoder, "w").audio_rates
-    return rate if not rates or rate in rates else max(rates)
-
-
 # A new GIF scene starts when this share of the picture's colours (counted at 4 bits a channel)
 # has moved out of the colours of the scene's first frame.
 SCENE_CHANGE = 0.5
@@ -695,90 +467,6 @@ class PngSink(Sink):
         target = self.partial if self.path.suffix == ".png" else self.partial / f"{frame.index:06d}.png"
         ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         write_file(target, data)  # not data.tofile: it reports a full disk as a short write, no errno
-
-
-@dataclass(frozen=True)
-class SoundStrip:
-    """A render's sound for the strip under its contact sheet: per written frame, its loudness
-    (0..1), and the frames with a beat."""
-
-    loud: np.ndarray
-    beats: np.ndarray
-    label: str = "loudness and beats"
-
-
-STRIP_HEIGHT = 44
-LOUD_GREY, BEAT_RED, TILE_BLACK = (170, 170, 170), (215, 35, 35), (0, 0, 0)
-
-
-def draw_sound_strip(width: int, sound: SoundStrip, tiles: list[int]) -> np.ndarray:
-    """Loudness as a grey area over the render's frames from left to right, a red line at each
-    beat, and a black tick at the top for each frame the sheet shows."""
-    strip = np.full((STRIP_HEIGHT, width, 3), 255, np.uint8)
-    last = max(len(sound.loud) - 1, 1)
-    column = lambda frame: min(width - 1, round(frame * (width - 1) / last))  # noqa: E731
-    loud = np.interp(np.linspace(0, last, width), np.arange(len(sound.loud)), sound.loud)
-    tops = STRIP_HEIGHT - np.round(np.clip(loud, 0, 1) * (STRIP_HEIGHT - 14)).astype(int)
-    strip[np.arange(STRIP_HEIGHT)[:, None] >= tops[None, :]] = LOUD_GREY
-    for frame in sound.beats:
-        strip[12:, column(frame)] = BEAT_RED
-    for frame in tiles:
-        strip[:5, column(frame)] = TILE_BLACK
-    cv2.putText(strip, sound.label, (4, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (60, 60, 60), 1, cv2.LINE_AA)
-    return strip
-
-
-class SheetSink(Sink):
-    """A contact sheet: every `every`-th frame (and the last) as a numbered tile of one PNG, and
-    under it, given the render's `sound`, its loudness and beats (draw_sound_strip)."""
-
-    def __init__(self, path: Path, every: int, size: int | None = None, sound: SoundStrip | None = None):
-        super().__init__(path, size, unlocked=True)  # a preview takes no lock
-        self.every, self.tiles, self.latest, self.sound = every, [], None, sound
-
-    def encode(self, frame: Frame, image: np.ndarray) -> None:
-        self.latest = (frame.index, image.copy())
-        if frame.index % self.every == 0:
-            self.tiles.append(self.latest)
-
-    def close(self) -> None:
-        if self.latest is None:
-            return
-        if self.tiles[-1][0] != self.latest[0]:
-            self.tiles.append(self.latest)
-        columns = math.ceil(math.sqrt(len(self.tiles)))
-        height, width = self.tiles[0][1].shape[:2]
-        sheet = np.full((-(-len(self.tiles) // columns) * height, columns * width, 3), 255, np.uint8)
-        for i, (index, tile) in enumerate(self.tiles):
-            top, left = (i // columns) * height, (i % columns) * width
-            sheet[top:top + height, left:left + width] = tile
-            for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):  # white on a black outline
-                cv2.putText(sheet, str(index), (left + 4, top + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness, cv2.LINE_AA)
-        if self.sound is not None:
-            sheet = np.vstack([sheet, draw_sound_strip(sheet.shape[1], self.sound, [index for index, _ in self.tiles])])
-        data = io.BytesIO()
-        Image.fromarray(sheet).save(data, "png", pnginfo=sheet_mark())
-        write_file(self.partial, data.getbuffer())
-        self.latest = None
-
-
-SHEET_MARK = ("Software", "animator preview")  # a PNG text chunk: the sheet a preview may replace
-
-
-def sheet_mark() -> PngInfo:
-    info = PngInfo()
-    info.add_text(*SHEET_MARK)
-    return info
-
-
-def is_sheet(path: Path) -> bool:
-    """Whether the file at `path` is a contact sheet a preview wrote (a picture too large for Pillow
-    to open is none)."""
-    try:
-        with pillow_told(path), Image.open(path) as image:
-            return image.format == "PNG" and image.info.get(SHEET_MARK[0]) == SHEET_MARK[1]
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return False
 
 
 @contextlib.contextmanager

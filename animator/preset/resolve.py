@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from animator.errors import PresetError
-from animator.media.sink import AudioSpan
+from animator.media.soundcopy import AudioSpan
 from animator.media.source import image_files, places
 from animator.preset.convert import KeyPath, dotted
 from animator.preset.schedule import AUDIO_VARIABLES, VARIABLES, Schedule, ScheduleError, parse_schedule
@@ -62,7 +62,7 @@ def checked_at_load(preset: Preset) -> bool:
     return not follows_clip(preset) and preset.audio is None
 
 
-SOUND_FORMATS = ("mp4", "webm", "mov")  # the outputs that carry sound (media/sink.py)
+SOUND_FORMATS = ("mp4", "webm", "mov")  # the outputs that carry sound (media/sink.py, media/soundcopy.py)
 
 
 def render_fps(preset: Preset) -> Fraction:

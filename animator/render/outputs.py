@@ -25,8 +25,8 @@ from animator import faults
 from animator.errors import MediaError
 from animator.files import write_atomically
 from animator.media.frame import Frame
-from animator.media.sink import (ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink, PngSink, Sink, WebmSink,
-                                 WebpSink, remove)
+from animator.media.sink import ApngSink, GifSink, MovSink, Mp4Sink, PngSink, Sink, WebmSink, WebpSink, remove
+from animator.media.soundcopy import AudioSpan
 from animator.preset.resolve import Part, input_files
 from animator.preset.schema import ANIMATED_MAX_FPS, OutputConfig, Preset
 from animator.render.record import input_hashes, is_record, output_hash, publishing_path, record_path, write_record

@@ -14,7 +14,7 @@ import numpy as np
 
 from animator.errors import AnimatorError, MediaError, PresetError
 from animator.media.audio import decode_audio
-from animator.media.sink import AudioSpan
+from animator.media.soundcopy import AudioSpan
 from animator.media.source import open_source
 from animator.media.image import read_image
 from animator.music.features import Analysis, Features, analyse, frame_features

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from animator.media.frame import fit_size
-from animator.media.sink import SheetSink, SoundStrip
+from animator.media.sheet import SheetSink, SoundStrip
 from animator.preset import Preset
 from animator.preset.resolve import motion_at_scale
 from animator.render.engine import Progress, load

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from animator.media.frame import Frame
-from animator.media.sink import ApngSink, AudioSpan, GifSink, MovSink, Mp4Sink, WebmSink, WebpSink, encoding
+from animator.media.sink import ApngSink, GifSink, MovSink, Mp4Sink, WebmSink, WebpSink, encoding
+from animator.media.soundcopy import AudioSpan
 from tests.conftest import MEDIA, SAMPLES, decode_video, ffmpeg_probe
 from tests.media.test_sink import moving_square
 

@@ -11,7 +11,8 @@ from PIL import Image
 
 from animator.errors import PresetError
 from animator.media.frame import Frame
-from animator.media.sink import AudioSpan, encoding
+from animator.media.sink import encoding
+from animator.media.soundcopy import AudioSpan
 from animator.preset import load_preset, parse_overrides, preset_from_dict
 from animator.preset.convert import to_plain
 from animator.render.outputs import make_sinks

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from animator.media.frame import Frame, output_size
-from animator.media.sink import ApngSink, GifSink, MovSink, Mp4Sink, PngSink, SheetSink, WebmSink, WebpSink, encoding
+from animator.media.sheet import SheetSink
+from animator.media.sink import ApngSink, GifSink, MovSink, Mp4Sink, PngSink, WebmSink, WebpSink, encoding
 from animator.media.image import read_image
 from tests.conftest import decode_video, ffmpeg_probe
 
@@ -218,7 +219,8 @@ def test_a_picture_written_without_a_renders_lock_keeps_a_partial_of_its_own(tmp
     from fractions import Fraction
 
     from animator.media.frame import Frame
-    from animator.media.sink import PngSink, SheetSink, encoding
+    from animator.media.sheet import SheetSink
+    from animator.media.sink import PngSink, encoding
     from animator.media.image import read_image
 
     red, blue = (np.full((16, 24, 3), colour, np.uint8) for colour in ((200, 0, 0), (0, 0, 200)))

@@ -1222,7 +1222,8 @@ def test_a_clip_whose_title_is_not_utf_8_is_read_with_its_sound(tmp_path):
     import av
 
     from animator.media.audio import decode_audio
-    from animator.media.sink import AudioSpan, Mp4Sink, encoding
+    from animator.media.sink import Mp4Sink, encoding
+    from animator.media.soundcopy import AudioSpan
     from tests.media.test_sink import moving_square
 
     clip = tmp_path / "clip.mp4"

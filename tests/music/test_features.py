@@ -335,7 +335,8 @@ def test_a_gap_in_the_sounds_timestamps_is_heard_and_written_as_silence(tmp_path
     import av
 
     from animator.media.frame import Frame
-    from animator.media.sink import AudioSpan, WebmSink, encoding
+    from animator.media.sink import WebmSink, encoding
+    from animator.media.soundcopy import AudioSpan
 
     rate = 8000
     heard = decode_audio(gap_track(tmp_path / "gap.mka", rate), rate).samples
@@ -362,7 +363,8 @@ def test_a_gap_in_the_sounds_timestamps_is_heard_and_written_as_silence(tmp_path
 def test_a_gap_in_a_sound_written_again_is_told_once(tmp_path, caplog):
     # a video's own sound, or an `audio` file no music feature hears, is only written: its gap was silence without a word
     from animator.media.frame import Frame
-    from animator.media.sink import AudioSpan, WebmSink, encoding
+    from animator.media.sink import WebmSink, encoding
+    from animator.media.soundcopy import AudioSpan
 
     track = gap_track(tmp_path / "gap.mka")
     with caplog.at_level("WARNING"):
@@ -450,7 +452,8 @@ def test_a_7_1_aac_is_cut_and_written_again_where_the_picture_is(tmp_path):
     import av
 
     from animator.media.frame import Frame
-    from animator.media.sink import AudioSpan, WebmSink, encoding
+    from animator.media.sink import WebmSink, encoding
+    from animator.media.soundcopy import AudioSpan
 
     rate = 48000
     sound = np.zeros((3 * rate, 8), np.float32)

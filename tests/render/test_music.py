@@ -214,7 +214,7 @@ def test_in_video_mode_the_audio_file_replaces_the_clips_sound(tmp_path, clicks)
 
 
 def test_preview_draws_loudness_and_beats_under_the_sheet(tmp_path, clicks):
-    from animator.media.sink import LOUD_GREY, STRIP_HEIGHT
+    from animator.media.sheet import LOUD_GREY, STRIP_HEIGHT
     from animator.media.image import read_image
     from animator.render.preview import preview, sound_strip
 

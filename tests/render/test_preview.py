@@ -13,7 +13,7 @@ import pytest
 
 from animator.errors import PresetError
 from animator.media.frame import fit_size, resize
-from animator.media.sink import is_sheet
+from animator.media.sheet import is_sheet
 from animator.media.image import read_image
 from animator.preset import load_preset, parse_overrides
 from tests.conftest import PRESETS, SAMPLES
@@ -123,7 +123,7 @@ def test_a_multi_pass_preview_shares_its_few_steps_among_no_more_passes():
 
 def test_a_preview_onto_a_full_disk_is_one_line_that_names_no_temporary_frames(tmp_path, monkeypatch):
     from animator.errors import MediaError
-    from animator.media.sink import SheetSink
+    from animator.media.sheet import SheetSink
     from animator.render.preview import preview, preview_plan
 
     if not Path("/dev/full").exists():
