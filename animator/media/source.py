@@ -41,11 +41,15 @@ MAX_FPS = 240  # above it a stream's "rate" is its clock, and the frames' own sp
 TIE = 1e-6  # of a place: a time that near a place's middle is taken to be at it
 
 
-def places(seconds: float, fps: Fraction) -> int:
+def places(seconds: float, fps: Fraction, to_end: bool = False) -> int:
     """The places at `fps` within `seconds`: those whose middle comes before its end, a place whose
     middle is the end itself left out, as `VideoSource` places frames (a frame that begins at a
     middle is the next place's). Not Python's `round`, which takes an exact half to the even side:
-    0.5 s at 25 fps was 12 frames and 0.7 s 18."""
+    0.5 s at 25 fps was 12 frames and 0.7 s 18. A span `to_end` of the video counts that place:
+    the video's last frame begins at the middle before it, so it shows there (0.5 s of a 25 fps
+    video's end, started half a frame in, shows its last 13 frames)."""
+    if to_end:
+        return max(0, math.floor(seconds * fps + 0.5 + TIE))
     return max(0, math.ceil(seconds * fps - 0.5 - TIE))
 
 
@@ -176,7 +180,7 @@ class VideoSource:
         if seconds is not None and start >= seconds:
             raise MediaError(f"{path}: video.start {start} s is past the end ({seconds:.2f} s)")
         end = seconds if duration is None else min(seconds or start + duration, start + duration)
-        self.frame_count = places(end - start, self.fps) if end is not None else None
+        self.frame_count = places(end - start, self.fps, to_end=duration is None) if end is not None else None
         if self.frame_count == 0 and duration is not None:
             cut = f"video.duration {duration:g} s is" if end == start + duration else \
                 f"video.start {start:g} s leaves {end - start:.2f} s of the video,"

@@ -298,6 +298,15 @@ def test_a_span_an_exact_half_frame_long_or_in_rounds_down_in_a_folder_as_in_a_v
         open_source(tmp_path / "clip.mp4", 0, 0.02)
 
 
+@pytest.mark.parametrize("clip, start", [(MEDIA / "chaplin.mp4", 9.5), (SAMPLES / "pan.mp4", 1 / 48)])
+def test_a_span_to_the_end_started_half_a_frame_in_counts_the_last_frame_it_shows(clip, start):
+    # 3.5 and 47.5 frames from the start to the end: the last frame begins at the middle of the
+    # place before the last, so the last place shows it; counted without it, a render made a frame
+    # more than `validate` had checked its schedules on (weight t / 2.5 reached 1.2 unchecked)
+    source = open_source(clip, start)
+    assert source.frame_count == sum(1 for _ in source) == {9.5: 4}.get(start, 48)
+
+
 def test_a_start_at_the_videos_end_is_past_it():
     length = open_source(SAMPLES / "pan.mp4").frame_count / open_source(SAMPLES / "pan.mp4").fps
     with pytest.raises(MediaError, match=r"pan.mp4: video.start 2.0 s is past the end \(2.00 s\)"):
