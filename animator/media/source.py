@@ -46,8 +46,8 @@ def places(seconds: float, fps: Fraction, to_end: bool = False) -> int:
     middle is the end itself left out, as `VideoSource` places frames (a frame that begins at a
     middle is the next place's). Not Python's `round`, which takes an exact half to the even side:
     0.5 s at 25 fps was 12 frames and 0.7 s 18. A span `to_end` of the video counts that place:
-    the video's last frame begins at the middle before it, so it shows there (0.5 s of a 25 fps
-    video's end, started half a frame in, shows its last 13 frames)."""
+    the video's last frame begins at the middle before it, so it shows there (the last 0.5 s of a
+    25 fps video, 12.5 places, shows 13 frames)."""
     if to_end:
         return max(0, math.floor(seconds * fps + 0.5 + TIE))
     return max(0, math.ceil(seconds * fps - 0.5 - TIE))
