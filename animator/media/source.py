@@ -180,7 +180,9 @@ class VideoSource:
         if seconds is not None and start >= seconds:
             raise MediaError(f"{path}: video.start {start} s is past the end ({seconds:.2f} s)")
         end = seconds if duration is None else min(seconds or start + duration, start + duration)
-        self.frame_count = places(end - start, self.fps, to_end=duration is None) if end is not None else None
+        # a duration past the video's end is a span to its end: its last frame shows, as without one
+        to_end = duration is None or seconds is not None and (start + duration - seconds) * self.fps > TIE
+        self.frame_count = places(end - start, self.fps, to_end=to_end) if end is not None else None
         if self.frame_count == 0 and duration is not None:
             cut = f"video.duration {duration:g} s is" if end == start + duration else \
                 f"video.start {start:g} s leaves {end - start:.2f} s of the video,"

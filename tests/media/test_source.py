@@ -307,6 +307,15 @@ def test_a_span_to_the_end_started_half_a_frame_in_counts_the_last_frame_it_show
     assert source.frame_count == sum(1 for _ in source) == {9.5: 4}.get(start, 48)
 
 
+@pytest.mark.parametrize("duration", [2.0, 5.0])
+def test_a_span_started_half_a_frame_in_with_a_duration_past_the_end_shows_the_last_frame(tmp_path, duration):
+    # 47.5 frames from 1/48 s to the end of a 2 s clip at 24 fps: a duration running past the end
+    # shows the frames the same span without one does, the last frame too, as a folder of the frames does
+    whole = open_source(SAMPLES / "pan.mp4", 1 / 48)
+    source = open_source(SAMPLES / "pan.mp4", 1 / 48, duration)
+    assert source.frame_count == sum(1 for _ in source) == whole.frame_count == 48
+
+
 def test_a_start_at_the_videos_end_is_past_it():
     length = open_source(SAMPLES / "pan.mp4").frame_count / open_source(SAMPLES / "pan.mp4").fps
     with pytest.raises(MediaError, match=r"pan.mp4: video.start 2.0 s is past the end \(2.00 s\)"):
