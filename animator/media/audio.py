@@ -18,8 +18,8 @@ import av
 import numpy as np
 
 from animator.errors import MediaError
+from animator.media.container import file_name, open_media, sound_stream, timeline_origin
 from animator.media.declared import told_seconds
-from animator.media.source import file_name, open_media, sound_stream, timeline_origin
 
 ANALYSIS_RATE = 22050  # Hz: enough for band energies up to 11 kHz and onsets to a few ms
 
@@ -35,11 +35,11 @@ class Sound:
 
 
 def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
-    """The audio stream of `path` a player plays (source.sound_stream), mixed down to mono and resampled to `rate`, on the file's
-    own timeline (source.timeline_origin, where a render's copy of the sound is cut from): sound
-    that starts late (a capture's audio 0.3 s after its video) begins with that much silence, a gap
-    in its timestamps is silence too, and sound before the file's time 0 is left out, so a beat
-    heard is a beat seen. Where the mix cancels what the channels carry (a channel in opposite
+    """The audio stream of `path` a player plays (container.sound_stream), mixed down to mono and
+    resampled to `rate`, on the file's own timeline (container.timeline_origin, where a render's
+    copy of the sound is cut from): sound that starts late (a capture's audio 0.3 s after its
+    video) begins with that much silence, a gap in its timestamps is silence too, and sound before
+    the file's time 0 is left out, so a beat heard is a beat seen. Where the mix cancels what the channels carry (a channel in opposite
     phase; a 5.1 track's low-frequency channel, which FFmpeg's mix leaves out), the loudest
     channel is heard instead."""
     if not path.is_file():

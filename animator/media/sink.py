@@ -28,10 +28,10 @@ from av.video.reformatter import ColorPrimaries, ColorRange, ColorTrc, Colorspac
 from animator import faults
 from animator.errors import MediaError
 from animator.files import write_file
+from animator.media.container import file_name
 from animator.media.frame import Frame, output_size, resize
 from animator.media.pipeline import Worker
 from animator.media.soundcopy import MOV_AUDIO, MP4_AUDIO, WEBM_AUDIO, AudioCopy, AudioRules, AudioSpan
-from animator.media.source import file_name
 
 # swscale approximates RGB -> YUV in fixed point unless asked to round accurately
 ACCURATE_BILINEAR = Interpolation.BILINEAR | Interpolation.ACCURATE_RND

@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 
 from animator.media.audio import GAP, silence, told_gap
-from animator.media.source import open_media, sound_stream, timeline_origin
+from animator.media.container import open_media, sound_stream, timeline_origin
 
 log = logging.getLogger("animator")
 

@@ -150,7 +150,7 @@ def same_rate(source: Path, renders: list[Path]) -> Fraction | None:
 def gif_at(path: Path, rate: Fraction) -> bool:
     """A GIF whose every frame starts within half its clock's tick (1/100 s) of its place at
     `rate`: a GIF cannot say 29.97 fps, and a render's GIF at that rate reads as 30."""
-    from animator.media.source import open_media
+    from animator.media.container import open_media
 
     if path.suffix.lower() != ".gif":
         return False

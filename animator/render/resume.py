@@ -46,8 +46,8 @@ from animator import faults
 from animator.env import env_number
 from animator.errors import AnimatorError, MediaError
 from animator.files import write_atomically
+from animator.media.container import file_name
 from animator.media.frame import Frame
-from animator.media.source import file_name
 from animator.preset.resolve import Part, follows_clip, render_fps
 from animator.preset.schema import Preset
 from animator.render.record import fingerprint
