@@ -227,7 +227,7 @@ def check_schedules(preset: Preset, line: Timeline, error: Error | None = None, 
         if not used:
             weight, layers = styled(at)
             weighted, layered, used = weighted or weight, layered or layers, used or weight and layers
-    if not used:  # scheduled to 0 throughout, as load.style_off refuses a 0 written as one
+    if not used:  # scheduled to 0 throughout, as rules.style_off refuses a 0 written as one
         key = "style_weight" if not weighted else "style_layer_weights"
         raise error(("method", key), "is 0 at every frame: the style images would not be used, every frame the content's")
 
