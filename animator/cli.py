@@ -253,29 +253,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from animator import interrupt
 
     interrupt.install()  # a `kill` of the batch stops its workers too
-
-    for flag, value, least in (("--jobs", args.jobs, 1), ("--split", args.split, 1), ("--overlap", args.overlap, 0)):
-        if value is not None and value < least:
-            raise AnimatorError(f"{flag} {value}: expected {least} or more")
-    if args.address and args.executor != "ray":
-        raise AnimatorError("--address is for --executor ray")
-    if args.overlap is not None and args.split == 1:  # taken without a word, it would change nothing
-        raise AnimatorError(f"--overlap {args.overlap} is for --split N: the frames each chunk starts early")
-    overlap = OVERLAP if args.overlap is None else args.overlap
-    place = next((p for p in (args.out, *args.out.parents) if p.exists()), None)  # it, or the folder it would be made in
-    if place is not None and not place.is_dir():  # every preset would fail on it: a bad argument
-        raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes" if place == args.out
-                            else f"--out {args.out}: {place} is a file, where a folder goes")
+    overlap = batch_overlap(args)
     overrides = parse_overrides(args.set, device=args.device)
-    # every preset would fail on it: a bad argument (torch loads). Not for Ray: its tasks run on the
-    # cluster's machines, which may have the GPU this driver lacks (a task asks the cluster for one)
-    if args.device not in (None, "auto", "cpu") and args.executor != "ray":
-        from animator.device import select_device
-
-        try:
-            select_device(args.device)
-        except AnimatorError as exc:
-            raise AnimatorError(f"--device {args.device}: {exc}") from None
+    check_batch_device(args)
     from animator.batch.plan import find_presets, plan  # torch loads here, once the flags are found fit
     from animator.batch.run import run_batch
 
@@ -284,15 +264,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for override in overrides:  # a --set no preset takes is a bad argument, as in render
         if judged and all(override.text in item.refused for item in judged):
             raise AnimatorError(judged[0].refused[override.text])
-    if args.executor == "ray" and any(item.current is None and not item.error for item in items):  # Ray starts
-        # (5 s) for work only: a batch whose presets are all up to date takes no more than a local one's check
-        from animator.batch.executors import RayExecutor
-
-        executor = RayExecutor(args.jobs, args.address)
-    else:
-        from animator.batch.executors import LocalExecutor
-
-        executor = LocalExecutor(args.jobs)
+    executor = batch_executor(args, items)
     for item in items:  # nothing refused the batch: now what its plans found worth saying
         for note in item.notes:
             log.warning(note)
@@ -308,6 +280,48 @@ def cmd_batch(args: argparse.Namespace) -> int:
     results = run_batch(items, executor, args.out, args.split, overlap, report)
     print_batch(results, time.perf_counter() - started)
     return 1 if any(r.failed for r in results) else 0
+
+
+def batch_overlap(args: argparse.Namespace) -> int:
+    """The frames each chunk of a split video starts early, once the batch's flags are found fit:
+    a flag every preset would fail on is a bad argument, refused before anything is planned."""
+    for flag, value, least in (("--jobs", args.jobs, 1), ("--split", args.split, 1), ("--overlap", args.overlap, 0)):
+        if value is not None and value < least:
+            raise AnimatorError(f"{flag} {value}: expected {least} or more")
+    if args.address and args.executor != "ray":
+        raise AnimatorError("--address is for --executor ray")
+    if args.overlap is not None and args.split == 1:  # taken without a word, it would change nothing
+        raise AnimatorError(f"--overlap {args.overlap} is for --split N: the frames each chunk starts early")
+    place = next((p for p in (args.out, *args.out.parents) if p.exists()), None)  # it, or the folder it would be made in
+    if place is not None and not place.is_dir():
+        raise AnimatorError(f"--out {args.out}: is a file, where a folder for the outputs goes" if place == args.out
+                            else f"--out {args.out}: {place} is a file, where a folder goes")
+    return OVERLAP if args.overlap is None else args.overlap
+
+
+def check_batch_device(args: argparse.Namespace) -> None:
+    """A --device this machine lacks is a bad argument, as every preset would fail on it (torch
+    loads to tell). Not for Ray: its tasks run on the cluster's machines, which may have the GPU
+    this driver lacks (a task asks the cluster for one)."""
+    if args.device not in (None, "auto", "cpu") and args.executor != "ray":
+        from animator.device import select_device
+
+        try:
+            select_device(args.device)
+        except AnimatorError as exc:
+            raise AnimatorError(f"--device {args.device}: {exc}") from None
+
+
+def batch_executor(args: argparse.Namespace, items: list):
+    """Ray starts (5 s) for work only: a batch whose presets are all up to date takes no more than
+    a local one's check."""
+    if args.executor == "ray" and any(item.current is None and not item.error for item in items):
+        from animator.batch.executors import RayExecutor
+
+        return RayExecutor(args.jobs, args.address)
+    from animator.batch.executors import LocalExecutor
+
+    return LocalExecutor(args.jobs)
 
 
 def print_batch(results: list, seconds: float) -> None:
