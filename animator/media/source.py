@@ -347,15 +347,17 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, dama
     show the colours under the transparent part; libvpx's decoders read it, so the frame is laid
     over white as any other picture with transparency. Picture data a decoder refuses before the
     first frame of a stream that starts between keyframes, or after a seek (`sought`), is passed
-    over: those pictures lean on others that are not in what is read (a VP9 recording cut part-way
-    is then told where its pictures begin); anywhere else it is an error. Damage the decoder
-    conceals from the pictures around it, and marks (H.264's decoder does, VP8's does not), is told
-    once, as a warning (`damage`): players show such a file, so it renders as they show it."""
+    over without a word: those pictures lean on others that are not in what is read (a VP9
+    recording cut part-way is then told where its pictures begin). Damage anywhere else, whether
+    the decoder conceals it from the pictures around it and marks it (H.264's decoder does, VP8's
+    does not) or refuses the picture (left out, the picture before it shown on), is told once, as
+    a warning (`damage`): players show such a file, so it renders as they show it. (A file cut
+    short, whose last picture is cut part-way, is refused for the frames it lacks.)"""
     tags = {key.lower(): value for key, value in stream.metadata.items()}
     decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
     alpha = decoder is not None and decoder in av.codecs_available
     context = av.CodecContext.create(decoder, "r") if alpha else stream.codec_context
-    part_way, started, at_keyframe = sought, False, False
+    part_way, started, at_keyframe, latest = sought, False, False, None
     for i, packet in enumerate(container.demux(stream)):  # its last packet, empty, flushes the decoder
         if packet.size:
             damage.tell()  # the file goes on past the damage: not a cut file's last picture
@@ -364,12 +366,13 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, dama
         try:
             frames = context.decode(packet) if alpha else stream.decode(packet)
         except av.InvalidDataError:
-            if started or not part_way:
-                raise
+            if started or not part_way:  # told as after the last picture decoded: a decoder's threads
+                damage.seen(container, stream, latest, refused=True)  # refuse a picture some packets late
             continue
         if (started or not part_way or at_keyframe) and any(frame.is_corrupt for frame in frames):
-            damage.seen(container, stream, next(frame for frame in frames if frame.is_corrupt))
+            damage.seen(container, stream, next(frame for frame in frames if frame.is_corrupt).time)
         started = started or bool(frames)
+        latest = max((frame.time for frame in frames if frame.time is not None), default=latest)
         yield from frames
 
 
@@ -377,24 +380,30 @@ _DAMAGED: set[str] = set()  # the files whose damaged pictures have been told of
 
 
 class Damage:
-    """The first picture of a file whose damage its decoder concealed, told once: as soon as the
-    file goes on past it, else once the file has ended whole. A file cut short ends in a picture
-    cut part-way, and its refusal says all."""
+    """The first picture of a file whose damage its decoder concealed or refused, told once: as
+    soon as the file goes on past it, else once the file has ended whole. A file cut short ends
+    in a picture cut part-way, and its refusal says all."""
 
     def __init__(self):
-        self.file, self.at = None, ""
+        self.file, self.at, self.refused = None, "", False
 
-    def seen(self, container: av.container.InputContainer, stream: av.VideoStream, frame: av.VideoFrame) -> None:
+    def seen(self, container: av.container.InputContainer, stream: av.VideoStream, time: float | None,
+             refused: bool = False) -> None:
+        """`time`: the damaged picture's, else (`refused`) the last picture's decoded before it."""
         if self.file is None and container.name not in _DAMAGED:
-            self.file = container.name
-            self.at = f" at {frame.time - float((stream.start_time or 0) * stream.time_base):.2f} s" \
-                if frame.time is not None else ""
+            self.file, self.refused = container.name, refused
+            if time is None:
+                self.at = " at its start" if refused else ""
+            else:
+                self.at = f" {'after' if refused else 'at'} {time - float((stream.start_time or 0) * stream.time_base):.2f} s"
 
     def tell(self) -> None:
         if self.file is not None and self.file not in _DAMAGED:
             _DAMAGED.add(self.file)
-            log.warning("%s: picture data damaged%s (and perhaps after): rendered as players show it, the damage "
-                        "concealed from the pictures around it", self.file, self.at)
+            shown = "a picture the decoder cannot read left out, the one before it shown on" if self.refused else \
+                "the damage concealed from the pictures around it"
+            log.warning("%s: picture data damaged%s (and perhaps later): rendered as players show it, %s", self.file,
+                        self.at, shown)
         self.file = None
 
 

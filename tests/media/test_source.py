@@ -1312,14 +1312,14 @@ def test_damaged_picture_data_a_decoder_conceals_is_told_once_and_rendered_as_pl
         read_again = [frame.image for frame in open_source(damaged, moving=True)]
     assert len(read) == len(whole) == 48 and np.abs(read[0].astype(int) - whole[0]).mean() > 5
     assert [np.array_equal(a, b) for a, b in zip(read, read_again)] == [True] * 48
-    assert caplog.messages == [f"{damaged}: picture data damaged at 0.00 s (and perhaps after): rendered as players "
+    assert caplog.messages == [f"{damaged}: picture data damaged at 0.00 s (and perhaps later): rendered as players "
                                "show it, the damage concealed from the pictures around it"]
     sought = tmp_path / "sought.mp4"  # a span whose seek lands on that keyframe: its picture is damaged, not part-way
     sought.write_bytes(bytes(data))
     caplog.clear()
     with caplog.at_level("WARNING"):
         assert sum(1 for _ in open_source(sought, start=1.0, moving=True)) == 24
-    assert caplog.messages == [f"{sought}: picture data damaged at 0.00 s (and perhaps after): rendered as players "
+    assert caplog.messages == [f"{sought}: picture data damaged at 0.00 s (and perhaps later): rendered as players "
                                "show it, the damage concealed from the pictures around it"]
 
 
@@ -1345,11 +1345,32 @@ def flipped(data: bytes, at: int, size: int) -> bytes:
     return bytes(damaged)
 
 
+def test_a_picture_the_decoder_refuses_is_left_out_told_once_and_the_render_is_what_players_show(tmp_path, caplog):
+    """Bytes flipped in a picture that H.264's decoder refuses outright (an error, where it
+    conceals the damage of others; more than half of the pan's pictures so damaged) refused the
+    whole file ("decoding failed"), where players show the picture before it in its place."""
+    import re
+
+    pictures = pan_remuxed(tmp_path / "pan.mkv")
+    whole = [frame.image for frame in open_source(tmp_path / "pan.mkv", moving=True)]
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(flipped((tmp_path / "pan.mkv").read_bytes(), *pictures[13]))  # a picture none leans on
+    with caplog.at_level("WARNING"):
+        read = [frame.image for frame in open_source(damaged, moving=True)]
+    assert [np.array_equal(a, b) for a, b in zip(read, whole)] == [True] * 12 + [False] + [True] * 35
+    assert np.array_equal(read[12], whole[11])
+    # told after the last picture decoded before it: how many pictures late the decoder's threads
+    # refuse one depends on the cores
+    assert len(caplog.messages) == 1 and re.fullmatch(
+        rf"{re.escape(str(damaged))}: picture data damaged after 0\.\d\d s \(and perhaps later\): rendered as players "
+        r"show it, a picture the decoder cannot read left out, the one before it shown on", caplog.messages[0])
+
+
 def test_concealed_damage_in_a_files_last_picture_is_told_at_its_own_time_and_a_cut_file_is_only_refused(tmp_path, caplog):
     """Damage is told once the file goes on past it, or ends whole: in its last picture, only the
     end tells it. Its time is on the file's own clock (an MPEG-TS's starts past 0). A file cut
     short ends in a picture cut part-way, and its refusal alone says so."""
-    told = "picture data damaged at {} s (and perhaps after): rendered as players show it, the damage concealed " \
+    told = "picture data damaged at {} s (and perhaps later): rendered as players show it, the damage concealed " \
            "from the pictures around it"
     pictures = pan_remuxed(tmp_path / "pan.mkv")
     data = (tmp_path / "pan.mkv").read_bytes()
