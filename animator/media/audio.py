@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -61,6 +62,25 @@ GAP = 0.02  # seconds a frame starts after the sound placed before it, taken as 
 # milliseconds, a capture's) is not
 
 
+def played_frames(container: av.container.InputContainer, stream: av.AudioStream) -> Iterator[tuple[av.AudioFrame, bool]]:
+    """The sound stream's frames as a player plays them, each with whether a packet before it was
+    passed over: one its decoder refuses (damaged data, a cut file's last fragment) is left out,
+    and the sound goes on after it, its place a gap in the timestamps (silence, as played). Where
+    nothing decodes at all, the first refusal is raised."""
+    refused, skipped, decoded = None, False, False
+    for packet in container.demux(stream):  # its last packet, empty, flushes the decoder
+        try:
+            frames = stream.decode(packet)
+        except av.FFmpegError as exc:
+            refused, skipped = refused or exc, True
+            continue
+        for frame in frames:
+            yield frame, skipped
+            skipped, decoded = False, True
+    if refused is not None and not decoded:
+        raise refused
+
+
 def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndarray, int | None]:
     """The stream's sound at `rate` on the file's timeline: the mono mix, or one `channel`; and,
     for the mix, the channel to hear instead where the mix cancels it (None: the mix holds)."""
@@ -96,11 +116,12 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
                     chunks.append(planes[channel])
 
         try:
-            for frame in container.decode(stream):
+            for frame, after_refused in played_frames(container, stream):
                 if frame.time is not None:
                     late = frame.time - origin if late is None else late
                     gap = frame.time - origin - late - placed
-                    missing = round(gap * frame.sample_rate) if gap > GAP else 0  # a gap in the timestamps: silence,
+                    # a gap in the timestamps, or a refused packet's place (Opus's 20 ms is no more than GAP): silence,
+                    missing = round(gap * frame.sample_rate) if gap > GAP or after_refused and gap > 0 else 0
                     if missing:
                         told_gap(path, late + placed, gap)
                     for at in range(0, missing, frame.sample_rate):  # as played, a second at a time
@@ -110,7 +131,7 @@ def _decoded(path: Path, rate: int, channel: int | None = None) -> tuple[np.ndar
                 hear(frame)
             hear(None)
             failed = None
-        except av.FFmpegError as exc:  # a cut file's last packet may be a fragment of a frame
+        except av.FFmpegError as exc:  # a file whose packets cannot be read, or whose sound nothing decodes
             failed = exc
         told, heard = told_seconds(container, stream, origin), (late or 0.0) + placed
         if told is not None and heard < told - CUT_SHORT:

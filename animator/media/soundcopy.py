@@ -11,7 +11,7 @@ from pathlib import Path
 
 import av
 
-from animator.media.audio import GAP, silence, told_gap
+from animator.media.audio import GAP, played_frames, silence, told_gap
 from animator.media.container import open_media, sound_stream, timeline_origin
 
 log = logging.getLogger("animator")
@@ -89,7 +89,7 @@ class AudioCopy:
             if silent:  # a clip whose sound ends before the span or starts after it, or a track of none
                 self.source.close()
                 return
-            next(self.source.decode(source_stream))  # fail now, before the stream exists, if it cannot decode
+            next(played_frames(self.source, source_stream))  # fail now, before the stream exists, if nothing decodes
             codec = source_stream.codec_context.codec.canonical_name
             # Opus decodes a stream's packets from part-way only after 80 ms of pre-roll (RFC 7845):
             # remuxed from there, its sound fades in or bursts past full scale; decoded, the span's
@@ -160,7 +160,7 @@ class AudioCopy:
 
     def _reencode(self, source_stream, start: float, end: float) -> None:
         written = None  # samples from `start`; the first frame's own offset kept (a sound that starts late)
-        for frame in self.source.decode(source_stream):
+        for frame, after_refused in played_frames(self.source, source_stream):
             time, rate = frame.time, frame.sample_rate
             if time is None or time + frame.samples / rate <= start + 1e-3:
                 continue
@@ -175,7 +175,8 @@ class AudioCopy:
             at = max(0, round((time - start) * frame.sample_rate))
             if written is None:
                 written = at
-            if at - written > GAP * frame.sample_rate:  # a gap in the timestamps: silence, as played
+            # a gap in the timestamps, or a refused packet's place (Opus's 20 ms is no more than GAP): silence, as played
+            if at - written > GAP * frame.sample_rate or after_refused and at > written:
                 told_gap(Path(self.source.name), start + written / frame.sample_rate, (at - written) / frame.sample_rate)
                 self._silence(frame, written, at)
                 written = at

@@ -446,6 +446,41 @@ def test_an_aiff_or_caf_whose_layout_would_crash_the_process_is_refused_and_the_
         assert decode_audio(path, rate).seconds == pytest.approx(1, abs=0.01)
 
 
+def test_a_sound_packet_the_decoder_refuses_is_heard_and_written_as_silence_as_players_play_it(tmp_path, caplog):
+    """Bytes flipped in one AAC packet of the groove (the decoder refuses nine in ten so damaged):
+    the whole file was refused ("audio stream cannot be decoded"), and a WebM's re-encoded sound
+    ended there; a player plays on past it."""
+    import av
+
+    from animator.media.frame import Frame
+    from animator.media.sink import WebmSink, encoding
+    from animator.media.soundcopy import AudioSpan
+
+    with av.open(str(SAMPLES / "groove.m4a")) as box:
+        packet = [packet for packet in box.demux(audio=0) if packet.size][350]  # 8.10 s in, 23 ms long
+        at, size, starts = packet.pos, packet.size, float(packet.pts * packet.time_base)
+    data = bytearray((SAMPLES / "groove.m4a").read_bytes())
+    for k in range(size // 4, size - 8, 7):
+        data[at + k] ^= 0xFF
+    damaged = tmp_path / "damaged.m4a"
+    damaged.write_bytes(bytes(data))
+    clean = decode_audio(SAMPLES / "groove.m4a").samples
+    with caplog.at_level("WARNING"):
+        heard = decode_audio(damaged)
+    differ = np.flatnonzero(heard.samples != clean) / heard.rate  # the packet, and the next one's overlap with it
+    assert heard.samples.size == clean.size and starts - 0.001 < differ[0] < differ[-1] < starts + 0.05
+    assert caplog.messages == [f"{damaged}: its sound skips 0.02 s at 8.10 s (a recording's dropout, or damage): heard "
+                               "as silence there"]
+    for name, source in (("clean", SAMPLES / "groove.m4a"), ("damaged", damaged)):  # AAC to Opus: decoded and written
+        with encoding([WebmSink(tmp_path / f"{name}.webm", Fraction(10), audio=AudioSpan(source, 7.5, 1.0))]) as put:
+            for i in range(10):
+                put(Frame(i, Fraction(i, 10), np.zeros((32, 32, 3), np.uint8)))
+    written = {name: decode_audio(tmp_path / f"{name}.webm", 8000).samples for name in ("clean", "damaged")}
+    assert written["damaged"].size == written["clean"].size == pytest.approx(8000, abs=80)
+    late = slice(int(0.8 * 8000), None)  # a second from 7.5 s: past the damage (at 0.6 s), the same sound
+    assert np.abs(written["damaged"][late] - written["clean"][late]).max() < 0.01
+
+
 def test_a_7_1_aac_is_cut_and_written_again_where_the_picture_is(tmp_path):
     """A frame of it cut at the span's ends was read through numpy, which read a ninth plane from
     nowhere: the render ended on a segfault as it closed, with no video."""
