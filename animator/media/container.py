@@ -169,9 +169,14 @@ def video_seconds(container: av.container.InputContainer, stream: av.VideoStream
     """How long the picture runs from its first frame: the stream's own duration where the file
     says it (MP4), else Matroska's DURATION tag (where the track ends), else where the file ends.
     A Matroska file's duration is its longest track's: a recording whose sound runs on, or starts
-    first, would declare frames its picture does not have."""
+    first, would declare frames its picture does not have. An AVI's header counts its frames, where
+    FFmpeg's duration is of the packets it found: a cut file's, its index lost, is as long as
+    what is left, and the file would be read short without a word."""
     if stream.duration:
-        return float(stream.duration * stream.time_base)
+        seconds = float(stream.duration * stream.time_base)
+        if container.format.name == "avi" and stream.frames and stream.average_rate:
+            return max(seconds, stream.frames / float(stream.average_rate))
+        return seconds
     if match := re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", stream.metadata.get("DURATION", "").strip()):
         hours, minutes, rest = match.groups()
         return int(hours) * 3600 + int(minutes) * 60 + float(rest) - origin

@@ -1088,6 +1088,28 @@ def test_a_pause_in_a_b_frame_stream_is_no_second_timeline(tmp_path):
     assert len(list(open_source(tmp_path / "pause.mp4", moving=True))) == 71
 
 
+def test_an_avi_cut_short_is_refused_as_its_header_counts_its_frames(tmp_path):
+    """A cut AVI loses its index, and FFmpeg's duration is then of the frames left: one cut at nine
+    tenths was rendered 43 frames long, with exit 0. Its header still counts 48."""
+    import av
+
+    frames = [frame.image for frame in open_source(SAMPLES / "pan.mp4", moving=True)]
+    with av.open(str(tmp_path / "whole.avi"), "w") as box:
+        stream = box.add_stream("mjpeg", rate=24)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuvj420p"
+        for image in frames:
+            box.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        box.mux(stream.encode(None))
+    data = (tmp_path / "whole.avi").read_bytes()
+    assert sum(1 for _ in open_source(tmp_path / "whole.avi", moving=True)) == 48
+    for tenths in (1, 5, 9):
+        (tmp_path / "cut.avi").write_bytes(data[:len(data) * tenths // 10])
+        with pytest.raises(MediaError, match=r"cut\.avi: the video ends after \d+ frames where it declares 48: it is cut "
+                                             r"short or damaged$"):
+            for _ in open_source(tmp_path / "cut.avi", moving=True):
+                pass
+
+
 def test_a_gif_cut_short_is_refused_as_a_render_source(tmp_path):
     """FFmpeg decodes a cut GIF without a word: its last frame part painted, the rest the frame
     before. A render of it was a video ending in a half-painted frame, with exit 0."""
