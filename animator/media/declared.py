@@ -28,7 +28,10 @@ def told_seconds(container: av.container.InputContainer, stream: av.AudioStream,
     - MP3: where its first frame is a Xing, Info or VBRI header counting its frames, and FFmpeg's
       length is the header's (without one, or where the file holds more bytes than the header
       counts, it is an estimate from a frame's bit rate).
-    - None elsewhere: an MP4 cut short cannot be read."""
+    - FLAC: its STREAMINFO's count of samples, where it counts them.
+    - MP4, M4A and MOV: their index (one written after the sound is lost with a cut, and the file
+      cannot be read at all).
+    - None elsewhere (an ADTS AAC or a raw AC-3 says nothing but an estimate from its bit rate)."""
     ogg = container.format.name == "ogg" and stream.codec_context.name in OGG_TIMED
     if (ogg or container.format.name == "aiff") and stream.duration is not None:
         # FFmpeg counts an Ogg's duration from granule 0, not from its first page's: the smaller,
@@ -47,6 +50,10 @@ def told_seconds(container: av.container.InputContainer, stream: av.AudioStream,
         return None
     if container.format.name == "wav":
         return wav_seconds(Path(container.name))
+    if container.format.name == "flac" and (counted := flac_counted_seconds(Path(container.name))) is not None:
+        return float((stream.start_time or 0) * stream.time_base) + counted - origin
+    if "mp4" in container.format.name.split(",") and stream.duration is not None:  # its index, before the data or after
+        return float(((stream.start_time or 0) + stream.duration) * stream.time_base) - origin
     if "matroska" not in container.format.name.split(","):
         return None
     if match := re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", stream.metadata.get("DURATION", "").strip()):
@@ -128,12 +135,7 @@ def mp3_counted_seconds(path: Path) -> float | None:
     Fraunhofer's VBRI): its frames times a frame's samples, the encoder's delay and padding
     included. None where there is none where it belongs (FFmpeg's length is then an estimate)."""
     with open(path, "rb") as file:
-        at = 0
-        while len(tag := file.read(10)) == 10 and tag[:3] == b"ID3":  # FFmpeg reads tag after tag, as taggers leave them
-            size = sum((b & 0x7F) << 7 * (3 - i) for i, b in enumerate(tag[6:10]))  # seven bits a byte ("syncsafe")
-            at += 10 + size + (10 if tag[5] & 0x10 else 0)  # and a footer, where it has one
-            file.seek(at)
-        file.seek(at)
+        file.seek(past_id3(file))
         frame = file.read(4 + 32 + 18)
     if len(frame) < 54 or frame[0] != 0xFF or frame[1] & 0xE0 != 0xE0 or frame[1] & 0x06 != 0x02:  # layer III
         return None
@@ -149,3 +151,28 @@ def mp3_counted_seconds(path: Path) -> float | None:
     else:
         return None
     return frames * (1152 if mpeg1 else 576) / rate
+
+
+def past_id3(file) -> int:
+    """Where a file's data begins after the ID3v2 tags before it (an MP3's, a FLAC's a tagger put
+    there). FFmpeg reads tag after tag, as taggers leave them."""
+    at = 0
+    file.seek(0)
+    while len(tag := file.read(10)) == 10 and tag[:3] == b"ID3":
+        size = sum((b & 0x7F) << 7 * (3 - i) for i, b in enumerate(tag[6:10]))  # seven bits a byte ("syncsafe")
+        at += 10 + size + (10 if tag[5] & 0x10 else 0)  # and a footer, where it has one
+        file.seek(at)
+    return at
+
+
+def flac_counted_seconds(path: Path) -> float | None:
+    """The seconds a FLAC's STREAMINFO block counts (its first, after the "fLaC" marker): its
+    samples over its rate. None where it does not count them (0: a stream's encoder did not know)."""
+    with open(path, "rb") as file:
+        file.seek(past_id3(file))
+        head = file.read(4 + 4 + 34)  # the marker, the block's header (its type, its length), STREAMINFO
+    if len(head) < 42 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:
+        return None
+    packed = int.from_bytes(head[18:26], "big")  # after the block and frame sizes: 20 bits of rate, 3 of
+    rate, samples = packed >> 44, packed & ((1 << 36) - 1)  # channels, 5 of bits a sample, 36 of samples
+    return samples / rate if rate and samples else None

@@ -782,6 +782,60 @@ def test_an_mp3_cut_short_is_refused_where_its_header_counts_its_frames(tmp_path
     assert decode_audio(tmp_path / "cut-bare.mp3").seconds == pytest.approx(2.4, abs=0.2)
 
 
+def test_a_flac_cut_short_is_refused_where_its_streaminfo_counts_its_samples(tmp_path):
+    """A FLAC's STREAMINFO counts its samples, and FFmpeg decodes a file cut short without a word:
+    4 s of the groove cut to 60% were heard as 2.4 s. Tagged (an ID3v2 tag before it), it is read
+    past the tag; a stream's encoder that did not know its length counts 0: what is there is read."""
+    import av
+
+    from animator.errors import MediaError
+
+    groove = decode_audio(SAMPLES / "groove.m4a", 22050).samples[8 * 22050:12 * 22050]  # beside a click track's
+    with av.open(str(tmp_path / "clicks.flac"), "w") as box:  # silence, the muxer's padding block is most of a file
+        audio = box.add_stream("flac", rate=22050, layout="mono")
+        frame = av.AudioFrame.from_ndarray((groove[None] * 32767).astype(np.int16), format="s16", layout="mono")
+        frame.sample_rate = 22050
+        box.mux(audio.encode(frame))
+        box.mux(audio.encode(None))
+    data = (tmp_path / "clicks.flac").read_bytes()
+    tag = b"ID3\x04\x00\x00" + bytes([0, 0, 0, 10]) + bytes(10)  # a tag of ten bytes of padding
+    unknown = bytearray(data)
+    unknown[21:26] = bytes([unknown[21] & 0xF0, 0, 0, 0, 0])  # STREAMINFO's 36 bits of samples: 0
+    for name, whole in (("clicks.flac", data), ("tagged.flac", tag + data), ("unknown.flac", bytes(unknown))):
+        (tmp_path / name).write_bytes(whole)
+        (tmp_path / f"cut-{name}").write_bytes(whole[:len(whole) * 6 // 10])
+        assert decode_audio(tmp_path / name).seconds == pytest.approx(4.0, abs=0.01)
+    for name in ("clicks.flac", "tagged.flac"):
+        with pytest.raises(MediaError, match=rf"cut-{name[:-5]}\.flac: the sound ends after 2\.\d\d s where the file "
+                                             r"declares 4\.00 s: it is cut short or damaged"):
+            decode_audio(tmp_path / f"cut-{name}")
+    assert 1.5 < decode_audio(tmp_path / "cut-unknown.flac").seconds < 3.0  # (the muxer's padding block comes first)
+
+
+def test_an_m4a_with_its_index_first_cut_short_is_refused(tmp_path):
+    """An M4A (or MP4) whose index comes before its sound, as a phone or a web page writes it to
+    be played while it loads, opens when cut short, and FFmpeg decodes what is left without a
+    word: the groove cut to 60% was heard as 14.65 s of its 25.5."""
+    import av
+
+    from animator.errors import MediaError
+
+    with av.open(str(SAMPLES / "groove.m4a")) as source, \
+            av.open(str(tmp_path / "first.m4a"), "w", options={"movflags": "faststart"}) as box:
+        audio = box.add_stream_from_template(source.streams.audio[0])
+        for packet in source.demux(source.streams.audio[0]):
+            if packet.dts is not None:
+                packet.stream = audio
+                box.mux(packet)
+    data = (tmp_path / "first.m4a").read_bytes()
+    assert data[32:36] == b"moov"
+    (tmp_path / "cut.m4a").write_bytes(data[:len(data) * 6 // 10])
+    assert decode_audio(tmp_path / "first.m4a").seconds == pytest.approx(25.5, abs=0.05)
+    with pytest.raises(MediaError, match=r"cut\.m4a: the sound ends after 14\.\d\d s where the file declares 25\.5\d s: "
+                                         r"it is cut short or damaged"):
+        decode_audio(tmp_path / "cut.m4a")
+
+
 def test_an_mp3_that_holds_more_than_its_header_counts_is_read_and_one_behind_two_id3_tags_is_held_to_it(tmp_path):
     """Where an MP3's bytes run past what its Xing header counts by a sixteenth (an APE tag of
     cover art after the sound), FFmpeg takes its length from the first frame's bit rate: a whole
