@@ -114,12 +114,16 @@ def bottom_row(picture: Image.Image) -> bytes:
 
 
 def image_format(path: Path) -> str | None:
-    """The format Pillow finds in an image file's header (PNG, JPEG, ...); None where it finds none."""
+    """The format Pillow finds in an image file's header (PNG, JPEG, ...); None where it finds none.
+    Pillow opens a WebP only whole (libwebp reads its RIFF chunk's whole length): one cut short is
+    known by its signature."""
     try:
         with pillow_told(path), Image.open(path) as image:
             return image.format
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
-        return None
+        with open(path, "rb") as file:
+            head = file.read(12)
+        return "WebP" if head[:4] == b"RIFF" and head[8:12] == b"WEBP" else None
 
 
 ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}

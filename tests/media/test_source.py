@@ -117,14 +117,20 @@ def test_a_photos_damaged_exif_is_one_warning_naming_it(tmp_path):
     assert read_image(tmp_path / "out.png").shape == (32, 24, 3)  # the entries it holds read: turned upright
 
 
-@pytest.mark.parametrize("name", ["chelsea.png", "hubble_deep_field.jpg"])
+@pytest.mark.parametrize("name", ["chelsea.png", "hubble_deep_field.jpg", "chelsea.webp"])
 def test_an_image_cut_short_is_named_as_such_not_as_another_format(tmp_path, name):
     """A JPEG cut short (a download stopped part-way) was "not a readable image (expected PNG,
-    JPEG, ...)", as if it were some other kind of file."""
-    whole = (SAMPLES / name).read_bytes()
+    JPEG, ...)", as if it were some other kind of file; so was a WebP until now (Pillow does not
+    open one cut short)."""
+    if name.endswith(".webp"):
+        encoded = io.BytesIO()
+        Image.open(SAMPLES / "chelsea.png").save(encoded, "WEBP")
+        whole = encoded.getvalue()
+    else:
+        whole = (SAMPLES / name).read_bytes()
     path = tmp_path / name
     path.write_bytes(whole[:len(whole) // 2])
-    kind = "PNG" if name.endswith(".png") else "JPEG"
+    kind = {".png": "PNG", ".jpg": "JPEG", ".webp": "WebP"}[path.suffix]
     with pytest.raises(MediaError, match=rf"{name}: a {kind} image that cannot be decoded: it is cut short or damaged$"):
         read_image(path)
 
