@@ -39,10 +39,11 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> Sound:
     """The audio stream of `path` a player plays (container.sound_stream), mixed down to mono and
     resampled to `rate`, on the file's own timeline (container.timeline_origin, where a render's
     copy of the sound is cut from): sound that starts late (a capture's audio 0.3 s after its
-    video) begins with that much silence, a gap in its timestamps is silence too, and sound before
-    the file's time 0 is left out, so a beat heard is a beat seen. Where the mix cancels what the channels carry (a channel in opposite
-    phase; a 5.1 track's low-frequency channel, which FFmpeg's mix leaves out), the loudest
-    channel is heard instead."""
+    video) begins with that much silence, a gap in its timestamps (or a packet the decoder
+    refuses) is silence too, and sound before the file's time 0 is left out, so a beat heard is a
+    beat seen. Where the mix cancels what the channels carry (a channel in opposite phase; a 5.1
+    track's low-frequency channel, which FFmpeg's mix leaves out), the loudest channel is heard
+    instead."""
     if not path.is_file():
         problem = "a folder, where an audio file goes" if path.is_dir() else \
             "audio file not found" if not path.exists() else "not a regular file, where an audio file goes"
@@ -62,7 +63,8 @@ GAP = 0.02  # seconds a frame starts after the sound placed before it, taken as 
 # milliseconds, a capture's) is not
 
 
-def played_frames(container: av.container.InputContainer, stream: av.AudioStream) -> Iterator[tuple[av.AudioFrame, bool]]:
+def played_frames(container: av.container.InputContainer,
+                  stream: av.AudioStream) -> Iterator[tuple[av.AudioFrame, bool]]:
     """The sound stream's frames as a player plays them, each with whether a packet before it was
     passed over: one its decoder refuses (damaged data, a cut file's last fragment) is left out,
     and the sound goes on after it, its place a gap in the timestamps (silence, as played). Where
