@@ -187,7 +187,8 @@ class VideoSource:
                 yield frame
         except av.FFmpegError as exc:
             raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
-        if self.frame_count is not None and count < self.frame_count - 1 and not self.counted:  # as it declares
+        # short of what it declares; or of its packets, where pictures among them were refused
+        if self.frame_count is not None and count < self.frame_count - 1 and (not self.counted or damage.refused_any):
             if self.head_missing:  # a recording cut between keyframes: what comes before the first cannot be decoded
                 raise MediaError(f"{self.path}: its first {self.head_missing:.2f} s cannot be decoded (it starts between "
                                  f"keyframes, as a cut recording does): set video.start to "
@@ -365,7 +366,7 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, dama
         at_keyframe = at_keyframe or (i == 0 and packet.is_keyframe)  # a seek's landing too: its picture is whole
         try:
             frames = context.decode(packet) if alpha else stream.decode(packet)
-        except av.InvalidDataError:
+        except av.FFmpegError:  # its data damaged (InvalidDataError; an APNG's zlib stream: an "external" error)
             if started or not part_way:  # told as after the last picture decoded: a decoder's threads
                 damage.seen(container, stream, latest, refused=True)  # refuse a picture some packets late
             continue
@@ -386,10 +387,12 @@ class Damage:
 
     def __init__(self):
         self.file, self.at, self.refused = None, "", False
+        self.refused_any = False  # whether the decoder refused a picture, told or not
 
     def seen(self, container: av.container.InputContainer, stream: av.VideoStream, time: float | None,
              refused: bool = False) -> None:
         """`time`: the damaged picture's, else (`refused`) the last picture's decoded before it."""
+        self.refused_any = self.refused_any or refused
         if self.file is None and container.name not in _DAMAGED:
             self.file, self.refused = container.name, refused
             if time is None:

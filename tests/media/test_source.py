@@ -1195,6 +1195,52 @@ def test_an_animated_png_cut_short_is_refused_as_a_render_source(tmp_path):
             VideoSource(tmp_path / "cut.png")
 
 
+def test_an_animated_pngs_damaged_frame_is_left_out_and_its_last_ones_damaged_refused(tmp_path, caplog):
+    """Bytes flipped in a frame's compressed data: FFmpeg's decoder refuses it (zlib's error, an
+    "external" one), which refused the file ("decoding failed (Generic error in an external
+    library)"). It is left out, as a video's refused picture is; where its last frames are the
+    ones lost, the animation is refused as short of the frames it declares."""
+    from fractions import Fraction
+
+    from animator.errors import MediaError
+    from animator.media.frame import Frame
+    from animator.media.sink import ApngSink, encoding
+    from animator.media.source import VideoSource
+
+    frames = [frame.image for frame in open_source(SAMPLES / "pan.mp4", moving=True)][:12:2]
+    with encoding([ApngSink(tmp_path / "whole.png", Fraction(6))]) as put:
+        for i, image in enumerate(frames):
+            put(Frame(i, Fraction(i, 6), image))
+    data = (tmp_path / "whole.png").read_bytes()
+    whole = [frame.image for frame in VideoSource(tmp_path / "whole.png")]
+    pictures, at, first = [], 8, False  # where each frame's first data chunk (IDAT, fdAT) begins, and its length
+    while at < len(data):
+        length, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+        first = first or kind == b"fcTL"  # a frame's control, then its data in chunks
+        if kind in (b"IDAT", b"fdAT") and first:
+            pictures.append((at + 8, length))
+            first = False
+        at += 12 + length
+    assert len(pictures) == len(whole) == 6
+
+    def damaged(number: int) -> Path:
+        flipped = bytearray(data)
+        start, length = pictures[number]
+        for k in range(start + length // 3, start + length - 8, 7):
+            flipped[k] ^= 0xFF
+        (tmp_path / f"damaged{number}.png").write_bytes(bytes(flipped))
+        return tmp_path / f"damaged{number}.png"
+
+    with caplog.at_level("WARNING"):
+        read = [frame.image for frame in VideoSource(damaged(2))]
+    assert len(read) == 6 and [np.array_equal(a, b) for a, b in zip(read[:2], whole)] == [True, True]
+    assert len(caplog.messages) == 1 and "picture data damaged after 0.17 s" in caplog.messages[0]
+    # 4 or 5 frames: with threads, the decoder tells the error as it hands out the frames it holds,
+    # and PyAV drops those it was handing out
+    with pytest.raises(MediaError, match=r"damaged5\.png: the video ends after [45] frames where it declares 6"):
+        list(VideoSource(damaged(5)))
+
+
 def test_an_animated_png_missing_a_frame_it_declares_is_refused(tmp_path):
     """Whole to its end chunk, one frame's chunks gone: a render of it would be a frame short."""
     from fractions import Fraction
