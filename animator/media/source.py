@@ -353,12 +353,13 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, dama
     the decoder conceals it from the pictures around it and marks it (H.264's decoder does, VP8's
     does not) or refuses the picture (left out, the picture before it shown on), is told once, as
     a warning (`damage`): players show such a file, so it renders as they show it. (A file cut
-    short, whose last picture is cut part-way, is refused for the frames it lacks.)"""
+    short, whose last picture is cut part-way, is refused for the frames it lacks; where nothing
+    decodes from the top, the first refusal is raised.)"""
     tags = {key.lower(): value for key, value in stream.metadata.items()}
     decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
     alpha = decoder is not None and decoder in av.codecs_available
     context = av.CodecContext.create(decoder, "r") if alpha else stream.codec_context
-    part_way, started, at_keyframe, latest = sought, False, False, None
+    part_way, started, at_keyframe, latest, refused = sought, False, False, None, None
     for i, packet in enumerate(container.demux(stream)):  # its last packet, empty, flushes the decoder
         if packet.size:
             damage.tell()  # the file goes on past the damage: not a cut file's last picture
@@ -366,7 +367,8 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, dama
         at_keyframe = at_keyframe or (i == 0 and packet.is_keyframe)  # a seek's landing too: its picture is whole
         try:
             frames = context.decode(packet) if alpha else stream.decode(packet)
-        except av.FFmpegError:  # its data damaged (InvalidDataError; an APNG's zlib stream: an "external" error)
+        except av.FFmpegError as exc:  # its data damaged (InvalidDataError; an APNG's zlib stream: an "external" error)
+            refused = refused or exc
             if started or not part_way:  # told as after the last picture decoded: a decoder's threads
                 damage.seen(container, stream, latest, refused=True)  # refuse a picture some packets late
             continue
@@ -375,6 +377,8 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, dama
         started = started or bool(frames)
         latest = max((frame.time for frame in frames if frame.time is not None), default=latest)
         yield from frames
+    if refused is not None and not started and not sought:  # nothing decodes (a feature this FFmpeg lacks, say)
+        raise refused
 
 
 _DAMAGED: set[str] = set()  # the files whose damaged pictures have been told of

@@ -1438,6 +1438,10 @@ def test_a_picture_the_decoder_refuses_is_left_out_told_once_and_the_render_is_w
     assert len(caplog.messages) == 1 and re.fullmatch(
         rf"{re.escape(str(damaged))}: picture data damaged after 0\.\d\d s \(and perhaps later\): rendered as players "
         r"show it, a picture the decoder cannot read left out, the one before it shown on", caplog.messages[0])
+    # its one keyframe damaged, nothing decodes: the decoder's own refusal, not "ends after 0 frames"
+    (tmp_path / "keyframe.mkv").write_bytes(flipped((tmp_path / "pan.mkv").read_bytes(), *pictures[0]))
+    with pytest.raises(MediaError, match=r"keyframe\.mkv: decoding failed \(Invalid data found when processing input\)$"):
+        list(open_source(tmp_path / "keyframe.mkv", moving=True))
 
 
 def test_concealed_damage_in_a_files_last_picture_is_told_at_its_own_time_and_a_cut_file_is_only_refused(tmp_path, caplog):
