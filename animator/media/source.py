@@ -373,7 +373,8 @@ def decoded(container: av.container.InputContainer, stream: av.VideoStream, dama
     does not) or refuses the picture (left out, the picture before it shown on), is told once, as
     a warning (`damage`): players show such a file, so it renders as they show it. (A file cut
     short, whose last picture is cut part-way, is refused for the frames it lacks; where nothing
-    decodes from the top, the first refusal is raised.)"""
+    decodes from the top, the first refusal is raised.) With `threads` (the stream's decoder runs
+    on them), damage met raises DamageOnThreads instead of being told (VideoSource._timed)."""
     tags = {key.lower(): value for key, value in stream.metadata.items()}
     decoder = ALPHA_DECODERS.get(stream.codec_context.name) if tags.get("alpha_mode") == "1" else None
     alpha = decoder is not None and decoder in av.codecs_available
