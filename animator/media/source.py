@@ -185,8 +185,10 @@ class VideoSource:
         try:
             for count, frame in enumerate(self._on_rate(damage), 1):
                 yield frame
-        except av.FFmpegError as exc:
-            raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
+        except av.FFmpegError as exc:  # nothing decodes from the top: damaged, or a file cut in its first pictures
+            if not self._packets_short():
+                raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
+            count = 0
         # short of what it declares; or of its packets, where pictures among them were refused
         if self.frame_count is not None and count < self.frame_count - 1 and (not self.counted or damage.refused_any):
             if self.head_missing:  # a recording cut between keyframes: what comes before the first cannot be decoded
@@ -197,6 +199,18 @@ class VideoSource:
             raise MediaError(f"{self.path}: the video ends after {count} frames where it declares "
                              f"{self.frame_count}: it is cut short or damaged")
         damage.tell()
+
+    def _packets_short(self) -> bool:
+        """Whether the file's packets end a frame or more before the span it declares: it is cut.
+        Its refusal then says so, whether or not the decoder could read its last picture (cut
+        part-way, or damaged too: which, an encoder's threads decide)."""
+        if self.frame_count is None or self.counted:
+            return False
+        try:
+            seconds = demuxed_seconds(self.path, self.fps)
+        except av.FFmpegError:  # its packets cannot all be read
+            return True
+        return seconds is None or seconds < self.start + (self.frame_count - 1) / self.fps
 
     def _on_rate(self, damage: Damage) -> Iterator[Frame]:
         """The span's frames on the source's rate: place i (at start + i / fps) shows the last frame

@@ -1443,6 +1443,11 @@ def test_a_picture_the_decoder_refuses_is_left_out_told_once_and_the_render_is_w
     (tmp_path / "keyframe.mkv").write_bytes(flipped((tmp_path / "pan.mkv").read_bytes(), *pictures[0]))
     with pytest.raises(MediaError, match=r"keyframe\.mkv: decoding failed \(Invalid data found when processing input\)$"):
         list(open_source(tmp_path / "keyframe.mkv", moving=True))
+    # and cut after it: the file is cut, whichever its last picture's fault (an encoder's threads decide)
+    (tmp_path / "cut.mkv").write_bytes((tmp_path / "keyframe.mkv").read_bytes()[:pictures[1][0]])
+    with pytest.raises(MediaError, match=r"cut\.mkv: the video ends after 0 frames where it declares 48: it is cut "
+                                         r"short or damaged$"):
+        list(open_source(tmp_path / "cut.mkv", moving=True))
 
 
 def test_a_damaged_clip_decodes_to_the_same_frames_every_time_from_any_start(tmp_path):
