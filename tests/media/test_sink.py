@@ -277,3 +277,28 @@ def test_a_file_written_atomically_is_the_old_one_or_the_new_one_and_leaves_no_t
         write_atomically(tmp_path / "folder", b"new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "record.json"]  # no .folder.tmp left behind
     assert (tmp_path / "folder" / "mine.txt").read_text() == "kept"
+
+
+def test_the_same_frames_make_the_same_mp4_every_time_at_any_width(tmp_path):
+    """x264's AVX-512 routines made another stream of the same frames now and then, by what the
+    memory they read held (at 192x96, 73 of 200 encodes of four frames; at 640x360 none), so a
+    small render resumed, or made again, was not the same MP4: x264 runs without them."""
+    import hashlib
+    import threading
+
+    from tests.conftest import SAMPLES
+
+    def deep(n: int) -> int:  # a thread that used its stack deeply leaves it, as it was, to the next one
+        return n and deep(n - 1)
+
+    pan = decode_video(SAMPLES / "pan.mp4")[1][:4]
+    frames = [Frame(i, Fraction(i, 24), np.ascontiguousarray(image[:96, :192])) for i, image in enumerate(pan)]
+    streams = set()
+    for attempt in range(30):
+        used = threading.Thread(target=deep, args=(200 + attempt,))
+        used.start(), used.join()
+        with encoding([Mp4Sink(tmp_path / "out.mp4", Fraction(24))]) as put:
+            for frame in frames:
+                put(frame)
+        streams.add(hashlib.sha256((tmp_path / "out.mp4").read_bytes()).hexdigest())
+    assert len(streams) == 1
