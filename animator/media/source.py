@@ -185,10 +185,9 @@ class VideoSource:
         try:
             for count, frame in enumerate(self._on_rate(damage), 1):
                 yield frame
-        except av.FFmpegError as exc:  # nothing decodes from the top: damaged, or a file cut in its first pictures
-            if not self._packets_short():
+        except av.FFmpegError as exc:  # nothing decoded from the top (or a read failing part-way)
+            if not self._packets_short():  # a cut file's refusal comes below, with the frames it gave
                 raise MediaError(f"{self.path}: decoding failed ({exc.strerror or exc})") from None
-            count = 0
         # short of what it declares; or of its packets, where pictures among them were refused
         if self.frame_count is not None and count < self.frame_count - 1 and (not self.counted or damage.refused_any):
             if self.head_missing:  # a recording cut between keyframes: what comes before the first cannot be decoded
