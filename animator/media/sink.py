@@ -229,7 +229,7 @@ FALLBACK = "libx264"  # where the GPU's encoder will not open at the render's si
 def x264_instructions() -> dict[str, str]:
     """x264 without its AVX-512 routines where the CPU has them: they make another stream of the
     same frames now and then, by what the memory they read held (at 192x96, 73 of 200 encodes of
-    four frames; at 160x96 and 176x144 too; at 640x360 none), where its AVX2 ones make one, as
+    four frames; at 160x96 and 176x144 too; at 320x192 none), where its AVX2 ones make one, as
     fast (a render resumed, or made again, is then the same MP4). x264 takes the instruction sets
     it is told unchecked, so AVX2 is named only beside AVX-512 (every CPU with AVX-512 has AVX2,
     FMA3 and BMI2); numpy's check is x264's: AVX-512 F, CD, BW, DQ and VL, and the OS's support."""

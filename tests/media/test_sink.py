@@ -281,7 +281,7 @@ def test_a_file_written_atomically_is_the_old_one_or_the_new_one_and_leaves_no_t
 
 def test_the_same_frames_make_the_same_mp4_every_time_at_any_width(tmp_path):
     """x264's AVX-512 routines made another stream of the same frames now and then, by what the
-    memory they read held (at 192x96, 73 of 200 encodes of four frames; at 640x360 none), so a
+    memory they read held (at 192x96, 73 of 200 encodes of four frames; at 320x192 none), so a
     small render resumed, or made again, was not the same MP4: x264 runs without them."""
     import hashlib
     import threading
