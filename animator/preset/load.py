@@ -1,6 +1,7 @@
 """Reading preset files: YAML -> raw data (with line numbers) -> --set overrides -> Preset.
 
 Precedence: defaults (schema.py) < the preset file < `--set key.path=value` on the command line.
+One default depends on the mode: a still's outputs left out are one PNG (`STILL_OUTPUTS`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from animator.preset.rules import check_audio, check_combinations, check_morph, 
 from animator.preset.schema import Preset
 
 DEFAULT_LISTS = {f.name: f.default for f in dataclasses.fields(Preset) if isinstance(f.default, tuple)}
+STILL_OUTPUTS = [{"format": "png"}]  # a still is one picture, <name>.png: not a video of one frame
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +72,9 @@ def parse_overrides(items: list[str], defaults: dict[str, Any] = {}, **flags: An
 def applied(raw: dict, overrides: list[Override]) -> dict:
     """Raw preset data as the overrides leave it (a copy), before it is checked."""
     raw = copy.deepcopy(raw)
+    mode = next((o.value for o in reversed(overrides) if o.path == ("mode",)), raw.get("mode"))
+    if mode == "still" and "outputs" not in raw:
+        raw["outputs"] = copy.deepcopy(STILL_OUTPUTS)
     for override in overrides:
         _apply(raw, override)
     return raw

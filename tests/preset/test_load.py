@@ -399,6 +399,19 @@ def test_unreadable_preset_files(tmp_path):
         load_preset(write(tmp_path, "# nothing but a comment\n"))
 
 
+def test_a_still_left_without_outputs_is_one_png_and_a_loop_a_video(tmp_path):
+    """A still preset without `outputs` wrote a video of one frame (MP4 and GIF, 1/24 s)."""
+    formats = lambda preset: [(o.format, o.size) for o in preset.outputs]  # noqa: E731
+    still = write(tmp_path, minimal(f"mode: still\nstyle: {SAMPLES / 'brick.png'}\n"))
+    assert formats(load_preset(still)) == [("png", None)]
+    assert formats(load_preset(still, parse_overrides(["outputs.0.size=64"]))) == [("png", 64)]  # the default edited
+    assert formats(load_preset(still, parse_overrides(["outputs=[{format: webp}]"]))) == [("webp", None)]
+    loop = write(tmp_path, minimal())
+    assert formats(load_preset(loop)) == [("mp4", None), ("gif", 256)]
+    assert formats(load_preset(loop, parse_overrides(["mode=still", f"style={SAMPLES / 'brick.png'}"]))) == [("png", None)]
+    assert formats(load_preset(still, parse_overrides(["mode=iterate"]))) == [("mp4", None), ("gif", 256)]
+
+
 def test_overrides_beat_the_file_and_are_checked_the_same_way(tmp_path):
     path = write(tmp_path, minimal("iterate: {steps: 10}\n"))
     preset = load_preset(path, parse_overrides(["iterate.steps=3", "outputs.0.fps=30", "method.name=multistyle"]))
