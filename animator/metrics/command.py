@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from animator.errors import AnimatorError
+from animator.metrics.made import recorded_start
 
 if TYPE_CHECKING:
     import torch  # for annotations alone: torch loads once the files are found fit
@@ -44,8 +45,9 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         return
     if args.source is None:
         raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
+    start = recorded_start([*args.outputs, *([args.reference] if args.reference else [])], args.source, args.start)
     rate = same_rate(args.source, [*args.outputs, *([args.reference] if args.reference else [])])
-    source = source_from(args.source, args.start or 0.0, rate)
+    source = source_from(args.source, start, rate)
     for folder in (path for path in [*args.outputs, *([args.reference] if args.reference else [])] if path.is_dir()):
         frames_found = open_source(folder, moving=True)  # a folder of frames has no rate for same_rate to read: opened here
         if fault := numbering_fault(frames_found.files):  # every frame after the gap paired with the wrong one

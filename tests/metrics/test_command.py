@@ -178,3 +178,33 @@ def test_a_long_gif_of_a_29_97_fps_render_is_paired_at_its_sources_rate_not_its_
     pngs, gif = figures(animator("metrics", "render", "render.gif", "--source", "source.mp4", "--json", cwd=tmp_path))
     assert gif["frames"] == pngs["frames"] == 420
     assert gif["warping_error"] == pytest.approx(pngs["warping_error"], rel=1e-6)  # the same frames, paired alike
+
+
+def test_a_renders_record_names_its_clip_and_where_in_it_the_render_starts(tmp_path):
+    """A render from 0.5 s measured without --start was paired with the clip's first frames, and
+    one measured against a clip of the same shape and rate but other content was measured: both
+    printed figures with exit 0. The record beside a render (its checksum matching) says both."""
+    from tests.conftest import decode_video
+
+    pan = SAMPLES / "pan.mp4"
+    for name, start, flow in (("late", 0.5, "dis"), ("early", 0, "none")):
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\nmode: video\ninput: {pan}\nstyle: {SAMPLES / 'brick.png'}\nsize: 64\n"
+                                               f"video: {{start: {start}, duration: 0.5, temporal: {{flow: {flow}}}}}\n"
+                                               "outputs: [{format: mp4}]\n")
+    assert animator("render", "late.yaml", "early.yaml", "--out", "out", "--quiet", cwd=tmp_path).returncode == 0
+    measure = lambda render, *more: figures(animator("metrics", render, "--source", pan, *more, "--json", cwd=tmp_path))[0]  # noqa: E731
+    (tmp_path / "moved").mkdir()
+    (tmp_path / "moved" / "late.mp4").write_bytes((tmp_path / "out" / "late.mp4").read_bytes())  # no record beside it
+    recorded, stated, unrecorded = measure("out/late.mp4"), measure("moved/late.mp4", "--start", "0.5"), measure("moved/late.mp4")
+    assert recorded["long_term_error"] == stated["long_term_error"] != unrecorded["long_term_error"]
+    refused(animator("metrics", "out/late.mp4", "--source", pan, "--start", "0.2", cwd=tmp_path),
+            "error: --start 0.2: out/late.mp4 was rendered from 0.5 s into its clip (its record late.json says)")
+    refused(animator("metrics", "out/late.mp4", "--source", pan, "--reference", "out/early.mp4", cwd=tmp_path),
+            "error: out/late.mp4 and out/early.mp4: rendered from 0.5 s and 0 s into their clip")
+    facts, frames = decode_video(pan)
+    write(tmp_path / "reversed.mp4", frames[::-1], facts["rate"], crf=0)  # the same shape and rate, other pictures
+    refused(animator("metrics", "out/late.mp4", "--source", "reversed.mp4", cwd=tmp_path),
+            f"error: reversed.mp4: not the clip out/late.mp4 was rendered from ({pan}, its record late.json says)")
+    (tmp_path / "copy.mp4").write_bytes(pan.read_bytes())  # the same clip elsewhere is that clip
+    assert measure("out/late.mp4")["warping_error"] == figures(animator("metrics", "out/late.mp4", "--source", "copy.mp4", "--json",
+                                                                        cwd=tmp_path))[0]["warping_error"]
