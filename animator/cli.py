@@ -490,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="renders of one clip, measured in one pass (with --json, a line each)")
     p.add_argument("--loop", action="store_true", help="a feedback loop's detail, colour, change and pattern per quarter")
     p.add_argument("--moving", action="store_true", help="with --loop: the loop has feedback motion, so change per frame has no upper bar")
-    p.add_argument("--source", type=Path, help="the clip the render was made from")
+    p.add_argument("--source", type=Path, help="the clip the render was made from (default: the one its record names)")
     p.add_argument("--start", type=float, help="where in the source the render starts (seconds; default: as the render's record says, else 0)")
     p.add_argument("--reference", type=Path, help="the per-frame render of the same clip (temporal.flow: none)")
     p.add_argument("--style", type=Path, help="the style image, for the Gram distance (default: the reference's own)")

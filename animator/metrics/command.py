@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from animator.errors import AnimatorError
-from animator.metrics.made import recorded_start
+from animator.metrics.made import recorded_clip, recorded_start
 
 if TYPE_CHECKING:
     import torch  # for annotations alone: torch loads once the files are found fit
@@ -43,12 +43,12 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         for output, loop in zip(args.outputs, loops):
             print_loop(output, (f.image for f in loop), args.json, args.moving)
         return
-    if args.source is None:
-        raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
-    start = recorded_start([*args.outputs, *([args.reference] if args.reference else [])], args.source, args.start)
-    rate = same_rate(args.source, [*args.outputs, *([args.reference] if args.reference else [])])
-    source = source_from(args.source, start, rate)
-    for folder in (path for path in [*args.outputs, *([args.reference] if args.reference else [])] if path.is_dir()):
+    renders = [*args.outputs, *([args.reference] if args.reference else [])]
+    clip = args.source or recorded_clip(renders)  # without --source, the clip a render's record names
+    start = recorded_start(renders, clip, args.start)
+    rate = same_rate(clip, renders)
+    source = source_from(clip, start, rate)
+    for folder in (path for path in renders if path.is_dir()):
         frames_found = open_source(folder, moving=True)  # a folder of frames has no rate for same_rate to read: opened here
         if fault := numbering_fault(frames_found.files):  # every frame after the gap paired with the wrong one
             raise AnimatorError(f"{folder}: {fault}: a render's frames are measured in order, each against its "
@@ -69,11 +69,11 @@ def cmd_metrics(args: argparse.Namespace) -> None:
                                  frames(args.reference, rate) if args.reference else None, style, weight=weight,
                                  flow=args.flow or "dis", every=args.every or 1)
     except Mismatch as exc:
-        files = {"renders": args.outputs, "source": [args.source], "reference": [args.reference]}[exc.whose]
+        files = {"renders": args.outputs, "source": [clip], "reference": [args.reference]}[exc.whose]
         raise AnimatorError(f"{' '.join(map(str, files))}: {exc}") from None
     for output, figures in zip(args.outputs, measured.values()):
         if args.json:
-            print(json.dumps(json_figures({"output": str(output), "source": str(args.source), **figures}), allow_nan=False))
+            print(json.dumps(json_figures({"output": str(output), "source": str(clip), **figures}), allow_nan=False))
         else:
             print_clip(str(output), figures, weight)
 

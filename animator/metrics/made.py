@@ -39,6 +39,24 @@ def made_from(render: Path) -> Made | None:
         return None
 
 
+def recorded_clip(renders: list[Path]) -> Path:
+    """The clip the renders' records name, for a command that gives no `--source`: it must be where
+    the record says, as it was when it was rendered."""
+    made = [(render, found) for render in renders if (found := made_from(render))]
+    if not made:
+        raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
+    (render, first), other = made[0], next(((r, m) for r, m in made if m.clip != made[0][1].clip), None)
+    if other:
+        raise AnimatorError(f"{render} and {other[0]}: rendered from {first.clip} and {other[1].clip} (their records say): "
+                            "metrics measures renders of one clip")
+    clip, said = Path(first.clip), f"the clip its record {first.record.name} names"
+    if not clip.exists():
+        raise AnimatorError(f"{render}: {clip}, {said}, is not there: give --source IN")
+    if first.checksum and (not clip.is_file() or file_hash(clip) != first.checksum):
+        raise AnimatorError(f"{render}: {clip}, {said}, has changed since it was rendered: give --source IN")
+    return clip
+
+
 def recorded_start(renders: list[Path], source: Path, start: float | None) -> float:
     """The time into `source` of the renders' first frame: `start` as given, or as their records
     say. A source whose content is not the clip a record names, a `start` that is not the time a

@@ -186,12 +186,13 @@ def test_a_renders_record_names_its_clip_and_where_in_it_the_render_starts(tmp_p
     printed figures with exit 0. The record beside a render (its checksum matching) says both."""
     from tests.conftest import decode_video
 
-    pan = SAMPLES / "pan.mp4"
-    for name, start, flow in (("late", 0.5, "dis"), ("early", 0, "none")):
-        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\nmode: video\ninput: {pan}\nstyle: {SAMPLES / 'brick.png'}\nsize: 64\n"
+    pan, mine = SAMPLES / "pan.mp4", tmp_path / "mine.mp4"
+    mine.write_bytes(pan.read_bytes())
+    for name, clip, start, flow in (("late", pan, 0.5, "dis"), ("early", pan, 0, "none"), ("mine", mine, 0, "dis")):
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\nmode: video\ninput: {clip}\nstyle: {SAMPLES / 'brick.png'}\nsize: 64\n"
                                                f"video: {{start: {start}, duration: 0.5, temporal: {{flow: {flow}}}}}\n"
                                                "outputs: [{format: mp4}]\n")
-    assert animator("render", "late.yaml", "early.yaml", "--out", "out", "--quiet", cwd=tmp_path).returncode == 0
+    assert animator("render", "late.yaml", "early.yaml", "mine.yaml", "--out", "out", "--quiet", cwd=tmp_path).returncode == 0
     measure = lambda render, *more: figures(animator("metrics", render, "--source", pan, *more, "--json", cwd=tmp_path))[0]  # noqa: E731
     (tmp_path / "moved").mkdir()
     (tmp_path / "moved" / "late.mp4").write_bytes((tmp_path / "out" / "late.mp4").read_bytes())  # no record beside it
@@ -208,3 +209,14 @@ def test_a_renders_record_names_its_clip_and_where_in_it_the_render_starts(tmp_p
     (tmp_path / "copy.mp4").write_bytes(pan.read_bytes())  # the same clip elsewhere is that clip
     assert measure("out/late.mp4")["warping_error"] == figures(animator("metrics", "out/late.mp4", "--source", "copy.mp4", "--json",
                                                                         cwd=tmp_path))[0]["warping_error"]
+    # without --source, the clip the record names (it was "--source IN is needed")
+    assert figures(animator("metrics", "out/late.mp4", "--json", cwd=tmp_path))[0] == {**recorded, "source": str(pan)}
+    refused(animator("metrics", "out/late.mp4", "out/mine.mp4", cwd=tmp_path),
+            f"error: out/late.mp4 and out/mine.mp4: rendered from {pan} and {mine} (their records say)")
+    mine.write_bytes((tmp_path / "reversed.mp4").read_bytes())
+    refused(animator("metrics", "out/mine.mp4", cwd=tmp_path), f"error: out/mine.mp4: {mine}, the clip its record mine.json "
+            "names, has changed since it was rendered: give --source IN")
+    mine.unlink()
+    refused(animator("metrics", "out/mine.mp4", cwd=tmp_path), f"error: out/mine.mp4: {mine}, the clip its record mine.json "
+            "names, is not there: give --source IN")
+    refused(animator("metrics", "moved/late.mp4", cwd=tmp_path), "error: animator metrics: --source IN is needed")
