@@ -1,5 +1,6 @@
-"""The `animator metrics` command: its flags checked, the clips found and paired at one rate (all
-before torch loads), then the figures printed, as text or JSON: a video render's steadiness
+"""The `animator metrics` command: its flags checked, the clips found (a render's record names its
+clip and the time it starts at: metrics/made.py) and paired at one rate (all before torch loads),
+then the figures printed, as text or JSON: a video render's steadiness
 against its source, and its cost against the per-frame render and the style (metrics/clip.py);
 or a loop's life (metrics/loop.py)."""
 
