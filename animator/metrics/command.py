@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from animator.errors import AnimatorError
-from animator.metrics.made import recorded_clip, recorded_start
+from animator.metrics.made import recorded_span
 
 if TYPE_CHECKING:
     import torch  # for annotations alone: torch loads once the files are found fit
@@ -45,8 +45,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
             print_loop(output, (f.image for f in loop), args.json, args.moving)
         return
     renders = [*args.outputs, *([args.reference] if args.reference else [])]
-    clip = args.source or recorded_clip(renders)  # without --source, the clip a render's record names
-    start = recorded_start(renders, clip, args.start)
+    clip, start = recorded_span(renders, args.source, args.start)  # as given, or as a render's record says
     rate = same_rate(clip, renders)
     source = source_from(clip, start, rate)
     for folder in (path for path in renders if path.is_dir()):

@@ -39,14 +39,21 @@ def made_from(render: Path) -> Made | None:
         return None
 
 
-def recorded_clip(renders: list[Path]) -> Path:
-    """The clip the renders' records name, for a command that gives no `--source`: it must be where
-    the record says, as it was when it was rendered."""
+def recorded_span(renders: list[Path], source: Path | None, start: float | None) -> tuple[Path, float]:
+    """The clip the renders were made from and the time into it of their first frame: `source`
+    and `start` as given, or as the renders' records say. A record is read once per render."""
     made = [(render, found) for render in renders if (found := made_from(render))]
+    clip = source or _recorded_clip(made)
+    return clip, _recorded_start(made, clip, start)
+
+
+def _recorded_clip(made: list[tuple[Path, Made]]) -> Path:
+    """The clip the records name, for a command that gives no `--source`: it must be where the
+    record says, as it was when it was rendered."""
     if not made:
         raise AnimatorError("animator metrics: --source IN is needed (the clip the render was made from), or --loop")
-    (render, first), other = made[0], next(((r, m) for r, m in made if m.clip != made[0][1].clip), None)
-    if other:
+    (render, first), same = made[0], lambda m: (m.checksum or m.clip) == (first.checksum or first.clip)  # noqa: E731
+    if other := next(((r, m) for r, m in made if not same(m)), None):
         raise AnimatorError(f"{render} and {other[0]}: rendered from {first.clip} and {other[1].clip} (their records say): "
                             "metrics measures renders of one clip")
     clip, said = Path(first.clip), f"the clip its record {first.record.name} names"
@@ -57,22 +64,17 @@ def recorded_clip(renders: list[Path]) -> Path:
     return clip
 
 
-def recorded_start(renders: list[Path], source: Path, start: float | None) -> float:
-    """The time into `source` of the renders' first frame: `start` as given, or as their records
-    say. A source whose content is not the clip a record names, a `start` that is not the time a
-    record names, or records that name different times are refused."""
-    times: dict[Path, float] = {}
-    for render in renders:
-        if (made := made_from(render)) is None:
-            continue
-        said = f"its record {made.record.name} says"
-        if made.checksum and source.is_file() and file_hash(source) != made.checksum:
-            raise AnimatorError(f"{source}: not the clip {render} was rendered from ({made.clip}, {said}): give that clip as --source")
-        if start is not None and not math.isclose(start, made.start, abs_tol=1e-9):
-            raise AnimatorError(f"--start {start:g}: {render} was rendered from {made.start:g} s into its clip ({said}): "
-                                f"give --start {made.start:g}, or leave it out")
-        if times and not math.isclose(made.start, (first := next(iter(times.items())))[1], abs_tol=1e-9):
-            raise AnimatorError(f"{first[0]} and {render}: rendered from {first[1]:g} s and {made.start:g} s into their clip "
-                                "(their records say): metrics pairs the frames of one span")
-        times[render] = made.start
-    return start if start is not None else next(iter(times.values()), 0.0)
+def _recorded_start(made: list[tuple[Path, Made]], source: Path, start: float | None) -> float:
+    """`start`, or the time the records name. A source whose content is not the clip a record
+    names, a `start` that is not the time a record names, or records of different times are refused."""
+    for render, found in made:
+        said = f"its record {found.record.name} says"
+        if found.checksum and source.is_file() and file_hash(source) != found.checksum:
+            raise AnimatorError(f"{source}: not the clip {render} was rendered from ({found.clip}, {said}): give that clip as --source")
+        if start is not None and not math.isclose(start, found.start, abs_tol=1e-9):
+            raise AnimatorError(f"--start {start:g}: {render} was rendered from {found.start:g} s into its clip ({said}): "
+                                f"give --start {found.start:g}, or leave it out")
+        if not math.isclose(found.start, made[0][1].start, abs_tol=1e-9):
+            raise AnimatorError(f"{made[0][0]} and {render}: rendered from {made[0][1].start:g} s and {found.start:g} s into "
+                                "their clip (their records say): metrics pairs the frames of one span")
+    return start if start is not None else made[0][1].start if made else 0.0

@@ -180,43 +180,59 @@ def test_a_long_gif_of_a_29_97_fps_render_is_paired_at_its_sources_rate_not_its_
     assert gif["warping_error"] == pytest.approx(pngs["warping_error"], rel=1e-6)  # the same frames, paired alike
 
 
-def test_a_renders_record_names_its_clip_and_where_in_it_the_render_starts(tmp_path):
-    """A render from 0.5 s measured without --start was paired with the clip's first frames, and
-    one measured against a clip of the same shape and rate but other content was measured: both
-    printed figures with exit 0. The record beside a render (its checksum matching) says both."""
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """Renders beside their records: of the pan from 0.5 s and per frame from 0, and from `mine.mp4`,
+    a clip of the pan's shape and rate with other pictures (the pan reversed, as is `reversed.mp4`)."""
     from tests.conftest import decode_video
 
-    pan, mine = SAMPLES / "pan.mp4", tmp_path / "mine.mp4"
-    mine.write_bytes(pan.read_bytes())
-    for name, clip, start, flow in (("late", pan, 0.5, "dis"), ("early", pan, 0, "none"), ("mine", mine, 0, "dis")):
-        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\nmode: video\ninput: {clip}\nstyle: {SAMPLES / 'brick.png'}\nsize: 64\n"
-                                               f"video: {{start: {start}, duration: 0.5, temporal: {{flow: {flow}}}}}\n"
-                                               "outputs: [{format: mp4}]\n")
-    assert animator("render", "late.yaml", "early.yaml", "mine.yaml", "--out", "out", "--quiet", cwd=tmp_path).returncode == 0
-    measure = lambda render, *more: figures(animator("metrics", render, "--source", pan, *more, "--json", cwd=tmp_path))[0]  # noqa: E731
-    (tmp_path / "moved").mkdir()
-    (tmp_path / "moved" / "late.mp4").write_bytes((tmp_path / "out" / "late.mp4").read_bytes())  # no record beside it
-    recorded, stated, unrecorded = measure("out/late.mp4"), measure("moved/late.mp4", "--start", "0.5"), measure("moved/late.mp4")
-    assert recorded["long_term_error"] == stated["long_term_error"] != unrecorded["long_term_error"]
-    refused(animator("metrics", "out/late.mp4", "--source", pan, "--start", "0.2", cwd=tmp_path),
-            "error: --start 0.2: out/late.mp4 was rendered from 0.5 s into its clip (its record late.json says)")
-    refused(animator("metrics", "out/late.mp4", "--source", pan, "--reference", "out/early.mp4", cwd=tmp_path),
-            "error: out/late.mp4 and out/early.mp4: rendered from 0.5 s and 0 s into their clip")
+    folder, pan = tmp_path_factory.mktemp("recorded"), SAMPLES / "pan.mp4"
     facts, frames = decode_video(pan)
-    write(tmp_path / "reversed.mp4", frames[::-1], facts["rate"], crf=0)  # the same shape and rate, other pictures
-    refused(animator("metrics", "out/late.mp4", "--source", "reversed.mp4", cwd=tmp_path),
+    write(folder / "reversed.mp4", frames[::-1], facts["rate"], crf=0)
+    (folder / "mine.mp4").write_bytes((folder / "reversed.mp4").read_bytes())
+    for name, clip, start, flow in (("late", pan, 0.5, "dis"), ("early", pan, 0, "none"), ("mine", folder / "mine.mp4", 0, "dis")):
+        (folder / f"{name}.yaml").write_text(f"name: {name}\nmode: video\ninput: {clip}\nstyle: {SAMPLES / 'brick.png'}\nsize: 64\n"
+                                             f"video: {{start: {start}, duration: 0.5, temporal: {{flow: {flow}}}}}\n"
+                                             "outputs: [{format: mp4}]\n")
+    assert animator("render", "late.yaml", "early.yaml", "mine.yaml", "--out", "out", "--quiet", cwd=folder).returncode == 0
+    (folder / "moved").mkdir()
+    (folder / "moved" / "late.mp4").write_bytes((folder / "out" / "late.mp4").read_bytes())  # no record beside it
+    return folder
+
+
+def test_a_render_is_measured_from_where_its_record_says_it_starts_and_against_that_clip(recorded):
+    """A render from 0.5 s measured without --start was paired with the clip's first frames, and
+    one measured against a clip of the same shape and rate but other content was measured: both
+    printed figures with exit 0."""
+    pan = SAMPLES / "pan.mp4"
+    measure = lambda render, *more: figures(animator("metrics", render, *more, "--json", cwd=recorded))[0]  # noqa: E731
+    by_record, stated, unrecorded = (measure("out/late.mp4", "--source", pan), measure("moved/late.mp4", "--source", pan, "--start", "0.5"),
+                                     measure("moved/late.mp4", "--source", pan))
+    assert by_record["long_term_error"] == stated["long_term_error"] != unrecorded["long_term_error"]
+    refused(animator("metrics", "out/late.mp4", "--source", pan, "--start", "0.2", cwd=recorded),
+            "error: --start 0.2: out/late.mp4 was rendered from 0.5 s into its clip (its record late.json says)")
+    for renders in (["out/late.mp4", "--reference", "out/early.mp4"], ["out/late.mp4", "out/early.mp4"]):
+        refused(animator("metrics", *renders, "--source", pan, cwd=recorded),
+                "error: out/late.mp4 and out/early.mp4: rendered from 0.5 s and 0 s into their clip (their records say)")
+    refused(animator("metrics", "out/late.mp4", "--source", "reversed.mp4", cwd=recorded),
             f"error: reversed.mp4: not the clip out/late.mp4 was rendered from ({pan}, its record late.json says)")
-    (tmp_path / "copy.mp4").write_bytes(pan.read_bytes())  # the same clip elsewhere is that clip
-    assert measure("out/late.mp4")["warping_error"] == figures(animator("metrics", "out/late.mp4", "--source", "copy.mp4", "--json",
-                                                                        cwd=tmp_path))[0]["warping_error"]
-    # without --source, the clip the record names (it was "--source IN is needed")
-    assert figures(animator("metrics", "out/late.mp4", "--json", cwd=tmp_path))[0] == {**recorded, "source": str(pan)}
-    refused(animator("metrics", "out/late.mp4", "out/mine.mp4", cwd=tmp_path),
+    (recorded / "copy.mp4").write_bytes(pan.read_bytes())  # the same clip elsewhere is that clip
+    assert measure("out/late.mp4", "--source", "copy.mp4")["warping_error"] == by_record["warping_error"]
+
+
+def test_without_source_a_render_is_measured_against_the_clip_its_record_names(recorded):
+    """It was "--source IN is needed", where the record says which."""
+    pan, mine = SAMPLES / "pan.mp4", recorded / "mine.mp4"
+    by_record = figures(animator("metrics", "out/late.mp4", "--source", pan, "--json", cwd=recorded))[0]
+    assert figures(animator("metrics", "out/late.mp4", "--json", cwd=recorded))[0] == by_record
+    refused(animator("metrics", "out/late.mp4", "out/early.mp4", cwd=recorded), "error: out/late.mp4 and out/early.mp4: "
+            "rendered from 0.5 s and 0 s into their clip (their records say)")
+    refused(animator("metrics", "out/late.mp4", "out/mine.mp4", cwd=recorded),
             f"error: out/late.mp4 and out/mine.mp4: rendered from {pan} and {mine} (their records say)")
-    mine.write_bytes((tmp_path / "reversed.mp4").read_bytes())
-    refused(animator("metrics", "out/mine.mp4", cwd=tmp_path), f"error: out/mine.mp4: {mine}, the clip its record mine.json "
+    mine.write_bytes(pan.read_bytes())
+    refused(animator("metrics", "out/mine.mp4", cwd=recorded), f"error: out/mine.mp4: {mine}, the clip its record mine.json "
             "names, has changed since it was rendered: give --source IN")
     mine.unlink()
-    refused(animator("metrics", "out/mine.mp4", cwd=tmp_path), f"error: out/mine.mp4: {mine}, the clip its record mine.json "
+    refused(animator("metrics", "out/mine.mp4", cwd=recorded), f"error: out/mine.mp4: {mine}, the clip its record mine.json "
             "names, is not there: give --source IN")
-    refused(animator("metrics", "moved/late.mp4", cwd=tmp_path), "error: animator metrics: --source IN is needed")
+    refused(animator("metrics", "moved/late.mp4", cwd=recorded), "error: animator metrics: --source IN is needed")
