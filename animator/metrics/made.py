@@ -17,6 +17,7 @@ from animator.render.record import file_hash, output_hash
 
 class Made(NamedTuple):
     record: Path  # the record that says it
+    mode: str  # the preset's: only a video mode's render has a clip to be measured against
     clip: str  # the clip the render was made from, as the record names it
     start: float  # seconds into it at the render's first frame
     checksum: str | None  # the clip's SHA-256 when it was rendered (None: a folder of frames)
@@ -24,17 +25,15 @@ class Made(NamedTuple):
 
 def made_from(render: Path) -> Made | None:
     """What the record beside a render says it was made from, where the record names the render
-    with its content (a file renamed, edited or made elsewhere has none): None where there is none,
-    or the render is not a video mode's."""
+    with its content (a file renamed, edited or made elsewhere has none): None where there is none."""
     name = render.name.removesuffix("_frames") if render.is_dir() else render.stem
     path = render.parent / f"{name}.json"
     try:
         record = json.loads(path.read_text())
         preset = record["preset"]
-        if preset["mode"] != "video" or render.name not in record["outputs"] or \
-                record["checksums"][render.name] != output_hash(render):
+        if render.name not in record["outputs"] or record["checksums"][render.name] != output_hash(render):
             return None
-        return Made(path, preset["input"], float(preset["video"]["start"]), record["inputs"].get(preset["input"]))
+        return Made(path, preset["mode"], preset["input"], float(preset["video"]["start"]), record["inputs"].get(preset["input"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -43,6 +42,9 @@ def recorded_span(renders: list[Path], source: Path | None, start: float | None)
     """The clip the renders were made from and the time into it of their first frame: `source`
     and `start` as given, or as the renders' records say. A record is read once per render."""
     made = [(render, found) for render in renders if (found := made_from(render))]
+    if loop := next((render for render, found in made if found.mode == "iterate"), None):  # no clip to pair it with
+        raise AnimatorError(f"{loop}: a loop (iterate mode, its record says): measure it with --loop")
+    made = [(render, found) for render, found in made if found.mode == "video"]  # a still is refused as one, below
     clip = source or _recorded_clip(made)
     return clip, _recorded_start(made, clip, start)
 

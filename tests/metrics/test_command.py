@@ -182,8 +182,9 @@ def test_a_long_gif_of_a_29_97_fps_render_is_paired_at_its_sources_rate_not_its_
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """Renders beside their records: of the pan from 0.5 s and per frame from 0, and from `mine.mp4`,
-    a clip of the pan's shape and rate with other pictures (the pan reversed, as is `reversed.mp4`)."""
+    """Renders beside their records: of the pan from 0.5 s and per frame from 0, from `mine.mp4`, a
+    clip of the pan's shape and rate with other pictures (the pan reversed, as is `reversed.mp4`),
+    and a loop."""
     from tests.conftest import decode_video
 
     folder, pan = tmp_path_factory.mktemp("recorded"), SAMPLES / "pan.mp4"
@@ -194,7 +195,9 @@ def recorded(tmp_path_factory):
         (folder / f"{name}.yaml").write_text(f"name: {name}\nmode: video\ninput: {clip}\nstyle: {SAMPLES / 'brick.png'}\nsize: 64\n"
                                              f"video: {{start: {start}, duration: 0.5, temporal: {{flow: {flow}}}}}\n"
                                              "outputs: [{format: mp4}]\n")
-    assert animator("render", "late.yaml", "early.yaml", "mine.yaml", "--out", "out", "--quiet", cwd=folder).returncode == 0
+    (folder / "loop.yaml").write_text(f"name: loop\ninput: {SAMPLES / 'chelsea.png'}\nsize: 32\niterate: {{steps: 5}}\n"
+                                      "outputs: [{format: mp4}]\n")
+    assert animator("render", "late.yaml", "early.yaml", "mine.yaml", "loop.yaml", "--out", "out", "--quiet", cwd=folder).returncode == 0
     (folder / "moved").mkdir()
     (folder / "moved" / "late.mp4").write_bytes((folder / "out" / "late.mp4").read_bytes())  # no record beside it
     return folder
@@ -236,3 +239,6 @@ def test_without_source_a_render_is_measured_against_the_clip_its_record_names(r
     refused(animator("metrics", "out/mine.mp4", cwd=recorded), f"error: out/mine.mp4: {mine}, the clip its record mine.json "
             "names, is not there: give --source IN")
     refused(animator("metrics", "moved/late.mp4", cwd=recorded), "error: animator metrics: --source IN is needed")
+    for source in ([], ["--source", pan]):  # a loop has no clip: measured against one, its figures meant nothing
+        refused(animator("metrics", "out/loop.mp4", *source, cwd=recorded),
+                "error: out/loop.mp4: a loop (iterate mode, its record says): measure it with --loop")
