@@ -239,6 +239,10 @@ def test_without_source_a_render_is_measured_against_the_clip_its_record_names(r
     refused(animator("metrics", "out/mine.mp4", cwd=recorded), f"error: out/mine.mp4: {mine}, the clip its record mine.json "
             "names, is not there: give --source IN")
     refused(animator("metrics", "moved/late.mp4", cwd=recorded), "error: animator metrics: --source IN is needed")
+    (recorded / "other").mkdir()  # another video under the render's name, beside its record: not the render it names
+    (recorded / "other" / "late.json").write_bytes((recorded / "out" / "late.json").read_bytes())
+    (recorded / "other" / "late.mp4").write_bytes((recorded / "out" / "early.mp4").read_bytes())
+    refused(animator("metrics", "other/late.mp4", cwd=recorded), "error: animator metrics: --source IN is needed")
     for source in ([], ["--source", pan]):  # a loop has no clip: measured against one, its figures meant nothing
         refused(animator("metrics", "out/loop.mp4", *source, cwd=recorded),
                 "error: out/loop.mp4: a loop (iterate mode, its record says): measure it with --loop")
