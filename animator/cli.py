@@ -381,7 +381,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     import torch
 
     from animator.device import select_device, select_dtype
-    from animator.env import render_threads, threads_asked
+    from animator.env import idle_threads_wait, render_threads, threads_asked
     from animator.media.sink import h264_encoder, x264_instructions
     from animator.nets import weights
 
@@ -399,7 +399,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     except AnimatorError as exc:  # shown, not raised: this table is where a bad setting is looked into
         threads = f"none: {exc}"
     table.add_row("render threads", threads)
-    table.add_row("idle threads", idle_threads())
+    table.add_row("idle threads", idle_threads_wait())
     encoder = h264_encoder(device.type == "cuda")
     if encoder == "libx264" and x264_instructions():  # what makes its streams repeatable here
         encoder += " (AVX2, not AVX-512)"
@@ -505,12 +505,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("presets", help="list the bundled presets").set_defaults(run=cmd_presets)
     sub.add_parser("info", help="versions, device, codecs and weight files").set_defaults(run=cmd_info)
     return parser
-
-
-def idle_threads() -> str:
-    policy = os.environ.get("OMP_WAIT_POLICY", "").strip()
-    waits = {"PASSIVE": "sleep", "ACTIVE": "spin"}.get(policy.upper(), "spin a while, then sleep")
-    return f"{waits} (OMP_WAIT_POLICY={policy})" if policy else f"{waits} (OMP_WAIT_POLICY unset)"
 
 
 # Every character that ends a line (str.splitlines'), as a name or a path may hold one: written out as its escape

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 from animator.errors import AnimatorError
@@ -39,10 +40,24 @@ def render_threads() -> int:
 def idle_threads_sleep() -> None:
     """OpenMP's threads (torch's on the CPU) sleep between operators instead of spinning, unless
     OMP_WAIT_POLICY says otherwise; read once, when torch loads, so set before it is imported.
-    Spinning gains nothing a render can measure on a quiet machine (its operators are large), but
-    beside another busy program the spinning threads take the cores from it and from each other:
-    `melt` beside one busy core took 22.6 s against 13.3 sleeping (the bench README)."""
+    On a quiet machine spinning gains a render of large operators nothing and one of many small
+    ones a fifth (`eigen-melt`), but beside another busy program the spinning threads take the
+    cores from it and from each other: `melt` beside one busy core took 22.6 s against 13.3
+    sleeping, and 1.9x even with a short spin (the bench README)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def idle_threads_wait() -> str:
+    """How OpenMP's threads wait between operators, as libgomp reads the environment: a count in
+    GOMP_SPINCOUNT (digits, with k, M, G or T to multiply) is the spin whatever the policy says."""
+    policy, spins = os.environ.get("OMP_WAIT_POLICY", "").strip(), os.environ.get("GOMP_SPINCOUNT", "").strip()
+    if re.fullmatch(r"\d+[kMGT]?", spins):
+        return f"sleep (GOMP_SPINCOUNT={spins})" if int(spins.rstrip("kMGT")) == 0 else \
+            f"spin {spins} times, then sleep (GOMP_SPINCOUNT={spins})"
+    if spins.lower() in ("infinite", "infinity"):
+        return f"spin (GOMP_SPINCOUNT={spins})"
+    waits = {"PASSIVE": "sleep", "ACTIVE": "spin"}.get(policy.upper(), "spin a while, then sleep")
+    return f"{waits} (OMP_WAIT_POLICY={policy})" if policy else f"{waits} (OMP_WAIT_POLICY unset)"
 
 
 def available_memory() -> float | None:

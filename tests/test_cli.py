@@ -359,6 +359,9 @@ def test_validate_presets_and_info(tmp_path):
     # the table, where a bad setting is looked into
     assert bad.returncode == 0 and "libx264" in bad.stdout and "ANIMATOR_THREADS=abc" in bad.stdout, bad.stderr
     assert re.search(r"idle threads\W+spin \(OMP_WAIT_POLICY=active\)", bad.stdout), bad.stdout  # the user's own kept
+    spin = subprocess.run([sys.executable, "-m", "animator", "info"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**unset("OMP_WAIT_POLICY"), "GOMP_SPINCOUNT": "10k"})  # libgomp's count beats the policy
+    assert re.search(r"idle threads\W+spin 10k times, then sleep \(GOMP_SPINCOUNT=10k\)", spin.stdout), spin.stdout
 
 
 def unset(name: str) -> dict:
