@@ -71,9 +71,12 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     except Mismatch as exc:
         files = {"renders": args.outputs, "source": [clip], "reference": [args.reference]}[exc.whose]
         raise AnimatorError(f"{' '.join(map(str, files))}: {exc}") from None
+    if not args.json and (args.source is None or (args.start is None and start)):  # what was read, said
+        print(f"against {clip} from {start:g} s, as the render's record says")
     for output, figures in zip(args.outputs, measured.values()):
         if args.json:
-            print(json.dumps(json_figures({"output": str(output), "source": str(clip), **figures}), allow_nan=False))
+            print(json.dumps(json_figures({"output": str(output), "source": str(clip), "start": start, **figures}),
+                             allow_nan=False))
         else:
             print_clip(str(output), figures, weight)
 

@@ -212,6 +212,7 @@ def test_a_render_is_measured_from_where_its_record_says_it_starts_and_against_t
     by_record, stated, unrecorded = (measure("out/late.mp4", "--source", pan), measure("moved/late.mp4", "--source", pan, "--start", "0.5"),
                                      measure("moved/late.mp4", "--source", pan))
     assert by_record["long_term_error"] == stated["long_term_error"] != unrecorded["long_term_error"]
+    assert (by_record["start"], stated["start"], unrecorded["start"]) == (0.5, 0.5, 0)
     refused(animator("metrics", "out/late.mp4", "--source", pan, "--start", "0.2", cwd=recorded),
             "error: --start 0.2: out/late.mp4 was rendered from 0.5 s into its clip (its record late.json says)")
     for renders in (["out/late.mp4", "--reference", "out/early.mp4"], ["out/late.mp4", "out/early.mp4"]):
@@ -228,6 +229,8 @@ def test_without_source_a_render_is_measured_against_the_clip_its_record_names(r
     pan, mine = SAMPLES / "pan.mp4", recorded / "mine.mp4"
     by_record = figures(animator("metrics", "out/late.mp4", "--source", pan, "--json", cwd=recorded))[0]
     assert figures(animator("metrics", "out/late.mp4", "--json", cwd=recorded))[0] == by_record
+    said = animator("metrics", "out/late.mp4", cwd=recorded).stdout.splitlines()  # what was read from the record, said
+    assert said[0] == f"against {pan} from 0.5 s, as the render's record says" and said[1].startswith("out/late.mp4: 12 frames")
     refused(animator("metrics", "out/late.mp4", "out/early.mp4", cwd=recorded), "error: out/late.mp4 and out/early.mp4: "
             "rendered from 0.5 s and 0 s into their clip (their records say)")
     refused(animator("metrics", "out/late.mp4", "out/mine.mp4", cwd=recorded),
