@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from animator.errors import AnimatorError
-from animator.metrics.made import recorded_span
+from animator.metrics.made import recorded_loop, recorded_span
 
 if TYPE_CHECKING:
     import torch  # for annotations alone: torch loads once the files are found fit
@@ -26,6 +26,9 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 
     from animator.media.source import numbering_fault, open_source
 
+    clip_flags = (args.source, args.start, args.reference, args.style, args.style_size, args.weight, args.every, args.flow)
+    if not args.loop and all(flag is None for flag in clip_flags) and (moving := recorded_loop(args.outputs)) is not None:
+        args = argparse.Namespace(**{**vars(args), "loop": True, "moving": args.moving or moving})  # loops by their records
     check_metrics_flags(args)
 
     def frames(path: Path, rate: Fraction | None = None):

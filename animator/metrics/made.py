@@ -1,23 +1,29 @@
 """What a render's record says it was made from, so that `animator metrics` measures it against
-that clip and that span. A video render's record (`<name>.json` beside it, render/record.py)
+that clip and that span, or as the loop it is. A video render's record (`<name>.json` beside it, render/record.py)
 names its clip with the clip's SHA-256, and the time into it of the render's first frame: a
 `--source` of other content, or a `--start` left at 0 for a render from 12 s on, paired every
 frame with the wrong one and printed figures with exit 0."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 from typing import NamedTuple
 
 from animator.errors import AnimatorError
+from animator.preset.schema import MotionConfig
 from animator.render.record import file_hash, output_hash
+
+
+STILL_CAMERA = {f.name: f.default for f in dataclasses.fields(MotionConfig) if f.name not in ("border", "resample")}
 
 
 class Made(NamedTuple):
     record: Path  # the record that says it
     mode: str  # the preset's: only a video mode's render has a clip to be measured against
+    moving: bool  # a loop's: it has feedback motion (any motion key off the still camera's value)
     clip: str  # the clip the render was made from, as the record names it
     start: float  # seconds into it at the render's first frame
     checksum: str | None  # the clip's SHA-256 when it was rendered (None: a folder of frames)
@@ -33,9 +39,19 @@ def made_from(render: Path) -> Made | None:
         preset = record["preset"]
         if render.name not in record["outputs"] or record["checksums"][render.name] != output_hash(render):
             return None
-        return Made(path, preset["mode"], preset["input"], float(preset["video"]["start"]), record["inputs"].get(preset["input"]))
+        motion = preset["iterate"]["motion"] or {}
+        moving = any(motion.get(key, still) != still for key, still in STILL_CAMERA.items())
+        return Made(path, preset["mode"], moving, preset["input"], float(preset["video"]["start"]),
+                    record["inputs"].get(preset["input"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def recorded_loop(renders: list[Path]) -> bool | None:
+    """Where every render is a loop by its record, whether one has feedback motion (its change
+    per frame has no upper bar); else None."""
+    made = [made_from(render) for render in renders]
+    return any(m.moving for m in made) if all(m is not None and m.mode == "iterate" for m in made) else None
 
 
 def recorded_span(renders: list[Path], source: Path | None, start: float | None) -> tuple[Path, float]:

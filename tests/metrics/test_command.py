@@ -184,7 +184,7 @@ def test_a_long_gif_of_a_29_97_fps_render_is_paired_at_its_sources_rate_not_its_
 def recorded(tmp_path_factory):
     """Renders beside their records: of the pan from 0.5 s and per frame from 0, from `mine.mp4`, a
     clip of the pan's shape and rate with other pictures (the pan reversed, as is `reversed.mp4`),
-    and a loop."""
+    and two loops, one with feedback motion."""
     from tests.conftest import decode_video
 
     folder, pan = tmp_path_factory.mktemp("recorded"), SAMPLES / "pan.mp4"
@@ -195,9 +195,11 @@ def recorded(tmp_path_factory):
         (folder / f"{name}.yaml").write_text(f"name: {name}\nmode: video\ninput: {clip}\nstyle: {SAMPLES / 'brick.png'}\nsize: 64\n"
                                              f"video: {{start: {start}, duration: 0.5, temporal: {{flow: {flow}}}}}\n"
                                              "outputs: [{format: mp4}]\n")
-    (folder / "loop.yaml").write_text(f"name: loop\ninput: {SAMPLES / 'chelsea.png'}\nsize: 32\niterate: {{steps: 5}}\n"
-                                      "outputs: [{format: mp4}]\n")
-    assert animator("render", "late.yaml", "early.yaml", "mine.yaml", "loop.yaml", "--out", "out", "--quiet", cwd=folder).returncode == 0
+    for name, motion in (("loop", "{}"), ("drift", "{translate_x: 6}")):
+        (folder / f"{name}.yaml").write_text(f"name: {name}\ninput: {SAMPLES / 'chelsea.png'}\nsize: 32\n"
+                                             f"iterate: {{steps: 5, motion: {motion}}}\noutputs: [{{format: mp4}}]\n")
+    presets = ("late.yaml", "early.yaml", "mine.yaml", "loop.yaml", "drift.yaml")
+    assert animator("render", *presets, "--out", "out", "--quiet", cwd=folder).returncode == 0
     (folder / "moved").mkdir()
     (folder / "moved" / "late.mp4").write_bytes((folder / "out" / "late.mp4").read_bytes())  # no record beside it
     return folder
@@ -246,6 +248,13 @@ def test_without_source_a_render_is_measured_against_the_clip_its_record_names(r
     (recorded / "other" / "late.json").write_bytes((recorded / "out" / "late.json").read_bytes())
     (recorded / "other" / "late.mp4").write_bytes((recorded / "out" / "early.mp4").read_bytes())
     refused(animator("metrics", "other/late.mp4", cwd=recorded), "error: animator metrics: --source IN is needed")
-    for source in ([], ["--source", pan]):  # a loop has no clip: measured against one, its figures meant nothing
-        refused(animator("metrics", "out/loop.mp4", *source, cwd=recorded),
-                "error: out/loop.mp4: a loop (iterate mode, its record says): measure it with --loop")
+    refused(animator("metrics", "out/loop.mp4", "--source", pan, cwd=recorded),  # a loop has no clip to pair it with
+            "error: out/loop.mp4: a loop (iterate mode, its record says): measure it with --loop")
+
+
+def test_a_loop_by_its_record_is_measured_as_one_moving_as_its_record_says(recorded):
+    """`animator metrics LOOP.mp4` said "--source IN is needed": the record says it is a loop, and
+    whether it has feedback motion (which takes the bar off its change per frame)."""
+    loop = lambda *flags: figures(animator("metrics", *flags, "--json", cwd=recorded))[0]  # noqa: E731
+    assert loop("out/loop.mp4") == loop("--loop", "out/loop.mp4") != loop("--loop", "--moving", "out/loop.mp4")
+    assert loop("out/drift.mp4") == loop("--loop", "--moving", "out/drift.mp4") != loop("--loop", "out/drift.mp4")
