@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from animator.errors import AnimatorError
-from animator.metrics.made import recorded_loop, recorded_span
+from animator.metrics.made import read_records, recorded_loop, recorded_span
 
 if TYPE_CHECKING:
     import torch  # for annotations alone: torch loads once the files are found fit
@@ -22,13 +22,11 @@ if TYPE_CHECKING:
 def cmd_metrics(args: argparse.Namespace) -> None:
     """Temporal consistency of a video render against its source, and, given the per-frame render
     of the same clip, what that consistency cost in detail and style."""
-    import json
-
     from animator.media.source import numbering_fault, open_source
 
-    clip_flags = (args.source, args.start, args.reference, args.style, args.style_size, args.weight, args.every, args.flow)
-    if not args.loop and all(flag is None for flag in clip_flags) and (moving := recorded_loop(args.outputs)) is not None:
-        args = argparse.Namespace(**{**vars(args), "loop": True, "moving": args.moving or moving})  # loops by their records
+    renders = [*args.outputs, *([args.reference] if args.reference else [])]
+    made = {} if args.loop else read_records(renders)
+    args = loops_as_recorded(args, made)
     check_metrics_flags(args)
 
     def frames(path: Path, rate: Fraction | None = None):
@@ -47,8 +45,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
         for output, loop in zip(args.outputs, loops):
             print_loop(output, (f.image for f in loop), args.json, args.moving)
         return
-    renders = [*args.outputs, *([args.reference] if args.reference else [])]
-    clip, start = recorded_span(renders, args.source, args.start)  # as given, or as a render's record says
+    clip, start = recorded_span(made, args.source, args.start)  # as given, or as a render's record says
     rate = same_rate(clip, renders)
     source = source_from(clip, start, rate)
     for folder in (path for path in renders if path.is_dir()):
@@ -74,14 +71,29 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     except Mismatch as exc:
         files = {"renders": args.outputs, "source": [clip], "reference": [args.reference]}[exc.whose]
         raise AnimatorError(f"{' '.join(map(str, files))}: {exc}") from None
-    if not args.json and (args.source is None or (args.start is None and start)):  # what was read, said
+    print_measured(args, measured, clip, start, weight)
+
+
+def print_measured(args: argparse.Namespace, measured: dict, clip: Path, start: float, weight: float) -> None:
+    """The figures, a JSON line a render or its lines of text, after what was read from a record."""
+    import json
+
+    if not args.json and (args.source is None or (args.start is None and start)):
         print(f"against {clip} from {start:g} s, as the render's record says")
     for output, figures in zip(args.outputs, measured.values()):
         if args.json:
-            print(json.dumps(json_figures({"output": str(output), "source": str(clip), "start": start, **figures}),
-                             allow_nan=False))
+            print(json.dumps(json_figures({"output": str(output), "source": str(clip), "start": start, **figures}), allow_nan=False))
         else:
             print_clip(str(output), figures, weight)
+
+
+def loops_as_recorded(args: argparse.Namespace, made: dict) -> argparse.Namespace:
+    """`--loop`, and `--moving` where one has feedback motion, for renders that are loops by their
+    records, where no flag says what to measure them against."""
+    clip_flags = (args.source, args.start, args.reference, args.style, args.style_size, args.weight, args.every, args.flow)
+    if args.loop or any(flag is not None for flag in clip_flags) or (moving := recorded_loop(made)) is None:
+        return args
+    return argparse.Namespace(**{**vars(args), "loop": True, "moving": args.moving or moving})
 
 
 def source_from(path: Path, start: float, rate: Fraction | None):

@@ -47,22 +47,27 @@ def made_from(render: Path) -> Made | None:
         return None
 
 
-def recorded_loop(renders: list[Path]) -> bool | None:
+def read_records(renders: list[Path]) -> dict[Path, Made | None]:
+    """Each render's record, read once (a folder of frames is hashed to find its record)."""
+    return {render: made_from(render) for render in renders}
+
+
+def recorded_loop(made: dict[Path, Made | None]) -> bool | None:
     """Where every render is a loop by its record, whether one has feedback motion (its change
     per frame has no upper bar); else None."""
-    made = [made_from(render) for render in renders]
-    return any(m.moving for m in made) if all(m is not None and m.mode == "iterate" for m in made) else None
+    loops = all(found is not None and found.mode == "iterate" for found in made.values())
+    return any(found.moving for found in made.values()) if loops else None
 
 
-def recorded_span(renders: list[Path], source: Path | None, start: float | None) -> tuple[Path, float]:
+def recorded_span(made: dict[Path, Made | None], source: Path | None, start: float | None) -> tuple[Path, float]:
     """The clip the renders were made from and the time into it of their first frame: `source`
-    and `start` as given, or as the renders' records say. A record is read once per render."""
-    made = [(render, found) for render in renders if (found := made_from(render))]
-    if loop := next((render for render, found in made if found.mode == "iterate"), None):  # no clip to pair it with
+    and `start` as given, or as the renders' records say."""
+    found = [(render, record) for render, record in made.items() if record]
+    if loop := next((render for render, record in found if record.mode == "iterate"), None):  # no clip to pair it with
         raise AnimatorError(f"{loop}: a loop (iterate mode, its record says): measure it with --loop")
-    made = [(render, found) for render, found in made if found.mode == "video"]  # a still is refused as one, below
-    clip = source or _recorded_clip(made)
-    return clip, _recorded_start(made, clip, start)
+    found = [(render, record) for render, record in found if record.mode == "video"]  # a still is refused as one, below
+    clip = source or _recorded_clip(found)
+    return clip, _recorded_start(found, clip, start)
 
 
 def _recorded_clip(made: list[tuple[Path, Made]]) -> Path:
