@@ -1,8 +1,8 @@
 """What a render's record says it was made from, so that `animator metrics` measures it against
-that clip and that span, or as the loop it is. A video render's record (`<name>.json` beside it, render/record.py)
-names its clip with the clip's SHA-256, and the time into it of the render's first frame: a
-`--source` of other content, or a `--start` left at 0 for a render from 12 s on, paired every
-frame with the wrong one and printed figures with exit 0."""
+that clip and that span, or as the loop it is. A video render's record (`<name>.json` beside it,
+render/record.py) names its clip with the clip's SHA-256, and the time into it of the render's
+first frame: a `--source` of other content, or a `--start` left at 0 for a render from 12 s on,
+paired every frame with the wrong one and printed figures with exit 0."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from typing import NamedTuple
 from animator.errors import AnimatorError
 from animator.preset.schema import MotionConfig
 from animator.render.record import file_hash, output_hash
-
 
 STILL_CAMERA = {f.name: f.default for f in dataclasses.fields(MotionConfig) if f.name not in ("border", "resample")}
 
@@ -43,7 +42,7 @@ def made_from(render: Path) -> Made | None:
         moving = any(motion.get(key, still) != still for key, still in STILL_CAMERA.items())
         return Made(path, preset["mode"], moving, preset["input"], float(preset["video"]["start"]),
                     record["inputs"].get(preset["input"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # not a record of ours
         return None
 
 
