@@ -128,7 +128,13 @@ class LocalExecutor:
                         yield Result(futures[future].name, "failed", error=f"{futures[future].name}: {WORKER_DIED}")
             except BaseException:  # Ctrl-C or a `kill` of the batch: its workers would render on, orphaned
                 stop(list((pool._processes or {}).values()))  # (no public handle on them)
+                manager = pool._executor_manager_thread
                 pool.shutdown(wait=False, cancel_futures=True)
+                # With the workers gone the pool's manager thread ends at once: waited for (a while at most),
+                # since one left running closed its wake-up pipe as Python 3.11's exit handler wrote to it,
+                # "Exception ignored ... Bad file descriptor" after the one line (a lock from 3.12.8 on)
+                if manager is not None:
+                    manager.join(timeout=5)
                 raise
 
 
