@@ -422,3 +422,27 @@ def test_the_sample_writers_take_help_as_help_not_as_a_file_name(tmp_path, modul
     done = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith(f"usage: python -m {module} [-h] [OUT]")
     assert not list(tmp_path.iterdir())
+
+
+def test_the_readmes_quick_start_is_commands_that_validate(tmp_path):
+    """Every line of the README's quick start parses, and each render it shows passes `validate`
+    with real files in the places of the user's (a clip, a photo, a song)."""
+    import shlex
+    import shutil
+
+    from animator.cli import build_parser
+    from tests.conftest import MEDIA, ROOT
+
+    block = (ROOT / "README.md").read_text().split("## Quick start\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line, comments=True) for line in block.splitlines()]
+    assert commands and all(argv[0] == "animator" for argv in commands), block
+    for name, real in {"myclip.mkv": MEDIA / "chaplin.mp4", "photo.png": SAMPLES / "chelsea.png",
+                       "song.m4a": SAMPLES / "groove.m4a", "painting.jpg": SAMPLES / "hubble_deep_field.jpg"}.items():
+        shutil.copy(real, tmp_path / name)
+    renders = [argv[2:] for argv in commands if argv[1] == "render"]
+    assert len(renders) == 3  # a loop, the user's clip, a loop to the user's song
+    for argv in commands:
+        build_parser().parse_args(argv[1:])  # a flag it does not have exits 2
+    for args in renders:
+        checked = animator("validate", *args, cwd=tmp_path)
+        assert checked.returncode == 0 and ": ok (" in checked.stdout, (args, checked.stdout, checked.stderr)
