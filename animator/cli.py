@@ -489,7 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("outputs", nargs="+", type=Path, metavar="OUTPUT",
                    help="renders of one clip, measured in one pass (with --json, a line each)")
     p.add_argument("--loop", action="store_true", help="a feedback loop's detail, colour, change and pattern per quarter")
-    p.add_argument("--moving", action="store_true", help="with --loop: the loop has feedback motion, so change per frame has no upper bar")
+    p.add_argument("--moving", action="store_true", help="with --loop: the loop has feedback motion, so change per frame has no upper bar "
+                   "(default: as the render's record says)")
     p.add_argument("--source", type=Path, help="the clip the render was made from (default: the one its record names)")
     p.add_argument("--start", type=float, help="where in the source the render starts (seconds; default: as the render's record says, else 0)")
     p.add_argument("--reference", type=Path, help="the per-frame render of the same clip (temporal.flow: none)")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from animator.errors import AnimatorError
-from animator.metrics.made import read_records, recorded_loop, recorded_span
+from animator.metrics.made import read_records, all_loops, recorded_span
 
 if TYPE_CHECKING:
     import torch  # for annotations alone: torch loads once the files are found fit
@@ -25,7 +25,7 @@ def cmd_metrics(args: argparse.Namespace) -> None:
     from animator.media.source import numbering_fault, open_source
 
     renders = [*args.outputs, *([args.reference] if args.reference else [])]
-    made = {} if args.loop else read_records(renders)
+    made = read_records(renders)
     args = loops_as_recorded(args, made)
     check_metrics_flags(args)
 
@@ -43,7 +43,8 @@ def cmd_metrics(args: argparse.Namespace) -> None:
 
         configure_process()
         for output, loop in zip(args.outputs, loops):
-            print_loop(output, (f.image for f in loop), args.json, args.moving)
+            recorded = not args.moving and made[output] is not None and made[output].moving
+            print_loop(output, (f.image for f in loop), args.json, args.moving or recorded, recorded)
         return
     clip, start = recorded_span(made, args.source, args.start)  # as given, or as a render's record says
     rate = same_rate(clip, renders)
@@ -88,12 +89,12 @@ def print_measured(args: argparse.Namespace, measured: dict, clip: Path, start: 
 
 
 def loops_as_recorded(args: argparse.Namespace, made: dict) -> argparse.Namespace:
-    """`--loop`, and `--moving` where one has feedback motion, for renders that are loops by their
-    records, where no flag says what to measure them against."""
+    """`--loop` for renders that are loops by their records, where no flag says what to measure
+    them against (whether each has feedback motion, its record says too: `cmd_metrics`)."""
     clip_flags = (args.source, args.start, args.reference, args.style, args.style_size, args.weight, args.every, args.flow)
-    if args.loop or any(flag is not None for flag in clip_flags) or (moving := recorded_loop(made)) is None:
+    if args.loop or any(flag is not None for flag in clip_flags) or not all_loops(made):
         return args
-    return argparse.Namespace(**{**vars(args), "loop": True, "moving": args.moving or moving})
+    return argparse.Namespace(**{**vars(args), "loop": True})
 
 
 def source_from(path: Path, start: float, rate: Fraction | None):
@@ -222,8 +223,9 @@ def print_clip(output: str, figures: dict, weight: float) -> None:
               f"{shown_figure(r['moving_average_gradient_energy'], '.3f')}")
 
 
-def print_loop(path: Path, frames, as_json: bool, moving: bool) -> None:
-    """Is the loop alive: its figures per quarter (metrics/loop.py)."""
+def print_loop(path: Path, frames, as_json: bool, moving: bool, recorded: bool = False) -> None:
+    """Is the loop alive: its figures per quarter (metrics/loop.py); `moving`: it has feedback
+    motion, which takes the bar off its change per frame (`recorded`: its record says so)."""
     import json
 
     from animator.metrics.loop import lifeless, loop_figures
@@ -233,9 +235,10 @@ def print_loop(path: Path, frames, as_json: bool, moving: bool) -> None:
     except ValueError as exc:
         raise AnimatorError(f"{path}: {exc}") from None
     if as_json:
-        print(json.dumps({"output": str(path), **figures, "lifeless": lifeless(figures, moving)}))
+        print(json.dumps({"output": str(path), **figures, "moving": moving, "lifeless": lifeless(figures, moving)}))
         return
-    print(f"{path}: {figures['frames']} frames; per quarter, against frame 0")
+    motion = ", its change not judged: feedback motion moves every pixel" + (" (its record says)" if recorded else "")
+    print(f"{path}: {figures['frames']} frames; per quarter, against frame 0{motion if moving else ''}")
     print("frames      detail  colour  change/255  flat  coherence")
     for q in figures["quarters"]:
         print(f"{q['frames'][0]:>4}-{q['frames'][1]:<5} {q['detail']:7.2f} {q['colour']:7.2f} {q['change']:10.2f} "

@@ -51,11 +51,9 @@ def read_records(renders: list[Path]) -> dict[Path, Made | None]:
     return {render: made_from(render) for render in renders}
 
 
-def recorded_loop(made: dict[Path, Made | None]) -> bool | None:
-    """Where every render is a loop by its record, whether one has feedback motion (its change
-    per frame has no upper bar); else None."""
-    loops = all(found is not None and found.mode == "iterate" for found in made.values())
-    return any(found.moving for found in made.values()) if loops else None
+def all_loops(made: dict[Path, Made | None]) -> bool:
+    """Whether every render is a loop by its record."""
+    return all(found is not None and found.mode == "iterate" for found in made.values())
 
 
 def recorded_span(made: dict[Path, Made | None], source: Path | None, start: float | None) -> tuple[Path, float]:

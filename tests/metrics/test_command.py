@@ -257,4 +257,15 @@ def test_a_loop_by_its_record_is_measured_as_one_moving_as_its_record_says(recor
     whether it has feedback motion (which takes the bar off its change per frame)."""
     loop = lambda *flags: figures(animator("metrics", *flags, "--json", cwd=recorded))[0]  # noqa: E731
     assert loop("out/loop.mp4") == loop("--loop", "out/loop.mp4") != loop("--loop", "--moving", "out/loop.mp4")
-    assert loop("out/drift.mp4") == loop("--loop", "--moving", "out/drift.mp4") != loop("--loop", "out/drift.mp4")
+    assert not loop("out/loop.mp4")["moving"] and loop("--loop", "--moving", "out/loop.mp4")["moving"]
+    # given --loop, a loop with feedback motion was judged as a still camera's unless --moving was given too
+    (recorded / "moved" / "drift.mp4").write_bytes((recorded / "out" / "drift.mp4").read_bytes())  # no record beside it
+    drifting = loop("out/drift.mp4")
+    assert drifting == loop("--loop", "out/drift.mp4") == loop("--loop", "--moving", "moved/drift.mp4") | {"output": "out/drift.mp4"}
+    assert drifting != loop("--loop", "moved/drift.mp4") | {"output": "out/drift.mp4"} and drifting["moving"]
+    both = [figures["moving"] for figures in figures(animator("metrics", "--loop", "out/loop.mp4", "out/drift.mp4", "--json",
+                                                              cwd=recorded))]
+    assert both == [False, True]  # each as its own record says
+    said = animator("metrics", "out/drift.mp4", cwd=recorded).stdout.splitlines()[0]
+    assert said == ("out/drift.mp4: 6 frames; per quarter, against frame 0, its change not judged: feedback motion moves "
+                    "every pixel (its record says)")
