@@ -9,6 +9,7 @@ undid up to 7 units of the match. Images are 1x3xHxW RGB in [0, 1]; LAB assumes 
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 RGB_TO_XYZ = torch.tensor([[0.4124564, 0.3575761, 0.1804375],
@@ -70,13 +71,24 @@ def _match_histogram(rgb: torch.Tensor, reference: ColorReference) -> torch.Tens
     area (a clipped highlight, a plain background) came out as a spread of colours."""
     b, c, h, w = rgb.shape
     flat = rgb.reshape(b * c, -1)  # each picture's channels on their own
-    ordered, order = flat.sort(dim=1)
+    ordered, order = sort_rows(flat)
     ranks = torch.empty_like(flat).scatter_(1, order, shared_ranks(ordered) * ((QUANTILES - 1) / max(flat.shape[1] - 1, 1)))
     low = ranks.floor().long().clamp(max=QUANTILES - 2)
     frac = ranks - low
     q = reference.quantiles.repeat(b, 1)
     values = torch.lerp(q.gather(1, low), q.gather(1, low + 1), frac)
     return values.reshape(b, c, h, w)
+
+
+def sort_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row sorted ascending, and the places its values came from. On the CPU by NumPy's
+    argsort (its SIMD sort: a 384x256 picture's three channels in 3.5 ms on the 2-core Xeon with
+    AMX, where torch's sort took 12, a fifth of a looping step at that size). Equal values may come
+    in another order than torch's, and share one rank either way, so the match is the same."""
+    if rows.device.type != "cpu" or rows.dtype not in (torch.float32, torch.float64):
+        return rows.sort(dim=1)
+    order = torch.from_numpy(np.argsort(rows.numpy(), axis=1))
+    return rows.gather(1, order), order
 
 
 def shared_ranks(ordered: torch.Tensor) -> torch.Tensor:

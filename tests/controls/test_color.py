@@ -96,3 +96,18 @@ def test_histogram_matching_keeps_the_order_of_values_and_reaches_the_references
     values = coffee.flatten(2)[0]
     torch.testing.assert_close(matched[:, 0], values.min(1).values, rtol=0, atol=1e-6)
     torch.testing.assert_close(matched[:, -1], values.max(1).values, rtol=0, atol=1e-6)
+
+
+def test_histogram_matching_sorts_by_numpy_on_the_cpu_to_torchs_result(chelsea, monkeypatch):
+    """NumPy's argsort (a fifth of a looping step faster at 384 px) orders equal values its own way;
+    they share one rank, so the match is torch's to the bit: an 8-bit picture, ties everywhere, and
+    a float one."""
+    import animator.controls.color as color
+
+    reference = ColorReference(to_tensor(resize(read_image(SAMPLES / "coffee.png"), 96, 64)))
+    pictures = [to_tensor(resize(chelsea, 96, 64)), torch.rand((2, 3, 40, 56), generator=torch.Generator().manual_seed(0))]
+    by_numpy = [cohere(picture, reference, "histogram", 1.0) for picture in pictures]
+    order = np.argsort(pictures[0].reshape(3, -1).numpy(), axis=1)
+    assert not np.array_equal(order, pictures[0].reshape(3, -1).sort(dim=1).indices.numpy())  # ties in another order
+    monkeypatch.setattr(color, "sort_rows", lambda rows: rows.sort(dim=1))
+    assert all(torch.equal(ours, cohere(picture, reference, "histogram", 1.0)) for ours, picture in zip(by_numpy, pictures))
