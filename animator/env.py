@@ -40,10 +40,11 @@ def render_threads() -> int:
 def idle_threads_sleep() -> None:
     """OpenMP's threads (torch's on the CPU) sleep between operators instead of spinning, unless
     OMP_WAIT_POLICY says otherwise; read once, when torch loads, so set before it is imported.
-    On a quiet machine spinning gains a render of large operators nothing and one of many small
-    ones a fifth (`eigen-melt`), but beside another busy program the spinning threads take the
-    cores from it and from each other: `melt` beside one busy core took 22.6 s against 13.3
-    sleeping, and 1.9x even with a short spin (the bench README)."""
+    On a quiet machine spinning makes a loop of small operators a quarter to two fifths faster
+    (`melt`, `endless-zoom`), but a video render slower (its decoder, flow and encoder threads
+    beside the network), and beside another busy program the spinning threads take the cores from
+    it and from each other: `melt` beside one busy core took 1.4x its time sleeping, and 1.3x with a
+    short spin (the bench README)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
