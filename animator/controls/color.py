@@ -87,7 +87,7 @@ def sort_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     in another order than torch's, and share one rank either way, so the match is the same."""
     if rows.device.type != "cpu" or rows.dtype not in (torch.float32, torch.float64):
         return rows.sort(dim=1)
-    order = torch.from_numpy(np.argsort(rows.numpy(), axis=1))
+    order = torch.from_numpy(np.argsort(rows.detach().numpy(), axis=1))  # the gather below keeps any gradient
     return rows.gather(1, order), order
 
 

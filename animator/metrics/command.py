@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from animator.errors import AnimatorError
-from animator.metrics.made import read_records, all_loops, recorded_span
+from animator.metrics.made import all_loops, read_records, recorded_span
 
 if TYPE_CHECKING:
     import torch  # for annotations alone: torch loads once the files are found fit
