@@ -263,8 +263,8 @@ def test_a_loop_by_its_record_is_measured_as_one_moving_as_its_record_says(recor
     drifting = loop("out/drift.mp4")
     assert drifting == loop("--loop", "out/drift.mp4") == loop("--loop", "--moving", "moved/drift.mp4") | {"output": "out/drift.mp4"}
     assert drifting != loop("--loop", "moved/drift.mp4") | {"output": "out/drift.mp4"} and drifting["moving"]
-    both = [figures["moving"] for figures in figures(animator("metrics", "--loop", "out/loop.mp4", "out/drift.mp4", "--json",
-                                                              cwd=recorded))]
+    both = [line["moving"] for line in figures(animator("metrics", "--loop", "out/loop.mp4", "out/drift.mp4", "--json",
+                                                        cwd=recorded))]
     assert both == [False, True]  # each as its own record says
     said = animator("metrics", "out/drift.mp4", cwd=recorded).stdout.splitlines()[0]
     assert said == ("out/drift.mp4: 6 frames; per quarter, against frame 0, its change not judged: feedback motion moves "
