@@ -8,6 +8,7 @@ Measured on the bundled loops with metrics/loop.py (README, "Loops that stay ali
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -36,13 +37,20 @@ def sharpen(x: torch.Tensor, amount: float, radius: float) -> torch.Tensor:
     """Unsharp masking: x + amount (x - blur(x)), against the blur that warping and blending add."""
     if amount <= 0:
         return x
-    # Imported here: torchvision's import costs ~1.5 s of every render's start-up (it pulls in
-    # torch._dynamo), and only loops that sharpen need it.
-    from torchvision.transforms.functional import gaussian_blur
-
     half = min(math.ceil(3 * radius), min(x.shape[-2:]) - 1)  # reflected padding needs less than the picture's side
-    size = 2 * half + 1
-    return (x + amount * (x - gaussian_blur(x, [size, size], [radius, radius]))).clamp(0, 1)
+    kernel = gaussian_kernel(2 * half + 1, radius, x.dtype, x.device).expand(x.shape[-3], 1, 2 * half + 1, 2 * half + 1)
+    blurred = F.conv2d(F.pad(x, (half,) * 4, mode="reflect"), kernel, groups=x.shape[-3])
+    return (x + amount * (x - blurred)).clamp(0, 1)
+
+
+@functools.lru_cache(maxsize=8)  # a scheduled radius makes one a step
+def gaussian_kernel(size: int, sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The size x size Gaussian, summing to 1, made as torchvision's gaussian_blur makes it (the
+    same numbers to the bit), once a loop: torchvision's import alone costs ~1.5 s of start-up."""
+    x = torch.linspace(-(size - 1) / 2, (size - 1) / 2, steps=size, dtype=dtype, device=device)
+    pdf = torch.exp(-0.5 * (x / sigma).pow(2))
+    line = pdf / pdf.sum()
+    return torch.mm(line[:, None], line[None, :])
 
 
 def octave_noise(x: torch.Tensor, amount: float, scale: float, octaves: int, rng: torch.Generator) -> torch.Tensor:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import subprocess
+import sys
+
 import numpy as np
 import torch
 
@@ -9,7 +13,7 @@ from animator.controls import life
 from animator.media.frame import to_tensor
 from animator.media.frame import luminance
 from animator.metrics.fidelity import gradient_energy
-from tests.conftest import SAMPLES
+from tests.conftest import ROOT, SAMPLES
 
 
 def picture() -> torch.Tensor:
@@ -82,6 +86,26 @@ def test_sharpen_is_the_unsharp_mask_of_a_gaussian_blur_of_its_radius():
         expected = np.clip(image + 0.7 * (image - blurred), 0, 1)
         sharpened = life.sharpen(picture(), 0.7, radius)[0].permute(1, 2, 0).numpy()
         assert np.abs(sharpened - expected).max() < 0.5 / 255, radius
+
+
+def test_sharpen_blurs_as_torchvisions_gaussian_blur_to_the_bit():
+    # Written without torchvision (its import is ~1.5 s of a loop's start-up): a loop that sharpens
+    # paints the frames it painted with torchvision's blur, in either memory layout.
+    from torchvision.transforms.functional import gaussian_blur
+
+    x = picture()
+    for radius in (0.6, 1.0, 2.5):
+        side = 2 * math.ceil(3 * radius) + 1
+        expected = (x + 0.4 * (x - gaussian_blur(x, [side, side], [radius, radius]))).clamp(0, 1)
+        assert torch.equal(life.sharpen(x, 0.4, radius), expected), radius
+        assert torch.equal(life.sharpen(x.contiguous(memory_format=torch.channels_last), 0.4, radius), expected), radius
+
+
+def test_a_loop_that_sharpens_starts_without_torchvision():
+    code = ("import sys, torch; from animator.controls import life; "
+            "life.sharpen(torch.rand(1, 3, 32, 48), 0.5, 1.0); print('torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"
 
 
 def test_contrast_keeps_the_picture_inside_its_range():
