@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from animator.nets import fused
 from animator.nets.layers import PlainConv, ReflectConv, StyleNormConv, StylizationNetwork, channels_last, linear, tensor
 from animator.nets.weights import ARBITRARY_PREDICT, ARBITRARY_TRANSFORM, OnnxParams
 
@@ -26,14 +27,15 @@ class TFConv(nn.Module):
         self.bias = nn.Parameter(tensor(bias), requires_grad=False)
         self.stride, self.relu6 = stride, relu6
         self.groups = weight.shape[0] if weight.shape[1] == 1 and weight.shape[0] > 1 else 1
+        self.packed: dict = {}  # the weights in oneDNN's layout (fused.py)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k = self.weight.shape[-1]
+        padding = k // 2
         if self.stride == 2 and k == 3:
-            x = F.conv2d(F.pad(x, (0, 1, 0, 1)), self.weight, self.bias, 2, groups=self.groups)
-        else:
-            x = F.conv2d(x, self.weight, self.bias, self.stride, padding=k // 2, groups=self.groups)
-        return F.relu6(x) if self.relu6 else x
+            x, padding = F.pad(x, (0, 1, 0, 1)), 0
+        return fused.conv2d(x, self.weight, self.bias, self.stride, padding, self.groups,
+                            "relu6" if self.relu6 else None, self.packed)
 
 
 class InvertedResidual(nn.Module):

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from animator.device import has_amx
+from animator.nets import fused
 from animator.nets.fft_conv import fft_conv2d, kernel_spectrum
 
 
@@ -34,12 +35,13 @@ class ReflectConv(nn.Module):
         self.pad = weight.shape[-1] // 2
         self.by_fft = stride == 1 and weight.shape[-1] >= 9 and weight.shape[0] <= 4
         self.spectra: dict = {}  # the frozen weights' spectrum, per device
+        self.packed: dict = {}  # the weights in oneDNN's layout (fused.py)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, (self.pad,) * 4, mode="reflect")
         if self.by_fft and x.device.type == "cpu" and not (x.dtype == torch.bfloat16 and has_amx()):
             return fft_conv2d(x.float(), self.spectrum(), self.weight.shape[-1], self.bias).to(x.dtype)
-        return F.conv2d(x, self.weight, self.bias, self.stride)
+        return fused.conv2d(x, self.weight, self.bias, self.stride, 0, 1, None, self.packed)
 
     def spectrum(self) -> torch.Tensor:
         device = self.weight.device

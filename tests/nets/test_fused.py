@@ -1,0 +1,62 @@
+"""The networks' convolutions through oneDNN with their weights laid out once (nets/fused.py):
+the same pictures and style vectors as torch's own conv2d, on real images."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from animator.media.frame import fitted
+from animator.media.image import read_image
+from animator.methods.feedforward import center_square
+from animator.nets import arbitrary, fused, multistyle
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.skipif(fused.POINTWISE is None or not torch.backends.mkldnn.is_available(),
+                                reason="this torch has no fused oneDNN convolution")
+
+
+def photo(name: str, side: int) -> torch.Tensor:
+    return fitted(read_image(SAMPLES / name), side, "cpu")
+
+
+def stores(module: torch.nn.Module) -> list[dict]:
+    return [layer.packed for layer in module.modules() if hasattr(layer, "packed")]
+
+
+def test_the_style_predictor_gives_torchs_vector():
+    predictor = arbitrary.load_predictor("cpu")
+    squares = [center_square(photo(name, 384), 256) for name in ("coffee.png", "chelsea.png")]
+    with torch.enable_grad():  # torch's conv2d: the layers take the fused path only without gradients
+        expected = [predictor(square) for square in squares]
+    assert not any(stores(predictor))
+    with torch.inference_mode():
+        vectors = [predictor(square) for square in squares]
+    assert all(len(store) == 1 for store in stores(predictor)[:-1])  # the last, on a 1x1 input, is torch's
+    assert not stores(predictor)[-1]
+    for vector, wanted in zip(vectors, expected):
+        assert torch.allclose(vector, wanted, rtol=1e-5, atol=1e-5), (vector - wanted).abs().max()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("which", ["arbitrary", "multistyle"])
+def test_the_networks_paint_torchs_picture(which, dtype):
+    net = (arbitrary.load_transformer("cpu") if which == "arbitrary" else multistyle.load_multistyle("cpu")).to(dtype)
+    style = torch.linspace(-1, 1, 100) if which == "arbitrary" else torch.full((26,), 1 / 26)
+    content = photo("chelsea.png", 160).to(dtype)
+    with torch.inference_mode():
+        target = net.condition(style.to(dtype))
+        painted = net.stylize(content, target).float()
+    with torch.enable_grad():
+        expected = net.stylize(content, target).float()
+    assert any(stores(net))
+    tolerance = 1e-5 if dtype == torch.float32 else 1 / 128  # bfloat16's rounding, were the sums ordered otherwise
+    assert torch.allclose(painted, expected, atol=tolerance), (painted - expected).abs().max()
+
+
+def test_a_layers_store_holds_a_few_shapes_at_most():
+    layer = arbitrary.load_predictor("cpu").features[0]
+    with torch.inference_mode():
+        for side in range(40, 64, 2):
+            layer(torch.rand(1, 3, side, side))
+    assert 1 <= len(layer.packed) <= 8
