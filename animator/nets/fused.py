@@ -5,33 +5,37 @@ more pass over memory, with one more wake of the threads: over the style predict
 convolutions (MobileNetV2 at 256 px, run on every step of a `style: self` loop) 25 ms became 18
 on the 2-core Xeon with AMX, the same vector to the bit there.
 
-Elsewhere (a GPU, gradients wanted, a torch without the operator) it is F.conv2d and the
-activation, as before.
+Elsewhere (a GPU, gradients wanted, a CPU other than x86-64, where it was not measured, a torch
+without the operator) it is F.conv2d and the activation, as before.
 """
 
 from __future__ import annotations
 
+import platform
+
 import torch
 import torch.nn.functional as F
 
+X86 = platform.machine().lower() in ("x86_64", "amd64")
 POINTWISE = getattr(getattr(torch.ops, "mkldnn", None), "_convolution_pointwise", None)
 ACTIVATIONS = {None: ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0])}  # oneDNN's names
 
 
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int,
            groups: int, activation: str | None, packed: dict) -> torch.Tensor:
-    """activation(conv2d(x)); `packed` is the layer's own store of its weights in oneDNN's layout,
-    one per input shape (the layout oneDNN picks depends on it)."""
+    """activation(conv2d(x)); `packed` is the layer's own store of its (frozen) weights in oneDNN's
+    layout, one per input shape (the layout oneDNN picks depends on it)."""
     if not _fusable(x, weight):
         y = F.conv2d(x, weight, bias, stride, padding, groups=groups)
         return y if activation is None else F.relu(y) if activation == "relu" else F.relu6(y)
-    key = (tuple(x.shape), x.dtype, weight.data_ptr())
-    laid_out = packed.get(key)
-    if laid_out is None:
+    key = (tuple(x.shape), x.dtype)
+    laid_for, laid_out = packed.get(key, (None, None))
+    if laid_for is None or laid_for.data_ptr() != weight.data_ptr():  # new weights (Module.to swaps them in)
         if len(packed) >= 8:  # a shape at a time in practice; never a store that grows with a render
             packed.clear()
-        laid_out = packed[key] = torch._C._nn.mkldnn_reorder_conv2d_weight(
+        laid_out = torch._C._nn.mkldnn_reorder_conv2d_weight(
             weight.to_mkldnn(), [padding] * 2, [stride] * 2, [1, 1], groups, list(x.shape))
+        packed[key] = (weight.detach(), laid_out)  # keeps their memory: its address cannot come again for others
     attr, scalars = ACTIVATIONS[activation]
     return POINTWISE.default(x, laid_out, bias, [padding] * 2, [stride] * 2, [1, 1], groups, attr, scalars, "")
 
@@ -39,6 +43,6 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, str
 def _fusable(x: torch.Tensor, weight: torch.Tensor) -> bool:
     # A 1x1 input (the predictor's last layer, on the pooled features) is a matrix product, which
     # torch's own conv2d does as fast and sums in another order than oneDNN's convolution.
-    return (POINTWISE is not None and x.device.type == "cpu" and not torch.is_grad_enabled()
+    return (X86 and POINTWISE is not None and x.device.type == "cpu" and not torch.is_grad_enabled()
             and x.dtype == weight.dtype and x.dtype in (torch.float32, torch.bfloat16) and x.shape[-2:] != (1, 1)
             and torch.backends.mkldnn.is_available())

@@ -12,8 +12,8 @@ from animator.methods.feedforward import center_square
 from animator.nets import arbitrary, fused, multistyle
 from tests.conftest import SAMPLES
 
-pytestmark = pytest.mark.skipif(fused.POINTWISE is None or not torch.backends.mkldnn.is_available(),
-                                reason="this torch has no fused oneDNN convolution")
+pytestmark = pytest.mark.skipif(not fused.X86 or fused.POINTWISE is None or not torch.backends.mkldnn.is_available(),
+                                reason="the fused oneDNN convolution is taken on x86-64 CPUs with it")
 
 
 def photo(name: str, side: int) -> torch.Tensor:
@@ -60,3 +60,15 @@ def test_a_layers_store_holds_a_few_shapes_at_most():
         for side in range(40, 64, 2):
             layer(torch.rand(1, 3, side, side))
     assert 1 <= len(layer.packed) <= 8
+
+
+def test_a_network_moved_to_another_precision_and_back_lays_out_its_new_weights():
+    net = arbitrary.load_transformer("cpu")
+    content, style = photo("chelsea.png", 96), torch.linspace(-1, 1, 100)
+    with torch.inference_mode():
+        net.stylize(content, net.condition(style))  # float32's weights laid out
+        net.to(torch.bfloat16).to(torch.float32)  # new float32 weights, rounded to bfloat16's
+        painted = net.stylize(content, net.condition(style))
+    with torch.enable_grad():
+        expected = net.stylize(content, net.condition(style))
+    assert torch.allclose(painted, expected, atol=1e-5), (painted - expected).abs().max()
