@@ -34,8 +34,7 @@ class TFConv(nn.Module):
         padding = k // 2
         if self.stride == 2 and k == 3:
             x, padding = F.pad(x, (0, 1, 0, 1)), 0
-        return fused.conv2d(x, self.weight, self.bias, self.stride, padding, self.groups,
-                            "relu6" if self.relu6 else None, self.packed)
+        return fused.conv2d(x, self.weight, self.bias, self.stride, padding, self.groups, self.relu6, self.packed)
 
 
 class InvertedResidual(nn.Module):

@@ -18,16 +18,15 @@ import torch.nn.functional as F
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 POINTWISE = getattr(getattr(torch.ops, "mkldnn", None), "_convolution_pointwise", None)
-ACTIVATIONS = {None: ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0])}  # oneDNN's names
 
 
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int,
-           groups: int, activation: str | None, packed: dict) -> torch.Tensor:
-    """activation(conv2d(x)); `packed` is the layer's own store of its (frozen) weights in oneDNN's
-    layout, one per input shape (the layout oneDNN picks depends on it)."""
+           groups: int, relu6: bool, packed: dict) -> torch.Tensor:
+    """conv2d(x), then ReLU6 if asked; `packed` is the layer's own store of its (frozen) weights
+    in oneDNN's layout, one per input shape (the layout oneDNN picks depends on it)."""
     if not _fusable(x, weight):
         y = F.conv2d(x, weight, bias, stride, padding, groups=groups)
-        return y if activation is None else F.relu(y) if activation == "relu" else F.relu6(y)
+        return F.relu6(y) if relu6 else y
     key = (tuple(x.shape), x.dtype)
     laid_for, laid_out = packed.get(key, (None, None))
     if laid_for is None or laid_for.data_ptr() != weight.data_ptr():  # new weights (Module.to swaps them in)
@@ -36,8 +35,8 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, str
         laid_out = torch._C._nn.mkldnn_reorder_conv2d_weight(
             weight.to_mkldnn(), [padding] * 2, [stride] * 2, [1, 1], groups, list(x.shape))
         packed[key] = (weight.detach(), laid_out)  # keeps their memory: its address cannot come again for others
-    attr, scalars = ACTIVATIONS[activation]
-    return POINTWISE.default(x, laid_out, bias, [padding] * 2, [stride] * 2, [1, 1], groups, attr, scalars, "")
+    activation, bounds = ("hardtanh", [0.0, 6.0]) if relu6 else ("none", [])  # ReLU6 in oneDNN's words
+    return POINTWISE.default(x, laid_out, bias, [padding] * 2, [stride] * 2, [1, 1], groups, activation, bounds, "")
 
 
 def _fusable(x: torch.Tensor, weight: torch.Tensor) -> bool:

@@ -41,7 +41,7 @@ class ReflectConv(nn.Module):
         x = F.pad(x, (self.pad,) * 4, mode="reflect")
         if self.by_fft and x.device.type == "cpu" and not (x.dtype == torch.bfloat16 and has_amx()):
             return fft_conv2d(x.float(), self.spectrum(), self.weight.shape[-1], self.bias).to(x.dtype)
-        return fused.conv2d(x, self.weight, self.bias, self.stride, 0, 1, None, self.packed)
+        return fused.conv2d(x, self.weight, self.bias, self.stride, 0, 1, False, self.packed)
 
     def spectrum(self) -> torch.Tensor:
         device = self.weight.device
