@@ -6,7 +6,8 @@ convolutions (MobileNetV2 at 256 px, run on every step of a `style: self` loop) 
 on the 2-core Xeon with AMX, the same vector to the bit there.
 
 Elsewhere (a GPU, gradients wanted, a CPU other than x86-64, where it was not measured, a torch
-without the operator) it is F.conv2d and the activation, as before.
+without the operators or whose operators refuse these arguments: they are private to torch, and
+pyproject allows torch from 2.4) it is F.conv2d and the activation, as before.
 """
 
 from __future__ import annotations
@@ -24,9 +25,18 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, str
            groups: int, relu6: bool, packed: dict) -> torch.Tensor:
     """conv2d(x), then ReLU6 if asked; `packed` is the layer's own store of its (frozen) weights
     in oneDNN's layout, one per input shape (the layout oneDNN picks depends on it)."""
-    if not _fusable(x, weight):
-        y = F.conv2d(x, weight, bias, stride, padding, groups=groups)
-        return F.relu6(y) if relu6 else y
+    global POINTWISE
+    if _fusable(x, weight):
+        try:
+            return _fused(x, weight, bias, stride, padding, groups, relu6, packed)
+        except (RuntimeError, TypeError):  # another torch's operators (see above): conv2d from then on
+            POINTWISE = None
+    y = F.conv2d(x, weight, bias, stride, padding, groups=groups)
+    return F.relu6(y) if relu6 else y
+
+
+def _fused(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, padding: int,
+           groups: int, relu6: bool, packed: dict) -> torch.Tensor:
     key = (tuple(x.shape), x.dtype)
     laid_for, laid_out = packed.get(key, (None, None))
     if laid_for is None or laid_for.data_ptr() != weight.data_ptr():  # new weights (Module.to swaps them in)

@@ -72,3 +72,18 @@ def test_a_network_moved_to_another_precision_and_back_lays_out_its_new_weights(
     with torch.enable_grad():
         expected = net.stylize(content, net.condition(style))
     assert torch.allclose(painted, expected, atol=1e-5), (painted - expected).abs().max()
+
+
+def test_a_torch_whose_operator_takes_other_arguments_gets_torchs_conv2d(monkeypatch):
+    class Changed:
+        def default(self, *arguments):
+            raise RuntimeError("_convolution_pointwise() expected at most 9 arguments")
+
+    monkeypatch.setattr(fused, "POINTWISE", Changed())
+    predictor = arbitrary.load_predictor("cpu")
+    square = center_square(photo("chelsea.png", 256), 256)
+    with torch.enable_grad():
+        expected = predictor(square)
+    with torch.inference_mode():
+        vector = predictor(square)
+    assert torch.equal(vector, expected) and fused.POINTWISE is None
