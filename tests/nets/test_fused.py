@@ -50,8 +50,11 @@ def test_the_networks_paint_torchs_picture(which, dtype):
     with torch.enable_grad():
         expected = net.stylize(content, target).float()
     assert any(stores(net))
-    tolerance = 1e-5 if dtype == torch.float32 else 1 / 128  # bfloat16's rounding, were the sums ordered otherwise
-    assert torch.allclose(painted, expected, atol=tolerance), (painted - expected).abs().max()
+    # The same to the bit on the CPUs measured; another CPU's kernels may sum in another order, and
+    # in bfloat16 a last bit's difference in one layer reaches the picture through the next ones.
+    difference = (painted - expected).abs()
+    most, mean = (1e-4, 1e-6) if dtype == torch.float32 else (0.05, 1e-3)
+    assert difference.max() <= most and difference.mean() <= mean, (difference.max(), difference.mean())
 
 
 def test_a_layers_store_holds_a_few_shapes_at_most():
