@@ -60,8 +60,8 @@ def test_the_networks_paint_torchs_picture(which, dtype):
 def test_a_layers_store_holds_a_few_shapes_at_most():
     layer = arbitrary.load_predictor("cpu").features[0]
     with torch.inference_mode():
-        for side in range(40, 64, 2):
-            layer(torch.rand(1, 3, side, side))
+        for side in range(40, 64, 2):  # a dozen sizes, more than a store keeps
+            layer(photo("coffee.png", side))
     assert 1 <= len(layer.packed) <= 8
 
 
@@ -74,7 +74,7 @@ def test_a_network_moved_to_another_precision_and_back_lays_out_its_new_weights(
         painted = net.stylize(content, net.condition(style))
     with torch.enable_grad():
         expected = net.stylize(content, net.condition(style))
-    assert torch.allclose(painted, expected, atol=1e-5), (painted - expected).abs().max()
+    assert torch.allclose(painted, expected, atol=1e-4), (painted - expected).abs().max()  # stale: 6e-3
 
 
 def test_a_torch_whose_operator_takes_other_arguments_gets_torchs_conv2d(monkeypatch):
