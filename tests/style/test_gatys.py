@@ -215,3 +215,26 @@ def test_style_layer_weights_weigh_each_layers_term(chelsea):
     x, style = start(chelsea, 32), start(chelsea, 32).flip(-1)
     weighted = run(GatysOptions(steps=3, style_layers=("relu1_1", "relu3_1"), style_layer_weights=(2.0, 0.0)), style, x)
     assert torch.equal(weighted, run(GatysOptions(steps=3, style_layers=("relu1_1",), style_weight=2.0), style, x))
+
+
+def test_bfloat16_features_are_autocasts_of_the_float32_network_with_its_weights_cast_once(chelsea):
+    # the weights take no gradient, so autocast cast them again on every pass; cast once instead,
+    # the features and the gradient the picture gets must be the same bits
+    from animator.nets.vgg import load_vgg19
+
+    layers = frozenset(("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2"))
+    method = build_method(GatysOptions(), CPU, torch.bfloat16)
+    assert all(conv.weight.dtype == torch.bfloat16 for conv in method.vgg.convs.values())
+    reference = load_vgg19(CPU)
+
+    def features_and_gradient(network):
+        x = start(chelsea, 72).requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            features = {name: f.float() for name, f in network(x, layers).items()}
+        sum(f.square().mean() for f in features.values()).backward()
+        return features, x.grad
+
+    (ours, our_grad), (theirs, their_grad) = features_and_gradient(method.vgg), features_and_gradient(reference)
+    assert all(torch.equal(ours[name], theirs[name]) for name in layers) and torch.equal(our_grad, their_grad)
+    x = start(chelsea, 72)
+    assert all(torch.equal(f, theirs[name]) for name, f in method.features(x, layers).items())
