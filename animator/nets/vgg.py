@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from animator.errors import ModelError
+from animator.nets import fused
 from animator.nets.vgg_layers import BLOCKS, CHANNELS, CONVS, LAYERS
 from animator.nets.weights import VGG19, locate
 
@@ -74,6 +75,7 @@ class VGG19Features(nn.Module):
                     raise ModelError(f"weights ({weights}): {name} has shape {tuple(weight.shape)}")
                 conv = nn.Conv2d(weight.shape[1], weight.shape[0], 3, padding=1)
                 conv.weight.data, conv.bias.data = weight.clone(), bias.clone()
+                conv.packed, conv.packed_back = {}, {}  # its weights in oneDNN's layout, both ways (fused.py)
                 self.convs[name] = conv
         self.requires_grad_(False)
         self.pool = F.max_pool2d if pooling == "max" else F.avg_pool2d
@@ -92,7 +94,8 @@ class VGG19Features(nn.Module):
         out, deepest = {}, max(self.names.index(layer) for layer in layers)
         for name in self.names[: deepest + 1]:
             if name.startswith("conv"):
-                x = self.convs[name](x)
+                conv = self.convs[name]  # weights in the compute type (autocast's cast of the picture, made here)
+                x = fused.frozen_conv2d(x.to(conv.weight.dtype), conv.weight, conv.bias, 1, conv.packed, conv.packed_back)
             elif name.startswith("relu"):
                 x = F.relu(x, inplace=name.replace("relu", "conv") not in layers)  # returned features stay as they were
             else:

@@ -90,3 +90,32 @@ def test_a_torch_whose_operator_takes_other_arguments_gets_torchs_conv2d(monkeyp
     with torch.inference_mode():
         vector = predictor(square)
     assert torch.equal(vector, expected) and fused.POINTWISE is None
+
+
+def vgg_gradient(vgg, image: torch.Tensor) -> torch.Tensor:
+    x = image.clone().requires_grad_(True)
+    sum(f.square().mean() for f in vgg(x, frozenset(("relu2_1", "relu3_1"))).values()).backward()
+    return x.grad
+
+
+def test_vgg19_moved_to_another_precision_and_back_flips_its_new_weights():
+    from animator.nets.vgg import load_vgg19
+
+    vgg, image = load_vgg19("cpu", last="relu3_1"), photo("chelsea.png", 64)
+    vgg_gradient(vgg, image)  # float32's weights flipped and laid out
+    vgg.to(torch.bfloat16).to(torch.float32)  # new float32 weights, rounded to bfloat16's
+    fresh = load_vgg19("cpu", last="relu3_1").to(torch.bfloat16).to(torch.float32)
+    assert torch.allclose(vgg_gradient(vgg, image), vgg_gradient(fresh, image), rtol=1e-5, atol=1e-7)
+
+
+def test_a_frozen_convolutions_gradient_without_the_fused_operator_is_torchs(monkeypatch):
+    import torch.nn.functional as F
+
+    monkeypatch.setattr(fused, "POINTWISE", None)
+    x, weight, bias = torch.rand(1, 3, 20, 24), torch.randn(5, 3, 3, 3), torch.randn(5)
+    mine, theirs = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    fused.frozen_conv2d(mine, weight, bias, 1, {}, {}).square().sum().backward()
+    F.conv2d(theirs, weight, bias, padding=1).square().sum().backward()
+    assert torch.allclose(mine.grad, theirs.grad, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="changes the size"):
+        fused.frozen_conv2d(mine, weight, bias, 0, {}, {})
