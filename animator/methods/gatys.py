@@ -75,13 +75,12 @@ class StyleSet:
 class GatysMethod:
     def __init__(self, options: GatysOptions, device: torch.device, dtype: torch.dtype = torch.float32, seed: int = 0):
         # The image being optimized, the targets and the losses stay float32; in bfloat16 only
-        # the network's own arithmetic runs (autocast), about 3x faster on CPUs with AMX.
+        # the network's own arithmetic runs, about 3x faster on CPUs with AMX: its convolutions'
+        # weights are cast once, here, and each casts its input (what autocast did, which cast
+        # the weights again on every pass: they take no gradient, so it kept no cast).
         self.options, self.device, self.dtype, self.seed = options, device, dtype, seed
         layers = set(options.style_layers if options.style_weight else ()) | set(options.content_layers if options.content_weight else ())
         self.vgg = load_vgg19(device, weights=options.weights, pooling=options.pooling, last=max(layers, key=LAYERS.index))
-        # The convolutions' weights cast once: autocast casts only weights that take gradients
-        # once, and these take none, so it cast every layer's on every pass (a seventh of a
-        # 64 px frame's time). The pictures are the same to the bit.
         self.vgg.convs.to(dtype)
         self.init_image = to_tensor(read_image(options.init), device) if isinstance(options.init, Path) else None
 
@@ -131,9 +130,7 @@ class GatysMethod:
             raise AnimatorError(f"method: {deepest} needs pictures of {least_side(deepest)} px a side at least, and this "
                                 f"render has one of {image.shape[-1]}x{image.shape[-2]} (a larger size, no smaller method.scales, "
                                 "a less thin picture or a shallower layer)")
-        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
-            features = self.vgg(image, layers)
-        return {layer: f.float() for layer, f in features.items()}
+        return {layer: f.float() for layer, f in self.vgg(image, layers).items()}
 
     def _start(self, options: GatysOptions, target: StyleSet, content: torch.Tensor, init: torch.Tensor | None,
                rng: torch.Generator) -> torch.Tensor:

@@ -94,7 +94,7 @@ class VGG19Features(nn.Module):
         out, deepest = {}, max(self.names.index(layer) for layer in layers)
         for name in self.names[: deepest + 1]:
             if name.startswith("conv"):
-                conv = self.convs[name]  # weights in the compute type (autocast's cast of the picture, made here)
+                conv = self.convs[name]  # its weights in the compute type: the picture cast to it, as autocast would
                 x = fused.frozen_conv2d(x.to(conv.weight.dtype), conv.weight, conv.bias, 1, conv.packed, conv.packed_back)
             elif name.startswith("relu"):
                 x = F.relu(x, inplace=name.replace("relu", "conv") not in layers)  # returned features stay as they were
