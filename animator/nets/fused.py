@@ -58,9 +58,12 @@ def _fused(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, str
 def _fusable(x: torch.Tensor, weight: torch.Tensor) -> bool:
     # A 1x1 input (the predictor's last layer, on the pooled features) is a matrix product, which
     # torch's own conv2d does as fast and sums in another order than oneDNN's convolution.
-    return (X86 and POINTWISE is not None and x.device.type == "cpu" and not torch.is_grad_enabled()
-            and x.dtype == weight.dtype and x.dtype in (torch.float32, torch.bfloat16) and x.shape[-2:] != (1, 1)
-            and torch.backends.mkldnn.is_available())
+    return (_available() and x.device.type == "cpu" and not torch.is_grad_enabled()
+            and x.dtype == weight.dtype and x.dtype in (torch.float32, torch.bfloat16) and x.shape[-2:] != (1, 1))
+
+
+def _available() -> bool:
+    return X86 and POINTWISE is not None and torch.backends.mkldnn.is_available()
 
 
 def frozen_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: int,
@@ -70,7 +73,7 @@ def frozen_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | No
     store). Elsewhere as `conv2d`."""
     if weight.shape[-1] != 2 * padding + 1 or weight.shape[-2] != 2 * padding + 1:
         raise ValueError(f"frozen_conv2d: a {tuple(weight.shape[-2:])} kernel padded by {padding} changes the size")
-    if torch.is_grad_enabled() and x.requires_grad and x.device.type == "cpu":
+    if torch.is_grad_enabled() and x.requires_grad and x.device.type == "cpu" and _available():
         return _FrozenConv.apply(x, weight, bias, padding, packed, packed_back)
     return conv2d(x, weight, bias, 1, padding, 1, False, packed)
 
