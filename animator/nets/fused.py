@@ -11,9 +11,10 @@ gradient with the kernel flipped and its channels swapped, through the same oper
 weights laid out once. Eagerly, torch's `convolution_backward` lays the weights out on every call:
 at 64 px a 512-channel layer's gradient took 4 ms in bfloat16, 0.4 this way, the same bits here.
 
-Elsewhere (a GPU, gradients wanted, a CPU other than x86-64, where it was not measured, a torch
-without the operators or whose operators refuse these arguments: they are private to torch, and
-pyproject allows torch from 2.4) it is F.conv2d and the activation, as before.
+Elsewhere (a GPU, gradients wanted but a frozen layer's input's, a CPU other than x86-64, where
+it was not measured, a torch without the operators or whose operators refuse these arguments:
+they are private to torch, and pyproject allows torch from 2.4) it is F.conv2d and the
+activation, as before.
 """
 
 from __future__ import annotations
