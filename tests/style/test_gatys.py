@@ -242,6 +242,7 @@ def test_the_methods_features_and_gradients_are_torchs(chelsea, dtype):
     ways (autocast cast them on every pass, and torch's backward laid them out on every call): the
     features and the gradient the picture gets are torch's (the same bits on the CPUs measured;
     another's kernels may sum in another order)."""
+    from animator.nets import fused
     from animator.nets.vgg import load_vgg19
 
     layers = frozenset(("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1", "relu4_2"))
@@ -258,4 +259,5 @@ def test_the_methods_features_and_gradients_are_torchs(chelsea, dtype):
         for name, wanted in theirs.items():  # in bfloat16 a last bit's difference would pass on through the layers
             bound = (1e-5 if dtype == torch.float32 else 3e-2) * wanted.abs().max()
             assert (ours[name] - wanted).abs().max() <= bound, (side, name)
-    assert all(len(conv.packed_back) > 1 for conv in method.vgg.convs.values())  # the gradients took the fused path
+    if fused.X86 and fused.POINTWISE is not None and torch.backends.mkldnn.is_available():  # the gradients took the fused path
+        assert all(len(conv.packed_back) > 1 for conv in method.vgg.convs.values())
