@@ -42,6 +42,10 @@ def shown(value: Any) -> str:
         return "a schedule (this key takes one value)" if "keyframes" in value else "a mapping"
     if isinstance(value, list):
         return "a list"
+    if value is None:  # a key left empty, `null`, or `--set KEY=`: said as YAML says it, not as Python's None
+        return "null (no value)"
+    if isinstance(value, bool):  # YAML reads yes/no and on/off as these too: the word the user wrote may be either
+        return "true (YAML's true, yes or on)" if value else "false (YAML's false, no or off)"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -265,7 +265,11 @@ def test_style_images_with_weights(tmp_path):
         # past its bound at the last step alone: the render stopped on its last frame
         ("iterate:\n  steps: 10\n  blend: '1.5 if t == 10 else 0.5'\n",
          r"p.yaml:5: iterate.blend: expected values between 0 and 1, found 1.5 at frame 10"),
-        ("method: {name: arbitrary, stroke_scale: yes}\n", r"method.stroke_scale: expected a number between 0.1 and 1, found True"),
+        # Python's True, None for YAML's yes and an empty key
+        ("method: {name: arbitrary, stroke_scale: yes}\n",
+         r"method.stroke_scale: expected a number between 0.1 and 1, found true \(YAML's true, yes or on\)$"),
+        ("seed: off\n", r"seed: expected a whole number between 0 and 4294967295, found false \(YAML's false, no or off\)$"),
+        ("size:\n", r"p.yaml:3: size: expected a whole number between 32 and 8192, found null \(no value\)$"),
         ("iterate: {interpolate: [2]}\n", r"iterate.interpolate: expected a whole number between 1 and 64, found a list"),
         ("method: {name: gatys, optimizer: adam, lr: 1e38}\n", r"method.lr: expected values between 0 and 1, found 1e\+38"),  # a traceback
         ("method: gatys\nvideo: {temporal: {output_weight: 1}}\n", r"video.temporal.output_weight: is for the networks"),
@@ -418,7 +422,7 @@ def test_overrides_beat_the_file_and_are_checked_the_same_way(tmp_path):
     assert preset.iterate.steps == 3 and preset.outputs[0].fps == 30 and preset.method.name == "multistyle"
     with pytest.raises(PresetError, match=r"^--set iterate.blend=2: iterate.blend: expected a number between 0 and 1"):
         load_preset(path, parse_overrides(["iterate.blend=2"]))
-    with pytest.raises(PresetError, match=r"--set iterate=: iterate: expected a mapping of keys, found None"):
+    with pytest.raises(PresetError, match=r"--set iterate=: iterate: expected a mapping of keys, found null \(no value\)$"):
         load_preset(path, parse_overrides(["iterate="]))
     with pytest.raises(PresetError, match=r"--set nonsense: expected key.path=value"):
         parse_overrides(["nonsense"])
