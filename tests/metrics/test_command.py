@@ -3,6 +3,7 @@ the right frames paired, or one line naming the file at fault."""
 
 from __future__ import annotations
 
+import functools
 import json
 from fractions import Fraction
 
@@ -255,7 +256,7 @@ def test_without_source_a_render_is_measured_against_the_clip_its_record_names(r
 def test_a_loop_by_its_record_is_measured_as_one_moving_as_its_record_says(recorded):
     """`animator metrics LOOP.mp4` said "--source IN is needed": the record says it is a loop, and
     whether it has feedback motion (which takes the bar off its change per frame)."""
-    loop = lambda *flags: figures(animator("metrics", *flags, "--json", cwd=recorded))[0]  # noqa: E731
+    loop = functools.cache(lambda *flags: figures(animator("metrics", *flags, "--json", cwd=recorded))[0])  # each asked once
     assert loop("out/loop.mp4") == loop("--loop", "out/loop.mp4") != loop("--loop", "--moving", "out/loop.mp4")
     assert not loop("out/loop.mp4")["moving"] and loop("--loop", "--moving", "out/loop.mp4")["moving"]
     # given --loop, a loop with feedback motion was judged as a still camera's unless --moving was given too
