@@ -29,6 +29,24 @@ def test_gram_is_the_mean_outer_product():
     assert torch.allclose(g, expected, atol=1e-6) and torch.allclose(g, g.T)
 
 
+def test_the_grams_gradient_is_autograds_through_the_product_taken_as_one_product():
+    """gram's gradient P (dG + dG^T) / N, one product, is what autograd takes through P^T P / N as
+    two products and their sum: the same to float64's rounding, for features laid out either way
+    (VGG19's are channels-last); the Gram itself is the same bits with a gradient or without."""
+    generator = torch.Generator().manual_seed(2)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        f = torch.randn(2, 8, 6, 5, generator=generator, dtype=torch.float64).contiguous(memory_format=layout)
+        weights = torch.randn(2, 8, 8, generator=generator, dtype=torch.float64)
+        ours, autograds = f.clone().requires_grad_(), f.clone().requires_grad_()
+        g = functional.gram(ours)
+        (g * weights).sum().backward()
+        pixels = autograds.permute(0, 2, 3, 1).reshape(2, 30, 8)
+        ((pixels.transpose(1, 2) @ pixels / 30) * weights).sum().backward()
+        assert type(g.grad_fn).__name__ == "_GramBackward"  # the one product, not autograd's two
+        assert torch.allclose(ours.grad, autograds.grad, rtol=1e-12, atol=1e-12)
+        assert torch.equal(g.detach(), functional.gram(f))
+
+
 def materialized_local(f: torch.Tensor, radius: int) -> torch.Tensor:
     """The local Gram at every pixel, built the long way: sum over the window of w(d) f(p) f(p+d)^T."""
     c, h, w = f.shape[1:]
