@@ -23,8 +23,8 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
 class _Gram(torch.autograd.Function):
     """G = P^T P / N of the pixels P (B,N,C), the same product as above. Its gradient P (dG + dG^T) / N
-    is one product: autograd's, not knowing that both factors are P, takes two (N x C x C each)
-    and adds them (N x C), a third of `gatys`'s style loss's time."""
+    is one product: autograd, not knowing that both factors are P, takes two (N x C x C each) and
+    adds them (N x C), a fifth of a 192 px `gatys` step's time on the CPU (this way 0.93x the step)."""
 
     @staticmethod
     def forward(ctx, pixels: torch.Tensor) -> torch.Tensor:
