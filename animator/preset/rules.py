@@ -165,7 +165,7 @@ MOVING = {("iterate", "motion", key) for key in ("zoom", "angle", "translate_x",
 # A setting switched off, the keys it then takes no notice of, and what they are for
 OFF_SWITCHES: dict[KeyPath, tuple[Any, tuple[str, ...], str]] = {
     ("video", "temporal", "flow"): ("none", ("flow_preset", "flow_scale", "flow_check", "mode", "weight", "output_weight",
-                                             "long_term"), "is for temporal consistency; flow is none (each frame on its own)"),
+                                             "long_term", "pan_lock"), "is for temporal consistency; flow is none (each frame on its own)"),
     ("iterate", "interpolate"): (1, ("interpolate_with",), "is for in-betweens; interpolate is 1 (none)"),
     ("iterate", "color", "match"): ("none", ("reference", "strength"), "is for colour coherence: expected "
                                                                        "iterate.color.match lab or histogram with it"),
@@ -222,7 +222,7 @@ SPATIAL_MAX_SIZE = 512  # the autocorrelation holds (2H-1)(2W-1) lags per channe
 
 def _check_gatys(preset: Preset, method, error) -> None:
     temporal, default = preset.video.temporal, TemporalConfig()
-    for key in ("mode", "output_weight"):  # how the networks blend; gatys would ignore them without a word
+    for key in ("mode", "output_weight", "pan_lock"):  # how the networks blend; gatys would ignore them without a word
         if getattr(temporal, key) != getattr(default, key):
             raise error(("video", "temporal", key), "is for the networks (arbitrary, multistyle); gatys holds frames "
                                                     "together by its temporal loss (weight, long_term, passes)")

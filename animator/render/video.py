@@ -28,6 +28,7 @@ from animator.media.frame import Frame, fit_size, resize, to_tensor
 from animator.media.pipeline import background, ordered_map
 from animator.methods import FeedForward, Method, StyleTrack
 from animator.motion.flow import find_motion, make_backend
+from animator.motion.lock import PanLock, Shift, placed, shifted_back
 from animator.preset.resolve import temporal_settings
 from animator.preset.schema import Num, TemporalConfig
 from animator.render.consistency import consistency
@@ -53,13 +54,15 @@ class Prepared:
     index: int
     image: np.ndarray  # at the render size
     motion: tuple[torch.Tensor, torch.Tensor] | None  # (warp from the previous frame, trust mask)
+    shift: Shift = Shift()  # where the frame is painted from (motion/lock.py); the output goes back by it
 
 
 def prepare(frames: Iterable[Frame], size: int, temporal: TemporalConfig, skip_before: int,
-            device: torch.device) -> Iterator[Prepared]:
+            device: torch.device, lock: PanLock | None = None) -> Iterator[Prepared]:
     """Resize each frame and find its motion from the previous one (the masks on the render
     device). Runs in threads of its own, so the next frames' flow is found while this one is
-    stylized; where the CPU is free (a GPU render), several frame pairs at once."""
+    stylized; where the CPU is free (a GPU render), several frame pairs at once. With a `lock`,
+    each frame is then shifted onto the network's lattice, in order."""
     resized = ((frame.index, resize(frame.image, *fit_size(frame.image.shape[1], frame.image.shape[0], size)))
                for frame in frames)
     if temporal.flow == "none":
@@ -75,7 +78,8 @@ def prepare(frames: Iterable[Frame], size: int, temporal: TemporalConfig, skip_b
             engines.backend = make_backend(temporal.flow, temporal.flow_preset)
         return Prepared(index, image, find_motion(engines.backend, previous, image, temporal, device))
 
-    yield from ordered_map(motion, with_previous(resized), flow_workers(torch.device(device)), name="motion")
+    found = ordered_map(motion, with_previous(resized), flow_workers(torch.device(device)), name="motion")
+    yield from found if lock is None else (Prepared(item.index, item.image, *lock.next(item.motion)) for item in found)
 
 
 def with_previous(frames: Iterable[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
@@ -96,14 +100,21 @@ def stylize_video(
     colored = lambda output, x, when: life.original_colors(output, x, when.value(original_colors))  # noqa: E731
     first = resume[0] + 1 if resume is not None else 0
     state = on_device(resume[1], device) if resume is not None else None
-    prepared = background(prepare(frames, size, temporal, first, device), maxsize=4, name="motion")
+    locking = isinstance(method, FeedForward) and temporal.flow != "none" and temporal.pan_lock
+    if locking:  # the state: the consistency's, and how far the pan has travelled
+        lock = PanLock(4 / method.options.stroke_scale, *([tuple(state["pan"])] if state is not None else []))
+        state = state["consistency"] if state is not None else None
+    prepared = background(prepare(frames, size, temporal, first, device, lock if locking else None), maxsize=4,
+                          name="motion")
     items = (item for item in prepared if item.index >= first)
 
     if isinstance(method, FeedForward):  # frames painted concurrently, made consistent in order
         keeper = consistency(method, temporal, state, style_is_frame=styles.codes is None)
+        kept = (lambda item: {"consistency": keeper.state(), "pan": item.shift.travel}) if locking \
+            else (lambda item: keeper.state())
 
         def paint(item: Prepared) -> tuple[Prepared, When, list, torch.Tensor, torch.Tensor]:
-            x, when = to_tensor(item.image, device), clock.at(item.index)
+            x, when = to_tensor(placed(item.image, item.shift), device), clock.at(item.index)
             target = styles.at(x, when)
             return item, when, target, x, keeper.paint(target, x)
 
@@ -112,7 +123,9 @@ def stylize_video(
             for item, when, target, x, painted in ordered_map(paint, items, workers):
                 output = keeper.next(painted, target, x, item.motion, when)
                 faults.point("stylize")
-                yield item.index, colored(output, x, when), keeper.state()
+                if item.shift.offset != (0.0, 0.0):  # back where the frame is
+                    output, x = shifted_back(output, item.shift), to_tensor(item.image, device)
+                yield item.index, colored(output, x, when), kept(item)
         return
     if temporal.passes > 1 and temporal.flow != "none":  # no frame is final before the last pass: none is a resume point
         frames = ((item.index, item.image, item.motion) for item in items)

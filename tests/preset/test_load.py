@@ -143,6 +143,8 @@ def test_style_images_with_weights(tmp_path):
         # the keys of a setting switched off in the file
         ("mode: video\nvideo: {temporal: {flow: none, weight: 0.5}}\n",
          r"p.yaml:4: video.temporal.weight: is for temporal consistency; flow is none"),
+        ("mode: video\nvideo: {temporal: {flow: none, pan_lock: false}}\n",
+         r"video.temporal.pan_lock: is for temporal consistency; flow is none"),
         ("iterate: {interpolate: 1, interpolate_with: crossfade}\n", r"iterate.interpolate_with: is for in-betweens"),
         ("method: {name: gatys, gram_transform: {name: none, low: 0.5}}\n", r"method.gram_transform.low: is for a Gram transform"),
         ("method: {name: gatys, gram_transform: {layers: [relu3_1]}}\n",
@@ -273,6 +275,7 @@ def test_style_images_with_weights(tmp_path):
         ("iterate: {interpolate: [2]}\n", r"iterate.interpolate: expected a whole number between 1 and 64, found a list"),
         ("method: {name: gatys, optimizer: adam, lr: 1e38}\n", r"method.lr: expected values between 0 and 1, found 1e\+38"),  # a traceback
         ("method: gatys\nvideo: {temporal: {output_weight: 1}}\n", r"video.temporal.output_weight: is for the networks"),
+        ("method: gatys\nvideo: {temporal: {pan_lock: false}}\n", r"video.temporal.pan_lock: is for the networks"),
     ],
 )
 def test_mistakes_name_file_line_key_and_expectation(tmp_path, extra, expected):

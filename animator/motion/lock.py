@@ -1,0 +1,113 @@
+"""Holding a panning picture's place on the network's lattice (`temporal.pan_lock`).
+
+The feed-forward networks paint from features a quarter of the size, so their strokes sit on a
+lattice of 4 pixels (4 / `stroke_scale` of the frame's): a picture shifted by a fraction of that
+is painted with other strokes, not the same strokes shifted. On a pan every frame lands at another
+place on the lattice, and the consistency has to warp strokes the network would not paint there,
+by sub-pixel amounts, again and again. While the whole frame moves as one (the camera pans), each
+frame is shifted by what the pan has travelled, less whole lattice periods, so the picture keeps
+its place on the lattice; the output is shifted back once. The flow found between the frames is
+carried into those shifted frames, where the part of the picture that moves with the pan moves by
+whole periods: its vectors are set to exactly that, so what is warped there is not resampled.
+
+Frames whose motion is not one translation (a handheld camera turning, footage whose subject
+moves on a still background) are left where they are: the shift then stays what it was.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from animator.motion.warp import warp
+
+# The frame pans when COHERENT of its pixels move within NEAR px of the median motion and that
+# motion is STILL px or more. The project's pan: 0.84-0.88 of its pixels; handheld footage
+# (imageio's office and cockatoo clips) 0.03-0.10 in the median, 0.33 at its 90th percentile.
+COHERENT, NEAR, STILL = 0.5, 0.5, 0.15
+SNAP = 0.25  # px: vectors this close to the pan's are the pan's, set to whole periods
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Where a frame is sampled from (`offset`, in px: frame pixel p shows source pixel p + offset),
+    and the pan travelled up to it (`travel`, the lock's state)."""
+
+    offset: tuple[float, float] = (0.0, 0.0)
+    travel: tuple[float, float] = (0.0, 0.0)
+
+
+class PanLock:
+    """Applied to the frames in order: each frame's shift, from the flow found from the one before."""
+
+    def __init__(self, period: float, travel: tuple[float, float] = (0.0, 0.0)):
+        self.period = period
+        self.last = self.shift(travel)
+
+    def shift(self, travel: tuple[float, float]) -> Shift:
+        offset = tuple(t - self.period * round(t / self.period) for t in travel)
+        return Shift(offset, travel)
+
+    def next(self, motion: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, Shift]:
+        """The frame's motion from the last, carried into the shifted frames, and the frame's shift."""
+        before = self.last
+        if motion is None:  # the first frame, or one before a resume point: where the last was
+            return None, before
+        backward, held = motion
+        pan = panning(backward)
+        if not held.any():  # a cut: the new shot starts where frames are not shifted
+            now = self.shift((0.0, 0.0))
+        elif pan is None:
+            now = before
+        else:
+            now = self.shift((before.travel[0] + pan[0], before.travel[1] + pan[1]))
+        self.last = now
+        return carried(backward, held, before, now, pan), now
+
+
+def placed(image: np.ndarray, shift: Shift) -> np.ndarray:
+    """The frame (HxWx3 uint8) as it is painted: sampled at each pixel + the shift (bicubic)."""
+    if shift.offset == (0.0, 0.0):
+        return image
+    matrix = np.float32([[1, 0, shift.offset[0]], [0, 1, shift.offset[1]]])
+    return cv2.warpAffine(image, matrix, image.shape[1::-1], flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def panning(backward: torch.Tensor) -> tuple[float, float] | None:
+    """How far the picture moved (px, x then y) when the frame moves as one; None when it does not.
+    From every 4th pixel of every 4th row: the median of a pan is the same."""
+    vectors = backward[0, :, ::4, ::4].reshape(2, -1).float()
+    median = vectors.median(dim=1).values
+    together = (vectors - median[:, None]).square().sum(0).le(NEAR ** 2).float().mean()
+    dx, dy, share = torch.cat([median, together[None]]).tolist()  # one wait for a GPU
+    return (-dx, -dy) if share >= COHERENT and math.hypot(dx, dy) >= STILL else None
+
+
+def carried(backward: torch.Tensor, held: torch.Tensor, before: Shift, now: Shift,
+            pan: tuple[float, float] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The flow and mask found between the unshifted frames, between the shifted ones."""
+    if now.offset == before.offset == (0.0, 0.0):
+        return backward, held
+    offset = backward.new_tensor(now.offset).view(1, 2, 1, 1).expand_as(backward)
+    flow = warp(backward, offset)  # each shifted pixel's source pixel's vector
+    mask = warp(held, offset).gt_(0.5).to(held.dtype)
+    moved = [n - b for n, b in zip(now.offset, before.offset)]
+    flow += flow.new_tensor(moved).view(1, 2, 1, 1)
+    if pan is not None:  # the pan's own pixels move by whole periods: exactly that, unresampled
+        whole = [round(m - p) for m, p in zip(moved, pan)]
+        near = (flow - flow.new_tensor(whole).view(1, 2, 1, 1)).square_().sum(1, keepdim=True).le(SNAP ** 2)
+        flow = torch.where(near, flow.new_tensor(whole).view(1, 2, 1, 1), flow)
+    return flow, mask
+
+
+def shifted_back(output: torch.Tensor, shift: Shift) -> torch.Tensor:
+    """The painted frame, shifted back to where the frame is (bicubic, once)."""
+    if shift.offset == (0.0, 0.0):
+        return output
+    offset = output.new_tensor([-shift.offset[0], -shift.offset[1]], dtype=torch.float32).view(1, 2, 1, 1)
+    return warp(output, offset.expand(output.shape[0], 2, *output.shape[-2:]), "bicubic")

@@ -1,0 +1,77 @@
+"""The pan lock (motion/lock.py): a panning picture keeps its place on the network's lattice."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from animator.media.synthetic import pan_scene
+from animator.motion.flow import find_motion, make_backend
+from animator.motion.lock import PanLock, panning, placed
+from animator.preset.schema import TemporalConfig
+
+SETTINGS = TemporalConfig()
+
+
+def motion(earlier: np.ndarray, image: np.ndarray):
+    return find_motion(make_backend("dis"), earlier, image, SETTINGS, torch.device("cpu"))
+
+
+def test_a_pan_is_found_and_a_still_camera_or_a_turning_one_is_not():
+    from animator.media.source import VideoSource
+    from tests.conftest import MEDIA
+
+    frames = pan_scene(count=2).frames  # the camera moves (2, 1) px a frame, a patch the other way
+    found = panning(motion(*frames)[0])
+    assert found is not None and np.allclose(found, (-2, -1), atol=0.05), found
+    still = [f.image for f in VideoSource(MEDIA / "chaplin.mp4", 0, 0.1)][:2]
+    assert panning(motion(*still)[0]) is None
+    turn = cv2.getRotationMatrix2D((160, 96), 3, 1.0)  # a camera turning about the frame's centre
+    assert panning(motion(frames[0], cv2.warpAffine(frames[0], turn, (320, 192)))[0]) is None
+
+
+def pan_frames(count: int, size: int = 384) -> list[np.ndarray]:
+    """The project's pan at the render size: its camera's whole pixels become (2.4, 1.2) at 384."""
+    from animator.media.frame import fit_size, resize
+    from animator.media.source import VideoSource
+    from tests.conftest import SAMPLES
+
+    frames = [f.image for f in VideoSource(SAMPLES / "pan.mp4")][:count]
+    return [resize(f, *fit_size(f.shape[1], f.shape[0], size)) for f in frames]
+
+
+def test_in_the_shifted_frames_the_pan_moves_by_whole_periods():
+    """Shifted by the lock, each frame's picture is the last one's moved by whole lattice periods
+    (4 px), and the flow carried into the shifted frames says exactly that for the pixels that pan:
+    the last frame moved so matches the frame twice as well as it matches the unshifted frame at
+    the nearest whole-pixel motion."""
+    frames, lock = pan_frames(7), PanLock(4)
+    lock.next(None)
+    before, rows = frames[0], (slice(8, 40), slice(8, -8))  # the top rows: the background alone
+    difference = lambda a, b: np.abs(a[rows].astype(float) - b[rows].astype(float)).mean()  # noqa: E731
+    moved = lambda image, dx, dy: np.roll(image, (-dy, -dx), (0, 1))  # noqa: E731  image(p + (dx, dy))
+    for earlier, image in zip(frames, frames[1:]):
+        (flow, _), shift = lock.next(motion(earlier, image))
+        assert all(abs(o) <= 2 for o in shift.offset)
+        whole = [int(v) for v in flow[0, :, ::8, ::8].reshape(2, -1).median(1).values.round()]
+        assert all(v % 4 == 0 for v in whole), whole
+        on_whole = (flow[0] == flow.new_tensor(whole).view(2, 1, 1)).all(0).float().mean()
+        assert on_whole >= 0.7, on_whole  # the background; not the patch crossing it
+        now = placed(image, shift)
+        nearest = min(difference(image, moved(earlier, dx, dy)) for dx in range(4) for dy in range(3))
+        assert difference(now, moved(before, *whole)) < 0.6 * nearest, (difference(now, moved(before, *whole)), nearest)
+        before = now
+    assert lock.last.travel == pytest.approx((-2.4 * 6, -1.2 * 6), abs=0.3)
+
+
+def test_a_cut_starts_the_next_shot_unshifted():
+    frames, lock = pan_frames(3), PanLock(4)
+    lock.next(None)
+    for earlier, image in zip(frames, frames[1:]):
+        lock.next(motion(earlier, image))
+    assert lock.last.offset != (0.0, 0.0)
+    cut = np.ascontiguousarray(frames[-1][::-1, ::-1])
+    moved, shift = lock.next(motion(frames[-1], cut))
+    assert shift.offset == (0.0, 0.0) and not moved[1].any()
