@@ -84,7 +84,8 @@ def render(clip: str, method: str, size: int, temporal: dict, precision: str = "
 
 def render_truth(method: str, size: int, temporal: dict) -> tuple[list[np.ndarray], float]:
     """The pan rendered as `render` does, with its true motion (flow and occlusions, brought to the
-    render size) in place of the estimated one."""
+    render size) in place of the estimated one; not locked to the lattice (motion/lock.py), which
+    reads the render's own flow."""
     import cv2
     import torch
 
