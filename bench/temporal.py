@@ -12,7 +12,9 @@ perfect.
 Frames are rendered in memory (no encoding) at 384 px; `gatys` (asked for by name, its temporal
 loss its one mode) as presets/pan-gatys.yaml has it, best at `--size 192`; its Gram distance also
 to the style fitted to the render's size, the style it is asked to match. Writes bench/results/temporal.json and
-bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, features with the key; 0.7).
+bench/figures/temporal-crop.jpg (one chaplin frame: per frame, blend, features, features with the key; 0.7),
+and with `--settings "" pan_lock=false` bench/figures/pan-lock-crop.jpg (one frame of the pan: per frame,
+the default unlocked and locked).
 
     python bench/temporal.py [--clips pan chaplin bunny chaplin-later FILE[:START[:DURATION]]]
                              [--methods arbitrary multistyle gatys] [--long-term 0 0.9] [--modes blend features]
@@ -44,6 +46,8 @@ DEFAULT_METHODS = ["arbitrary", "multistyle"]  # gatys asked for by name (at --s
 
 
 CROPPED = {"blend 0.7": "blend", "features 0.7": "features", "features 0.7 key 0.9": "features, key"}  # the crop's panels
+# the pan's crop (its frame PAN_FRAME): the default unlocked and locked to the lattice, beside the per-frame render
+PAN_CROPPED, PAN_FRAME, PAN_BOX = {"features 0.7 key 0.9 pan_lock=false": "unlocked", "features 0.7 key 0.9": "locked"}, 40, (150, 16, 160, 160)
 
 
 def clip_span(clip: str) -> tuple[Path, float, float | None]:
@@ -231,6 +235,7 @@ def main() -> None:
             modes = args.modes if method != "gatys" else ["loss"]  # gatys has one way: Ruder's temporal loss
             rows = results.setdefault(clip, {}).setdefault(method, {"per-frame ms": reference_ms})
             shown = {"per frame": reference[FRAME]} if (clip, method) == ("chaplin", "arbitrary") else {}
+            pan_shown = {"per frame": reference[PAN_FRAME]} if (clip, method) == ("pan", "arbitrary") else {}
             renders, times = {}, {}
             for mode in modes:
                 for weight in args.weights:
@@ -272,6 +277,8 @@ def main() -> None:
                     row.update(judged_by_truth(outputs, by_truth))
                 if clip == "chaplin" and method == "arbitrary" and name in CROPPED:
                     shown[CROPPED[name]] = outputs[FRAME]
+                if pan_shown and name in PAN_CROPPED:
+                    pan_shown[PAN_CROPPED[name]] = outputs[PAN_FRAME]
                 rows[name] = row
                 print(f"{clip:8s} {method:10s} {name:18s}  warping error {row['warping_error']:.3f}x "
                       f"(t-10 {row['long_term_error']:.3f}x)  gradient energy {row['gradient_energy']:.3f}  Gram "
@@ -286,6 +293,9 @@ def main() -> None:
                       + (f"  judged by Farneback {row['farneback_warping_error']:.3f}x" if args.farneback else ""), flush=True)
             if len(shown) == len(CROPPED) + 1:  # every panel the README's figure shows, or leave it as it is
                 crop(shown, ROOT / "bench" / "figures" / "temporal-crop.jpg")
+            if len(pan_shown) == len(PAN_CROPPED) + 1:
+                panels = ["per frame", *PAN_CROPPED.values()]  # in that order, whichever was rendered first
+                crop({label: pan_shown[label] for label in panels}, ROOT / "bench" / "figures" / "pan-lock-crop.jpg", PAN_BOX)
     save("temporal", {"size": args.size, "clips": results})
 
 
