@@ -90,7 +90,7 @@ def test_the_key_keeps_the_detail_of_the_networks_own_painting(monkeypatch):
 
     gains, measure = [], LongTerm.detail_gain
     monkeypatch.setattr(LongTerm, "detail_gain", lambda self, *args: gains.append(measure(self, *args)) or gains[-1])
-    frames = pan_render()
+    frames = pan_render(pan_lock=False)  # features warped by sub-pixel amounts (locked: by whole cells)
     assert len(frames) == len(gains) + 1  # every frame after the first blends the key in
     sampled = [i for i, gain in enumerate(gains) if i == 0 or gain != gains[i - 1]]
     assert sampled == list(range(0, len(gains), LongTerm.SAMPLED)) and min(gains) > 1.1, (sampled, gains)
@@ -128,11 +128,12 @@ def test_a_key_made_last_frame_takes_the_warp_features_made_of_it():
 
 def test_the_key_keeps_a_slow_pan_sharp_and_as_steady():
     """A sub-pixel pan warped a frame at a time loses its strokes; the key, warped once by the
-    composed flow, keeps them at no more warping error."""
+    composed flow, keeps them at no more warping error. (Unlocked: the pan lock moves the pan by
+    whole pixels, unresampled, and then `features` alone keeps them too.)"""
     from animator.media.source import VideoSource
     from animator.metrics.clip import measure_clips
 
-    renders = {"features": pan_render(long_term=0), "key": pan_render()}  # the key is the default
+    renders = {"features": pan_render(long_term=0, pan_lock=False), "key": pan_render(pan_lock=False)}
     figures = measure_clips(renders, (f.image for f in VideoSource(SAMPLES / "pan.mp4", 0, 1.5)))
     features, key = figures["features"], figures["key"]
     assert key["warping_error"] <= features["warping_error"], (features, key)
