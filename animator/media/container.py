@@ -73,11 +73,11 @@ def is_still(path: Path) -> bool:
     FFmpeg's image pipes), a GIF of one frame (which its demuxer would make a tenth of a second
     of video), or a stream that says it has one frame (an AVIF or HEIF still, a video of one)."""
     try:
-        with open_container(path) as container:
-            name, stream = container.format.name, picture_stream(container)
+        with open_container(path) as container:  # a stream is read while its container is open (PyAV 18.1.1 asserts it)
+            stream = picture_stream(container)
+            name, one = container.format.name, stream is not None and stream.frames == 1
     except (av.FFmpegError, OSError):
         return False  # not readable as media at all: the video source says so
-    one = stream is not None and stream.frames == 1
     return name.endswith("_pipe") or name == "image2" or (name == "gif" and not animated(path)) or one
 
 
