@@ -75,3 +75,19 @@ def test_a_cut_starts_the_next_shot_unshifted():
     cut = np.ascontiguousarray(frames[-1][::-1, ::-1])
     moved, shift = lock.next(motion(frames[-1], cut))
     assert shift.offset == (0.0, 0.0) and not moved[1].any()
+
+
+def test_a_pans_render_carries_how_far_it_has_travelled_in_its_resume_state():
+    """What a resumed render starts the lock from (the killed-render test resumes this preset)."""
+    import dataclasses
+
+    from animator.preset import load_preset
+    from animator.render.engine import load
+    from tests.conftest import PRESETS
+
+    preset = dataclasses.replace(load_preset(PRESETS / "pan-arbitrary.yaml"), size=160)
+    states = [state for _, _, state in load(preset).renderer.frames()]
+    assert set(states[-1]) == {"consistency", "pan"}
+    # the camera's (2, 1) px a frame at half the size, as DIS finds them at 160 px (a tenth of a pixel off)
+    assert states[-1]["pan"] == pytest.approx((-1.0 * 47, -0.5 * 47), abs=5)
+    assert [state["pan"] for state in states[:2]] == [(0.0, 0.0), pytest.approx((-1.0, -0.5), abs=0.15)]
