@@ -49,8 +49,12 @@ class PanLock:
         self.last = self.shift(travel)
 
     def shift(self, travel: tuple[float, float]) -> Shift:
-        offset = tuple(t - self.period * round(t / self.period) for t in travel)
+        offset = tuple(t - self.period * self.periods(t) for t in travel)
         return Shift(offset, travel)
+
+    def periods(self, travel: float) -> int:
+        """Whole lattice periods in a travel: the shift is what is left (within half a period)."""
+        return round(travel / self.period)
 
     def next(self, motion: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, Shift]:
         """The frame's motion from the last, carried into the shifted frames, and the frame's shift."""
@@ -59,14 +63,16 @@ class PanLock:
             return None, before
         backward, held = motion
         pan = panning(backward)
+        whole = None  # how far the pan's own pixels move between the shifted frames: whole periods
         if not held.any():  # a cut: the new shot starts where frames are not shifted
             now = self.shift((0.0, 0.0))
         elif pan is None:
             now = before
         else:
             now = self.shift((before.travel[0] + pan[0], before.travel[1] + pan[1]))
+            whole = tuple(-self.period * (self.periods(n) - self.periods(b)) for n, b in zip(now.travel, before.travel))
         self.last = now
-        return carried(backward, held, before, now, pan), now
+        return carried(backward, held, before, now, whole), now
 
 
 def placed(image: np.ndarray, shift: Shift) -> np.ndarray:
@@ -89,8 +95,9 @@ def panning(backward: torch.Tensor) -> tuple[float, float] | None:
 
 
 def carried(backward: torch.Tensor, held: torch.Tensor, before: Shift, now: Shift,
-            pan: tuple[float, float] | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The flow and mask found between the unshifted frames, between the shifted ones."""
+            whole: tuple[float, float] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The flow and mask found between the unshifted frames, between the shifted ones; with `whole`
+    (a pan), the vectors near it set to it."""
     if now.offset == before.offset == (0.0, 0.0):
         return backward, held
     offset = backward.new_tensor(now.offset).view(1, 2, 1, 1).expand_as(backward)
@@ -98,10 +105,9 @@ def carried(backward: torch.Tensor, held: torch.Tensor, before: Shift, now: Shif
     mask = warp(held, offset).gt_(0.5).to(held.dtype)
     moved = [n - b for n, b in zip(now.offset, before.offset)]
     flow += flow.new_tensor(moved).view(1, 2, 1, 1)
-    if pan is not None:  # the pan's own pixels move by whole periods: exactly that, unresampled
-        whole = [round(m - p) for m, p in zip(moved, pan)]
-        near = (flow - flow.new_tensor(whole).view(1, 2, 1, 1)).square_().sum(1, keepdim=True).le(SNAP ** 2)
-        flow = torch.where(near, flow.new_tensor(whole).view(1, 2, 1, 1), flow)
+    if whole is not None:  # the pan's own pixels: exactly that (whole pixels at 4 px: not resampled)
+        vector = flow.new_tensor(whole).view(1, 2, 1, 1)
+        flow = torch.where((flow - vector).square_().sum(1, keepdim=True).le(SNAP ** 2), vector, flow)
     return flow, mask
 
 
