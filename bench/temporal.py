@@ -4,8 +4,8 @@ energy, Gram distance to the style, perceptual distance) and ms a frame, beside 
 moving average of the per-frame render at the same weight; each with and without the key
 (`temporal.long_term`) and with any other temporal settings asked for (`--settings`). On the
 project's pan, also how well the background a moving patch uncovers matches the per-frame render
-there, beside how well the rest of the picture does (PSNR: a ghost shows as a band far worse than
-the rest), and the warping error judged by the clip's exact motion instead of a flow (exact at
+there, and the trail it uncovered over the last ten frames, beside how well the rest of the picture
+does (PSNR: a ghost shows as a band and a trail far worse than the rest), and the warping error judged by the clip's exact motion instead of a flow (exact at
 `--size 320`, the clip's own size), and, with `--truth`, the same with the pan's true flow and
 occlusions in place of the estimated ones: what the consistency itself does where the flow is
 perfect.
@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
+from animator.metrics.truth import true_warping_error, uncovered_psnr
 
 ROOT = Path(__file__).resolve().parent.parent
 STYLE = ROOT / "samples" / "hubble_deep_field.jpg"
@@ -119,54 +121,6 @@ def render_truth(method: str, size: int, temporal: dict) -> tuple[list[np.ndarra
         target = loaded.styles.at(x, when)
         frames.append(to_image(keeper.next(keeper.paint(target, x), target, x, motion, when)))
     return frames, 1000 * (time.perf_counter() - start) / len(frames)
-
-
-def uncovered_psnr(outputs: list[np.ndarray], references: list[np.ndarray]) -> tuple[float, float]:
-    """PSNR against the per-frame render over the background the pan's patch has just uncovered,
-    and over the rest of the same frames."""
-    import cv2
-
-    from animator.media.synthetic import pan_scene
-
-    sums = np.zeros((2, 2))  # (band, rest) x (squared error, values)
-    for t, band in enumerate(pan_scene().uncovered):
-        if band is None or not band.any():
-            continue
-        band = cv2.resize(band.astype(np.uint8), outputs[t].shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
-        error = np.square(outputs[t].astype(np.float64) - references[t].astype(np.float64)).sum(-1)
-        sums += [[error[band].sum(), band.sum() * 3], [error[~band].sum(), (~band).sum() * 3]]
-    return tuple(float(10 * np.log10(255 ** 2 / (e / n))) for e, n in sums)
-
-
-def true_warping_error(outputs: list[np.ndarray], lag: int = 1) -> float:
-    """The pan's warping error judged by its true motion: the mean squared difference between
-    output t and output t-lag carried onto it by the clip's exact flow, where the truth says that
-    holds. An estimated flow is a judge that shares the errors of a render warped by the same flow
-    (the render follows DIS's mistakes and DIS, judging, makes them again), and the moving
-    average, warped by nothing, gets no such credit. At the clip's own size (`--size 320`) the
-    motion is whole pixels and the judge exact; at other sizes its bilinear resampling of the
-    sub-pixel motion adds to every sharp render's figure."""
-    import cv2
-    import torch
-
-    from animator.media.frame import to_tensor
-    from animator.media.synthetic import pan_scene
-    from animator.motion.warp import warp
-
-    scene, errors = pan_scene(), []
-    (h, w), (sh, sw) = outputs[0].shape[:2], scene.frames[0].shape[:2]
-    scale = np.array([w / sw, h / sh], np.float32)
-    resized = lambda x: cv2.resize(x, (w, h), interpolation=cv2.INTER_NEAREST)  # noqa: E731
-    ys, xs = np.mgrid[0:sh, 0:sw]
-    for t in range(lag, len(outputs)):
-        flow, held = np.zeros((sh, sw, 2), np.float32), np.ones((sh, sw), bool)  # frame t back to frame t - lag
-        for step in range(t, t - lag, -1):  # whole pixels at the clip's size: composed exactly
-            x, y = (np.clip(np.rint(c + f), 0, n - 1).astype(int) for c, f, n in ((xs, flow[..., 0], sw), (ys, flow[..., 1], sh)))
-            flow, held = flow + scene.backward[step][y, x], held & scene.valid[step][y, x]
-        carried = warp(to_tensor(outputs[t - lag]), torch.from_numpy(resized(flow * scale).transpose(2, 0, 1).copy())[None])
-        squared = (carried - to_tensor(outputs[t])).square().sum(1)[0].numpy()
-        errors.append(squared[resized(held.astype(np.uint8)) > 0].mean())
-    return float(np.mean(errors))
 
 
 LAGS = (1, 10)  # the true motion's judge at t-1 and t-10, as the flow's
@@ -263,6 +217,14 @@ def main() -> None:
             farneback_reference = farneback(reference) if args.farneback else None
             if clip == "pan":  # the flow-free baseline, judged by the true motion too
                 by_truth = {lag: true_warping_error(reference, lag) for lag in LAGS}  # the per-frame render's
+                # The network's painting of each frame where the pan lock places it, nothing kept: it
+                # differs from the per-frame render by the strokes of another place on the lattice,
+                # so against it a ghost's trail shows apart from that difference.
+                placed = None  # (gatys is not locked)
+                if method != "gatys":
+                    placed, _ = render(clip, method, args.size, {"weight": 0, "output_weight": 0, "long_term": 0}, args.precision)
+                    print(f"{clip:8s} {method:10s} per frame, placed by the pan lock: uncovered %.1f dB, its trail %.1f "
+                          "(elsewhere %.1f)" % uncovered_psnr(placed, reference), flush=True)
                 for weight in args.weights:
                     row = rows[f"moving average {weight:g}"] = judged_by_truth(moving_average(reference, weight), by_truth)
                     print(f"{clip:8s} {method:10s} moving average {weight:g}: judged by the true motion "
@@ -273,7 +235,8 @@ def main() -> None:
                 if args.farneback:
                     row["farneback_warping_error"] = farneback(outputs) / farneback_reference
                 if clip == "pan":
-                    row["uncovered_psnr"], row["elsewhere_psnr"] = uncovered_psnr(outputs, reference)
+                    row["uncovered_psnr"], row["trail_psnr"], row["elsewhere_psnr"] = uncovered_psnr(outputs, reference)
+                    row["trail_psnr_placed"] = uncovered_psnr(outputs, placed)[1] if placed is not None else float("nan")
                     row.update(judged_by_truth(outputs, by_truth))
                 if clip == "chaplin" and method == "arbitrary" and name in CROPPED:
                     shown[CROPPED[name]] = outputs[FRAME]
@@ -287,7 +250,9 @@ def main() -> None:
                       f"/ {row['moving_average_gradient_energy']:.3f} / {row.get('moving_average_gram_distance', float('nan')):.3f}x"
                       + (f"  Gram at the render's size {row['gram_distance_at_size']:.3f}x (moving average "
                          f"{row['moving_average_gram_distance_at_size']:.3f}x)" if "gram_distance_at_size" in row else "")
-                      + (f"  uncovered {row['uncovered_psnr']:.1f} dB (elsewhere {row['elsewhere_psnr']:.1f})"
+                      + (f"  uncovered {row['uncovered_psnr']:.1f} dB, its trail {row['trail_psnr']:.1f} "
+                         f"(elsewhere {row['elsewhere_psnr']:.1f}; the trail against the painting placed so "
+                         f"{row['trail_psnr_placed']:.1f})"
                          f"  judged by the true motion {row['true_warping_error']:.3f}x (t-10 {row['true_long_term_error']:.3f}x)"
                          if "uncovered_psnr" in row else "")
                       + (f"  judged by Farneback {row['farneback_warping_error']:.3f}x" if args.farneback else ""), flush=True)

@@ -24,6 +24,10 @@ class Scene:
     backward: list[np.ndarray | None]  # per frame (H,W,2): frame t at p is frame t-1 at p + flow(p)
     valid: list[np.ndarray | None]  # per frame (H,W) bool: where that holds (not disoccluded, inside)
     uncovered: list[np.ndarray | None]  # per frame (H,W) bool: background the patch has just uncovered
+    trail: list[np.ndarray]  # per frame (H,W) bool: background the patch uncovered in the last TRAIL frames
+
+
+TRAIL = 10  # frames: how far behind the patch its trail is followed (a ghost's strokes are held that long and more)
 
 
 def pan_scene(count: int = 48, width: int = 320, height: int = 192, camera=(2, 1), patch_velocity=(-3, 1)) -> Scene:
@@ -33,18 +37,21 @@ def pan_scene(count: int = 48, width: int = 320, height: int = 192, camera=(2, 1
     patch = read_image(samples_folder() / "chelsea.png")[60:124, 170:234]  # the cat's eye, 64x64
     camera, velocity = np.array(camera), np.array(patch_velocity)
     start = np.array([width - 110, 40])
-    frames, backward, valid, uncovered = [], [None], [None], [None]
+    frames, backward, valid, uncovered, trail = [], [None], [None], [None], []
     ys, xs = np.mgrid[0:height, 0:width]
+    inside = lambda x, y, ox, oy: (x >= ox) & (x < ox + 64) & (y >= oy) & (y < oy + 64)  # noqa: E731
     for t in range(count):
         x0, y0 = camera * t
         frame = background[y0:y0 + height, x0:x0 + width].copy()
         px, py = start + velocity * t
         frame[py:py + 64, px:px + 64] = patch
         frames.append(frame)
+        on_patch = inside(xs, ys, px, py)
+        # where the patch was k frames ago, in this frame: the background has since moved by -camera k
+        behind = [inside(xs, ys, *(start + velocity * (t - k) - camera * k)) for k in range(1, min(TRAIL, t) + 1)]
+        trail.append(np.logical_or.reduce(behind) & ~on_patch if behind else np.zeros_like(on_patch))
         if t == 0:
             continue
-        inside = lambda x, y, ox, oy: (x >= ox) & (x < ox + 64) & (y >= oy) & (y < oy + 64)  # noqa: E731
-        on_patch = inside(xs, ys, px, py)
         flow = np.empty((height, width, 2), np.float32)
         flow[...] = camera  # background: the camera moved by +camera, so content came from p + camera
         flow[on_patch] = -velocity
@@ -55,7 +62,7 @@ def pan_scene(count: int = 48, width: int = 320, height: int = 192, camera=(2, 1
         backward.append(flow)
         valid.append(ok)
         uncovered.append(~on_patch & was_patch)
-    return Scene(frames, backward, valid, uncovered)
+    return Scene(frames, backward, valid, uncovered, trail)
 
 
 def write_clip(path: Path) -> None:

@@ -143,19 +143,35 @@ def test_the_key_keeps_a_slow_pan_sharp_and_as_steady():
 def test_the_pan_lock_steadies_a_pan_and_keeps_its_style():
     """Locked to the network's lattice, the pan is painted with strokes that follow it: steadier
     frame to frame and over ten frames, and nearer the style, for a little of the detail the two
-    resamplings take (motion/lock.py)."""
+    resamplings take (motion/lock.py). Steadiness frame to frame is judged by the pan's true motion:
+    the lock paints afresh the band a crossing patch uncovers, which DIS's own check trusts, so a
+    judge by DIS counts that fresh paint as flicker (at this size 0.092x against 0.082x unlocked)."""
     from animator.media.frame import to_tensor
     from animator.media.source import VideoSource
     from animator.metrics.clip import measure_clips
+    from animator.metrics.truth import true_warping_error
 
     renders = {"locked": pan_render(), "unlocked": pan_render(pan_lock=False)}  # locked is the default
     figures = measure_clips(renders, (f.image for f in VideoSource(SAMPLES / "pan.mp4", 0, 1.5)), pan_render(flow="none"),
                             to_tensor(read_image(SAMPLES / "hubble_deep_field.jpg")), every=6)
     locked, unlocked = figures["locked"]["relative"], figures["unlocked"]["relative"]
-    assert locked["warping_error"] <= unlocked["warping_error"], (locked, unlocked)
+    # 0.152x and 0.202x of the per-frame render's
+    assert true_warping_error(renders["locked"]) <= 0.85 * true_warping_error(renders["unlocked"])
     assert locked["long_term_error"] <= 0.9 * unlocked["long_term_error"], (locked, unlocked)
     assert locked["gram_distance"] <= unlocked["gram_distance"] - 0.05, (locked, unlocked)
     assert locked["gradient_energy"] >= 0.94, (locked, unlocked)
+
+
+def test_a_patch_crossing_a_pan_leaves_no_trail():
+    """Where the patch crossing the pan has been, the background is painted as the network paints
+    it at that place on the lattice (the per-frame painting of the frame as the lock places it),
+    as nearly as the rest of the frame is; held from the band it uncovered, its strokes were a
+    trail (there 19.5 dB, 22.4 elsewhere; now 25.0 and 23.0)."""
+    from animator.metrics.truth import uncovered_psnr
+
+    placed = pan_render(weight=0, output_weight=0, long_term=0)  # nothing kept: the network's painting, placed
+    _, trail, elsewhere = uncovered_psnr(pan_render(), placed)
+    assert trail >= elsewhere + 1, (trail, elsewhere)
 
 
 def test_a_still_camera_is_painted_the_same_with_the_pan_lock_or_without(tmp_path):
