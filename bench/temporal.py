@@ -49,7 +49,7 @@ DEFAULT_METHODS = ["arbitrary", "multistyle"]  # gatys asked for by name (at --s
 
 CROPPED = {"blend 0.7": "blend", "features 0.7": "features", "features 0.7 key 0.9": "features, key"}  # the crop's panels
 # the pan's crop (its frame PAN_FRAME): the default unlocked and locked to the lattice, beside the per-frame render
-PAN_CROPPED, PAN_FRAME, PAN_BOX = {"features 0.7 key 0.9 pan_lock=false": "unlocked", "features 0.7 key 0.9": "locked"}, 40, (150, 16, 160, 160)
+PAN_CROPPED, PAN_FRAME, PAN_BOX = {"features 0.7 key 0.9 pan_lock=false": "unlocked", "features 0.7 key 0.9": "locked"}, 40, (96, 16, 160, 160)
 
 
 def clip_span(clip: str) -> tuple[Path, float, float | None]:

@@ -286,7 +286,8 @@ class TemporalConfig:
                                    "key's share of the temporal loss where the last frame did not see"})
     pan_lock: bool = field(default=True, metadata={
         "doc": "feed-forward methods: while the camera pans, each frame is shifted so the picture keeps its place on the "
-               "network's 4-pixel lattice of strokes, and shifted back once painted (motion/lock.py)"})
+               "network's 4-pixel lattice of strokes, and shifted back once painted; the background something crossing "
+               "the pan uncovers is painted afresh (motion/lock.py)"})
     passes: int = field(default=1, metadata={
         "min": 1, "max": 16, "doc": "gatys: the clip is painted this many times, forward and back in turn, the method's "
                                     "steps shared among them (Ruder's multi-pass); every frame is held in memory until the last"})
