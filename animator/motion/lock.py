@@ -35,7 +35,10 @@ from animator.motion.warp import warp
 # The frame pans when COHERENT of its pixels move within NEAR px of the median motion and that
 # motion is STILL px or more. The project's pan: 0.84-0.88 of its pixels; handheld footage
 # (imageio's office and cockatoo clips) 0.03-0.10 in the median, 0.33 at its 90th percentile.
-COHERENT, NEAR, STILL = 0.5, 0.5, 0.15
+# A still camera's frame can bob as one by a fifth of a pixel, up and down (Intel's `book` clip:
+# 0.17-0.24 px on 6 of its 108 frames; `car-detection` 0.24): shifted after it, such frames lost
+# detail to the resampling and gained nothing, so STILL lies above that.
+COHERENT, NEAR, STILL = 0.5, 0.5, 0.25
 SNAP = 0.25  # px: vectors this close to the pan's are the pan's, set to whole periods
 # Uncovered: where the flow moves ASTRAY px or more off the pan's and its divergence is below
 # -COMPRESSED (px a px; an object 3 px a frame faster than the pan, spread by DIS over ~8 px,

@@ -32,6 +32,17 @@ def test_a_pan_is_found_and_a_still_camera_or_a_turning_one_is_not():
     assert panning(motion(frames[0], cv2.warpAffine(frames[0], turn, (320, 192)))[0]) is None
 
 
+def test_a_still_cameras_bob_of_a_fifth_of_a_pixel_is_not_a_pan():
+    """Shifted after such a bob, a still camera's frames lost detail to the resampling for nothing
+    (Intel's `book` clip bobs 0.17-0.24 px); half a pixel a frame is a slow pan."""
+    frame = pan_scene(count=1).frames[0]
+    moved = lambda dy: cv2.warpAffine(frame, np.float32([[1, 0, 0], [0, 1, dy]]), (320, 192), flags=cv2.INTER_CUBIC,  # noqa: E731
+                                      borderMode=cv2.BORDER_REFLECT)
+    assert panning(motion(frame, moved(0.2))[0]) is None
+    found = panning(motion(frame, moved(0.5))[0])
+    assert found is not None and abs(found[1] - 0.5) < 0.1, found
+
+
 def pan_frames(count: int, size: int = 384) -> list[np.ndarray]:
     """The project's pan at the render size: its camera's whole pixels become (2.4, 1.2) at 384."""
     from animator.media.frame import fit_size, resize
