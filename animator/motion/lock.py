@@ -111,14 +111,15 @@ def panning(backward: torch.Tensor) -> tuple[float, float] | None:
 def carried(backward: torch.Tensor, held: torch.Tensor, before: Shift, now: Shift,
             whole: tuple[float, float] | None) -> tuple[torch.Tensor, torch.Tensor]:
     """The flow and mask found between the unshifted frames, between the shifted ones; with `whole`
-    (a pan), the vectors near it set to it."""
-    if now.offset == before.offset == (0.0, 0.0):
-        return backward, held
-    offset = backward.new_tensor(now.offset).view(1, 2, 1, 1).expand_as(backward)
-    flow = warp(backward, offset)  # each shifted pixel's source pixel's vector
-    mask = warp(held, offset).gt_(0.5).to(held.dtype)
-    moved = [n - b for n, b in zip(now.offset, before.offset)]
-    flow += flow.new_tensor(moved).view(1, 2, 1, 1)
+    (a pan), the vectors near it set to it, and the background coming out from behind what crosses
+    it doubted."""
+    flow, mask = backward, held
+    if now.offset != (0.0, 0.0) or before.offset != (0.0, 0.0):  # (neither frame shifted: nothing to carry)
+        offset = backward.new_tensor(now.offset).view(1, 2, 1, 1).expand_as(backward)
+        flow = warp(backward, offset)  # each shifted pixel's source pixel's vector
+        mask = warp(held, offset).gt_(0.5).to(held.dtype)
+        moved = [n - b for n, b in zip(now.offset, before.offset)]
+        flow += flow.new_tensor(moved).view(1, 2, 1, 1)
     if whole is not None:  # the pan's own pixels: exactly that (whole pixels at 4 px: not resampled)
         vector = flow.new_tensor(whole).view(1, 2, 1, 1)
         off = (flow - vector).square_().sum(1, keepdim=True)

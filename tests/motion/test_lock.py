@@ -94,6 +94,20 @@ def test_the_band_a_patch_crossing_the_pan_uncovers_is_doubted():
     assert np.mean(everywhere) <= 0.1, everywhere
 
 
+def test_a_pan_of_whole_periods_is_locked_though_no_frame_is_shifted():
+    """A pan that has travelled whole periods leaves both frames unshifted: its vectors are still
+    set to the periods they move by, and what crosses it still doubted."""
+    from animator.motion.lock import Shift, carried
+
+    flow = torch.full((1, 2, 32, 48), -3.9)
+    flow[:, 0, :, :20] = 0.0  # the left part keeps its place as the rest pans past: the flow compresses between
+    held = torch.ones(1, 1, 32, 48)
+    moved, mask = carried(flow, held, Shift(), Shift((0.0, 0.0), (-8.0, 0.0)), (-4.0, -4.0))
+    assert (moved[0, :, :, 20:] == -4.0).all()  # exactly whole periods
+    doubted = (mask[0, 0] == 0).all(0).nonzero().flatten().tolist()
+    assert doubted == list(range(16, 23)) and mask[0, 0, :, :16].all() and mask[0, 0, :, 23:].all(), doubted
+
+
 def test_a_cut_starts_the_next_shot_unshifted():
     frames, lock = pan_frames(3), PanLock(4)
     lock.next(None)
