@@ -266,7 +266,7 @@ class VideoSource:
         conceals damage, whether it marks a damaged last picture (26 of 40 reads beside a busy core,
         where a damaged last picture then went untold), and which frames PyAV drops as one refuses a
         picture depend on the threads' timing; on slice threads it conceals nothing and marks
-        nothing. (A 720p frame decodes in 2.75 ms on one thread, 2.4 on frame threads.)"""
+        nothing. (A 1280x720 frame: 2.0 ms on one thread, 1.4 on frame threads.)"""
         for target in (self.start, self.start - SEEK_MARGIN, 0.0) if self.start > 0 else (0.0,):
             if target < 0:
                 continue
