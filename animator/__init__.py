@@ -1,3 +1,3 @@
 """animator: a render engine that turns neural style transfer into moving pictures."""
 
-__version__ = "0.3.27"
+__version__ = "0.3.28"

@@ -137,7 +137,7 @@ class LongTerm:
     the key (8/9 of its share) and a real occlusion's edge is soft; inside it the painting is fresh.
     Blended in, the key's strokes weaken the frame's own a little, and the output becomes the next
     key, so the output keeps the fine detail of the network's painting of the frame
-    (render/detail.py; `detail_gain`)."""
+    (render/detail.py; `detail_gain`), tile by tile where the key has not moved."""
 
     REFRESH = 0.8  # the share of the frame the key must still cover; below it the current output is the key
     SAMPLED = 8  # frames between two measures of the detail the mode's painting falls short by
@@ -158,6 +158,7 @@ class LongTerm:
     # to the weight, so a lighter key (`long_term` 0.25 or less) keeps the detail too, where 0.25
     # itself was measured nowhere and kept none.
     MEASURED = 0.25 / 0.9
+    UNMOVED = 1.0  # px: where the key's composed flow is shorter, it has not moved (render/detail.py)
 
     def __init__(self, mode: Blend | Features, weight: Num, state: Any = None, watch_style: bool = True):
         self.mode, self.weight = mode, weight
@@ -230,7 +231,8 @@ class LongTerm:
         weight, least = (key * mean3x3(held)).to(output.dtype), key * self.MEASURED
         output = lerp(output, shared, weight)
         gain = self.detail_gain(target, painted, content, weight, least)
-        return keep_detail(output, self.mode.painting, weight, gain, least), changed, left
+        unmoved = flow.square().sum(1, keepdim=True) < self.UNMOVED ** 2
+        return keep_detail(output, self.mode.painting, weight, gain, least, unmoved), changed, left
 
     def make_key(self, output: torch.Tensor, target: list, content: torch.Tensor) -> None:
         self.key, self.made = torch.cat([output, luminance(content).to(output.dtype)], 1), True

@@ -59,6 +59,45 @@ def test_a_blend_of_two_paintings_of_one_texture_keeps_the_fresh_ones_detail():
     assert spread(finer) > 1.08 * spread(kept) and torch.equal(finer[..., :31], fresh[..., :31])
 
 
+def test_where_the_key_has_not_moved_the_detail_is_kept_tile_by_tile():
+    """A blend of many paintings of one place dulls it unevenly: here its left half keeps the fresh
+    painting's detail and its right half about two thirds of it. One gain for the frame leaves the
+    right half dull and strengthens the left beyond the fresh painting; where the key has not moved,
+    each tile is strengthened by what it lacks; where it has, the frame's gain as before."""
+    fresh = to_tensor(read_image(SAMPLES / "brick.png"))[..., 40:168, 40:168]
+    smooth = mean3x3(fresh)
+    blended = fresh.clone()
+    blended[..., 64:] = smooth[..., 64:] + (fresh - smooth)[..., 64:] / 3  # a third of the detail
+    weight = torch.full((1, 1, 128, 128), 0.9)
+    spread = lambda image, half: float((image - mean3x3(image))[..., 8:-8, half].std())  # noqa: E731
+    left, right = slice(8, 48), slice(80, 120)  # away from where the tiles meet
+    still = torch.ones_like(weight, dtype=torch.bool)
+    once = keep_detail(blended, fresh, weight)  # one gain for the frame
+    tiled = keep_detail(blended, fresh, weight, unmoved=still)
+    assert spread(once, right) < 0.75 * spread(fresh, right) and spread(once, left) > 1.1 * spread(fresh, left)
+    assert abs(spread(tiled, left) / spread(fresh, left) - 1) < 0.02  # (1.00 here; once: 1.12)
+    assert spread(tiled, right) > 1.08 * spread(once, right) > 1.08 * spread(blended, right)  # (0.76, 0.70, 0.66)
+    moved = keep_detail(blended, fresh, weight, unmoved=~still)
+    assert torch.allclose(moved, once, atol=1e-6)
+    nowhere = keep_detail(blended, fresh, weight * 0, unmoved=still)  # nothing blended: nothing to keep
+    assert torch.equal(nowhere, blended)
+
+
+def test_the_key_keeps_the_detail_tile_by_tile_only_where_it_has_not_moved(monkeypatch):
+    import animator.render.consistency as consistency
+
+    told = []
+    monkeypatch.setattr(consistency, "keep_detail", lambda output, *args: told.append(args[-1]) or output)
+    keeper = LongTerm(Blend(None, TemporalConfig(mode="blend", weight=0.0)), 0.9)
+    picture, when = torch.linspace(0.2, 0.6, 48).expand(1, 3, 32, 48).clone(), Clock(2, 0.0).at(1)  # smooth: no change told
+    flow = torch.zeros(1, 2, 32, 48)
+    flow[..., 24:] = 0.6  # the right half moves 0.6 px a frame: 1.2 px from the key after two
+    for _ in range(3):
+        keeper.next(picture, [], picture, (flow, torch.ones(1, 1, 32, 48)), when)
+    first, second = told
+    assert first.all() and second[..., :24].all() and not second[..., 24:].any()
+
+
 def test_fine_detail_is_the_same_by_opencv_and_by_torch_in_either_layout():
     image = to_tensor(read_image(SAMPLES / "brick.png"))[..., :61, :83]
     by_opencv, by_torch = fine_detail(image), fine_detail(image.double())  # float64 takes torch's pooling
