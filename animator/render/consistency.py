@@ -231,7 +231,7 @@ class LongTerm:
         weight, least = (key * mean3x3(held)).to(output.dtype), key * self.MEASURED
         output = lerp(output, shared, weight)
         gain = self.detail_gain(target, painted, content, weight, least)
-        unmoved = flow.square().sum(1, keepdim=True) < self.UNMOVED ** 2
+        unmoved = flow[:, :1].square().add_(flow[:, 1:].square()) < self.UNMOVED ** 2  # (a sum over channels: 3x as long)
         return keep_detail(output, self.mode.painting, weight, gain, least, unmoved), changed, left
 
     def make_key(self, output: torch.Tensor, target: list, content: torch.Tensor) -> None:
