@@ -1,3 +1,3 @@
 """animator: a render engine that turns neural style transfer into moving pictures."""
 
-__version__ = "0.3.28"
+__version__ = "0.3.29"

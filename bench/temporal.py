@@ -219,7 +219,8 @@ def main() -> None:
                 by_truth = {lag: true_warping_error(reference, lag) for lag in LAGS}  # the per-frame render's
                 # The network's painting of each frame where the pan lock places it, nothing kept: it
                 # differs from the per-frame render by the strokes of another place on the lattice,
-                # so against it a ghost's trail shows apart from that difference.
+                # so against it a ghost's trail shows apart from that difference. (Its band, as every
+                # locked render's, is painted as the per-frame render paints it: render/band.py.)
                 placed = None  # (gatys is not locked)
                 if method != "gatys":
                     placed, _ = render(clip, method, args.size, {"weight": 0, "output_weight": 0, "long_term": 0}, args.precision)

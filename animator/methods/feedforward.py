@@ -15,7 +15,7 @@ from animator.clock import When, at_frame
 from animator.methods.base import Temporal, keep_previous
 from animator.methods.scale import at_stroke_scale, scaled_size, shrink
 from animator.nets import arbitrary, multistyle, tiled
-from animator.nets.layers import StylizationNetwork
+from animator.nets.layers import Norms, StylizationNetwork
 from animator.preset.schedule import Schedule
 from animator.preset.schema import ArbitraryOptions, MultistyleOptions
 
@@ -38,16 +38,17 @@ class FeedForward:
     dtype: torch.dtype
 
     @torch.inference_mode()
-    def network(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        """The network's output for content (Bx3xHxW in [0, 1]) at its own size, float32."""
-        return tiled.run(self.net, content.to(self.dtype), target).float()
+    def network(self, target: list, content: torch.Tensor, norms: Norms | None = None) -> torch.Tensor:
+        """The network's output for content (Bx3xHxW in [0, 1]) at its own size, float32; `norms`:
+        its instance norms' statistics recorded, or given (nets/layers.py)."""
+        return tiled.run(self.net, content.to(self.dtype), target, norms).float()
 
-    def stylize(self, target: list, content: torch.Tensor) -> torch.Tensor:
+    def stylize(self, target: list, content: torch.Tensor, norms: Norms | None = None) -> torch.Tensor:
         """The stylized content, painted at `stroke_scale` of its size (see scale.py)."""
         scale = self.options.stroke_scale
         if scale >= 1:
-            return self.network(target, content)
-        return at_stroke_scale(lambda small: self.network(target, small), content, scale)
+            return self.network(target, content, norms)
+        return at_stroke_scale(lambda small: self.network(target, small, norms), content, scale)
 
     # The network in two halves, for consistency in the features a frame is painted from:
     # encode(content) -> features (at a quarter of the painting's size); decode -> the frame.
@@ -56,18 +57,19 @@ class FeedForward:
         return scaled_size(*content.shape[-2:], self.options.stroke_scale)
 
     @torch.inference_mode()
-    def encode(self, target: list, content: torch.Tensor) -> torch.Tensor:
+    def encode(self, target: list, content: torch.Tensor, norms: Norms | None = None) -> torch.Tensor:
         size = self.painting_size(content)
         small = content if size == tuple(content.shape[-2:]) else shrink(content, size)
-        return tiled.encode(self.net, small.to(self.dtype), target)
+        return tiled.encode(self.net, small.to(self.dtype), target, norms)
 
     @torch.inference_mode()
-    def decode(self, target: list, features: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    def decode(self, target: list, features: torch.Tensor, content: torch.Tensor, norms: Norms | None = None) -> torch.Tensor:
         """The frame that features paint, at content's size."""
         size = self.painting_size(content)
         if size == tuple(content.shape[-2:]):
-            return tiled.decode(self.net, features, target, size).float()
-        return at_stroke_scale(lambda small: tiled.decode(self.net, features, target, size).float(), content, self.options.stroke_scale)
+            return tiled.decode(self.net, features, target, size, norms).float()
+        return at_stroke_scale(lambda small: tiled.decode(self.net, features, target, size, norms).float(), content,
+                               self.options.stroke_scale)
 
     def transfer(self, target: list, content: torch.Tensor, init: torch.Tensor | None = None,
                  when: When | None = None, temporal: Temporal | None = None) -> torch.Tensor:

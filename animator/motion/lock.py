@@ -14,7 +14,8 @@ With the camera's motion known, what moves across the pan stands out: where its 
 (the trailing edge of an object crossing the frame) the background is coming out from behind it.
 DIS spreads the object's motion a few pixels over that band, so the forward-backward check trusts
 most of it, and the consistency would drag the object's strokes into it and hold them there as a
-trail for dozens of frames; the band is doubted instead, so it is painted afresh.
+trail for dozens of frames; the band is doubted instead, so it is painted afresh, and handed on
+for the network to paint as the per-frame render does (render/band.py).
 
 Frames whose motion is not one translation (a handheld camera turning, footage whose subject
 moves on a still background) are left where they are: the shift then stays what it was.
@@ -70,11 +71,14 @@ class PanLock:
         """Whole lattice periods in a travel: the shift is what is left (within half a period)."""
         return round(travel / self.period)
 
-    def next(self, motion: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, Shift]:
-        """The frame's motion from the last, carried into the shifted frames, and the frame's shift."""
+    def next(self, motion: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, Shift,
+                                                                           torch.Tensor | None]:
+        """The frame's motion from the last, carried into the shifted frames, the frame's shift, and
+        where something crossing the pan has uncovered the background (`uncovered`, in the shifted
+        frame; None where nothing has)."""
         before = self.last
         if motion is None:  # the first frame, or one before a resume point: where the last was
-            return None, before
+            return None, before, None
         backward, held = motion
         pan = panning(backward)
         whole = None  # how far the pan's own pixels move between the shifted frames: whole periods
@@ -86,7 +90,8 @@ class PanLock:
             now = self.shift((before.travel[0] + pan[0], before.travel[1] + pan[1]))
             whole = tuple(-self.period * (self.periods(n) - self.periods(b)) for n, b in zip(now.travel, before.travel))
         self.last = now
-        return carried(backward, held, before, now, whole), now
+        flow, mask, band = carried(backward, held, before, now, whole)
+        return (flow, mask), now, band
 
 
 def placed(image: np.ndarray, shift: Shift) -> np.ndarray:
@@ -109,11 +114,11 @@ def panning(backward: torch.Tensor) -> tuple[float, float] | None:
 
 
 def carried(backward: torch.Tensor, held: torch.Tensor, before: Shift, now: Shift,
-            whole: tuple[float, float] | None) -> tuple[torch.Tensor, torch.Tensor]:
+            whole: tuple[float, float] | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """The flow and mask found between the unshifted frames, between the shifted ones; with `whole`
     (a pan), the vectors near it set to it, and the background coming out from behind what crosses
-    it doubted."""
-    flow, mask = backward, held
+    it doubted, and returned (None where there is none)."""
+    flow, mask, band = backward, held, None
     if now.offset != (0.0, 0.0) or before.offset != (0.0, 0.0):  # (neither frame shifted: nothing to carry)
         offset = backward.new_tensor(now.offset).view(1, 2, 1, 1).expand_as(backward)
         flow = warp(backward, offset)  # each shifted pixel's source pixel's vector
@@ -124,8 +129,10 @@ def carried(backward: torch.Tensor, held: torch.Tensor, before: Shift, now: Shif
         vector = flow.new_tensor(whole).view(1, 2, 1, 1)
         off = (flow - vector).square_().sum(1, keepdim=True)
         flow = torch.where(off.le(SNAP ** 2), vector, flow)
-        mask = mask.masked_fill(uncovered(flow, off >= ASTRAY ** 2), 0)
-    return flow, mask
+        band = uncovered(flow, off >= ASTRAY ** 2)
+        mask = mask.masked_fill(band, 0)
+        band = band if band.any() else None
+    return flow, mask, band
 
 
 def uncovered(flow: torch.Tensor, astray: torch.Tensor) -> torch.Tensor:

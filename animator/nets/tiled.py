@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from animator.nets.layers import PlainConv, StyleNormConv, StylizationNetwork, activate, pad_to_multiple
+from animator.nets.layers import Norms, PlainConv, StyleNormConv, StylizationNetwork, activate, pad_to_multiple
 
 TILE = 512  # output pixels a side: a tile's temporaries stay in the tens of megabytes
 
@@ -122,23 +122,28 @@ def decode_tiled(net: StylizationNetwork, features: torch.Tensor, conditions: li
 MAX_WHOLE_PIXELS = 3840 * 2160  # a 2160p frame runs whole in under 3 GB; larger ones in tiles
 
 
-def run(net: StylizationNetwork, image: torch.Tensor, conditions: list) -> torch.Tensor:
+# `norms` (nets/layers.py) go to the whole network's passes; a tiled pass neither records nor is
+# given statistics, so a record of it is short of the network's norms.
+
+
+def run(net: StylizationNetwork, image: torch.Tensor, conditions: list, norms: Norms | None = None) -> torch.Tensor:
     """The network's output: whole, or in tiles for a frame larger than MAX_WHOLE_PIXELS."""
     if image.shape[-2] * image.shape[-1] > MAX_WHOLE_PIXELS:
         return stylize_tiled(net, image, conditions)
-    return net.stylize(image, conditions)
+    return net.stylize(image, conditions, norms)
 
 
-def encode(net: StylizationNetwork, image: torch.Tensor, conditions: list) -> torch.Tensor:
+def encode(net: StylizationNetwork, image: torch.Tensor, conditions: list, norms: Norms | None = None) -> torch.Tensor:
     """The network's features (its first half), as `run` computes the whole network: in tiles for a
     frame larger than MAX_WHOLE_PIXELS."""
     if image.shape[-2] * image.shape[-1] > MAX_WHOLE_PIXELS:
         return encode_tiled(net, image, conditions)
-    return net.encode(image, conditions)
+    return net.encode(image, conditions, norms)
 
 
-def decode(net: StylizationNetwork, features: torch.Tensor, conditions: list, size: tuple[int, int]) -> torch.Tensor:
+def decode(net: StylizationNetwork, features: torch.Tensor, conditions: list, size: tuple[int, int],
+           norms: Norms | None = None) -> torch.Tensor:
     """The frame of `size` that features paint (the network's second half), in tiles as `encode`."""
     if size[0] * size[1] > MAX_WHOLE_PIXELS:
         return decode_tiled(net, features, conditions, size)
-    return net.decode(features, conditions, size)
+    return net.decode(features, conditions, size, norms)

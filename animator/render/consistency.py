@@ -21,6 +21,9 @@ flow holds (render/video.py finds both).
   the frame (render/detail.py): averaged strokes are weaker strokes, and a blend repeated every
   frame would settle at a duller picture than the network paints.
 
+`repaint` paints part of the frame over the last output, the next frame's to be consistent with:
+on a pan, the band something crossing it uncovers (render/band.py).
+
 bench/temporal.py measures both against the per-frame render: steadiness, detail and style.
 """
 
@@ -39,6 +42,8 @@ from animator.methods import FeedForward
 from animator.motion.warp import sample, sampling_grid, warp
 from animator.preset.schema import Num, TemporalConfig
 from animator.motion.flow import CUT_ERROR
+from animator.nets.layers import Norms
+from animator.render.band import Region
 from animator.render.detail import detail_spreads, keep_detail
 
 Motion = tuple[torch.Tensor, torch.Tensor] | None  # (backward flow, trust mask) from the previous frame
@@ -66,10 +71,11 @@ class PerFrame:
     def __init__(self, method: FeedForward):
         self.method = method
 
-    def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        return self.method.stylize(target, content)
+    def paint(self, target: list, content: torch.Tensor, norms: Norms | None = None) -> torch.Tensor:
+        return self.method.stylize(target, content, norms)
 
-    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When,
+             norms: Norms | None = None) -> torch.Tensor:
         return painted
 
     def state(self) -> Any:
@@ -81,16 +87,23 @@ class Blend:
         self.method, self.temporal = method, temporal
         self.previous = state
 
-    def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        return self.method.stylize(target, content)
+    def paint(self, target: list, content: torch.Tensor, norms: Norms | None = None) -> torch.Tensor:
+        return self.method.stylize(target, content, norms)  # (the statistics of the whole pass)
 
-    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When,
+             norms: Norms | None = None) -> torch.Tensor:
         self.painting = painted
         if motion is not None and self.previous is not None:
             backward, mask = motion
             painted = lerp(painted, warp(self.previous, backward), when.value(self.temporal.weight) * mask)
         self.previous = painted
         return painted
+
+    def repaint(self, regions: list[Region]) -> torch.Tensor:
+        """The last output with `regions` painted onto it, made consistent with from now on."""
+        for region in regions:
+            region.paint_onto(self.previous)
+        return self.previous
 
     def state(self) -> Any:
         return self.previous
@@ -101,10 +114,11 @@ class Features:
         self.method, self.temporal = method, temporal
         self.previous, self.features = (state["output"], state["features"]) if state is not None else (None, None)
 
-    def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        return self.method.encode(target, content)
+    def paint(self, target: list, content: torch.Tensor, norms: Norms | None = None) -> torch.Tensor:
+        return self.method.encode(target, content, norms)
 
-    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When,
+             norms: Norms | None = None) -> torch.Tensor:
         features = painted
         if motion is not None and self.features is not None:
             flow, mask = at_features(motion, painted.shape, self.method.painting_size(content))
@@ -114,7 +128,7 @@ class Features:
             # features' own layout (channels last): a blend of two layouts took 4x as long.
             kept = torch.empty_like(painted).copy_(sample(self.features.float(), sampling_grid(flow)))
             features = torch.lerp(painted, kept, (when.value(self.temporal.weight) * mask).to(painted.dtype))
-        output = self.painting = self.method.decode(target, features, content)
+        output = self.painting = self.method.decode(target, features, content, norms)
         self.warped = None  # the previous output warped onto the frame, when there is one
         if motion is not None and self.previous is not None:
             backward, mask = motion
@@ -122,6 +136,8 @@ class Features:
             output = lerp(output, self.warped, when.value(self.temporal.output_weight) * mask)
         self.features, self.previous = features, output
         return output
+
+    repaint = Blend.repaint
 
     def state(self) -> Any:
         return {"output": self.previous, "features": self.features}
@@ -171,12 +187,13 @@ class LongTerm:
         self.gain, self.unsampled = (state["gain"], state["unsampled"]) if state is not None else (1.0, 0)
         self.target = None  # the target the key was painted with: a style that has not moved is the same object
 
-    def paint(self, target: list, content: torch.Tensor) -> torch.Tensor:
-        return self.mode.paint(target, content)
+    def paint(self, target: list, content: torch.Tensor, norms: Norms | None = None) -> torch.Tensor:
+        return self.mode.paint(target, content, norms)
 
-    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When) -> torch.Tensor:
+    def next(self, painted: torch.Tensor, target: list, content: torch.Tensor, motion: Motion, when: When,
+             norms: Norms | None = None) -> torch.Tensor:
         last_output_is_key, self.made = self.made, False  # the key was made last frame
-        output = self.mode.next(painted, target, content, motion, when)
+        output = self.mode.next(painted, target, content, motion, when, norms)
         if self.key is not None and self.style_moved(target):
             self.key, self.wait = None, self.SETTLE
         changed, left = False, 1.0
@@ -193,6 +210,12 @@ class LongTerm:
         elif motion is None or self.key is None or left < self.REFRESH:
             self.make_key(output, target, content)
         return output
+
+    def repaint(self, regions: list[Region]) -> torch.Tensor:
+        if self.made:  # the key is this output
+            for region in regions:
+                region.paint_onto(self.key)
+        return self.mode.repaint(regions)
 
     def style_moved(self, target: list) -> bool:
         """Whether the frame's style has moved from the key's (a morph)."""

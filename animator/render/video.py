@@ -6,8 +6,9 @@ render/multipass.py its multi-pass option).
 
 The stages run in threads of their own behind bounded queues, named after them: `decode` (the
 source), `motion` (resizing and optical flow), `stylize` (the network, two frames at once on the
-CPU); consistency is applied in order as the frames come back, and the engine's `encode` thread
-writes them.
+CPU); consistency is applied in order as the frames come back (on a pan, with what something
+crossing it uncovers painted as the per-frame render paints it: render/band.py), and the engine's
+`encode` thread writes them.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from animator.media.pipeline import background, ordered_map
 from animator.methods import FeedForward, Method, StyleTrack
 from animator.motion.flow import find_motion, make_backend
 from animator.motion.lock import PanLock, Shift, placed, shifted_back
+from animator.nets.layers import NormRecord
 from animator.preset.resolve import temporal_settings
 from animator.preset.schema import Num, TemporalConfig
+from animator.render.band import paints_band, uncovered_painting
 from animator.render.consistency import consistency
 from animator.render.multipass import multi_pass
 from animator.render.renderer import Loaded, Rendered, Resume
@@ -55,6 +58,7 @@ class Prepared:
     image: np.ndarray  # at the render size
     motion: tuple[torch.Tensor, torch.Tensor] | None  # (warp from the previous frame, trust mask)
     shift: Shift = Shift()  # where the frame is painted from (motion/lock.py); the output goes back by it
+    uncovered: torch.Tensor | None = None  # what something crossing a pan uncovered (render/band.py)
 
 
 def prepare(frames: Iterable[Frame], size: int, temporal: TemporalConfig, skip_before: int,
@@ -113,19 +117,21 @@ def stylize_video(
         kept = (lambda item: {"consistency": keeper.state(), "pan": item.shift.travel}) if locking \
             else (lambda item: keeper.state())
 
-        def paint(item: Prepared) -> tuple[Prepared, When, list, torch.Tensor, torch.Tensor]:
+        def paint(item: Prepared) -> tuple[Prepared, When, list, torch.Tensor, torch.Tensor, NormRecord | None]:
             x, when = to_tensor(placed(item.image, item.shift), device), clock.at(item.index)
             target = styles.at(x, when)
-            return item, when, target, x, keeper.paint(target, x)
+            norms = NormRecord() if item.uncovered is not None and paints_band(method) else None  # for the band's painting
+            return item, when, target, x, keeper.paint(target, x, norms), norms
 
         workers = frame_workers(device)
         with threads_shared_by(workers):
-            for item, when, target, x, painted in ordered_map(paint, items, workers):
-                output = keeper.next(painted, target, x, item.motion, when)
+            for item, when, target, x, painted, norms in ordered_map(paint, items, workers):
+                output = keeper.next(painted, target, x, item.motion, when, norms)
+                frame = x if item.shift.offset == (0.0, 0.0) else to_tensor(item.image, device)  # unshifted
+                if norms is not None:
+                    output = keeper.repaint(uncovered_painting(method, target, frame, item.shift, item.uncovered, norms))
                 faults.point("stylize")
-                if item.shift.offset != (0.0, 0.0):  # back where the frame is
-                    output, x = shifted_back(output, item.shift), to_tensor(item.image, device)
-                yield item.index, colored(output, x, when), kept(item)
+                yield item.index, colored(shifted_back(output, item.shift), frame, when), kept(item)  # back where the frame is
         return
     if temporal.passes > 1 and temporal.flow != "none":  # no frame is final before the last pass: none is a resume point
         frames = ((item.index, item.image, item.motion) for item in items)

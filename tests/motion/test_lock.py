@@ -64,7 +64,7 @@ def test_in_the_shifted_frames_the_pan_moves_by_whole_periods():
     difference = lambda a, b: np.abs(a[rows].astype(float) - b[rows].astype(float)).mean()  # noqa: E731
     moved = lambda image, dx, dy: np.roll(image, (-dy, -dx), (0, 1))  # noqa: E731  image(p + (dx, dy))
     for earlier, image in zip(frames, frames[1:]):
-        (flow, _), shift = lock.next(motion(earlier, image))
+        (flow, _), shift, _ = lock.next(motion(earlier, image))
         assert all(abs(o) <= 2 for o in shift.offset)
         whole = [int(v) for v in flow[0, :, ::8, ::8].reshape(2, -1).median(1).values.round()]
         assert all(v % 4 == 0 for v in whole), whole
@@ -80,16 +80,18 @@ def test_in_the_shifted_frames_the_pan_moves_by_whole_periods():
 def test_the_band_a_patch_crossing_the_pan_uncovers_is_doubted():
     """DIS spreads the patch's motion over the background it uncovers, so the forward-backward
     check trusts nine tenths of that band (0.11 doubted); on a locked pan, where the flow compresses
-    off the pan's motion, it is doubted (0.93), at a fifth more of the frame doubted in all."""
+    off the pan's motion, it is doubted (0.93), at a fifth more of the frame doubted in all, and
+    handed on as what was uncovered."""
     scene, frames, lock = pan_scene(count=9), pan_frames(9), PanLock(4)
     lock.next(None)
     doubted, everywhere = [], []
     for t in range(1, 9):
-        (_, mask), shift = lock.next(motion(frames[t - 1], frames[t]))
+        (_, mask), shift, uncovered = lock.next(motion(frames[t - 1], frames[t]))
         band = cv2.resize(scene.uncovered[t].astype(np.uint8), frames[t].shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
         band = np.roll(band, (-round(shift.offset[1]), -round(shift.offset[0])), (0, 1))  # into the shifted frame
         doubted.append(1 - mask[0, 0].numpy()[band].mean())
         everywhere.append(1 - mask.mean().item())
+        assert uncovered is not None and not (uncovered & (mask > 0)).any()  # doubted wherever handed on
     assert np.mean(doubted) >= 0.8 and min(doubted) >= 0.6, doubted
     assert np.mean(everywhere) <= 0.1, everywhere
 
@@ -102,10 +104,11 @@ def test_a_pan_of_whole_periods_is_locked_though_no_frame_is_shifted():
     flow = torch.full((1, 2, 32, 48), -3.9)
     flow[:, 0, :, :20] = 0.0  # the left part keeps its place as the rest pans past: the flow compresses between
     held = torch.ones(1, 1, 32, 48)
-    moved, mask = carried(flow, held, Shift(), Shift((0.0, 0.0), (-8.0, 0.0)), (-4.0, -4.0))
+    moved, mask, uncovered = carried(flow, held, Shift(), Shift((0.0, 0.0), (-8.0, 0.0)), (-4.0, -4.0))
     assert (moved[0, :, :, 20:] == -4.0).all()  # exactly whole periods
     doubted = (mask[0, 0] == 0).all(0).nonzero().flatten().tolist()
     assert doubted == list(range(16, 23)) and mask[0, 0, :, :16].all() and mask[0, 0, :, 23:].all(), doubted
+    assert torch.equal(uncovered, mask == 0)
 
 
 def test_a_cut_starts_the_next_shot_unshifted():
@@ -115,8 +118,8 @@ def test_a_cut_starts_the_next_shot_unshifted():
         lock.next(motion(earlier, image))
     assert lock.last.offset != (0.0, 0.0)
     cut = np.ascontiguousarray(frames[-1][::-1, ::-1])
-    moved, shift = lock.next(motion(frames[-1], cut))
-    assert shift.offset == (0.0, 0.0) and not moved[1].any()
+    moved, shift, uncovered = lock.next(motion(frames[-1], cut))
+    assert shift.offset == (0.0, 0.0) and not moved[1].any() and uncovered is None
 
 
 def test_a_pans_render_carries_how_far_it_has_travelled_in_its_resume_state():

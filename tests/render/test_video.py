@@ -72,13 +72,13 @@ def test_consistency_steadies_the_video_and_the_default_keeps_its_detail(tmp_pat
     assert default["gram_distance"] <= 1.10
 
 
-def pan_render(**temporal) -> list[np.ndarray]:
+def pan_render(size: int = 192, duration: float = 1.5, **temporal) -> list[np.ndarray]:
     from animator.media.frame import to_image
     from animator.preset import preset_from_dict
     from animator.render.engine import load
 
     raw = {"name": "pan", "mode": "video", "input": str(SAMPLES / "pan.mp4"), "style": str(SAMPLES / "hubble_deep_field.jpg"),
-           "size": 192, "video": {"duration": 1.5, "temporal": temporal}}
+           "size": size, "video": {"duration": duration, "temporal": temporal}}
     return [to_image(x) for _, x, _ in load(preset_from_dict(raw, SAMPLES)).renderer.frames()]
 
 
@@ -110,9 +110,8 @@ def test_a_key_made_last_frame_takes_the_warp_features_made_of_it():
         return warp(image, flow, mode)
 
     def copying(self, *args):
-        output = next_frame(self, *args)
-        self.made = False
-        return output
+        self.made = False  # the key made last frame taken for an older one
+        return next_frame(self, *args)
 
     renders = {}
     for name, step in (("shared", next_frame), ("older", copying)):
@@ -145,7 +144,10 @@ def test_the_pan_lock_steadies_a_pan_and_keeps_its_style():
     frame to frame and over ten frames, and nearer the style, for a little of the detail the two
     resamplings take (motion/lock.py). Steadiness frame to frame is judged by the pan's true motion:
     the lock paints afresh the band a crossing patch uncovers, which DIS's own check trusts, so a
-    judge by DIS counts that fresh paint as flicker (at this size 0.092x against 0.082x unlocked)."""
+    judge by DIS counts that fresh paint as flicker (at this size 0.117x against 0.082x unlocked).
+    By the truth 0.185x against 0.203x: the band's strokes, the per-frame render's (render/band.py),
+    give way to the locked ones over the next frames (0.154x with the band painted where the lock
+    places the frame)."""
     from animator.media.frame import to_tensor
     from animator.media.source import VideoSource
     from animator.metrics.clip import measure_clips
@@ -155,23 +157,23 @@ def test_the_pan_lock_steadies_a_pan_and_keeps_its_style():
     figures = measure_clips(renders, (f.image for f in VideoSource(SAMPLES / "pan.mp4", 0, 1.5)), pan_render(flow="none"),
                             to_tensor(read_image(SAMPLES / "hubble_deep_field.jpg")), every=6)
     locked, unlocked = figures["locked"]["relative"], figures["unlocked"]["relative"]
-    # 0.152x and 0.202x of the per-frame render's
-    assert true_warping_error(renders["locked"]) <= 0.85 * true_warping_error(renders["unlocked"])
+    assert true_warping_error(renders["locked"]) <= 0.95 * true_warping_error(renders["unlocked"])
     assert locked["long_term_error"] <= 0.9 * unlocked["long_term_error"], (locked, unlocked)
     assert locked["gram_distance"] <= unlocked["gram_distance"] - 0.05, (locked, unlocked)
     assert locked["gradient_energy"] >= 0.94, (locked, unlocked)
 
 
-def test_a_patch_crossing_a_pan_leaves_no_trail():
-    """Where the patch crossing the pan has been, the background is painted as the network paints
-    it at that place on the lattice (the per-frame painting of the frame as the lock places it),
-    as nearly as the rest of the frame is; held from the band it uncovered, its strokes were a
-    trail (there 19.5 dB, 22.4 elsewhere; now 25.0 and 23.0)."""
+@pytest.mark.parametrize("mode", ["features", "blend"])
+def test_what_a_patch_crossing_a_pan_uncovers_is_painted_as_the_per_frame_render_paints_it(mode):
+    """The band of background the patch crossing the pan uncovers is painted as the per-frame render
+    paints it (render/band.py), and so is its trail, what it uncovered over the last ten frames:
+    painted afresh where the lock places the frame, the band was 23.6 dB from it here (22.8 over the
+    whole clip), and held from the band, its strokes were a trail. (At 384 px, the bench's size: at
+    192 the band is 28.6 dB, DIS's spread a larger share of it.)"""
     from animator.metrics.truth import uncovered_psnr
 
-    placed = pan_render(weight=0, output_weight=0, long_term=0)  # nothing kept: the network's painting, placed
-    _, trail, elsewhere = uncovered_psnr(pan_render(), placed)
-    assert trail >= elsewhere + 1, (trail, elsewhere)
+    band, trail, elsewhere = uncovered_psnr(pan_render(384, 1.0, mode=mode), pan_render(384, 1.0, flow="none"))
+    assert band >= 30 and trail >= elsewhere + 5, (band, trail, elsewhere)
 
 
 def test_a_still_camera_is_painted_the_same_with_the_pan_lock_or_without(tmp_path):
