@@ -45,6 +45,9 @@ EDGE = 16
 # DIS errs in the picture's texture, each a crop pass of its own (7 ms however small, 78 for a
 # whole 640x384 frame); the pan's band is 31.3 dB from the per-frame render with them or without.
 LEAST = 0.001
+# Crops a frame at most: past that many, one about them all (a crop pass costs 7 ms however small,
+# so many apart could cost more than one over the whole frame, 78 ms at 640x384)
+MOST = 4
 
 
 @dataclass(frozen=True)
@@ -93,12 +96,15 @@ def uncovered_painting(method: FeedForward, target: list, frame: torch.Tensor, s
 
 def boxes(where: np.ndarray, margin: int, least: int = 1) -> list[tuple[int, int, int, int]]:
     """(top, left, bottom, right) about each connected part of a mask of `least` px or more, grown
-    by `margin` within the frame; boxes that overlap made one."""
+    by `margin` within the frame; boxes that overlap made one, and more than MOST one about all."""
     height, width = where.shape
     _, _, parts, _ = cv2.connectedComponentsWithStats(where.view(np.uint8))
     found = [(max(0, y - margin), max(0, x - margin), min(height, y + h + margin), min(width, x + w + margin))
              for x, y, w, h, area in parts[1:].tolist() if area >= least]
-    return merged(found)
+    found = merged(found)
+    if len(found) <= MOST:
+        return found
+    return [(min(b[0] for b in found), min(b[1] for b in found), max(b[2] for b in found), max(b[3] for b in found))]
 
 
 def merged(found: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:

@@ -70,12 +70,16 @@ def test_the_band_is_painted_unshifted_and_placed_as_the_lock_places_the_frame()
 
 def test_each_part_of_the_band_is_painted_in_a_crop_of_its_own_and_the_frames_edges_not_at_all():
     """Parts of the band far apart get crops of their own (one box about both would be most of the
-    frame); parts whose crops overlap share one; along the frame's edges, where the pan brings new
-    picture in, nothing is painted so."""
+    frame), but more than MOST share one; parts whose crops overlap share one; specks are left out,
+    and so are the frame's edges, where the pan brings new picture in."""
     where = np.zeros((160, 256), bool)
     where[20:30, 20:30] = where[20:30, 45:55] = True  # 15 px apart: their boxes overlap
-    where[120:130, 200:210] = True
-    assert sorted(boxes(where, 10)) == [(10, 10, 40, 65), (110, 190, 140, 220)]
+    where[120:125, 200:210] = True
+    assert sorted(boxes(where, 10)) == [(10, 10, 40, 65), (110, 190, 135, 220)]
+    assert boxes(where, 10, least=51) == [(10, 10, 40, 65)]  # a speck of 50 px left out
+    scattered = np.zeros((160, 256), bool)
+    scattered[20:24, 20:240:40] = True  # six parts 40 px apart: one crop about them all
+    assert boxes(scattered, 10) == [(10, 10, 34, 231)]
     method, target = method_and_target(ArbitraryOptions())
     x = bunny(256, 160)
     record = NormRecord()
