@@ -212,9 +212,10 @@ class StylizationNetwork(nn.Module):
         x = self.expand[1](upsample2(x), next(given), norms)
         return self.expand[2](x, next(given), norms)[..., :size[0], :size[1]]
 
-    def norm_count(self) -> int:
-        """How many instance norms a pass takes statistics for."""
-        return sum(isinstance(layer, StyleNormConv) for layer in self.layers())
+    def norm_counts(self) -> tuple[int, int]:
+        """How many instance norms `encode` and `decode` take statistics for."""
+        norms = [isinstance(layer, StyleNormConv) for layer in self.layers()]
+        return sum(norms[:-len(self.expand)]), sum(norms[-len(self.expand):])
 
     def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         return self.stylize(image, self.condition(style.to(image)))

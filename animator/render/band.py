@@ -13,8 +13,9 @@ strokes about them take over.
 
 On the pan (`arbitrary`, `features` 0.7, the key 0.9) the band is 31.3 dB from the per-frame
 render; the price is steadiness, as the band's strokes give way to the locked ones (a warping
-error of 0.104x against 0.088x, judged by the pan's true motion 0.180x against 0.154x), and a crop
-pass on each frame something crosses the pan in (the pan at 640x384: 1.24x the wall time).
+error of 0.104x against 0.088x, judged by the pan's true motion 0.179x against 0.154x), and a crop
+pass on each frame something crosses the pan in (the pan at 640x384: 1.19x the wall time), its
+encoder in the frame's worker beside the frame's own encoding, its decoder in frame order.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import torch
 from animator.methods import FeedForward
 from animator.motion.lock import Shift, grown
 from animator.motion.warp import warp
-from animator.nets.layers import NormRecord
+from animator.nets.layers import NormRecord, NormsGiven
 
 # painting px about the band: nearer its edges the crop is painted otherwise than the frame (with the
 # frame's statistics: 43-54 dB from its painting with 32, 39 with 24, 29-31 with 16)
@@ -74,23 +75,72 @@ def paints_band(method: FeedForward) -> bool:
     return method.options.stroke_scale >= 1
 
 
-def uncovered_painting(method: FeedForward, target: list, frame: torch.Tensor, shift: Shift, uncovered: torch.Tensor,
-                       norms: NormRecord) -> list[Region]:
-    """The network's painting of the unshifted `frame` where `uncovered` (the band, in the frame as
-    the lock places it) says, placed as the lock places the frame: a region for each part of the
-    band (parts whose crops would overlap painted together); none where the frame's passes recorded
-    no statistics (a frame run in tiles)."""
-    if len(norms.stats) != method.net.norm_count():
+@dataclass(frozen=True)
+class Crop:
+    """A part of the band, encoded in the frame's worker: a crop of the unshifted frame from (top,
+    left), on the network's lattice, its features, and where the band is in it."""
+
+    top: int
+    left: int
+    content: torch.Tensor  # (B,3,h,w)
+    features: torch.Tensor
+    where: torch.Tensor  # (B,1,h,w) bool
+
+
+@dataclass(frozen=True)
+class Band:
+    """A frame's band on its way through the render: the statistics of the frame's passes (the
+    encoder's recorded in its worker, the decoder's in frame order) and its crops, encoded."""
+
+    norms: NormRecord
+    crops: list[Crop]
+
+
+def encoded_crops(method: FeedForward, target: list, frame: torch.Tensor, shift: Shift, uncovered: torch.Tensor,
+                  norms: NormRecord) -> list[Crop]:
+    """A crop of the unshifted `frame` about each part of `uncovered` (the band, in the frame as the
+    lock places it; parts whose crops would overlap together), encoded with the statistics of the
+    frame's own encoding (`norms`); none where it recorded none (a frame run in tiles). Its
+    decoding waits for the statistics of the frame's decoding (`uncovered_painting`)."""
+    encoded, _ = method.net.norm_counts()
+    if len(norms.stats) < encoded:
         return []
     where = grown(uncovered, GROW)
     where[..., :EDGE, :] = where[..., -EDGE:, :] = where[..., :EDGE] = where[..., -EDGE:] = False
     margin = math.ceil(HALO + max(map(abs, shift.offset))) + 2  # (+ the bicubic shift's reach)
-    regions = []
     least = math.ceil(LEAST * where.shape[-2] * where.shape[-1])
+    crops = []
     for top, left, bottom, right in boxes(where[0, 0].cpu().numpy(), margin, least):
-        painted = painted_within(method, target, frame, (top, left, bottom, right), norms)
+        top, left = top // 4 * 4, left // 4 * 4  # on the lattice, as the whole frame's pass starts
+        content = frame[..., top:bottom, left:right]
+        features = method.encode(target, content, NormsGiven(norms.stats[:encoded]))
+        crops.append(Crop(top, left, content, features, inside(where, (top, left, bottom, right), margin)))
+    return crops
+
+
+def inside(where: torch.Tensor, box: tuple[int, int, int, int], margin: int) -> torch.Tensor:
+    """The mask within a crop, `margin` px or more from the crop's edges but where they are the
+    frame's: nearer, the crop is painted otherwise than the frame (a speck left out, or another
+    part's edge, may lie there)."""
+    (top, left, bottom, right), (height, width) = box, where.shape[-2:]
+    kept = torch.zeros_like(where[..., top:bottom, left:right])
+    kept[..., margin if top else 0:bottom - top - (margin if bottom < height else 0),
+         margin if left else 0:right - left - (margin if right < width else 0)] = True
+    return where[..., top:bottom, left:right] & kept
+
+
+def uncovered_painting(method: FeedForward, target: list, crops: list[Crop], shift: Shift, norms: NormRecord) -> list[Region]:
+    """The crops painted, with the statistics of the frame's own decoding too, and placed as the lock
+    places the frame: the regions the output takes; none where the frame's passes recorded no
+    statistics (a frame run in tiles)."""
+    encoded, decoded = method.net.norm_counts()
+    if len(norms.stats) != encoded + decoded:
+        return []
+    regions = []
+    for crop in crops:
+        painted = method.decode(target, crop.features, crop.content, NormsGiven(norms.stats[encoded:]))
         offset = painted.new_tensor(shift.offset).view(1, 2, 1, 1).expand(painted.shape[0], 2, *painted.shape[-2:])
-        regions.append(Region(top, left, warp(painted, offset, "bicubic"), where[..., top:bottom, left:right]))
+        regions.append(Region(crop.top, crop.left, warp(painted, offset, "bicubic"), crop.where))
     return regions
 
 
@@ -116,15 +166,3 @@ def merged(found: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, 
                 union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
                 return merged([union, *found[:i], *found[i + 1:j], *found[j + 1:]])
     return found
-
-
-def painted_within(method: FeedForward, target: list, frame: torch.Tensor, box: tuple[int, int, int, int],
-                   norms: NormRecord | None) -> torch.Tensor:
-    """The network's painting of the frame within `box` (top, left, bottom, right) as its per-frame
-    render paints it there, from a pass over a crop of the frame alone (started on the network's
-    4 px lattice, as the whole frame's pass is), normalized by the statistics of the frame's own
-    passes (`norms`; None: the crop's own)."""
-    top, left, bottom, right = box
-    first_row, first_column = top // 4 * 4, left // 4 * 4
-    crop = frame[..., first_row:bottom, first_column:right]
-    return method.network(target, crop, norms.given() if norms is not None else None)[..., top - first_row:, left - first_column:]

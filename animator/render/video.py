@@ -33,7 +33,7 @@ from animator.motion.lock import PanLock, Shift, placed, shifted_back
 from animator.nets.layers import NormRecord
 from animator.preset.resolve import temporal_settings
 from animator.preset.schema import Num, TemporalConfig
-from animator.render.band import paints_band, uncovered_painting
+from animator.render.band import Band, encoded_crops, paints_band, uncovered_painting
 from animator.render.consistency import consistency
 from animator.render.multipass import multi_pass
 from animator.render.renderer import Loaded, Rendered, Resume
@@ -117,19 +117,23 @@ def stylize_video(
         kept = (lambda item: {"consistency": keeper.state(), "pan": item.shift.travel}) if locking \
             else (lambda item: keeper.state())
 
-        def paint(item: Prepared) -> tuple[Prepared, When, list, torch.Tensor, torch.Tensor, NormRecord | None]:
+        def paint(item: Prepared) -> tuple[Prepared, When, list, torch.Tensor, torch.Tensor, torch.Tensor, Band | None]:
             x, when = to_tensor(placed(item.image, item.shift), device), clock.at(item.index)
+            frame = x if item.shift.offset == (0.0, 0.0) else to_tensor(item.image, device)  # unshifted
             target = styles.at(x, when)
-            norms = NormRecord() if item.uncovered is not None and paints_band(method) else None  # for the band's painting
-            return item, when, target, x, keeper.paint(target, x, norms), norms
+            if item.uncovered is None or not paints_band(method):
+                return item, when, target, x, frame, keeper.paint(target, x), None
+            norms = NormRecord()  # the frame's statistics, for the band's crops: encoded here, painted in order
+            painted = keeper.paint(target, x, norms)
+            crops = encoded_crops(method, target, frame, item.shift, item.uncovered, norms)
+            return item, when, target, x, frame, painted, Band(norms, crops) if crops else None
 
         workers = frame_workers(device)
         with threads_shared_by(workers):
-            for item, when, target, x, painted, norms in ordered_map(paint, items, workers):
-                output = keeper.next(painted, target, x, item.motion, when, norms)
-                frame = x if item.shift.offset == (0.0, 0.0) else to_tensor(item.image, device)  # unshifted
-                if norms is not None:
-                    output = keeper.repaint(uncovered_painting(method, target, frame, item.shift, item.uncovered, norms))
+            for item, when, target, x, frame, painted, band in ordered_map(paint, items, workers):
+                output = keeper.next(painted, target, x, item.motion, when, band.norms if band else None)
+                if band is not None:
+                    output = keeper.repaint(uncovered_painting(method, target, band.crops, item.shift, band.norms))
                 faults.point("stylize")
                 yield item.index, colored(shifted_back(output, item.shift), frame, when), kept(item)  # back where the frame is
         return
